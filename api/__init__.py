@@ -1,0 +1,28 @@
+"""The HTTP API: Flask blueprints mounted on the Dash server."""
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from api import compat, ingest
+from api.http import API_PREFIXES, ApiError, install_error_handlers
+from services import Services
+
+
+def register_api(server: Flask, services: Services) -> None:
+    settings = services.settings
+    server.extensions["pulseboard"] = services
+    server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    server.config["PULSE_API_KEYS"] = settings.keys()
+    server.config["PULSE_MAX_BATCH"] = settings.max_batch
+    server.register_blueprint(ingest.bp)
+    server.register_blueprint(compat.bp)
+    install_error_handlers(server)
+
+    # Unknown API paths answer 404 JSON instead of falling into the pages' catch-all.
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    for prefix in API_PREFIXES:
+
+        def not_found(rest: str = "") -> Response:
+            raise ApiError(404, "no such API route; see /api/openapi.json")
+
+        server.add_url_rule(f"{prefix}<path:rest>", f"not_found_{prefix.strip('/').replace('/', '_')}", not_found, methods=methods)

@@ -1,0 +1,89 @@
+"""Routes of the clients Pulseboard replaces, with their payloads and answers,
+so that they work unchanged against its single port.
+
+| route                      | from                      |
+|----------------------------|---------------------------|
+| POST /ingest/interaction   | macro sessions (000)      |
+| POST /session/start        | macro sessions (000)      |
+| POST /session/end          | macro sessions (000)      |
+| GET  /health               | macro sessions (000)      |
+| GET  /api/health           | script runner (004)       |
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from api.http import ApiError, json_response, parse, read_json, require_key
+from api.ingest import commit_events, end_session, services, start_session
+from api.schemas import InteractionIn
+from data.queries import session_user
+
+bp = Blueprint("compat", __name__)
+
+
+@bp.post("/ingest/interaction")
+@require_key
+def post_interaction() -> Response:
+    data = parse(InteractionIn, read_json())
+    svc = services()
+    with svc.db.read() as conn:
+        user = session_user(conn, data.session_id)
+    attrs: dict[str, Any] = dict(data.model_extra or {})
+    if data.degradation_assignments is not None:
+        attrs["degradation_assignments"] = data.degradation_assignments
+    if data.degradation_counts is not None:
+        attrs["degradation_counts"] = data.degradation_counts
+    row = {
+        "ts": data.timestamp or svc.now(), "source": "macro", "type": data.interaction_type,
+        "entity": data.button_key, "user": user, "session_id": data.session_id, "execution_id": None,
+        "status": None, "value": data.total_boxes, "duration_ms": data.execution_time_ms,
+        "message": None, "attrs": attrs or None, "uid": data.uid,
+    }  # fmt: skip
+    result = commit_events([row])
+    return json_response({"status": "success", "interaction_id": result.ids[0], "session_id": data.session_id}, 201)
+
+
+@bp.post("/session/start")
+@require_key
+def post_session_start() -> Response:
+    row, created = start_session(read_json())
+    return json_response({"status": "success", "session_id": row["id"], "created": created}, 201 if created else 200)
+
+
+@bp.post("/session/end")
+@require_key
+def post_session_end() -> Response:
+    body = read_json()
+    session_id = body.get("session_id") if isinstance(body, dict) else None
+    if not isinstance(session_id, str) or not session_id:
+        raise ApiError(422, "invalid field 'session_id': Field required", [{"field": "session_id", "message": "Field required"}])
+    row = end_session(session_id, {k: v for k, v in body.items() if k != "session_id"})
+    duration = (row["ended_at"] - row["started_at"]).total_seconds()
+    return json_response({"status": "success", "session_id": row["id"], "duration_s": duration})
+
+
+def health_body() -> tuple[dict[str, Any], int]:
+    svc = services()
+    try:
+        svc.db.check()
+        database = "ok"
+    except Exception as exc:  # the health route reports a broken database, it does not fail
+        database = f"error: {type(exc).__name__}"
+    status = "healthy" if database == "ok" else "unhealthy"
+    body = {
+        "status": status,
+        "database": database,
+        "timestamp": svc.now().isoformat(),
+        "uptime_seconds": round(svc.uptime_seconds(), 1),
+        "version": "1.0.0",
+    }
+    return body, 200 if status == "healthy" else 503
+
+
+@bp.get("/health")
+@bp.get("/api/health")
+def get_health() -> Response:
+    body, status = health_body()
+    return json_response(body, status)

@@ -1,0 +1,170 @@
+"""Write routes: events, sessions, executions, components.
+
+| route                                   | body                         |
+|-----------------------------------------|------------------------------|
+| POST /api/events                        | event, [events], {"events"}  |
+| POST /api/sessions                      | SessionStartIn               |
+| POST /api/sessions/<id>/end             | SessionEndIn (optional)      |
+| POST /api/executions                    | ExecutionIn                  |
+| POST /api/executions/<id>/finish        | ExecutionFinishIn            |
+| PUT  /api/components/<name>             | ComponentIn                  |
+
+A 2xx answer means the write is committed; the live feed hears of it after.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from pydantic import ValidationError
+
+from api.http import ApiError, json_response, parse, read_json, require_key
+from api.schemas import COMPONENT_NAME, ComponentIn, EventList, ExecutionFinishIn, ExecutionIn, SessionEndIn, SessionStartIn, field_errors
+from data import records
+from data.ingest import IngestResult, ingest
+from services import Services
+
+bp = Blueprint("ingest", __name__)
+
+
+def services() -> Services:
+    return current_app.extensions["pulseboard"]  # type: ignore[no-any-return]
+
+
+def event_batch(body: Any, max_batch: int) -> list[dict[str, Any]]:
+    """Validate a whole batch: any bad item rejects all of it, naming index and field."""
+    if isinstance(body, dict) and "events" in body and set(body) == {"events"}:
+        body = body["events"]
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise ApiError(400, "no events in the request")
+    if len(items) > max_batch:
+        raise ApiError(413, f"{len(items)} events in one request; at most {max_batch} are accepted")
+    try:
+        parsed = EventList.validate_python(items)
+    except ValidationError as exc:
+        errors = field_errors(exc, batch=True)
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ApiError(422, f"event {first['index']}: field '{first['field']}': {first['message']}{more}; nothing was stored", errors) from None
+    now = services().now()
+    rows = [e.model_dump() for e in parsed]
+    for row in rows:
+        if row["ts"] is None:
+            row["ts"] = now
+    return rows
+
+
+def commit_events(rows: list[dict[str, Any]]) -> IngestResult:
+    svc = services()
+    result = ingest(svc.db, rows)
+    svc.committed(result.stored)
+    return result
+
+
+@bp.post("/api/events")
+@require_key
+def post_events() -> Response:
+    rows = event_batch(read_json(), current_app.config["PULSE_MAX_BATCH"])
+    result = commit_events(rows)
+    body = {"accepted": len(rows), "stored": len(result.stored), "duplicates": result.duplicates, "ids": result.ids}
+    return json_response(body, 201 if result.stored else 200)
+
+
+def _optional_body() -> Any:
+    """The JSON body, or ``{}`` when the request has none (end/finish need none)."""
+    return read_json() if request.content_length else {}
+
+
+def start_session(body: Any) -> tuple[dict[str, Any], bool]:
+    data = parse(SessionStartIn, body)
+    svc = services()
+    now = svc.now()
+    started = data.started_at or now
+    session_id = data.session_id or f"sess_{started:%Y%m%d_%H%M%S}"
+    with svc.db.write() as conn:
+        row, created, result = records.start_session(
+            conn, session_id=session_id, source=data.source, user=data.user, started_at=started, attrs=data.extra_attrs()
+        )
+    if result:
+        svc.committed(result.stored)
+    return row, created
+
+
+def end_session(session_id: str, body: Any) -> dict[str, Any]:
+    data = parse(SessionEndIn, body)
+    svc = services()
+    try:
+        with svc.db.write() as conn:
+            row, result = records.end_session(conn, session_id, data.ended_at or svc.now())
+    except records.NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    if result:
+        svc.committed(result.stored)
+    return row
+
+
+def session_json(row: dict[str, Any]) -> dict[str, Any]:
+    return row | {"duration_s": (row["ended_at"] - row["started_at"]).total_seconds() if row["ended_at"] else None}
+
+
+@bp.post("/api/sessions")
+@require_key
+def post_session() -> Response:
+    row, created = start_session(_optional_body())
+    return json_response(session_json(row), 201 if created else 200)
+
+
+@bp.post("/api/sessions/<session_id>/end")
+@require_key
+def post_session_end(session_id: str) -> Response:
+    return json_response(session_json(end_session(session_id, _optional_body())))
+
+
+def _execution_json(write: records.ExecutionWrite) -> dict[str, Any]:
+    return write.row | {"metrics": write.metrics}
+
+
+@bp.post("/api/executions")
+@require_key
+def post_execution() -> Response:
+    data = parse(ExecutionIn, read_json())
+    svc = services()
+    with svc.db.write() as conn:
+        write = records.record_execution(conn, data.model_dump(), svc.now())
+    if write.result:
+        svc.committed(write.result.stored)
+    return json_response(_execution_json(write), 201 if write.created else 200)
+
+
+@bp.post("/api/executions/<execution_id>/finish")
+@require_key
+def post_execution_finish(execution_id: str) -> Response:
+    data = parse(ExecutionFinishIn, _optional_body())
+    svc = services()
+    try:
+        with svc.db.write() as conn:
+            write = records.finish_execution(conn, execution_id, data.model_dump(), svc.now())
+    except records.NotFound as exc:
+        raise ApiError(404, str(exc)) from None
+    if write.result:
+        svc.committed(write.result.stored)
+    return json_response(_execution_json(write))
+
+
+def set_component(name: str, body: Any) -> dict[str, Any]:
+    if not COMPONENT_NAME.match(name):
+        raise ApiError(400, "component name: use 1-100 letters, digits, '_', '.', ':' or '-'")
+    data = parse(ComponentIn, body)
+    svc = services()
+    with svc.db.write() as conn:
+        row, result = records.set_component(conn, name, data.status, data.detail, data.source, svc.now())
+    svc.committed(result.stored)
+    return row
+
+
+@bp.put("/api/components/<name>")
+@require_key
+def put_component(name: str) -> Response:
+    return json_response(set_component(name, read_json()))
+

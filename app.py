@@ -1,0 +1,113 @@
+"""Pulseboard: the app factory, the WSGI entry point and the command line.
+
+    python app.py serve [--host H] [--port P] [--db PATH|URL] [--demo]
+    gunicorn -k gthread --threads 64 'app:create_server()'
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dash
+from flask import Flask
+
+from api import register_api
+from callbacks import register_all
+from data.db import Database, DatabaseError
+from layouts.shell import build_layout
+from services import Services
+from settings import FIELDS, Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parent
+log = logging.getLogger("pulseboard")
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
+    """Build a Pulseboard app: database upgraded, API and pages registered."""
+    settings = settings or load_settings(overrides)
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    db.migrate()
+    services = Services(settings=settings, db=db)
+    server = Flask("pulseboard", root_path=str(ROOT))
+    register_api(server, services)
+    app = dash.Dash(
+        "pulseboard",
+        server=server,  # type: ignore[arg-type]
+        title="Pulseboard",
+        assets_folder=str(ROOT / "assets"),
+        suppress_callback_exceptions=True,
+        update_title=None,  # type: ignore[arg-type]
+    )
+    app.layout = build_layout
+    register_all(app, services)
+    return app
+
+
+def create_server() -> Flask:
+    """WSGI entry point for gunicorn: settings from the environment."""
+    server: Flask = create_app(load_settings()).server
+    return server
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pulseboard", description="Pulseboard: real-time event analytics dashboard.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="Serve the dashboard and the API.")
+    for field in FIELDS:
+        if isinstance(field.default, bool):
+            serve.add_argument(field.option, dest=field.name, action="store_const", const=True, default=None, help=f"{field.help} [{field.env}]")
+        else:
+            serve.add_argument(field.option, dest=field.name, default=None, help=f"{field.help} [{field.env}, default: {field.default!r}]")
+    return parser
+
+
+def serve(settings: Settings) -> None:
+    """Serve with gunicorn's threaded worker: one process, a thread per request or socket."""
+    from gunicorn.app.base import BaseApplication
+
+    app = create_app(settings)
+    server = app.server
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", settings.threads)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("loglevel", settings.log_level.lower())
+            self.cfg.set("accesslog", None)
+            self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Flask:
+            return server  # type: ignore[no-any-return]
+
+    services: Services = server.extensions["pulseboard"]
+    log.info("Pulseboard on http://%s:%s (database %s)", settings.host, settings.port, services.db.safe_url)
+    # Connections opened by the migration must not be shared with the forked worker.
+    services.db.dispose()
+    _Server().run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+    try:
+        settings = load_settings(overrides)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+        if args.command == "serve":
+            serve(settings)
+    except (SettingsError, DatabaseError) as exc:
+        print(f"pulseboard: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

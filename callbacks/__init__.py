@@ -1,0 +1,12 @@
+"""Callbacks, registered per app with ``register(app, services)`` (never the
+global ``dash.callback``: a fresh app per test must get its own)."""
+from __future__ import annotations
+
+import dash
+
+from callbacks import home
+from services import Services
+
+
+def register_all(app: dash.Dash, services: Services) -> None:
+    home.register(app, services)

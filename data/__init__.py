@@ -1,0 +1,1 @@
+"""Storage: engine, models, ingest and queries. The only package that speaks SQL."""

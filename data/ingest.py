@@ -1,0 +1,200 @@
+"""Writing events: idempotent batch insert plus the per-minute rollups, in one
+transaction, so a committed batch and its rollups are never apart.
+
+Events arrive here already validated (``api/schemas.py``) as plain dicts with
+a timezone-aware ``ts``. A retried event carries the same ``uid`` and is
+stored once: uids already stored, or repeated inside the batch, map to the
+stored id instead of a new row.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from analytics.histogram import bucket_index
+from data.models import EVENTS, to_micros
+
+EVENT_COLUMNS = (
+    "ts", "source", "type", "entity", "user", "session_id", "execution_id",
+    "status", "value", "duration_ms", "message", "attrs", "uid",
+)  # fmt: skip
+_UID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
+events_table = EVENTS
+
+
+@dataclasses.dataclass
+class IngestResult:
+    ids: list[int]  # one per input event, in input order
+    stored: list[dict[str, Any]]  # the rows written now (with ids), for the live feed
+    duplicates: int
+
+
+def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestResult:
+    """Insert ``events`` and update rollups in the caller's transaction.
+
+    On PostgreSQL a concurrent writer can store the same uid between our check
+    and our insert; the unique index then rejects the batch and the caller's
+    retry (see :func:`ingest`) finds the uid stored.
+    """
+    existing = _existing_uids(conn, [e["uid"] for e in events if e.get("uid")])
+    new_rows: list[dict[str, Any]] = []
+    slots: list[int | str] = []  # per input: index into new_rows, or a uid already stored
+    seen: dict[str, int] = {}
+    for event in events:
+        uid = event.get("uid")
+        if uid and uid in existing:
+            slots.append(uid)
+        elif uid and uid in seen:
+            slots.append(seen[uid])
+        else:
+            if uid:
+                seen[uid] = len(new_rows)
+            slots.append(len(new_rows))
+            new_rows.append({c: event.get(c) for c in EVENT_COLUMNS})
+    new_ids = _allocate_ids(conn, len(new_rows))
+    if new_rows:
+        for row, new_id in zip(new_rows, new_ids):
+            row["id"] = new_id
+        _insert_rows(conn, new_rows)
+        update_rollups(conn, new_rows)
+    ids = [existing[s] if isinstance(s, str) else new_ids[s] for s in slots]
+    return IngestResult(ids=ids, stored=new_rows, duplicates=len(events) - len(new_rows))
+
+
+def ingest(db: Any, events: Sequence[dict[str, Any]]) -> IngestResult:
+    """Insert a batch in its own write transaction; committed on return."""
+    for attempt in range(3):
+        try:
+            with db.write() as conn:
+                return insert_events(conn, events)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """One driver-level executemany: the rows are converted here once rather
+    than through SQLAlchemy's per-row bind processing (3x faster on SQLite)."""
+    names = ", ".join(f'"{c}"' for c in ("id", *EVENT_COLUMNS))
+    sql = f"INSERT INTO events ({names}) VALUES ({_marks(conn, len(EVENT_COLUMNS) + 1)})"
+    params = [
+        (
+            r["id"], to_micros(r["ts"]), r["source"], r["type"], r["entity"], r["user"], r["session_id"],
+            r["execution_id"], r["status"], r["value"], r["duration_ms"], r["message"],
+            None if r["attrs"] is None else orjson.dumps(r["attrs"]).decode(), r["uid"],
+        )  # fmt: skip
+        for r in rows
+    ]
+    conn.exec_driver_sql(sql, params)
+
+
+def _allocate_ids(conn: Connection, n: int) -> list[int]:
+    """Ids for ``n`` new events, known before the insert so that one plain
+    executemany writes the batch (RETURNING would cost a statement per row).
+
+    SQLite: the write transaction holds the database lock, so max(id)+1.. is
+    ours. PostgreSQL: values drawn from the id sequence."""
+    if n == 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        stmt = text("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)")
+        return [row[0] for row in conn.execute(stmt, {"n": n})]
+    top = conn.execute(select(func.max(events_table.c.id))).scalar() or 0
+    return list(range(top + 1, top + 1 + n))
+
+
+def _existing_uids(conn: Connection, uids: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(uids))
+    for start in range(0, len(unique), _UID_CHUNK):
+        chunk = unique[start : start + _UID_CHUNK]
+        stmt = select(events_table.c.uid, events_table.c.id).where(events_table.c.uid.in_(chunk))
+        found.update({uid: id_ for uid, id_ in conn.execute(stmt)})
+    return found
+
+
+def rollup_deltas(rows: Iterable[dict[str, Any]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Aggregate rows into rollup increments ``(*key, count, value_count,
+    value_sum, value_min, value_max, dur_count, dur_sum, dur_min, dur_max)``
+    and histogram increments ``(*key, bucket, count)``, sorted by key so that
+    concurrent batches lock rollup rows in the same order (no deadlocks)."""
+    agg: dict[tuple[Any, ...], list[Any]] = {}
+    hist: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        key = (_minute(row["ts"]), row["source"], row["type"], row["entity"] or "", row["status"] or "")
+        acc = agg.get(key)
+        if acc is None:
+            acc = agg[key] = [0, 0, 0.0, None, None, 0, 0.0, None, None]
+        acc[0] += 1
+        value = row["value"]
+        if value is not None:
+            _accumulate(acc, 1, value)
+        duration = row["duration_ms"]
+        if duration is not None:
+            _accumulate(acc, 5, duration)
+            hkey = (*key, bucket_index(duration))
+            hist[hkey] = hist.get(hkey, 0) + 1
+    return [(*k, *agg[k]) for k in sorted(agg)], [(*k, n) for k, n in sorted(hist.items())]
+
+
+def _minute(ts: datetime) -> int:
+    return to_micros(ts) // 60_000_000 * 60
+
+
+def _accumulate(acc: list[Any], at: int, x: float) -> None:
+    acc[at] += 1
+    acc[at + 1] += x
+    if acc[at + 2] is None or x < acc[at + 2]:
+        acc[at + 2] = x
+    if acc[at + 3] is None or x > acc[at + 3]:
+        acc[at + 3] = x
+
+
+_KEY = "minute, source, type, entity, status"
+
+
+def _least(col: str) -> str:
+    return f"CASE WHEN excluded.{col} IS NULL THEN rollups.{col} WHEN rollups.{col} IS NULL OR excluded.{col} < rollups.{col} THEN excluded.{col} ELSE rollups.{col} END"
+
+
+def _greatest(col: str) -> str:
+    return _least(col).replace("<", ">")
+
+
+# Plain SQL that SQLite (>= 3.24) and PostgreSQL both accept.
+_ROLLUP_UPSERT = (
+    f"INSERT INTO rollups ({_KEY}, count, value_count, value_sum, value_min, value_max, "
+    "dur_count, dur_sum, dur_min, dur_max) VALUES ({marks}) "
+    f"ON CONFLICT ({_KEY}) DO UPDATE SET "
+    "count = rollups.count + excluded.count, "
+    "value_count = rollups.value_count + excluded.value_count, "
+    "value_sum = rollups.value_sum + excluded.value_sum, "
+    f"value_min = {_least('value_min')}, value_max = {_greatest('value_max')}, "
+    "dur_count = rollups.dur_count + excluded.dur_count, "
+    "dur_sum = rollups.dur_sum + excluded.dur_sum, "
+    f"dur_min = {_least('dur_min')}, dur_max = {_greatest('dur_max')}"
+)
+_HIST_UPSERT = (
+    f"INSERT INTO rollup_hist ({_KEY}, bucket, count) VALUES ({{marks}}) "
+    f"ON CONFLICT ({_KEY}, bucket) DO UPDATE SET count = rollup_hist.count + excluded.count"
+)
+
+
+def _marks(conn: Connection, n: int) -> str:
+    return ", ".join(["%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"] * n)
+
+
+def update_rollups(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    """Add ``rows`` to the rollup tables."""
+    agg_rows, hist_rows = rollup_deltas(rows)
+    if agg_rows:
+        conn.exec_driver_sql(_ROLLUP_UPSERT.format(marks=_marks(conn, 14)), agg_rows)
+    if hist_rows:
+        conn.exec_driver_sql(_HIST_UPSERT.format(marks=_marks(conn, 7)), hist_rows)

@@ -1,0 +1,1 @@
+"""Page layouts: the only package besides callbacks/ that imports Dash."""

@@ -1,0 +1,45 @@
+"""What the API, the pages and the jobs share in one running Pulseboard: the
+settings, the database and the hooks that see each committed batch."""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from data.db import Database
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    db: Database
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    started_monotonic: float = dataclasses.field(default_factory=time.monotonic)
+    listeners: list[Listener] = dataclasses.field(default_factory=list)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    def committed(self, rows: list[dict[str, Any]]) -> None:
+        """Tell listeners (the live feed) about rows that are now committed."""
+        if not rows:
+            return
+        for listener in self.listeners:
+            try:
+                listener(rows)
+            except Exception:  # a broken listener must not fail an acknowledged write
+                log.exception("listener failed")
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,201 @@
+"""Pulseboard's settings: one declarative table that drives the command-line
+flags, the ``PULSE_*`` environment variables, their help text and validation.
+
+Precedence: defaults < environment < command-line flags / caller overrides.
+This is the only module that reads ``os.environ``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message is one line meant for the user."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0..65535, got {port}")
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be a positive number, got {raw}")
+    return value
+
+
+def _synchronous(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in ("NORMAL", "FULL"):
+        raise ValueError(f"must be NORMAL or FULL, got {raw!r}")
+    return value
+
+
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError(f"must be DEBUG, INFO, WARNING or ERROR, got {raw!r}")
+    return value
+
+
+def _str(raw: str) -> str:
+    return raw.strip()
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+    aliases: tuple[str, ...] = ()  # extra environment variable names
+    flag: bool = True  # exposed as --name on the command line
+
+    @property
+    def env(self) -> str:
+        return "PULSE_" + self.name.upper()
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("host", "127.0.0.1", _str, "Address to bind.", aliases=("DASHBOARD_HOST",)),
+    Field("port", 8050, _port, "Port to listen on.", aliases=("DASHBOARD_PORT",)),
+    Field("data_dir", "var", _str, "Directory for the SQLite file, backups and exports."),
+    Field(
+        "db",
+        "",
+        _str,
+        "SQLite file path or SQLAlchemy URL (postgresql+psycopg://...). "
+        "Default: <data-dir>/pulseboard.db, or <data-dir>/pulseboard-demo.db with --demo.",
+        aliases=("PULSE_DB_URL", "DASHBOARD_DB"),
+    ),
+    Field("demo", False, _bool, "Feed the dashboard with the demo simulator."),
+    Field("api_keys", "", _str, "Comma-separated API keys; when set, write routes need one."),
+    Field("api_keys_file", "", _str, "File with one API key per line (blank lines and # comments ignored)."),
+    Field("max_body_mb", 5.0, _positive_float, "Largest accepted request body, in MB."),
+    Field("max_batch", 10000, _positive_int, "Most events accepted in one request."),
+    Field("sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."),
+    Field("threads", 64, _positive_int, "Worker threads of the server (each open WebSocket holds one)."),
+    Field("log_level", "INFO", _log_level, "Log level."),
+    Field("cors_origins", "", _str, "Comma-separated origins allowed by CORS (off when empty)."),
+)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8050
+    data_dir: str = "var"
+    db: str = ""
+    demo: bool = False
+    api_keys: str = ""
+    api_keys_file: str = ""
+    max_body_mb: float = 5.0
+    max_batch: int = 10000
+    sqlite_synchronous: str = "NORMAL"
+    threads: int = 64
+    log_level: str = "INFO"
+    cors_origins: str = ""
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL: ``db`` if it is a URL, else a SQLite file path."""
+        if "://" in self.db:
+            return self.db
+        if self.db:
+            path = Path(self.db)
+        else:
+            name = "pulseboard-demo.db" if self.demo else "pulseboard.db"
+            path = Path(self.data_dir) / name
+        return f"sqlite:///{path.expanduser().resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def keys(self) -> tuple[str, ...]:
+        """API keys from ``api_keys`` and ``api_keys_file``."""
+        keys = [k.strip() for k in self.api_keys.split(",") if k.strip()]
+        if self.api_keys_file:
+            text = Path(self.api_keys_file).read_text(encoding="utf-8")
+            for line in text.splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    keys.append(line)
+        return tuple(keys)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
+
+
+def _check(settings: Settings) -> Settings:
+    try:
+        ipaddress.ip_address(settings.host)
+    except ValueError:
+        if settings.host != "localhost":
+            raise SettingsError(f"host: {settings.host!r} is not an IP address") from None
+    if settings.api_keys_file:
+        try:
+            settings.keys()
+        except OSError as exc:
+            raise SettingsError(f"api_keys_file: cannot read {settings.api_keys_file}: {exc.strerror}") from None
+    if "://" in settings.db and not settings.db.split("://", 1)[0].startswith(("sqlite", "postgresql")):
+        raise SettingsError(f"db: unsupported database URL scheme in {settings.db!r} (use sqlite:// or postgresql+psycopg://)")
+    return settings
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from defaults, then ``environ`` (default ``os.environ``),
+    then ``overrides`` (already-typed values or strings). Raises
+    :class:`SettingsError` with a one-line message on a bad value."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        for var in (field.env, *field.aliases):
+            if var in env:
+                values[field.name] = _parse(field, env[var], var)
+                break
+    for name, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        if name not in FIELDS_BY_NAME:
+            raise SettingsError(f"unknown setting {name!r}")
+        field = FIELDS_BY_NAME[name]
+        values[name] = _parse(field, raw, field.option) if isinstance(raw, str) else raw
+    return _check(Settings(**values))
+
+
+def _parse(field: Field, raw: str, where: str) -> Any:
+    try:
+        return field.parse(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}") from None

@@ -1,0 +1,264 @@
+"""Shared fixtures: databases (SQLite and a throw-away PostgreSQL server), a
+real HTTP server per test on a free port, and a subprocess server.
+
+Storage and API tests take the ``db_url`` fixture and so run twice, once per
+database. The PostgreSQL server is started once per test run (``initdb`` in a
+temp dir, ``pg_ctl`` on a free loopback port, as the ``postgres`` user when
+run as root) and stopped at the end; every test gets its own database cloned
+from a migrated template. If PostgreSQL cannot start, the tests that need it
+fail: they are never skipped.
+"""
+from __future__ import annotations
+
+import contextlib
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from settings import load_settings  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.05, message: str = "condition") -> Any:
+    """Poll ``predicate`` until it returns a truthy value (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    last_exc: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # the condition may not be reachable yet
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}" + (f": {last_exc!r}" if last_exc else ""))
+
+
+# ----------------------------------------------------------------- PostgreSQL
+
+
+class PostgresServer:
+    def __init__(self) -> None:
+        self.bin = self._find_bin()
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="pulse-pg-"))
+        self.user = self._os_user()
+        self._counter = itertools.count()
+        self.template = "pulse_template"
+
+    @staticmethod
+    def _find_bin() -> Path:
+        for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+            if (Path(candidate) / "initdb").exists():
+                return Path(candidate)
+        found = shutil.which("initdb")
+        if found:
+            return Path(found).resolve().parent
+        raise RuntimeError("PostgreSQL is not installed: run 'make test' (it installs it) or apt-get install postgresql")
+
+    @staticmethod
+    def _os_user() -> str | None:
+        if os.geteuid() != 0:
+            return None
+        for name in ("postgres", "pulsetest"):
+            with contextlib.suppress(KeyError):
+                pwd.getpwnam(name)
+                return name
+        subprocess.run(["useradd", "--system", "--no-create-home", "pulsetest"], check=True)
+        return "pulsetest"
+
+    def _run(self, *args: str) -> None:
+        cmd = [str(self.bin / args[0]), *args[1:]]
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start(self) -> None:
+        if self.user:
+            shutil.chown(self.dir, self.user)
+        data = self.dir / "data"
+        self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c synchronous_commit=off"
+        self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "-t", "60", "start")
+        from data.db import Database
+
+        self.admin(f"CREATE DATABASE {self.template}")
+        db = Database(self.url(self.template))
+        db.migrate()
+        db.dispose()
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def new_database(self) -> str:
+        name = f"pulse_test_{os.getpid()}_{next(self._counter)}"
+        self.admin(f"CREATE DATABASE {name} TEMPLATE {self.template}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database URL: each test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pulse.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'pulse.db'}"
+
+
+# --------------------------------------------------------------- HTTP servers
+
+
+class LiveServer:
+    """A Pulseboard app served over real HTTP from a thread of the test process."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.services = app.server.extensions["pulseboard"]
+        self._server = make_server("127.0.0.1", 0, app.server, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self.http = requests.Session()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.get(self.url + path, timeout=30, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.post(self.url + path, timeout=30, **kw)
+
+    def put(self, path: str, **kw: Any) -> requests.Response:
+        return self.http.put(self.url + path, timeout=30, **kw)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+        self.http.close()
+        self.services.close()
+
+
+@pytest.fixture
+def make_server_for(tmp_path: Path) -> Iterator[Any]:
+    """Factory: ``make_server_for(db_url, **settings)`` -> a started LiveServer."""
+    started: list[LiveServer] = []
+
+    def factory(url: str, **overrides: Any) -> LiveServer:
+        settings = load_settings({"db": url, "data_dir": str(tmp_path), **overrides}, environ={})
+        server = LiveServer(create_app(settings))
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def server(make_server_for: Any, db_url: str) -> LiveServer:
+    """A real HTTP server on a free port over a fresh database (SQLite and PostgreSQL)."""
+    return make_server_for(db_url)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def sqlite_server(make_server_for: Any, sqlite_url: str) -> LiveServer:
+    return make_server_for(sqlite_url)  # type: ignore[no-any-return]
+
+
+class ProcessServer:
+    """``python app.py serve`` in a subprocess on a free port."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = args
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="pulse-server-", suffix=".log", delete=False)
+
+    def start(self) -> "ProcessServer":
+        cmd = [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port), *self.args]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(self._healthy, timeout=60, message=f"server on {self.url} ({self.log.name})")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited with {self.proc.returncode}: {Path(self.log.name).read_text()[-2000:]}")
+        return requests.get(self.url + "/health", timeout=2).status_code == 200
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def process_server(tmp_path: Path) -> Iterator[Any]:
+    """Factory: ``process_server(*args, env=...)`` -> a started ProcessServer."""
+    started: list[ProcessServer] = []
+
+    def factory(*args: str, env: dict[str, str] | None = None) -> ProcessServer:
+        server = ProcessServer(["--data-dir", str(tmp_path), *args], env).start()
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
