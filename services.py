@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from reports.cache import ResultCache
 from data.db import Database
 from settings import Settings
 
@@ -24,6 +25,7 @@ class Services:
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
     started_monotonic: float = dataclasses.field(default_factory=time.monotonic)
     listeners: list[Listener] = dataclasses.field(default_factory=list)
+    cache: ResultCache = dataclasses.field(default_factory=ResultCache)
 
     def now(self) -> datetime:
         return self.clock()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from api import compat, ingest
+from api import compat, ingest, openapi, query, read, read_scripts
 from api.http import API_PREFIXES, ApiError, install_error_handlers
 from services import Services
 
@@ -16,6 +16,10 @@ def register_api(server: Flask, services: Services) -> None:
     server.config["PULSE_MAX_BATCH"] = settings.max_batch
     server.register_blueprint(ingest.bp)
     server.register_blueprint(compat.bp)
+    server.register_blueprint(read.bp)
+    server.register_blueprint(read_scripts.bp)
+    server.register_blueprint(query.bp)
+    server.register_blueprint(openapi.bp)
     install_error_handlers(server)
 
     # Unknown API paths answer 404 JSON instead of falling into the pages' catch-all.

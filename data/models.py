@@ -51,8 +51,10 @@ class UTCMicros(TypeDecorator[datetime]):
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> int | None:
-        return None if value is None else to_micros(value)
+    def process_bind_param(self, value: datetime | int | None, dialect: Dialect) -> int | None:
+        if value is None or isinstance(value, int):  # already micros (hot paths convert once)
+            return value
+        return to_micros(value)
 
     def process_result_value(self, value: int | None, dialect: Dialect) -> datetime | None:
         return None if value is None else from_micros(value)

@@ -1,17 +1,352 @@
-"""Reads: the only place that turns SQL into Python rows and DataFrames."""
+"""Reads: the only place that turns SQL into Python rows and DataFrames.
+
+Frames follow the conventions of ``analytics/``: ``ts`` columns are
+``datetime64[us, UTC]``; rollup ``minute`` likewise; missing strings are None.
+Long windows read the per-minute rollups, short tails and drill-downs the raw
+events, always bounded by a time range or a row limit.
+"""
 from __future__ import annotations
 
-from sqlalchemy import Connection, func, select
+import dataclasses
+from datetime import datetime
+from typing import Any
 
-from data.models import EVENTS, SESSIONS
+import pandas as pd
+from sqlalchemy import BigInteger, Connection, Select, and_, case, func, or_, select, type_coerce
+
+from data.models import (
+    COMPONENTS, EVENTS, EXECUTION_METRICS, EXECUTIONS, ROLLUP_HIST, ROLLUPS, SESSIONS, from_micros, to_micros,
+)  # fmt: skip
 
 events_table = EVENTS
+EVENT_FIELDS = ("id", "ts", "source", "type", "entity", "user", "session_id", "execution_id",
+                "status", "value", "duration_ms", "message", "attrs")  # fmt: skip
+DIMENSIONS = ("source", "type", "entity", "user", "status", "session_id", "execution_id")
+ROLLUP_DIMENSIONS = ("source", "type", "entity", "status")
 
 
-def session_user(conn: Connection, session_id: str) -> str | None:
-    table = SESSIONS
-    return conn.execute(select(table.c.user).where(table.c.id == session_id)).scalar()
+@dataclasses.dataclass(frozen=True)
+class Filters:
+    """Equality filters; each dimension holds one or more accepted values."""
+
+    source: tuple[str, ...] = ()
+    type: tuple[str, ...] = ()
+    entity: tuple[str, ...] = ()
+    user: tuple[str, ...] = ()
+    status: tuple[str, ...] = ()
+    session_id: tuple[str, ...] = ()
+    execution_id: tuple[str, ...] = ()
+
+    def items(self) -> list[tuple[str, tuple[str, ...]]]:
+        return [(name, getattr(self, name)) for name in DIMENSIONS if getattr(self, name)]
+
+    @property
+    def rollup_compatible(self) -> bool:
+        """Rollups keep source/type/entity/status only."""
+        return all(name in ROLLUP_DIMENSIONS for name, _ in self.items())
+
+
+def _where(stmt: Select[Any], table: Any, filters: Filters) -> Select[Any]:
+    for name, values in filters.items():
+        stmt = stmt.where(table.c[name].in_(values))
+    return stmt
+
+
+def _micros(col: Any) -> Any:
+    return type_coerce(col, BigInteger)
+
+
+def _ts(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series.astype("int64"), unit="us", utc=True)
+
+
+def events_frame(
+    conn: Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    filters: Filters = Filters(),
+    limit: int | None = None,
+    after_id: int | None = None,
+    newest_first: bool = False,
+    with_attrs: bool = True,
+) -> pd.DataFrame:
+    """Raw events in ``[since, until)``, oldest first unless ``newest_first``."""
+    t = EVENTS
+    cols = [t.c.id, _micros(t.c.ts).label("ts"), *(t.c[n] for n in EVENT_FIELDS[2:] if n != "attrs" or with_attrs)]
+    stmt = _where(select(*cols), t, filters)
+    if since is not None:
+        stmt = stmt.where(t.c.ts >= to_micros(since))
+    if until is not None:
+        stmt = stmt.where(t.c.ts < to_micros(until))
+    if after_id is not None:
+        stmt = stmt.where(t.c.id > after_id)
+    order: tuple[Any, ...] = (t.c.ts.desc(), t.c.id.desc()) if newest_first else (t.c.ts, t.c.id)
+    if after_id is not None:  # a tail follows ids, not timestamps
+        order = (t.c.id,)
+    stmt = stmt.order_by(*order)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = conn.execute(stmt).all()
+    names = [c for c in EVENT_FIELDS if c != "attrs" or with_attrs]
+    df = pd.DataFrame.from_records(rows, columns=names)
+    df["ts"] = _ts(df["ts"]) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")
+    for col in ("value", "duration_ms"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df["id"] = df["id"].astype("int64")
+    return df
+
+
+def rollups_frame(
+    conn: Connection, *, since: datetime, until: datetime, filters: Filters = Filters(), histogram: bool = False
+) -> pd.DataFrame:
+    """Per-minute rollups (or their duration histograms) overlapping ``[since, until)``."""
+    t = ROLLUP_HIST if histogram else ROLLUPS
+    cols = [c for c in t.c if c.name != "id"]
+    stmt = _where(select(*cols), t, filters)
+    stmt = stmt.where(t.c.minute >= int(since.timestamp()) // 60 * 60, t.c.minute < until.timestamp())
+    rows = conn.execute(stmt.order_by(t.c.minute)).all()
+    df = pd.DataFrame.from_records(rows, columns=[c.name for c in cols])
+    df["minute"] = pd.to_datetime(df["minute"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def distinct_values(conn: Connection, column: str, *, limit: int = 500) -> list[str]:
+    """Known values of a dimension (from rollups when it has them: cheap)."""
+    t = ROLLUPS if column in ROLLUP_DIMENSIONS else EVENTS
+    col = t.c[column]
+    stmt = select(col).where(col.is_not(None), col != "").group_by(col).order_by(col).limit(limit)
+    return [r[0] for r in conn.execute(stmt)]
 
 
 def count_events(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(events_table)).scalar() or 0)
+    return int(conn.execute(select(func.count()).select_from(EVENTS)).scalar() or 0)
+
+
+def last_event_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
+
+
+def latest_value(conn: Connection, *, type_: str, source: str | None = None) -> tuple[float | None, datetime | None]:
+    """The newest ``value`` of a gauge-like event type (e.g. a queue size)."""
+    t = EVENTS
+    stmt = select(t.c.value, t.c.ts).where(t.c.type == type_, t.c.value.is_not(None))
+    if source:
+        stmt = stmt.where(t.c.source == source)
+    row = conn.execute(stmt.order_by(t.c.ts.desc(), t.c.id.desc()).limit(1)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+# ------------------------------------------------------------ sessions
+
+
+def session_user(conn: Connection, session_id: str) -> str | None:
+    return conn.execute(select(SESSIONS.c.user).where(SESSIONS.c.id == session_id)).scalar()
+
+
+def get_session(conn: Connection, session_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(SESSIONS).where(SESSIONS.c.id == session_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def list_sessions(conn: Connection, *, limit: int = 100, open_only: bool = False) -> list[dict[str, Any]]:
+    stmt = select(SESSIONS)
+    if open_only:
+        stmt = stmt.where(SESSIONS.c.ended_at.is_(None))
+    stmt = stmt.order_by(SESSIONS.c.started_at.desc()).limit(limit)
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def count_open_sessions(conn: Connection) -> int:
+    stmt = select(func.count()).select_from(SESSIONS).where(SESSIONS.c.ended_at.is_(None))
+    return int(conn.execute(stmt).scalar() or 0)
+
+
+# ---------------------------------------------------------- executions
+
+
+def executions_frame(
+    conn: Connection,
+    *,
+    script: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+    newest_first: bool = True,
+) -> pd.DataFrame:
+    t = EXECUTIONS
+    cols = [t.c.id, t.c.script, t.c.source, _micros(t.c.started_at).label("started_at"),
+            _micros(t.c.finished_at).label("finished_at"), t.c.duration_ms, t.c.status, t.c.exit_code, t.c.attempt]  # fmt: skip
+    stmt = select(*cols)
+    if script:
+        stmt = stmt.where(t.c.script == script)
+    if status:
+        stmt = stmt.where(t.c.status == status)
+    if since is not None:
+        stmt = stmt.where(t.c.started_at >= to_micros(since))
+    stmt = stmt.order_by(t.c.started_at.desc() if newest_first else t.c.started_at, t.c.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    df = pd.DataFrame.from_records(conn.execute(stmt).all(), columns=[c.name for c in cols])
+    for col in ("started_at", "finished_at"):
+        df[col] = pd.to_datetime(df[col].astype("Int64"), unit="us", utc=True) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")
+    df["duration_ms"] = pd.to_numeric(df["duration_ms"], errors="coerce").astype("float64")
+    return df
+
+
+def metrics_frame(
+    conn: Connection,
+    *,
+    script: str | None = None,
+    name: str | None = None,
+    since: datetime | None = None,
+    execution_ids: list[str] | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Named execution metrics joined with their run: execution_id, script, started_at, name, value."""
+    m, e = EXECUTION_METRICS, EXECUTIONS
+    stmt = select(m.c.execution_id, e.c.script, _micros(e.c.started_at).label("started_at"), m.c.name, m.c.value).join(
+        e, e.c.id == m.c.execution_id
+    )
+    if script:
+        stmt = stmt.where(e.c.script == script)
+    if name:
+        stmt = stmt.where(m.c.name == name)
+    if since is not None:
+        stmt = stmt.where(e.c.started_at >= to_micros(since))
+    if execution_ids is not None:
+        stmt = stmt.where(m.c.execution_id.in_(execution_ids))
+    stmt = stmt.order_by(e.c.started_at.desc(), m.c.name)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    df = pd.DataFrame.from_records(conn.execute(stmt).all(), columns=["execution_id", "script", "started_at", "name", "value"])
+    df["started_at"] = _ts(df["started_at"]) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")
+    df["value"] = df["value"].astype("float64")
+    return df.iloc[::-1].reset_index(drop=True)
+
+
+def get_execution(conn: Connection, execution_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(EXECUTIONS).where(EXECUTIONS.c.id == execution_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def neighbour_executions(conn: Connection, row: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Ids of the previous and next run of the same script."""
+    t = EXECUTIONS
+    same = t.c.script == row["script"]
+    at = to_micros(row["started_at"])
+    before = or_(t.c.started_at < at, and_(t.c.started_at == at, t.c.id < row["id"]))
+    after = or_(t.c.started_at > at, and_(t.c.started_at == at, t.c.id > row["id"]))
+    prev_id = conn.execute(select(t.c.id).where(same, before).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(1)).scalar()
+    next_id = conn.execute(select(t.c.id).where(same, after).order_by(t.c.started_at, t.c.id).limit(1)).scalar()
+    return prev_id, next_id
+
+
+def scripts_summary(conn: Connection) -> list[dict[str, Any]]:
+    t = EXECUTIONS
+    stmt = (
+        select(
+            t.c.script,
+            func.count().label("executions"),
+            func.max(_micros(t.c.started_at)).label("last_run"),
+            func.avg(t.c.duration_ms).label("avg_duration_ms"),
+            func.sum(case((t.c.status.in_(("failed", "error", "timeout")), 1), else_=0)).label("failures"),
+        )
+        .group_by(t.c.script)
+        .order_by(t.c.script)
+    )
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def table_counts(conn: Connection) -> dict[str, int]:
+    out = {}
+    for name, table in (("events", EVENTS), ("executions", EXECUTIONS), ("metrics", EXECUTION_METRICS),
+                        ("sessions", SESSIONS), ("components", COMPONENTS), ("rollups", ROLLUPS)):  # fmt: skip
+        out[name] = int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+    return out
+
+
+def time_span(conn: Connection) -> tuple[datetime | None, datetime | None]:
+    row = conn.execute(select(func.min(_micros(EVENTS.c.ts)), func.max(_micros(EVENTS.c.ts)))).first()
+    if not row or row[0] is None:
+        return None, None
+    return from_micros(int(row[0])), from_micros(int(row[1]))
+
+
+def list_components(conn: Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(select(COMPONENTS).order_by(COMPONENTS.c.name)).mappings()]
+
+
+ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")
+
+
+def rollup_totals(
+    conn: Connection,
+    *,
+    since: datetime,
+    until: datetime,
+    filters: Filters = Filters(),
+    group_by: tuple[str, ...] = (),
+    bucket_seconds: int | None = None,
+    bucket_offset: int = 0,
+) -> pd.DataFrame:
+    """Sums (and min/max) of rollups grouped in SQL by dimensions and, with
+    ``bucket_seconds`` (a multiple of 60), by time bucket (column ``bucket``;
+    buckets start at multiples of the size plus ``bucket_offset`` seconds)."""
+    t = ROLLUPS
+    keys: list[Any] = [t.c[g] for g in group_by]
+    if bucket_seconds:
+        keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("bucket"))
+    aggs = [func.sum(t.c[c]).label(c) for c in ROLLUP_SUMS]
+    aggs += [func.min(t.c.value_min).label("value_min"), func.max(t.c.value_max).label("value_max"),
+             func.min(t.c.dur_min).label("dur_min"), func.max(t.c.dur_max).label("dur_max")]  # fmt: skip
+    stmt = _where(select(*keys, *aggs), t, filters)
+    stmt = stmt.where(t.c.minute >= int(since.timestamp()) // 60 * 60, t.c.minute < until.timestamp())
+    if keys:
+        stmt = stmt.group_by(*keys).order_by(*keys)
+    names = (["bucket"] if bucket_seconds else []) + list(group_by) + list(ROLLUP_SUMS) + ["value_min", "value_max", "dur_min", "dur_max"]
+    df = pd.DataFrame.from_records(conn.execute(stmt).all(), columns=names)
+    if not keys and len(df) and df["count"].isna().all():
+        df = df.iloc[0:0]
+    for c in ROLLUP_SUMS:
+        df[c] = pd.to_numeric(df[c]).fillna(0)
+    if bucket_seconds:
+        df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def _time_bucket(t: Any, size: int, offset: int) -> Any:
+    return t.c.minute - (t.c.minute - offset) % size
+
+
+def hist_totals(
+    conn: Connection,
+    *,
+    since: datetime,
+    until: datetime,
+    filters: Filters = Filters(),
+    group_by: tuple[str, ...] = (),
+    bucket_seconds: int | None = None,
+    bucket_offset: int = 0,
+) -> pd.DataFrame:
+    """Duration histogram counts per histogram ``bucket`` (and dimensions,
+    and with ``bucket_seconds`` per time bucket in column ``time``)."""
+    t = ROLLUP_HIST
+    keys: list[Any] = [t.c[g] for g in group_by] + [t.c.bucket]
+    if bucket_seconds:
+        keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("time"))
+    stmt = _where(select(*keys, func.sum(t.c.count).label("count")), t, filters)
+    stmt = stmt.where(t.c.minute >= int(since.timestamp()) // 60 * 60, t.c.minute < until.timestamp())
+    stmt = stmt.group_by(*keys).order_by(*keys)
+    names = (["time"] if bucket_seconds else []) + [*group_by, "bucket", "count"]
+    df = pd.DataFrame.from_records(conn.execute(stmt).all(), columns=names)
+    df["count"] = pd.to_numeric(df["count"]).astype("int64")
+    if bucket_seconds:
+        df["time"] = pd.to_datetime(df["time"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
+    return df
+
+
+def active_users(conn: Connection, *, since: datetime, filters: Filters = Filters(), limit: int = 1000) -> list[str]:
+    t = EVENTS
+    stmt = _where(select(t.c.user).distinct(), t, filters).where(t.c.ts >= to_micros(since), t.c.user.is_not(None))
+    return sorted(r[0] for r in conn.execute(stmt.limit(limit)))

@@ -1,0 +1,87 @@
+"""The Explore query over HTTP: ``GET /api/query`` as JSON, or as CSV with
+``Accept: text/csv`` or ``GET /api/query.csv`` (streamed)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request, stream_with_context
+
+from api import params as p
+from api.docs import FILTERS, SINCE, UNTIL, WINDOW, Param, doc
+from api.http import ApiError, json_response
+from api.ingest import services
+from data.export import csv_lines
+from data.queries import DIMENSIONS
+from reports import explore
+from reports.cache import cached
+
+bp = Blueprint("query", __name__)
+
+QUERY_PARAMS = (
+    *FILTERS, WINDOW, SINCE, UNTIL,
+    Param("metric", enum=explore.METRICS), Param("field", enum=explore.FIELDS, description="Field of sum/avg/min/max/percentiles"),
+    Param("group_by", description="A dimension (source, type, entity, user, status, session_id, execution_id) or attrs.<key>"),
+    Param("bucket", enum=explore.BUCKETS), Param("attr_key", description="Only events whose attrs have this key"),
+    Param("attr_value", description="... with this value"),
+)  # fmt: skip
+
+
+def parse_query() -> explore.Query:
+    since, until = p.time_range(services().now(), p.duration_arg("window", p.parse_duration("24h", "window")))
+    group_by = p.arg("group_by")
+    if group_by and group_by not in DIMENSIONS and not (group_by.startswith("attrs.") and len(group_by) > 6):
+        raise ApiError(400, f"parameter 'group_by': one of {', '.join(DIMENSIONS)} or attrs.<key>, got {group_by!r}")
+    return explore.Query(
+        since=since,
+        until=until,
+        metric=p.choice_arg("metric", "count", explore.METRICS),
+        field=p.choice_arg("field", "value", explore.FIELDS),
+        group_by=group_by,
+        bucket=p.choice_arg("bucket", "auto", explore.BUCKETS),
+        filters=p.filters_arg(),
+        attr_key=p.arg("attr_key"),
+        attr_value=p.arg("attr_value"),
+    )
+
+
+def run_query(q: explore.Query) -> Any:
+    svc = services()
+
+    def compute() -> Any:
+        with svc.db.read() as conn:
+            return explore.run(conn, q)
+
+    try:
+        return cached(svc, ("query", q), compute)
+    except explore.QueryTooLarge as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def _csv(q: explore.Query) -> Response:
+    df = run_query(q)
+    name = f"pulseboard-{q.metric}-{q.since:%Y%m%dT%H%M}-{q.until:%Y%m%dT%H%M}.csv"
+    body = stream_with_context(csv_lines(list(df.columns), explore.iter_records(df)))
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@doc("GET", "/api/query", "Explore: filters + metric + group-by + bucket -> rows (CSV with Accept: text/csv)", *QUERY_PARAMS,
+     produces=("application/json", "text/csv"))  # fmt: skip
+@bp.get("/api/query")
+def get_query() -> Response:
+    q = parse_query()
+    if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv" and "text/csv" in request.headers.get("Accept", ""):
+        return _csv(q)
+    df = run_query(q)
+    body = {
+        "query": {"since": q.since.isoformat(), "until": q.until.isoformat(), "metric": q.metric, "field": q.field,
+                  "group_by": q.group_by, "bucket": q.freq or "none", "source": "rollups" if q.uses_rollups() else "events"},
+        "columns": list(df.columns),
+        "rows": explore.to_records(df),
+    }  # fmt: skip
+    return json_response(body)
+
+
+@doc("GET", "/api/query.csv", "The Explore query as CSV (streamed)", *QUERY_PARAMS, produces=("text/csv",))
+@bp.get("/api/query.csv")
+def get_query_csv() -> Response:
+    return _csv(parse_query())

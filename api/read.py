@@ -1,0 +1,235 @@
+"""Read routes: the overview, the device monitor, sessions, tool usage,
+payments and the Explore query. Each is a thin shell over ``reports/``."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, redirect
+
+from api import params as p
+from reports.cache import cached
+from api.docs import FILTERS, LIMIT, SINCE, UNTIL, WINDOW, Param, doc
+from api.http import ApiError, json_response
+from api.ingest import services
+from data import queries
+from reports import overview, sessions, usage
+
+bp = Blueprint("read", __name__)
+
+
+def _now() -> Any:
+    return services().now()
+
+
+@bp.get("/dashboard")
+def dashboard_redirect() -> Any:
+    return redirect("/", code=302)
+
+
+@doc("GET", "/api/overview", "KPIs, component health, recent events and per-source counts for the overview", *FILTERS)
+@bp.get("/api/overview")
+def get_overview() -> Response:
+    filters = p.filters_arg()
+    svc = services()
+    now = svc.now()
+
+    def compute() -> dict[str, Any]:
+        with svc.db.read() as conn:
+            by_source = queries.rollup_totals(conn, since=overview.day_start(now), until=now + timedelta(minutes=1),
+                                              filters=filters, group_by=("source",))  # fmt: skip
+            return {
+                "timestamp": now.isoformat(),
+                "kpis": overview.kpis(conn, now, filters),
+                "system_state": overview.system_state(conn),
+                "uptime_seconds": round(svc.uptime_seconds(), 1),
+                "sources": [{"source": r.source, "count": int(r.count)} for r in by_source.itertuples(index=False)],
+                "recent_events": overview.recent_events(conn, limit=50, filters=filters),
+            }
+
+    return json_response(cached(svc, ("overview", filters), compute))
+
+
+def _monitor_metrics(conn: Any) -> dict[str, Any]:
+    svc = services()
+    return overview.monitor_metrics(
+        conn, svc.now(), svc.uptime_seconds(),
+        scan_type=p.arg("scan_type", overview.SCAN_TYPE) or overview.SCAN_TYPE,
+        sync_type=p.arg("sync_type", overview.SYNC_TYPE) or overview.SYNC_TYPE,
+        queue_type=p.arg("queue_type", overview.QUEUE_TYPE) or overview.QUEUE_TYPE,
+        source=p.arg("source"),
+    )  # fmt: skip
+
+
+MONITOR_PARAMS = (
+    Param("source", description="Only this source"),
+    Param("scan_type", description="Event type counted as a scan (default scan)"),
+    Param("sync_type", description="Event type of sync attempts (default sync)"),
+    Param("queue_type", description="Gauge event type holding the queue size (default queue_size)"),
+)
+
+
+@doc("GET", "/api/status", "Device-monitor status: metrics, system state, recent events and alerts, uptime", *MONITOR_PARAMS)
+@bp.get("/api/status")
+def get_status() -> Response:
+    svc = services()
+    with svc.db.read() as conn:
+        body = {
+            "timestamp": svc.now().isoformat(),
+            "metrics": _monitor_metrics(conn),
+            "system_state": overview.system_state(conn),
+            "recent_events": overview.recent_events(conn, limit=20),
+            "recent_alerts": [],
+            "uptime": overview.format_uptime(svc.uptime_seconds()),
+        }
+    return json_response(body)
+
+
+@doc("GET", "/api/metrics", "Device-monitor metrics only", *MONITOR_PARAMS)
+@bp.get("/api/metrics")
+def get_metrics() -> Response:
+    with services().db.read() as conn:
+        return json_response(_monitor_metrics(conn))
+
+
+@doc("GET", "/api/events", "Recent events, newest first (or after an id, oldest first)", *FILTERS, SINCE, UNTIL, LIMIT,
+     Param("after_id", "integer", "Only events with a larger id, in id order (polling)", minimum=0))  # fmt: skip
+@bp.get("/api/events")
+def get_events() -> Response:
+    filters = p.filters_arg()
+    limit = p.int_arg("limit", 50, lo=0, hi=p.MAX_LIMIT)
+    after = p.int_arg("after_id", -1, lo=0, hi=2**62) if p.arg("after_id") else None
+    with services().db.read() as conn:
+        rows = overview.recent_events(conn, limit=limit, filters=filters, since=p.time_arg("since"), until=p.time_arg("until"), after_id=after)
+    return json_response({"events": rows, "count": len(rows)})
+
+
+@doc("GET", "/api/components", "Component states and the overall status")
+@bp.get("/api/components")
+def get_components() -> Response:
+    with services().db.read() as conn:
+        return json_response(overview.system_state(conn))
+
+
+@doc("GET", "/api/dimensions/<name>", "Known values of a dimension (for filter pickers)", LIMIT)
+@bp.get("/api/dimensions/<name>")
+def get_dimension(name: str) -> Response:
+    if name not in queries.DIMENSIONS:
+        raise ApiError(404, f"unknown dimension {name!r}; one of {', '.join(queries.DIMENSIONS)}")
+    with services().db.read() as conn:
+        return json_response({"name": name, "values": queries.distinct_values(conn, name, limit=p.int_arg("limit", 500))})
+
+
+# ------------------------------------------------------------ sessions
+
+
+@doc("GET", "/api/sessions", "Sessions, newest first", LIMIT, Param("open", "boolean", "Only sessions not ended"))
+@bp.get("/api/sessions")
+def get_sessions() -> Response:
+    with services().db.read() as conn:
+        rows = queries.list_sessions(conn, limit=p.int_arg("limit", 100), open_only=p.bool_arg("open"))
+    for row in rows:
+        row["started_at"] = row["started_at"].isoformat()
+        row["ended_at"] = row["ended_at"].isoformat() if row["ended_at"] else None
+    return json_response({"sessions": rows})
+
+
+def _session_metrics(session_id: str) -> dict[str, Any]:
+    svc = services()
+    with svc.db.read() as conn:
+        body = sessions.session_metrics(conn, session_id, svc.now(), category_key=p.arg("category_key", sessions.CATEGORY_KEY) or "")
+    if body is None:
+        raise ApiError(404, f"session {session_id!r} not found")
+    return body
+
+
+@doc("GET", "/metrics/<session_id>", "Macro-session metrics: boxes, duration, speeds, distributions, categories",
+     Param("category_key", description="attrs key holding category counts (default degradation_counts)"))  # fmt: skip
+@bp.get("/metrics/<session_id>")
+def get_session_metrics(session_id: str) -> Response:
+    return json_response(_session_metrics(session_id))
+
+
+@doc("GET", "/api/sessions/<session_id>", "One session's metrics (same as /metrics/<session_id>)")
+@bp.get("/api/sessions/<session_id>")
+def get_session(session_id: str) -> Response:
+    return json_response(_session_metrics(session_id))
+
+
+@doc("GET", "/interactions/<session_id>", "A session's interactions, newest first (default 100)", LIMIT)
+@bp.get("/interactions/<session_id>")
+def get_interactions(session_id: str) -> Response:
+    with services().db.read() as conn:
+        rows = sessions.interactions(conn, session_id, p.int_arg("limit", 100))
+    return json_response({"session_id": session_id, "interactions": rows, "count": len(rows)})
+
+
+# ------------------------------------------------------ usage, payments
+
+
+@doc("GET", "/api/entities/history", "Per-entity per-minute history: count, users, flagged count (windows 1 min to 6 h)",
+     *FILTERS, WINDOW, Param("flag", description="attrs key counted as a flag (default overage)"))  # fmt: skip
+@bp.get("/api/entities/history")
+def get_entity_history() -> Response:
+    window = p.duration_arg("window", timedelta(minutes=30))
+    if window > usage.MAX_HISTORY:
+        raise ApiError(400, "parameter 'window': at most 6h")
+    with services().db.read() as conn:
+        body = usage.entity_history(conn, window=window, now=_now(), filters=p.filters_arg(), flag_key=p.arg("flag", "overage") or "overage")
+    return json_response({"window_seconds": int(window.total_seconds()), "tool_metrics": body})
+
+
+def _range(default: timedelta) -> tuple[Any, Any]:
+    return p.time_range(_now(), default)
+
+
+@doc("GET", "/api/revenue", "Sums of value per hour/day/week with total, average and peak", *FILTERS, WINDOW, SINCE, UNTIL,
+     Param("period", enum=("hour", "day", "week")), Param("success_only", "boolean", "Count successful rows only"))  # fmt: skip
+@bp.get("/api/revenue")
+def get_revenue() -> Response:
+    period = p.choice_arg("period", "day", ("hour", "day", "week"))
+    since, until = _range(timedelta(days=7))
+    freq = {"hour": "H", "day": "D", "week": "W"}[period]
+    with services().db.read() as conn:
+        body = usage.revenue(conn, since=since, until=until, freq=freq, filters=p.filters_arg(), success_only=p.bool_arg("success_only", True))
+    return json_response(body | {"period": period})
+
+
+@doc("GET", "/api/transactions", "Status mix and success rate (percent)", *FILTERS, WINDOW, SINCE, UNTIL)
+@bp.get("/api/transactions")
+def get_transactions() -> Response:
+    since, until = _range(timedelta(days=1))
+    with services().db.read() as conn:
+        return json_response(usage.transactions(conn, since=since, until=until, filters=p.filters_arg()))
+
+
+@doc("GET", "/api/users/active", "Users seen in the last N minutes (default 30)", *FILTERS,
+     Param("minutes", "integer", minimum=1, maximum=10080))  # fmt: skip
+@bp.get("/api/users/active")
+def get_active_users() -> Response:
+    minutes = p.int_arg("minutes", 30, lo=1, hi=10080)
+    with services().db.read() as conn:
+        return json_response(usage.users(conn, now=_now(), minutes=minutes, filters=p.filters_arg()))
+
+
+@doc("GET", "/api/heatmap", "Event counts per weekday x local hour", *FILTERS, WINDOW, SINCE, UNTIL, Param("tz", description="IANA time zone"))
+@bp.get("/api/heatmap")
+def get_heatmap() -> Response:
+    since, until = _range(timedelta(days=28))
+    tz = p.arg("tz", "UTC") or "UTC"
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except Exception:
+        raise ApiError(400, f"parameter 'tz': unknown time zone {tz!r}") from None
+    with services().db.read() as conn:
+        return json_response(usage.heatmap(conn, since=since, until=until, filters=p.filters_arg(), tz=tz))
+
+
+@doc("GET", "/api/timings", "Average and p95 duration per endpoint (entity)", *FILTERS, WINDOW, SINCE, UNTIL)
+@bp.get("/api/timings")
+def get_timings() -> Response:
+    since, until = _range(timedelta(hours=1))
+    with services().db.read() as conn:
+        return json_response({"endpoints": usage.timings(conn, since=since, until=until, filters=p.filters_arg())})

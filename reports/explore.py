@@ -1,0 +1,227 @@
+"""The Explore query: filters + metric + group-by + bucket -> rows.
+
+Rollups answer whenever they can (filters and group-by on source, type,
+entity or status; buckets of a minute or more): the work is then
+O(buckets), whatever the number of events. Everything else (users, attrs,
+sub-minute buckets, percentiles of ``value``) reads raw events, bounded by
+``MAX_RAW_ROWS``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection
+
+from analytics.breakdowns import classify_statuses
+from analytics.buckets import auto_bucket, bucket_keys, bucket_seconds
+from analytics.histogram import percentiles_from_hist
+from data import queries
+from data.queries import ROLLUP_DIMENSIONS, Filters
+
+METRICS = ("count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99", "success_rate", "unique_users")
+FIELDS = ("value", "duration_ms")
+BUCKETS = ("auto", "none", "1min", "5min", "15min", "1h", "6h", "D", "W")
+MAX_RAW_ROWS = 500_000
+_WEEK_OFFSET = 4 * 86400  # 1970-01-01 was a Thursday; weeks start on Monday
+
+
+class QueryTooLarge(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    since: datetime
+    until: datetime
+    metric: str = "count"
+    field: str = "value"
+    group_by: str | None = None  # a dimension, or "attrs.<key>"
+    bucket: str = "auto"
+    filters: Filters = Filters()
+    attr_key: str | None = None
+    attr_value: str | None = None
+    tz: str = "UTC"
+
+    @property
+    def freq(self) -> str | None:
+        if self.bucket == "none":
+            return None
+        return auto_bucket(self.since, self.until) if self.bucket == "auto" else self.bucket
+
+    def uses_rollups(self) -> bool:
+        freq = self.freq
+        return (
+            self.filters.rollup_compatible
+            and (self.group_by is None or self.group_by in ROLLUP_DIMENSIONS)
+            and self.metric != "unique_users"
+            and self.attr_key is None
+            and not (self.metric.startswith("p") and self.field != "duration_ms")
+            and (freq is None or bucket_seconds(freq) >= 60 and bucket_seconds(freq) % 60 == 0)
+            and self.tz == "UTC"
+        )
+
+
+def run(conn: Connection, q: Query) -> pd.DataFrame:
+    """Rows with ``bucket`` (when bucketed), ``group`` (when grouped) and ``value``."""
+    df = _from_rollups(conn, q) if q.uses_rollups() else _from_events(conn, q)
+    cols = (["bucket"] if q.freq else []) + (["group"] if q.group_by else []) + ["value"]
+    df = df[cols].sort_values(cols[:-1] or ["value"], ascending=True if cols[:-1] else False).reset_index(drop=True)
+    return df
+
+
+def _span_seconds(q: Query) -> float:
+    return (q.until - q.since).total_seconds()
+
+
+def _rate_divisor(q: Query) -> float:
+    """Seconds per bucket (or of the whole range) for the ``rate`` metric (per minute)."""
+    seconds = bucket_seconds(q.freq) if q.freq else _span_seconds(q)
+    return max(seconds, 1.0) / 60.0
+
+
+def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
+    freq = q.freq
+    step = int(bucket_seconds(freq)) if freq else None
+    group = (q.group_by,) if q.group_by else ()
+    if q.metric == "success_rate":
+        df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=(*group, "status"),
+                                   bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
+        df["outcome"] = classify_statuses(df["status"].replace("", None)) if len(df) else pd.Series(dtype=object)
+        return _success(df.rename(columns={q.group_by: "group"} if q.group_by else {}), freq, bool(group))
+    if q.metric.startswith("p"):
+        hist = queries.hist_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=group,
+                                   bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
+        keys = (["time"] if step else []) + list(group)
+        pct = float(q.metric[1:])
+        if hist.empty:
+            return _empty(freq, bool(group))
+        rows = []
+        for key, part in hist.groupby(keys, sort=True) if keys else [((), hist)]:
+            key = key if isinstance(key, tuple) else (key,)
+            rows.append((*key, percentiles_from_hist(part, [pct])[pct]))
+        out = pd.DataFrame(rows, columns=[*keys, "value"])
+        return out.rename(columns={"time": "bucket", **({q.group_by: "group"} if q.group_by else {})})
+    df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=group,
+                               bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
+    prefix = "dur" if q.field == "duration_ms" else "value"
+    if df.empty:
+        values = pd.Series(dtype="float64")
+    elif q.metric == "count":
+        values = df["count"]
+    elif q.metric == "rate":
+        values = df["count"] / _rate_divisor(q)
+    elif q.metric == "avg":
+        values = df[f"{prefix}_sum"] / df[f"{prefix}_count"].replace(0, np.nan)
+    else:  # sum, min, max
+        values = df[f"{prefix}_{q.metric}"]
+    out = df.assign(value=values)
+    if q.group_by:
+        out = out.rename(columns={q.group_by: "group"})
+    return out
+
+
+def _offset(step: int | None) -> int:
+    return _WEEK_OFFSET if step == 7 * 86400 else 0
+
+
+def _success(df: pd.DataFrame, freq: str | None, grouped: bool) -> pd.DataFrame:
+    keys = (["bucket"] if freq else []) + (["group"] if grouped else [])
+    if df.empty:
+        return _empty(freq, grouped)
+    df = df.assign(ok=np.where(df["outcome"] == "success", df["count"], 0), bad=np.where(df["outcome"] == "failure", df["count"], 0))
+    agg = df.groupby(keys, sort=True)[["ok", "bad"]].sum().reset_index() if keys else df[["ok", "bad"]].sum().to_frame().T
+    decided = agg["ok"] + agg["bad"]
+    agg["value"] = np.where(decided > 0, 100.0 * agg["ok"] / decided.replace(0, 1), np.nan)
+    return agg
+
+
+def _empty(freq: str | None, grouped: bool) -> pd.DataFrame:
+    cols = (["bucket"] if freq else []) + (["group"] if grouped else []) + ["value"]
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else object) for c in cols})
+
+
+def _from_events(conn: Connection, q: Query) -> pd.DataFrame:
+    df = queries.events_frame(conn, since=q.since, until=q.until, filters=q.filters, limit=MAX_RAW_ROWS + 1,
+                              with_attrs=q.attr_key is not None or (q.group_by or "").startswith("attrs."))  # fmt: skip
+    if len(df) > MAX_RAW_ROWS:
+        raise QueryTooLarge(f"more than {MAX_RAW_ROWS:,} events match; narrow the time range or the filters")
+    if q.attr_key:
+        df = df[[_attr_match(a, q.attr_key, q.attr_value) for a in df["attrs"]]]
+    freq = q.freq
+    keys: list[str] = []
+    work = df.copy()
+    if freq:
+        work["bucket"] = bucket_keys(work["ts"], freq, q.tz) if len(work) else pd.Series(dtype="datetime64[us, UTC]")
+        keys.append("bucket")
+    if q.group_by:
+        if q.group_by.startswith("attrs."):
+            key = q.group_by.removeprefix("attrs.")
+            work["group"] = [_attr(a, key) for a in work.get("attrs", pd.Series([None] * len(work)))]
+        else:
+            work["group"] = work[q.group_by]
+        work["group"] = work["group"].fillna("(none)").astype(str)
+        keys.append("group")
+    if work.empty:
+        return _empty(freq, bool(q.group_by))
+    if q.metric == "success_rate":
+        work["outcome"] = classify_statuses(work["status"])
+        work["count"] = 1
+        return _success(work, freq, bool(q.group_by))
+    field = work[q.field]
+    agg: dict[str, Any] = {
+        "count": ("id", "count"), "rate": ("id", "count"), "sum": (q.field, "sum"), "avg": (q.field, "mean"),
+        "min": (q.field, "min"), "max": (q.field, "max"), "unique_users": ("user", "nunique"),
+    }  # fmt: skip
+    if q.metric in agg:
+        col, how = agg[q.metric]
+        grouped = work.groupby(keys, sort=True)[col].agg(how).reset_index() if keys else pd.DataFrame({col: [work[col].agg(how)]})
+        grouped = grouped.rename(columns={col: "value"})
+        if q.metric == "rate":
+            grouped["value"] = grouped["value"] / _rate_divisor(q)
+        return grouped
+    pct = float(q.metric[1:]) / 100.0
+    if keys:
+        return work.assign(v=field).groupby(keys, sort=True)["v"].quantile(pct).reset_index().rename(columns={"v": "value"})
+    return pd.DataFrame({"value": [field.quantile(pct)]})
+
+
+def _attr(attrs: Any, key: str) -> Any:
+    value: Any = attrs
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return None if isinstance(value, (dict, list)) else value
+
+
+def _attr_match(attrs: Any, key: str, expected: str | None) -> bool:
+    value = _attr(attrs, key) if isinstance(attrs, dict) else None
+    if expected is None:
+        return value is not None
+    return value is not None and str(value) == expected
+
+
+def to_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-friendly rows: ISO timestamps, NaN as null."""
+    out = []
+    for row in df.to_dict("records"):
+        item = {}
+        for k, v in row.items():
+            if isinstance(v, pd.Timestamp):
+                v = v.isoformat()
+            elif isinstance(v, float) and math.isnan(v):
+                v = None
+            elif isinstance(v, np.generic):
+                v = v.item()
+            item[k] = v
+        out.append(item)
+    return out
+
+
+def iter_records(df: pd.DataFrame, chunk: int = 5000) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(df), chunk):
+        yield to_records(df.iloc[start : start + chunk])

@@ -1,0 +1,141 @@
+"""The overview's figures and the device-monitor document's status: KPIs,
+component health and recent events, composed from queries and analytics.
+
+Counts over long windows come from the per-minute rollups (exact), the
+minute in progress included; users and recent events from raw rows.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from analytics.breakdowns import classify_statuses
+from data import queries
+from data.queries import Filters
+
+HEALTHY = ("online", "ok", "healthy", "up", "ready", "running", "connected")
+BROKEN = ("error", "failed", "failure", "down", "critical")
+DEGRADED = ("degraded", "warning", "slow", "busy")
+
+# The device-monitor scenario's event types (query parameters can override them).
+SCAN_TYPE = "scan"
+SYNC_TYPE = "sync"
+QUEUE_TYPE = "queue_size"
+
+
+def day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def status_mix(totals: pd.DataFrame) -> dict[str, Any]:
+    """Success/failure counts and the success rate in percent, from per-status counts."""
+    if totals.empty:
+        return {"success": 0, "failure": 0, "total": 0, "success_rate": None}
+    outcome = classify_statuses(totals["status"].replace("", None))
+    success = int(totals.loc[outcome == "success", "count"].sum())
+    failure = int(totals.loc[outcome == "failure", "count"].sum())
+    decided = success + failure
+    rate = round(100.0 * success / decided, 2) if decided else None
+    return {"success": success, "failure": failure, "total": int(totals["count"].sum()), "success_rate": rate}
+
+
+def count(conn: Connection, since: datetime, until: datetime, filters: Filters = Filters()) -> int:
+    df = queries.rollup_totals(conn, since=since, until=until, filters=filters)
+    return int(df["count"].sum()) if len(df) else 0
+
+
+def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[str, Any]:
+    """The overview's cards."""
+    end = now + timedelta(minutes=1)  # include the minute in progress
+    today = queries.rollup_totals(conn, since=day_start(now), until=end, filters=filters, group_by=("status",))
+    last_10 = count(conn, now - timedelta(minutes=10), end, filters)
+    mix = status_mix(today)
+    return {
+        "events_today": mix["total"],
+        "events_last_hour": count(conn, now - timedelta(hours=1), end, filters),
+        "rate_per_min": round(last_10 / 10.0, 2),
+        "success_rate": mix["success_rate"],
+        "active_users_30m": len(queries.active_users(conn, since=now - timedelta(minutes=30), filters=filters)),
+        "open_sessions": queries.count_open_sessions(conn),
+        "last_event_id": queries.last_event_id(conn),
+    }
+
+
+def overall_status(components: list[dict[str, Any]]) -> str:
+    """healthy: all up; error: any broken; degraded: any degraded; partial: some down; offline: all down."""
+    if not components:
+        return "unknown"
+    states = [str(c["status"]).lower() for c in components]
+    if any(s in BROKEN for s in states):
+        return "error"
+    if any(s in DEGRADED for s in states):
+        return "degraded"
+    up = sum(s in HEALTHY for s in states)
+    if up == len(states):
+        return "healthy"
+    return "offline" if up == 0 else "partial"
+
+
+def system_state(conn: Connection) -> dict[str, Any]:
+    components = queries.list_components(conn)
+    state: dict[str, Any] = {"status": overall_status(components)}
+    for c in components:
+        state[f"{c['name']}_status"] = c["status"]
+    state["components"] = [
+        {"name": c["name"], "status": c["status"], "detail": c["detail"], "updated_at": c["updated_at"].isoformat()} for c in components
+    ]
+    return state
+
+
+def event_json(row: dict[str, Any]) -> dict[str, Any]:
+    """An event as the API and the live feed show it."""
+    out = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+    ts = out.get("ts")
+    if ts is not None and hasattr(ts, "isoformat"):
+        out["ts"] = ts.isoformat()
+    if "id" in out and out["id"] is not None:
+        out["id"] = int(out["id"])
+    out["timestamp"] = out.get("ts")
+    out["context"] = out.get("attrs")
+    return out
+
+
+def recent_events(conn: Connection, *, limit: int = 50, filters: Filters = Filters(), since: datetime | None = None,
+                  until: datetime | None = None, after_id: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    df = queries.events_frame(conn, filters=filters, limit=limit, since=since, until=until, after_id=after_id,
+                              newest_first=after_id is None)  # fmt: skip
+    return [event_json(r) for r in df.to_dict("records")]
+
+
+def format_uptime(seconds: float) -> str:
+    """``1h 0m`` as the device-monitor document shows it.
+
+    >>> format_uptime(3600), format_uptime(90061)
+    ('1h 0m', '1d 1h 1m')
+    """
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
+
+
+def monitor_metrics(conn: Connection, now: datetime, uptime_seconds: float, *, scan_type: str = SCAN_TYPE,
+                    sync_type: str = SYNC_TYPE, queue_type: str = QUEUE_TYPE, source: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """The device-monitor document's metrics card."""
+    end = now + timedelta(minutes=1)
+    src = (source,) if source else ()
+    scans = Filters(type=(scan_type,), source=src)
+    syncs = queries.rollup_totals(conn, since=day_start(now), until=end, filters=Filters(type=(sync_type,), source=src), group_by=("status",))
+    mix = status_mix(syncs)
+    queue, _ = queries.latest_value(conn, type_=queue_type, source=source)
+    return {
+        "scans_today": count(conn, day_start(now), end, scans),
+        "scans_last_hour": count(conn, now - timedelta(hours=1), end, scans),
+        "success_rate": mix["success_rate"],
+        "queue_size": int(queue) if queue is not None else 0,
+        "failed_syncs": mix["failure"],
+        "uptime_seconds": int(uptime_seconds),
+    }
