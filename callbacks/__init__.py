@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import home
+from callbacks import overview, shell
 from services import Services
 
 
 def register_all(app: dash.Dash, services: Services) -> None:
-    home.register(app, services)
+    shell.register(app, services)
+    overview.register(app, services)

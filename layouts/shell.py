@@ -1,39 +1,42 @@
-"""The page shell: header, navigation and the page container."""
+"""The page shell: navigation, theme switch, refresh timer and the page container."""
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
+
+PAGES = (("/", "Overview"),)
+REFRESH_MS = 3000
 
 
 def build_layout() -> html.Div:
     return html.Div(
         className="pb-shell",
         children=[
-            dcc.Location(id=ids.URL),
-            html.Header(
-                className="pb-header",
-                children=[html.Span("Pulseboard", className="pb-brand"), html.Span("real-time event analytics", className="pb-tagline")],
+            dcc.Location(id=ids.URL, refresh="callback-nav"),
+            dcc.Store(id=ids.THEME_STORE, storage_type="local"),
+            dcc.Interval(id=ids.REFRESH, interval=REFRESH_MS),
+            html.Div(id=ids.THEME, hidden=True),
+            dbc.Navbar(
+                dbc.Container(
+                    [
+                        dbc.NavbarBrand([html.Span("●", className="pb-logo me-2"), "Pulseboard"], href="/"),
+                        dbc.Nav([dbc.NavLink(label, href=href, active="exact") for href, label in PAGES], navbar=True, className="me-auto"),
+                        dbc.Button("◐ Theme", id=ids.THEME_TOGGLE, color="secondary", outline=True, size="sm"),
+                    ],
+                    fluid=True,
+                ),
+                color="body-tertiary",
+                className="pb-navbar mb-3 border-bottom",
             ),
-            html.Main(id=ids.PAGE, className="pb-page"),
+            dbc.Container(html.Main(id=ids.PAGE), fluid=True, className="pb-page"),
         ],
     )
 
 
-def home(event_count: int) -> html.Div:
-    if event_count == 0:
-        body = html.Div(
-            className="pb-empty",
-            children=[
-                html.H2("No events yet"),
-                html.P("Send one with:"),
-                html.Pre(
-                    "curl -X POST http://127.0.0.1:8050/api/events \\\n"
-                    "  -H 'Content-Type: application/json' \\\n"
-                    '  -d \'{"type": "scan", "source": "scanner", "status": "ok"}\''
-                ),
-            ],
-        )
-    else:
-        body = html.Div(className="pb-card", children=[html.Div("Events stored", className="pb-card-label"), html.Div(f"{event_count:,}", id=ids.EVENT_COUNT, className="pb-card-value")])
-    return html.Div(children=[body])
+def not_found(path: str) -> html.Div:
+    return html.Div(
+        [html.H2("Page not found"), html.P(["There is no page at ", html.Code(path), ". "]), dcc.Link("Go to the overview", href="/")],
+        className="pb-empty",
+    )

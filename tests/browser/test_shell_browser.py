@@ -1,4 +1,4 @@
-"""The dashboard loads in a real browser and shows stored data."""
+"""The dashboard shell and overview in a real browser."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,11 +11,36 @@ pytestmark = pytest.mark.browser
 
 def test_it_shows_how_to_send_a_first_event_when_empty(page: Page, sqlite_server: Any) -> None:
     page.goto(sqlite_server.url + "/")
-    expect(page.get_by_text("No events yet")).to_be_visible()
-    expect(page.locator("pre")).to_contain_text("curl -X POST")
+    expect(page.locator("#event-feed")).to_contain_text("No events yet")
+    expect(page.locator("#event-feed")).to_contain_text("curl -X POST")
 
 
-def test_it_counts_stored_events(page: Page, sqlite_server: Any) -> None:
-    sqlite_server.post("/api/events", json=[{"type": "scan"}, {"type": "sync", "status": "ok"}])
+def test_it_shows_stored_events_in_the_cards_and_feed(page: Page, sqlite_server: Any) -> None:
+    sqlite_server.post("/api/events", json=[{"type": "scan", "status": "ok"}, {"type": "sync", "status": "failed", "message": "cloud down"}])
     page.goto(sqlite_server.url + "/")
-    expect(page.locator("#event-count")).to_have_text("2")
+    expect(page.locator("#kpi-events-today")).to_have_text("2")
+    expect(page.locator("#kpi-success-rate")).to_have_text("50.0 %")
+    expect(page.locator("#event-feed")).to_contain_text("cloud down")
+
+
+def test_it_keeps_the_activity_window_in_the_url(page: Page, sqlite_server: Any) -> None:
+    page.goto(sqlite_server.url + "/?window=6h")
+    expect(page.locator("#activity-window input[value='6h']")).to_be_checked()
+    page.locator("label", has_text="30 min").click()
+    expect(page).to_have_url(sqlite_server.url + "/?window=30min")
+    page.reload()
+    expect(page.locator("#activity-window input[value='30min']")).to_be_checked()
+
+
+def test_it_remembers_the_dark_theme(page: Page, sqlite_server: Any) -> None:
+    page.goto(sqlite_server.url + "/")
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "light")
+    page.locator("#theme-toggle").click()
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", "dark")
+
+
+def test_it_shows_a_friendly_page_for_unknown_paths(page: Page, sqlite_server: Any) -> None:
+    page.goto(sqlite_server.url + "/nowhere")
+    expect(page.get_by_text("Page not found")).to_be_visible()

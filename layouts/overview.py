@@ -1,0 +1,96 @@
+"""The overview page: KPI cards, health, activity chart, live feed, sources."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+
+KPIS = (
+    ("events_today", "Events today"),
+    ("events_last_hour", "Last hour"),
+    ("rate_per_min", "Per minute (10 min)"),
+    ("success_rate", "Success rate"),
+    ("active_users_30m", "Active users (30 min)"),
+    ("open_sessions", "Open sessions"),
+)
+WINDOWS = (("1min", "1 min"), ("5min", "5 min"), ("10min", "10 min"), ("30min", "30 min"), ("1h", "1 h"),
+           ("3h", "3 h"), ("6h", "6 h"), ("24h", "24 h"))  # fmt: skip
+FEED_COLOURS = {"success": "success", "failure": "danger", "neutral": "secondary"}
+
+
+def kpi_card(name: str, label: str) -> dbc.Col:
+    return dbc.Col(
+        dbc.Card(dbc.CardBody([html.Div(label, className="pb-card-label"), html.Div("–", id=ids.kpi(name), className="pb-card-value")])),
+        xs=6, md=4, xl=2,
+    )  # fmt: skip
+
+
+def layout(window: str = "1h") -> html.Div:
+    return html.Div(
+        [
+            dbc.Row([kpi_card(n, label) for n, label in KPIS], className="g-3 mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dbc.Card([
+                            dbc.CardHeader(html.Div([
+                                html.Span("Activity", className="fw-semibold"),
+                                dbc.RadioItems(id=ids.WINDOW, options=[{"label": l, "value": v} for v, l in WINDOWS], value=window,
+                                               inline=True, className="pb-window ms-auto", input_class_name="btn-check",
+                                               label_class_name="btn btn-sm btn-outline-primary", label_checked_class_name="active"),
+                            ], className="d-flex align-items-center gap-2")),
+                            dbc.CardBody(dcc.Graph(id=ids.ACTIVITY, config={"displayModeBar": False}, style={"height": "280px"})),
+                        ]),  # fmt: skip
+                        lg=8,
+                    ),
+                    dbc.Col(dbc.Card([dbc.CardHeader("Health"), dbc.CardBody(id=ids.HEALTH)]), lg=4),
+                ],
+                className="g-3 mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Card([dbc.CardHeader("Live events"), dbc.CardBody(html.Ul(id=ids.FEED, className="pb-feed"))]), lg=8),
+                    dbc.Col(dbc.Card([dbc.CardHeader("Sources today"), dbc.CardBody(dcc.Graph(id=ids.SOURCES, config={"displayModeBar": False}))]), lg=4),
+                ],
+                className="g-3",
+            ),
+        ]
+    )
+
+
+def health(state: dict[str, Any], uptime: str) -> list[Any]:
+    colour = {"healthy": "success", "degraded": "warning", "partial": "warning", "error": "danger", "offline": "danger"}
+    items: list[Any] = [
+        html.Div([dbc.Badge(state["status"].title(), color=colour.get(state["status"], "secondary"), className="fs-6"),
+                  html.Span(f"up {uptime}", className="text-body-secondary ms-2")], className="mb-3"),  # fmt: skip
+    ]
+    if not state["components"]:
+        items.append(html.P(["No component has reported yet. Report one with ", html.Code("PUT /api/components/<name>"), "."], className="text-body-secondary"))
+    for c in state["components"]:
+        ok = c["status"].lower() in ("online", "ok", "healthy", "up", "ready", "running", "connected")
+        items.append(html.Div([
+            html.Span(className=f"pb-dot {'pb-dot-ok' if ok else 'pb-dot-bad'}"),
+            html.Span(c["name"], className="fw-semibold me-2"), html.Span(c["status"]),
+            html.Span(c["detail"] or "", className="text-body-secondary ms-2 small"),
+        ], className="pb-component"))  # fmt: skip
+    return items
+
+
+def feed_item(event: dict[str, Any], outcome: str) -> html.Li:
+    text = event.get("message") or " ".join(str(event[k]) for k in ("entity", "user", "status") if event.get(k))
+    return html.Li(
+        [
+            html.Span(event["ts"][11:19], className="pb-feed-time"),
+            dbc.Badge(event["type"], color=FEED_COLOURS.get(outcome, "secondary"), className="me-2"),
+            html.Span(event["source"], className="text-body-secondary me-2 small"),
+            html.Span(text),
+        ],
+        className=f"pb-feed-item pb-feed-{outcome}",
+    )
+
+
+def empty_feed() -> list[Any]:
+    return [html.Li(["No events yet — send one with ", html.Code("curl -X POST http://127.0.0.1:8050/api/events -H 'Content-Type: application/json' -d '{\"type\": \"scan\"}'")], className="text-body-secondary")]
