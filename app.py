@@ -19,6 +19,7 @@ from api import register_api
 from callbacks import register_all
 from data.db import Database, DatabaseError
 from layouts.shell import build_layout
+from live.endpoints import register_live
 from services import Services
 from settings import FIELDS, Settings, SettingsError, load_settings
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
     services = Services(settings=settings, db=db)
     server = Flask("pulseboard", root_path=str(ROOT))
     register_api(server, services)
+    register_live(server, services)
     app = dash.Dash(
         "pulseboard",
         server=server,  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from typing import Any
 
 from reports.cache import ResultCache
 from data.db import Database
+from live import Live
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ class Services:
     started_monotonic: float = dataclasses.field(default_factory=time.monotonic)
     listeners: list[Listener] = dataclasses.field(default_factory=list)
     cache: ResultCache = dataclasses.field(default_factory=ResultCache)
+    live: Live = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.live = Live(self.db)
+        self.listeners.append(lambda _rows: self.live.wake())
 
     def now(self) -> datetime:
         return self.clock()
@@ -44,4 +50,5 @@ class Services:
                 log.exception("listener failed")
 
     def close(self) -> None:
+        self.live.stop()
         self.db.dispose()

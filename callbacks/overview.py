@@ -7,9 +7,9 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from analytics.breakdowns import classify_status
 from api.params import parse_duration
 from data import queries
+from callbacks import live
 from layouts import figures, ids, overview
 from reports import explore
 from reports import overview as report
@@ -24,17 +24,15 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
         with services.db.read() as conn:
             kpis = report.kpis(conn, now)
             state = report.system_state(conn)
-            events = report.recent_events(conn, limit=30)
             since = now - parse_duration(window, "window")
             activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1)))
             sources = queries.rollup_totals(conn, since=report.day_start(now), until=now + timedelta(minutes=1), group_by=("source",))
-        return kpis, state, events, explore.to_records(activity), [{"source": r.source, "count": int(r.count)} for r in sources.itertuples()]
+        return kpis, state, explore.to_records(activity), [{"source": r.source, "count": int(r.count)} for r in sources.itertuples()]
 
-    kpis, state, events, activity, sources = cached(services, ("overview-page", window, now.replace(microsecond=0)), compute)
+    kpis, state, activity, sources = cached(services, ("overview-page", window, now.replace(microsecond=0)), compute)
     values = [_format(name, kpis[name]) for name, _ in overview.KPIS]
-    feed = [overview.feed_item(e, classify_status(e.get("status"))) for e in events] or overview.empty_feed()
     uptime = report.format_uptime(services.uptime_seconds())
-    return (*values, overview.health(state, uptime), figures.activity(activity, dark=dark), feed, figures.breakdown_bar(sources, label="source", dark=dark))
+    return (*values, overview.health(state, uptime), figures.activity(activity, dark=dark), figures.breakdown_bar(sources, label="source", dark=dark))
 
 
 def _format(name: str, value: Any) -> str:
@@ -49,7 +47,7 @@ def _format(name: str, value: Any) -> str:
 
 def register(app: dash.Dash, services: Services) -> None:
     outputs = [Output(ids.kpi(name), "children") for name, _ in overview.KPIS]
-    outputs += [Output(ids.HEALTH, "children"), Output(ids.ACTIVITY, "figure"), Output(ids.FEED, "children"), Output(ids.SOURCES, "figure")]
+    outputs += [Output(ids.HEALTH, "children"), Output(ids.ACTIVITY, "figure"), Output(ids.SOURCES, "figure")]
 
     @app.callback(outputs, Input(ids.REFRESH, "n_intervals"), Input(ids.WINDOW, "value"), Input(ids.THEME_STORE, "data"))
     def update(_n: int | None, window: str | None, theme: str | None) -> tuple[Any, ...]:
@@ -59,3 +57,5 @@ def register(app: dash.Dash, services: Services) -> None:
     def remember_window(window: str, search: str | None) -> Any:
         wanted = f"?window={window}"
         return no_update if search == wanted else wanted
+
+    live.register(app)

@@ -63,6 +63,8 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
             row["id"] = new_id
         _insert_rows(conn, new_rows)
         update_rollups(conn, new_rows)
+        if conn.dialect.name == "postgresql":  # wakes the live tail of every process at commit
+            conn.exec_driver_sql("NOTIFY pulse_events")
     ids = [existing[s] if isinstance(s, str) else new_ids[s] for s in slots]
     return IngestResult(ids=ids, stored=new_rows, duplicates=len(events) - len(new_rows))
 

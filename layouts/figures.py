@@ -42,3 +42,12 @@ def breakdown_bar(rows: list[dict[str, Any]], *, label: str, dark: bool = False)
     rows = sorted(rows, key=lambda r: r["count"])
     fig = go.Figure(go.Bar(x=[r["count"] for r in rows], y=[r[label] for r in rows], orientation="h", marker_color=ACCENT))
     return _layout(fig, dark=dark, height=max(160, 34 * len(rows) + 60))
+
+
+def live_stream(*, dark: bool = False) -> go.Figure:
+    """An empty swimlane chart (one lane per source) that the browser extends
+    point by point as events arrive (``extendData``)."""
+    fig = go.Figure(go.Scatter(x=[], y=[], text=[], mode="markers", marker={"size": 7, "color": []},
+                               hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>"))  # fmt: skip
+    fig.update_yaxes(type="category")
+    return _layout(fig, dark=dark, height=200)

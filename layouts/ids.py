@@ -16,6 +16,11 @@ ACTIVITY = "activity-chart"
 WINDOW = "activity-window"
 FEED = "event-feed"
 SOURCES = "source-breakdown"
+LIVE_CHART = "live-chart"
+
+# live push
+WS_WATCHDOG = "ws-watchdog"
+LIVE_STATUS = "live-status"
 
 
 def kpi(name: str) -> str:

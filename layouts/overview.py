@@ -6,7 +6,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
+from layouts import figures, ids
 
 KPIS = (
     ("events_today", "Events today"),
@@ -18,7 +18,6 @@ KPIS = (
 )
 WINDOWS = (("1min", "1 min"), ("5min", "5 min"), ("10min", "10 min"), ("30min", "30 min"), ("1h", "1 h"),
            ("3h", "3 h"), ("6h", "6 h"), ("24h", "24 h"))  # fmt: skip
-FEED_COLOURS = {"success": "success", "failure": "danger", "neutral": "secondary"}
 
 
 def kpi_card(name: str, label: str) -> dbc.Col:
@@ -28,9 +27,18 @@ def kpi_card(name: str, label: str) -> dbc.Col:
     )  # fmt: skip
 
 
+def live_controls() -> list[Any]:
+    """The page's live feed (assets/live.js): its watchdog tick and the indicator."""
+    return [
+        dcc.Interval(id=ids.WS_WATCHDOG, interval=1000),
+        html.Div(html.Span("connecting", id=ids.LIVE_STATUS, className="pb-live pb-live-off"), className="pb-live-bar"),
+    ]
+
+
 def layout(window: str = "1h") -> html.Div:
     return html.Div(
         [
+            *live_controls(),
             dbc.Row([kpi_card(n, label) for n, label in KPIS], className="g-3 mb-3"),
             dbc.Row(
                 [
@@ -52,7 +60,16 @@ def layout(window: str = "1h") -> html.Div:
             ),
             dbc.Row(
                 [
-                    dbc.Col(dbc.Card([dbc.CardHeader("Live events"), dbc.CardBody(html.Ul(id=ids.FEED, className="pb-feed"))]), lg=8),
+                    dbc.Col(
+                        dbc.Card([
+                            dbc.CardHeader("Live events"),
+                            dbc.CardBody([
+                                dcc.Graph(id=ids.LIVE_CHART, figure=figures.live_stream(), config={"displayModeBar": False}),
+                                html.Ul(empty_feed(), id=ids.FEED, className="pb-feed"),
+                            ]),
+                        ]),
+                        lg=8,
+                    ),  # fmt: skip
                     dbc.Col(dbc.Card([dbc.CardHeader("Sources today"), dbc.CardBody(dcc.Graph(id=ids.SOURCES, config={"displayModeBar": False}))]), lg=4),
                 ],
                 className="g-3",
@@ -79,18 +96,5 @@ def health(state: dict[str, Any], uptime: str) -> list[Any]:
     return items
 
 
-def feed_item(event: dict[str, Any], outcome: str) -> html.Li:
-    text = event.get("message") or " ".join(str(event[k]) for k in ("entity", "user", "status") if event.get(k))
-    return html.Li(
-        [
-            html.Span(event["ts"][11:19], className="pb-feed-time"),
-            dbc.Badge(event["type"], color=FEED_COLOURS.get(outcome, "secondary"), className="me-2"),
-            html.Span(event["source"], className="text-body-secondary me-2 small"),
-            html.Span(text),
-        ],
-        className=f"pb-feed-item pb-feed-{outcome}",
-    )
-
-
 def empty_feed() -> list[Any]:
-    return [html.Li(["No events yet — send one with ", html.Code("curl -X POST http://127.0.0.1:8050/api/events -H 'Content-Type: application/json' -d '{\"type\": \"scan\"}'")], className="text-body-secondary")]
+    return [html.Li(["No events yet — send one with ", html.Code("curl -X POST http://127.0.0.1:8050/api/events -H 'Content-Type: application/json' -d '{\"type\": \"scan\"}'")], className="text-body-secondary pb-feed-empty")]

@@ -7,7 +7,7 @@ from dash import dcc, html
 from layouts import ids
 
 PAGES = (("/", "Overview"),)
-REFRESH_MS = 3000
+REFRESH_MS = 5000
 
 
 def build_layout() -> html.Div:

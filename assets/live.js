@@ -1,0 +1,227 @@
+/* Pulseboard's live feed in the browser.
+ *
+ * One WebSocket per tab carries frames of committed events. Frames are applied
+ * here, directly: new events go to the feed list and to the live chart
+ * (Plotly.extendTraces), the KPI cards count them, and nothing goes back to
+ * the server. Events are de-duplicated by id; frames carry a sequence number,
+ * and a gap (or a server "resync") asks for everything after the last id known
+ * to be complete. When the socket closes, it reconnects with backoff and,
+ * meanwhile, polls GET /api/events?after_id= so nothing is missed.
+ *
+ * Messages are handled in the socket's own onmessage rather than through a
+ * Dash component property: a property is overwritten when frames arrive faster
+ * than Dash renders, which lost frames in a 1,000-event burst.
+ */
+(function () {
+  "use strict";
+  var FEED_MAX = 100;
+  var CHART_MAX = 5000;
+  var POLL_MS = 1000;
+  var SUCCESS = /^(ok|success|succeeded|completed|complete|online|healthy|up|done|passed|2\d\d)$/i;
+  var FAILURE = /^(error|failed|failure|fail|timeout|timed_out|offline|down|critical|rejected|declined|[45]\d\d)$/i;
+
+  var live = {
+    socket: null,
+    status: "connecting",
+    ready: false,      // initial_data received on the current socket
+    seen: new Set(),
+    seenOrder: [],
+    lastId: 0,         // highest id received
+    safeId: 0,         // every event up to this id has been received
+    seq: 0,            // last frame number
+    received: 0,
+    resyncs: 0,
+    attempts: 0,
+    reconnectTimer: null,
+    pollTimer: null,
+    pending: [],       // events waiting for the chart to exist
+    topics: ["all"]
+  };
+  window.pulseboardLive = live;
+
+  function outcome(status) {
+    if (status === null || status === undefined) return "neutral";
+    var s = String(status);
+    if (SUCCESS.test(s)) return "success";
+    if (FAILURE.test(s)) return "failure";
+    return "neutral";
+  }
+
+  function fresh(events) {
+    var out = [];
+    (events || []).forEach(function (e) {
+      if (e && typeof e.id === "number" && !live.seen.has(e.id)) {
+        live.seen.add(e.id);
+        live.seenOrder.push(e.id);
+        if (live.seenOrder.length > 50000) live.seen.delete(live.seenOrder.shift());
+        if (e.id > live.lastId) live.lastId = e.id;
+        out.push(e);
+      }
+    });
+    out.sort(function (a, b) { return a.id - b.id; });
+    live.received += out.length;
+    return out;
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);  // never innerHTML: event text is data
+    return node;
+  }
+
+  function feedItem(e) {
+    var kind = outcome(e.status);
+    var colour = kind === "success" ? "success" : kind === "failure" ? "danger" : "secondary";
+    var text = e.message || [e.entity, e.user, e.status].filter(function (x) { return x; }).join(" ");
+    var li = el("li", "pb-feed-item pb-feed-" + kind);
+    li.id = "feed-event-" + e.id;
+    li.appendChild(el("span", "pb-feed-time", new Date(e.ts).toLocaleTimeString([], {hour12: false})));
+    li.appendChild(el("span", "badge text-bg-" + colour + " me-2", e.type));
+    li.appendChild(el("span", "text-body-secondary me-2 small", e.source));
+    li.appendChild(el("span", "pb-feed-text", text));
+    return li;
+  }
+
+  function addToFeed(events) {
+    var list = document.getElementById("event-feed");
+    if (!list || !events.length) return;
+    var empty = list.querySelector(".pb-feed-empty");
+    if (empty) empty.remove();
+    for (var i = 0; i < events.length; i++) list.insertBefore(feedItem(events[i]), list.firstChild);
+    while (list.children.length > FEED_MAX) list.removeChild(list.lastChild);
+  }
+
+  function chartDiv() {
+    var holder = document.getElementById("live-chart");
+    var gd = holder && holder.querySelector(".js-plotly-plot");
+    return gd && gd.data && window.Plotly ? gd : null;
+  }
+
+  function addToChart(events) {
+    live.pending = live.pending.concat(events);
+    var gd = chartDiv();
+    if (!gd || !live.pending.length) return;  // a cold page: plotted once plotly.js is ready
+    var batch = live.pending;
+    live.pending = [];
+    window.Plotly.extendTraces(gd, {
+      x: [batch.map(function (e) { return e.ts; })],
+      y: [batch.map(function (e) { return e.source; })],
+      text: [batch.map(function (e) { return "#" + e.id + " " + e.type + (e.status ? " " + e.status : ""); })],
+      "marker.color": [batch.map(function (e) {
+        var k = outcome(e.status);
+        return k === "success" ? "#2f9e44" : k === "failure" ? "#e03131" : "#3b6cf6";
+      })]
+    }, [0], CHART_MAX);
+  }
+
+  function bump(id, n) {
+    var card = document.getElementById(id);
+    if (!card || !n) return;
+    var value = parseInt(card.textContent.replace(/[^0-9]/g, ""), 10) || 0;
+    card.textContent = (value + n).toLocaleString("en-US");
+  }
+
+  function apply(events, counted) {
+    var add = fresh(events);
+    if (!add.length) return add;
+    addToFeed(add);
+    addToChart(add);
+    if (counted) {
+      bump("kpi-events-today", add.length);
+      bump("kpi-events-last-hour", add.length);
+    }
+    return add;
+  }
+
+  function setStatus(status) {
+    live.status = status;
+    var badge = document.getElementById("live-status");
+    if (badge) {
+      badge.textContent = status;
+      badge.className = "pb-live " + (status === "live" ? "pb-live-on" : "pb-live-off");
+    }
+  }
+
+  function send(message) {
+    if (live.socket && live.socket.readyState === 1) live.socket.send(JSON.stringify(message));
+  }
+
+  function onMessage(raw) {
+    var data;
+    try { data = JSON.parse(raw.data); } catch (err) { return; }
+    if (data.type === "initial_data") {
+      live.ready = true;
+      live.seq = data.seq || 0;
+      apply(data.events, false);
+      live.safeId = Math.max(live.safeId, data.last_id || 0, live.lastId);
+    } else if (data.type === "realtime_update") {
+      var gap = data.seq !== live.seq + 1;
+      live.seq = data.seq;
+      apply(data.events, true);
+      if (gap) {
+        live.resyncs += 1;
+        send({type: "request_update", after_id: live.safeId});
+      } else {
+        live.safeId = Math.max(live.safeId, data.last_id);
+      }
+    } else if (data.type === "error" && data.resync) {
+      live.resyncs += 1;
+      send({type: "request_update", after_id: live.safeId});
+    }
+  }
+
+  function poll() {
+    if (live.socket && live.socket.readyState === 1) return;
+    fetch("/api/events?after_id=" + live.safeId + "&limit=1000")
+      .then(function (r) { return r.ok ? r.json() : {events: []}; })
+      .then(function (body) {
+        var events = body.events || [];
+        apply(events, true);
+        events.forEach(function (e) { if (e.id > live.safeId) live.safeId = e.id; });
+      })
+      .catch(function () { setStatus(live.attempts > 6 ? "offline" : "reconnecting"); });
+  }
+
+  function connect() {
+    live.reconnectTimer = null;
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    var socket = new WebSocket(url);
+    live.socket = socket;
+    live.ready = false;
+    socket.onopen = function () {
+      live.attempts = 0;
+      live.seq = 0;
+      setStatus("live");
+      var msg = {type: "subscribe", topics: live.topics};
+      if (live.safeId > 0) msg.after_id = live.safeId;
+      socket.send(JSON.stringify(msg));
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = function () {
+      if (live.socket !== socket) return;
+      live.ready = false;
+      live.attempts += 1;
+      setStatus(live.attempts > 6 ? "offline" : "reconnecting");
+      var delay = Math.min(30000, 250 * Math.pow(2, live.attempts - 1));
+      live.reconnectTimer = setTimeout(connect, delay);
+    };
+  }
+
+  /* Called every second by a clientside callback on the page's Interval. */
+  live.tick = function () {
+    if (!live.socket) {
+      connect();
+      live.pollTimer = setInterval(poll, POLL_MS);
+    }
+    if (live.pending.length) addToChart([]);
+    setStatus(live.status);
+    return live.status;
+  };
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    pulse: {
+      tick: function () { return live.tick(); }
+    }
+  });
+})();

@@ -1,0 +1,162 @@
+"""One broker per process: it follows the events table by id and hands each
+new event to every subscriber whose topics match.
+
+The broker reads committed rows only, so what a subscriber sees is what is
+stored, in id order, once. Ingest in this process wakes the tail at once;
+other processes are seen by polling (SQLite) or woken by PostgreSQL
+LISTEN/NOTIFY (see ``live/tail.py``). A subscriber's queue is bounded: when a
+slow client lets it fill, the subscriber is marked ``overflowed`` and its
+connection tells the client to resync from the database, while ingest and the
+other clients go on undisturbed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TOPIC_KINDS = {"all": None, "source": "source", "session": "session_id", "entity": "entity",
+               "execution": "execution_id", "type": "type", "components": None, "alerts": None}  # fmt: skip
+MAX_TOPICS = 50
+
+
+class TopicError(ValueError):
+    pass
+
+
+def parse_topics(topics: Iterable[Any]) -> frozenset[str]:
+    """Validate topics such as ``all``, ``source:scanner``, ``session:sess_1``,
+    ``entity:MATLAB``, ``execution:exe_1``, ``type:scan``, ``components``, ``alerts``.
+
+    >>> sorted(parse_topics(["all", "source:scanner"]))
+    ['all', 'source:scanner']
+    """
+    out = set()
+    for topic in topics:
+        if not isinstance(topic, str) or not topic or len(topic) > 300:
+            raise TopicError(f"bad topic {topic!r}")
+        kind, _, value = topic.partition(":")
+        if kind not in TOPIC_KINDS:
+            raise TopicError(f"unknown topic kind {kind!r}; use one of {', '.join(TOPIC_KINDS)}")
+        if TOPIC_KINDS[kind] and not value:
+            raise TopicError(f"topic {kind!r} needs a value, e.g. {kind}:NAME")
+        out.add(topic)
+    if len(out) > MAX_TOPICS:
+        raise TopicError(f"at most {MAX_TOPICS} topics")
+    return frozenset(out)
+
+
+def matches(topics: frozenset[str], event: dict[str, Any]) -> bool:
+    if "all" in topics:
+        return True
+    if "components" in topics and event.get("type") == "component":
+        return True
+    if "alerts" in topics and event.get("type") == "alert":
+        return True
+    for topic in topics:
+        kind, _, value = topic.partition(":")
+        column = TOPIC_KINDS.get(kind)
+        if column and event.get(column) == value:
+            return True
+    return False
+
+
+class Subscriber:
+    def __init__(self, topics: frozenset[str], maxlen: int) -> None:
+        self.id = next(_ids)
+        self.topics = topics
+        self.maxlen = maxlen
+        self.queue: deque[dict[str, Any]] = deque()
+        self.overflowed = False
+        self.closed = False
+        self.cond = threading.Condition()
+
+    def offer(self, events: list[dict[str, Any]]) -> None:
+        picked = [e for e in events if matches(self.topics, e)]
+        if not picked:
+            return
+        with self.cond:
+            if self.overflowed:
+                return
+            if len(self.queue) + len(picked) > self.maxlen:
+                self.queue.clear()
+                self.overflowed = True
+            else:
+                self.queue.extend(picked)
+            self.cond.notify()
+
+    def take(self, timeout: float) -> tuple[list[dict[str, Any]], bool]:
+        """Wait up to ``timeout`` for events; returns (events, overflowed) and resets both."""
+        with self.cond:
+            if not self.queue and not self.overflowed and not self.closed:
+                self.cond.wait(timeout)
+            events = list(self.queue)
+            self.queue.clear()
+            overflowed, self.overflowed = self.overflowed, False
+            return events, overflowed
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+
+_ids = itertools.count(1)
+
+
+@dataclasses.dataclass
+class Broker:
+    queue_size: int = 20_000
+    max_subscribers: int = 1000
+    subscribers: dict[int, Subscriber] = dataclasses.field(default_factory=dict)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    last_id: int = 0
+    delivered: int = 0
+    on_publish: list[Callable[[list[dict[str, Any]]], None]] = dataclasses.field(default_factory=list)
+
+    def subscribe(self, topics: frozenset[str]) -> Subscriber:
+        with self.lock:
+            if len(self.subscribers) >= self.max_subscribers:
+                raise TopicError(f"too many live clients (limit {self.max_subscribers}); try again later")
+            sub = Subscriber(topics, self.queue_size)
+            self.subscribers[sub.id] = sub
+            return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        sub.close()
+        with self.lock:
+            self.subscribers.pop(sub.id, None)
+
+    def publish(self, events: list[dict[str, Any]]) -> None:
+        """Hand committed events (id order) to every subscriber; never blocks on a client."""
+        if not events:
+            return
+        with self.lock:
+            subs = list(self.subscribers.values())
+            self.last_id = max(self.last_id, int(events[-1]["id"]))
+        for sub in subs:
+            sub.offer(events)
+        self.delivered += len(events)
+        for hook in self.on_publish:
+            try:
+                hook(events)
+            except Exception:
+                log.exception("publish hook failed")
+
+    def close(self) -> None:
+        with self.lock:
+            subs = list(self.subscribers.values())
+            self.subscribers.clear()
+        for sub in subs:
+            sub.close()
+
+    @property
+    def client_count(self) -> int:
+        with self.lock:
+            return len(self.subscribers)

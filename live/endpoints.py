@@ -1,0 +1,223 @@
+"""``/ws`` (WebSocket, JSON messages) and ``GET /api/stream`` (Server-Sent
+Events): the same feed of committed events, filtered by topics.
+
+WebSocket protocol
+    client -> server: ``{"type": "subscribe", "topics": ["all" | "source:X" | ...]}``,
+    ``{"type": "unsubscribe", "topics": [...]}``, ``{"type": "request_update"}``.
+    server -> client: ``initial_data`` (KPIs, recent events, ``last_id``),
+    ``realtime_update`` (a frame: ``events`` in id order and ``last_id``),
+    ``error`` (``message``; ``resync: true`` when the client must reload from
+    ``initial_data`` because it fell too far behind).
+
+Frames go out at most every ``FRAME_INTERVAL`` seconds per client; an event
+after a quiet spell goes out at once, bursts are coalesced.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from flask import Flask, Response, request, stream_with_context
+from flask_sock import Sock
+
+from api.docs import ROUTES, Param, RouteDoc
+from api.http import ApiError
+from data.queries import Filters, events_frame
+from live.broker import Subscriber, TopicError, matches, parse_topics
+from reports.overview import event_json, kpis
+from services import Services
+
+log = logging.getLogger(__name__)
+
+FRAME_INTERVAL = 0.05
+KEEPALIVE = 15.0
+REPLAY_LIMIT = 10_000
+_FILTER_OF = {"source": "source", "session": "session_id", "entity": "entity", "execution": "execution_id", "type": "type"}
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def recent_for(services: Services, topics: frozenset[str], *, limit: int = 50, after_id: int | None = None) -> list[dict[str, Any]]:
+    """Events matching ``topics``: the newest ``limit`` (oldest first), or all after ``after_id``."""
+    filters: list[Filters] = []
+    if "all" in topics:
+        filters = [Filters()]
+    else:
+        for topic in topics:
+            kind, _, value = topic.partition(":")
+            if kind in _FILTER_OF:
+                filters.append(Filters(**{_FILTER_OF[kind]: (value,)}))
+            elif kind == "components":
+                filters.append(Filters(type=("component",)))
+    found: dict[int, dict[str, Any]] = {}
+    with services.db.read() as conn:
+        for f in filters:
+            if after_id is not None:
+                df = events_frame(conn, filters=f, after_id=after_id, limit=REPLAY_LIMIT)
+            else:
+                df = events_frame(conn, filters=f, limit=limit, newest_first=True)
+            for row in df.to_dict("records"):
+                found[int(row["id"])] = event_json(row)
+    ordered = [found[k] for k in sorted(found)]
+    return ordered if after_id is not None else ordered[-limit:]
+
+
+def initial_data(services: Services, topics: frozenset[str], after_id: int | None = None) -> dict[str, Any]:
+    """KPIs and events: the newest 50, or (on a reconnect) all after ``after_id``."""
+    with services.db.read() as conn:
+        figures = kpis(conn, services.now())
+    events = recent_for(services, topics, after_id=after_id)
+    last_id = max([services.live.broker.last_id, *(e["id"] for e in events)])
+    return {"type": "initial_data", "topics": sorted(topics), "kpis": figures, "events": events, "last_id": last_id}
+
+
+def _after(message: dict[str, Any]) -> int | None:
+    value = message.get("after_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+class WebSocketSession:
+    def __init__(self, ws: Any, services: Services) -> None:
+        self.ws = ws
+        self.services = services
+        self.broker = services.live.broker
+        self.sub: Subscriber | None = None
+        self.last_sent = 0.0
+        self.seq = 0  # frame number: lets the browser notice a frame it did not apply
+
+    def run(self) -> None:
+        try:
+            while self.ws.connected and not self.services.live.stopping.is_set():
+                raw = self.ws.receive(timeout=0)
+                while raw is not None:
+                    self.handle(raw)
+                    raw = self.ws.receive(timeout=0)
+                self.pump()
+        finally:
+            if self.sub is not None:
+                self.broker.unsubscribe(self.sub)
+            if self.services.live.stopping.is_set():
+                self.ws.close(reason=1001, message="server shutting down")
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.ws.send(_dumps(message))
+        self.last_sent = time.monotonic()
+
+    def handle(self, raw: str | bytes) -> None:
+        try:
+            message = orjson.loads(raw)
+            kind = message.get("type") if isinstance(message, dict) else None
+        except orjson.JSONDecodeError:
+            kind, message = None, {}
+        try:
+            if kind == "subscribe":
+                topics = parse_topics(message.get("topics") or ["all"])
+                if self.sub is None:
+                    self.sub = self.broker.subscribe(topics)
+                else:
+                    self.sub.topics = self.sub.topics | topics
+                self.send(initial_data(self.services, self.sub.topics, _after(message)) | {"seq": self.seq})
+            elif kind == "unsubscribe" and self.sub is not None:
+                self.sub.topics = self.sub.topics - parse_topics(message.get("topics") or [])
+            elif kind == "request_update":
+                topics = self.sub.topics if self.sub else frozenset({"all"})
+                self.send(initial_data(self.services, topics, _after(message)) | {"seq": self.seq})
+            else:
+                self.send({"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"})
+        except TopicError as exc:
+            self.send({"type": "error", "message": str(exc)})
+
+    def pump(self) -> None:
+        """Send what arrived, coalescing while events keep coming."""
+        if self.sub is None:
+            time.sleep(0.05)  # nothing subscribed yet: only client messages can arrive
+            return
+        wait = self.last_sent + FRAME_INTERVAL - time.monotonic()
+        if wait > 0:
+            self.services.live.stopping.wait(wait)
+        events, overflowed = self.sub.take(timeout=0.1)
+        if overflowed:
+            self.send({"type": "error", "message": "you fell behind the live feed; reloading", "resync": True, "code": "overflow"})
+        elif events:
+            self.seq += 1
+            self.send({"type": "realtime_update", "seq": self.seq, "events": events, "last_id": events[-1]["id"], "count": len(events)})
+
+
+def _sse(event: dict[str, Any]) -> str:
+    return f"id: {event['id']}\nevent: event\ndata: {_dumps(event)}\n\n"
+
+
+def stream(services: Services, topics: frozenset[str], last_id: int | None) -> Iterator[str]:
+    sub = services.live.broker.subscribe(topics)
+    sent = last_id or 0
+    try:
+        yield "retry: 2000\n\n"
+        if last_id is not None:  # resume: what was committed after the client's last event
+            for event in recent_for(services, topics, after_id=last_id):
+                sent = max(sent, event["id"])
+                yield _sse(event)
+        quiet_since = time.monotonic()
+        while not services.live.stopping.is_set():
+            events, overflowed = sub.take(timeout=1.0)
+            if overflowed:
+                events = recent_for(services, topics, after_id=sent)
+            fresh = [e for e in events if e["id"] > sent and matches(topics, e)]
+            for event in fresh:
+                sent = event["id"]
+                yield _sse(event)
+            if fresh:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= KEEPALIVE:
+                quiet_since = time.monotonic()
+                yield ": keepalive\n\n"
+    finally:
+        services.live.broker.unsubscribe(sub)
+
+
+ROUTES.append(RouteDoc(
+    "GET", "/api/stream", "Server-Sent Events of committed events (Last-Event-ID resumes)",
+    (Param("topics", description="Comma-separated topics: all, source:X, session:X, entity:X, execution:X, type:X, components"),
+     Param("last_event_id", "integer", "Resume after this event id (or the Last-Event-ID header)", minimum=0)),
+    produces=("text/event-stream",),
+))  # fmt: skip
+
+
+def register_live(server: Flask, services: Services) -> None:
+    server.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": 25})
+    sock = Sock(server)
+
+    @server.before_request
+    def _start_live() -> None:
+        services.live.ensure_started()
+
+    @sock.route("/ws")  # type: ignore[untyped-decorator]
+    def ws_route(ws: Any) -> None:
+        try:
+            WebSocketSession(ws, services).run()
+        except TopicError as exc:
+            ws.send(_dumps({"type": "error", "message": str(exc)}))
+
+    def get_stream() -> Response:
+        try:
+            topics = parse_topics([t for t in (request.args.get("topics") or "all").split(",") if t])
+        except TopicError as exc:
+            raise ApiError(400, f"parameter 'topics': {exc}") from None
+        raw = request.headers.get("Last-Event-ID") or request.args.get("last_event_id")
+        try:
+            last_id = int(raw) if raw else None
+        except ValueError:
+            raise ApiError(400, "parameter 'last_event_id': expected an integer") from None
+        services.live.ensure_started()
+        try:
+            body = stream_with_context(stream(services, topics, last_id))
+        except TopicError as exc:
+            raise ApiError(503, str(exc)) from None
+        headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        return Response(body, mimetype="text/event-stream", headers=headers)
+
+    server.add_url_rule("/api/stream", "live_stream", get_stream, methods=["GET"])
