@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,11 +86,25 @@ def serve(settings: Settings) -> None:
             self.cfg.set("loglevel", settings.log_level.lower())
             self.cfg.set("accesslog", None)
             self.cfg.set("control_socket_disable", True)
+            self.cfg.set("post_worker_init", _close_live_on_term)
 
         def load(self) -> Flask:
             return server  # type: ignore[no-any-return]
 
     services: Services = server.extensions["pulseboard"]
+
+    def _close_live_on_term(worker: Any) -> None:
+        """On SIGTERM, end live sockets and streams at once instead of letting
+        the graceful timeout run out on them, then stop as gunicorn does."""
+        handle_exit = worker.handle_exit
+
+        def on_term(signum: int, frame: Any) -> None:
+            services.live.stopping.set()
+            services.live.broker.close()
+            handle_exit(signum, frame)
+
+        signal.signal(signal.SIGTERM, on_term)
+
     log.info("Pulseboard on http://%s:%s (database %s)", settings.host, settings.port, services.db.safe_url)
     # Connections opened by the migration must not be shared with the forked worker.
     services.db.dispose()

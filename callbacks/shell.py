@@ -6,7 +6,8 @@ from urllib.parse import parse_qs
 import dash
 from dash import Input, Output, State
 
-from layouts import ids, overview, shell
+from layouts import ids, shell
+from layouts.pages import resolve
 from services import Services
 
 
@@ -14,10 +15,10 @@ def register(app: dash.Dash, services: Services) -> None:
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), State(ids.URL, "search"))
     def route(pathname: str | None, search: str | None) -> object:
         query = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-        if pathname in (None, "/", ""):
-            window = query.get("window", "1h")
-            return overview.layout(window if window in dict(overview.WINDOWS) else "1h")
-        return shell.not_found(pathname)
+        page = resolve(pathname)
+        if page is None:
+            return shell.not_found(pathname or "/")
+        return page.layout(pathname or "/", query)
 
     @app.callback(Output(ids.THEME_STORE, "data"), Input(ids.THEME_TOGGLE, "n_clicks"), State(ids.THEME_STORE, "data"), prevent_initial_call=True)
     def toggle(_clicks: int | None, theme: str | None) -> str:

@@ -35,6 +35,11 @@ def live_controls() -> list[Any]:
     ]
 
 
+def page(_pathname: str, query: dict[str, str]) -> html.Div:
+    window = query.get("window", "1h")
+    return layout(window if window in dict(WINDOWS) else "1h")
+
+
 def layout(window: str = "1h") -> html.Div:
     return html.Div(
         [

@@ -5,8 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-
-PAGES = (("/", "Overview"),)
+from layouts.pages import PAGES
 REFRESH_MS = 5000
 
 
@@ -22,7 +21,8 @@ def build_layout() -> html.Div:
                 dbc.Container(
                     [
                         dbc.NavbarBrand([html.Span("●", className="pb-logo me-2"), "Pulseboard"], href="/"),
-                        dbc.Nav([dbc.NavLink(label, href=href, active="exact") for href, label in PAGES], navbar=True, className="me-auto"),
+                        dbc.Nav([dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial") for p in PAGES if p.nav],
+                                navbar=True, className="me-auto"),  # fmt: skip
                         dbc.Button("◐ Theme", id=ids.THEME_TOGGLE, color="secondary", outline=True, size="sm"),
                     ],
                     fluid=True,
