@@ -89,6 +89,7 @@ class WebSocketSession:
         self.sub: Subscriber | None = None
         self.last_sent = 0.0
         self.seq = 0  # frame number: lets the browser notice a frame it did not apply
+        self.floor = 0  # events up to this id went out in initial_data
 
     def run(self) -> None:
         try:
@@ -108,6 +109,11 @@ class WebSocketSession:
         self.ws.send(_dumps(message))
         self.last_sent = time.monotonic()
 
+    def send_initial(self, topics: frozenset[str], after_id: int | None) -> None:
+        message = initial_data(self.services, topics, after_id)
+        self.floor = max(self.floor, message["last_id"])
+        self.send(message | {"seq": self.seq})
+
     def handle(self, raw: str | bytes) -> None:
         try:
             message = orjson.loads(raw)
@@ -121,12 +127,11 @@ class WebSocketSession:
                     self.sub = self.broker.subscribe(topics)
                 else:
                     self.sub.topics = self.sub.topics | topics
-                self.send(initial_data(self.services, self.sub.topics, _after(message)) | {"seq": self.seq})
+                self.send_initial(self.sub.topics, _after(message))
             elif kind == "unsubscribe" and self.sub is not None:
                 self.sub.topics = self.sub.topics - parse_topics(message.get("topics") or [])
             elif kind == "request_update":
-                topics = self.sub.topics if self.sub else frozenset({"all"})
-                self.send(initial_data(self.services, topics, _after(message)) | {"seq": self.seq})
+                self.send_initial(self.sub.topics if self.sub else frozenset({"all"}), _after(message))
             else:
                 self.send({"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"})
         except TopicError as exc:
@@ -141,6 +146,7 @@ class WebSocketSession:
         if wait > 0:
             self.services.live.stopping.wait(wait)
         events, overflowed = self.sub.take(timeout=0.1)
+        events = [e for e in events if e["id"] > self.floor]
         if overflowed:
             self.send({"type": "error", "message": "you fell behind the live feed; reloading", "resync": True, "code": "overflow"})
         elif events:

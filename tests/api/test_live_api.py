@@ -1,0 +1,164 @@
+"""/ws and /api/stream: protocol, topics, resume, overflow, shutdown."""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import requests
+import simple_websocket
+
+from live.broker import Broker, parse_topics
+
+
+def connect(server: Any) -> simple_websocket.Client:
+    return simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/ws")
+
+
+def receive(ws: simple_websocket.Client, timeout: float = 10) -> dict[str, Any]:
+    raw = ws.receive(timeout=timeout)
+    assert raw is not None, "no message within the timeout"
+    return json.loads(raw)  # type: ignore[no-any-return]
+
+
+def collect(ws: simple_websocket.Client, count: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        message = receive(ws)
+        assert message["type"] == "realtime_update"
+        events += message["events"]
+    return events
+
+
+def test_it_sends_initial_data_then_frames_of_new_events(sqlite_server: Any) -> None:
+    sqlite_server.post("/api/events", json=[{"type": "old"}])
+    ws = connect(sqlite_server)
+    try:
+        ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))
+        initial = receive(ws)
+        assert initial["type"] == "initial_data"
+        assert [e["type"] for e in initial["events"]] == ["old"]
+        assert initial["kpis"]["events_today"] == 1
+        ids = sqlite_server.post("/api/events", json=[{"type": "new", "value": i} for i in range(3)]).json()["ids"]
+        events = collect(ws, 3)
+        assert [e["id"] for e in events] == ids
+        assert [e["value"] for e in events] == [0, 1, 2]
+    finally:
+        ws.close()
+
+
+def test_a_burst_arrives_once_in_order_in_few_frames(sqlite_server: Any) -> None:
+    ws = connect(sqlite_server)
+    try:
+        ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))
+        receive(ws)
+
+        def send() -> None:
+            with requests.Session() as http:
+                for k in range(50):
+                    http.post(sqlite_server.url + "/api/events", json=[{"type": "b", "value": k * 20 + j} for j in range(20)], timeout=30)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        frames = 0
+        ids: list[int] = []
+        seqs: list[int] = []
+        while len(ids) < 1000:
+            message = receive(ws)
+            frames += 1
+            seqs.append(message["seq"])
+            ids += [e["id"] for e in message["events"]]
+        sender.join()
+        assert ids == sorted(set(ids)) and len(ids) == 1000
+        assert seqs == list(range(1, frames + 1))
+        assert frames < 1000
+    finally:
+        ws.close()
+
+
+def test_topics_filter_what_a_client_receives(sqlite_server: Any) -> None:
+    ws = connect(sqlite_server)
+    try:
+        ws.send(json.dumps({"type": "subscribe", "topics": ["source:scanner"]}))
+        assert receive(ws)["type"] == "initial_data"
+        sqlite_server.post("/api/events", json=[{"type": "x", "source": "other"}, {"type": "scan", "source": "scanner"}])
+        events = collect(ws, 1)
+        assert [e["source"] for e in events] == ["scanner"]
+    finally:
+        ws.close()
+
+
+def test_it_rejects_bad_messages_and_topics_with_an_error(sqlite_server: Any) -> None:
+    ws = connect(sqlite_server)
+    try:
+        ws.send("not json")
+        assert receive(ws) == {"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"}
+        ws.send(json.dumps({"type": "subscribe", "topics": ["planet:mars"]}))
+        error = receive(ws)
+        assert error["type"] == "error" and "planet" in error["message"]
+    finally:
+        ws.close()
+
+
+def test_request_update_after_an_id_replays_what_came_after(sqlite_server: Any) -> None:
+    ids = sqlite_server.post("/api/events", json=[{"type": "e", "value": i} for i in range(5)]).json()["ids"]
+    ws = connect(sqlite_server)
+    try:
+        ws.send(json.dumps({"type": "subscribe", "topics": ["all"], "after_id": ids[1]}))
+        initial = receive(ws)
+        assert [e["id"] for e in initial["events"]] == ids[2:]
+    finally:
+        ws.close()
+
+
+def test_a_full_queue_tells_the_client_to_resync_without_blocking_others() -> None:
+    broker = Broker(queue_size=10)
+    slow = broker.subscribe(parse_topics(["all"]))
+    fast = broker.subscribe(parse_topics(["all"]))
+    broker.publish([{"id": i, "type": "t"} for i in range(1, 8)])
+    assert fast.take(0)[0] and slow.take(0)[0]
+    broker.publish([{"id": i, "type": "t"} for i in range(8, 20)])
+    events, overflowed = slow.take(0)
+    assert overflowed and events == []
+    broker.publish([{"id": 20, "type": "t"}])
+    assert [e["id"] for e in slow.take(0)[0]] == [20]
+
+
+def test_sse_resumes_after_last_event_id_without_loss(sqlite_server: Any) -> None:
+    ids = sqlite_server.post("/api/events", json=[{"type": "e", "value": i} for i in range(10)]).json()["ids"]
+    with requests.get(sqlite_server.url + "/api/stream", headers={"Last-Event-ID": str(ids[3])}, stream=True, timeout=10) as r:
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        seen: list[int] = []
+        data: list[dict[str, Any]] = []
+        lines = r.iter_lines(decode_unicode=True)
+        for line in lines:
+            if line.startswith("id: "):
+                seen.append(int(line[4:]))
+            elif line.startswith("data: "):
+                data.append(json.loads(line[6:]))
+                if len(data) == 6:
+                    break
+        more = sqlite_server.post("/api/events", json=[{"type": "later"}]).json()["ids"]
+        for line in lines:
+            if line.startswith("id: "):
+                seen.append(int(line[4:]))
+                break
+    assert seen == ids[4:] + more
+    assert [d["value"] for d in data] == [4, 5, 6, 7, 8, 9]
+
+
+def test_sse_rejects_a_bad_topic_naming_the_parameter(sqlite_server: Any) -> None:
+    r = sqlite_server.get("/api/stream?topics=bogus")
+    assert r.status_code == 400
+    assert "topics" in r.json()["error"]
+
+
+def test_stopping_the_server_leaves_no_live_thread_behind(make_server_for: Any, sqlite_url: str) -> None:
+    server = make_server_for(sqlite_url)
+    ws = connect(server)
+    ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))
+    receive(ws)
+    server.stop()
+    assert not ws.connected or ws.receive(timeout=5) is None  # the server closed the socket
+    names = [t.name for t in threading.enumerate()]
+    assert not [n for n in names if n.startswith("pulse-")], names
