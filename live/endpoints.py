@@ -26,6 +26,7 @@ from flask_sock import Sock
 from api.docs import ROUTES, Param, RouteDoc
 from api.http import ApiError
 from data.queries import Filters, events_frame
+from live.compat import register_compat_live
 from live.broker import Subscriber, TopicError, matches, parse_topics
 from reports.overview import event_json, kpis
 from services import Services
@@ -227,3 +228,4 @@ def register_live(server: Flask, services: Services) -> None:
         return Response(body, mimetype="text/event-stream", headers=headers)
 
     server.add_url_rule("/api/stream", "live_stream", get_stream, methods=["GET"])
+    register_compat_live(server, sock, services)

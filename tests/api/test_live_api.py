@@ -162,3 +162,30 @@ def test_stopping_the_server_leaves_no_live_thread_behind(make_server_for: Any, 
     assert not ws.connected or ws.receive(timeout=5) is None  # the server closed the socket
     names = [t.name for t in threading.enumerate()]
     assert not [n for n in names if n.startswith("pulse-")], names
+
+
+def test_the_tool_usage_stream_sends_per_tool_history_every_second(sqlite_server: Any) -> None:
+    sqlite_server.post("/api/events", json=[
+        {"type": "borrow", "source": "tools", "entity": "MATLAB", "user": "ann", "attrs": {"overage": True}},
+        {"type": "borrow", "source": "tools", "entity": "MATLAB", "user": "bob"},
+    ])
+    with requests.get(sqlite_server.url + "/realtime/stream?source=tools", stream=True, timeout=10) as r:
+        for line in r.iter_lines(decode_unicode=True):
+            if line.startswith("data: "):
+                body = json.loads(line[6:])
+                break
+    assert body["tools"] == ["MATLAB"]
+    [point] = body["tool_metrics"]["MATLAB"]
+    assert point["count"] == 2 and point["users"] == ["ann", "bob"] and point["overage_count"] == 1
+
+
+def test_the_script_runner_socket_pushes_metrics(sqlite_server: Any) -> None:
+    sqlite_server.post("/api/executions", json={"script": "etl.py", "duration_ms": 900, "exit_code": 0, "metrics": {"rows": 7}})
+    ws = simple_websocket.Client.connect(sqlite_server.url.replace("http://", "ws://") + "/ws/metrics")
+    try:
+        message = receive(ws)
+    finally:
+        ws.close()
+    assert message["type"] == "metrics_update"
+    assert [s["script"] for s in message["scripts"]] == ["etl.py"]
+    assert message["recent_executions"][0]["metrics"] == {"rows": 7.0}

@@ -1,0 +1,94 @@
+"""Live routes of the clients Pulseboard replaces.
+
+| route                 | from               | what                                                 |
+|-----------------------|--------------------|------------------------------------------------------|
+| GET /realtime/stream  | tool usage (003)   | SSE every second: tools, rates, per-tool history     |
+| /ws/metrics           | script runner (004)| WebSocket: scripts, recent runs and metrics every 2 s |
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from flask import Flask, Response, request, stream_with_context
+from flask_sock import Sock
+
+from api.docs import ROUTES, Param, RouteDoc
+from api.http import ApiError
+from data.queries import Filters
+from reports import scripts, usage
+from reports.cache import cached
+from reports.overview import recent_events
+from services import Services
+
+TOOL_WINDOW = timedelta(minutes=30)
+METRICS_EVERY = 2.0
+
+ROUTES.append(RouteDoc("GET", "/realtime/stream", "Tool-usage SSE: per-tool per-minute history every second",
+                       (Param("source", description="Only this source"), Param("flag", description="attrs key counted as a flag")),
+                       produces=("text/event-stream",)))  # fmt: skip
+
+
+def tool_snapshot(services: Services, filters: Filters, flag: str) -> dict[str, Any]:
+    now = services.now()
+
+    def compute() -> dict[str, Any]:
+        with services.db.read() as conn:
+            history = usage.entity_history(conn, window=TOOL_WINDOW, now=now, filters=filters, flag_key=flag)
+            recent = recent_events(conn, limit=20, filters=filters)
+        rates = {}
+        for minutes in (1, 5, 10):
+            cutoff = (now - timedelta(minutes=minutes)).isoformat()
+            rates[f"per_min_{minutes}m"] = round(sum(p["count"] for pts in history.values() for p in pts if p["timestamp"] >= cutoff[:16]) / minutes, 2)
+        return {
+            "timestamp": now.isoformat(),
+            "tools": sorted(history),
+            "rates": rates,
+            "recent_events": recent,
+            "buffer_stats": {"window_seconds": int(TOOL_WINDOW.total_seconds()), "points": sum(len(v) for v in history.values())},
+            "tool_metrics": history,
+        }
+
+    return cached(services, ("tool-stream", filters, flag, now.replace(microsecond=0)), compute, ttl=1.0)
+
+
+def tool_stream(services: Services, filters: Filters, flag: str) -> Iterator[str]:
+    yield "retry: 2000\n\n"
+    while not services.live.stopping.is_set():
+        yield f"data: {orjson.dumps(tool_snapshot(services, filters, flag)).decode()}\n\n"
+        services.live.stopping.wait(1.0)
+
+
+def metrics_snapshot(services: Services) -> dict[str, Any]:
+    with services.db.read() as conn:
+        return {
+            "type": "metrics_update",
+            "timestamp": services.now().isoformat(),
+            "scripts": scripts.scripts(conn),
+            "recent_executions": scripts.executions(conn, script=None, status=None, limit=20),
+            "latest_metrics": scripts.latest_metrics(conn, limit=50),
+        }
+
+
+def register_compat_live(server: Flask, sock: Sock, services: Services) -> None:
+    def get_tool_stream() -> Response:
+        source = request.args.get("source")
+        if source is not None and not 0 < len(source) <= 100:
+            raise ApiError(400, "parameter 'source': 1 to 100 characters")
+        filters = Filters(source=(source,) if source else ())
+        body = stream_with_context(tool_stream(services, filters, request.args.get("flag") or "overage"))
+        return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    server.add_url_rule("/realtime/stream", "tool_stream", get_tool_stream, methods=["GET"])
+
+    @sock.route("/ws/metrics")  # type: ignore[untyped-decorator]
+    def ws_metrics(ws: Any) -> None:
+        next_at = 0.0
+        while ws.connected and not services.live.stopping.is_set():
+            if time.monotonic() >= next_at:
+                ws.send(orjson.dumps(metrics_snapshot(services)).decode())
+                next_at = time.monotonic() + METRICS_EVERY
+            ws.receive(timeout=0.2)  # drains pings and client messages; closes are noticed here
