@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import overview, shell
+from callbacks import explore, overview, shell
 from services import Services
 
 
 def register_all(app: dash.Dash, services: Services) -> None:
     shell.register(app, services)
     overview.register(app, services)
+    explore.register(app, services)

@@ -51,3 +51,71 @@ def live_stream(*, dark: bool = False) -> go.Figure:
                                hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>"))  # fmt: skip
     fig.update_yaxes(type="category")
     return _layout(fig, dark=dark, height=200)
+
+
+CHART_TYPES = ("line", "bar", "area", "pie", "heatmap")
+
+
+def explore(
+    rows: list[dict[str, Any]],
+    *,
+    chart: str = "line",
+    band: list[dict[str, Any]] | None = None,
+    anomalies: list[dict[str, Any]] | None = None,
+    title: str = "",
+    dark: bool = False,
+) -> go.Figure:
+    """The Explore chart from query rows (``bucket``? ``group``? ``value``).
+
+    Time series draw one trace per group; ``pie`` sums per group (or per
+    bucket); ``heatmap`` lays groups against buckets. ``band`` rows
+    (``bucket, lower, upper``) shade the baseline, ``anomalies`` rows
+    (``bucket, value, reason``) are marked.
+
+    >>> rows = [{"bucket": "t1", "group": "a", "value": 1}, {"bucket": "t2", "group": "a", "value": 2}]
+    >>> [t.type for t in explore(rows, chart="bar").data]
+    ['bar']
+    """
+    fig = go.Figure()
+    timed = bool(rows) and "bucket" in rows[0]
+    grouped = bool(rows) and "group" in rows[0]
+    if chart == "pie":
+        key = "group" if grouped else "bucket" if timed else None
+        totals: dict[str, float] = {}
+        for r in rows:
+            label = str(r.get(key, "all")) if key else "all"
+            totals[label] = totals.get(label, 0.0) + float(r["value"] or 0)
+        fig.add_trace(go.Pie(labels=list(totals), values=list(totals.values()), hole=0.45))
+        fig = _layout(fig, dark=dark, height=380)
+        fig.update_layout(showlegend=True)
+        return fig
+    if chart == "heatmap" and timed and grouped:
+        buckets = sorted({r["bucket"] for r in rows})
+        groups = sorted({str(r["group"]) for r in rows})
+        cell = {(r["bucket"], str(r["group"])): r["value"] for r in rows}
+        z = [[cell.get((b, g)) for b in buckets] for g in groups]
+        fig.add_trace(go.Heatmap(x=buckets, y=groups, z=z, colorscale="Blues"))
+        return _layout(fig, dark=dark, height=max(280, 28 * len(groups) + 80))
+    if band:
+        xs = [b["bucket"] for b in band]
+        fig.add_trace(go.Scatter(x=xs, y=[b["upper"] for b in band], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=xs, y=[b["lower"] for b in band], mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor="rgba(59,108,246,0.15)", hoverinfo="skip", name="baseline band"))  # fmt: skip
+    series: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        series.setdefault(str(r["group"]) if grouped else "value", []).append(r)
+    for name, points in series.items():
+        x = [p["bucket"] for p in points] if timed else [name]
+        y = [p["value"] for p in points]
+        if chart == "bar" or not timed:
+            fig.add_trace(go.Bar(x=x, y=y, name=name))
+        else:
+            fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers" if len(x) < 60 else "lines",
+                                     fill="tozeroy" if chart == "area" else None))  # fmt: skip
+    if anomalies:
+        fig.add_trace(go.Scatter(x=[a["bucket"] for a in anomalies], y=[a["value"] for a in anomalies], mode="markers",
+                                 marker={"color": "#e03131", "size": 12, "symbol": "x"}, name="anomaly",
+                                 text=[a["reason"] for a in anomalies], hovertemplate="%{text}<extra></extra>"))  # fmt: skip
+    fig = _layout(fig, dark=dark, height=380)
+    fig.update_layout(showlegend=grouped or bool(band) or bool(anomalies), barmode="group", title={"text": title, "x": 0.01, "font": {"size": 14}})
+    return fig

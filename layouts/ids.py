@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 URL = "url"
+PAGE_URL = "page-url"  # each page's own Location, which writes its state into the query string
 PAGE = "page"
 THEME = "theme"
 THEME_TOGGLE = "theme-toggle"
@@ -25,3 +26,26 @@ LIVE_STATUS = "live-status"
 
 def kpi(name: str) -> str:
     return f"{KPI}-{name.replace('_', '-')}"
+
+# explore
+EX_FILTER = "ex-filter"  # prefix: ex-filter-<dimension>
+EX_WINDOW = "ex-window"
+EX_METRIC = "ex-metric"
+EX_FIELD = "ex-field"
+EX_GROUP = "ex-group"
+EX_BUCKET = "ex-bucket"
+EX_CHART_TYPE = "ex-chart-type"
+EX_OVERLAYS = "ex-overlays"
+EX_ATTR_KEY = "ex-attr-key"
+EX_ATTR_VALUE = "ex-attr-value"
+EX_CHART = "ex-chart"
+EX_TABLE = "ex-table"
+EX_SUMMARY = "ex-summary"
+EX_ERROR = "ex-error"
+EX_CSV = "ex-csv"
+EX_JSON = "ex-json"
+EX_DOWNLOAD = "ex-download"
+
+
+def ex_filter(dimension: str) -> str:
+    return f"{EX_FILTER}-{dimension.replace('_', '-')}"

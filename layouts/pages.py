@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from layouts import overview
+from layouts import explore, overview
 
 Layout = Callable[[str, dict[str, str]], Any]
 
@@ -26,6 +26,7 @@ class Page:
 
 PAGES: list[Page] = [
     Page("/", "Overview", overview.page),
+    Page("/explore", "Explore", explore.page),
 ]
 
 

@@ -28,6 +28,7 @@ def build_layout() -> html.Div:
                     fluid=True,
                 ),
                 color="body-tertiary",
+                dark=False,
                 className="pb-navbar mb-3 border-bottom",
             ),
             dbc.Container(html.Main(id=ids.PAGE), fluid=True, className="pb-page"),
