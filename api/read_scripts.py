@@ -42,6 +42,7 @@ def get_executions() -> Response:
 
 
 @doc("GET", "/api/execution/<execution_id>", "One execution: metrics, events, comparison with the script's baseline, previous/next run")
+@doc("GET", "/api/executions/<execution_id>", "One execution (same as /api/execution/<execution_id>)")
 @bp.get("/api/execution/<execution_id>")
 @bp.get("/api/executions/<execution_id>")
 def get_execution(execution_id: str) -> Response:
@@ -109,6 +110,18 @@ def get_anomalies() -> Response:
     with svc.db.read() as conn:
         rows = scripts.anomalies(conn, script=script, name=name, days=p.float_arg("days", 30, lo=0.001, hi=400), now=svc.now())
     return json_response({"script_path": script, "metric_name": name, "anomalies": rows})
+
+
+@doc("GET", "/api/analysis/regressions", "Step changes (regressions and improvements) in a script's metric", SCRIPT, METRIC, DAYS,
+     Param("higher_is_better", "boolean", "True for throughput-like metrics"))  # fmt: skip
+@bp.get("/api/analysis/regressions")
+def get_regressions() -> Response:
+    script, name = _script(), p.arg("metric_name", scripts.DURATION) or scripts.DURATION
+    svc = services()
+    with svc.db.read() as conn:
+        rows = scripts.regressions(conn, script=script, name=name, days=p.float_arg("days", 30, lo=0.001, hi=400), now=svc.now(),
+                                   higher_is_better=p.bool_arg("higher_is_better"))  # fmt: skip
+    return json_response({"script_path": script, "metric_name": name, "steps": rows})
 
 
 @doc("GET", "/api/stats/database", "Row counts, database size and time span")

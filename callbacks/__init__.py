@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import explore, overview, shell
+from callbacks import executions, explore, overview, shell
 from services import Services
 
 
@@ -12,3 +12,4 @@ def register_all(app: dash.Dash, services: Services) -> None:
     shell.register(app, services)
     overview.register(app, services)
     explore.register(app, services)
+    executions.register(app, services)

@@ -119,3 +119,51 @@ def explore(
     fig = _layout(fig, dark=dark, height=380)
     fig.update_layout(showlegend=grouped or bool(band) or bool(anomalies), barmode="group", title={"text": title, "x": 0.01, "font": {"size": 14}})
     return fig
+
+
+def metric_trend(
+    points: list[dict[str, Any]],
+    *,
+    band: list[dict[str, Any]] | None = None,
+    anomalies: list[dict[str, Any]] | None = None,
+    steps: list[dict[str, Any]] | None = None,
+    name: str = "value",
+    dark: bool = False,
+) -> go.Figure:
+    """A per-run metric over time (``timestamp, value, execution_id``) with its
+    baseline band, anomalous runs and detected steps marked.
+
+    >>> f = metric_trend([{"timestamp": "t1", "value": 1.0, "execution_id": "e1"}], steps=[{"start_ts": "t1", "kind": "regression", "size_pct": 40.0}])
+    >>> [t.name for t in f.data], len(f.layout.shapes)
+    (['duration_ms'], 1)
+    """
+    name = name if name != "value" else "duration_ms"
+    fig = go.Figure()
+    if band:
+        xs = [b["timestamp"] for b in band]
+        fig.add_trace(go.Scatter(x=xs, y=[b["upper"] for b in band], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False))
+        fig.add_trace(go.Scatter(x=xs, y=[b["lower"] for b in band], mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor="rgba(59,108,246,0.15)", hoverinfo="skip", name="baseline band"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[p["timestamp"] for p in points], y=[p["value"] for p in points], mode="lines+markers", name=name,
+                             marker={"size": 5, "color": ACCENT}, line={"color": ACCENT, "width": 1.5},
+                             customdata=[p["execution_id"] for p in points], hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra></extra>"))  # fmt: skip
+    if anomalies:
+        fig.add_trace(go.Scatter(x=[a["timestamp"] for a in anomalies], y=[a["value"] for a in anomalies], mode="markers", name="anomaly",
+                                 marker={"color": "#e03131", "size": 12, "symbol": "x"}, text=[a["reason"] for a in anomalies],
+                                 hovertemplate="%{text}<extra></extra>"))  # fmt: skip
+    for step in steps or []:
+        colour = "#e03131" if step["kind"] == "regression" else "#2f9e44"
+        pct = f" {step['size_pct']:+.0f} %" if step.get("size_pct") is not None else ""
+        fig.add_vline(x=step["start_ts"], line_dash="dash", line_color=colour)
+        fig.add_annotation(x=step["start_ts"], y=1, yref="paper", text=f"{step['kind']}{pct}", showarrow=False, font={"color": colour}, xanchor="left")
+    fig = _layout(fig, dark=dark, height=340)
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def histogram(bins: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
+    """Bars of ``left, right, count`` bins."""
+    fig = go.Figure(go.Bar(x=[(b["left"] + b["right"]) / 2 for b in bins], y=[b["count"] for b in bins],
+                           width=[b["right"] - b["left"] for b in bins], marker_color=ACCENT,
+                           hovertemplate="%{x:.4g}<br>%{y} runs<extra></extra>"))  # fmt: skip
+    return _layout(fig, dark=dark, height=260)

@@ -49,3 +49,15 @@ EX_DOWNLOAD = "ex-download"
 
 def ex_filter(dimension: str) -> str:
     return f"{EX_FILTER}-{dimension.replace('_', '-')}"
+
+# executions
+XS_SCRIPT = "xs-script"
+XS_METRIC = "xs-metric"
+XS_CARDS = "xs-cards"
+XS_TABLE = "xs-table"
+XS_TREND = "xs-trend"
+XS_DIST = "xs-distribution"
+XS_STATS = "xs-stats"
+XS_STEPS = "xs-steps"
+X_DETAIL = "x-detail"
+X_ID = "x-id"

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from layouts import explore, overview
+from layouts import executions, explore, overview
 
 Layout = Callable[[str, dict[str, str]], Any]
 
@@ -27,6 +27,7 @@ class Page:
 PAGES: list[Page] = [
     Page("/", "Overview", overview.page),
     Page("/explore", "Explore", explore.page),
+    Page("/executions", "Executions", executions.page),
 ]
 
 

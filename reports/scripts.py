@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from analytics.anomalies import detect_anomalies
 from analytics.baselines import baseline
 from analytics.distributions import summary_stats
+from analytics.regressions import detect_steps
 from analytics.trends import trend
 from data import queries
 from data.records import get_metrics
@@ -60,8 +61,15 @@ def scripts(conn: Connection) -> list[dict[str, Any]]:
     return out
 
 
+def last_script(conn: Connection) -> str | None:
+    runs = queries.executions_frame(conn, limit=1)
+    return str(runs["script"].iloc[0]) if len(runs) else None
+
+
 def executions(conn: Connection, *, script: str | None, status: str | None, limit: int, metric: str | None = None) -> list[dict[str, Any]]:
-    runs = queries.executions_frame(conn, script=script, status=status, limit=limit)
+    # The metric filter goes to SQL so that ``limit`` counts the runs that report it.
+    named = metric if metric and metric != DURATION else None
+    runs = queries.executions_frame(conn, script=script, status=status, limit=limit, metric=named)
     ids = runs["id"].tolist()
     metrics = queries.metrics_frame(conn, execution_ids=ids) if ids else pd.DataFrame(columns=["execution_id", "name", "value"])
     if metric:
@@ -69,10 +77,7 @@ def executions(conn: Connection, *, script: str | None, status: str | None, limi
     by_run: dict[str, dict[str, float]] = {}
     for r in metrics.itertuples(index=False):
         by_run.setdefault(str(r.execution_id), {})[str(r.name)] = float(r.value)
-    rows = runs.to_dict("records")
-    if metric:
-        rows = [r for r in rows if r["id"] in by_run or metric == DURATION]
-    return [execution_json(r, by_run.get(r["id"], {})) for r in rows]
+    return [execution_json(r, by_run.get(r["id"], {})) for r in runs.to_dict("records")]
 
 
 def metric_series(conn: Connection, *, script: str, name: str, since: datetime | None) -> pd.DataFrame:
@@ -165,3 +170,20 @@ def latest_metrics(conn: Connection, *, limit: int) -> list[dict[str, Any]]:
     m = m.iloc[::-1]
     return [{"execution_id": r.execution_id, "script_path": r.script, "metric_name": r.name, "value": float(r.value),
              "timestamp": _iso(r.started_at)} for r in m.itertuples(index=False)]  # fmt: skip
+
+
+def regressions(conn: Connection, *, script: str, name: str, days: float | None, now: datetime, higher_is_better: bool = False) -> list[dict[str, Any]]:
+    """Steps in a script's metric: where each starts, its size, regression or improvement."""
+    s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days) if days else None)
+    if len(s) < 8:
+        return []
+    steps = detect_steps(s[["ts", "value"]], higher_is_better=higher_is_better)
+    out = []
+    for r in steps.to_dict("records"):
+        idx = int(r["start_index"])
+        out.append({
+            "start_index": idx, "start_ts": _iso(r["start_ts"]), "execution_id": str(s["execution_id"].iloc[idx]),
+            "before": float(r["before"]), "after": float(r["after"]), "size": float(r["size"]),
+            "size_pct": None if r["size_pct"] != r["size_pct"] else round(float(r["size_pct"]), 2), "kind": r["kind"],
+        })  # fmt: skip
+    return out
