@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-TimeLike = pd.Timestamp | dt.datetime | str
-WindowLike = pd.Timedelta | dt.timedelta | str
+TimeLike: TypeAlias = "pd.Timestamp | dt.datetime | str"
+WindowLike: TypeAlias = "pd.Timedelta | dt.timedelta | str"
 
 _DAYS_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*d\s*$", re.IGNORECASE)
 _WEEKS_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*w\s*$", re.IGNORECASE)
@@ -109,12 +110,14 @@ def empty_series_frame() -> pd.DataFrame:
 def series_arrays(
     series: pd.DataFrame, where: str, ts_col: str = "ts", value_col: str = "value"
 ) -> tuple[pd.Series, npt.NDArray[np.float64]]:
-    """Sorted UTC timestamps and float values of a ``ts, value`` series frame,
-    with rows whose value is missing kept (callers decide what NaN means)."""
+    """Time-sorted UTC timestamps and float values of a ``ts, value`` series
+    frame. Rows without a timestamp are dropped; rows whose value is missing
+    are kept (callers decide what NaN means)."""
     require_frame(series, where)
     require_columns(series, [ts_col, value_col], where)
     ts = utc_series(series[ts_col], ts_col)
-    order = np.argsort(ts.to_numpy(), kind="stable")
+    has_ts = ts.notna().to_numpy(dtype=bool)
+    order = np.flatnonzero(has_ts)[np.argsort(ts[has_ts].to_numpy(), kind="stable")]
     ts_sorted = ts.iloc[order].reset_index(drop=True)
     vals = float_values(series, value_col)[order]
     return ts_sorted, vals

@@ -75,7 +75,11 @@ def classify_status(status: object) -> Outcome:
 
 
 def classify_statuses(statuses: pd.Series) -> pd.Series:
-    """:func:`classify_status` over a Series (computed once per distinct value)."""
+    """:func:`classify_status` over a Series (computed once per distinct value).
+
+    >>> classify_statuses(pd.Series(["ok", "500", None])).tolist()
+    ['success', 'failure', 'neutral']
+    """
     as_object = statuses.astype(object).where(statuses.notna(), None)
     uniques = {v: classify_status(v) for v in pd.unique(as_object)}
     return as_object.map(uniques).astype(object)
@@ -245,7 +249,7 @@ def attr_breakdown(
                         "count": pd.Series(list(totals.values()), dtype="float64")})
     out = out.sort_values(["count", "category"], ascending=[False, True]).reset_index(drop=True)
     total = float(out["count"].sum())
-    out["share"] = out["count"] / total if total else pd.Series([], dtype="float64")
+    out["share"] = out["count"] / total if total else np.nan
     return out
 
 

@@ -21,6 +21,7 @@ from analytics._frames import (
     float_values,
     require_columns,
     require_frame,
+    to_timedelta,
     utc_series,
     utc_timestamp,
     weights,
@@ -46,12 +47,9 @@ def _parse_freq(freq: str) -> pd.Timedelta | Literal["D", "W"]:
     if key in _WEEK_NAMES:
         return "W"
     try:
-        step = pd.Timedelta(_ALIASES.get(key, freq.strip()))
+        return to_timedelta(_ALIASES.get(key, freq.strip()), "freq")
     except ValueError as exc:
         raise ValueError(f"unknown bucket size {freq!r}") from exc
-    if step <= pd.Timedelta(0):
-        raise ValueError(f"bucket size must be positive, got {freq!r}")
-    return step
 
 
 def bucket_seconds(freq: str) -> float:
@@ -65,7 +63,6 @@ def bucket_seconds(freq: str) -> float:
         return 86400.0
     if spec == "W":
         return 7 * 86400.0
-    assert isinstance(spec, pd.Timedelta)
     return float(spec.total_seconds())
 
 
@@ -142,6 +139,8 @@ def _prepare(
     # Without an explicit end the last event must fall inside the last bucket.
     e = (utc_timestamp(end, "end") if end is not None
          else max(s, pd.Timestamp(valid.max())) + pd.Timedelta(microseconds=1))
+    if start is None and e < s:
+        return None  # an explicit end before all the data: nothing to show
     index = bucket_index(s, e, freq, tz)
     inside = ((ts >= s) & (ts < e)).to_numpy(dtype=bool) if e > s else (ts == s).to_numpy(dtype=bool)
     keys = pd.DatetimeIndex(bucket_keys(ts[inside], freq, tz)).as_unit("us")

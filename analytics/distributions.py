@@ -107,7 +107,8 @@ def rollup_summary(
     """Summary from rollups: count, min, max and mean exact from the
     ``{prefix}_count/_sum/_min/_max`` columns; percentiles from the duration
     histogram ``hist`` (``bucket, count`` rows, already filtered like the
-    rollups) with ``relative_error`` set. Without ``hist`` percentiles are None.
+    rollups) with ``relative_error`` set, clamped to the exact min and max.
+    Without ``hist`` percentiles are None.
 
     >>> r = pd.DataFrame({"dur_count": [3, 1], "dur_sum": [30.0, 50.0],
     ...                   "dur_min": [9.6, 50.0], "dur_max": [10.4, 50.0]})
@@ -130,14 +131,62 @@ def rollup_summary(
         require_columns(hist, ["bucket", "count"], "rollup_summary")
         pct = percentiles_from_hist(hist, list(PERCENTILES))
         rel = RELATIVE_ERROR
+    lo = float(np.nanmin(mins)) if np.isfinite(mins).any() else None
+    hi = float(np.nanmax(maxs)) if np.isfinite(maxs).any() else None
+    # A bucket midpoint can lie outside the exact range; the range is known.
+    for q, v in pct.items():
+        if v is not None:
+            pct[q] = min(max(v, lo if lo is not None else v), hi if hi is not None else v)
     return Summary(
         count=count,
-        min=float(np.nanmin(mins)) if np.isfinite(mins).any() else None,
-        max=float(np.nanmax(maxs)) if np.isfinite(maxs).any() else None,
+        min=lo,
+        max=hi,
         mean=total / count,
         median=pct[50.0], p50=pct[50.0], p90=pct[90.0], p95=pct[95.0], p99=pct[99.0],
         relative_error=rel,
     )
+
+
+def rollup_summary_by(
+    rollups: pd.DataFrame,
+    hist: pd.DataFrame | None = None,
+    *,
+    by: str | Sequence[str] = "entity",
+    prefix: str = "dur",
+) -> pd.DataFrame:
+    """:func:`rollup_summary` per group (e.g. avg and p95 response time per
+    endpoint over a long window): the ``by`` columns followed by the summary
+    fields, one row per group of ``rollups``, sorted by the group keys.
+    ``hist`` must carry the same ``by`` columns.
+
+    >>> r = pd.DataFrame({"entity": ["/a", "/b"], "dur_count": [2, 1], "dur_sum": [3.0, 8.0],
+    ...                   "dur_min": [1.0, 8.0], "dur_max": [2.0, 8.0]})
+    >>> h = pd.DataFrame({"entity": ["/a", "/a", "/b"], "bucket": [0, 4, 12], "count": [1, 1, 1]})
+    >>> out = rollup_summary_by(r, h)
+    >>> out[["entity", "count", "mean", "p95"]].to_dict("list")
+    {'entity': ['/a', '/b'], 'count': [2, 1], 'mean': [1.5, 8.0], 'p95': [2.0, 8.0]}
+    """
+    require_frame(rollups, "rollup_summary_by")
+    keys = [by] if isinstance(by, str) else list(by)
+    require_columns(rollups, keys, "rollup_summary_by")
+    hist_groups: dict[tuple[object, ...], pd.DataFrame] = {}
+    if hist is not None:
+        require_columns(hist, [*keys, "bucket", "count"], "rollup_summary_by")
+        hist_groups = {k if isinstance(k, tuple) else (k,): part
+                       for k, part in hist.groupby(keys, sort=False, dropna=True)}
+    empty_hist = pd.DataFrame({"bucket": pd.Series([], dtype="int64"),
+                               "count": pd.Series([], dtype="int64")})
+    rows = []
+    for key, part in rollups.groupby(keys, sort=True, dropna=True):
+        key_tuple = key if isinstance(key, tuple) else (key,)
+        part_hist = hist_groups.get(key_tuple, empty_hist) if hist is not None else None
+        stats = rollup_summary(part, part_hist, prefix=prefix)
+        rows.append({**dict(zip(keys, key_tuple)), **stats.as_dict()})
+    out = pd.DataFrame(rows, columns=[*keys, *_FIELDS])
+    out["count"] = out["count"].astype("int64")
+    for col in _FIELDS[1:]:
+        out[col] = out[col].astype("float64")
+    return out
 
 
 def duration_histogram(

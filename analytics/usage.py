@@ -37,7 +37,7 @@ def _truthy(attrs: object, key: str) -> bool:
 
 
 def _iso(ts: pd.Timestamp) -> str:
-    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 def minute_history(

@@ -63,7 +63,8 @@ def window_bounds(
     """
     end = utc_timestamp(now, "now")
     if isinstance(window, str) and window.strip().lower() == "today":
-        local_midnight = end.tz_convert(tz).normalize()
+        # Some zones skip midnight on DST days: the day then starts at 01:00.
+        local_midnight = end.tz_convert(tz).floor("D", nonexistent="shift_forward", ambiguous=True)
         return local_midnight.tz_convert("UTC"), end
     if isinstance(window, str) and window in NAMED_WINDOWS:
         return end - NAMED_WINDOWS[window], end
@@ -72,7 +73,12 @@ def window_bounds(
 
 def resolve_now(df: pd.DataFrame, now: TimeLike | None, ts_col: str) -> pd.Timestamp | None:
     """``now`` in UTC, or the latest timestamp of ``df`` when not given
-    (``None`` when both are absent)."""
+    (``None`` when both are absent).
+
+    >>> df = pd.DataFrame({"ts": pd.to_datetime(["2024-05-01 10:00", "2024-05-01 10:25"], utc=True)})
+    >>> resolve_now(df, None, "ts"), resolve_now(df.iloc[0:0], None, "ts")
+    (Timestamp('2024-05-01 10:25:00+0000', tz='UTC'), None)
+    """
     if now is not None:
         return utc_timestamp(now, "now")
     if df.empty:
