@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import executions, explore, overview, shell
+from callbacks import entities, executions, explore, overview, revenue, sessions, shell, system
 from services import Services
 
 
@@ -13,3 +13,7 @@ def register_all(app: dash.Dash, services: Services) -> None:
     overview.register(app, services)
     explore.register(app, services)
     executions.register(app, services)
+    sessions.register(app, services)
+    entities.register(app, services)
+    revenue.register(app, services)
+    system.register(app, services)

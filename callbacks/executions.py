@@ -49,7 +49,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.XS_CARDS, "children"), Output(ids.XS_SCRIPT, "options"), Output(ids.XS_METRIC, "options"),
         Output(ids.XS_TABLE, "rowData"), Output(ids.XS_TREND, "figure"), Output(ids.XS_DIST, "figure"),
         Output(ids.XS_STATS, "rowData"), Output(ids.XS_STATS, "columnDefs"), Output(ids.XS_STEPS, "children"),
-        Output(ids.PAGE_URL, "search"), Output(ids.XS_SCRIPT, "value"), Output(ids.XS_METRIC, "value"),
+        Output(ids.page_url("executions"), "search"), Output(ids.XS_SCRIPT, "value"), Output(ids.XS_METRIC, "value"),
         Input(ids.XS_SCRIPT, "value"), Input(ids.XS_METRIC, "value"), Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"), State(ids.URL, "search"),
     )  # fmt: skip

@@ -75,7 +75,7 @@ def register(app: dash.Dash, services: Services) -> None:
 
     @app.callback(
         Output(ids.EX_CHART, "figure"), Output(ids.EX_TABLE, "rowData"), Output(ids.EX_TABLE, "columnDefs"),
-        Output(ids.EX_SUMMARY, "children"), Output(ids.EX_ERROR, "children"), Output(ids.PAGE_URL, "search"),
+        Output(ids.EX_SUMMARY, "children"), Output(ids.EX_ERROR, "children"), Output(ids.page_url("explore"), "search"),
         *inputs, Input(ids.THEME_STORE, "data"), State(ids.URL, "search"),
     )  # fmt: skip
     def update(*values: Any) -> tuple[Any, ...]:

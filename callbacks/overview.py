@@ -53,7 +53,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def update(_n: int | None, window: str | None, theme: str | None) -> tuple[Any, ...]:
         return refresh(services, window or "1h", theme == "dark")
 
-    @app.callback(Output(ids.PAGE_URL, "search"), Input(ids.WINDOW, "value"), State(ids.URL, "search"), prevent_initial_call=True)
+    @app.callback(Output(ids.page_url("overview"), "search"), Input(ids.WINDOW, "value"), State(ids.URL, "search"), prevent_initial_call=True)
     def remember_window(window: str, search: str | None) -> Any:
         wanted = f"?window={window}"
         return no_update if search == wanted else wanted

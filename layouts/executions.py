@@ -46,7 +46,7 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
     if len(parts) >= 3 and parts[2]:
         return detail_page(parts[2])
     return html.Div([
-        dcc.Location(id=ids.PAGE_URL, refresh=False),
+        dcc.Location(id=ids.page_url("executions"), refresh=False),
         html.Div(id=ids.XS_CARDS, className="mb-3"),
         dbc.Row([
             dbc.Col([dbc.Label("script", className="small text-body-secondary mb-1"),

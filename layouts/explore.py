@@ -79,7 +79,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
         className="ms-auto", input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary", label_checked_class_name="active",
     )  # fmt: skip
     return html.Div([
-        dcc.Location(id=ids.PAGE_URL, refresh=False),
+        dcc.Location(id=ids.page_url("explore"), refresh=False),
         dbc.Card(dbc.CardBody([dbc.Row(filters + [attrs], className="g-2 mb-2"), dbc.Row(controls, className="g-2")]), className="mb-3"),
         dbc.Card([
             dbc.CardHeader(html.Div([html.Span(id=ids.EX_SUMMARY, className="fw-semibold"), chart_types], className="d-flex align-items-center gap-2")),

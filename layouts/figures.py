@@ -167,3 +167,49 @@ def histogram(bins: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
                            width=[b["right"] - b["left"] for b in bins], marker_color=ACCENT,
                            hovertemplate="%{x:.4g}<br>%{y} runs<extra></extra>"))  # fmt: skip
     return _layout(fig, dark=dark, height=260)
+
+
+def line(points: list[dict[str, Any]], *, x: str = "ts", y: str = "value", name: str = "", dark: bool = False, height: int = 260) -> go.Figure:
+    """A single line over time."""
+    fig = go.Figure(go.Scatter(x=[p[x] for p in points], y=[p[y] for p in points], mode="lines+markers" if len(points) < 60 else "lines",
+                               name=name, line={"color": ACCENT}))  # fmt: skip
+    return _layout(fig, dark=dark, height=height)
+
+
+def donut(labels: list[str], values: list[float], *, dark: bool = False) -> go.Figure:
+    """A doughnut of shares.
+
+    >>> list(donut(["ok", "failed"], [3, 1]).data[0].values)
+    [3, 1]
+    """
+    fig = go.Figure(go.Pie(labels=labels, values=values, hole=0.55, sort=False))
+    fig = _layout(fig, dark=dark, height=260)
+    fig.update_layout(showlegend=True)
+    return fig
+
+
+def heatmap(z: list[list[float]], *, x: list[Any], y: list[str], dark: bool = False) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=z, x=x, y=y, colorscale="Blues", hovertemplate="%{y} %{x}:00<br>%{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, dark=dark, height=280)
+
+
+def usage_bars(points: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
+    """Per-minute counts with the users of each minute in the tooltip and
+    flagged (overage) counts stacked in red.
+
+    >>> f = usage_bars([{"timestamp": "t", "count": 3, "users": ["a", "b"], "overage_count": 1}])
+    >>> [list(t.y) for t in f.data], f.data[0].customdata[0]
+    ([[2], [1]], 'a, b')
+    """
+    users = [", ".join(p["users"]) for p in points]
+    xs = [p["timestamp"] for p in points]
+    fig = go.Figure([
+        go.Bar(x=xs, y=[p["count"] - p["overage_count"] for p in points], name="borrows", marker_color=ACCENT, customdata=users,
+               hovertemplate="%{x}<br>%{y} within licence<br>users: %{customdata}<extra></extra>"),
+        go.Bar(x=xs, y=[p["overage_count"] for p in points], name="overage", marker_color="#e03131", customdata=users,
+               hovertemplate="%{x}<br>%{y} overage<br>users: %{customdata}<extra></extra>"),
+    ])  # fmt: skip
+    fig = _layout(fig, dark=dark, height=300)
+    fig.update_layout(barmode="stack", showlegend=True)
+    return fig

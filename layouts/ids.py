@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 URL = "url"
-PAGE_URL = "page-url"  # each page's own Location, which writes its state into the query string
+
+
+def page_url(page: str) -> str:
+    """Each page's own Location, which writes the page's state into the query string."""
+    return f"{page}-url"
 PAGE = "page"
 THEME = "theme"
 THEME_TOGGLE = "theme-toggle"
@@ -61,3 +65,32 @@ XS_STATS = "xs-stats"
 XS_STEPS = "xs-steps"
 X_DETAIL = "x-detail"
 X_ID = "x-id"
+
+# sessions
+SS_TABLE = "ss-table"
+S_ID = "s-id"
+S_DETAIL = "s-detail"
+S_SPEED = "s-speed"
+S_DIST = "s-distribution"
+S_CATEGORIES = "s-categories"
+S_INTERACTIONS = "s-interactions"
+S_CARDS = "s-cards"
+
+# entities (tool usage)
+EN_ENTITY = "en-entity"
+EN_WINDOW = "en-window"
+EN_CHART = "en-chart"
+EN_USERS = "en-users"
+
+# revenue (payments)
+RV_PERIOD = "rv-period"
+RV_CARDS = "rv-cards"
+RV_CHART = "rv-chart"
+RV_STATUS = "rv-status"
+RV_HEATMAP = "rv-heatmap"
+RV_TIMINGS = "rv-timings"
+
+# system
+SY_CARDS = "sy-cards"
+SY_CHART = "sy-chart"
+SY_TIMINGS = "sy-timings"

@@ -43,7 +43,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
 def layout(window: str = "1h") -> html.Div:
     return html.Div(
         [
-            dcc.Location(id=ids.PAGE_URL, refresh=False),
+            dcc.Location(id=ids.page_url("overview"), refresh=False),
             *live_controls(),
             dbc.Row([kpi_card(n, label) for n, label in KPIS], className="g-3 mb-3"),
             dbc.Row(

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from layouts import executions, explore, overview
+from layouts import entities, executions, explore, overview, revenue, sessions, system
 
 Layout = Callable[[str, dict[str, str]], Any]
 
@@ -27,7 +27,11 @@ class Page:
 PAGES: list[Page] = [
     Page("/", "Overview", overview.page),
     Page("/explore", "Explore", explore.page),
+    Page("/sessions", "Sessions", sessions.page),
     Page("/executions", "Executions", executions.page),
+    Page("/entities", "Entities", entities.page),
+    Page("/revenue", "Revenue", revenue.page),
+    Page("/system", "System", system.page),
 ]
 
 

@@ -1,0 +1,50 @@
+"""Revenue: the payments document's figures from the same reports as its API."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import dash
+from dash import Input, Output, State, no_update
+
+from data.queries import Filters
+from layouts import figures, ids
+from layouts.executions import fmt, stat_cards
+from reports import usage
+from services import Services
+
+PAYMENTS = Filters(type=("payment",))
+REQUESTS = Filters(type=("request",))
+SPANS = {"hour": ("H", timedelta(hours=48)), "day": ("D", timedelta(days=30)), "week": ("W", timedelta(weeks=12))}
+
+
+def register(app: dash.Dash, services: Services) -> None:
+    @app.callback(
+        Output(ids.RV_CARDS, "children"), Output(ids.RV_CHART, "figure"), Output(ids.RV_STATUS, "figure"), Output(ids.RV_HEATMAP, "figure"),
+        Output(ids.RV_TIMINGS, "rowData"), Output(ids.page_url("revenue"), "search"),
+        Input(ids.RV_PERIOD, "value"), Input(ids.REFRESH, "n_intervals"), Input(ids.THEME_STORE, "data"), State(ids.URL, "search"),
+    )  # fmt: skip
+    def update(period: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
+        dark = theme == "dark"
+        now = services.now()
+        freq, span = SPANS.get(period, SPANS["day"])
+        end = now + timedelta(minutes=1)
+        with services.db.read() as conn:
+            revenue = usage.revenue(conn, since=now - span, until=end, freq=freq, filters=PAYMENTS, success_only=True)
+            mix = usage.transactions(conn, since=now - timedelta(days=1), until=end, filters=PAYMENTS)
+            users = usage.users(conn, now=now, minutes=30, filters=Filters())
+            heat = usage.heatmap(conn, since=now - timedelta(days=28), until=end, filters=Filters(), tz="UTC")
+            timings = usage.timings(conn, since=now - timedelta(hours=1), until=end, filters=REQUESTS)
+        peak = revenue["peak_period"][:16].replace("T", " ") if revenue["peak_period"] else "–"
+        cards = stat_cards([
+            ("total", fmt(revenue["total"], 2)), (f"average per {period}", fmt(revenue["average"], 2)),
+            (f"peak ({peak})", fmt(revenue["peak_amount"], 2)),
+            ("success rate (24 h)", "–" if mix["success_rate"] is None else f"{mix['success_rate']:.1f} %"),
+        ])  # fmt: skip
+        cards.children.append(dash.html.Div(f"{users['active_users']} active users in the last 30 minutes", className="text-body-secondary small mt-2"))
+        chart = figures.activity([{"bucket": p["period"], "value": p["total"]} for p in revenue["periods"]], dark=dark)
+        status = figures.donut([s["status"] for s in mix["statuses"]], [s["count"] for s in mix["statuses"]], dark=dark)
+        heatmap = figures.heatmap(heat["counts"], x=heat["hours"], y=heat["weekdays"], dark=dark)
+        rows = [{"endpoint": t["endpoint"], "requests": t["requests"], "avg ms": round(t["avg_ms"] or 0, 1), "p95 ms": round(t["p95_ms"] or 0, 1)} for t in timings]
+        wanted = "" if period == "day" else f"?period={period}"
+        return cards, chart, status, heatmap, rows, no_update if wanted == (search or "") else wanted
