@@ -19,7 +19,8 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
         dcc.Location(id=ids.page_url("entities"), refresh=False),
         dbc.Row([
             dbc.Col([dbc.Label("entity", className="small text-body-secondary mb-1"),
-                     dcc.Dropdown(id=ids.EN_ENTITY, value=query.get("entity") or None, placeholder="pick an entity")], md=5),
+                     dcc.Dropdown(id=ids.EN_ENTITY, value=query.get("entity") or None, placeholder="pick an entity",
+                                  options=[query["entity"]] if query.get("entity") else [])], md=5),
             dbc.Col([dbc.Label("window", className="small text-body-secondary mb-1"),
                      dbc.RadioItems(id=ids.EN_WINDOW, options=[{"label": l, "value": v} for v, l in WINDOWS], value=window, inline=True,
                                     input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary",

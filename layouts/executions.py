@@ -50,9 +50,11 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
         html.Div(id=ids.XS_CARDS, className="mb-3"),
         dbc.Row([
             dbc.Col([dbc.Label("script", className="small text-body-secondary mb-1"),
-                     dcc.Dropdown(id=ids.XS_SCRIPT, value=query.get("script") or None, placeholder="all scripts")], md=4),
+                     dcc.Dropdown(id=ids.XS_SCRIPT, value=query.get("script") or None, placeholder="all scripts",
+                                  options=[query["script"]] if query.get("script") else [])], md=4),
             dbc.Col([dbc.Label("metric", className="small text-body-secondary mb-1"),
-                     dcc.Dropdown(id=ids.XS_METRIC, value=query.get("metric") or "duration_ms", clearable=False)], md=3),
+                     dcc.Dropdown(id=ids.XS_METRIC, value=query.get("metric") or "duration_ms", clearable=False,
+                                  options=[query.get("metric") or "duration_ms"])], md=3),
         ], className="g-2 mb-3"),
         card("Recent executions", grid(ids.XS_TABLE, RUN_COLUMNS), className="mb-3"),
         dbc.Row([
