@@ -18,6 +18,7 @@ from flask import Flask
 
 from api import register_api
 from callbacks import register_all
+from data import csv_import
 from data.db import Database, DatabaseError
 from layouts.shell import build_layout
 from live.endpoints import register_live
@@ -51,20 +52,27 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
 
 
 def create_server() -> Flask:
-    """WSGI entry point for gunicorn: settings from the environment."""
+    """WSGI entry point for gunicorn (loaded in each worker): settings from the environment."""
     server: Flask = create_app(load_settings()).server
+    server.extensions["pulseboard"].start_background()
     return server
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    for field in FIELDS:
+        if isinstance(field.default, bool):
+            parser.add_argument(field.option, dest=field.name, action="store_const", const=True, default=None, help=f"{field.help} [{field.env}]")
+        else:
+            parser.add_argument(field.option, dest=field.name, default=None, help=f"{field.help} [{field.env}, default: {field.default!r}]")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pulseboard", description="Pulseboard: real-time event analytics dashboard.")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="Serve the dashboard and the API.")
-    for field in FIELDS:
-        if isinstance(field.default, bool):
-            serve.add_argument(field.option, dest=field.name, action="store_const", const=True, default=None, help=f"{field.help} [{field.env}]")
-        else:
-            serve.add_argument(field.option, dest=field.name, default=None, help=f"{field.help} [{field.env}, default: {field.default!r}]")
+    _add_settings(sub.add_parser("serve", help="Serve the dashboard and the API."))
+    importer = sub.add_parser("import", help="Import a CSV file as events (bad rows reported by line).")
+    csv_import.add_arguments(importer)
+    _add_settings(importer)
     return parser
 
 
@@ -104,6 +112,7 @@ def serve(settings: Settings) -> None:
             handle_exit(signum, frame)
 
         signal.signal(signal.SIGTERM, on_term)
+        services.start_background()
 
     log.info("Pulseboard on http://%s:%s (database %s)", settings.host, settings.port, services.db.safe_url)
     # Connections opened by the migration must not be shared with the forked worker.
@@ -113,13 +122,15 @@ def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+    overrides = {k: v for k, v in vars(args).items() if k != "command" and not k.startswith("import_") and v is not None}
     try:
         settings = load_settings(overrides)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         if args.command == "serve":
             serve(settings)
+        elif args.command == "import":
+            return csv_import.run_import(args, settings)
     except (SettingsError, DatabaseError) as exc:
         print(f"pulseboard: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ class Services:
     listeners: list[Listener] = dataclasses.field(default_factory=list)
     cache: ResultCache = dataclasses.field(default_factory=ResultCache)
     live: Live = dataclasses.field(init=False)
+    background: list[Any] = dataclasses.field(default_factory=list)  # things with .stop(), started by start_background
 
     def __post_init__(self) -> None:
         self.live = Live(self.db)
@@ -49,6 +50,18 @@ class Services:
             except Exception:  # a broken listener must not fail an acknowledged write
                 log.exception("listener failed")
 
+    def start_background(self) -> None:
+        """Start what runs beside the requests in a serving process (after any fork): the demo."""
+        if self.settings.demo and not self.background:
+            from demo.service import DemoRunner
+
+            runner = DemoRunner(self)
+            runner.start()
+            self.background.append(runner)
+
     def close(self) -> None:
+        for item in self.background:
+            item.stop()
+        self.background.clear()
         self.live.stop()
         self.db.dispose()
