@@ -33,8 +33,13 @@ test: $(VENV)/.dev system-deps
 	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api data analytics layouts callbacks
 	$(PY) -m pytest -p no:cacheprovider
 
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev system-deps
 	$(PY) bench/ingest.py
+	$(PY) bench/query.py
+	$(PY) bench/client.py
+
+screenshots: $(VENV)/.dev system-deps
+	$(PY) tools/screenshots.py --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -36,7 +36,7 @@ def trend_parts(conn: Any, script: str, metric: str, now: Any) -> tuple[list[dic
     points = scripts.history(conn, script=script, name=metric, days=DAYS, now=now)
     band: list[dict[str, Any]] = []
     if len(points) >= 6:
-        series = pd.DataFrame({"ts": pd.to_datetime([p["timestamp"] for p in points], utc=True), "value": [p["value"] for p in points]})
+        series = pd.DataFrame({"ts": pd.to_datetime([p["timestamp"] for p in points], utc=True, format="ISO8601"), "value": [p["value"] for p in points]})
         b = rolling_baseline(series, window=30, min_periods=5).dropna(subset=["lower"])
         band = [{"timestamp": t.isoformat(), "lower": lo, "upper": hi} for t, lo, hi in zip(b["ts"], b["lower"], b["upper"])]
     anomalies = scripts.anomalies(conn, script=script, name=metric, days=DAYS, now=now)

@@ -52,7 +52,7 @@ def overlays(rows: list[dict[str, Any]], wanted: list[str]) -> tuple[list[dict[s
     """Baseline band and anomalies of an ungrouped time series (each point uses earlier points only)."""
     if not rows or "bucket" not in rows[0] or "group" in rows[0] or not wanted:
         return [], []
-    series = pd.DataFrame({"ts": pd.to_datetime([r["bucket"] for r in rows], utc=True), "value": [r["value"] for r in rows]}).dropna()
+    series = pd.DataFrame({"ts": pd.to_datetime([r["bucket"] for r in rows], utc=True, format="ISO8601"), "value": [r["value"] for r in rows]}).dropna()
     band: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
     if "baseline" in wanted and len(series) >= 6:
@@ -87,7 +87,7 @@ def register(app: dash.Dash, services: Services) -> None:
         except explore.QueryTooLarge as exc:
             alert = dash.html.Div(str(exc), className="alert alert-warning")
             return figures.explore([], dark=theme == "dark"), [], [], "Too many events", alert, no_update
-        rows = explore.to_records(df)
+        rows = [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in explore.to_records(df)]
         band, marks = overlays(rows, s["overlays"] or [])
         fig = figures.explore(rows, chart=s["chart"], band=band, anomalies=marks, dark=theme == "dark")
         columns = [{"field": c, "headerName": c} for c in df.columns]

@@ -20,6 +20,12 @@ def _layout(fig: go.Figure, *, dark: bool, height: int = 280) -> go.Figure:
         showlegend=False,
         uirevision="keep",
     )
+    # Neutral grid and text: readable on the light and the dark theme alike.
+    fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)", zerolinecolor="rgba(128,128,128,0.3)")
+    fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)", zerolinecolor="rgba(128,128,128,0.3)")
+    if not dark:
+        return fig
+    fig.update_layout(font={"color": "#c9d1d9"})
     return fig
 
 
@@ -44,13 +50,15 @@ def breakdown_bar(rows: list[dict[str, Any]], *, label: str, dark: bool = False)
     return _layout(fig, dark=dark, height=max(160, 34 * len(rows) + 60))
 
 
-def live_stream(*, dark: bool = False) -> go.Figure:
+def live_stream() -> go.Figure:
     """An empty swimlane chart (one lane per source) that the browser extends
-    point by point as events arrive (``extendData``)."""
+    point by point as events arrive; grey text so it reads on either theme."""
     fig = go.Figure(go.Scatter(x=[], y=[], text=[], mode="markers", marker={"size": 7, "color": []},
                                hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>"))  # fmt: skip
     fig.update_yaxes(type="category")
-    return _layout(fig, dark=dark, height=200)
+    fig = _layout(fig, dark=False, height=200)
+    fig.update_layout(template="none", font={"color": "#8b949e"})
+    return fig
 
 
 CHART_TYPES = ("line", "bar", "area", "pie", "heatmap")

@@ -40,6 +40,8 @@ def page(browser: Browser) -> Iterator[Page]:
     pg = context.new_page()
     errors: list[Any] = []
     pg.on("pageerror", lambda exc: errors.append(exc))
+    # A server-side callback that raises answers 500; Dash logs it to the console.
+    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
     pg.set_default_timeout(20_000)
     yield pg
     context.close()
