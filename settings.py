@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -27,23 +28,33 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"expected true/false, got {raw!r}")
 
 
+def _int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"expected an integer, got {raw!r}") from None
+
+
 def _port(raw: str) -> int:
-    port = int(raw)
+    port = _int(raw)
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be 0..65535, got {port}")
     return port
 
 
 def _positive_int(raw: str) -> int:
-    value = int(raw)
+    value = _int(raw)
     if value <= 0:
         raise ValueError(f"must be a positive integer, got {value}")
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
-    if not value > 0:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if not (value > 0 and math.isfinite(value)):
         raise ValueError(f"must be a positive number, got {raw}")
     return value
 
@@ -190,7 +201,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         if name not in FIELDS_BY_NAME:
             raise SettingsError(f"unknown setting {name!r}")
         field = FIELDS_BY_NAME[name]
-        values[name] = _parse(field, raw, field.option) if isinstance(raw, str) else raw
+        # Typed values (create_app(port=8051)) pass the same checks as strings.
+        values[name] = _parse(field, raw if isinstance(raw, str) else str(raw), field.option)
     return _check(Settings(**values))
 
 

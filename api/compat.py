@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.http import ApiError, json_response, parse, read_json, require_key
+from api.http import ApiError, attrs_error, json_response, parse, read_json, require_key
 from api.ingest import commit_events, end_session, services, start_session
 from api.schemas import InteractionIn
 from data.queries import session_user
@@ -27,19 +27,18 @@ bp = Blueprint("compat", __name__)
 @require_key
 def post_interaction() -> Response:
     data = parse(InteractionIn, read_json())
+    try:
+        attrs = data.extra_attrs()
+    except ValueError as exc:
+        raise attrs_error(exc) from None
     svc = services()
     with svc.db.read() as conn:
         user = session_user(conn, data.session_id)
-    attrs: dict[str, Any] = dict(data.model_extra or {})
-    if data.degradation_assignments is not None:
-        attrs["degradation_assignments"] = data.degradation_assignments
-    if data.degradation_counts is not None:
-        attrs["degradation_counts"] = data.degradation_counts
     row = {
         "ts": data.timestamp or svc.now(), "source": "macro", "type": data.interaction_type,
         "entity": data.button_key, "user": user, "session_id": data.session_id, "execution_id": None,
         "status": None, "value": data.total_boxes, "duration_ms": data.execution_time_ms,
-        "message": None, "attrs": attrs or None, "uid": data.uid,
+        "message": None, "attrs": attrs, "uid": data.uid,
     }  # fmt: skip
     result = commit_events([row])
     return json_response({"status": "success", "interaction_id": result.ids[0], "session_id": data.session_id}, 201)

@@ -51,6 +51,10 @@ def read_json() -> Any:
         raise ApiError(415, "send the body as JSON with 'Content-Type: application/json'")
     try:
         raw = request.get_data(cache=False)
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and len(raw) >= limit:
+            # A streamed (chunked) body is cut at the limit, not refused: reading on raises if more is left.
+            request.stream.read(1)
     except RequestEntityTooLarge:
         raise ApiError(413, _too_large()) from None
     if not raw.strip():
@@ -71,6 +75,11 @@ def parse(model: type[M], data: Any) -> M:
         raise ApiError(422, _summary(errors), errors) from None
 
 
+def attrs_error(exc: ValueError) -> ApiError:
+    """422 for ``attrs`` (with the unknown fields kept in it) past its limits."""
+    return ApiError(422, f"invalid field 'attrs': {exc}", [{"field": "attrs", "message": str(exc)}])
+
+
 def _summary(errors: list[dict[str, Any]]) -> str:
     first = errors[0]
     where = f"item {first['index']}, " if first.get("index") is not None else ""
@@ -80,7 +89,7 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 
 def _too_large() -> str:
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    return f"request body larger than {limit / 1024 / 1024:g} MB"
+    return f"request body larger than {limit / 1024 / 1024:.3g} MB"
 
 
 def require_key(view: F) -> F:

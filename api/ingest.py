@@ -18,10 +18,10 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
 
-from api.http import ApiError, json_response, parse, read_json, require_key
+from api.http import ApiError, attrs_error, json_response, parse, read_json, require_key
 from api.schemas import COMPONENT_NAME, ComponentIn, EventList, ExecutionFinishIn, ExecutionIn, SessionEndIn, SessionStartIn, field_errors
 from data import records
-from data.ingest import IngestResult, ingest
+from data.ingest import IngestResult, ingest, write_retrying
 from services import Services
 
 bp = Blueprint("ingest", __name__)
@@ -73,7 +73,8 @@ def post_events() -> Response:
 
 def _optional_body() -> Any:
     """The JSON body, or ``{}`` when the request has none (end/finish need none)."""
-    return read_json() if request.content_length else {}
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return read_json() if request.content_length or chunked else {}
 
 
 def start_session(body: Any) -> tuple[dict[str, Any], bool]:
@@ -82,10 +83,16 @@ def start_session(body: Any) -> tuple[dict[str, Any], bool]:
     now = svc.now()
     started = data.started_at or now
     session_id = data.session_id or f"sess_{started:%Y%m%d_%H%M%S}"
-    with svc.db.write() as conn:
-        row, created, result = records.start_session(
-            conn, session_id=session_id, source=data.source, user=data.user, started_at=started, attrs=data.extra_attrs()
-        )
+    try:
+        attrs = data.extra_attrs()
+    except ValueError as exc:
+        raise attrs_error(exc) from None
+    row, created, result = write_retrying(
+        svc.db,
+        lambda conn: records.start_session(
+            conn, session_id=session_id, source=data.source, user=data.user, started_at=started, attrs=attrs
+        ),
+    )
     if result:
         svc.committed(result.stored)
     return row, created
@@ -94,9 +101,9 @@ def start_session(body: Any) -> tuple[dict[str, Any], bool]:
 def end_session(session_id: str, body: Any) -> dict[str, Any]:
     data = parse(SessionEndIn, body)
     svc = services()
+    ended_at = data.ended_at or svc.now()
     try:
-        with svc.db.write() as conn:
-            row, result = records.end_session(conn, session_id, data.ended_at or svc.now())
+        row, result = write_retrying(svc.db, lambda conn: records.end_session(conn, session_id, ended_at))
     except records.NotFound as exc:
         raise ApiError(404, str(exc)) from None
     if result:
@@ -130,8 +137,8 @@ def _execution_json(write: records.ExecutionWrite) -> dict[str, Any]:
 def post_execution() -> Response:
     data = parse(ExecutionIn, read_json())
     svc = services()
-    with svc.db.write() as conn:
-        write = records.record_execution(conn, data.model_dump(), svc.now())
+    fields, now = data.model_dump(), svc.now()
+    write = write_retrying(svc.db, lambda conn: records.record_execution(conn, fields, now))
     if write.result:
         svc.committed(write.result.stored)
     return json_response(_execution_json(write), 201 if write.created else 200)
@@ -142,9 +149,9 @@ def post_execution() -> Response:
 def post_execution_finish(execution_id: str) -> Response:
     data = parse(ExecutionFinishIn, _optional_body())
     svc = services()
+    fields, now = data.model_dump(), svc.now()
     try:
-        with svc.db.write() as conn:
-            write = records.finish_execution(conn, execution_id, data.model_dump(), svc.now())
+        write = write_retrying(svc.db, lambda conn: records.finish_execution(conn, execution_id, fields, now))
     except records.NotFound as exc:
         raise ApiError(404, str(exc)) from None
     if write.result:
@@ -157,8 +164,10 @@ def set_component(name: str, body: Any) -> dict[str, Any]:
         raise ApiError(400, "component name: use 1-100 letters, digits, '_', '.', ':' or '-'")
     data = parse(ComponentIn, body)
     svc = services()
-    with svc.db.write() as conn:
-        row, result = records.set_component(conn, name, data.status, data.detail, data.source, svc.now())
+    now = svc.now()
+    row, result = write_retrying(
+        svc.db, lambda conn: records.set_component(conn, name, data.status, data.detail, data.source, now)
+    )
     svc.committed(result.stored)
     return row
 

@@ -19,11 +19,15 @@ MAX_ATTRS_DEPTH = 5
 MAX_MESSAGE = 10_000
 MIN_TS = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FUTURE_SLACK = timedelta(days=1)
+MAX_RUN_MS = 366 * 86_400_000.0  # a run's duration becomes a timedelta: keep it in range
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
 
 
 def _utc(value: datetime) -> datetime:
-    value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    try:
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    except OverflowError:  # e.g. year 1 at +05:00 is before datetime.min in UTC
+        raise ValueError("timestamp out of range") from None
     if value < MIN_TS:
         raise ValueError("timestamp before 1970-01-01")
     if value > datetime.now(timezone.utc) + FUTURE_SLACK:
@@ -31,29 +35,49 @@ def _utc(value: datetime) -> datetime:
     return value
 
 
-def _depth(value: Any, level: int = 1) -> int:
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level)
-    return level - 1
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether ``value`` nests containers more than ``levels`` deep; it stops
+    descending at the limit, so a 1,000-level body cannot exhaust the stack."""
+    if not isinstance(value, (dict, list)):
+        return False
+    if levels == 0:
+        return True
+    items = value.values() if isinstance(value, dict) else value
+    return any(_deeper_than(v, levels - 1) for v in items)
 
 
 def _attrs(value: dict[str, Any]) -> dict[str, Any]:
-    if _depth(value) > MAX_ATTRS_DEPTH:
+    if _deeper_than(value, MAX_ATTRS_DEPTH):
         raise ValueError(f"nested deeper than {MAX_ATTRS_DEPTH} levels")
     if len(orjson.dumps(value)) > MAX_ATTRS_BYTES:
         raise ValueError(f"larger than {MAX_ATTRS_BYTES} bytes as JSON")
     return value
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text columns cannot hold NUL; refuse it on both databases alike.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
 UTC = Annotated[datetime, AfterValidator(_utc)]
 Attrs = Annotated[dict[str, Any], AfterValidator(_attrs)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Label = Annotated[str, Field(max_length=200)]
+NoNul = AfterValidator(_no_nul)
+# String limits match the columns they land in (events.session_id is 100 wide, entity 200).
+Name = Annotated[str, Field(min_length=1, max_length=100), NoNul]
+Label = Annotated[str, Field(max_length=200), NoNul]
+Key = Annotated[str, Field(max_length=100), NoNul]
+Uid = Annotated[str, Field(min_length=1, max_length=100), NoNul]
+Status = Annotated[str, Field(max_length=50), NoNul]
+RunStatus = Annotated[str, Field(min_length=1, max_length=50), NoNul]
+Message = Annotated[str, Field(max_length=MAX_MESSAGE), NoNul]
 Ident = Annotated[str, Field(min_length=1, max_length=100, pattern=ID_PATTERN)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+RunDuration = Annotated[float, Field(ge=0, le=MAX_RUN_MS, allow_inf_nan=False)]
+ExitCode = Annotated[int, Field(ge=-(2**31), lt=2**31)]
+Metrics = Annotated[dict[Annotated[str, Field(min_length=1, max_length=200), NoNul], Finite], Field(max_length=200)]
 
 
 class Strict(BaseModel):
@@ -66,14 +90,14 @@ class EventIn(Strict):
     type: Name
     entity: Label | None = None
     user: Label | None = None
-    session_id: Label | None = None
-    execution_id: Label | None = None
-    status: Annotated[str, Field(max_length=50)] | None = None
+    session_id: Key | None = None
+    execution_id: Key | None = None
+    status: Status | None = None
     value: Finite | None = None
     duration_ms: NonNegative | None = None
-    message: Annotated[str, Field(max_length=MAX_MESSAGE)] | None = None
+    message: Message | None = None
     attrs: Attrs | None = None
-    uid: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    uid: Uid | None = None
 
 
 EventList = TypeAdapter(list[EventIn])
@@ -91,6 +115,7 @@ class SessionStartIn(BaseModel):
     attrs: Attrs | None = None
 
     def extra_attrs(self) -> dict[str, Any] | None:
+        """``attrs`` with the unknown fields; raises ValueError past the attrs limits."""
         merged = dict(self.model_extra or {}) | dict(self.attrs or {})
         return _attrs(merged) if merged else None
 
@@ -102,30 +127,31 @@ class SessionEndIn(Strict):
 
 class ExecutionIn(Strict):
     id: Ident | None = None
-    script: Annotated[str, Field(min_length=1, max_length=300)]
+    # The script is also the entity of the run's events (200 wide).
+    script: Annotated[str, Field(min_length=1, max_length=200), NoNul]
     source: Name = "runner"
     started_at: UTC | None = None
     finished_at: UTC | None = None
-    duration_ms: NonNegative | None = None
-    status: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    exit_code: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
+    duration_ms: RunDuration | None = None
+    status: RunStatus | None = None
+    exit_code: ExitCode | None = None
     attempt: Annotated[int, Field(ge=1, le=1000)] = 1
-    metrics: Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], Finite], Field(max_length=200)] = {}
+    metrics: Metrics = {}
     attrs: Attrs | None = None
 
 
 class ExecutionFinishIn(Strict):
     finished_at: UTC | None = None
-    duration_ms: NonNegative | None = None
-    status: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    exit_code: Annotated[int, Field(ge=-(2**31), lt=2**31)] | None = None
-    metrics: Annotated[dict[Annotated[str, Field(min_length=1, max_length=200)], Finite], Field(max_length=200)] = {}
+    duration_ms: RunDuration | None = None
+    status: RunStatus | None = None
+    exit_code: ExitCode | None = None
+    metrics: Metrics = {}
     attrs: Attrs | None = None
 
 
 class ComponentIn(Strict):
-    status: Annotated[str, Field(min_length=1, max_length=50)]
-    detail: Annotated[str, Field(max_length=MAX_MESSAGE)] | None = None
+    status: RunStatus
+    detail: Message | None = None
     source: Name = "default"
 
 
@@ -141,10 +167,20 @@ class InteractionIn(BaseModel):
     degradation_assignments: Annotated[str, Field(max_length=2000)] | None = None
     degradation_counts: dict[Annotated[str, Field(max_length=200)], Finite] | None = None
     timestamp: UTC | None = None
-    uid: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    uid: Uid | None = None
+
+    def extra_attrs(self) -> dict[str, Any] | None:
+        """Unknown fields and the degradation fields, as the event's ``attrs``;
+        raises ValueError past the attrs limits."""
+        merged = dict(self.model_extra or {})
+        if self.degradation_assignments is not None:
+            merged["degradation_assignments"] = self.degradation_assignments
+        if self.degradation_counts is not None:
+            merged["degradation_counts"] = self.degradation_counts
+        return _attrs(merged) if merged else None
 
 
-COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
+COMPONENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}\Z")  # \Z: "$" would let a trailing newline in
 
 
 def field_errors(exc: ValidationError, *, batch: bool = False) -> list[dict[str, Any]]:

@@ -9,9 +9,9 @@ stored id instead of a new row.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, func, select, text
@@ -26,6 +26,7 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 _UID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 events_table = EVENTS
+T = TypeVar("T")
 
 
 @dataclasses.dataclass
@@ -71,10 +72,20 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
 
 def ingest(db: Any, events: Sequence[dict[str, Any]]) -> IngestResult:
     """Insert a batch in its own write transaction; committed on return."""
+    return write_retrying(db, lambda conn: insert_events(conn, events))
+
+
+def write_retrying(db: Any, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in its own write transaction, committed on return.
+
+    Writes check for a key (uid, session id, execution id, component name)
+    before inserting it. On PostgreSQL a concurrent writer can insert the same
+    key in between; the unique index then rejects our transaction, and the
+    retry finds the key stored (SQLite's BEGIN IMMEDIATE rules this out)."""
     for attempt in range(3):
         try:
             with db.write() as conn:
-                return insert_events(conn, events)
+                return work(conn)
         except IntegrityError:
             if attempt == 2:
                 raise

@@ -169,7 +169,7 @@ class LiveServer:
         self._server = make_server("127.0.0.1", 0, app.server, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self.http = requests.Session()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def get(self, path: str, **kw: Any) -> requests.Response:
@@ -209,6 +209,42 @@ def make_server_for(tmp_path: Path) -> Iterator[Any]:
 def server(make_server_for: Any, db_url: str) -> LiveServer:
     """A real HTTP server on a free port over a fresh database (SQLite and PostgreSQL)."""
     return make_server_for(db_url)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Like ``db_url``, but one database per test module (and per database kind)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('pulse') / 'pulse.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture(scope="module")
+def make_shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Factory like ``make_server_for`` whose servers live for the whole test module."""
+    started: list[LiveServer] = []
+
+    def factory(url: str, **overrides: Any) -> LiveServer:
+        data_dir = str(tmp_path_factory.mktemp("data"))
+        settings = load_settings({"db": url, "data_dir": data_dir, **overrides}, environ={})
+        server = LiveServer(create_app(settings))
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(make_shared_server: Any, module_db_url: str) -> LiveServer:
+    """One server per test module over ``module_db_url`` (SQLite and PostgreSQL).
+
+    Starting a server costs about a second; tests that only check what they
+    wrote themselves (not table totals) share this one. They must leave the
+    server as they found it (e.g. restore ``services.clock``)."""
+    return make_shared_server(module_db_url)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

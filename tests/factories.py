@@ -1,0 +1,89 @@
+"""Builders for the API and storage tests: events as a client sends them, a
+varied set for the rollup checks, raw bodies no JSON encoder would write,
+and readers of what a server stored (straight from its database)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, func, select
+
+from data.models import EVENTS, Base
+
+BASE = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)  # a fixed past minute
+JSON = {"Content-Type": "application/json"}
+
+
+def uid(prefix: str = "u") -> str:
+    """A uid (or id) no other test uses, so that tests can share a server."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def iso(ts: datetime) -> str:
+    return ts.isoformat()
+
+
+def event(type_: str = "scan", **fields: Any) -> dict[str, Any]:
+    """An event as a client sends it; datetimes become ISO 8601 strings."""
+    body = {"type": type_, **fields}
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in body.items()}
+
+
+def nested(levels: int, leaf: str = "1") -> str:
+    """Raw JSON of ``levels`` nested arrays: deeper than json.dumps will write."""
+    return "[" * levels + leaf + "]" * levels
+
+
+def varied_events(n: int, *, start: datetime = BASE, seed: int = 7) -> list[dict[str, Any]]:
+    """``n`` events over six minutes, three sources and types, entities and
+    statuses with gaps (None and ''), values and durations with gaps, zeros,
+    negatives and extremes, minute-boundary timestamps and some uids."""
+    rnd = random.Random(seed)
+    events = []
+    for i in range(n):
+        ts = start + timedelta(minutes=rnd.randrange(6), seconds=rnd.choice([0, 0.000001, 17.5, 59.999999]))
+        events.append(
+            event(
+                rnd.choice(["request", "scan", "payment"]),
+                ts=ts,
+                source=rnd.choice(["app", "scanner", "runner"]),
+                entity=rnd.choice([None, "", "/api/a", "/api/b"]),
+                status=rnd.choice([None, "", "ok", "error"]),
+                value=rnd.choice([None, 0.0, -3.5, round(rnd.uniform(0, 500), 3), 1e12]),
+                duration_ms=rnd.choice([None, 0.0, 0.0001, round(rnd.lognormvariate(4, 1.5), 3), 1e9]),
+                uid=uid() if i % 3 == 0 else None,
+            )
+        )
+    return events
+
+
+# ----------------------------------------------------------- stored state
+
+
+def stored_events(server: Any, *where: ColumnElement[bool]) -> list[dict[str, Any]]:
+    """Rows of the events table (timestamps aware, attrs decoded), by id."""
+    with server.services.db.read() as conn:
+        return [dict(r) for r in conn.execute(select(EVENTS).where(*where).order_by(EVENTS.c.id)).mappings()]
+
+
+def stored_event(server: Any, event_id: int) -> dict[str, Any]:
+    (row,) = stored_events(server, EVENTS.c.id == event_id)
+    return row
+
+
+def count(server: Any, table: Table = EVENTS, *where: ColumnElement[bool]) -> int:
+    with server.services.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def rows(server: Any, table: Table, *where: ColumnElement[bool]) -> list[dict[str, Any]]:
+    with server.services.db.read() as conn:
+        return [dict(r) for r in conn.execute(select(table).where(*where)).mappings()]
+
+
+def totals(server: Any) -> dict[str, int]:
+    """Row counts of every table: 'nothing was stored' compares two of these."""
+    return {name: count(server, table) for name, table in Base.metadata.tables.items()}

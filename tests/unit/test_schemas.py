@@ -1,0 +1,224 @@
+"""api/schemas.py: the bodies the API accepts, their limits, and the
+field-named errors a ValidationError becomes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from api.schemas import (
+    COMPONENT_NAME,
+    MAX_ATTRS_BYTES,
+    EventIn,
+    EventList,
+    ExecutionFinishIn,
+    ExecutionIn,
+    InteractionIn,
+    SessionStartIn,
+    field_errors,
+)
+
+UTC = timezone.utc
+
+
+def errors_of(model: Any, data: Any) -> list[dict[str, Any]]:
+    with pytest.raises(ValidationError) as info:
+        model.model_validate(data)
+    return field_errors(info.value)
+
+
+def nest(levels: int) -> dict[str, Any]:
+    """A dict ``levels`` containers deep: nest(2) == {"k": {"k": 1}}."""
+    value: Any = 1
+    for _ in range(levels):
+        value = {"k": value}
+    return value  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------- timestamps
+
+
+def test_a_naive_timestamp_is_utc_and_an_offset_is_converted() -> None:
+    naive = EventIn(type="x", ts="2024-05-01T12:00:00").ts  # type: ignore[arg-type]
+    assert naive == datetime(2024, 5, 1, 12, tzinfo=UTC)
+    converted = EventIn(type="x", ts="2024-05-01T12:00:00-03:00").ts  # type: ignore[arg-type]
+    assert converted == datetime(2024, 5, 1, 15, tzinfo=UTC) and converted.tzinfo == UTC  # type: ignore[union-attr]
+
+
+def test_the_epoch_itself_and_one_day_ahead_are_accepted() -> None:
+    assert EventIn(type="x", ts=0).ts == datetime(1970, 1, 1, tzinfo=UTC)  # type: ignore[arg-type]
+    soon = datetime.now(UTC) + timedelta(hours=23)
+    assert EventIn(type="x", ts=soon).ts == soon
+
+
+@pytest.mark.parametrize(
+    ("ts", "message"),
+    [
+        ("1969-12-31T23:59:59Z", "timestamp before 1970-01-01"),
+        ("0001-01-01T00:00:00+05:00", "timestamp out of range"),
+        ("9999-12-31T23:59:59-05:00", "timestamp out of range"),
+        ("9999-12-31T23:59:59Z", "timestamp more than one day in the future"),
+    ],
+)
+def test_a_timestamp_out_of_bounds_is_a_value_error_on_ts(ts: str, message: str) -> None:
+    assert errors_of(EventIn, {"type": "x", "ts": ts}) == [{"field": "ts", "message": message}]
+
+
+# ------------------------------------------------------------------ attrs
+
+
+def test_attrs_may_nest_five_levels_but_not_six() -> None:
+    assert EventIn(type="x", attrs=nest(5)).attrs == nest(5)
+    assert EventIn(type="x", attrs={"list": [[[[1]]]]}).attrs == {"list": [[[[1]]]]}
+    assert errors_of(EventIn, {"type": "x", "attrs": nest(6)}) == [
+        {"field": "attrs", "message": "nested deeper than 5 levels"}
+    ]
+    assert errors_of(EventIn, {"type": "x", "attrs": {"list": [[[[[1]]]]]}})[0]["field"] == "attrs"
+
+
+def test_attrs_nested_far_too_deep_are_refused_without_exhausting_the_stack() -> None:
+    value: Any = 1
+    for _ in range(5000):
+        value = [value]
+    assert errors_of(EventIn, {"type": "x", "attrs": {"a": value}}) == [
+        {"field": "attrs", "message": "nested deeper than 5 levels"}
+    ]
+
+
+def test_attrs_are_limited_to_16_kb_of_json() -> None:
+    fits = {"b": "x" * (MAX_ATTRS_BYTES - len('{"b":""}'))}
+    assert EventIn(type="x", attrs=fits).attrs == fits
+    assert errors_of(EventIn, {"type": "x", "attrs": {"b": "x" * MAX_ATTRS_BYTES}}) == [
+        {"field": "attrs", "message": f"larger than {MAX_ATTRS_BYTES} bytes as JSON"}
+    ]
+
+
+# ---------------------------------------------------------------- strings
+
+
+@pytest.mark.parametrize(
+    "field", ["type", "source", "entity", "user", "session_id", "execution_id", "status", "message", "uid"]
+)
+def test_no_event_string_may_contain_nul(field: str) -> None:
+    data = {"type": "x", field: "a\x00b"}
+    assert errors_of(EventIn, data) == [{"field": field, "message": "must not contain NUL characters"}]
+
+
+def test_nul_in_attrs_values_is_kept() -> None:
+    assert EventIn(type="x", attrs={"k": "a\x00b"}).attrs == {"k": "a\x00b"}
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("type", 100),
+        ("source", 100),
+        ("entity", 200),
+        ("user", 200),
+        ("session_id", 100),
+        ("execution_id", 100),
+        ("uid", 100),
+        ("status", 50),
+        ("message", 10_000),
+    ],
+)
+def test_event_strings_fit_their_columns(field: str, limit: int) -> None:
+    assert getattr(EventIn.model_validate({"type": "x", field: "a" * limit}), field) == "a" * limit
+    assert errors_of(EventIn, {"type": "x", field: "a" * (limit + 1)})[0]["field"] == field
+
+
+# ---------------------------------------------------------- field errors
+
+
+def test_batch_errors_carry_the_item_index() -> None:
+    with pytest.raises(ValidationError) as info:
+        EventList.validate_python([{"type": "ok"}, {"type": "ok", "value": "abc"}, {"nope": 1}])
+    assert [(e["index"], e["field"]) for e in field_errors(info.value, batch=True)] == [
+        (1, "value"),
+        (2, "type"),
+        (2, "nope"),
+    ]
+
+
+def test_nested_errors_name_the_path() -> None:
+    assert errors_of(ExecutionIn, {"script": "x", "metrics": {"rows": "many"}})[0]["field"] == "metrics.rows"
+    assert (
+        errors_of(InteractionIn, {"session_id": "s", "interaction_type": "t", "degradation_counts": {"a": "b"}})[0][
+            "field"
+        ]
+        == "degradation_counts.a"
+    )
+
+
+def test_messages_drop_pydantics_value_error_prefix() -> None:
+    assert not errors_of(EventIn, {"type": "x", "ts": "1960-01-01T00:00:00Z"})[0]["message"].startswith("Value error")
+
+
+# --------------------------------------------------------------- sessions
+
+
+def test_a_session_start_takes_the_macro_field_names_and_keeps_extras_in_attrs() -> None:
+    data = SessionStartIn.model_validate(
+        {"session_id": "s1", "username": "ann", "canvas_mode": "wide", "attrs": {"desk": 4}}
+    )
+    assert (data.session_id, data.user) == ("s1", "ann")
+    assert data.extra_attrs() == {"canvas_mode": "wide", "desk": 4}
+    assert SessionStartIn.model_validate({"id": "s2", "user": "bob"}).extra_attrs() is None
+
+
+def test_session_extras_past_the_attrs_limits_raise_value_error() -> None:
+    with pytest.raises(ValueError, match="larger than"):
+        SessionStartIn.model_validate({"blob": "b" * 20_000}).extra_attrs()
+    with pytest.raises(ValueError, match="deeper"):
+        SessionStartIn.model_validate({"tree": nest(6)}).extra_attrs()
+
+
+def test_interaction_extras_and_degradations_become_attrs() -> None:
+    data = InteractionIn.model_validate(
+        {
+            "session_id": "s",
+            "interaction_type": "t",
+            "degradation_assignments": "smudge",
+            "degradation_counts": {"smudge": 1},
+            "zoom": 2,
+        }
+    )
+    assert data.extra_attrs() == {"zoom": 2, "degradation_assignments": "smudge", "degradation_counts": {"smudge": 1.0}}
+    assert InteractionIn.model_validate({"session_id": "s", "interaction_type": "t"}).extra_attrs() is None
+    with pytest.raises(ValueError, match="deeper"):
+        InteractionIn.model_validate({"session_id": "s", "interaction_type": "t", "tree": nest(6)}).extra_attrs()
+
+
+# ------------------------------------------------------------- executions
+
+
+def test_a_run_duration_is_bounded_so_that_times_stay_in_range() -> None:
+    assert ExecutionIn(script="x", duration_ms=366 * 86_400_000).duration_ms == 366 * 86_400_000
+    assert errors_of(ExecutionIn, {"script": "x", "duration_ms": 1e300})[0]["field"] == "duration_ms"
+    assert errors_of(ExecutionFinishIn, {"duration_ms": 1e300})[0]["field"] == "duration_ms"
+
+
+def test_a_script_fits_the_entity_column_of_its_events() -> None:
+    assert ExecutionIn(script="s" * 200).script == "s" * 200
+    assert errors_of(ExecutionIn, {"script": "s" * 201})[0]["field"] == "script"
+
+
+@pytest.mark.parametrize("metric", ["NaN", "inf", "-Infinity", "abc", None])
+def test_metrics_must_be_finite_numbers(metric: Any) -> None:
+    assert errors_of(ExecutionIn, {"script": "x", "metrics": {"m": metric}})[0]["field"] == "metrics.m"
+
+
+# ------------------------------------------------------------- components
+
+
+@pytest.mark.parametrize("name", ["camera", "cam-1", "printer.2", "db:main", "A_b", "x" * 100])
+def test_good_component_names_match(name: str) -> None:
+    assert COMPONENT_NAME.match(name)
+
+
+@pytest.mark.parametrize("name", ["", "-cam", ".cam", "cam era", "cam/1", "x" * 101, "caméra", "cam\n"])
+def test_bad_component_names_do_not_match(name: str) -> None:
+    assert not COMPONENT_NAME.match(name)
