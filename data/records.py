@@ -117,6 +117,10 @@ def finish_execution(conn: Connection, execution_id: str, fields: dict[str, Any]
     if found is None:
         raise NotFound(f"execution {execution_id!r} not found")
     row = dict(found)
+    if row["finished_at"] is not None:
+        # A retried finish (the client never saw our answer): the run is already
+        # recorded; writing again would count it twice in the rollups.
+        return ExecutionWrite(row, get_metrics(conn, execution_id), False, None)
     finished = fields.get("finished_at")
     if finished is None and fields.get("duration_ms") is not None:
         finished = row["started_at"] + _ms(fields["duration_ms"])

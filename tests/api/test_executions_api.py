@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from sqlalchemy import text
+
 from data.models import EVENTS, EXECUTION_METRICS, EXECUTIONS
 from tests.factories import count, rows, stored_events, totals, uid
 
@@ -280,3 +282,14 @@ def test_finish_rejects_a_huge_duration_with_422(shared_server: Any) -> None:
     r = shared_server.post(f"/api/executions/{exe}/finish", json={"duration_ms": 1e300})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "duration_ms"
+
+
+def test_finishing_a_finished_run_again_changes_nothing_and_writes_no_second_event(server: Any) -> None:
+    run = server.post("/api/executions", json={"script": "retry.py"}).json()
+    first = server.post(f"/api/executions/{run['id']}/finish", json={"exit_code": 0, "metrics": {"rows": 5}})
+    again = server.post(f"/api/executions/{run['id']}/finish", json={"exit_code": 1, "metrics": {"rows": 6}})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    with server.services.db.read() as conn:
+        finished = conn.execute(text("SELECT count(*) FROM events WHERE type = 'execution_finished' AND execution_id = :i"), {"i": run["id"]}).scalar()
+    assert finished == 1
