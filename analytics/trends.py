@@ -14,12 +14,13 @@ the sizes of groups of tied values, ``z = (S - sign(S)) / sqrt(Var(S))``
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from analytics._frames import series_arrays
 
@@ -88,7 +89,7 @@ def mann_kendall(values: npt.ArrayLike) -> MannKendall:
     if var <= 0 or s == 0:
         return MannKendall(s, 0.0, 1.0)
     z = (s - np.sign(s)) / np.sqrt(var)
-    p = float(2.0 * stats.norm.sf(abs(z)))
+    p = math.erfc(abs(z) / math.sqrt(2.0))  # two-sided normal p-value, 2 * sf(|z|)
     return MannKendall(s, float(z), min(1.0, p))
 
 
@@ -134,6 +135,8 @@ def trend(
     y = vals
     if n > max_points:
         x, y = _reduce(x, y, max_points)
+    from scipy import stats  # imported here: scipy.stats costs ~1 s at start-up of every process
+
     fit = stats.theilslopes(y, x, alpha=1 - alpha)
     slope, intercept = float(fit.slope), float(fit.intercept)
     span = float((end_ts - start_ts).total_seconds()) / SECONDS_PER_DAY
