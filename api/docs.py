@@ -64,3 +64,5 @@ FILTERS = tuple(
     Param(name, description=f"Only events whose {name} is one of these comma-separated values")
     for name in ("source", "type", "entity", "user", "status", "session_id", "execution_id")
 )
+# Routes answered from the per-minute rollups, which keep these dimensions only.
+ROLLUP_FILTERS = tuple(f for f in FILTERS if f.name in ("source", "type", "entity", "status"))

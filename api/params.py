@@ -9,7 +9,7 @@ from typing import Any
 from flask import request
 
 from api.http import ApiError
-from data.queries import DIMENSIONS, Filters
+from data.queries import DIMENSIONS, ROLLUP_DIMENSIONS, Filters
 
 MAX_WINDOW = timedelta(days=400)
 MAX_LIMIT = 5000
@@ -118,12 +118,15 @@ def time_range(now: datetime, default_window: timedelta) -> tuple[datetime, date
     return since, until
 
 
-def filters_arg() -> Filters:
-    """Dimension filters; a comma separates several accepted values."""
+def filters_arg(*, rollups: bool = False) -> Filters:
+    """Dimension filters; a comma separates several accepted values. Routes
+    served from rollups (``rollups=True``) can filter on their dimensions only."""
     values: dict[str, Any] = {}
     for name in DIMENSIONS:
         raw = arg(name)
         if raw is not None:
+            if rollups and name not in ROLLUP_DIMENSIONS:
+                raise ApiError(400, f"parameter '{name}': this route filters on {', '.join(ROLLUP_DIMENSIONS)} only")
             parts = tuple(p.strip() for p in raw.split(",") if p.strip())
             if any(len(p) > 300 for p in parts):
                 raise ApiError(400, f"parameter '{name}': value too long")

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, redirect
 
 from api import params as p
 from reports.cache import cached
-from api.docs import FILTERS, LIMIT, SINCE, UNTIL, WINDOW, Param, doc
+from api.docs import FILTERS, LIMIT, ROLLUP_FILTERS, SINCE, UNTIL, WINDOW, Param, doc
 from api.http import ApiError, json_response
 from api.ingest import services
 from data import queries
@@ -27,10 +27,10 @@ def dashboard_redirect() -> Any:
     return redirect("/", code=302)
 
 
-@doc("GET", "/api/overview", "KPIs, component health, recent events and per-source counts for the overview", *FILTERS)
+@doc("GET", "/api/overview", "KPIs, component health, recent events and per-source counts for the overview", *ROLLUP_FILTERS)
 @bp.get("/api/overview")
 def get_overview() -> Response:
-    filters = p.filters_arg()
+    filters = p.filters_arg(rollups=True)
     svc = services()
     now = svc.now()
 
@@ -99,8 +99,11 @@ def get_events() -> Response:
     filters = p.filters_arg()
     limit = p.int_arg("limit", 50, lo=0, hi=p.MAX_LIMIT)
     after = p.int_arg("after_id", -1, lo=0, hi=2**62) if p.arg("after_id") else None
+    since, until = p.time_arg("since"), p.time_arg("until")
+    if since is not None and until is not None and since >= until:
+        raise ApiError(400, "parameter 'since': must be before 'until'")
     with services().db.read() as conn:
-        rows = overview.recent_events(conn, limit=limit, filters=filters, since=p.time_arg("since"), until=p.time_arg("until"), after_id=after)
+        rows = overview.recent_events(conn, limit=limit, filters=filters, since=since, until=until, after_id=after)
     return json_response({"events": rows, "count": len(rows)})
 
 
@@ -159,8 +162,12 @@ def get_session(session_id: str) -> Response:
 @doc("GET", "/interactions/<session_id>", "A session's interactions, newest first (default 100)", LIMIT)
 @bp.get("/interactions/<session_id>")
 def get_interactions(session_id: str) -> Response:
+    limit = p.int_arg("limit", 100)
     with services().db.read() as conn:
-        rows = sessions.interactions(conn, session_id, p.int_arg("limit", 100))
+        rows = sessions.interactions(conn, session_id, limit)
+        # Unknown: no session row and no event of it (limit=0 asks for none, hence the look for one).
+        if not (rows or queries.get_session(conn, session_id) or sessions.interactions(conn, session_id, 1)):
+            raise ApiError(404, f"session {session_id!r} not found")
     return json_response({"session_id": session_id, "interactions": rows, "count": len(rows)})
 
 
@@ -183,7 +190,7 @@ def _range(default: timedelta) -> tuple[Any, Any]:
     return p.time_range(_now(), default)
 
 
-@doc("GET", "/api/revenue", "Sums of value per hour/day/week with total, average and peak", *FILTERS, WINDOW, SINCE, UNTIL,
+@doc("GET", "/api/revenue", "Sums of value per hour/day/week with total, average and peak", *ROLLUP_FILTERS, WINDOW, SINCE, UNTIL,
      Param("period", enum=("hour", "day", "week")), Param("success_only", "boolean", "Count successful rows only"))  # fmt: skip
 @bp.get("/api/revenue")
 def get_revenue() -> Response:
@@ -191,16 +198,17 @@ def get_revenue() -> Response:
     since, until = _range(timedelta(days=7))
     freq = {"hour": "H", "day": "D", "week": "W"}[period]
     with services().db.read() as conn:
-        body = usage.revenue(conn, since=since, until=until, freq=freq, filters=p.filters_arg(), success_only=p.bool_arg("success_only", True))
+        body = usage.revenue(conn, since=since, until=until, freq=freq, filters=p.filters_arg(rollups=True),
+                             success_only=p.bool_arg("success_only", True))  # fmt: skip
     return json_response(body | {"period": period})
 
 
-@doc("GET", "/api/transactions", "Status mix and success rate (percent)", *FILTERS, WINDOW, SINCE, UNTIL)
+@doc("GET", "/api/transactions", "Status mix and success rate (percent)", *ROLLUP_FILTERS, WINDOW, SINCE, UNTIL)
 @bp.get("/api/transactions")
 def get_transactions() -> Response:
     since, until = _range(timedelta(days=1))
     with services().db.read() as conn:
-        return json_response(usage.transactions(conn, since=since, until=until, filters=p.filters_arg()))
+        return json_response(usage.transactions(conn, since=since, until=until, filters=p.filters_arg(rollups=True)))
 
 
 @doc("GET", "/api/users/active", "Users seen in the last N minutes (default 30)", *FILTERS,
@@ -212,7 +220,7 @@ def get_active_users() -> Response:
         return json_response(usage.users(conn, now=_now(), minutes=minutes, filters=p.filters_arg()))
 
 
-@doc("GET", "/api/heatmap", "Event counts per weekday x local hour", *FILTERS, WINDOW, SINCE, UNTIL, Param("tz", description="IANA time zone"))
+@doc("GET", "/api/heatmap", "Event counts per weekday x local hour", *ROLLUP_FILTERS, WINDOW, SINCE, UNTIL, Param("tz", description="IANA time zone"))
 @bp.get("/api/heatmap")
 def get_heatmap() -> Response:
     since, until = _range(timedelta(days=28))
@@ -224,12 +232,12 @@ def get_heatmap() -> Response:
     except Exception:
         raise ApiError(400, f"parameter 'tz': unknown time zone {tz!r}") from None
     with services().db.read() as conn:
-        return json_response(usage.heatmap(conn, since=since, until=until, filters=p.filters_arg(), tz=tz))
+        return json_response(usage.heatmap(conn, since=since, until=until, filters=p.filters_arg(rollups=True), tz=tz))
 
 
-@doc("GET", "/api/timings", "Average and p95 duration per endpoint (entity)", *FILTERS, WINDOW, SINCE, UNTIL)
+@doc("GET", "/api/timings", "Average and p95 duration per endpoint (entity)", *ROLLUP_FILTERS, WINDOW, SINCE, UNTIL)
 @bp.get("/api/timings")
 def get_timings() -> Response:
     since, until = _range(timedelta(hours=1))
     with services().db.read() as conn:
-        return json_response({"endpoints": usage.timings(conn, since=since, until=until, filters=p.filters_arg())})
+        return json_response({"endpoints": usage.timings(conn, since=since, until=until, filters=p.filters_arg(rollups=True))})

@@ -173,7 +173,9 @@ def executions_frame(
     since: datetime | None = None,
     limit: int | None = None,
     newest_first: bool = True,
+    metric: str | None = None,
 ) -> pd.DataFrame:
+    """Runs, newest first; with ``metric``, only runs that report that named metric."""
     t = EXECUTIONS
     cols = [t.c.id, t.c.script, t.c.source, _micros(t.c.started_at).label("started_at"),
             _micros(t.c.finished_at).label("finished_at"), t.c.duration_ms, t.c.status, t.c.exit_code, t.c.attempt]  # fmt: skip
@@ -184,6 +186,9 @@ def executions_frame(
         stmt = stmt.where(t.c.status == status)
     if since is not None:
         stmt = stmt.where(t.c.started_at >= to_micros(since))
+    if metric:
+        m = EXECUTION_METRICS
+        stmt = stmt.where(t.c.id.in_(select(m.c.execution_id).where(m.c.name == metric)))
     stmt = stmt.order_by(t.c.started_at.desc() if newest_first else t.c.started_at, t.c.id)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -310,6 +315,9 @@ def rollup_totals(
         df = df.iloc[0:0]
     for c in ROLLUP_SUMS:
         df[c] = pd.to_numeric(df[c]).fillna(0)
+    for c in ("count", "value_count", "dur_count"):
+        # PostgreSQL sums integers as NUMERIC (Decimal, read as float): counts stay integers.
+        df[c] = df[c].astype("int64")
     if bucket_seconds:
         df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     return df

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 
-from analytics.breakdowns import classify_statuses
+from analytics.breakdowns import MISSING_LABEL, classify_statuses
 from analytics.buckets import auto_bucket, bucket_keys, bucket_seconds
 from analytics.histogram import percentiles_from_hist
 from data import queries
@@ -70,6 +70,9 @@ class Query:
 def run(conn: Connection, q: Query) -> pd.DataFrame:
     """Rows with ``bucket`` (when bucketed), ``group`` (when grouped) and ``value``."""
     df = _from_rollups(conn, q) if q.uses_rollups() else _from_events(conn, q)
+    if q.group_by and len(df):
+        # Rollups keep a missing entity/status as '': label it as raw events do.
+        df["group"] = df["group"].replace("", MISSING_LABEL)
     cols = (["bucket"] if q.freq else []) + (["group"] if q.group_by else []) + ["value"]
     df = df[cols].sort_values(cols[:-1] or ["value"], ascending=True if cols[:-1] else False).reset_index(drop=True)
     return df
@@ -90,7 +93,8 @@ def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
     step = int(bucket_seconds(freq)) if freq else None
     group = (q.group_by,) if q.group_by else ()
     if q.metric == "success_rate":
-        df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=(*group, "status"),
+        dims = tuple(dict.fromkeys((*group, "status")))  # grouping by status itself must not repeat the column
+        df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=dims,
                                    bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
         df["outcome"] = classify_statuses(df["status"].replace("", None)) if len(df) else pd.Series(dtype=object)
         return _success(df.rename(columns={q.group_by: "group"} if q.group_by else {}), freq, bool(group))
@@ -165,7 +169,7 @@ def _from_events(conn: Connection, q: Query) -> pd.DataFrame:
             work["group"] = [_attr(a, key) for a in work.get("attrs", pd.Series([None] * len(work)))]
         else:
             work["group"] = work[q.group_by]
-        work["group"] = work["group"].fillna("(none)").astype(str)
+        work["group"] = work["group"].fillna(MISSING_LABEL).astype(str).replace("", MISSING_LABEL)
         keys.append("group")
     if work.empty:
         return _empty(freq, bool(q.group_by))

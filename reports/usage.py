@@ -3,7 +3,7 @@ history with users and flags, revenue per period, status mix, active users,
 the activity heatmap and request timings per endpoint."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -23,7 +23,9 @@ MAX_HISTORY = timedelta(hours=6)
 def entity_history(conn: Connection, *, window: timedelta, now: datetime, filters: Filters, flag_key: str) -> dict[str, list[dict[str, Any]]]:
     """Per entity, one point per minute: ``timestamp, count, users, overage_count``."""
     since = now - min(window, MAX_HISTORY)
-    df = queries.events_frame(conn, since=since, until=now + timedelta(seconds=1), filters=filters, limit=500_000)
+    # Newest first: past the row limit it is the oldest minutes that go, not the live ones.
+    df = queries.events_frame(conn, since=since, until=now + timedelta(seconds=1), filters=filters,
+                              limit=500_000, newest_first=True)  # fmt: skip
     df = df[df["entity"].notna()]
     history = minute_history(df, flag_key=flag_key)
     return history_by_entity(history)
@@ -32,12 +34,17 @@ def entity_history(conn: Connection, *, window: timedelta, now: datetime, filter
 def revenue(conn: Connection, *, since: datetime, until: datetime, freq: str, filters: Filters, success_only: bool) -> dict[str, Any]:
     """Sums of ``value`` per period, from rollups (exact)."""
     step = {"H": 3600, "D": 86400, "W": 7 * 86400}[freq]
+    offset = 4 * 86400 if freq == "W" else 0
     grouped = queries.rollup_totals(conn, since=since, until=until, filters=filters, group_by=("status",),
-                                    bucket_seconds=step, bucket_offset=4 * 86400 if freq == "W" else 0)  # fmt: skip
+                                    bucket_seconds=step, bucket_offset=offset)  # fmt: skip
     if success_only and len(grouped):
         grouped = grouped[classify_statuses(grouped["status"].replace("", None)) == "success"]
     frame = pd.DataFrame({"ts": grouped["bucket"], "value": grouped["value_sum"], "count": grouped["value_count"]})
-    totals = period_totals(frame, freq="h" if freq == "H" else freq, start=since, end=until, count_col="count")
+    # Rows are labelled with their period's start, which precedes ``since`` for the
+    # first, partial period: start the index there so that period is kept.
+    minute = int(since.timestamp()) // 60 * 60
+    first = datetime.fromtimestamp(minute - (minute - offset) % step, tz=timezone.utc)
+    totals = period_totals(frame, freq="h" if freq == "H" else freq, start=first, end=until, count_col="count")
     return totals.as_dict()
 
 
