@@ -2,6 +2,7 @@
 ``Accept: text/csv`` or ``GET /api/query.csv`` (streamed)."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
@@ -27,7 +28,9 @@ QUERY_PARAMS = (
 
 
 def parse_query() -> explore.Query:
-    since, until = p.time_range(services().now(), p.duration_arg("window", p.parse_duration("24h", "window")))
+    # Whole seconds, so that repeated requests within a second share the cache.
+    now = services().now().replace(microsecond=0) + timedelta(seconds=1)
+    since, until = p.time_range(now, p.duration_arg("window", p.parse_duration("24h", "window")))
     group_by = p.arg("group_by")
     if group_by and group_by not in DIMENSIONS and not (group_by.startswith("attrs.") and len(group_by) > 6):
         raise ApiError(400, f"parameter 'group_by': one of {', '.join(DIMENSIONS)} or attrs.<key>, got {group_by!r}")

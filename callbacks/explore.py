@@ -39,7 +39,7 @@ def state_to_search(values: dict[str, Any]) -> str:
 
 
 def build_query(services: Services, s: dict[str, Any]) -> explore.Query:
-    now = services.now()
+    now = services.now().replace(microsecond=0)  # whole seconds: refreshes within a second share the cache
     filters = queries.Filters(**{dim: tuple(s[dim]) for dim in layout.FILTER_DIMENSIONS if s.get(dim)})
     return explore.Query(
         since=now - parse_duration(s["window"], "window"), until=now + timedelta(seconds=1), metric=s["metric"], field=s["field"],
