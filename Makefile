@@ -31,7 +31,7 @@ system-deps:
 
 test: $(VENV)/.dev system-deps
 	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api data analytics layouts callbacks
-	$(PY) -m pytest -p no:cacheprovider
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(VENV)/.dev system-deps
 	$(PY) bench/ingest.py
