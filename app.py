@@ -87,7 +87,7 @@ def serve(settings: Settings) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
             self.cfg.set("worker_class", "gthread")
-            self.cfg.set("workers", 1)
+            self.cfg.set("workers", settings.workers)
             self.cfg.set("threads", settings.threads)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)

@@ -114,6 +114,7 @@ FIELDS: tuple[Field, ...] = (
     Field("max_batch", 10000, _positive_int, "Most events accepted in one request."),
     Field("sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."),
     Field("threads", 64, _positive_int, "Worker threads of the server (each open WebSocket holds one)."),
+    Field("workers", 1, _positive_int, "Server processes; each tails the database, so live clients of every worker see every event."),
     Field("log_level", "INFO", _log_level, "Log level."),
     Field("cors_origins", "", _str, "Comma-separated origins allowed by CORS (off when empty)."),
 )
@@ -133,6 +134,7 @@ class Settings:
     max_batch: int = 10000
     sqlite_synchronous: str = "NORMAL"
     threads: int = 64
+    workers: int = 1
     log_level: str = "INFO"
     cors_origins: str = ""
 

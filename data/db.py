@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class Database:
             _sqlite_pragmas(self.engine, synchronous, busy_timeout_ms)
         # Same pool; the option tells the SQLite begin hook to take the write lock up front.
         self.write_engine: Engine = self.engine.execution_options(pulse_write=True)
+        self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self.WriteSession = sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -61,8 +63,12 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
-        """A Core connection in a write transaction, committed on exit."""
-        with self.write_engine.begin() as conn:
+        """A Core connection in a write transaction, committed on exit.
+
+        On SQLite, writers of this process queue on a lock first: SQLite lets
+        one writer in at a time anyway, and waiting on its busy handler
+        (sleep-and-retry, up to 100 ms a round) starves requests under load."""
+        with self._write_lock, self.write_engine.begin() as conn:
             yield conn
 
     @contextlib.contextmanager

@@ -358,3 +358,22 @@ def active_users(conn: Connection, *, since: datetime, filters: Filters = Filter
     t = EVENTS
     stmt = _where(select(t.c.user).distinct(), t, filters).where(t.c.ts >= to_micros(since), t.c.user.is_not(None))
     return sorted(r[0] for r in conn.execute(stmt.limit(limit)))
+
+
+_LIVE_COLUMNS = ("id", "ts", "source", "type", "entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs")
+
+
+def live_rows(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, Any]]:
+    """Events after an id, in id order, as the live feed sends them (plain
+    dicts, ISO timestamps): the tail's read, kept free of pandas because it
+    runs after every commit while anyone is listening."""
+    t = EVENTS
+    cols = [t.c[c] if c != "ts" else _micros(t.c.ts).label("ts") for c in _LIVE_COLUMNS]
+    stmt = select(*cols).where(t.c.id > after_id).order_by(t.c.id).limit(limit)
+    out = []
+    for row in conn.execute(stmt):
+        event = dict(zip(_LIVE_COLUMNS, row))
+        event["ts"] = event["timestamp"] = from_micros(int(event["ts"])).isoformat()
+        event["context"] = event["attrs"]
+        out.append(event)
+    return out

@@ -19,14 +19,14 @@ import os
 import threading
 from collections import deque
 from data.db import Database
-from data.queries import events_frame, last_event_id
+from data.queries import last_event_id, live_rows
 from live.broker import Broker
-from reports.overview import event_json
 
 log = logging.getLogger(__name__)
 
 PG_LOOKBACK = 2000
 BATCH = 5000
+COALESCE = 0.02
 NOTIFY_CHANNEL = "pulse_events"
 
 
@@ -71,10 +71,16 @@ class Tail:
 
     def poll_once(self) -> int:
         """Publish what was committed since the last call; returns how many."""
+        if self.broker.client_count == 0:
+            # Nobody listens: only move the mark, so a later subscriber starts from now.
+            with self.db.read() as conn:
+                self.last_id = max(self.last_id, last_event_id(conn))
+            self.broker.last_id = self.last_id
+            return 0
         low = self.last_id if self.db.is_sqlite else max(0, self.last_id - PG_LOOKBACK)
         with self.db.read() as conn:
-            df = events_frame(conn, after_id=low, limit=BATCH)
-        fresh = [event_json(r) for r in df.to_dict("records") if int(r["id"]) not in self._seen_set]
+            rows = live_rows(conn, after_id=low, limit=BATCH)
+        fresh = [r for r in rows if int(r["id"]) not in self._seen_set]
         for event in fresh:
             self._remember(int(event["id"]))
         if fresh:
@@ -100,6 +106,8 @@ class Tail:
             except Exception:  # a database hiccup must not end the live feed
                 log.exception("live tail failed; retrying")
                 self.stop_event.wait(1.0)
+            # Coalesce: commits arriving within this pause are read together.
+            self.stop_event.wait(COALESCE)
 
     def _listen(self) -> None:
         """PostgreSQL: wake the tail on NOTIFY from any process."""

@@ -189,3 +189,21 @@ def test_the_script_runner_socket_pushes_metrics(sqlite_server: Any) -> None:
     assert message["type"] == "metrics_update"
     assert [s["script"] for s in message["scripts"]] == ["etl.py"]
     assert message["recent_executions"][0]["metrics"] == {"rows": 7.0}
+
+
+def test_with_two_workers_every_client_gets_every_event_once(process_server: Any) -> None:
+    server = process_server("--workers", "2")
+    clients = [simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/ws") for _ in range(6)]
+    try:
+        for ws in clients:
+            ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))
+            assert receive(ws)["type"] == "initial_data"
+        ids: list[int] = []
+        with requests.Session() as http:
+            for k in range(10):  # spread over both workers' connections
+                ids += http.post(server.url + "/api/events", json=[{"type": "w", "value": k * 5 + j} for j in range(5)], timeout=30).json()["ids"]
+        for ws in clients:
+            assert [e["id"] for e in collect(ws, len(ids))] == ids
+    finally:
+        for ws in clients:
+            ws.close()

@@ -1,0 +1,439 @@
+"""What the benchmarks in bench/ share: a real server in a subprocess on a free
+port, keep-alive HTTP load from threads, percentiles, and figures printed
+beside their baselines with the ratio and the target (DESIGN.md, Targets).
+
+Benchmarks measure; they do not assert. Every subprocess started here is
+stopped on exit, on an exception, on Ctrl-C and on SIGTERM; the subprocess
+also gets SIGTERM if the benchmark process itself dies (Linux).
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import http.client
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+# ---------------------------------------------------------------- processes
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Server:
+    """A server command in its own process group, logging to a file."""
+
+    def __init__(
+        self, name: str, argv: Sequence[str], port: int, log_path: Path, *, env: dict[str, str] | None = None
+    ) -> None:
+        self.name, self.argv, self.port, self.log_path = name, list(argv), port, log_path
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )  # fmt: skip
+        log.close()
+        return self
+
+    def wait_ready(self, path: str = "/health", timeout: float = 90.0) -> float:
+        """Poll ``path`` until it answers 200; returns the seconds it took."""
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < timeout:
+            if self.proc is not None and self.proc.poll() is not None:
+                code = self.proc.returncode
+                raise RuntimeError(f"{self.name} exited with {code} before it was ready:\n{self.log_tail()}")
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", path)
+                if conn.getresponse().status == 200:
+                    conn.close()
+                    return time.perf_counter() - t0
+                conn.close()
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name} not ready on port {self.port} after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def cpu_seconds(self) -> float:
+        """User+system CPU of the server and its children (gunicorn workers) so far."""
+        import psutil
+
+        if self.proc is None:
+            return 0.0
+        total = 0.0
+        try:
+            root = psutil.Process(self.proc.pid)
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+        except psutil.Error:
+            pass
+        return total
+
+    def worker_pids(self) -> list[int]:
+        import psutil
+
+        if self.proc is None:
+            return []
+        with contextlib.suppress(psutil.Error):
+            return [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
+        return []
+
+    def log_tail(self, lines: int = 30) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        # SIGINT: gunicorn's quick shutdown (and KeyboardInterrupt for a plain Python server).
+        for sig, wait in ((signal.SIGINT, 5.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+def pulseboard(data_dir: Path, *extra: str, port: int | None = None) -> Server:
+    """``python app.py serve`` on a free port with its own data dir (not started)."""
+    port = port or free_port()
+    argv = [PYTHON, "app.py", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "WARNING"]
+    argv += extra
+    return Server("pulseboard", argv, port, data_dir.parent / f"{data_dir.name}.log")
+
+
+@contextlib.contextmanager
+def workspace(keep: bool = False) -> Iterator[tuple[Path, contextlib.ExitStack]]:
+    """A temp dir and an exit stack; servers pushed on the stack are stopped and the
+    dir removed however the block ends. SIGTERM/SIGHUP end it like Ctrl-C."""
+    def _interrupt(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {s: signal.signal(s, _interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    tmp = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    try:
+        with contextlib.ExitStack() as stack:
+            yield tmp, stack
+    finally:
+        if keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def started(stack: contextlib.ExitStack, server: Server) -> Server:
+    stack.callback(server.stop)
+    return server.start()
+
+
+@contextlib.contextmanager
+def py_spy(server: Server, out: Path | None, rate: int = 100) -> Iterator[None]:
+    """Sample the server's worker with py-spy (collapsed stacks in ``out``) while
+    the block runs; a no-op when ``out`` is None. Sampling steals some CPU."""
+    exe = shutil.which("py-spy") or str(Path(PYTHON).with_name("py-spy"))
+    pids = server.worker_pids() or ([server.proc.pid] if server.proc else [])
+    if out is None or not pids or not Path(exe).exists():
+        if out is not None:
+            print(f"  (py-spy not found at {exe}: no profile)")
+        yield
+        return
+    argv = [exe, "record", "--pid", str(pids[0]), "--nonblocking", "--rate", str(rate), "--format", "raw"]
+    argv += ["--output", str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(0.5)  # let it attach
+    try:
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        print(f"  profile: {out}")
+
+
+# ---------------------------------------------------------------- HTTP load
+
+@dataclasses.dataclass
+class Load:
+    """What a load run saw: per-request latencies (s), errors, wall time and CPU."""
+
+    requests: int = 0
+    errors: int = 0
+    first_error: str = ""
+    elapsed: float = 0.0
+    latencies: list[float] = dataclasses.field(default_factory=list)
+    bodies: list[bytes] = dataclasses.field(default_factory=list)  # responses, when kept
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.elapsed if self.elapsed else 0.0
+
+    def merge(self, other: Load) -> Load:
+        """Add another run (e.g. a later round against the same server)."""
+        self.requests += other.requests
+        self.errors += other.errors
+        self.first_error = self.first_error or other.first_error
+        self.elapsed += other.elapsed
+        self.latencies += other.latencies
+        self.bodies += other.bodies
+        self.server_cpu += other.server_cpu
+        self.client_cpu += other.client_cpu
+        return self
+
+    def p(self, q: float) -> float:
+        return percentile(self.latencies, q)
+
+
+HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
+
+
+def run_clients(
+    server: Server,
+    path: str,
+    clients: int,
+    next_body: Callable[[int, int], bytes | None],
+    *,
+    seconds: float | None = None,
+    keep_bodies: bool = False,
+    timeout: float = 60.0,
+) -> Load:
+    """``clients`` threads, each on one keep-alive connection, POST ``next_body(client,
+    i)`` until it returns None (or ``seconds`` have passed). A non-2xx answer or a
+    broken connection counts as an error (the connection is reopened)."""
+    load = Load()
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients + 1)
+    stop = threading.Event()
+    ends: list[float] = []
+
+    def client(cid: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+        lat: list[float] = []
+        kept: list[bytes] = []
+        errors, first = 0, ""
+        barrier.wait()
+        deadline = time.perf_counter() + seconds if seconds else float("inf")
+        i = 0
+        while not stop.is_set():
+            body = next_body(cid, i)
+            i += 1
+            if body is None:
+                break
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", path, body, HEADERS)
+                resp = conn.getresponse()
+                data = resp.read()
+                ok = 200 <= resp.status < 300
+                if not ok and not first:
+                    first = f"HTTP {resp.status}: {data[:300]!r}"
+            except (OSError, http.client.HTTPException) as exc:
+                ok, data = False, b""
+                first = first or f"{type(exc).__name__}: {exc}"
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+            t1 = time.perf_counter()
+            lat.append(t1 - t0)
+            errors += not ok
+            if keep_bodies:
+                kept.append(data)
+            if t1 >= deadline:
+                break
+        conn.close()
+        with lock:
+            ends.append(time.perf_counter())
+            load.latencies.extend(lat)
+            load.bodies.extend(kept)
+            load.errors += errors
+            load.first_error = load.first_error or first
+
+    threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(clients)]
+    for t in threads:
+        t.start()
+    cpu0, scpu0 = _process_cpu(), server.cpu_seconds()
+    barrier.wait()
+    t0 = time.perf_counter()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    finally:
+        stop.set()
+    load.elapsed = max(ends, default=t0) - t0
+    load.client_cpu, load.server_cpu = _process_cpu() - cpu0, server.cpu_seconds() - scpu0
+    load.requests = len(load.latencies)
+    return load
+
+
+def _process_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+# ---------------------------------------------------------------- figures
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100), linear between closest ranks."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = (len(s) - 1) * q / 100
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+@contextlib.contextmanager
+def timed(label: str) -> Iterator[dict[str, float]]:
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    try:
+        yield out
+    finally:
+        out["seconds"] = time.perf_counter() - t0
+        print(f"  [{label}: {out['seconds']:.1f} s]", flush=True)
+
+
+def human(x: float, unit: str = "") -> str:
+    if x != x:  # nan
+        return "n/a"
+    if unit == "ms":
+        return f"{x:.1f} ms"
+    if abs(x) >= 10_000:
+        return f"{x / 1000:,.1f}k{unit and ' ' + unit}"
+    return f"{x:,.0f}{unit and ' ' + unit}"
+
+
+@dataclasses.dataclass
+class Figure:
+    what: str
+    value: float
+    unit: str
+    baseline: str  # what it is compared to, with its figure
+    ratio: float | None  # value / baseline, when the target is a ratio
+    target: str
+    ok: bool | None  # None: no target
+    cpu_ratio: float | None = None  # the same ratio per CPU-second used: steadier on a busy machine
+
+    def line(self) -> str:
+        ratio = "" if self.ratio is None else f"  ratio {self.ratio:.2f}x"
+        cpu = "" if self.cpu_ratio is None else f" (per CPU-second {self.cpu_ratio:.2f}x)"
+        verdict = {True: "MET", False: "MISSED", None: ""}[self.ok]
+        value = human(self.value, self.unit)
+        return f"  {self.what}: {value}   vs {self.baseline}{ratio}{cpu}   target {self.target}  {verdict}"
+
+
+def show(fig: Figure) -> Figure:
+    print(fig.line(), flush=True)
+    return fig
+
+
+def machine() -> dict[str, str]:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu or platform.processor(),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "os": f"{platform.system()} {platform.release()}",
+    }
+
+
+class MachineLoad:
+    """How busy the whole machine was between construction and ``report()``:
+    benchmarks share it with other work, which skews wall-clock figures."""
+
+    def __init__(self) -> None:
+        self.t0, self.stat0 = time.perf_counter(), self._stat()
+
+    @staticmethod
+    def _stat() -> list[int]:
+        with contextlib.suppress(OSError, ValueError):
+            return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return []
+
+    def report(self, own_cpu: float) -> str:
+        """``own_cpu``: CPU-seconds used by the benchmark and its servers."""
+        stat = self._stat()
+        if not stat or not self.stat0:
+            return f"load average {os.getloadavg()[0]:.1f}"
+        d = [b - a for a, b in zip(self.stat0, stat)]
+        hz = os.sysconf("SC_CLK_TCK")
+        total = sum(d[:8]) or 1
+        busy = (total - d[3] - d[4]) / hz  # all but idle and iowait (steal counts: the CPU was not ours)
+        steal = d[7] / total if len(d) > 7 else 0.0
+        cores = os.cpu_count() or 1
+        wall = time.perf_counter() - self.t0
+        other = max(0.0, busy - own_cpu - d[7] / hz)
+        return (
+            f"over {wall:.0f} s: this benchmark used {own_cpu:.0f} CPU-s, other processes ~{other:.0f} CPU-s, "
+            f"steal {100 * steal:.0f}% of {cores} cores; load average now {os.getloadavg()[0]:.1f}"
+        )
+
+
+def table(figures: Sequence[Figure], title: str) -> str:
+    rows = [("figure", "value", "baseline", "ratio", "target", "", "ratio per CPU-s")]
+    for f in figures:
+        rows.append((
+            f.what, human(f.value, f.unit), f.baseline, "" if f.ratio is None else f"{f.ratio:.2f}x", f.target,
+            {True: "MET", False: "MISSED", None: ""}[f.ok], "" if f.cpu_ratio is None else f"{f.cpu_ratio:.2f}x",
+        ))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = [title]
+    for n, r in enumerate(rows):
+        out.append("  " + " | ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if n == 0:
+            out.append("  " + "-+-".join("-" * w for w in widths))
+    m = machine()
+    out.append(f"  machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, SQLite {m['sqlite']}, {m['os']}")
+    return "\n".join(out)
