@@ -74,15 +74,27 @@ MONITOR_PARAMS = (
 def get_status() -> Response:
     svc = services()
     with svc.db.read() as conn:
+        metrics = _monitor_metrics(conn)
+        state = overview.system_state(conn)
         body = {
             "timestamp": svc.now().isoformat(),
-            "metrics": _monitor_metrics(conn),
-            "system_state": overview.system_state(conn),
+            "metrics": metrics,
+            "system_state": state,
             "recent_events": overview.recent_events(conn, limit=20),
-            "recent_alerts": [],
+            "recent_alerts": overview.monitor_alerts(metrics, state, svc.now()),
             "uptime": overview.format_uptime(svc.uptime_seconds()),
         }
     return json_response(body)
+
+
+@doc("GET", "/api/alerts", "Device-monitor alerts that hold now: queue > 50, failed syncs > 10, success < 80 % with > 10 scans, broken components",
+     *MONITOR_PARAMS)  # fmt: skip
+@bp.get("/api/alerts")
+def get_alerts() -> Response:
+    svc = services()
+    with svc.db.read() as conn:
+        alerts = overview.monitor_alerts(_monitor_metrics(conn), overview.system_state(conn), svc.now())
+    return json_response({"alerts": alerts, "count": len(alerts)})
 
 
 @doc("GET", "/api/metrics", "Device-monitor metrics only", *MONITOR_PARAMS)

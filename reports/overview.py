@@ -139,3 +139,39 @@ def monitor_metrics(conn: Connection, now: datetime, uptime_seconds: float, *, s
         "failed_syncs": mix["failure"],
         "uptime_seconds": int(uptime_seconds),
     }
+
+
+# The device-monitor document's alert conditions, checked against its metrics card.
+QUEUE_LIMIT = 50
+FAILED_SYNC_LIMIT = 10
+SUCCESS_RATE_FLOOR = 80.0
+MIN_SCANS_FOR_RATE = 10
+
+
+def monitor_alerts(metrics: dict[str, Any], system: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """Conditions that hold now: high queue, many failed syncs, low success rate,
+    and components in error or offline. Each alert has ``id`` (a stable
+    fingerprint, the same while the condition lasts), ``level`` (error,
+    warning, info), ``title`` and ``message``.
+
+    >>> [a["id"] for a in monitor_alerts({"queue_size": 60, "failed_syncs": 0, "success_rate": 100.0, "scans_today": 0},
+    ...                                  {"components": []}, datetime(2026, 1, 1))]
+    ['queue_size']
+    """
+    alerts = []
+
+    def add(key: str, level: str, title: str, message: str) -> None:
+        alerts.append({"id": key, "level": level, "title": title, "message": message, "timestamp": now.isoformat()})
+
+    if metrics["queue_size"] > QUEUE_LIMIT:
+        add("queue_size", "warning", "High queue size", f"{metrics['queue_size']} records wait to sync (limit {QUEUE_LIMIT})")
+    if metrics["failed_syncs"] > FAILED_SYNC_LIMIT:
+        add("failed_syncs", "error", "Sync failures", f"{metrics['failed_syncs']} syncs failed today (limit {FAILED_SYNC_LIMIT})")
+    rate = metrics["success_rate"]
+    if rate is not None and rate < SUCCESS_RATE_FLOOR and metrics["scans_today"] > MIN_SCANS_FOR_RATE:
+        add("success_rate", "error", "Low sync success rate", f"{rate:.1f} % of syncs succeeded today (floor {SUCCESS_RATE_FLOOR:.0f} %)")
+    for c in system.get("components", []):
+        status = str(c["status"]).lower()
+        if status in BROKEN or status in ("offline",):
+            add(f"component:{c['name']}", "error" if status in BROKEN else "warning", f"{c['name']} is {c['status']}", c.get("detail") or "")
+    return alerts

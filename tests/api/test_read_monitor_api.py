@@ -139,3 +139,21 @@ def test_bad_parameters_are_400_naming_the_parameter(monitor: Any, path: str, pa
     assert r.status_code == 400, r.text
     assert r.headers["Content-Type"] == "application/json"
     assert f"'{name}'" in r.json()["error"]
+
+
+def test_alerts_follow_the_device_monitor_rules(server: Any) -> None:
+    assert server.get("/api/alerts").json() == {"alerts": [], "count": 0}
+    server.post("/api/events", json=[{"type": "queue_size", "value": 51}] + [{"type": "sync", "status": "failed"}] * 11
+                + [{"type": "scan", "status": "ok"}] * 11)
+    server.put("/api/components/cloud", json={"status": "offline", "detail": "No connectivity"})
+    alerts = {a["id"]: a for a in server.get("/api/alerts").json()["alerts"]}
+    assert set(alerts) == {"queue_size", "failed_syncs", "success_rate", "component:cloud"}
+    assert alerts["queue_size"]["level"] == "warning" and "51 records" in alerts["queue_size"]["message"]
+    assert alerts["failed_syncs"]["level"] == "error"
+    assert alerts["success_rate"]["message"].startswith("0.0 %")
+    assert {a["id"] for a in server.get("/api/status").json()["recent_alerts"]} == set(alerts)
+
+
+def test_a_success_rate_over_few_scans_raises_no_alert(server: Any) -> None:
+    server.post("/api/events", json=[{"type": "sync", "status": "failed"}] * 3 + [{"type": "scan", "status": "ok"}] * 5)
+    assert [a["id"] for a in server.get("/api/alerts").json()["alerts"]] == []
