@@ -122,9 +122,30 @@
     card.textContent = (value + n).toLocaleString("en-US");
   }
 
+  /* Alerts and components that break are raised as toasts (bounded, dismissable). */
+  function toast(e) {
+    var box = document.getElementById("toasts");
+    if (!box) return;
+    var level = e.type === "alert" ? (e.status || "warning") : "error";
+    var node = el("div", "pb-toast pb-toast-" + (level === "error" || level === "critical" ? "error" : "warning"));
+    node.id = "toast-" + e.id;
+    node.setAttribute("role", "alert");
+    node.appendChild(el("div", "fw-semibold", e.type === "component" ? (e.entity + " is " + e.status) : (e.entity || "Alert")));
+    node.appendChild(el("div", "small", e.message || ""));
+    node.onclick = function () { node.remove(); };
+    box.insertBefore(node, box.firstChild);
+    while (box.children.length > 5) box.removeChild(box.lastChild);
+    setTimeout(function () { node.remove(); }, 10000);
+  }
+
   function apply(events, counted) {
     var add = fresh(events);
     if (!add.length) return add;
+    if (counted) {
+      add.forEach(function (e) {
+        if (e.type === "alert" || (e.type === "component" && outcome(e.status) === "failure")) toast(e);
+      });
+    }
     addToFeed(add);
     addToChart(add);
     if (counted) {

@@ -26,6 +26,7 @@ LIVE_CHART = "live-chart"
 # live push
 WS_WATCHDOG = "ws-watchdog"
 LIVE_STATUS = "live-status"
+TOASTS = "toasts"
 
 
 def kpi(name: str) -> str:

@@ -31,6 +31,7 @@ def live_controls() -> list[Any]:
     """The page's live feed (assets/live.js): its watchdog tick and the indicator."""
     return [
         dcc.Interval(id=ids.WS_WATCHDOG, interval=1000),
+        html.Div(id=ids.TOASTS, className="pb-toasts", role="status"),
         html.Div(html.Span("connecting", id=ids.LIVE_STATUS, className="pb-live pb-live-off"), className="pb-live-bar"),
     ]
 

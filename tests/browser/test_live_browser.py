@@ -69,3 +69,16 @@ def test_an_ingest_process_and_a_dashboard_process_see_each_others_events(page: 
     wait_live(page)
     event_id = requests.post(ingest.url + "/api/events", json={"type": "remote", "message": "from the ingest process"}, timeout=10).json()["ids"][0]
     expect(page.locator(f"#feed-event-{event_id}")).to_contain_text("from the ingest process")
+
+
+def test_a_component_that_breaks_raises_a_toast(page: Page, sqlite_server: Any) -> None:
+    page.goto(sqlite_server.url + "/")
+    wait_live(page)
+    sqlite_server.put("/api/components/cloud", json={"status": "online", "detail": "Connected"})
+    sqlite_server.put("/api/components/cloud", json={"status": "error", "detail": "No connectivity"})
+    toast = page.locator("#toasts .pb-toast")
+    expect(toast).to_have_count(1)
+    expect(toast).to_contain_text("cloud is error")
+    expect(toast).to_contain_text("No connectivity")
+    toast.click()
+    expect(toast).to_have_count(0)
