@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import entities, executions, explore, overview, revenue, sessions, shell, system
+from callbacks import entities, executions, explore, overview, revenue, sessions, shell, system, tables
 from services import Services
 
 
@@ -17,3 +17,4 @@ def register_all(app: dash.Dash, services: Services) -> None:
     entities.register(app, services)
     revenue.register(app, services)
     system.register(app, services)
+    tables.register(app)

@@ -38,7 +38,12 @@ def grid(id_: str, columns: list[dict[str, Any]], *, page_size: int = 20) -> dag
 
 
 def card(title: str, body: Any, **kw: Any) -> dbc.Card:
-    return dbc.Card([dbc.CardHeader(title, className="fw-semibold"), dbc.CardBody(body)], **kw)
+    """A titled card; a card holding a table gets a CSV export button."""
+    header: Any = title
+    if isinstance(body, dag.AgGrid):
+        header = html.Div([html.Span(title), dbc.Button("CSV", id=ids.csv_button(body.id), size="sm", color="secondary", outline=True,
+                                                        className="ms-auto")], className="d-flex align-items-center")  # fmt: skip
+    return dbc.Card([dbc.CardHeader(header, className="fw-semibold"), dbc.CardBody(body)], **kw)
 
 
 def page(pathname: str, query: dict[str, str]) -> html.Div:
@@ -118,9 +123,9 @@ def detail(body: dict[str, Any]) -> html.Div:
     cols: list[dict[str, Any]] = [{"field": k} for k in ("metric", "value", "baseline", "lower", "upper", "delta %")]
     cols.append({"field": "verdict", "cellStyle": verdict_style})
     events = [{"ts": e["ts"], "type": e["type"], "status": e["status"], "message": e["message"], "duration_ms": e["duration_ms"]} for e in body["events"]]
-    compare_grid = grid("x-comparison", cols)
+    compare_grid = grid(ids.X_COMPARISON, cols)
     compare_grid.rowData = comparison
-    events_grid = grid("x-events", [{"field": k} for k in ("ts", "type", "status", "duration_ms", "message")])
+    events_grid = grid(ids.X_EVENTS, [{"field": k} for k in ("ts", "type", "status", "duration_ms", "message")])
     events_grid.rowData = events
     return html.Div([
         nav, header, cards,

@@ -66,6 +66,8 @@ XS_STATS = "xs-stats"
 XS_STEPS = "xs-steps"
 X_DETAIL = "x-detail"
 X_ID = "x-id"
+X_COMPARISON = "x-comparison"
+X_EVENTS = "x-events"
 
 # sessions
 SS_TABLE = "ss-table"
@@ -95,3 +97,11 @@ RV_TIMINGS = "rv-timings"
 SY_CARDS = "sy-cards"
 SY_CHART = "sy-chart"
 SY_TIMINGS = "sy-timings"
+
+
+def csv_button(grid: str) -> str:
+    return f"{grid}-csv"
+
+
+# Tables with a CSV export button (the Explore table has its own downloads).
+GRIDS = (XS_TABLE, XS_STATS, X_COMPARISON, X_EVENTS, SS_TABLE, S_INTERACTIONS, RV_TIMINGS, SY_TIMINGS)

@@ -47,3 +47,13 @@ def test_a_run_drills_down_with_baseline_comparison_and_neighbours(page: Page, r
 def test_an_unknown_run_says_so(page: Page, runs_server: Any) -> None:
     page.goto(runs_server.url + "/executions/exe_nope")
     expect(page.get_by_text("Execution not found")).to_be_visible()
+
+
+def test_the_runs_table_exports_its_rows_as_csv(page: Page, runs_server: Any) -> None:
+    page.goto(runs_server.url + "/executions?script=etl.py")
+    expect(page.locator("#xs-table .ag-center-cols-container .ag-row")).to_have_count(20)
+    with page.expect_download() as info:
+        page.locator("#xs-table-csv").click()
+    lines = open(info.value.path(), encoding="utf-8-sig").read().strip().splitlines()
+    assert lines[0].startswith('"run","script","status"')
+    assert len(lines) == 21 and all('"etl.py"' in line for line in lines[1:])
