@@ -158,10 +158,12 @@ def test_stopping_the_server_leaves_no_live_thread_behind(make_server_for: Any, 
     ws = connect(server)
     ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))
     receive(ws)
+    threads = list(server.services.live.tail._threads)
+    assert threads and all(t.is_alive() for t in threads)
     server.stop()
     assert not ws.connected or ws.receive(timeout=5) is None  # the server closed the socket
-    names = [t.name for t in threading.enumerate()]
-    assert not [n for n in names if n.startswith("pulse-")], names
+    assert not any(t.is_alive() for t in threads)
+    assert server.services.live.broker.client_count == 0
 
 
 def test_the_tool_usage_stream_sends_per_tool_history_every_second(sqlite_server: Any) -> None:
