@@ -261,6 +261,26 @@ def write_rollups(con: sqlite3.Connection, start_s: int, end_s: int, log: Any) -
         con.execute("COMMIT")
     log(f"  rollups: {con.execute('SELECT max(id) FROM rollups').fetchone()[0]:,} rows, "
         f"histograms: {con.execute('SELECT max(id) FROM rollup_hist').fetchone()[0]:,} rows")
+    write_hourly(con, log)
+
+
+def write_hourly(con: sqlite3.Connection, log: Any) -> None:
+    """The hourly tier, from the per-minute rollups (as migration 0002 does)."""
+    key = "source, type, entity, status"
+    con.execute("BEGIN")
+    con.execute("DELETE FROM rollups_hourly")
+    con.execute("DELETE FROM rollup_hist_hourly")
+    con.execute(
+        f"INSERT INTO rollups_hourly (minute, {key}, count, value_count, value_sum, value_min, value_max, dur_count, dur_sum, dur_min, dur_max) "
+        f"SELECT minute - minute % 3600, {key}, SUM(count), SUM(value_count), SUM(value_sum), MIN(value_min), MAX(value_max), "
+        f"SUM(dur_count), SUM(dur_sum), MIN(dur_min), MAX(dur_max) FROM rollups GROUP BY minute - minute % 3600, {key}"
+    )
+    con.execute(
+        f"INSERT INTO rollup_hist_hourly (minute, {key}, bucket, count) SELECT minute - minute % 3600, {key}, bucket, SUM(count) "
+        f"FROM rollup_hist GROUP BY minute - minute % 3600, {key}, bucket"
+    )
+    con.execute("COMMIT")
+    log(f"  hourly rollups: {con.execute('SELECT count(*) FROM rollups_hourly').fetchone()[0]:,} rows")
 
 
 def verify_rollups(path: Path, sample_minutes: int = 40, seed: int = 1) -> str:
@@ -376,10 +396,27 @@ def build(path: Path, n: int, log: Any = print) -> dict[str, Any]:
     return meta
 
 
+def _upgrade(path: Path, log: Any) -> None:
+    """A file cached before the hourly tier: migrate it and fill the tier."""
+    from data.db import Database
+
+    Database(f"sqlite:///{path}").migrate()
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        if con.execute("SELECT count(*) FROM rollups_hourly").fetchone()[0] == 0:
+            write_hourly(con, log)
+    finally:
+        con.close()
+    meta = json.loads(sidecar(path).read_text())
+    meta["file_size"] = path.stat().st_size
+    sidecar(path).write_text(json.dumps(meta, indent=2))
+
+
 def ensure(path: Path, n: int, *, rebuild: bool = False, log: Any = print) -> tuple[dict[str, Any], bool]:
     """``(meta, built_now)``: the cached dataset, built first when missing or stale."""
     meta = None if rebuild else load(path, n)
     if meta is not None:
+        _upgrade(path, log)
         return meta, False
     log(f"building {n:,} events into {path} ...")
     return build(path, n, log), True

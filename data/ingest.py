@@ -173,31 +173,69 @@ def _accumulate(acc: list[Any], at: int, x: float) -> None:
 _KEY = "minute, source, type, entity, status"
 
 
-def _least(col: str) -> str:
-    return f"CASE WHEN excluded.{col} IS NULL THEN rollups.{col} WHEN rollups.{col} IS NULL OR excluded.{col} < rollups.{col} THEN excluded.{col} ELSE rollups.{col} END"
+def _least(table: str, col: str) -> str:
+    return (f"CASE WHEN excluded.{col} IS NULL THEN {table}.{col} WHEN {table}.{col} IS NULL "
+            f"OR excluded.{col} < {table}.{col} THEN excluded.{col} ELSE {table}.{col} END")  # fmt: skip
 
 
-def _greatest(col: str) -> str:
-    return _least(col).replace("<", ">")
+def _greatest(table: str, col: str) -> str:
+    return _least(table, col).replace("<", ">")
 
 
-# Plain SQL that SQLite (>= 3.24) and PostgreSQL both accept.
-_ROLLUP_UPSERT = (
-    f"INSERT INTO rollups ({_KEY}, count, value_count, value_sum, value_min, value_max, "
-    "dur_count, dur_sum, dur_min, dur_max) VALUES ({marks}) "
-    f"ON CONFLICT ({_KEY}) DO UPDATE SET "
-    "count = rollups.count + excluded.count, "
-    "value_count = rollups.value_count + excluded.value_count, "
-    "value_sum = rollups.value_sum + excluded.value_sum, "
-    f"value_min = {_least('value_min')}, value_max = {_greatest('value_max')}, "
-    "dur_count = rollups.dur_count + excluded.dur_count, "
-    "dur_sum = rollups.dur_sum + excluded.dur_sum, "
-    f"dur_min = {_least('dur_min')}, dur_max = {_greatest('dur_max')}"
-)
-_HIST_UPSERT = (
-    f"INSERT INTO rollup_hist ({_KEY}, bucket, count) VALUES ({{marks}}) "
-    f"ON CONFLICT ({_KEY}, bucket) DO UPDATE SET count = rollup_hist.count + excluded.count"
-)
+def _rollup_upsert(table: str) -> str:
+    """Plain SQL that SQLite (>= 3.24) and PostgreSQL both accept."""
+    return (
+        f"INSERT INTO {table} ({_KEY}, count, value_count, value_sum, value_min, value_max, "
+        "dur_count, dur_sum, dur_min, dur_max) VALUES ({marks}) "
+        f"ON CONFLICT ({_KEY}) DO UPDATE SET "
+        f"count = {table}.count + excluded.count, "
+        f"value_count = {table}.value_count + excluded.value_count, "
+        f"value_sum = {table}.value_sum + excluded.value_sum, "
+        f"value_min = {_least(table, 'value_min')}, value_max = {_greatest(table, 'value_max')}, "
+        f"dur_count = {table}.dur_count + excluded.dur_count, "
+        f"dur_sum = {table}.dur_sum + excluded.dur_sum, "
+        f"dur_min = {_least(table, 'dur_min')}, dur_max = {_greatest(table, 'dur_max')}"
+    )
+
+
+def _hist_upsert(table: str) -> str:
+    return (
+        f"INSERT INTO {table} ({_KEY}, bucket, count) VALUES ({{marks}}) "
+        f"ON CONFLICT ({_KEY}, bucket) DO UPDATE SET count = {table}.count + excluded.count"
+    )
+
+
+_UPSERTS = {
+    "minute": (_rollup_upsert("rollups"), _hist_upsert("rollup_hist")),
+    "hour": (_rollup_upsert("rollups_hourly"), _hist_upsert("rollup_hist_hourly")),
+}
+
+
+def hourly(agg_rows: list[tuple[Any, ...]], hist_rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Per-minute increments regrouped per hour (same shapes, sorted keys).
+
+    >>> hourly([(60, "s", "t", "", "", 1, 1, 2.0, 2.0, 2.0, 0, 0.0, None, None),
+    ...         (120, "s", "t", "", "", 2, 1, 5.0, 5.0, 5.0, 0, 0.0, None, None)], [])[0]
+    [(0, 's', 't', '', '', 3, 2, 7.0, 2.0, 5.0, 0, 0.0, None, None)]
+    """
+    agg: dict[tuple[Any, ...], list[Any]] = {}
+    for row in agg_rows:
+        key = (row[0] - row[0] % 3600, *row[1:5])
+        acc = agg.get(key)
+        if acc is None:
+            agg[key] = list(row[5:])
+            continue
+        for at in (0, 1, 2, 5, 6):  # counts and sums
+            acc[at] += row[5 + at]
+        for at, pick in ((3, min), (4, max), (7, min), (8, max)):
+            new = row[5 + at]
+            if new is not None:
+                acc[at] = new if acc[at] is None else pick(acc[at], new)
+    hist: dict[tuple[Any, ...], int] = {}
+    for row in hist_rows:
+        key = (row[0] - row[0] % 3600, *row[1:6])
+        hist[key] = hist.get(key, 0) + row[6]
+    return [(*k, *agg[k]) for k in sorted(agg)], [(*k, n) for k, n in sorted(hist.items())]
 
 
 def _marks(conn: Connection, n: int) -> str:
@@ -205,9 +243,11 @@ def _marks(conn: Connection, n: int) -> str:
 
 
 def update_rollups(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
-    """Add ``rows`` to the rollup tables."""
-    agg_rows, hist_rows = rollup_deltas(rows)
-    if agg_rows:
-        conn.exec_driver_sql(_ROLLUP_UPSERT.format(marks=_marks(conn, 14)), agg_rows)
-    if hist_rows:
-        conn.exec_driver_sql(_HIST_UPSERT.format(marks=_marks(conn, 7)), hist_rows)
+    """Add ``rows`` to the per-minute and the per-hour rollup tables."""
+    per_minute = rollup_deltas(rows)
+    for tier, (agg_rows, hist_rows) in (("minute", per_minute), ("hour", hourly(*per_minute))):
+        rollup_sql, hist_sql = _UPSERTS[tier]
+        if agg_rows:
+            conn.exec_driver_sql(rollup_sql.format(marks=_marks(conn, 14)), agg_rows)
+        if hist_rows:
+            conn.exec_driver_sql(hist_sql.format(marks=_marks(conn, 7)), hist_rows)

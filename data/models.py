@@ -97,15 +97,12 @@ class Event(Base):
     uid: Mapped[str | None] = mapped_column(String(100))
 
 
-class Rollup(Base):
-    """Per-minute aggregate of events per (source, type, entity, status);
+class _RollupColumns:
+    """Aggregate of events per time bucket and (source, type, entity, status);
     missing entity/status are stored as '' so the key has no NULLs."""
 
-    __tablename__ = "rollups"
-    __table_args__ = (UniqueConstraint("minute", "source", "type", "entity", "status", name="uq_rollups_key"),)
-
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    minute: Mapped[int] = mapped_column(BigInteger)  # epoch seconds of the minute start
+    minute: Mapped[int] = mapped_column(BigInteger)  # epoch seconds of the bucket start
     source: Mapped[str] = mapped_column(String(100))
     type: Mapped[str] = mapped_column(String(100))
     entity: Mapped[str] = mapped_column(String(200))
@@ -121,13 +118,8 @@ class Rollup(Base):
     dur_max: Mapped[float | None] = mapped_column(Float)
 
 
-class RollupHist(Base):
-    """Per-minute log-scale histogram of durations (see analytics.histogram)."""
-
-    __tablename__ = "rollup_hist"
-    __table_args__ = (
-        UniqueConstraint("minute", "source", "type", "entity", "status", "bucket", name="uq_rollup_hist_key"),
-    )
+class _HistColumns:
+    """Log-scale histogram of durations per bucket and key (see analytics.histogram)."""
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     minute: Mapped[int] = mapped_column(BigInteger)
@@ -137,6 +129,34 @@ class RollupHist(Base):
     status: Mapped[str] = mapped_column(String(50))
     bucket: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(BigInteger)
+
+
+class Rollup(_RollupColumns, Base):
+    """Per minute."""
+
+    __tablename__ = "rollups"
+    __table_args__ = (UniqueConstraint("minute", "source", "type", "entity", "status", name="uq_rollups_key"),)
+
+
+class RollupHourly(_RollupColumns, Base):
+    """Per hour (``minute`` holds the hour's start): long windows read 60x fewer rows."""
+
+    __tablename__ = "rollups_hourly"
+    __table_args__ = (UniqueConstraint("minute", "source", "type", "entity", "status", name="uq_rollups_hourly_key"),)
+
+
+class RollupHist(_HistColumns, Base):
+    __tablename__ = "rollup_hist"
+    __table_args__ = (
+        UniqueConstraint("minute", "source", "type", "entity", "status", "bucket", name="uq_rollup_hist_key"),
+    )
+
+
+class RollupHistHourly(_HistColumns, Base):
+    __tablename__ = "rollup_hist_hourly"
+    __table_args__ = (
+        UniqueConstraint("minute", "source", "type", "entity", "status", "bucket", name="uq_rollup_hist_hourly_key"),
+    )
 
 
 class Session(Base):
@@ -200,6 +220,8 @@ def table_of(model: type[Base]) -> Table:
 EVENTS = table_of(Event)
 ROLLUPS = table_of(Rollup)
 ROLLUP_HIST = table_of(RollupHist)
+ROLLUPS_HOURLY = table_of(RollupHourly)
+ROLLUP_HIST_HOURLY = table_of(RollupHistHourly)
 SESSIONS = table_of(Session)
 EXECUTIONS = table_of(Execution)
 EXECUTION_METRICS = table_of(ExecutionMetric)

@@ -15,7 +15,8 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, Select, and_, case, func, or_, select, type_coerce
 
 from data.models import (
-    COMPONENTS, EVENTS, EXECUTION_METRICS, EXECUTIONS, ROLLUP_HIST, ROLLUPS, SESSIONS, from_micros, to_micros,
+    COMPONENTS, EVENTS, EXECUTION_METRICS, EXECUTIONS, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, SESSIONS,
+    from_micros, to_micros,
 )  # fmt: skip
 
 events_table = EVENTS
@@ -289,6 +290,30 @@ def list_components(conn: Connection) -> list[dict[str, Any]]:
 ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")
 
 
+def rollup_parts(since: datetime, until: datetime, bucket_seconds: int | None, bucket_offset: int) -> list[tuple[Any, int, float]]:
+    """Which rollup table answers which part of ``[since, until)``: whole hours
+    from the hourly table (60x fewer rows) when the buckets are whole hours,
+    the ragged ends from the per-minute one. ``(table, lo, hi)`` bound ``minute``.
+
+    >>> from datetime import timezone
+    >>> t = lambda h, m: datetime(2026, 1, 1, h, m, tzinfo=timezone.utc)
+    >>> [(p[0].name, p[1] % 86400, p[2] % 86400) for p in rollup_parts(t(9, 30), t(12, 10), None, 0)]
+    [('rollups', 34200, 36000.0), ('rollups_hourly', 36000, 43200.0), ('rollups', 43200, 43800.0)]
+    """
+    lo = int(since.timestamp()) // 60 * 60
+    hi = until.timestamp()
+    hourly_ok = bucket_seconds is None or (bucket_seconds % 3600 == 0 and bucket_offset % 3600 == 0)
+    first_hour, last_hour = -(-lo // 3600) * 3600, int(hi // 3600) * 3600
+    if not hourly_ok or first_hour >= last_hour:
+        return [(ROLLUPS, lo, hi)]
+    parts: list[tuple[Any, int, float]] = [(ROLLUPS_HOURLY, first_hour, float(last_hour))]
+    if lo < first_hour:
+        parts.insert(0, (ROLLUPS, lo, float(first_hour)))
+    if last_hour < hi:
+        parts.append((ROLLUPS, last_hour, hi))
+    return parts
+
+
 def rollup_totals(
     conn: Connection,
     *,
@@ -302,21 +327,23 @@ def rollup_totals(
     """Sums (and min/max) of rollups grouped in SQL by dimensions and, with
     ``bucket_seconds`` (a multiple of 60), by time bucket (column ``bucket``;
     buckets start at multiples of the size plus ``bucket_offset`` seconds)."""
-    t = ROLLUPS
-    keys: list[Any] = [t.c[g] for g in group_by]
-    if bucket_seconds:
-        keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("bucket"))
-    aggs = [func.sum(t.c[c]).label(c) for c in ROLLUP_SUMS]
-    aggs += [func.min(t.c.value_min).label("value_min"), func.max(t.c.value_max).label("value_max"),
-             func.min(t.c.dur_min).label("dur_min"), func.max(t.c.dur_max).label("dur_max")]  # fmt: skip
-    stmt = _where(select(*keys, *aggs), t, filters)
-    stmt = stmt.where(t.c.minute >= int(since.timestamp()) // 60 * 60, t.c.minute < until.timestamp())
-    if keys:
-        stmt = stmt.group_by(*keys).order_by(*keys)
     names = (["bucket"] if bucket_seconds else []) + list(group_by) + list(ROLLUP_SUMS) + ["value_min", "value_max", "dur_min", "dur_max"]
-    df = _frame(conn, stmt, names)
-    if not keys and len(df) and df["count"].isna().all():
-        df = df.iloc[0:0]
+    frames = []
+    for table, lo, hi in rollup_parts(since, until, bucket_seconds, bucket_offset):
+        t = table
+        keys: list[Any] = [t.c[g] for g in group_by]
+        if bucket_seconds:
+            keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("bucket"))
+        aggs = [func.sum(t.c[c]).label(c) for c in ROLLUP_SUMS]
+        aggs += [func.min(t.c.value_min).label("value_min"), func.max(t.c.value_max).label("value_max"),
+                 func.min(t.c.dur_min).label("dur_min"), func.max(t.c.dur_max).label("dur_max")]  # fmt: skip
+        stmt = _where(select(*keys, *aggs), t, filters).where(t.c.minute >= lo, t.c.minute < hi)
+        if keys:
+            stmt = stmt.group_by(*keys).order_by(*keys)
+        part = _frame(conn, stmt, names)
+        if keys or (len(part) and not part["count"].isna().all()):
+            frames.append(part)
+    df = _merge_parts(frames, names[: len(names) - 9])
     for c in ROLLUP_SUMS:
         df[c] = pd.to_numeric(df[c]).fillna(0)
     for c in ("count", "value_count", "dur_count"):
@@ -325,6 +352,21 @@ def rollup_totals(
     if bucket_seconds:
         df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     return df
+
+
+def _merge_parts(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Combine the per-table parts of one rollup query."""
+    if not frames:
+        return pd.DataFrame(columns=[*keys, *ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max"])
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True)
+    both = pd.concat(frames, ignore_index=True)
+    for c in (*ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max"):
+        both[c] = pd.to_numeric(both[c])
+    how = dict.fromkeys(ROLLUP_SUMS, "sum") | {"value_min": "min", "value_max": "max", "dur_min": "min", "dur_max": "max"}
+    if not keys:
+        return both.agg(how).to_frame().T
+    return both.groupby(keys, sort=True, dropna=False).agg(how).reset_index()
 
 
 def _time_bucket(t: Any, size: int, offset: int) -> Any:
@@ -343,16 +385,20 @@ def hist_totals(
 ) -> pd.DataFrame:
     """Duration histogram counts per histogram ``bucket`` (and dimensions,
     and with ``bucket_seconds`` per time bucket in column ``time``)."""
-    t = ROLLUP_HIST
-    keys: list[Any] = [t.c[g] for g in group_by] + [t.c.bucket]
-    if bucket_seconds:
-        keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("time"))
-    stmt = _where(select(*keys, func.sum(t.c.count).label("count")), t, filters)
-    stmt = stmt.where(t.c.minute >= int(since.timestamp()) // 60 * 60, t.c.minute < until.timestamp())
-    stmt = stmt.group_by(*keys).order_by(*keys)
     names = (["time"] if bucket_seconds else []) + [*group_by, "bucket", "count"]
-    df = _frame(conn, stmt, names)
+    frames = []
+    for table, lo, hi in rollup_parts(since, until, bucket_seconds, bucket_offset):
+        t = ROLLUP_HIST_HOURLY if table is ROLLUPS_HOURLY else ROLLUP_HIST
+        keys: list[Any] = [t.c[g] for g in group_by] + [t.c.bucket]
+        if bucket_seconds:
+            keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("time"))
+        stmt = _where(select(*keys, func.sum(t.c.count).label("count")), t, filters)
+        stmt = stmt.where(t.c.minute >= lo, t.c.minute < hi).group_by(*keys).order_by(*keys)
+        frames.append(_frame(conn, stmt, names))
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     df["count"] = pd.to_numeric(df["count"]).astype("int64")
+    if len(frames) > 1:
+        df = df.groupby(names[:-1], sort=True).agg({"count": "sum"}).reset_index()
     if bucket_seconds:
         df["time"] = pd.to_datetime(df["time"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     return df
