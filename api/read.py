@@ -37,7 +37,7 @@ def get_overview() -> Response:
     def compute() -> dict[str, Any]:
         with svc.db.read() as conn:
             by_source = queries.rollup_totals(conn, since=overview.day_start(now), until=now + timedelta(minutes=1),
-                                              filters=filters, group_by=("source",))  # fmt: skip
+                                              filters=filters, group_by=("source",), columns=("count",))  # fmt: skip
             return {
                 "timestamp": now.isoformat(),
                 "kpis": overview.kpis(conn, now, filters),

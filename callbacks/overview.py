@@ -26,7 +26,7 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
             state = report.system_state(conn)
             since = now - parse_duration(window, "window")
             activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1)))
-            sources = queries.rollup_totals(conn, since=report.day_start(now), until=now + timedelta(minutes=1), group_by=("source",))
+            sources = queries.rollup_totals(conn, since=report.day_start(now), until=now + timedelta(minutes=1), group_by=("source",), columns=("count",))
         return kpis, state, explore.to_records(activity), [{"source": r.source, "count": int(r.count)} for r in sources.itertuples()]
 
     kpis, state, activity, sources = cached(services, ("overview-page", window, now.replace(microsecond=0)), compute)

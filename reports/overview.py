@@ -43,14 +43,14 @@ def status_mix(totals: pd.DataFrame) -> dict[str, Any]:
 
 
 def count(conn: Connection, since: datetime, until: datetime, filters: Filters = Filters()) -> int:
-    df = queries.rollup_totals(conn, since=since, until=until, filters=filters)
+    df = queries.rollup_totals(conn, since=since, until=until, filters=filters, columns=("count",))
     return int(df["count"].sum()) if len(df) else 0
 
 
 def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[str, Any]:
     """The overview's cards."""
     end = now + timedelta(minutes=1)  # include the minute in progress
-    today = queries.rollup_totals(conn, since=day_start(now), until=end, filters=filters, group_by=("status",))
+    today = queries.rollup_totals(conn, since=day_start(now), until=end, filters=filters, group_by=("status",), columns=("count",))
     last_10 = count(conn, now - timedelta(minutes=10), end, filters)
     mix = status_mix(today)
     return {
@@ -128,7 +128,8 @@ def monitor_metrics(conn: Connection, now: datetime, uptime_seconds: float, *, s
     end = now + timedelta(minutes=1)
     src = (source,) if source else ()
     scans = Filters(type=(scan_type,), source=src)
-    syncs = queries.rollup_totals(conn, since=day_start(now), until=end, filters=Filters(type=(sync_type,), source=src), group_by=("status",))
+    syncs = queries.rollup_totals(conn, since=day_start(now), until=end, filters=Filters(type=(sync_type,), source=src), group_by=("status",),
+                                  columns=("count",))
     mix = status_mix(syncs)
     queue, _ = queries.latest_value(conn, type_=queue_type, source=source)
     return {
