@@ -5,6 +5,7 @@ from flask import Flask, Response
 
 from api import compat, ingest, openapi, query, read, read_scripts
 from api.http import API_PREFIXES, ApiError, install_error_handlers
+from api.metrics import register_metrics
 from services import Services
 
 
@@ -21,6 +22,7 @@ def register_api(server: Flask, services: Services) -> None:
     server.register_blueprint(query.bp)
     server.register_blueprint(openapi.bp)
     install_error_handlers(server)
+    register_metrics(server, services)
 
     # Unknown API paths answer 404 JSON instead of falling into the pages' catch-all.
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -28,6 +28,8 @@ for _route in (
     RouteDoc("POST", "/session/end", "Macro session end (compatible route)", body=schemas.SessionEndIn, tag="compatible", responses=(200, 401, 404, 422)),
     RouteDoc("GET", "/health", "Health check", tag="health", responses=(200, 503)),
     RouteDoc("GET", "/api/health", "Health check", tag="health", responses=(200, 503)),
+    RouteDoc("GET", "/metrics", "Prometheus metrics: ingested events, requests and latency per endpoint, live clients, database size",
+             tag="health", produces=("text/plain",)),
 ):
     ROUTES.append(_route)
 
