@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from flask import Flask
 
 from api import register_api
 from callbacks import register_all
+from data import backup as backup_module
 from data import csv_import
 from data.db import Database, DatabaseError
 from layouts.shell import build_layout
@@ -73,7 +75,29 @@ def _parser() -> argparse.ArgumentParser:
     importer = sub.add_parser("import", help="Import a CSV file as events (bad rows reported by line).")
     csv_import.add_arguments(importer)
     _add_settings(importer)
+    _add_settings(sub.add_parser("backup", help="Copy the SQLite database into <data-dir>/backups (online, verified, rotated)."))
+    restorer = sub.add_parser("restore", help="Replace the SQLite database with a backup (stop the server first).")
+    restorer.add_argument("restore_file", metavar="FILE")
+    _add_settings(restorer)
     return parser
+
+
+def run_backup(settings: Settings, restore_file: str | None = None) -> int:
+    path = settings.sqlite_path
+    if path is None:
+        print("pulseboard: backups here are for SQLite; on PostgreSQL use pg_dump (see the README)", file=sys.stderr)
+        return 2
+    now = datetime.now(timezone.utc)
+    try:
+        if restore_file:
+            kept = backup_module.restore(Path(restore_file), path, now=now)
+            print(f"restored {path} from {restore_file}" + (f"; the replaced file is {kept}" if kept else ""))
+        else:
+            print(backup_module.backup(path, settings.backup_dir, keep=settings.backup_keep, now=now))
+    except backup_module.BackupError as exc:
+        print(f"pulseboard: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def serve(settings: Settings) -> None:
@@ -122,7 +146,7 @@ def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k != "command" and not k.startswith("import_") and v is not None}
+    overrides = {k: v for k, v in vars(args).items() if k != "command" and not k.startswith(("import_", "restore_")) and v is not None}
     try:
         settings = load_settings(overrides)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -131,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             serve(settings)
         elif args.command == "import":
             return csv_import.run_import(args, settings)
+        elif args.command in ("backup", "restore"):
+            return run_backup(settings, getattr(args, "restore_file", None))
     except (SettingsError, DatabaseError) as exc:
         print(f"pulseboard: {exc}", file=sys.stderr)
         return 2

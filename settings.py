@@ -114,6 +114,7 @@ FIELDS: tuple[Field, ...] = (
     Field("max_batch", 10000, _positive_int, "Most events accepted in one request."),
     Field("sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."),
     Field("threads", 64, _positive_int, "Worker threads of the server (each open WebSocket holds one)."),
+    Field("backup_keep", 7, _positive_int, "Backups kept in <data-dir>/backups (older ones are deleted)."),
     Field("workers", 1, _positive_int, "Server processes; each tails the database, so live clients of every worker see every event."),
     Field("log_level", "INFO", _log_level, "Log level."),
     Field("cors_origins", "", _str, "Comma-separated origins allowed by CORS (off when empty)."),
@@ -135,6 +136,7 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     threads: int = 64
     workers: int = 1
+    backup_keep: int = 7
     log_level: str = "INFO"
     cors_origins: str = ""
 
@@ -149,6 +151,16 @@ class Settings:
             name = "pulseboard-demo.db" if self.demo else "pulseboard.db"
             path = Path(self.data_dir) / name
         return f"sqlite:///{path.expanduser().resolve()}"
+
+    @property
+    def backup_dir(self) -> Path:
+        return Path(self.data_dir) / "backups"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file, or None for another database."""
+        url = self.database_url
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
     @property
     def is_sqlite(self) -> bool:

@@ -91,7 +91,13 @@ class Database:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except Exception as exc:  # surface as one clear line at start-up
-            raise DatabaseError(f"cannot open or upgrade the database {self.safe_url}: {exc}") from exc
+            text = str(exc).splitlines()[0]
+            if self.is_sqlite and ("malformed" in text or "not a database" in text):
+                raise DatabaseError(
+                    f"the database file {make_url(self.url).database} is damaged ({text.split(') ')[-1]}); "
+                    "restore a backup with 'python app.py restore FILE'"
+                ) from exc
+            raise DatabaseError(f"cannot open or upgrade the database {self.safe_url}: {text}") from exc
 
     def check(self) -> bool:
         with self.engine.connect() as conn:
