@@ -30,7 +30,7 @@ system-deps:
 	fi
 
 test: $(VENV)/.dev system-deps
-	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api data analytics reports live layouts callbacks demo client tools
+	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api data analytics reports live jobs layouts callbacks demo client tools
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(VENV)/.dev system-deps

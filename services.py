@@ -29,6 +29,7 @@ class Services:
     cache: ResultCache = dataclasses.field(default_factory=ResultCache)
     live: Live = dataclasses.field(init=False)
     background: list[Any] = dataclasses.field(default_factory=list)  # things with .stop(), started by start_background
+    jobs: Any = None  # jobs.scheduler.Jobs once started
 
     def __post_init__(self) -> None:
         self.live = Live(self.db)
@@ -51,8 +52,17 @@ class Services:
                 log.exception("listener failed")
 
     def start_background(self) -> None:
-        """Start what runs beside the requests in a serving process (after any fork): the demo."""
-        if self.settings.demo and not self.background:
+        """Start what runs beside the requests in a serving process (after any
+        fork): the scheduled jobs, and the demo with --demo."""
+        if self.background:
+            return
+        from jobs.scheduler import Jobs
+
+        jobs = Jobs(self)
+        jobs.start()
+        self.background.append(jobs)
+        self.jobs = jobs
+        if self.settings.demo:
             from demo.service import DemoRunner
 
             runner = DemoRunner(self)

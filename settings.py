@@ -114,6 +114,8 @@ FIELDS: tuple[Field, ...] = (
     Field("max_batch", 10000, _positive_int, "Most events accepted in one request."),
     Field("sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."),
     Field("threads", 64, _positive_int, "Worker threads of the server (each open WebSocket holds one)."),
+    Field("retention_days", 30, _positive_int, "Raw events older than this are deleted (hourly, in small batches)."),
+    Field("rollup_retention_days", 400, _positive_int, "Per-minute and hourly rollups older than this are deleted."),
     Field("backup_keep", 7, _positive_int, "Backups kept in <data-dir>/backups (older ones are deleted)."),
     Field("workers", 1, _positive_int, "Server processes; each tails the database, so live clients of every worker see every event."),
     Field("log_level", "INFO", _log_level, "Log level."),
@@ -137,6 +139,8 @@ class Settings:
     threads: int = 64
     workers: int = 1
     backup_keep: int = 7
+    retention_days: int = 30
+    rollup_retention_days: int = 400
     log_level: str = "INFO"
     cors_origins: str = ""
 

@@ -14,6 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 
 from services import Services
 
+# Routes not recorded as self-monitoring events: the page's own plumbing and streams.
+QUIET = ("/_dash", "/assets", "/_favicon", "/metrics", "/api/stream", "/ws", "/realtime/stream")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -39,8 +41,11 @@ def register_metrics(server: Flask, services: Services) -> None:
         started = getattr(g, "pulse_started", None)
         if started is not None and request.url_rule is not None:
             endpoint = request.url_rule.rule
-            latency.labels(endpoint).observe(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            latency.labels(endpoint).observe(seconds)
             requests_total.labels(endpoint, request.method, str(response.status_code)).inc()
+            if services.jobs is not None and not endpoint.startswith(QUIET):
+                services.jobs.monitor.request(endpoint, request.method, response.status_code, seconds, services.now())
         return response
 
     def metrics() -> Any:

@@ -146,8 +146,10 @@
         if (e.type === "alert" || (e.type === "component" && outcome(e.status) === "failure")) toast(e);
       });
     }
-    addToFeed(add);
-    addToChart(add);
+    // Pulseboard's own self-monitoring events belong to the System page, not the feed.
+    var shown = add.filter(function (e) { return e.source !== "pulseboard"; });
+    addToFeed(shown);
+    addToChart(shown);
     if (counted) {
       bump("kpi-events-today", add.length);
       bump("kpi-events-last-hour", add.length);

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 # A cold page loads plotly.js (3 MB) first: allow for it on a busy 2-core machine.
-expect.set_options(timeout=20_000)
+expect.set_options(timeout=45_000)
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
@@ -42,7 +42,7 @@ def page(browser: Browser) -> Iterator[Page]:
     pg.on("pageerror", lambda exc: errors.append(exc))
     # A server-side callback that raises answers 500; Dash logs it to the console.
     pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(45_000)
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

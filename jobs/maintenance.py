@@ -1,0 +1,103 @@
+"""Retention and self-monitoring.
+
+Retention deletes raw events older than ``retention_days`` and rollups older
+than ``rollup_retention_days`` in small batches, each its own short write
+transaction, so ingest is never held up for long.
+
+Self-monitoring records the server's own figures as ordinary events of source
+``pulseboard`` (shown on the System page): a ``request`` event per HTTP request
+(entity = route, duration_ms), and every minute ``cpu_percent``,
+``memory_mb``, ``db_size_mb`` and ``live_clients`` gauges.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import deque
+from datetime import datetime, timedelta
+from typing import Any
+
+import psutil
+from sqlalchemy import delete, select
+
+from data.ingest import ingest
+from data.models import EVENTS, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, to_micros
+
+log = logging.getLogger(__name__)
+
+SOURCE = "pulseboard"
+BATCH = 2000
+MAX_PENDING = 20_000  # requests recorded between flushes; beyond this they are counted, not stored
+
+
+def purge(db: Any, *, now: datetime, retention_days: int, rollup_retention_days: int) -> dict[str, int]:
+    """Delete old rows in batches; returns how many per table."""
+    removed = {}
+    event_cutoff = to_micros(now - timedelta(days=retention_days))
+    removed["events"] = _purge(db, EVENTS, EVENTS.c.ts < event_cutoff)
+    minute_cutoff = int((now - timedelta(days=rollup_retention_days)).timestamp())
+    for table in (ROLLUPS, ROLLUP_HIST, ROLLUPS_HOURLY, ROLLUP_HIST_HOURLY):
+        removed[table.name] = _purge(db, table, table.c.minute < minute_cutoff)
+    return removed
+
+
+def _purge(db: Any, table: Any, condition: Any) -> int:
+    total = 0
+    while True:
+        with db.write() as conn:
+            ids = [r[0] for r in conn.execute(select(table.c.id).where(condition).limit(BATCH))]
+            if ids:
+                conn.execute(delete(table).where(table.c.id.in_(ids)))
+        total += len(ids)
+        if len(ids) < BATCH:
+            return total
+
+
+class SelfMonitor:
+    """Collects request timings as they happen and stores them with the gauges."""
+
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.pending: deque[dict[str, Any]] = deque()
+        self.dropped = 0
+        self.lock = threading.Lock()
+        self.process = psutil.Process(os.getpid())
+
+    def request(self, route: str, method: str, status: int, seconds: float, now: datetime) -> None:
+        with self.lock:
+            if len(self.pending) >= MAX_PENDING:
+                self.dropped += 1
+                return
+            self.pending.append(_event(now, "request", entity=route, status=str(status), duration_ms=seconds * 1000.0,
+                                       attrs={"method": method}))  # fmt: skip
+
+    def flush(self) -> int:
+        with self.lock:
+            rows = list(self.pending)
+            self.pending.clear()
+        if rows:
+            result = ingest(self.services.db, rows)
+            self.services.committed(result.stored)
+        return len(rows)
+
+    def gauges(self) -> int:
+        now = self.services.now()
+        with self.process.oneshot():
+            cpu = self.process.cpu_percent(interval=None)
+            rss = self.process.memory_info().rss / 1048576
+        size = (self.services.db.size_bytes() or 0) / 1048576
+        rows = [
+            _event(now, "cpu_percent", value=cpu),
+            _event(now, "memory_mb", value=round(rss, 2)),
+            _event(now, "db_size_mb", value=round(size, 3)),
+            _event(now, "live_clients", value=float(self.services.live.broker.client_count)),
+        ]
+        result = ingest(self.services.db, rows)
+        self.services.committed(result.stored)
+        return len(rows)
+
+
+def _event(ts: datetime, type_: str, **fields: Any) -> dict[str, Any]:
+    base = dict.fromkeys(("entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs", "uid"))
+    return base | {"ts": ts, "source": SOURCE, "type": type_} | fields

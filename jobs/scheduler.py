@@ -1,0 +1,57 @@
+"""The serving process's scheduler: self-monitoring every few seconds and every
+minute, retention every hour, a verified SQLite backup every day."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from data import backup
+from jobs.maintenance import SelfMonitor, purge
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.monitor = SelfMonitor(services)
+        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
+
+    def start(self) -> None:
+        s = self.services.settings
+        self.scheduler.add_job(self._safe(self.monitor.flush), "interval", seconds=10, id="self-monitor-requests")
+        self.scheduler.add_job(self._safe(self.monitor.gauges), "interval", seconds=60, id="self-monitor-gauges")
+        self.scheduler.add_job(self._safe(self.retention), "interval", hours=1, id="retention", next_run_time=datetime.now(timezone.utc))
+        if s.sqlite_path is not None:
+            self.scheduler.add_job(self._safe(self.backup), "cron", hour=3, minute=17, id="backup")
+        self.scheduler.start()
+
+    def retention(self) -> dict[str, int]:
+        s = self.services.settings
+        removed = purge(self.services.db, now=self.services.now(), retention_days=s.retention_days, rollup_retention_days=s.rollup_retention_days)
+        if any(removed.values()):
+            log.info("retention removed %s", removed)
+        return removed
+
+    def backup(self) -> None:
+        s = self.services.settings
+        path = backup.backup(s.sqlite_path, s.backup_dir, keep=s.backup_keep, now=self.services.now())
+        log.info("backup written to %s", path)
+
+    @staticmethod
+    def _safe(job: Any) -> Any:
+        def run() -> None:
+            try:
+                job()
+            except Exception:  # a failed run is logged; the next one tries again
+                log.exception("job %s failed", getattr(job, "__name__", job))
+
+        return run
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)  # let a running job finish its batch: nothing is left half done
+        self.monitor.flush()

@@ -1,0 +1,84 @@
+"""Retention and self-monitoring on a real SQLite database."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from data.ingest import ingest
+from jobs.maintenance import SelfMonitor, purge
+from jobs.scheduler import Jobs
+from settings import load_settings
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Any:
+    app = create_app(load_settings({"db": str(tmp_path / "p.db"), "data_dir": str(tmp_path)}, environ={}))
+    svc = app.server.extensions["pulseboard"]
+    yield svc
+    svc.close()
+
+
+def row(ts: datetime, type_: str = "t", **kw: Any) -> dict[str, Any]:
+    base = dict.fromkeys(("entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs", "uid"))
+    return base | {"ts": ts, "source": "s", "type": type_} | kw
+
+
+def scalar(svc: Any, sql: str) -> int:
+    with svc.db.read() as conn:
+        return int(conn.execute(text(sql)).scalar() or 0)
+
+
+def test_retention_removes_exactly_the_old_rows_while_ingest_runs(services: Any) -> None:
+    ingest(services.db, [row(NOW - timedelta(days=40, minutes=i), "old", duration_ms=5.0) for i in range(4500)])
+    ingest(services.db, [row(NOW - timedelta(days=5, minutes=i), "kept", duration_ms=5.0) for i in range(300)])
+    stop = threading.Event()
+    written = []
+
+    def keep_ingesting() -> None:
+        while not stop.is_set():
+            written.append(len(ingest(services.db, [row(NOW, "live")] * 20).stored))
+
+    writer = threading.Thread(target=keep_ingesting)
+    writer.start()
+    try:
+        removed = purge(services.db, now=NOW, retention_days=30, rollup_retention_days=35)
+    finally:
+        stop.set()
+        writer.join()
+    assert removed["events"] == 4500
+    assert scalar(services, "SELECT count(*) FROM events WHERE type = 'old'") == 0
+    assert scalar(services, "SELECT count(*) FROM events WHERE type = 'kept'") == 300
+    assert scalar(services, "SELECT count(*) FROM events WHERE type = 'live'") == sum(written) > 0
+    assert scalar(services, "SELECT count(*) FROM rollups WHERE type = 'old'") == 0
+    assert scalar(services, "SELECT count(*) FROM rollups_hourly WHERE type = 'old'") == 0
+    assert scalar(services, "SELECT count(*) FROM rollup_hist WHERE type = 'old'") == 0
+    assert scalar(services, "SELECT sum(count) FROM rollups WHERE type = 'kept'") == 300
+
+
+def test_self_monitoring_stores_requests_and_gauges_as_pulseboard_events(services: Any) -> None:
+    monitor = SelfMonitor(services)
+    monitor.request("/api/events", "POST", 201, 0.012, NOW)
+    monitor.request("/api/events", "POST", 422, 0.002, NOW)
+    assert monitor.flush() == 2
+    assert monitor.gauges() == 4
+    with services.db.read() as conn:
+        rows = conn.execute(text("SELECT type, entity, status, duration_ms FROM events WHERE source = 'pulseboard' ORDER BY id")).all()
+    assert [tuple(r) for r in rows[:2]] == [("request", "/api/events", "201", 12.0), ("request", "/api/events", "422", 2.0)]
+    assert {r[0] for r in rows[2:]} == {"cpu_percent", "memory_mb", "db_size_mb", "live_clients"}
+
+
+def test_the_scheduler_starts_and_stops_without_leaving_a_thread(services: Any) -> None:
+    before = set(threading.enumerate())
+    jobs = Jobs(services)
+    jobs.start()
+    assert {j.id for j in jobs.scheduler.get_jobs()} == {"self-monitor-requests", "self-monitor-gauges", "retention", "backup"}
+    jobs.stop()
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
