@@ -137,10 +137,10 @@ class Settings:
     max_batch: int = 10000
     sqlite_synchronous: str = "NORMAL"
     threads: int = 64
-    workers: int = 1
-    backup_keep: int = 7
     retention_days: int = 30
     rollup_retention_days: int = 400
+    backup_keep: int = 7
+    workers: int = 1
     log_level: str = "INFO"
     cors_origins: str = ""
 
