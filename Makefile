@@ -37,6 +37,8 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
 	$(PY) bench/client.py
+	$(PY) bench/live.py
+	$(PY) bench/pages.py
 
 screenshots: $(VENV)/.dev system-deps
 	$(PY) tools/screenshots.py --out docs/screenshots
