@@ -98,10 +98,19 @@
     return gd && gd.data && window.Plotly ? gd : null;
   }
 
+  var CHART_EVERY_MS = 250;  // a redraw costs 40-100 ms: batch points instead of redrawing per frame
+
   function addToChart(events) {
     live.pending = live.pending.concat(events);
+    if (live.chartTimer || !live.pending.length) return;
+    live.chartTimer = setTimeout(flushChart, live.lastDraw && Date.now() - live.lastDraw < CHART_EVERY_MS ? CHART_EVERY_MS : 0);
+  }
+
+  function flushChart() {
+    live.chartTimer = null;
     var gd = chartDiv();
-    if (!gd || !live.pending.length) return;  // a cold page: plotted once plotly.js is ready
+    if (!gd || !live.pending.length) return;  // a cold page: plotted once plotly.js is ready (tick retries)
+    live.lastDraw = Date.now();
     var batch = live.pending;
     live.pending = [];
     window.Plotly.extendTraces(gd, {
@@ -237,7 +246,7 @@
       connect();
       live.pollTimer = setInterval(poll, POLL_MS);
     }
-    if (live.pending.length) addToChart([]);
+    if (live.pending.length && !live.chartTimer) flushChart();
     setStatus(live.status);
     return live.status;
   };

@@ -8,6 +8,7 @@ import dash
 from dash import Input, Output, State, no_update
 
 from api.params import parse_duration
+from callbacks.explore import known_values
 from data import queries
 from layouts import figures, ids
 from reports import usage
@@ -23,7 +24,7 @@ def register(app: dash.Dash, services: Services) -> None:
     )  # fmt: skip
     def update(entity: str | None, window: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
         with services.db.read() as conn:
-            entities = queries.distinct_values(conn, "entity", limit=1000)
+            entities = known_values(services, "entity")
             if entity is None and entities:
                 entity = entities[0]
             history = usage.entity_history(conn, window=parse_duration(window, "window"), now=services.now(),

@@ -112,6 +112,16 @@ def register(app: dash.Dash, services: Services) -> None:
         return {"content": "".join(csv_lines(names, [rows])), "filename": "pulseboard-explore.csv", "type": "text/csv"}
 
 
+def known_values(services: Services, dimension: str) -> list[str]:
+    """Values for a filter picker: a GROUP BY over all rollups, so kept for a minute."""
+
+    def compute() -> list[str]:
+        with services.db.read() as conn:
+            return queries.distinct_values(conn, dimension, limit=500)
+
+    return services.cache.get_or_compute(("known-values", dimension), 0, compute, ttl=60.0)
+
+
 def _run(services: Services, q: explore.Query) -> pd.DataFrame:
     with services.db.read() as conn:
         return explore.run(conn, q)
@@ -120,7 +130,6 @@ def _run(services: Services, q: explore.Query) -> pd.DataFrame:
 def _register_options(app: dash.Dash, services: Services, dim: str) -> None:
     @app.callback(Output(ids.ex_filter(dim), "options"), Input(ids.ex_filter(dim), "search_value"), State(ids.ex_filter(dim), "value"))
     def options(_search: str | None, chosen: list[str] | None) -> list[dict[str, str]]:
-        with services.db.read() as conn:
-            known = queries.distinct_values(conn, dim, limit=500)
+        known = known_values(services, dim)
         values = sorted(set(known) | set(chosen or []))
         return [{"label": v, "value": v} for v in values]

@@ -61,7 +61,7 @@ def users(conn: Connection, *, now: datetime, minutes: int, filters: Filters) ->
 
 
 def heatmap(conn: Connection, *, since: datetime, until: datetime, filters: Filters, tz: str) -> dict[str, Any]:
-    minutes = queries.rollup_totals(conn, since=since, until=until, filters=filters, bucket_seconds=60)
+    minutes = queries.rollup_totals(conn, since=since, until=until, filters=filters, bucket_seconds=3600, columns=("count",))
     frame = pd.DataFrame({"ts": minutes["bucket"], "count": minutes["count"]})
     matrix = activity_matrix(frame, tz=tz, count_col="count")
     return {"tz": tz, "weekdays": [str(i) for i in matrix.index], "hours": [int(h) for h in matrix.columns],
