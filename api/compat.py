@@ -18,6 +18,7 @@ from flask import Blueprint, Response
 from api.http import ApiError, attrs_error, json_response, parse, read_json, require_key
 from api.ingest import commit_events, end_session, services, start_session
 from api.schemas import InteractionIn
+from data.ingest import event_row
 from data.queries import session_user
 
 bp = Blueprint("compat", __name__)
@@ -34,12 +35,9 @@ def post_interaction() -> Response:
     svc = services()
     with svc.db.read() as conn:
         user = session_user(conn, data.session_id)
-    row = {
-        "ts": data.timestamp or svc.now(), "source": "macro", "type": data.interaction_type,
-        "entity": data.button_key, "user": user, "session_id": data.session_id, "execution_id": None,
-        "status": None, "value": data.total_boxes, "duration_ms": data.execution_time_ms,
-        "message": None, "attrs": attrs, "uid": data.uid,
-    }  # fmt: skip
+    row = event_row(data.timestamp or svc.now(), "macro", data.interaction_type, entity=data.button_key, user=user,
+                    session_id=data.session_id, value=data.total_boxes, duration_ms=data.execution_time_ms,
+                    attrs=attrs or None, uid=data.uid)  # fmt: skip
     result = commit_events([row])
     return json_response({"status": "success", "interaction_id": result.ids[0], "session_id": data.session_id}, 201)
 

@@ -17,7 +17,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +53,6 @@ class Database:
         # Same pool; the option tells the SQLite begin hook to take the write lock up front.
         self.write_engine: Engine = self.engine.execution_options(pulse_write=True)
         self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
-        self.Session = sessionmaker(self.engine, expire_on_commit=False)
-        self.WriteSession = sessionmaker(self.write_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -75,9 +72,6 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn
-
-    def session(self) -> Session:
-        return self.Session()
 
     def migrate(self) -> None:
         """Upgrade the schema to the latest Alembic revision."""

@@ -29,6 +29,15 @@ events_table = EVENTS
 T = TypeVar("T")
 
 
+def event_row(ts: datetime, source: str, type_: str, **fields: Any) -> dict[str, Any]:
+    """An event as ``ingest`` takes it: every column present, None where not given.
+
+    >>> event_row(datetime(2026, 1, 1), "s", "t", value=2.0)["value"], event_row(datetime(2026, 1, 1), "s", "t")["uid"]
+    (2.0, None)
+    """
+    return dict.fromkeys(EVENT_COLUMNS) | {"ts": ts, "source": source, "type": type_} | fields
+
+
 @dataclasses.dataclass
 class IngestResult:
     ids: list[int]  # one per input event, in input order

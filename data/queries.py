@@ -103,19 +103,6 @@ def events_frame(
     return df
 
 
-def rollups_frame(
-    conn: Connection, *, since: datetime, until: datetime, filters: Filters = Filters(), histogram: bool = False
-) -> pd.DataFrame:
-    """Per-minute rollups (or their duration histograms) overlapping ``[since, until)``."""
-    t = ROLLUP_HIST if histogram else ROLLUPS
-    cols = [c for c in t.c if c.name != "id"]
-    stmt = _where(select(*cols), t, filters)
-    stmt = stmt.where(t.c.minute >= int(since.timestamp()) // 60 * 60, t.c.minute < until.timestamp())
-    df = _frame(conn, stmt.order_by(t.c.minute), [c.name for c in cols])
-    df["minute"] = pd.to_datetime(df["minute"].astype("int64"), unit="s", utc=True).astype("datetime64[us, UTC]")
-    return df
-
-
 def distinct_values(conn: Connection, column: str, *, limit: int = 500) -> list[str]:
     """Known values of a dimension (from rollups when it has them: cheap)."""
     t = ROLLUPS if column in ROLLUP_DIMENSIONS else EVENTS

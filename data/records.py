@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from data.ingest import IngestResult, insert_events
+from data.ingest import IngestResult, event_row, insert_events
 from data.models import COMPONENTS, EXECUTION_METRICS, EXECUTIONS, SESSIONS
 
 SUCCESS = "success"
@@ -23,13 +23,6 @@ RUNNING = "running"
 
 class NotFound(LookupError):
     pass
-
-
-def _event(ts: datetime, type_: str, source: str, **fields: Any) -> dict[str, Any]:
-    base = dict.fromkeys(
-        ("entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs", "uid")
-    )
-    return base | {"ts": ts, "type": type_, "source": source} | fields
 
 
 # ---------------------------------------------------------------- sessions
@@ -45,7 +38,7 @@ def start_session(
         return dict(found), False, None
     row = {"id": session_id, "source": source, "user": user, "started_at": started_at, "ended_at": None, "attrs": attrs}
     conn.execute(insert(table), row)
-    result = insert_events(conn, [_event(started_at, "session_start", source, session_id=session_id, user=user)])
+    result = insert_events(conn, [event_row(started_at, source, "session_start", session_id=session_id, user=user)])
     return row, True, result
 
 
@@ -62,7 +55,7 @@ def end_session(conn: Connection, session_id: str, ended_at: datetime) -> tuple[
     conn.execute(update(table).where(table.c.id == session_id).values(ended_at=ended_at))
     row["ended_at"] = ended_at
     duration = (ended_at - row["started_at"]).total_seconds() * 1000
-    event = _event(ended_at, "session_end", row["source"], session_id=session_id, user=row["user"], duration_ms=duration)
+    event = event_row(ended_at, row["source"], "session_end", session_id=session_id, user=row["user"], duration_ms=duration)
     return row, insert_events(conn, [event])
 
 
@@ -159,10 +152,10 @@ def _put_metrics(conn: Connection, execution_id: str, metrics: dict[str, float])
 
 def _execution_event(row: dict[str, Any], metrics: dict[str, float]) -> dict[str, Any]:
     finished = row["finished_at"] is not None
-    return _event(
+    return event_row(
         row["finished_at"] or row["started_at"],
-        "execution_finished" if finished else "execution_started",
         row["source"],
+        "execution_finished" if finished else "execution_started",
         entity=row["script"],
         execution_id=row["id"],
         status=row["status"],
@@ -205,10 +198,5 @@ def set_component(
     changed = conn.execute(update(table).where(table.c.name == name).values(status=status, detail=detail, updated_at=now))
     if changed.rowcount == 0:
         conn.execute(insert(table), row)
-    event = _event(now, "component", source, entity=name, status=status, message=detail)
+    event = event_row(now, source, "component", entity=name, status=status, message=detail)
     return row, insert_events(conn, [event])
-
-
-def list_components(conn: Connection) -> list[dict[str, Any]]:
-    table = COMPONENTS
-    return [dict(r) for r in conn.execute(select(table).order_by(table.c.name)).mappings()]

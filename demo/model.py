@@ -21,6 +21,8 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from data.ingest import EVENT_COLUMNS
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 RateFn = Callable[[FloatArray], FloatArray]
@@ -50,11 +52,7 @@ class Act:
 
 
 def event(t: float, source: str, type_: str, **fields: Any) -> Act:
-    row: dict[str, Any] = {
-        "source": source, "type": type_, "entity": None, "user": None, "session_id": None, "execution_id": None,
-        "status": None, "value": None, "duration_ms": None, "message": None, "attrs": None, "uid": None,
-    }  # fmt: skip
-    row.update(fields)
+    row = {c: None for c in EVENT_COLUMNS if c != "ts"} | {"source": source, "type": type_} | fields
     return Act(t, EVENT, row)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import psutil
 from sqlalchemy import delete, select
 
-from data.ingest import ingest
+from data.ingest import event_row, ingest
 from data.models import EVENTS, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, to_micros
 
 log = logging.getLogger(__name__)
@@ -99,5 +99,4 @@ class SelfMonitor:
 
 
 def _event(ts: datetime, type_: str, **fields: Any) -> dict[str, Any]:
-    base = dict.fromkeys(("entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs", "uid"))
-    return base | {"ts": ts, "source": SOURCE, "type": type_} | fields
+    return event_row(ts, SOURCE, type_, **fields)

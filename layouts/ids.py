@@ -12,7 +12,6 @@ THEME = "theme"
 THEME_TOGGLE = "theme-toggle"
 THEME_STORE = "theme-store"
 REFRESH = "refresh"
-EVENT_COUNT = "event-count"
 
 # overview
 KPI = "kpi"  # prefix: kpi-<name>

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from data.ingest import ingest
+from data.ingest import event_row, ingest
 from jobs.maintenance import SelfMonitor, purge
 from jobs.scheduler import Jobs
 from settings import load_settings
@@ -27,8 +27,7 @@ def services(tmp_path: Path) -> Any:
 
 
 def row(ts: datetime, type_: str = "t", **kw: Any) -> dict[str, Any]:
-    base = dict.fromkeys(("entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs", "uid"))
-    return base | {"ts": ts, "source": "s", "type": type_} | kw
+    return event_row(ts, "s", type_, **kw)
 
 
 def scalar(svc: Any, sql: str) -> int:
