@@ -73,6 +73,16 @@ def _log_level(raw: str) -> str:
     return value
 
 
+def _non_negative_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"must be zero or a positive number, got {raw}")
+    return value
+
+
 def _str(raw: str) -> str:
     return raw.strip()
 
@@ -120,6 +130,16 @@ FIELDS: tuple[Field, ...] = (
     Field("workers", 1, _positive_int, "Server processes; each tails the database, so live clients of every worker see every event."),
     Field("log_level", "INFO", _log_level, "Log level."),
     Field("cors_origins", "", _str, "Comma-separated origins allowed by CORS (off when empty)."),
+    Field("rules", "", _str, "YAML file of alert rules, created or updated by name at start."),
+    Field("alert_interval", 5.0, _positive_float, "Seconds between alert rule evaluations."),
+    Field("alert_dedup_minutes", 5.0, _non_negative_float, "An alert that fires again within this many minutes of resolving reopens instead of notifying anew."),
+    Field("component_ttl", 300.0, _positive_float, "Seconds after which a component that has not reported is shown offline."),
+    Field("auth", False, _bool, "Require sign-in for the dashboard, the read API and the live feed (users: python app.py user add)."),
+    Field("insecure", False, _bool, "Allow serving on a non-loopback address without --auth."),
+    Field("secret_key", "", _str, "Key that signs session cookies; default: generated once in <data-dir>/secret_key.", flag=False),
+    Field("rate_limit", 200.0, _non_negative_float, "Requests per second allowed per API key or client address (bursts of twice as many); 0: no limit."),
+    Field("max_ws_clients", 500, _positive_int, "Most live-feed clients (WebSocket and SSE) served at once."),
+    Field("max_query_days", 400, _positive_int, "Longest time range a query may cover, in days."),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -143,6 +163,16 @@ class Settings:
     workers: int = 1
     log_level: str = "INFO"
     cors_origins: str = ""
+    rules: str = ""
+    alert_interval: float = 5.0
+    alert_dedup_minutes: float = 5.0
+    component_ttl: float = 300.0
+    auth: bool = False
+    insecure: bool = False
+    secret_key: str = ""
+    rate_limit: float = 200.0
+    max_ws_clients: int = 500
+    max_query_days: int = 400
 
     @property
     def database_url(self) -> str:
@@ -159,6 +189,10 @@ class Settings:
     @property
     def backup_dir(self) -> Path:
         return Path(self.data_dir) / "backups"
+
+    @property
+    def exports_dir(self) -> Path:
+        return Path(self.data_dir) / "exports"
 
     @property
     def sqlite_path(self) -> Path | None:

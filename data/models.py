@@ -13,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -212,6 +213,122 @@ class Component(Base):
     updated_at: Mapped[datetime]
 
 
+# --- alerts (#6): rules, their alert instances, notifications sent, silences ---
+
+
+class AlertRule(Base):
+    """A rule; ``spec`` holds the validated rule (see alerts.rules.Rule) as JSON."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    origin: Mapped[str] = mapped_column(String(20), default="api")  # api | file | default
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Alert(Base):
+    """One alert instance: a rule's series (fingerprint = rule + labels) from
+    pending through firing to resolved. A new instance starts after resolve."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_state", "state"),
+        Index("ix_alerts_fingerprint", "fingerprint", "started_at"),
+        Index("ix_alerts_rule", "rule_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    rule_id: Mapped[int] = mapped_column(Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    labels: Mapped[dict[str, Any] | None]
+    severity: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))  # pending | firing | resolved
+    value: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]  # first evaluation that matched (pending since)
+    fired_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    last_match_at: Mapped[datetime | None]  # last evaluation whose condition held (keep-firing-for counts from it)
+    last_eval_at: Mapped[datetime | None]
+    last_notified_at: Mapped[datetime | None]
+    notifications: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AlertNotification(Base):
+    """A notification sent (or tried) for an alert: one row per target and kind."""
+
+    __tablename__ = "alert_notifications"
+    __table_args__ = (Index("ix_alert_notifications_alert", "alert_id"), Index("ix_alert_notifications_ts", "ts"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(BigId, ForeignKey("alerts.id", ondelete="CASCADE"))
+    ts: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))  # firing | repeat | resolved
+    target: Mapped[str] = mapped_column(String(500))  # live | log | webhook URL
+    ok: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Silence(Base):
+    """Mutes notifications of matching alerts between two instants (a silence or a
+    maintenance window). ``matchers`` maps ``rule`` and/or label names to values."""
+
+    __tablename__ = "silences"
+    __table_args__ = (Index("ix_silences_ends", "ends_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    matchers: Mapped[dict[str, Any]]
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+# --- scheduled exports (#8) ---
+
+
+class ExportSchedule(Base):
+    """A saved Explore query written to CSV on a cron expression or an interval."""
+
+    __tablename__ = "export_schedules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    query: Mapped[dict[str, Any]]  # the Explore query's parameters
+    cron: Mapped[str | None] = mapped_column(String(100))
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    keep: Mapped[int] = mapped_column(Integer, default=10)  # files kept for this schedule
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_run_at: Mapped[datetime | None]
+    next_run_at: Mapped[datetime | None]
+    last_file: Mapped[str | None] = mapped_column(String(500))
+    last_rows: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- dashboard users (#9) ---
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))  # viewer | admin
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed for insert()/update()/delete()."""
     return cast(Table, model.__table__)
@@ -226,3 +343,9 @@ SESSIONS = table_of(Session)
 EXECUTIONS = table_of(Execution)
 EXECUTION_METRICS = table_of(ExecutionMetric)
 COMPONENTS = table_of(Component)
+ALERT_RULES = table_of(AlertRule)
+ALERTS = table_of(Alert)
+ALERT_NOTIFICATIONS = table_of(AlertNotification)
+SILENCES = table_of(Silence)
+EXPORT_SCHEDULES = table_of(ExportSchedule)
+USERS = table_of(User)
