@@ -166,7 +166,7 @@ def set_component(name: str, body: Any) -> dict[str, Any]:
     svc = services()
     now = svc.now()
     row, result = write_retrying(
-        svc.db, lambda conn: records.set_component(conn, name, data.status, data.detail, data.source, now)
+        svc.db, lambda conn: records.set_component(conn, name, data.status, data.detail, data.source, now, data.ttl_seconds)
     )
     svc.committed(result.stored)
     return row

@@ -41,7 +41,7 @@ def get_overview() -> Response:
             return {
                 "timestamp": now.isoformat(),
                 "kpis": overview.kpis(conn, now, filters),
-                "system_state": overview.system_state(conn),
+                "system_state": overview.system_state(conn, svc.now(), svc.settings.component_ttl),
                 "uptime_seconds": round(svc.uptime_seconds(), 1),
                 "sources": [{"source": r.source, "count": int(r.count)} for r in by_source.itertuples(index=False)],
                 "recent_events": overview.recent_events(conn, limit=50, filters=filters),
@@ -75,7 +75,7 @@ def get_status() -> Response:
     svc = services()
     with svc.db.read() as conn:
         metrics = _monitor_metrics(conn)
-        state = overview.system_state(conn)
+        state = overview.system_state(conn, svc.now(), svc.settings.component_ttl)
         body = {
             "timestamp": svc.now().isoformat(),
             "metrics": metrics,
@@ -93,7 +93,7 @@ def get_status() -> Response:
 def get_alerts() -> Response:
     svc = services()
     with svc.db.read() as conn:
-        alerts = overview.monitor_alerts(_monitor_metrics(conn), overview.system_state(conn), svc.now())
+        alerts = overview.monitor_alerts(_monitor_metrics(conn), overview.system_state(conn, svc.now(), svc.settings.component_ttl), svc.now())
     return json_response({"alerts": alerts, "count": len(alerts)})
 
 
@@ -119,11 +119,12 @@ def get_events() -> Response:
     return json_response({"events": rows, "count": len(rows)})
 
 
-@doc("GET", "/api/components", "Component states and the overall status")
+@doc("GET", "/api/components", "Component states (offline when silent past their TTL), uptime over 24 h / 7 d / 30 d, and the overall status")
 @bp.get("/api/components")
 def get_components() -> Response:
-    with services().db.read() as conn:
-        return json_response(overview.system_state(conn))
+    svc = services()
+    with svc.db.read() as conn:
+        return json_response(overview.system_state(conn, svc.now(), svc.settings.component_ttl, uptime=True))
 
 
 @doc("GET", "/api/dimensions/<name>", "Known values of a dimension (for filter pickers)", LIMIT)

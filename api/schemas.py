@@ -153,6 +153,7 @@ class ComponentIn(Strict):
     status: RunStatus
     detail: Message | None = None
     source: Name = "default"
+    ttl_seconds: Annotated[float, Field(gt=0, le=30 * 86400)] | None = None
 
 
 class InteractionIn(BaseModel):

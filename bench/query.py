@@ -132,7 +132,7 @@ def overview_refresh(db: Database, now: datetime) -> dict[str, Any]:
                                           filters=filters, group_by=("source",))  # fmt: skip
         return {
             "kpis": overview.kpis(conn, now, filters),
-            "system_state": overview.system_state(conn),
+            "system_state": overview.system_state(conn, now, 300.0),
             "sources": [{"source": r.source, "count": int(r.count)} for r in by_source.itertuples(index=False)],
             "recent_events": overview.recent_events(conn, limit=50, filters=filters),
         }
@@ -149,7 +149,7 @@ def overview_steps(now: datetime) -> list[tuple[str, Callable[[Any], Any]]]:
         ("kpis: active_users 30 min (raw)", lambda c: queries.active_users(c, since=now - timedelta(minutes=30))),
         ("kpis: open sessions + last id", lambda c: (queries.count_open_sessions(c), queries.last_event_id(c))),
         ("sources: rollup_totals today by source", lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("source",))),
-        ("system_state", overview.system_state),
+        ("system_state", lambda c: overview.system_state(c, now, 300.0)),
         ("recent_events(limit=50)", lambda c: overview.recent_events(c, limit=50)),
     ]
 

@@ -23,7 +23,7 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
     def compute() -> tuple[Any, ...]:
         with services.db.read() as conn:
             kpis = report.kpis(conn, now)
-            state = report.system_state(conn)
+            state = report.system_state(conn, now, services.settings.component_ttl, uptime=True)
             since = now - parse_duration(window, "window")
             activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1)))
             sources = queries.rollup_totals(conn, since=report.day_start(now), until=now + timedelta(minutes=1), group_by=("source",), columns=("count",))

@@ -150,9 +150,13 @@ class Monitor:
         if len(queue) % self._batch_size == 0:
             self._wake()
 
-    def update_system_state(self, component: str, status: str, detail: str | None = None) -> None:
-        """Set a component's state (camera online, cloud offline ...)."""
-        body = {"status": status, "detail": detail, "source": self.source}
+    def update_system_state(self, component: str, status: str, detail: str | None = None, ttl_seconds: float | None = None) -> None:
+        """Set a component's state (camera online, cloud offline ...). Without a
+        new report within ``ttl_seconds`` (default: the server's setting) the
+        dashboard shows the component offline."""
+        body: dict[str, Any] = {"status": status, "detail": detail, "source": self.source}
+        if ttl_seconds is not None:
+            body["ttl_seconds"] = ttl_seconds
         self.send_record("PUT", f"/api/components/{segment(component)}", body)
 
     def start_session(

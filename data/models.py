@@ -211,6 +211,7 @@ class Component(Base):
     status: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
+    ttl_seconds: Mapped[float | None] = mapped_column(Float)  # offline when silent longer (default: the component_ttl setting)
 
 
 # --- alerts (#6): rules, their alert instances, notifications sent, silences ---
@@ -302,6 +303,7 @@ class ExportSchedule(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)  # its folder under the exports directory; kept on rename
     query: Mapped[dict[str, Any]]  # the Explore query's parameters
     cron: Mapped[str | None] = mapped_column(String(100))
     interval_seconds: Mapped[int | None] = mapped_column(Integer)

@@ -274,6 +274,16 @@ def list_components(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(COMPONENTS).order_by(COMPONENTS.c.name)).mappings()]
 
 
+def component_reports(conn: Connection, name: str, since: datetime, until: datetime) -> list[tuple[datetime, str]]:
+    """A component's state reports in ``[since, until)``, preceded by the last
+    one before ``since`` (the state the window starts in), oldest first."""
+    t = EVENTS
+    mine = and_(t.c.entity == name, t.c.type == "component", t.c.status.is_not(None))
+    before = conn.execute(select(t.c.ts, t.c.status).where(mine, t.c.ts < since).order_by(t.c.ts.desc()).limit(1)).first()
+    rows = conn.execute(select(t.c.ts, t.c.status).where(mine, t.c.ts >= since, t.c.ts < until).order_by(t.c.ts, t.c.id)).all()
+    return ([(before[0], before[1])] if before else []) + [(r[0], r[1]) for r in rows]
+
+
 ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")
 ROLLUP_COLUMNS = (*ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max")
 _AGGREGATE: dict[str, Any] = dict.fromkeys(ROLLUP_SUMS, func.sum) | {

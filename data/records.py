@@ -191,11 +191,11 @@ def _times(
 
 
 def set_component(
-    conn: Connection, name: str, status: str, detail: str | None, source: str, now: datetime
+    conn: Connection, name: str, status: str, detail: str | None, source: str, now: datetime, ttl_seconds: float | None = None
 ) -> tuple[dict[str, Any], IngestResult]:
     table = COMPONENTS
-    row = {"name": name, "status": status, "detail": detail, "updated_at": now}
-    changed = conn.execute(update(table).where(table.c.name == name).values(status=status, detail=detail, updated_at=now))
+    row = {"name": name, "status": status, "detail": detail, "updated_at": now, "ttl_seconds": ttl_seconds}
+    changed = conn.execute(update(table).where(table.c.name == name).values(status=status, detail=detail, updated_at=now, ttl_seconds=ttl_seconds))
     if changed.rowcount == 0:
         conn.execute(insert(table), row)
     event = event_row(now, source, "component", entity=name, status=status, message=detail)

@@ -6,6 +6,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from analytics.uptime import HEALTHY
 from layouts import figures, ids
 
 KPIS = (
@@ -94,12 +95,14 @@ def health(state: dict[str, Any], uptime: str) -> list[Any]:
     if not state["components"]:
         items.append(html.P(["No component has reported yet. Report one with ", html.Code("PUT /api/components/<name>"), "."], className="text-body-secondary"))
     for c in state["components"]:
-        ok = c["status"].lower() in ("online", "ok", "healthy", "up", "ready", "running", "connected")
+        ok = c["status"].lower() in HEALTHY
+        uptime = " · ".join(f"{v:g} % {k}" for k, v in (c.get("uptime") or {}).items() if v is not None)
         items.append(html.Div([
             html.Span(className=f"pb-dot {'pb-dot-ok' if ok else 'pb-dot-bad'}"),
             html.Span(c["name"], className="fw-semibold me-2"), html.Span(c["status"]),
             html.Span(c["detail"] or "", className="text-body-secondary ms-2 small"),
-        ], className="pb-component"))  # fmt: skip
+            html.Span(f"up {uptime}" if uptime else "", className="text-body-secondary ms-auto small pb-uptime", title="Uptime over 24 h, 7 d and 30 d"),
+        ], className="pb-component d-flex align-items-baseline"))  # fmt: skip
     return items
 
 

@@ -13,10 +13,10 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from analytics.breakdowns import classify_statuses
+from analytics.uptime import HEALTHY, effective_status, uptime_percent
 from data import queries
 from data.queries import Filters
 
-HEALTHY = ("online", "ok", "healthy", "up", "ready", "running", "connected")
 BROKEN = ("error", "failed", "failure", "down", "critical")
 DEGRADED = ("degraded", "warning", "slow", "busy")
 
@@ -65,7 +65,13 @@ def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[
 
 
 def overall_status(components: list[dict[str, Any]]) -> str:
-    """healthy: all up; error: any broken; degraded: any degraded; partial: some down; offline: all down."""
+    """The device-monitor document's overall health: ``healthy`` (all up),
+    ``error`` (any broken, or none up), ``degraded`` (any degraded), ``partial``
+    (some offline or unknown); ``unknown`` before any component reported.
+
+    >>> overall_status([{"status": "online"}, {"status": "offline"}])
+    'partial'
+    """
     if not components:
         return "unknown"
     states = [str(c["status"]).lower() for c in components]
@@ -76,17 +82,34 @@ def overall_status(components: list[dict[str, Any]]) -> str:
     up = sum(s in HEALTHY for s in states)
     if up == len(states):
         return "healthy"
-    return "offline" if up == 0 else "partial"
+    return "error" if up == 0 else "partial"
 
 
-def system_state(conn: Connection) -> dict[str, Any]:
-    components = queries.list_components(conn)
+UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+def system_state(conn: Connection, now: datetime, default_ttl: float, *, uptime: bool = False) -> dict[str, Any]:
+    """Component states and the overall status. A component silent for longer
+    than its TTL (its own ``ttl_seconds``, else ``default_ttl``) is ``offline``;
+    ``reported_status`` keeps what it last said. With ``uptime``, each component
+    gets its healthy share of the last 24 h, 7 d and 30 d in percent."""
+    components = []
+    for c in queries.list_components(conn):
+        ttl = timedelta(seconds=c.get("ttl_seconds") or default_ttl)
+        item = {"name": c["name"], "status": effective_status(c["status"], c["updated_at"], now, ttl), "reported_status": c["status"],
+                "detail": c["detail"], "updated_at": c["updated_at"].isoformat(), "ttl_seconds": ttl.total_seconds(),
+                "age_seconds": round(max((now - c["updated_at"]).total_seconds(), 0.0), 3)}  # fmt: skip
+        if item["status"] != c["status"]:
+            item["detail"] = f"no report for {format_uptime(item['age_seconds']).removeprefix('0h ')} (last: {c['status']})"
+        if uptime:
+            longest = max(UPTIME_WINDOWS.values())
+            reports = queries.component_reports(conn, c["name"], now - longest, now)
+            item["uptime"] = {k: uptime_percent(reports, now - w, now, ttl) for k, w in UPTIME_WINDOWS.items()}
+        components.append(item)
     state: dict[str, Any] = {"status": overall_status(components)}
     for c in components:
         state[f"{c['name']}_status"] = c["status"]
-    state["components"] = [
-        {"name": c["name"], "status": c["status"], "detail": c["detail"], "updated_at": c["updated_at"].isoformat()} for c in components
-    ]
+    state["components"] = components
     return state
 
 

@@ -93,3 +93,53 @@ def test_concurrent_first_updates_of_one_component_all_succeed(shared_server: An
     assert codes == [200] * 8
     assert count(shared_server, COMPONENTS, COMPONENTS.c.name == name) == 1
     assert len(component_events(shared_server, name)) == 8
+
+
+def component(server: Any, name: str) -> dict[str, Any]:
+    r = server.get("/api/components")
+    assert r.status_code == 200, r.text
+    (item,) = [c for c in r.json()["components"] if c["name"] == name]
+    return dict(item)
+
+
+def test_a_silent_component_goes_offline_after_its_ttl_and_uptime_counts_it(server: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tests.read_factories import freeze
+
+    t0 = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+    freeze(server, t0)
+    assert put(server, "camera", {"status": "online", "detail": "640x480", "ttl_seconds": 600}).status_code == 200
+    assert put(server, "cloud", {"status": "online"}).status_code == 200  # the default TTL (300 s)
+
+    freeze(server, t0 + timedelta(minutes=6))
+    cam, cloud = component(server, "camera"), component(server, "cloud")
+    assert (cam["status"], cam["detail"], cam["ttl_seconds"]) == ("online", "640x480", 600.0)
+    assert (cloud["status"], cloud["reported_status"]) == ("offline", "online")
+    assert cloud["detail"] == "no report for 6m (last: online)"
+    body = server.get("/api/components").json()
+    assert (body["status"], body["camera_status"], body["cloud_status"]) == ("partial", "online", "offline")
+
+    # Camera: online 10 min (its TTL), then silent; 60 min observed -> 16.67 % up.
+    freeze(server, t0 + timedelta(hours=1))
+    cam = component(server, "camera")
+    assert cam["status"] == "offline"
+    assert cam["uptime"] == {"24h": 16.67, "7d": 16.67, "30d": 16.67}
+    assert server.get("/api/components").json()["status"] == "error"  # nothing up
+
+
+def test_uptime_follows_reported_states(server: Any) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from tests.read_factories import freeze
+
+    t0 = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)
+    for minutes, status in [(0, "online"), (30, "error"), (45, "online")]:
+        freeze(server, t0 + timedelta(minutes=minutes))
+        assert put(server, "sms", {"status": status, "ttl_seconds": 86400}).status_code == 200
+    freeze(server, t0 + timedelta(hours=2))
+    sms = component(server, "sms")
+    assert sms["status"] == "online"
+    assert sms["uptime"]["24h"] == 87.5  # 15 of 120 minutes in error
+    freeze(server, t0 + timedelta(days=2))  # the day before is all online (within the 1-day TTL until 00:45 + 24 h)
+    assert component(server, "sms")["uptime"]["24h"] == round(100 * 45 / (24 * 60), 2)

@@ -99,7 +99,7 @@ def test_sessions_components_and_executions_are_recorded_in_order_with_the_event
         session = monitor.start_session(user="ana")
         monitor.log_event("scan", "in the session")
         monitor.end_session()
-        monitor.update_system_state("camera", "online", "640x480")
+        monitor.update_system_state("camera", "online", "640x480", ttl_seconds=120)
         with monitor.execution("nightly-report") as run:
             run.metric("rows", 1200)
         with pytest.raises(ValueError, match="boom"), monitor.execution("broken-report"):
@@ -112,7 +112,7 @@ def test_sessions_components_and_executions_are_recorded_in_order_with_the_event
     ]
     ((user, ended),) = shared_server.query("SELECT user, ended_at FROM sessions WHERE id = ?", session)
     assert user == "ana" and ended is not None
-    assert shared_server.query("SELECT status, detail FROM components WHERE name = 'camera'") == [("online", "640x480")]
+    assert shared_server.query("SELECT status, detail, ttl_seconds FROM components WHERE name = 'camera'") == [("online", "640x480", 120.0)]
     runs = dict(shared_server.query("SELECT script, status FROM executions WHERE source = 'records'"))
     assert runs == {"nightly-report": "success", "broken-report": "failed"}
     ((attrs,),) = shared_server.query("SELECT attrs FROM executions WHERE script = 'broken-report'")

@@ -17,6 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('components', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ttl_seconds', sa.Float(), nullable=True))
     op.create_table('alert_rules',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -31,6 +33,7 @@ def upgrade() -> None:
     op.create_table('export_schedules',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('slug', sa.String(length=100), nullable=False),
     sa.Column('query', sa.JSON(), nullable=False),
     sa.Column('cron', sa.String(length=100), nullable=True),
     sa.Column('interval_seconds', sa.Integer(), nullable=True),
@@ -43,7 +46,8 @@ def upgrade() -> None:
     sa.Column('last_rows', sa.BigInteger(), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('name')
+    sa.UniqueConstraint('name'),
+    sa.UniqueConstraint('slug')
     )
     op.create_table('silences',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -131,3 +135,5 @@ def downgrade() -> None:
     op.drop_table('silences')
     op.drop_table('export_schedules')
     op.drop_table('alert_rules')
+    with op.batch_alter_table('components', schema=None) as batch_op:
+        batch_op.drop_column('ttl_seconds')
