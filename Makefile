@@ -30,12 +30,13 @@ system-deps:
 	fi
 
 test: $(VENV)/.dev system-deps
-	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api data analytics reports live jobs layouts callbacks demo client tools
+	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api alerts auth data analytics reports live jobs layouts callbacks demo client tools
 	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile
 
 bench: $(VENV)/.dev system-deps
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
+	$(PY) bench/alerts.py
 	$(PY) bench/client.py
 	$(PY) bench/live.py
 	$(PY) bench/pages.py

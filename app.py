@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
 import sys
@@ -18,10 +19,13 @@ import dash
 from flask import Flask
 
 from api import register_api
+from auth import cli as user_cli
+from auth import register_auth
 from callbacks import register_all
 from data import backup as backup_module
 from data import csv_import
 from data.db import Database, DatabaseError
+from jobs import exports
 from layouts.shell import build_layout
 from live.endpoints import register_live
 from services import Services
@@ -37,9 +41,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
     db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
     db.migrate()
     services = Services(settings=settings, db=db)
+    services.alerts.prepare()  # default rules into a fresh database, then the --rules file
     server = Flask("pulseboard", root_path=str(ROOT))
     register_api(server, services)
     register_live(server, services)
+    register_auth(server, services)
     app = dash.Dash(
         "pulseboard",
         server=server,  # type: ignore[arg-type]
@@ -79,6 +85,10 @@ def _parser() -> argparse.ArgumentParser:
     restorer = sub.add_parser("restore", help="Replace the SQLite database with a backup (stop the server first).")
     restorer.add_argument("restore_file", metavar="FILE")
     _add_settings(restorer)
+    user_cli.add_arguments(sub.add_parser("user", help="Dashboard users (for --auth): add, list, remove, passwd, disable, enable."), _add_settings)
+    exporter = sub.add_parser("export", help="Write an Explore query's result as CSV (for cron jobs).")
+    exports.add_arguments(exporter)
+    _add_settings(exporter)
     return parser
 
 
@@ -98,6 +108,28 @@ def run_backup(settings: Settings, restore_file: str | None = None) -> int:
         print(f"pulseboard: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def serving_refusal(settings: Settings) -> str | None:
+    """Why ``serve`` must not start with these settings, or None: a non-loopback
+    bind needs --auth (or --insecure), and --auth needs a user who can sign in."""
+    loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
+    if not loopback and not settings.auth and not settings.insecure:
+        return (f"refusing to serve on {settings.host} without sign-in: anyone who reaches it could read and write; "
+                "add --auth (and a user: python app.py user add NAME --role admin), or --insecure")  # fmt: skip
+    if settings.auth:
+        from data.users import count_users
+
+        db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+        try:
+            db.migrate()
+            with db.read() as conn:
+                users = count_users(conn)
+        finally:
+            db.dispose()
+        if users == 0:
+            return "--auth is on but no user can sign in; add one first: python app.py user add NAME --role admin"
+    return None
 
 
 def serve(settings: Settings) -> None:
@@ -146,17 +178,25 @@ def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k != "command" and not k.startswith(("import_", "restore_")) and v is not None}
+    overrides = {k: v for k, v in vars(args).items() if k != "command" and not k.startswith(("import_", "restore_", "export_", "user_")) and v is not None}
     try:
         settings = load_settings(overrides)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic").setLevel(logging.WARNING)
         if args.command == "serve":
+            refusal = serving_refusal(settings)
+            if refusal:
+                print(f"pulseboard: {refusal}", file=sys.stderr)
+                return 2
             serve(settings)
         elif args.command == "import":
             return csv_import.run_import(args, settings)
+        elif args.command == "user":
+            return user_cli.run(args, settings)
         elif args.command in ("backup", "restore"):
             return run_backup(settings, getattr(args, "restore_file", None))
+        elif args.command == "export":
+            return exports.run_cli(args, settings)
     except (SettingsError, DatabaseError) as exc:
         print(f"pulseboard: {exc}", file=sys.stderr)
         return 2

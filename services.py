@@ -30,10 +30,14 @@ class Services:
     live: Live = dataclasses.field(init=False)
     background: list[Any] = dataclasses.field(default_factory=list)  # things with .stop(), started by start_background
     jobs: Any = None  # jobs.scheduler.Jobs once started
+    alerts: Any = None  # alerts.engine.AlertEngine (evaluation, backtests, notifications)
 
     def __post_init__(self) -> None:
-        self.live = Live(self.db)
+        self.live = Live(self.db, max_clients=self.settings.max_ws_clients)
         self.listeners.append(lambda _rows: self.live.wake())
+        from alerts.engine import AlertEngine
+
+        self.alerts = AlertEngine(self)
 
     def now(self) -> datetime:
         return self.clock()
@@ -73,5 +77,6 @@ class Services:
         for item in self.background:
             item.stop()
         self.background.clear()
+        self.alerts.stop()
         self.live.stop()
         self.db.dispose()

@@ -49,6 +49,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = _int(raw)
+    if value < 0:
+        raise ValueError(f"must be zero or a positive integer, got {value}")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     try:
         value = float(raw)
@@ -140,6 +147,7 @@ FIELDS: tuple[Field, ...] = (
     Field("rate_limit", 200.0, _non_negative_float, "Requests per second allowed per API key or client address (bursts of twice as many); 0: no limit."),
     Field("max_ws_clients", 500, _positive_int, "Most live-feed clients (WebSocket and SSE) served at once."),
     Field("max_query_days", 400, _positive_int, "Longest time range a query may cover, in days."),
+    Field("trusted_proxies", 0, _non_negative_int, "Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted (0: none)."),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -173,6 +181,7 @@ class Settings:
     rate_limit: float = 200.0
     max_ws_clients: int = 500
     max_query_days: int = 400
+    trusted_proxies: int = 0
 
     @property
     def database_url(self) -> str:

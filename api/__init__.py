@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from api import compat, ingest, openapi, query, read, read_scripts
-from api.http import API_PREFIXES, ApiError, install_error_handlers
+from api import alerts, compat, exports, ingest, openapi, query, read, read_scripts
+from api.http import API_PREFIXES, ApiError, IdConverter, install_error_handlers
+from api.limits import register_limits
 from api.metrics import register_metrics
 from services import Services
 
@@ -15,11 +16,15 @@ def register_api(server: Flask, services: Services) -> None:
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     server.config["PULSE_API_KEYS"] = settings.keys()
     server.config["PULSE_MAX_BATCH"] = settings.max_batch
+    register_limits(server, settings.rate_limit)  # first: a flood is refused before any other work
+    server.url_map.converters["id"] = IdConverter
     server.register_blueprint(ingest.bp)
     server.register_blueprint(compat.bp)
     server.register_blueprint(read.bp)
     server.register_blueprint(read_scripts.bp)
     server.register_blueprint(query.bp)
+    server.register_blueprint(exports.bp)
+    server.register_blueprint(alerts.bp)
     server.register_blueprint(openapi.bp)
     install_error_handlers(server)
     register_metrics(server, services)

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import functools
 import hmac
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 from api.schemas import field_errors
 
@@ -62,7 +64,56 @@ def read_json() -> Any:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        where = _non_finite_at(raw)
+        if where is not None:
+            raise where from None
         raise ApiError(400, f"malformed JSON: {exc}") from None
+
+
+class _NonFinite:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _non_finite_at(raw: bytes) -> ApiError | None:
+    """A 400 naming the field of the first ``NaN``/``Infinity``/``-Infinity``
+    in ``raw`` when that is all that makes it invalid JSON (Python's json
+    module accepts them; JSON does not), else None."""
+    if b"NaN" not in raw and b"Infinity" not in raw:
+        return None
+    try:
+        doc = json.loads(raw, parse_constant=_NonFinite)
+    except (ValueError, RecursionError):
+        return None
+    path = _find(doc, _NonFinite)
+    if path is None:
+        return None
+    value = path.pop()
+    index = path.pop(0) if isinstance(doc, list) and path else None
+    if isinstance(doc, dict) and path[:1] == ["events"] and len(path) > 1 and isinstance(path[1], int):
+        index = path[1]
+        path = path[2:]
+    field = ".".join(str(p) for p in path) or "(body)"
+    message = f"{value.text} is not a JSON number; send a finite number or null"
+    item: dict[str, Any] = {"field": field, "message": message}
+    if index is not None:
+        item = {"index": index} | item
+    where = f"event {index}: " if index is not None else ""
+    return ApiError(400, f"malformed JSON: {where}field '{field}': {message}", [item])
+
+
+def _find(value: Any, kind: type, depth: int = 0) -> list[Any] | None:
+    """The path to the first instance of ``kind`` in ``value``, ending with that instance."""
+    if isinstance(value, kind):
+        return [value]
+    if depth > 64:
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _find(item, kind, depth + 1)
+        if found is not None:
+            return [key, *found]
+    return None
 
 
 def parse(model: type[M], data: Any) -> M:
@@ -92,21 +143,29 @@ def _too_large() -> str:
     return f"request body larger than {limit / 1024 / 1024:.3g} MB"
 
 
+def presented_key() -> int | None:
+    """Index of the configured API key sent as ``Authorization: Bearer <key>``, or None."""
+    keys: tuple[str, ...] = current_app.config.get("PULSE_API_KEYS", ())
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not keys or scheme.lower() != "bearer":
+        return None
+    # Compare against every key, always: the time taken says nothing about which matched.
+    found = None
+    for index, key in enumerate(keys):
+        if hmac.compare_digest(token.strip().encode(), key.encode()):
+            found = index
+    return found
+
+
 def require_key(view: F) -> F:
-    """Refuse the request without a valid ``Authorization: Bearer <key>`` when keys are configured."""
+    """Refuse the request without a valid ``Authorization: Bearer <key>`` when keys are configured
+    (a signed-in admin, with dashboard sign-in on, needs none)."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        keys: tuple[str, ...] = current_app.config["PULSE_API_KEYS"]
-        if keys:
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            # Compare against every key, always: the time taken says nothing about which matched.
-            ok = False
-            for key in keys:
-                ok |= hmac.compare_digest(token.strip().encode(), key.encode())
-            if scheme.lower() != "bearer" or not ok:
-                raise ApiError(401, "a valid API key is required: send 'Authorization: Bearer <key>'")
+        if current_app.config["PULSE_API_KEYS"] and presented_key() is None and g.get("pulse_role") != "admin":
+            raise ApiError(401, "a valid API key is required: send 'Authorization: Bearer <key>'")
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -124,3 +183,16 @@ def install_error_handlers(server: Flask) -> None:
         if exc.code == 404 and not request.path.startswith(API_PREFIXES):
             return exc
         return error_response(exc.code or 500, exc.description or exc.name)
+
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>`` in a route: a database id. A number beyond the id columns
+    becomes -1, which no row has, so the view answers its own 404 (never an
+    overflow in the database driver, a 500)."""
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= MAX_ID else -1

@@ -9,7 +9,7 @@ from flask import Blueprint, Response
 
 from api import schemas
 from api.docs import ROUTES, Param, RouteDoc, doc
-from api.http import json_response
+from api.http import MAX_ID, json_response
 
 bp = Blueprint("openapi", __name__)
 
@@ -34,14 +34,19 @@ for _route in (
     ROUTES.append(_route)
 
 
-def _path(flask_path: str) -> tuple[str, list[str]]:
-    names = re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", flask_path)
+def _path(flask_path: str) -> tuple[str, list[tuple[str, str]]]:
+    """The OpenAPI path and its parameters as (converter, name)."""
+    names = re.findall(r"<(?:([a-z]+):)?([a-z_]+)>", flask_path)
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", flask_path), names
+
+
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {"id": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
 
 
 def _operation(route: RouteDoc) -> dict[str, Any]:
     path, names = _path(route.path)
-    parameters: list[dict[str, Any]] = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+    parameters: list[dict[str, Any]] = [{"name": n, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(converter, {"type": "string"})}
+                                        for converter, n in names]
     parameters += [{"name": q.name, "in": "query", "required": False, "description": q.description, "schema": q.schema()} for q in route.params]
     op: dict[str, Any] = {"summary": route.summary, "tags": [route.tag], "parameters": parameters, "responses": {}}
     for status in route.responses:
@@ -54,6 +59,10 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
         op["responses"]["400"] = {"description": "Bad parameter", "content": {"application/json": {"schema": ERROR}}}
     if names and "404" not in op["responses"]:
         op["responses"]["404"] = {"description": "Not found", "content": {"application/json": {"schema": ERROR}}}
+    if route.method in ("POST", "PUT", "PATCH"):
+        # Any write route reading a JSON body answers these for a body it cannot take.
+        op["responses"].setdefault("413", {"description": "Body too large", "content": {"application/json": {"schema": ERROR}}})
+        op["responses"].setdefault("415", {"description": "Body not sent as JSON", "content": {"application/json": {"schema": ERROR}}})
     if route.body is not None:
         model_schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
         op["requestBody"] = {"required": route.path != "/api/sessions", "content": {"application/json": {"schema": model_schema}}}

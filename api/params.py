@@ -1,20 +1,30 @@
 """Query-string parsing for the read routes: every bad parameter is a 400
-that names it. Windows are bounded so that no request can pin a core."""
+that names it. Time ranges are bounded by ``settings.max_query_days`` and
+row limits by ``MAX_LIMIT``, so that no request can pin a core."""
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import request
+from flask import current_app, has_app_context, request
 
 from api.http import ApiError
 from data.queries import DIMENSIONS, ROLLUP_DIMENSIONS, Filters
 
-MAX_WINDOW = timedelta(days=400)
+MAX_WINDOW = timedelta(days=400)  # when no app is configured (settings.max_query_days overrides)
 MAX_LIMIT = 5000
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|d|day|w|week)s?$")
 _UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800}
+
+
+def max_window() -> timedelta:
+    """The longest time range a request may cover: ``settings.max_query_days``."""
+    if has_app_context():
+        services = current_app.extensions.get("pulseboard")
+        if services is not None:
+            return timedelta(days=services.settings.max_query_days)
+    return MAX_WINDOW
 
 
 def arg(name: str, default: str | None = None) -> str | None:
@@ -77,9 +87,15 @@ def parse_duration(raw: str, name: str) -> timedelta:
         if not match:
             raise ApiError(400, f"parameter '{name}': expected a duration like 90, 10min, 6h or 7d, got {raw!r}") from None
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if not 0 < seconds <= MAX_WINDOW.total_seconds():
-        raise ApiError(400, f"parameter '{name}': must be between 1 second and {MAX_WINDOW.days} days")
+    longest = max_window()
+    if not 0 < seconds <= longest.total_seconds():
+        raise ApiError(400, f"parameter '{name}': must be between 1 second and {longest.days} days, got {raw!r}")
     return timedelta(seconds=seconds)
+
+
+def days_arg(name: str, default: float) -> float:
+    """A number of days back, at most ``settings.max_query_days``."""
+    return float_arg(name, default, lo=0.001, hi=max_window().days)
 
 
 def duration_arg(name: str, default: timedelta) -> timedelta:
@@ -109,12 +125,14 @@ def time_range(now: datetime, default_window: timedelta) -> tuple[datetime, date
     """``since``/``until`` or ``window`` (trailing, ending now). Bounded."""
     until = time_arg("until") or now
     since = time_arg("since")
+    named = "since"
     if since is None:
-        since = until - duration_arg("window", default_window)
+        since, named = until - duration_arg("window", default_window), "window"
     if since >= until:
-        raise ApiError(400, "parameter 'since': must be before 'until'")
-    if until - since > MAX_WINDOW:
-        raise ApiError(400, f"parameter 'since': the range may span at most {MAX_WINDOW.days} days")
+        raise ApiError(400, f"parameter '{named}': must be before 'until'")
+    longest = max_window()
+    if until - since > longest:
+        raise ApiError(400, f"parameter '{named}': the range may span at most {longest.days} days")
     return since, until
 
 

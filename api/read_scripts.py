@@ -64,7 +64,7 @@ def get_latest_metrics() -> Response:
 @bp.get("/api/metrics/history")
 def get_metric_history() -> Response:
     script, name = _script(), p.arg("metric_name", scripts.DURATION) or scripts.DURATION
-    days = p.float_arg("days", 7, lo=0.001, hi=400)
+    days = p.days_arg("days", 7)
     svc = services()
     with svc.db.read() as conn:
         points = scripts.history(conn, script=script, name=name, days=days, now=svc.now())
@@ -74,7 +74,7 @@ def get_metric_history() -> Response:
 @doc("GET", "/api/metrics/aggregated", "Min/max/avg/percentiles of every metric of one script", SCRIPT, DAYS)
 @bp.get("/api/metrics/aggregated")
 def get_metric_aggregates() -> Response:
-    script, days = _script(), p.float_arg("days", 7, lo=0.001, hi=400)
+    script, days = _script(), p.days_arg("days", 7)
     svc = services()
     with svc.db.read() as conn:
         body = scripts.aggregated(conn, script=script, days=days, now=svc.now())
@@ -85,7 +85,7 @@ def get_metric_aggregates() -> Response:
 @bp.get("/api/analysis/trend")
 def get_trend() -> Response:
     script, name = _script(), p.arg("metric_name", scripts.DURATION) or scripts.DURATION
-    days = p.float_arg("days", 30, lo=0.001, hi=400)
+    days = p.days_arg("days", 30)
     svc = services()
     with svc.db.read() as conn:
         return json_response(scripts.trend_analysis(conn, script=script, name=name, days=days, now=svc.now()))
@@ -108,7 +108,7 @@ def get_anomalies() -> Response:
     script, name = _script(), p.arg("metric_name", scripts.DURATION) or scripts.DURATION
     svc = services()
     with svc.db.read() as conn:
-        rows = scripts.anomalies(conn, script=script, name=name, days=p.float_arg("days", 30, lo=0.001, hi=400), now=svc.now())
+        rows = scripts.anomalies(conn, script=script, name=name, days=p.days_arg("days", 30), now=svc.now())
     return json_response({"script_path": script, "metric_name": name, "anomalies": rows})
 
 
@@ -119,7 +119,7 @@ def get_regressions() -> Response:
     script, name = _script(), p.arg("metric_name", scripts.DURATION) or scripts.DURATION
     svc = services()
     with svc.db.read() as conn:
-        rows = scripts.regressions(conn, script=script, name=name, days=p.float_arg("days", 30, lo=0.001, hi=400), now=svc.now(),
+        rows = scripts.regressions(conn, script=script, name=name, days=p.days_arg("days", 30), now=svc.now(),
                                    higher_is_better=p.bool_arg("higher_is_better"))  # fmt: skip
     return json_response({"script_path": script, "metric_name": name, "steps": rows})
 

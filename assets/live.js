@@ -131,20 +131,66 @@
     card.textContent = (value + n).toLocaleString("en-US");
   }
 
-  /* Alerts and components that break are raised as toasts (bounded, dismissable). */
+  /* Alerts and components that break are raised as toasts (bounded, dismissable).
+   * An alert's toast links to the alert (/alerts?alert=<id>) and to the events
+   * behind it (attrs.link). Links come from event data, so only paths on this
+   * site are used, and all text is set with textContent. */
+  var TOASTS_MAX = 5;
+  var TOAST_MS = {alert: 30000, component: 10000};
+  var TOAST_COLOURS = {resolved: "#2f9e44", info: "#1971c2"};
+
+  function localPath(href) {
+    return typeof href === "string" && href.length < 2000 && /^\/(?![\/\\])[^\s\\]*$/.test(href) ? href : null;
+  }
+
+  function attrsOf(e) {
+    var a = e.attrs || e.context;
+    if (typeof a === "string") { try { a = JSON.parse(a); } catch (err) { a = null; } }
+    return a && typeof a === "object" ? a : {};
+  }
+
+  function link(cls, text, href) {
+    var a = el("a", cls, text);
+    a.href = href;
+    return a;
+  }
+
   function toast(e) {
     var box = document.getElementById("toasts");
     if (!box) return;
-    var level = e.type === "alert" ? (e.status || "warning") : "error";
+    var isAlert = e.type === "alert";
+    var level = isAlert ? String(e.status || "warning") : "error";
     var node = el("div", "pb-toast pb-toast-" + (level === "error" || level === "critical" ? "error" : "warning"));
+    if (Object.prototype.hasOwnProperty.call(TOAST_COLOURS, level)) node.style.borderLeftColor = TOAST_COLOURS[level];
     node.id = "toast-" + e.id;
     node.setAttribute("role", "alert");
-    node.appendChild(el("div", "fw-semibold", e.type === "component" ? (e.entity + " is " + e.status) : (e.entity || "Alert")));
-    node.appendChild(el("div", "small", e.message || ""));
-    node.onclick = function () { node.remove(); };
+    var close = el("button", "btn-close float-end ms-2 pb-toast-close");
+    close.type = "button";
+    close.setAttribute("aria-label", "Dismiss");
+    node.appendChild(close);
+    if (isAlert) {
+      var attrs = attrsOf(e);
+      var alertId = parseInt(attrs.alert_id, 10);
+      var events = localPath(attrs.link);
+      var target = alertId > 0 ? "/alerts?alert=" + alertId : events;
+      var title = (e.entity || "Alert") + (level === "resolved" ? " resolved" : " · " + level);
+      node.appendChild(target ? link("fw-semibold d-block pb-toast-title", title, target) : el("div", "fw-semibold pb-toast-title", title));
+      node.appendChild(target ? link("small d-block text-body pb-toast-body", e.message || "", target) : el("div", "small pb-toast-body", e.message || ""));
+      if (events && events !== target) {
+        node.appendChild(link("small pb-toast-events", events.indexOf("/executions") === 0 ? "runs →" : "events →", events));
+      }
+    } else {
+      node.appendChild(el("div", "fw-semibold", e.entity + " is " + e.status));
+      node.appendChild(el("div", "small", e.message || ""));
+    }
+    // A click on a link follows it; a click anywhere else dismisses the toast.
+    node.onclick = function (ev) {
+      if (ev.target && ev.target.closest && ev.target.closest("a")) return;
+      node.remove();
+    };
     box.insertBefore(node, box.firstChild);
-    while (box.children.length > 5) box.removeChild(box.lastChild);
-    setTimeout(function () { node.remove(); }, 10000);
+    while (box.children.length > TOASTS_MAX) box.removeChild(box.lastChild);
+    setTimeout(function () { node.remove(); }, TOAST_MS[isAlert ? "alert" : "component"]);
   }
 
   function apply(events, counted) {

@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -137,7 +138,7 @@ class Server:
 def pulseboard(data_dir: Path, *extra: str, port: int | None = None) -> Server:
     """``python app.py serve`` on a free port with its own data dir (not started)."""
     port = port or free_port()
-    argv = [PYTHON, "app.py", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "WARNING"]
+    argv = [PYTHON, "app.py", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "WARNING", "--rate-limit", "0"]
     argv += extra
     return Server("pulseboard", argv, port, data_dir.parent / f"{data_dir.name}.log")
 
@@ -437,3 +438,53 @@ def table(figures: Sequence[Figure], title: str) -> str:
     m = machine()
     out.append(f"  machine: {m['cores']} cores ({m['cpu']}), Python {m['python']}, SQLite {m['sqlite']}, {m['os']}")
     return "\n".join(out)
+
+
+class Timing:
+    """Wall-clock and CPU (process) milliseconds of repeated calls. On a busy
+    machine the wall figures include waiting for a core; the CPU figures are
+    what the calls cost, and come close to the wall time of an idle machine."""
+
+    def __init__(self, name: str, wall: list[float], cpu: list[float], first: float, result: Any) -> None:
+        self.name, self.wall, self.cpu, self.first = name, wall, cpu, first
+        self.result = result  # of the last call
+
+    @property
+    def n(self) -> int:
+        return len(self.wall)
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.wall, 95)
+
+    @property
+    def cpu50(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def cpu95(self) -> float:
+        return percentile(self.cpu, 95)
+
+
+def measure(name: str, fn: Callable[[], Any], *, repeat: int, budget_s: float, min_repeat: int = 3) -> Timing:
+    """A first call (reported apart: cold caches, statement compilation), then
+    up to ``repeat`` timed calls, fewer (at least ``min_repeat``) once they
+    have taken ``budget_s`` seconds."""
+    t0 = time.perf_counter()
+    result = fn()
+    first = (time.perf_counter() - t0) * 1000
+    wall: list[float] = []
+    cpu: list[float] = []
+    started = time.perf_counter()
+    while len(wall) < repeat:
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+        if len(wall) >= min_repeat and time.perf_counter() - started > budget_s:
+            break
+    return Timing(name, wall, cpu, first, result)

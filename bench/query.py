@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import math
 import os
 import pstats
 import sqlite3
@@ -53,6 +52,7 @@ for p in (str(ROOT), str(Path(__file__).resolve().parent)):
 import pandas as pd  # noqa: E402
 
 import _dataset  # noqa: E402
+from common import Timing, measure  # noqa: E402
 from analytics.histogram import RELATIVE_ERROR  # noqa: E402
 from data import queries  # noqa: E402
 from data.db import Database  # noqa: E402
@@ -60,65 +60,6 @@ from data.models import to_micros  # noqa: E402
 from reports import explore, overview  # noqa: E402
 
 TARGET_MS = 150.0
-
-
-# ------------------------------------------------------------------- timing
-
-
-def pct(samples: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(q / 100.0 * len(ordered)) - 1)]
-
-
-class Timing:
-    """Wall-clock and CPU (process) milliseconds of repeated calls. On a busy
-    machine the wall figures include waiting for a core; the CPU figures are
-    what the calls cost, and come close to the wall time of an idle machine."""
-
-    def __init__(self, name: str, wall: list[float], cpu: list[float], first: float, result: Any) -> None:
-        self.name, self.wall, self.cpu, self.first = name, wall, cpu, first
-        self.result = result  # of the last call
-
-    @property
-    def n(self) -> int:
-        return len(self.wall)
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.wall)
-
-    @property
-    def p95(self) -> float:
-        return pct(self.wall, 95)
-
-    @property
-    def cpu50(self) -> float:
-        return statistics.median(self.cpu)
-
-    @property
-    def cpu95(self) -> float:
-        return pct(self.cpu, 95)
-
-
-def measure(name: str, fn: Callable[[], Any], *, repeat: int, budget_s: float, min_repeat: int = 3) -> Timing:
-    """A first call (reported apart: cold caches, statement compilation), then
-    up to ``repeat`` timed calls, fewer (at least ``min_repeat``) once they
-    have taken ``budget_s`` seconds."""
-    t0 = time.perf_counter()
-    result = fn()
-    first = (time.perf_counter() - t0) * 1000
-    wall: list[float] = []
-    cpu: list[float] = []
-    started = time.perf_counter()
-    while len(wall) < repeat:
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        wall.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-        if len(wall) >= min_repeat and time.perf_counter() - started > budget_s:
-            break
-    return Timing(name, wall, cpu, first, result)
 
 
 # ---------------------------------------------------------------- scenarios

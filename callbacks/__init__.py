@@ -5,6 +5,8 @@ from __future__ import annotations
 import dash
 
 from callbacks import entities, executions, explore, overview, revenue, sessions, shell, system, tables
+from callbacks import exports
+from callbacks import alerts
 from services import Services
 
 
@@ -17,4 +19,6 @@ def register_all(app: dash.Dash, services: Services) -> None:
     entities.register(app, services)
     revenue.register(app, services)
     system.register(app, services)
+    exports.register(app, services)
+    alerts.register(app, services)
     tables.register(app)

@@ -67,6 +67,16 @@ def overlays(rows: list[dict[str, Any]], wanted: list[str]) -> tuple[list[dict[s
 
 def register(app: dash.Dash, services: Services) -> None:
     filter_ids = [ids.ex_filter(d) for d in layout.FILTER_DIMENSIONS]
+
+    # "Schedule…" opens the Exports page with this view's query filled in.
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        """function (search) {
+            const query = (search || '').replace(/^[?]/, '');
+            return query ? '/exports?query=' + encodeURIComponent(query) : '/exports';
+        }""",
+        Output(ids.EX_SCHEDULE, "href"),
+        Input(ids.page_url("explore"), "search"),
+    )
     inputs = [Input(i, "value") for i in CONTROLS + filter_ids + [ids.EX_ATTR_KEY, ids.EX_ATTR_VALUE, ids.EX_OVERLAYS]]
 
     def collect(values: tuple[Any, ...]) -> dict[str, Any]:

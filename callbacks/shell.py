@@ -26,7 +26,9 @@ def register(app: dash.Dash, services: Services) -> None:
 
     app.clientside_callback(  # type: ignore[no-untyped-call]
         """function (theme) {
-            document.documentElement.setAttribute('data-bs-theme', theme === 'dark' ? 'dark' : 'light');
+            const mode = theme === 'dark' ? 'dark' : 'light';
+            document.documentElement.setAttribute('data-bs-theme', mode);
+            document.documentElement.setAttribute('data-ag-theme-mode', mode);  // every AG Grid follows it
             return theme || 'light';
         }""",
         Output(ids.THEME, "children"),

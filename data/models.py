@@ -247,7 +247,7 @@ class Alert(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     labels: Mapped[dict[str, Any] | None]
     severity: Mapped[str] = mapped_column(String(20))
-    state: Mapped[str] = mapped_column(String(20))  # pending | firing | resolved
+    state: Mapped[str] = mapped_column(String(20))  # pending | firing | resolved | normal (went back before firing)
     value: Mapped[float | None] = mapped_column(Float)
     summary: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]  # first evaluation that matched (pending since)

@@ -1,11 +1,12 @@
 """Runs the demo in a serving process: backfill in a thread (the dashboard is
-up meanwhile), then the live simulator until stopped."""
+up meanwhile), the demo's alert rules, then the live simulator until stopped."""
 from __future__ import annotations
 
 import logging
 import threading
 from typing import Any
 
+from demo import rules
 from demo.backfill import backfill
 from demo.simulator import Simulator
 
@@ -32,6 +33,11 @@ class DemoRunner:
                 self.services.cache.clear()
         except Exception:
             log.exception("demo backfill failed; streaming live data only")
+        try:
+            if added := rules.install(self.services):
+                log.info("demo: added %d alert rules", added)
+        except Exception:
+            log.exception("demo alert rules not installed")
         if not self._stop.is_set():
             self.simulator.start()
 

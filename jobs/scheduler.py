@@ -27,7 +27,16 @@ class Jobs:
         self.scheduler.add_job(self._safe(self.retention), "interval", hours=1, id="retention", next_run_time=datetime.now(timezone.utc))
         if s.sqlite_path is not None:
             self.scheduler.add_job(self._safe(self.backup), "cron", hour=3, minute=17, id="backup")
+        self.scheduler.add_job(self._safe(self.exports), "interval", seconds=15, id="exports")
+        self.scheduler.add_job(self._safe(self.services.alerts.evaluate), "interval", seconds=s.alert_interval, id="alerts")
         self.scheduler.start()
+
+    def exports(self) -> list[Any]:
+        """Run the export schedules that are due (read from the database, so edits apply at once)."""
+        from jobs import exports
+
+        s = self.services.settings
+        return exports.run_due(self.services.db, s.exports_dir, now=self.services.now(), settings=s)
 
     def retention(self) -> dict[str, int]:
         s = self.services.settings

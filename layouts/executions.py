@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
@@ -49,7 +50,7 @@ def card(title: str, body: Any, **kw: Any) -> dbc.Card:
 def page(pathname: str, query: dict[str, str]) -> html.Div:
     parts = pathname.rstrip("/").split("/")
     if len(parts) >= 3 and parts[2]:
-        return detail_page(parts[2])
+        return detail_page(unquote(parts[2]))
     return html.Div([
         dcc.Location(id=ids.page_url("executions"), refresh=False),
         html.Div(id=ids.XS_CARDS, className="mb-3"),

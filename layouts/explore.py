@@ -90,6 +90,8 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                 html.Span("Result", className="fw-semibold"),
                 dbc.Button("Download CSV", id=ids.EX_CSV, size="sm", color="primary", outline=True, className="ms-auto"),
                 dbc.Button("Download JSON", id=ids.EX_JSON, size="sm", color="secondary", outline=True),
+                dbc.Button("Schedule…", id=ids.EX_SCHEDULE, href="/exports", size="sm", color="secondary", outline=True,
+                           title="Write this query to a CSV file on a schedule"),
                 dcc.Download(id=ids.EX_DOWNLOAD),
             ], className="d-flex align-items-center gap-2")),
             dbc.CardBody(dag.AgGrid(id=ids.EX_TABLE, rowData=[], columnDefs=[], className="ag-theme-alpine pb-grid",

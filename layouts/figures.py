@@ -221,3 +221,43 @@ def usage_bars(points: list[dict[str, Any]], *, dark: bool = False) -> go.Figure
     fig = _layout(fig, dark=dark, height=300)
     fig.update_layout(barmode="stack", showlegend=True)
     return fig
+
+
+ALERT_LEVELS = {"normal": 0, "resolved": 0, "pending": 1, "firing": 2}
+SEVERITY_COLOURS = {"error": "#e03131", "warning": "#e8590c", "info": "#1971c2"}
+
+
+def alert_timeline(transitions: list[dict[str, Any]], *, since: str, until: str, dark: bool = False) -> go.Figure:
+    """A backtest's states over time, one step line per series (its labels),
+    notifications marked: ``transitions`` of ``{ts, labels, from, to, value,
+    notification}``.
+
+    >>> f = alert_timeline([{"ts": "t1", "labels": {}, "from": "normal", "to": "firing", "value": 5, "notification": "firing"}],
+    ...                    since="t0", until="t2")
+    >>> list(f.data[0].y), list(f.data[1].x)
+    ([0, 2, 2], ['t1'])
+    """
+    series: dict[str, list[dict[str, Any]]] = {}
+    for t in transitions:
+        key = ", ".join(f"{k}={v}" for k, v in sorted((t.get("labels") or {}).items())) or "all events"
+        series.setdefault(key, []).append(t)
+    fig = go.Figure()
+    for name, items in series.items() or [("all events", [])]:
+        first = ALERT_LEVELS.get(items[0]["from"], 0) if items else 0
+        ys = [first, *(ALERT_LEVELS.get(t["to"], 0) for t in items)]
+        xs = [since, *(t["ts"] for t in items)]
+        xs.append(until)
+        ys.append(ys[-1])
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"shape": "hv", "width": 2}, name=name,
+                                 hovertemplate="%{x}<extra>" + name.replace("%", "%%") + "</extra>"))  # fmt: skip
+    sent = [t for t in transitions if t.get("notification")]
+    if sent:
+        fig.add_trace(go.Scatter(
+            x=[t["ts"] for t in sent], y=[ALERT_LEVELS.get(t["to"], 0) for t in sent], mode="markers", name="notification",
+            marker={"size": 10, "symbol": "diamond", "color": [STATUS_COLOURS["success"] if t["notification"] == "resolved" else "#e03131" for t in sent]},
+            text=[f"{t['notification']} · value {t['value']}" for t in sent], hovertemplate="%{x}<br>%{text}<extra></extra>",
+        ))  # fmt: skip
+    fig = _layout(fig, dark=dark, height=240)
+    fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["normal", "pending", "firing"], range=[-0.3, 2.4])
+    fig.update_layout(showlegend=len(series) > 1, legend={"orientation": "h", "y": -0.25})
+    return fig

@@ -48,6 +48,7 @@ EX_SUMMARY = "ex-summary"
 EX_ERROR = "ex-error"
 EX_CSV = "ex-csv"
 EX_JSON = "ex-json"
+EX_SCHEDULE = "ex-schedule"
 EX_DOWNLOAD = "ex-download"
 
 
@@ -97,10 +98,73 @@ SY_CARDS = "sy-cards"
 SY_CHART = "sy-chart"
 SY_TIMINGS = "sy-timings"
 
+# exports
+EXP_NAME = "exp-name"
+EXP_QUERY = "exp-query"
+EXP_MODE = "exp-mode"
+EXP_KIND = "exp-kind"
+EXP_CRON = "exp-cron"
+EXP_INTERVAL = "exp-interval"
+EXP_KEEP = "exp-keep"
+EXP_CREATE = "exp-create"
+EXP_MESSAGE = "exp-message"
+EXP_SCHEDULES = "exp-schedules"
+EXP_SCHEDULES_EMPTY = "exp-schedules-empty"
+EXP_RUN = "exp-run"
+EXP_TOGGLE = "exp-toggle"
+EXP_DELETE = "exp-delete"
+EXP_FILES = "exp-files"
+EXP_CHANGED = "exp-changed"
+
+# alerts
+AL_TABS = "al-tabs"
+AL_CHANGED = "al-changed"
+AL_MESSAGE = "al-message"
+AL_EVALUATE = "al-evaluate"
+AL_COUNTS = "al-counts"
+AL_ALERT_ID = "al-alert-id"
+AL_DETAIL = "al-detail"
+AL_ACTIVE = "al-active"
+AL_ACTIVE_DATA = "al-active-data"
+AL_ACK = "al-ack"  # pattern-matching type: {"type": AL_ACK, "index": alert id}
+AL_H_RULE = "al-h-rule"
+AL_H_STATE = "al-h-state"
+AL_HISTORY = "al-history"
+AL_HISTORY_NOTE = "al-history-note"
+AL_RULES = "al-rules"
+AL_RULE_ENABLED = "al-rule-enabled"  # pattern-matching type, index = rule id
+AL_RULE_EDIT = "al-rule-edit"  # pattern-matching type, index = rule id
+AL_FORM = "al-f"  # prefix: al-f-<field> (the rule form's controls)
+AL_EDITING = "al-editing"
+AL_FORM_TITLE = "al-form-title"
+AL_FORM_MESSAGE = "al-form-message"
+AL_SAVE = "al-save"
+AL_NEW = "al-new"
+AL_DELETE = "al-delete"
+AL_FORM_BACKTEST = "al-form-backtest"
+AL_S_RULE = "al-s-rule"
+AL_S_LABELS = "al-s-labels"
+AL_S_DURATION = "al-s-duration"
+AL_S_COMMENT = "al-s-comment"
+AL_S_ADD = "al-s-add"
+AL_S_MESSAGE = "al-s-message"
+AL_SILENCES = "al-silences"
+AL_S_DELETE = "al-s-delete"  # pattern-matching type, index = silence id
+AL_BT_RULE = "al-bt-rule"
+AL_BT_RANGE = "al-bt-range"
+AL_BT_RUN = "al-bt-run"
+AL_BT_SPEC = "al-bt-spec"
+AL_BT_RESULT = "al-bt-result"
+
+
+def al_field(name: str) -> str:
+    return f"{AL_FORM}-{name.replace('_', '-')}"
+
 
 def csv_button(grid: str) -> str:
     return f"{grid}-csv"
 
 
 # Tables with a CSV export button (the Explore table has its own downloads).
-GRIDS = (XS_TABLE, XS_STATS, X_COMPARISON, X_EVENTS, SS_TABLE, S_INTERACTIONS, RV_TIMINGS, SY_TIMINGS)
+GRIDS: tuple[str, ...] = (XS_TABLE, XS_STATS, X_COMPARISON, X_EVENTS, SS_TABLE, S_INTERACTIONS, RV_TIMINGS, SY_TIMINGS, EXP_SCHEDULES)
+GRIDS += (AL_HISTORY,)

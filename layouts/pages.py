@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from layouts import entities, executions, explore, overview, revenue, sessions, system
+from layouts import exports
+from layouts import alerts
 
 Layout = Callable[[str, dict[str, str]], Any]
 
@@ -29,9 +31,11 @@ PAGES: list[Page] = [
     Page("/explore", "Explore", explore.page),
     Page("/sessions", "Sessions", sessions.page),
     Page("/executions", "Executions", executions.page),
+    Page("/alerts", "Alerts", alerts.page),
     Page("/entities", "Entities", entities.page),
     Page("/revenue", "Revenue", revenue.page),
     Page("/system", "System", system.page),
+    Page("/exports", "Exports", exports.page),
 ]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -19,7 +20,7 @@ INTERACTION_COLUMNS: list[dict[str, Any]] = [{"field": k} for k in ("time", "typ
 def page(pathname: str, _query: dict[str, str]) -> html.Div:
     parts = pathname.rstrip("/").split("/")
     if len(parts) >= 3 and parts[2]:
-        return html.Div([dcc.Store(id=ids.S_ID, data=parts[2]), html.Div(id=ids.S_DETAIL, children=dbc.Spinner())])
+        return html.Div([dcc.Store(id=ids.S_ID, data=unquote(parts[2])), html.Div(id=ids.S_DETAIL, children=dbc.Spinner())])
     return html.Div([card("Sessions, newest first", grid(ids.SS_TABLE, SESSION_COLUMNS))])
 
 

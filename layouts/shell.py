@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask import has_request_context
+
+from auth import csrf_token, current_user
 
 from layouts import ids
 from layouts.pages import PAGES
@@ -23,6 +26,7 @@ def build_layout() -> html.Div:
                         dbc.NavbarBrand([html.Span("●", className="pb-logo me-2"), "Pulseboard"], href="/"),
                         dbc.Nav([dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial") for p in PAGES if p.nav],
                                 navbar=True, className="me-auto"),  # fmt: skip
+                        *user_menu(),
                         dbc.Button("◐ Theme", id=ids.THEME_TOGGLE, color="secondary", outline=True, size="sm"),
                     ],
                     fluid=True,
@@ -34,6 +38,21 @@ def build_layout() -> html.Div:
             dbc.Container(html.Main(id=ids.PAGE), fluid=True, className="pb-page"),
         ],
     )
+
+
+def user_menu() -> list[object]:
+    """The signed-in user's name and a sign-out button (nothing with sign-in off)."""
+    name = current_user() if has_request_context() else None
+    if name is None:
+        return []
+    return [
+        html.Span(name, className="navbar-text small me-2 pb-user"),
+        html.Form(
+            [dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+             html.Button("Sign out", type="submit", className="btn btn-outline-secondary btn-sm")],
+            method="POST", action="/logout", className="me-2 mb-0",
+        ),
+    ]  # fmt: skip
 
 
 def not_found(path: str) -> html.Div:

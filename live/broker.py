@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
+
 log = logging.getLogger(__name__)
 
 TOPIC_KINDS = {"all": None, "source": "source", "session": "session_id", "entity": "entity",
@@ -28,6 +30,13 @@ MAX_TOPICS = 50
 
 class TopicError(ValueError):
     pass
+
+
+class TooManyClients(TopicError):
+    """The broker already serves its most subscribers (``--max-ws-clients``)."""
+
+    code = "too_many_clients"
+    retry_after = 5
 
 
 def parse_topics(topics: Iterable[Any]) -> frozenset[str]:
@@ -119,11 +128,13 @@ class Broker:
     last_id: int = 0
     delivered: int = 0
     on_publish: list[Callable[[list[dict[str, Any]]], None]] = dataclasses.field(default_factory=list)
+    # Each published event's JSON, encoded once for every client (oldest evicted first).
+    _json: dict[int, bytes] = dataclasses.field(default_factory=dict)
 
     def subscribe(self, topics: frozenset[str]) -> Subscriber:
         with self.lock:
             if len(self.subscribers) >= self.max_subscribers:
-                raise TopicError(f"too many live clients (limit {self.max_subscribers}); try again later")
+                raise TooManyClients(f"too many live clients (limit {self.max_subscribers}); try again later")
             sub = Subscriber(topics, self.queue_size)
             self.subscribers[sub.id] = sub
             return sub
@@ -140,6 +151,11 @@ class Broker:
         with self.lock:
             subs = list(self.subscribers.values())
             self.last_id = max(self.last_id, int(events[-1]["id"]))
+        if subs:
+            for event in events:
+                self._json[event["id"]] = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
+            while len(self._json) > self.queue_size:
+                del self._json[next(iter(self._json))]
         for sub in subs:
             sub.offer(events)
         self.delivered += len(events)
@@ -148,6 +164,12 @@ class Broker:
                 hook(events)
             except Exception:
                 log.exception("publish hook failed")
+
+    def encoded(self, event: dict[str, Any]) -> bytes:
+        """The event as JSON: encoded once at publish for all clients (only the
+        publishing thread writes the cache; a miss is encoded here)."""
+        data = self._json.get(event["id"])
+        return data if data is not None else orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
 
     def close(self) -> None:
         with self.lock:

@@ -17,8 +17,9 @@ from flask import Flask, Response, request, stream_with_context
 from flask_sock import Sock
 
 from api.docs import ROUTES, Param, RouteDoc
-from api.http import ApiError
+from api.http import ApiError, error_response
 from data.queries import Filters
+from live.broker import TooManyClients
 from reports import scripts, usage
 from reports.cache import cached
 from reports.overview import recent_events
@@ -29,7 +30,20 @@ METRICS_EVERY = 2.0
 
 ROUTES.append(RouteDoc("GET", "/realtime/stream", "Tool-usage SSE: per-tool per-minute history every second",
                        (Param("source", description="Only this source"), Param("flag", description="attrs key counted as a flag")),
-                       produces=("text/event-stream",)))  # fmt: skip
+                       responses=(200, 503), produces=("text/event-stream",)))  # fmt: skip
+
+
+def refuse_socket(ws: Any, exc: TooManyClients) -> None:
+    """Tell a WebSocket client over the subscriber cap why, then close (1013: try again later)."""
+    ws.send(orjson.dumps({"type": "error", "code": exc.code, "message": str(exc), "retry_after": exc.retry_after}).decode())
+    ws.close(reason=1013, message="too many live clients")
+
+
+def refuse_stream(exc: TooManyClients) -> Response:
+    """503 JSON with Retry-After for an event stream over the subscriber cap."""
+    response = error_response(503, str(exc))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def tool_snapshot(services: Services, filters: Filters, flag: str) -> dict[str, Any]:
@@ -79,16 +93,30 @@ def register_compat_live(server: Flask, sock: Sock, services: Services) -> None:
         if source is not None and not 0 < len(source) <= 100:
             raise ApiError(400, "parameter 'source': 1 to 100 characters")
         filters = Filters(source=(source,) if source else ())
+        try:  # a place under the subscriber cap (no topics: the snapshots come from the database)
+            slot = services.live.broker.subscribe(frozenset())
+        except TooManyClients as exc:
+            return refuse_stream(exc)
         body = stream_with_context(tool_stream(services, filters, request.args.get("flag") or "overage"))
-        return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response.call_on_close(lambda: services.live.broker.unsubscribe(slot))
+        return response
 
     server.add_url_rule("/realtime/stream", "tool_stream", get_tool_stream, methods=["GET"])
 
     @sock.route("/ws/metrics")  # type: ignore[untyped-decorator]
     def ws_metrics(ws: Any) -> None:
-        next_at = 0.0
-        while ws.connected and not services.live.stopping.is_set():
-            if time.monotonic() >= next_at:
-                ws.send(orjson.dumps(metrics_snapshot(services)).decode())
-                next_at = time.monotonic() + METRICS_EVERY
-            ws.receive(timeout=0.2)  # drains pings and client messages; closes are noticed here
+        try:
+            slot = services.live.broker.subscribe(frozenset())
+        except TooManyClients as exc:
+            refuse_socket(ws, exc)
+            return
+        try:
+            next_at = 0.0
+            while ws.connected and not services.live.stopping.is_set():
+                if time.monotonic() >= next_at:
+                    ws.send(orjson.dumps(metrics_snapshot(services)).decode())
+                    next_at = time.monotonic() + METRICS_EVERY
+                ws.receive(timeout=0.2)  # drains pings and client messages; closes are noticed here
+        finally:
+            services.live.broker.unsubscribe(slot)

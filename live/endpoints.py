@@ -26,8 +26,8 @@ from flask_sock import Sock
 from api.docs import ROUTES, Param, RouteDoc
 from api.http import ApiError
 from data.queries import Filters, events_frame
-from live.compat import register_compat_live
-from live.broker import Subscriber, TopicError, matches, parse_topics
+from live.broker import Broker, Subscriber, TooManyClients, TopicError, matches, parse_topics
+from live.compat import refuse_socket, refuse_stream, register_compat_live
 from reports.overview import event_json, kpis
 from services import Services
 
@@ -83,11 +83,11 @@ def _after(message: dict[str, Any]) -> int | None:
 
 
 class WebSocketSession:
-    def __init__(self, ws: Any, services: Services) -> None:
+    def __init__(self, ws: Any, services: Services, sub: Subscriber | None = None) -> None:
         self.ws = ws
         self.services = services
         self.broker = services.live.broker
-        self.sub: Subscriber | None = None
+        self.sub = sub  # holds the client's place under the subscriber cap from the start
         self.last_sent = 0.0
         self.seq = 0  # frame number: lets the browser notice a frame it did not apply
         self.floor = 0  # events up to this id went out in initial_data
@@ -132,7 +132,7 @@ class WebSocketSession:
             elif kind == "unsubscribe" and self.sub is not None:
                 self.sub.topics = self.sub.topics - parse_topics(message.get("topics") or [])
             elif kind == "request_update":
-                self.send_initial(self.sub.topics if self.sub else frozenset({"all"}), _after(message))
+                self.send_initial(self.sub.topics if self.sub and self.sub.topics else frozenset({"all"}), _after(message))
             else:
                 self.send({"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"})
         except TopicError as exc:
@@ -140,34 +140,39 @@ class WebSocketSession:
 
     def pump(self) -> None:
         """Send what arrived, coalescing while events keep coming."""
-        if self.sub is None:
+        if self.sub is None or not self.sub.topics:
             time.sleep(0.05)  # nothing subscribed yet: only client messages can arrive
             return
         wait = self.last_sent + FRAME_INTERVAL - time.monotonic()
         if wait > 0:
-            self.services.live.stopping.wait(wait)
+            # A plain sleep: hundreds of sockets waiting on one shared Event would
+            # all queue on its lock. The loop checks for shutdown every round.
+            time.sleep(wait)
         events, overflowed = self.sub.take(timeout=0.1)
         events = [e for e in events if e["id"] > self.floor]
         if overflowed:
             self.send({"type": "error", "message": "you fell behind the live feed; reloading", "resync": True, "code": "overflow"})
         elif events:
             self.seq += 1
-            self.send({"type": "realtime_update", "seq": self.seq, "events": events, "last_id": events[-1]["id"], "count": len(events)})
+            # The frame is assembled from each event's JSON, encoded once for all clients.
+            body = b",".join(self.broker.encoded(e) for e in events)
+            tail = b'],"last_id":%d,"count":%d}' % (events[-1]["id"], len(events))
+            self.ws.send((b'{"type":"realtime_update","seq":%d,"events":[' % self.seq + body + tail).decode())
+            self.last_sent = time.monotonic()
 
 
-def _sse(event: dict[str, Any]) -> str:
-    return f"id: {event['id']}\nevent: event\ndata: {_dumps(event)}\n\n"
+def _sse(broker: Broker, event: dict[str, Any]) -> str:
+    return f"id: {event['id']}\nevent: event\ndata: {broker.encoded(event).decode()}\n\n"
 
 
-def stream(services: Services, topics: frozenset[str], last_id: int | None) -> Iterator[str]:
-    sub = services.live.broker.subscribe(topics)
+def stream(services: Services, sub: Subscriber, topics: frozenset[str], last_id: int | None) -> Iterator[str]:
     sent = last_id or 0
     try:
         yield "retry: 2000\n\n"
         if last_id is not None:  # resume: what was committed after the client's last event
             for event in recent_for(services, topics, after_id=last_id):
                 sent = max(sent, event["id"])
-                yield _sse(event)
+                yield _sse(services.live.broker, event)
         quiet_since = time.monotonic()
         while not services.live.stopping.is_set():
             events, overflowed = sub.take(timeout=1.0)
@@ -176,7 +181,7 @@ def stream(services: Services, topics: frozenset[str], last_id: int | None) -> I
             fresh = [e for e in events if e["id"] > sent and matches(topics, e)]
             for event in fresh:
                 sent = event["id"]
-                yield _sse(event)
+                yield _sse(services.live.broker, event)
             if fresh:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= KEEPALIVE:
@@ -190,7 +195,7 @@ ROUTES.append(RouteDoc(
     "GET", "/api/stream", "Server-Sent Events of committed events (Last-Event-ID resumes)",
     (Param("topics", description="Comma-separated topics: all, source:X, session:X, entity:X, execution:X, type:X, components"),
      Param("last_event_id", "integer", "Resume after this event id (or the Last-Event-ID header)", minimum=0)),
-    produces=("text/event-stream",),
+    responses=(200, 503), produces=("text/event-stream",),
 ))  # fmt: skip
 
 
@@ -205,7 +210,12 @@ def register_live(server: Flask, services: Services) -> None:
     @sock.route("/ws")  # type: ignore[untyped-decorator]
     def ws_route(ws: Any) -> None:
         try:
-            WebSocketSession(ws, services).run()
+            sub = services.live.broker.subscribe(frozenset())
+        except TooManyClients as exc:
+            refuse_socket(ws, exc)
+            return
+        try:
+            WebSocketSession(ws, services, sub).run()
         except TopicError as exc:
             ws.send(_dumps({"type": "error", "message": str(exc)}))
 
@@ -221,11 +231,13 @@ def register_live(server: Flask, services: Services) -> None:
             raise ApiError(400, "parameter 'last_event_id': expected an integer") from None
         services.live.ensure_started()
         try:
-            body = stream_with_context(stream(services, topics, last_id))
-        except TopicError as exc:
-            raise ApiError(503, str(exc)) from None
+            sub = services.live.broker.subscribe(topics)
+        except TooManyClients as exc:
+            return refuse_stream(exc)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return Response(body, mimetype="text/event-stream", headers=headers)
+        response = Response(stream_with_context(stream(services, sub, topics, last_id)), mimetype="text/event-stream", headers=headers)
+        response.call_on_close(lambda: services.live.broker.unsubscribe(sub))  # also when the stream never started
+        return response
 
     server.add_url_rule("/api/stream", "live_stream", get_stream, methods=["GET"])
     register_compat_live(server, sock, services)

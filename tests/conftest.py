@@ -195,7 +195,7 @@ def make_server_for(tmp_path: Path) -> Iterator[Any]:
     started: list[LiveServer] = []
 
     def factory(url: str, **overrides: Any) -> LiveServer:
-        settings = load_settings({"db": url, "data_dir": str(tmp_path), **overrides}, environ={})
+        settings = load_settings({"db": url, "data_dir": str(tmp_path), "rate_limit": 0, **overrides}, environ={})
         server = LiveServer(create_app(settings))
         started.append(server)
         return server
@@ -227,7 +227,7 @@ def make_shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any
 
     def factory(url: str, **overrides: Any) -> LiveServer:
         data_dir = str(tmp_path_factory.mktemp("data"))
-        settings = load_settings({"db": url, "data_dir": data_dir, **overrides}, environ={})
+        settings = load_settings({"db": url, "data_dir": data_dir, "rate_limit": 0, **overrides}, environ={})
         server = LiveServer(create_app(settings))
         started.append(server)
         return server
@@ -264,7 +264,7 @@ class ProcessServer:
         self.log = tempfile.NamedTemporaryFile(prefix="pulse-server-", suffix=".log", delete=False)
 
     def start(self) -> "ProcessServer":
-        cmd = [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port), *self.args]
+        cmd = [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port), "--rate-limit", "0", *self.args]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(self._healthy, timeout=60, message=f"server on {self.url} ({self.log.name})")
         return self

@@ -33,7 +33,7 @@ def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
     tmp = tmp_path_factory.mktemp("pulse")
     url = f"sqlite:///{tmp / 'pulse.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
-    server = LiveServer(create_app(load_settings({"db": url, "data_dir": str(tmp)}, environ={})))
+    server = LiveServer(create_app(load_settings({"db": url, "data_dir": str(tmp), "rate_limit": 0}, environ={})))
     try:
         yield server
     finally:

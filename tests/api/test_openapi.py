@@ -19,7 +19,8 @@ from tests.read_factories import (
 
 NOW = fixed_now()
 SESSION = "sess_20231201_143022"
-PATH_VALUES = {"session_id": SESSION, "execution_id": "etl-01", "name": "type"}
+PATH_VALUES = {"session_id": SESSION, "execution_id": "etl-01", "name": "type", "rule_id": "1", "alert_id": "1", "silence_id": "1",
+               "schedule_id": "1", "schedule": "openapi", "filename": f"openapi-{NOW:%Y%m%dT%H%M%SZ}.csv"}
 # Script-runner routes need a script; other routes ignore the parameter.
 QUERY = {"script_path": "etl.py"}
 
@@ -34,6 +35,10 @@ def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
         request_timings(server, NOW)
         script_runs(server, NOW)
         freeze(server, NOW)
+        server.post("/api/rules", json={"name": "always", "threshold": -1})  # fires at once: alert 1 for /api/alerts/{alert_id}
+        server.post("/api/alerts/evaluate")
+        schedule = server.post("/api/exports/schedules", json={"name": "openapi", "query": "window=1h", "cron": "@daily"}).json()
+        server.post(f"/api/exports/schedules/{schedule['id']}/run")  # a file for /api/exports/files/{schedule}/{filename}
         yield server
 
 

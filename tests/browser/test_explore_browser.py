@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -56,6 +57,12 @@ def test_a_shared_url_reloads_to_the_same_view(page: Page, explore_server: Any) 
     expect(page.locator("#ex-metric")).to_have_value("sum")
     expect(page.locator("#ex-chart-type input[value='area']")).to_be_checked()
     assert parse_qs(urlparse(page.url).query) == parse_qs(urlparse(url).query)
+
+    # "Schedule…" carries this view to the Exports page's form.
+    page.locator("#ex-schedule").click()
+    expect(page).to_have_url(re.compile(r"/exports\?query="))
+    expect(page.locator("#exp-query")).to_have_value(re.compile("metric=sum"))
+    assert parse_qs(page.locator("#exp-query").input_value()) == parse_qs(urlparse(url).query)
 
 
 def test_the_csv_download_has_exactly_the_rows_shown(page: Page, explore_server: Any) -> None:

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import text
 
 import demo
+from alerts import manage as alert_manage
+from demo import rules as demo_rules
 from analytics.anomalies import detect_anomalies
 from app import create_app
 from data import queries, records
@@ -209,12 +211,28 @@ def test_vectorize_latency_spike_is_an_anomaly(filled: tuple[Any, dict[str, int]
     assert top["is_anomaly"] and top["ts"] == pd.Timestamp(D2 + timedelta(hours=19))
 
 
+def test_the_demo_rules_raise_a_firing_alert_on_the_backfill(filled: tuple[Any, dict[str, int]]) -> None:
+    """The etl_sync.py regression is ongoing at the end of the backfill: its rule fires at once."""
+    services, _ = filled
+    assert demo_rules.install(services) == len(demo_rules.DEMO_RULES)
+    assert demo_rules.install(services) == 0  # by name: a second start adds nothing
+    summary = services.alerts.evaluate(now=NOW)
+    assert summary["errors"] == []
+    with services.db.read() as conn:
+        firing = {a["rule"]: a for a in alert_manage.active_alerts(conn) if a["state"] == "firing"}
+    assert "etl_sync slower than its budget" in firing
+    assert firing["etl_sync slower than its budget"]["value"] > 50_000
+
+
 def test_a_second_backfill_stores_nothing(filled: tuple[Any, dict[str, int]]) -> None:
     services, counts = filled
     assert demo.has_demo_data(services)
+    with services.db.read() as conn:
+        before = queries.count_events(conn)
+    assert before >= sum(counts.values())  # (alert notifications add events of their own)
     assert demo.backfill(services, days=DAYS, now=NOW + timedelta(hours=1)) == {}
     with services.db.read() as conn:
-        assert queries.count_events(conn) == sum(counts.values())
+        assert queries.count_events(conn) == before
 
 
 def test_routes_answer_on_demo_data(filled_app: tuple[Any, dict[str, int]]) -> None:

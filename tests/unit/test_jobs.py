@@ -78,6 +78,6 @@ def test_the_scheduler_starts_and_stops_without_leaving_a_thread(services: Any) 
     before = set(threading.enumerate())
     jobs = Jobs(services)
     jobs.start()
-    assert {j.id for j in jobs.scheduler.get_jobs()} == {"self-monitor-requests", "self-monitor-gauges", "retention", "backup"}
+    assert {j.id for j in jobs.scheduler.get_jobs()} == {"self-monitor-requests", "self-monitor-gauges", "retention", "backup", "alerts", "exports"}
     jobs.stop()
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]

@@ -1,0 +1,270 @@
+"""Alert rules: the pydantic model, YAML loading, and errors that name the field.
+
+A rule says what to measure (``metric`` of the events matching ``filter``
+over ``window``, one series per ``group_by`` value), when that is trouble
+(``op`` ``threshold``, at least ``min_samples`` events), how long it must
+last (``for``) and linger (``keep_firing_for``), and whom to tell
+(``targets``). ``kind`` picks the condition: ``threshold``, ``absence``
+(no matching event in the window: a dead-man switch), ``anomaly`` (the
+analytics detector flags the newest bucket of the metric's series) or
+``duration`` (a script's newest run is outside its learned duration band).
+
+>>> r = parse_rule({"name": "slow", "metric": "p95", "field": "duration_ms", "threshold": 500, "for": "2m"})
+>>> r.window_delta.total_seconds(), r.for_delta.total_seconds(), r.op
+(300.0, 120.0, '>')
+>>> try:
+...     parse_rule({"name": "x", "threshold": "high"})
+... except RuleError as exc:
+...     exc.field
+'threshold'
+"""
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from data.queries import Filters
+
+KINDS = ("threshold", "absence", "anomaly", "duration")
+METRICS = ("count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99", "success_rate", "failures", "latest",
+           "unique_users")  # fmt: skip
+OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
+}  # fmt: skip
+SEVERITIES = ("error", "warning", "info")
+GROUP_DIMENSIONS = ("source", "type", "entity", "status", "user")
+TODAY = "today"  # a window: since midnight UTC, as the device-monitor document counts
+_ZERO = re.compile(r"^0+(\.0+)?\s*[a-z]*$")
+
+
+class RuleError(ValueError):
+    """A rule (or a silence) is invalid; ``field`` names where (``threshold``,
+    ``rules[0].filter.type``), ``message`` says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"invalid field '{field}': {message}")
+        self.field = field
+        self.message = message
+
+
+def duration(raw: Any, *, allow_zero: bool = False) -> timedelta:
+    """A rule's duration: ``90`` (seconds), ``30s``, ``5m``, ``1h``, ``7d``.
+
+    >>> duration("5m"), duration("0", allow_zero=True)
+    (datetime.timedelta(seconds=300), datetime.timedelta(0))
+    """
+    return _duration(str(raw).strip().lower(), allow_zero)
+
+
+@functools.lru_cache(maxsize=4096)  # rules read their durations on every evaluation
+def _duration(text: str, allow_zero: bool) -> timedelta:
+    from api.http import ApiError  # here, not at import: the api package imports this module
+    from api.params import parse_duration
+
+    if allow_zero and _ZERO.match(text):
+        return timedelta(0)
+    if text.endswith("m") and text[:-1].replace(".", "", 1).isdigit():
+        text += "in"  # "5m" is minutes here, as in Prometheus
+    try:
+        return parse_duration(text, "")
+    except ApiError as exc:
+        raise ValueError(exc.message.split(": ", 1)[-1]) from None
+
+
+def _check_duration(allow_zero: bool, allow_today: bool = False) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError("expected a duration like 30s, 5m, 1h or 7d")
+        text = str(value).strip()
+        if allow_today and text.lower() == TODAY:
+            return TODAY
+        duration(text, allow_zero=allow_zero)
+        return text
+
+    return check
+
+
+Window = Annotated[str, BeforeValidator(_check_duration(False, True))]
+Delay = Annotated[str, BeforeValidator(_check_duration(True))]  # may be 0
+Span = Annotated[str, BeforeValidator(_check_duration(False))]
+Values = list[Annotated[str, Field(min_length=0, max_length=200)]]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+
+class RuleFilter(Strict):
+    """Which events a rule looks at; a list accepts any of its values."""
+
+    source: Values | None = None
+    type: Values | None = None
+    entity: Values | None = None
+    status: Values | None = None
+    user: Values | None = None
+    attrs: dict[Annotated[str, Field(min_length=1, max_length=100)], str | int | float | bool] | None = None
+
+    @field_validator("source", "type", "entity", "status", "user", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+
+    @field_validator("source", "type", "entity", "status", "user", mode="after")
+    @classmethod
+    def _not_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("give at least one value (or leave the field out)")
+        return value
+
+    def filters(self) -> Filters:
+        """As ``data.queries.Filters`` (attrs are matched separately)."""
+        return Filters(**{k: tuple(v) for k, v in self.model_dump(exclude={"attrs"}).items() if v})
+
+    @property
+    def rollup_compatible(self) -> bool:
+        return not self.attrs and not self.user
+
+
+class Target(Strict):
+    type: Literal["live", "log", "webhook"]
+    url: Annotated[str, Field(max_length=500)] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+DEFAULT_TARGETS = [Target(type="live"), Target(type="log")]
+
+
+class Rule(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    enabled: bool = True
+    kind: Literal["threshold", "absence", "anomaly", "duration"] = "threshold"
+    metric: Literal["count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99",
+                    "success_rate", "failures", "latest", "unique_users"] = "count"  # fmt: skip
+    field: Literal["value", "duration_ms"] = "value"
+    filter: RuleFilter = RuleFilter()
+    group_by: list[Literal["source", "type", "entity", "status", "user"]] = []
+    window: Window = "5m"
+    op: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
+    threshold: float = 0.0
+    min_samples: Annotated[int, Field(ge=0, le=10**9)] = 0
+    samples_filter: RuleFilter | None = None  # min_samples counts these events instead (e.g. scans for a sync success rate)
+    for_: Delay = Field("0s", alias="for")
+    keep_firing_for: Delay = "0s"
+    repeat_interval: Span = "4h"
+    severity: Literal["error", "warning", "info"] = "warning"
+    labels: dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=200)]] = {}
+    targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS), max_length=20)
+    bucket: Span = "5m"  # anomaly: the series' bucket
+    history: Span = "7d"  # anomaly: the series' length; duration: the runs that teach the band
+
+
+    @property
+    def window_delta(self) -> timedelta:
+        return timedelta(days=1) if self.window == TODAY else duration(self.window)
+
+    def window_start(self, now: datetime) -> datetime:
+        if self.window == TODAY:
+            return now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return now - self.window_delta
+
+    @property
+    def for_delta(self) -> timedelta:
+        return duration(self.for_, allow_zero=True)
+
+    @property
+    def keep_firing_delta(self) -> timedelta:
+        return duration(self.keep_firing_for, allow_zero=True)
+
+    @property
+    def repeat_delta(self) -> timedelta:
+        return duration(self.repeat_interval)
+
+    @property
+    def bucket_delta(self) -> timedelta:
+        return duration(self.bucket)
+
+    @property
+    def history_delta(self) -> timedelta:
+        return duration(self.history)
+
+    def holds(self, value: float) -> bool:
+        return OPS[self.op](value, self.threshold)
+
+    def spec(self) -> dict[str, Any]:
+        """The rule as stored and served (JSON; ``for`` under its own name)."""
+        return self.model_dump(by_alias=True, mode="json", exclude_none=True)
+
+
+def _cross_checks(rule: Rule) -> None:
+    """Checks that span fields; each names the field to fix."""
+    if rule.kind == "absence" and rule.metric != "count":
+        raise RuleError("metric", "an absence rule counts events: use metric count (or leave it out)")
+    if rule.metric == "latest" and (rule.filter.attrs or "user" in rule.group_by):
+        raise RuleError("filter.attrs" if rule.filter.attrs else "group_by", "the latest value is read by source, type, entity and status")
+    if rule.kind == "anomaly" and rule.metric in ("latest", "unique_users"):
+        raise RuleError("metric", "an anomaly rule needs a metric per bucket: not latest or unique_users")
+    if rule.kind == "anomaly" and rule.bucket_delta < timedelta(minutes=1):
+        raise RuleError("bucket", "at least 1 minute")
+    if rule.kind == "anomaly" and rule.history_delta < rule.bucket_delta * 10:
+        raise RuleError("history", "must hold at least 10 buckets")
+    if rule.kind == "duration" and any(g not in ("entity",) for g in rule.group_by):
+        raise RuleError("group_by", "a duration rule has one series per script (entity)")
+    for i, target in enumerate(rule.targets):
+        if target.type == "webhook" and not target.url:
+            raise RuleError(f"targets.{i}.url", "a webhook target needs a url")
+        if target.type != "webhook" and target.url:
+            raise RuleError(f"targets.{i}.url", "only webhook targets take a url")
+    if len({(t.type, t.url) for t in rule.targets}) != len(rule.targets):
+        raise RuleError("targets", "the same target is listed twice")
+
+
+def parse_rule(data: Any, *, prefix: str = "") -> Rule:
+    """Validate a rule given as a dict (a JSON body or a YAML item); raises
+    :class:`RuleError` naming the first bad field (after ``prefix``)."""
+    if isinstance(data, Rule):
+        data = data.spec()
+    if not isinstance(data, dict):
+        raise RuleError(prefix.rstrip(".") or "(body)", "a rule is an object of fields")
+    from api.schemas import field_errors
+
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as exc:
+        first = field_errors(exc)[0]
+        raise RuleError(prefix + first["field"].replace("for_", "for"), first["message"]) from None
+    try:
+        _cross_checks(rule)
+    except RuleError as exc:
+        raise RuleError(prefix + exc.field, exc.message) from None
+    return rule
+
+
+def load_yaml(text: str) -> list[Rule]:
+    """Rules of a YAML document ``rules: [...]``; errors name ``rules[i].field``."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleError("(file)", f"not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("rules"), list) or set(doc) != {"rules"}:
+        raise RuleError("rules", "the file must hold one key, rules, with a list of rules")
+    rules = [parse_rule(item, prefix=f"rules[{i}].") for i, item in enumerate(doc["rules"])]
+    seen: set[str] = set()
+    for i, rule in enumerate(rules):
+        if rule.name in seen:
+            raise RuleError(f"rules[{i}].name", f"{rule.name!r} is given twice")
+        seen.add(rule.name)
+    return rules

@@ -1,0 +1,204 @@
+"""Who may do what, in one table, enforced before every request when
+dashboard sign-in (``--auth``) is on.
+
+A request is made either by an API client with ``Authorization: Bearer <key>``
+(reads and ingest; never administration) or by a browser with a session
+cookie (a user with the role ``viewer`` or ``admin``). The first rule of
+:data:`POLICY` that matches the path and method says what the request needs;
+a path no rule matches needs a signed-in user to read and an admin to write,
+so a write route added later is closed until it is listed here.
+
+Requests from a session that change state (any method but GET/HEAD/OPTIONS,
+and WebSocket handshakes) must come from the dashboard's own origin: the
+``Origin`` header (or, without one, the ``Referer``) must name this host.
+Requests with a Bearer key carry no ambient credential and are not checked.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from flask import Flask, Response, current_app, g, redirect, request, session
+
+from api.http import API_PREFIXES, error_response, presented_key
+from data.users import get_user_by_id
+from services import Services
+
+OPEN, VIEWER, INGEST, ADMIN = "open", "viewer", "ingest", "admin"
+READ = frozenset({"GET", "HEAD"})
+WRITE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ANY = READ | WRITE
+SESSION_LIFETIME = timedelta(hours=12)  # from sign-in; then sign in again
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    pattern: str  # "/api/rules": that path and below it; "/assets/*": any path starting so
+    methods: frozenset[str]
+    needs: str  # open | viewer | ingest (an API key or an admin) | admin
+
+    def matches(self, path: str, method: str) -> bool:
+        if method not in self.methods:
+            return False
+        if self.pattern.endswith("*"):
+            return path.startswith(self.pattern[:-1])
+        return path == self.pattern or path.startswith(self.pattern + "/")
+
+
+POLICY: tuple[Rule, ...] = (
+    Rule("/health", READ, OPEN),
+    Rule("/api/health", READ, OPEN),
+    Rule("/login", READ | {"POST"}, OPEN),  # the form carries its own CSRF token
+    Rule("/logout", frozenset({"POST"}), OPEN),  # same-origin checked by the view
+    Rule("/assets/*", READ, OPEN),
+    Rule("/_dash-component-suites/*", READ, OPEN),  # Dash's JavaScript bundles
+    Rule("/_favicon.ico", READ, OPEN),
+    # Every Dash callback posts here, reads included; callbacks that change state check the role themselves.
+    Rule("/_dash-update-component", frozenset({"POST"}), VIEWER),
+    # Ingest: an API key (or a signed-in admin).
+    Rule("/api/events", frozenset({"POST"}), INGEST),
+    Rule("/api/sessions", frozenset({"POST"}), INGEST),
+    Rule("/api/executions", frozenset({"POST"}), INGEST),
+    Rule("/api/components", frozenset({"PUT"}), INGEST),
+    Rule("/ingest", frozenset({"POST"}), INGEST),
+    Rule("/session", frozenset({"POST"}), INGEST),
+    # Administration: alert rules, silences, alert actions, export schedules, backups, users and keys.
+    Rule("/api/rules*", WRITE, ADMIN),
+    Rule("/api/silences*", WRITE, ADMIN),
+    Rule("/api/alerts/*", WRITE, ADMIN),
+    Rule("/api/exports*", WRITE, ADMIN),
+    Rule("/api/backup*", ANY, ADMIN),  # a backup holds password hashes: not for viewers
+    Rule("/api/users*", ANY, ADMIN),
+    Rule("/api/keys*", ANY, ADMIN),
+    Rule("/admin/*", ANY, ADMIN),
+)
+
+
+def needs(path: str, method: str) -> str:
+    """What a request needs.
+
+    >>> needs("/api/rules/3", "DELETE"), needs("/api/rules", "GET"), needs("/assets/x.css", "GET")
+    ('admin', 'viewer', 'open')
+    >>> needs("/api/new-write-route", "POST")
+    'admin'
+    """
+    if method == "OPTIONS":
+        return OPEN  # CORS preflights carry no credentials and change nothing
+    for rule in POLICY:
+        if rule.matches(path, method):
+            return rule.needs
+    return VIEWER if method in READ else ADMIN
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    name: str
+    role: str  # viewer | admin
+
+
+def password_version(password_hash: str) -> str:
+    """Stored in the session: changing the password ends every session made with the old one."""
+    secret = str(current_app.secret_key).encode()
+    return hmac.new(secret, password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def sign_in(user: dict[str, Any], now_epoch: float, csrf: str) -> None:
+    session.clear()  # a fresh session: nothing from before sign-in survives it
+    session.permanent = True
+    session.update(uid=user["id"], ver=password_version(user["password_hash"]), iat=int(now_epoch), csrf=csrf)
+
+
+def session_user(services: Services) -> Principal | None:
+    """The signed-in user of this request, or None (and the cookie cleared) when the
+    session is missing, expired, for a removed or disabled user, or predates a password change."""
+    uid = session.get("uid")
+    if not isinstance(uid, int):
+        return None
+    with services.db.read() as conn:
+        user = get_user_by_id(conn, uid)
+    iat = session.get("iat")
+    age = services.now().timestamp() - iat if isinstance(iat, int) else None
+    if (
+        user is None
+        or user["disabled"]
+        or age is None
+        or not 0 <= age < SESSION_LIFETIME.total_seconds() + 60  # 60: clock skew between workers
+        or not hmac.compare_digest(str(session.get("ver", "")), password_version(user["password_hash"]))
+    ):
+        session.clear()
+        return None
+    return Principal(user["username"], user["role"])
+
+
+def same_origin() -> bool:
+    """Whether ``Origin`` (or else ``Referer``) names this host: the request came from our own pages."""
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin or origin == "null":
+        return False
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
+def _wants_json(path: str) -> bool:
+    if request.method not in READ or path.startswith((*API_PREFIXES, "/_dash-", "/metrics", "/ws")):
+        return True
+    return request.headers.get("Upgrade", "").lower() == "websocket" or "text/html" not in request.headers.get("Accept", "")
+
+
+def _unauthenticated(path: str, need: str) -> Response:
+    if need == INGEST:
+        return error_response(401, "a valid API key is required: send 'Authorization: Bearer <key>'")
+    if _wants_json(path):
+        return error_response(401, "sign in, or send a valid API key as 'Authorization: Bearer <key>'")
+    target = request.full_path if request.query_string else path
+    return redirect(f"/login?next={quote(target, safe='/?=&')}", 302)  # type: ignore[return-value]
+
+
+def check_request(services: Services) -> Response | None:
+    """The before-request hook: None lets the request on, a response refuses it."""
+    path, method = request.path, request.method
+    need = needs(path, method)
+    if need == OPEN:
+        return None
+    if presented_key() is not None:
+        if need == ADMIN:
+            return error_response(403, "API keys may read and ingest; this needs a signed-in admin")
+        g.pulse_user, g.pulse_role = "api-key", "key"
+        return None
+    if request.headers.get("Authorization"):
+        return error_response(401, "a valid API key is required: send 'Authorization: Bearer <key>'")
+    user = session_user(services)
+    if user is None:
+        return _unauthenticated(path, need)
+    websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+    if (method not in READ or websocket) and not same_origin():
+        return error_response(403, "cross-origin request refused: state-changing requests must come from the dashboard's own pages")
+    if need in (ADMIN, INGEST) and user.role != "admin":
+        what = "this needs the admin role" if need == ADMIN else "ingest needs an API key or the admin role"
+        return error_response(403, f"{what}; {user.name} is a {user.role}")
+    g.pulse_user, g.pulse_role = user.name, user.role
+    return None
+
+
+def install_policy(server: Flask, services: Services) -> None:
+    @server.before_request
+    def _policy() -> Response | None:
+        return check_request(services)
+
+
+def current_role() -> str:
+    """The role of this request's user for code that changes state (Dash callbacks):
+    ``admin`` when sign-in is off (everyone is), else ``admin``, ``viewer`` or ``key``."""
+    if not current_app.config.get("PULSE_AUTH"):
+        return "admin"
+    return str(g.get("pulse_role") or "")
+
+
+def current_user() -> str | None:
+    """The signed-in user's name, or None (sign-in off, or an API client)."""
+    name = g.get("pulse_user")
+    return name if isinstance(name, str) and g.get("pulse_role") in ("viewer", "admin") else None

@@ -1,0 +1,115 @@
+"""Exports: the form and the table's buttons -> the same operations as the
+API (one validation path); the schedules and files refresh on every change."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, html, no_update
+
+from api import exports as api
+from api.http import ApiError
+from auth.policy import current_role
+from data import schedules
+from jobs import exports
+from layouts import exports as layout
+from layouts import ids
+from services import Services
+
+
+def form_body(name: str | None, query: str | None, mode: str | None, kind: str | None, cron: str | None,
+              minutes: float | str | None, keep: int | str | None) -> dict[str, Any]:  # fmt: skip
+    """The API body for the form's values.
+
+    >>> form_body("a", "window=6h", "events", "interval", "* * * * *", 5, 3)
+    {'name': 'a', 'query': {'window': '6h', 'mode': 'events'}, 'keep': 3, 'cron': None, 'interval_seconds': 300}
+    """
+    params = exports.query_params(query or "")
+    if mode == "events":
+        params["mode"] = "events"
+    body: dict[str, Any] = {"name": name or "", "query": params, "keep": keep if keep not in (None, "") else 10}
+    if kind == "interval":
+        seconds = 0 if minutes in (None, "") else round(float(minutes) * 60)  # 0: refused as "at least 1 minute"
+        body |= {"cron": None, "interval_seconds": seconds}
+    else:
+        body |= {"cron": cron or "", "interval_seconds": None}
+    return body
+
+
+def when(row: dict[str, Any]) -> str:
+    """How often a schedule runs, for the table.
+
+    >>> when({"cron": "0 6 * * *", "interval_seconds": None}), when({"cron": None, "interval_seconds": 5400})
+    ('cron 0 6 * * *', 'every 90 min')
+    """
+    if row["cron"]:
+        return f"cron {row['cron']}"
+    seconds = int(row["interval_seconds"] or 0)
+    return f"every {seconds // 3600} h" if seconds % 3600 == 0 else f"every {seconds // 60} min" if seconds % 60 == 0 else f"every {seconds} s"
+
+
+def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for row in rows:
+        item = api.schedule_json(row)
+        for key in ("next_run_at", "last_run_at"):
+            item[key] = (item[key] or "")[:19].replace("T", " ") or "–"
+        out.append(item | {"when": when(row), "enabled": "yes" if row["enabled"] else "no"})
+    return out
+
+
+def _alert(children: Any, color: str) -> dbc.Alert:
+    return dbc.Alert(children, color=color, dismissable=True, className="py-2 small")
+
+
+def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[str, Any] | None) -> tuple[Any, bool]:
+    """Carry out a button press; (message, whether anything changed)."""
+    if current_role() != "admin":  # sign-in on: viewers look, admins change
+        return _alert("Only an admin can change export schedules: sign in as one.", "warning"), False
+    if trigger == ids.EXP_CREATE:
+        row = api.save_schedule(services, form)
+        return _alert(f"Schedule '{row['name']}' created; next run {str(row['next_run_at'])[:19]} UTC.", "success"), True
+    if not selected:
+        return _alert("Select a schedule in the table first.", "warning"), False
+    sid = int(selected["id"])
+    if trigger == ids.EXP_RUN:
+        written = api.run_now(services, sid)
+        href = f"/api/exports/files/{written.path.parent.name}/{written.path.name}"
+        link = html.A(written.path.name, href=href, download=written.path.name, className="alert-link")
+        return _alert([f"'{selected['name']}': {written.rows:,} rows written to ", link, "."], "success"), True
+    if trigger == ids.EXP_TOGGLE:
+        row = api.get_or_404(services, sid)
+        row = api.save_schedule(services, {"enabled": not row["enabled"]}, sid)
+        return _alert(f"Schedule '{row['name']}' {'enabled' if row['enabled'] else 'disabled'}.", "success"), True
+    removed = api.delete_schedule(services, sid)
+    return _alert(f"Schedule '{selected['name']}' deleted with its {removed} file(s).", "success"), True
+
+
+def register(app: dash.Dash, services: Services) -> None:
+    @app.callback(
+        Output(ids.EXP_MESSAGE, "children"), Output(ids.EXP_CHANGED, "data"),
+        Input(ids.EXP_CREATE, "n_clicks"), Input(ids.EXP_RUN, "n_clicks"), Input(ids.EXP_TOGGLE, "n_clicks"), Input(ids.EXP_DELETE, "n_clicks"),
+        State(ids.EXP_NAME, "value"), State(ids.EXP_QUERY, "value"), State(ids.EXP_MODE, "value"), State(ids.EXP_KIND, "value"),
+        State(ids.EXP_CRON, "value"), State(ids.EXP_INTERVAL, "value"), State(ids.EXP_KEEP, "value"),
+        State(ids.EXP_SCHEDULES, "selectedRows"), State(ids.EXP_CHANGED, "data"), prevent_initial_call=True,
+    )  # fmt: skip
+    def on_button(*values: Any) -> tuple[Any, Any]:
+        *_clicks, name, query, mode, kind, cron, minutes, keep, selected, changed = values
+        try:
+            message, did = act(services, dash.ctx.triggered_id, form_body(name, query, mode, kind, cron, minutes, keep), (selected or [None])[0])
+        except ApiError as exc:
+            text = exc.message.replace("'interval_seconds'", "'every (minutes)'").replace("greater than or equal to 60", "at least 1 minute")
+            return _alert(text, "danger"), no_update
+        return message, (changed or 0) + 1 if did else no_update
+
+    @app.callback(
+        Output(ids.EXP_SCHEDULES, "rowData"), Output(ids.EXP_SCHEDULES_EMPTY, "hidden"), Output(ids.EXP_FILES, "children"),
+        Input(ids.REFRESH, "n_intervals"), Input(ids.EXP_CHANGED, "data"),
+    )  # fmt: skip
+    def refresh(_n: Any, _changed: Any) -> tuple[Any, ...]:
+        with services.db.read() as conn:
+            rows = schedules.list_schedules(conn)
+        names = {r["slug"]: r["name"] for r in rows}
+        files = exports.list_files(services.settings.exports_dir)
+        return table_rows(rows), bool(rows), layout.files_table(files, names)

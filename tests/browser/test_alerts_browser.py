@@ -1,0 +1,210 @@
+"""The Alerts page in a real browser: a rule made in the form fires on a
+burst of events, the toast on an open dashboard links to the alert, which is
+acknowledged (and stays so after a reload); a rule switched off stays off; a
+silence is added and deleted; history filters and backtests live in the URL."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+
+def wait_live(page: Page) -> None:
+    expect(page.locator("#live-status")).to_have_text("live")
+    page.wait_for_function("() => window.pulseboardLive && window.pulseboardLive.ready")
+
+
+def rule_by_name(server: Any, name: str) -> dict[str, Any]:
+    rules = server.get("/api/rules").json()["rules"]
+    return next(r for r in rules if r["name"] == name)  # type: ignore[no-any-return]
+
+
+def test_a_rule_made_on_the_page_fires_a_toast_and_is_acknowledged(page: Page, sqlite_server: Any) -> None:
+    server = sqlite_server
+    page.goto(server.url + "/alerts?tab=rules")
+    expect(page.locator("#al-rules")).to_contain_text("failed_syncs")  # the device-monitor defaults
+
+    page.locator("#al-f-name").fill("errors burst")
+    page.locator("#al-f-type").fill("error")
+    page.locator("#al-f-window").fill("1m")
+    page.locator("#al-f-threshold").fill("many")
+    page.select_option("#al-f-severity", "error")
+    page.locator("#al-save").click()
+    expect(page.locator("#al-form-message")).to_contain_text("Check the field 'threshold'")
+    expect(page.locator("#al-f-threshold")).to_have_class(re.compile(r"\bis-invalid\b"))
+    assert all(r["name"] != "errors burst" for r in server.get("/api/rules").json()["rules"])
+
+    page.locator("#al-f-threshold").fill("3")
+    page.locator("#al-save").click()
+    expect(page.locator("#al-form-message")).to_contain_text("Rule 'errors burst' created: count of type=error over 1m > 3")
+    expect(page.locator("#al-f-threshold")).not_to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#al-form-title")).to_have_text("Edit rule 'errors burst'")
+    expect(page.locator("#al-rules")).to_contain_text("errors burst")
+    rule = rule_by_name(server, "errors burst")
+    assert rule["spec"]["filter"] == {"type": ["error"]} and rule["spec"]["threshold"] == 3.0 and rule["spec"]["severity"] == "error"
+
+    # An open dashboard raises the toast when the burst fires the rule.
+    page.goto(server.url + "/")
+    wait_live(page)
+    server.post("/api/events", json=[{"type": "error", "source": "web", "message": f"boom {i}"} for i in range(5)]).raise_for_status()
+    summary = server.post("/api/alerts/evaluate").json()
+    fired = [t for t in summary["transitions"] if t["rule"] == "errors burst"]
+    assert [(t["from"], t["to"], t["value"]) for t in fired] == [("normal", "firing", 5.0)]
+    alert_id = fired[0]["alert_id"]
+    toast = page.locator("#toasts .pb-toast")
+    expect(toast).to_have_count(1)
+    expect(toast).to_contain_text("errors burst · error")
+    expect(toast).to_contain_text("count is 5 (> 3 over 1m)")
+    title = toast.locator("a.pb-toast-title")
+    expect(title).to_have_attribute("href", f"/alerts?alert={alert_id}")
+    expect(toast.locator("a.pb-toast-events")).to_have_attribute("href", re.compile(r"^/explore\?.*type=error"))
+
+    # The toast leads to the alert; acknowledging it sticks.
+    title.click()
+    expect(page).to_have_url(server.url + f"/alerts?alert={alert_id}")
+    expect(page.locator("#al-alert-detail")).to_contain_text(f"Alert #{alert_id}")
+    expect(page.locator("#al-alert-detail")).to_contain_text("live")
+    expect(page.locator("#al-counts")).to_contain_text("1 firing")
+    card = page.locator(f"#alert-{alert_id}")
+    expect(card).to_contain_text("errors burst")
+    expect(card).to_contain_text("value 5")
+    card.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#al-message")).to_contain_text(f"Alert #{alert_id} (errors burst) acknowledged")
+    expect(card).to_contain_text("acknowledged")
+    expect(card.get_by_role("button", name="Acknowledge")).to_have_count(0)
+    assert server.get(f"/api/alerts/{alert_id}").json()["acknowledged"] is True
+    page.reload()
+    expect(page.locator(f"#alert-{alert_id}")).to_contain_text("✓ acknowledged")
+    page.locator(f"#alert-{alert_id}").get_by_role("link", name="silence…").click()
+    expect(page.locator("#al-tabs .nav-link.active")).to_have_text("Silences")
+    expect(page.locator("#al-s-rule")).to_have_value("errors burst")
+
+    # Evaluate now from the page; the history tab's filters go into the URL.
+    page.locator("#al-evaluate").click()
+    expect(page.locator("#al-message")).to_contain_text("Evaluated 4 rules")
+    page.locator("#al-tabs").get_by_text("History").click()
+    page.select_option("#al-h-state", "firing")
+    page.select_option("#al-h-rule", str(rule["id"]))
+    expect(page).to_have_url(re.compile(rf"tab=history&rule={rule['id']}&state=firing$"))
+    rows = page.locator("#al-history .ag-center-cols-container .ag-row")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text("yes")
+    with page.expect_download() as info:
+        page.locator("#al-history-csv").click()
+    with open(info.value.path(), encoding="utf-8") as fh:
+        exported = fh.read()
+    assert "errors burst" in exported and "firing" in exported and "yes" in exported
+    page.select_option("#al-h-state", "resolved")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#al-history-note")).to_contain_text("No alerts match")
+    expect(page).to_have_url(re.compile(r"state=resolved$"))
+    page.reload()
+    expect(page.locator("#al-h-state")).to_have_value("resolved")
+    expect(page.locator("#al-h-rule")).to_have_value(str(rule["id"]))
+
+
+def test_a_rule_switched_off_stays_off_and_silences_are_added_and_deleted(page: Page, sqlite_server: Any) -> None:
+    server = sqlite_server
+    made = server.post("/api/rules", json={"name": "scan errors", "filter": {"type": "error"}, "window": "1m", "threshold": 3})
+    rule_id = made.json()["id"]
+    page.goto(server.url + "/alerts?tab=rules")
+    switch = page.locator(f"#rule-row-{rule_id} input[type=checkbox]")
+    expect(switch).to_be_checked()
+    switch.click()
+    expect(page.locator("#al-message")).to_contain_text("Rule 'scan errors' disabled")
+    assert server.get(f"/api/rules/{rule_id}").json()["enabled"] is False
+    page.reload()
+    expect(page.locator(f"#rule-row-{rule_id} input[type=checkbox]")).not_to_be_checked()
+    expect(page.locator(f"#rule-row-{rule_id} input[type=checkbox]")).to_be_visible()
+    assert server.get(f"/api/rules/{rule_id}").json()["enabled"] is False
+
+    page.goto(server.url + "/alerts?tab=silences")
+    expect(page.locator("#al-silences")).to_contain_text("No silences")
+    page.locator("#al-s-add").click()
+    expect(page.locator("#al-s-message")).to_contain_text("Choose a rule or give labels")
+    page.select_option("#al-s-rule", "scan errors")
+    page.locator("#al-s-labels").fill("source=north")
+    page.locator("#al-s-duration").fill("2h")
+    page.locator("#al-s-comment").fill("scanner maintenance")
+    page.locator("#al-s-add").click()
+    expect(page.locator("#al-s-message")).to_contain_text("Silence added")
+    row = page.locator("#al-silences tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("rule=scan errors")
+    expect(row).to_contain_text("source=north")
+    expect(row).to_contain_text("in force")
+    silences = server.get("/api/silences").json()["silences"]
+    assert [(s["matchers"], s["comment"], s["active"]) for s in silences] == [({"rule": "scan errors", "source": "north"}, "scanner maintenance", True)]
+    row.get_by_role("button", name="Delete").click()
+    expect(page.locator("#al-silences")).to_contain_text("No silences")
+    assert server.get("/api/silences").json()["silences"] == []
+
+    # Edit keeps the switch as it is; delete asks first.
+    page.locator("#al-tabs").get_by_text("Rules").click()
+    page.locator(f"#rule-row-{rule_id}").get_by_role("button", name="Edit").click()
+    expect(page.locator("#al-form-title")).to_have_text("Edit rule 'scan errors'")
+    expect(page.locator("#al-f-threshold")).to_have_value("3")
+    expect(page.locator("#al-f-type")).to_have_value("error")
+    page.locator("#al-f-threshold").fill("5")
+    page.locator("#al-save").click()
+    expect(page.locator("#al-form-message")).to_contain_text("Rule 'scan errors' updated: count of type=error over 1m > 5")
+    saved = server.get(f"/api/rules/{rule_id}").json()
+    assert saved["spec"]["threshold"] == 5.0 and saved["enabled"] is False
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete rule").click()
+    expect(page.locator("#al-form-message")).to_contain_text("Rule 'scan errors' deleted")
+    expect(page.locator(f"#rule-row-{rule_id}")).to_have_count(0)
+    expect(page.locator("#al-form-title")).to_have_text("New rule")
+    assert server.get(f"/api/rules/{rule_id}").status_code == 404
+
+
+def test_a_backtest_counts_the_notifications_a_rule_would_have_sent(page: Page, sqlite_server: Any) -> None:
+    server = sqlite_server
+    server.post("/api/events", json=[{"type": "error", "source": "web"} for _ in range(5)]).raise_for_status()
+    rule_id = server.post("/api/rules", json={"name": "bt errors", "filter": {"type": "error"}, "window": "1h", "threshold": 3}).json()["id"]
+    page.goto(server.url + f"/alerts?tab=backtest&backtest={rule_id}&range=1h")
+    result = page.locator("#al-bt-result")
+    expect(result).to_contain_text("Rule 'bt errors'")
+    expect(result).to_contain_text("would have fired 1 time(s)")
+    expect(result).to_contain_text("sent 1 notification(s)")
+    expect(result.locator(".js-plotly-plot")).to_have_count(1)
+
+    # The form's (unsaved) rule, with a threshold it never crosses.
+    page.locator("#al-tabs").get_by_text("Rules").click()
+    page.locator("#al-f-name").fill("never")
+    page.locator("#al-f-type").fill("error")
+    page.locator("#al-f-threshold").fill("100")
+    page.locator("#al-form-backtest").click()
+    expect(page.locator("#al-tabs .nav-link.active")).to_have_text("Backtest")
+    expect(result).to_contain_text("The form's rule 'never'")
+    expect(result).to_contain_text("would have fired 0 time(s)")
+    expect(result).to_contain_text("would not have left the normal state")
+
+
+def test_an_alert_toast_shows_hostile_text_as_text_and_links_only_within_the_site(page: Page, sqlite_server: Any) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(sqlite_server.url + "/")
+    wait_live(page)
+    hostile = "<img src=x onerror=alert(1)>"
+    sqlite_server.post("/api/events", json=[
+        {"source": "pulseboard", "type": "alert", "entity": hostile, "status": "error", "message": hostile,
+         "attrs": {"alert_id": "7", "link": "javascript:alert(2)"}},
+        {"source": "pulseboard", "type": "alert", "entity": "offsite", "status": "resolved", "message": "resolved",
+         "attrs": {"alert_id": "x", "link": "//evil.example/phish"}},
+    ]).raise_for_status()  # fmt: skip
+    toasts = page.locator("#toasts .pb-toast")
+    expect(toasts).to_have_count(2)
+    resolved = page.locator("#toasts .pb-toast", has_text="offsite resolved")
+    expect(resolved.locator("a")).to_have_count(0)  # neither a usable alert id nor a same-site link
+    bad = page.locator("#toasts .pb-toast", has_text=hostile)
+    expect(bad.locator("a.pb-toast-title")).to_have_attribute("href", "/alerts?alert=7")
+    expect(bad.locator("a.pb-toast-events")).to_have_count(0)
+    assert page.locator("#toasts img").count() == 0 and page.locator("a[href^='javascript:' i]").count() == 0
+    bad.locator(".pb-toast-close").click()
+    expect(toasts).to_have_count(1)
+    assert dialogs == []
