@@ -24,7 +24,7 @@ from alerts import state as sm
 from alerts.defaults import DEFAULT_RULES
 from alerts.metrics import Key, Reader, Sample, compute, labels_of, matches
 from alerts.notify import Notice, Notifier
-from alerts.rules import Rule, RuleError, load_yaml, parse_rule
+from alerts.rules import Rule, RuleError, format_value, load_yaml, parse_rule
 from data import alerts as store
 from data.ingest import write_retrying
 from data.queries import Filters
@@ -73,14 +73,14 @@ def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: st
     group = ", ".join(f"{k}={v}" for k, v in labels.items() if k not in rule.labels)
     where = f" [{group}]" if group else ""
     value = sample.value if sample else None
-    shown = "no data" if value is None else f"{value:.4g}"
+    shown = format_value(value)
     if state == "resolved":
         return f"{title}{where}: resolved ({rule.metric} now {shown})"
     if rule.kind == "absence":
         return f"{title}{where}: no matching events in the last {rule.window}"
     if rule.kind in ("anomaly", "duration") and sample is not None and sample.detail:
         return f"{title}{where}: {sample.detail}"
-    return f"{title}{where}: {rule.metric} is {shown} ({rule.op} {rule.threshold:g} over {rule.window})"
+    return f"{title}{where}: {rule.metric} is {shown} ({rule.op} {format_value(rule.threshold)} over {rule.window})"
 
 
 class AlertEngine:

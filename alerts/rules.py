@@ -268,3 +268,16 @@ def load_yaml(text: str) -> list[Rule]:
             raise RuleError(f"rules[{i}].name", f"{rule.name!r} is given twice")
         seen.add(rule.name)
     return rules
+
+
+def format_value(value: float | None) -> str:
+    """A metric value as alerts show it: thousands grouped, at most 4 significant digits.
+
+    >>> format_value(60096.78), format_value(5.0), format_value(0.123456), format_value(87.5), format_value(None)
+    ('60,097', '5', '0.1235', '87.5', 'no data')
+    """
+    if value is None:
+        return "no data"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"

@@ -230,7 +230,7 @@ def latest_values(conn: Connection, *, filters: Filters, since: datetime, until:
     when the gauge has been quiet."""
     t = EVENTS
     lo, hi = to_micros(since), to_micros(until)
-    start = _newest_value_minute(conn, filters, since)
+    start = _newest_value_minute(conn, filters, since, until)
     if start is None:
         return []
     lo = max(lo, start * 1_000_000)
@@ -250,10 +250,11 @@ def latest_values(conn: Connection, *, filters: Filters, since: datetime, until:
     return [(k, v, ts) for k, (v, ts) in out.items()]
 
 
-def _newest_value_minute(conn: Connection, filters: Filters, since: datetime) -> int | None:
-    """Epoch seconds of the oldest minute that may hold a group's newest value:
-    for each group (rollup key) its newest hour with a value, the oldest of
-    those hours; None when no matching event in the window has a value."""
+def _newest_value_minute(conn: Connection, filters: Filters, since: datetime, until: datetime) -> int | None:
+    """Epoch seconds of the oldest minute that may hold a group's newest value
+    before ``until``: for each group (rollup key) its newest hour with a value,
+    the oldest of those hours; None when no matching event in the window has a
+    value."""
     window_start = int(since.timestamp()) // 60 * 60
     if not filters.rollup_compatible:  # e.g. a user filter: rollups cannot tell
         return window_start
@@ -261,6 +262,6 @@ def _newest_value_minute(conn: Connection, filters: Filters, since: datetime) ->
     h = ROLLUPS_HOURLY
     key = [h.c.source, h.c.type, h.c.entity, h.c.status]
     newest = _where(select(func.max(h.c.minute).label("m")), h, filters)
-    per_key = newest.where(h.c.value_count > 0, h.c.minute >= first_hour).group_by(*key).subquery()
+    per_key = newest.where(h.c.value_count > 0, h.c.minute >= first_hour, h.c.minute < until.timestamp()).group_by(*key).subquery()
     oldest = conn.execute(select(func.min(per_key.c.m))).scalar()
     return None if oldest is None else max(int(oldest), window_start)

@@ -20,6 +20,7 @@ import dash_bootstrap_components as dbc
 import yaml
 from dash import dcc, html
 
+from alerts.rules import format_value
 from layouts import ids
 from layouts.executions import card, grid
 
@@ -105,10 +106,10 @@ def ago(iso: str | None, now: datetime) -> str:
 
 def value_text(value: Any) -> str:
     """
-    >>> value_text(5.0), value_text(0.123456), value_text(None)
-    ('5', '0.1235', '–')
+    >>> value_text(5.0), value_text(0.123456), value_text(60096.8), value_text(None)
+    ('5', '0.1235', '60,097', '–')
     """
-    return "–" if value is None else f"{value:.4g}" if isinstance(value, (int, float)) else str(value)
+    return "–" if value is None else format_value(value) if isinstance(value, (int, float)) else str(value)
 
 
 def span_text(seconds: float) -> str:

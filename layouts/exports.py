@@ -12,15 +12,15 @@ from layouts.executions import grid
 
 MODES = (("aggregate", "the Explore result (aggregated rows)"), ("events", "the matching raw events"))
 SCHEDULE_COLUMNS: list[dict[str, Any]] = [
-    {"field": "name", "minWidth": 160},
-    {"field": "query_string", "headerName": "query", "minWidth": 220, "tooltipField": "query_string"},
-    {"field": "when", "headerName": "runs"},
-    {"field": "enabled", "headerName": "on", "maxWidth": 80},
-    {"field": "keep", "headerName": "keeps", "type": "numericColumn", "maxWidth": 90},
-    {"field": "next_run_at", "headerName": "next run (UTC)"},
-    {"field": "last_run_at", "headerName": "last run (UTC)"},
-    {"field": "last_rows", "headerName": "rows", "type": "numericColumn", "maxWidth": 100},
-    {"field": "last_error", "headerName": "last error", "cellStyle": {"color": "var(--bs-danger)"}},
+    {"field": "name", "headerName": "Name", "minWidth": 160},
+    {"field": "query_string", "headerName": "Query", "minWidth": 220, "tooltipField": "query_string"},
+    {"field": "when", "headerName": "Runs"},
+    {"field": "enabled", "headerName": "On", "maxWidth": 80},
+    {"field": "keep", "headerName": "Keeps", "type": "numericColumn", "maxWidth": 90},
+    {"field": "next_run_at", "headerName": "Next run (UTC)"},
+    {"field": "last_run_at", "headerName": "Last run (UTC)"},
+    {"field": "last_rows", "headerName": "Rows", "type": "numericColumn", "maxWidth": 100},
+    {"field": "last_error", "headerName": "Last error", "cellStyle": {"color": "var(--bs-danger)"}},
 ]
 NO_SCHEDULES = "No schedules yet. Create one above: set up a view on Explore, paste its address, choose when it runs."
 NO_FILES = "No files yet. Select a schedule and press Run now, or wait for its next run."
@@ -38,21 +38,21 @@ def form(query: str = "") -> dbc.Card:
         dbc.CardHeader("New schedule", className="fw-semibold"),
         dbc.CardBody([
             dbc.Row([
-                _field("name", dbc.Input(id=ids.EXP_NAME, placeholder="daily sources", maxLength=200, size="sm"), 3),
-                _field("query", dbc.Textarea(id=ids.EXP_QUERY, value=query, rows=2, size="sm",
+                _field("Name", dbc.Input(id=ids.EXP_NAME, placeholder="daily sources", maxLength=200, size="sm"), 3),
+                _field("Query", dbc.Textarea(id=ids.EXP_QUERY, value=query, rows=2, size="sm",
                                              placeholder="http://…/explore?window=24h&group_by=source  or  window=24h&metric=count&group_by=source"),
                        9, "Use the current Explore view: open Explore, set the filters, copy the address and paste it here. "
                           "Relative windows (24h) end at each run's time."),
             ], className="g-2 mb-2"),
             dbc.Row([
-                _field("rows", dbc.Select(id=ids.EXP_MODE, options=[{"label": l, "value": v} for v, l in MODES], value="aggregate", size="sm"), 3),
-                dbc.Col([dbc.Label("runs", className="small text-body-secondary mb-1"),
+                _field("Rows", dbc.Select(id=ids.EXP_MODE, options=[{"label": l, "value": v} for v, l in MODES], value="aggregate", size="sm"), 3),
+                dbc.Col([dbc.Label("Runs", className="small text-body-secondary mb-1"),
                          dbc.RadioItems(id=ids.EXP_KIND, options=[{"label": "on a cron line", "value": "cron"}, {"label": "every N minutes", "value": "interval"}],
                                         value="cron", inline=True, className="small")], md=3),
-                _field("cron (UTC)", dbc.Input(id=ids.EXP_CRON, placeholder="0 6 * * *", value="0 * * * *", size="sm"), 2,
+                _field("Cron line (UTC)", dbc.Input(id=ids.EXP_CRON, placeholder="0 6 * * *", value="0 * * * *", size="sm"), 2,
                        "minute hour day month weekday"),
-                _field("every (minutes)", dbc.Input(id=ids.EXP_INTERVAL, type="number", min=1, step=1, value=60, size="sm"), 2),
-                _field("keep files", dbc.Input(id=ids.EXP_KEEP, type="number", min=1, max=1000, step=1, value=10, size="sm"), 1),
+                _field("Every (minutes)", dbc.Input(id=ids.EXP_INTERVAL, type="number", min=1, step=1, value=60, size="sm"), 2),
+                _field("Keep files", dbc.Input(id=ids.EXP_KEEP, type="number", min=1, max=1000, step=1, value=10, size="sm"), 1),
                 dbc.Col(dbc.Button("Create schedule", id=ids.EXP_CREATE, color="primary", size="sm", className="mt-4"), md=1,
                         className="d-flex align-items-start"),
             ], className="g-2"),
@@ -89,7 +89,7 @@ def files_table(files: list[dict[str, Any]], names: dict[str, str]) -> Any:
         ])
         for f in files
     ]  # fmt: skip
-    head = html.Thead(html.Tr([html.Th("schedule"), html.Th("file"), html.Th("size", className="text-end"), html.Th("created (UTC)")]))
+    head = html.Thead(html.Tr([html.Th("Schedule"), html.Th("File"), html.Th("Size", className="text-end"), html.Th("Created (UTC)")]))
     return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, className="mb-0 align-middle")
 
 

@@ -11,7 +11,7 @@ from layouts import ids
 from layouts.executions import card, fmt, grid, stat_cards
 
 SESSION_COLUMNS: list[dict[str, Any]] = [
-    {"field": "session", "headerName": "session", "cellRenderer": "markdown", "cellRendererParams": {"linkTarget": "_self"}, "minWidth": 240},
+    {"field": "session", "headerName": "Session", "cellRenderer": "markdown", "cellRendererParams": {"linkTarget": "_self"}, "minWidth": 240},
     {"field": "user"}, {"field": "source"}, {"field": "started (UTC)"}, {"field": "ended (UTC)"}, {"field": "state"},
 ]
 INTERACTION_COLUMNS: list[dict[str, Any]] = [{"field": k} for k in ("time", "type", "button", "boxes", "execution ms", "categories")]

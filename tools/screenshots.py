@@ -31,7 +31,12 @@ PAGES = [
     ("entities", "/entities?window=6h", "#en-chart .main-svg"),
     ("revenue", "/revenue", "#rv-chart .main-svg"),
     ("system", "/system", "#sy-chart .main-svg"),
+    ("alerts", "/alerts", "#al-active .card"),
+    ("alerts-rules", "/alerts?tab=rules", "#al-rules tr"),
+    ("alerts-backtest", "/alerts?tab=backtest&backtest=5&range=7d", "#al-bt-result .main-svg"),
+    ("exports", "/exports", "#exp-schedules .ag-row"),
     ("overview-dark", "/", "#activity-chart .main-svg"),
+    ("sessions-dark", "/sessions", "#ss-table .ag-row"),
 ]
 
 
@@ -53,6 +58,19 @@ def wait_for_demo(url: str, timeout: float = 180) -> None:
     raise SystemExit("the demo data did not appear in time")
 
 
+def prepare(url: str, timeout: float = 120) -> None:
+    """Wait for the demo's first firing alert; add an export schedule and run it."""
+    deadline = time.monotonic() + timeout
+    while not requests.get(url + "/api/alerts/active", timeout=10).json()["alerts"]:
+        if time.monotonic() > deadline:
+            raise SystemExit("no alert fired in time")
+        time.sleep(1)
+    body = {"name": "daily sources", "query": "window=24h&metric=count&group_by=source&bucket=1h", "cron": "0 6 * * *", "keep": 30}
+    schedule = requests.post(url + "/api/exports/schedules", json=body, timeout=30)
+    schedule.raise_for_status()
+    requests.post(f"{url}/api/exports/schedules/{schedule.json()['id']}/run", timeout=60).raise_for_status()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default="docs/screenshots")
@@ -66,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         try:
             wait_for_demo(url)
+            prepare(url)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})

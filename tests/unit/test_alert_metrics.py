@@ -110,6 +110,14 @@ def test_latest_is_the_newest_gauge_value_per_group(any_db: Database) -> None:
     assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "90s"})) == {}  # nothing that recent
 
 
+def test_latest_at_an_earlier_time_ignores_later_values(any_db: Database) -> None:
+    """As a backtest sees it: the gauge's value then, though newer hours hold values too."""
+    ingest(any_db, [ev(5 * 60 * MIN, "queue_size", value=80.0), ev(2 * MIN, "queue_size", value=3.0)])
+    then = NOW - 4 * 60 * MIN
+    assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1d"}, now=then)) == {(): 80}
+    assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1d"})) == {(): 3}
+
+
 def test_min_samples_and_a_samples_filter_gate_the_condition(db: Database) -> None:
     ingest(db, [ev(MIN, "sync", status="failed")] * 3 + [ev(MIN, "scan", status="ok")] * 12)
     rule = parse_rule({"name": "r", "metric": "success_rate", "filter": {"type": "sync"}, "op": "<", "threshold": 80, "min_samples": 11})
