@@ -2,7 +2,7 @@
 
 Each app has its own registry (tests build many apps in one process):
 ingested events, HTTP requests and their latency per endpoint, live clients,
-database size and rows.
+database size and rows, and open alerts per state and severity.
 """
 from __future__ import annotations
 
@@ -11,12 +11,36 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from services import Services
 
 # Routes not recorded as self-monitoring events: the page's own plumbing and streams.
 QUIET = ("/_dash", "/assets", "/_favicon", "/metrics", "/api/stream", "/ws", "/realtime/stream")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class AlertStates(Collector):
+    """``pulseboard_alerts{state, severity}``: pending and firing alerts, read at scrape time."""
+
+    STATES = ("pending", "firing")
+    SEVERITIES = ("error", "warning", "info")
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> Any:
+        from alerts import manage
+
+        with self.services.db.read() as conn:
+            open_alerts = manage.active_alerts(conn)
+        family = GaugeMetricFamily("pulseboard_alerts", "Open alerts by state and severity", labels=["state", "severity"])
+        for state in self.STATES:
+            for severity in self.SEVERITIES:
+                n = sum(1 for a in open_alerts if a["state"] == state and a["severity"] == severity)
+                family.add_metric([state, severity], n)
+        yield family
 
 
 def register_metrics(server: Flask, services: Services) -> None:
@@ -31,6 +55,7 @@ def register_metrics(server: Flask, services: Services) -> None:
     db_bytes.set_function(lambda: services.db.size_bytes() or 0)
     last_id.set_function(lambda: services.live.broker.last_id)
     services.listeners.append(lambda rows: events.inc(len(rows)))
+    registry.register(AlertStates(services))
 
     @server.before_request
     def _start_timer() -> None:

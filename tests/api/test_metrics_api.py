@@ -26,3 +26,15 @@ def test_it_counts_ingested_events_and_requests_per_endpoint(sqlite_server: Any)
     assert got[("pulseboard_last_event_id", ())] >= 0
     assert got[("pulseboard_database_bytes", ())] > 0
     assert got[("pulseboard_live_clients", ())] == 0
+    assert got[("pulseboard_alerts", (("severity", "error"), ("state", "firing")))] == 0
+
+
+def test_it_counts_open_alerts_by_state_and_severity(sqlite_server: Any) -> None:
+    sqlite_server.post("/api/rules", json={"name": "any event", "threshold": 0, "severity": "error"}).raise_for_status()
+    sqlite_server.post("/api/rules", json={"name": "slowly", "threshold": 0, "for": "1h"}).raise_for_status()
+    sqlite_server.post("/api/events", json=[{"type": "a"}]).raise_for_status()
+    sqlite_server.post("/api/alerts/evaluate").raise_for_status()
+    got = samples(sqlite_server)
+    assert got[("pulseboard_alerts", (("severity", "error"), ("state", "firing")))] == 1
+    assert got[("pulseboard_alerts", (("severity", "warning"), ("state", "pending")))] == 1
+    assert got[("pulseboard_alerts", (("severity", "warning"), ("state", "firing")))] == 0
