@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8050
 
-.PHONY: run test bench screenshots system-deps clean
+.PHONY: run test bench soak screenshots system-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/client.py
 	$(PY) bench/live.py
 	$(PY) bench/pages.py
+
+# Ten minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
+soak: $(VENV)/.dev system-deps
+	$(PY) bench/soak.py
 
 screenshots: $(VENV)/.dev system-deps
 	$(PY) tools/screenshots.py --out docs/screenshots

@@ -77,7 +77,7 @@ def get_query() -> Response:
     df = run_query(q)
     body = {
         "query": {"since": q.since.isoformat(), "until": q.until.isoformat(), "metric": q.metric, "field": q.field,
-                  "group_by": q.group_by, "bucket": q.freq or "none", "source": "rollups" if q.uses_rollups() else "events"},
+                  "group_by": q.group_by, "bucket": q.freq or "none", "source": "rollups" if q.uses_rollups() else "event counts" if q.counts_in_sql() else "events"},
         "columns": list(df.columns),
         "rows": explore.to_records(df),
     }  # fmt: skip

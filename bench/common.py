@@ -1,5 +1,6 @@
 """What the benchmarks in bench/ share: a real server in a subprocess on a free
-port, keep-alive HTTP load from threads, percentiles, and figures printed
+port, keep-alive HTTP load from threads, recording WebSocket clients and
+Chromium settings for the live benchmarks, percentiles, and figures printed
 beside their baselines with the ratio and the target (DESIGN.md, Targets).
 
 Benchmarks measure; they do not assert. Every subprocess started here is
@@ -12,8 +13,11 @@ import contextlib
 import ctypes
 import dataclasses
 import http.client
+import itertools
+import json
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -488,3 +493,112 @@ def measure(name: str, fn: Callable[[], Any], *, repeat: int, budget_s: float, m
         if len(wall) >= min_repeat and time.perf_counter() - started > budget_s:
             break
     return Timing(name, wall, cpu, first, result)
+
+
+# ---------------------------------------------------------------- live push: browser, WebSocket clients, bodies
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
+
+
+def recorder_class() -> Any:
+    """The recording WebSocket client class (imported lazily: only the live benchmarks need it)."""
+    import orjson
+    import simple_websocket
+
+    class Recorder(simple_websocket.Client):  # type: ignore[misc]
+        """A client that records, in its reader thread, every event id it receives and when
+        (time.time() when the bytes carrying the frame were parsed). Like live.js, a gap in
+        ``seq`` or a ``resync`` error asks for everything after the last complete id."""
+
+        def __init__(self, url: str, deflate: bool = False) -> None:
+            self.deflate = deflate  # offer permessage-deflate, as browsers do
+            self.ids = array("q")
+            self.times = array("d")
+            self.frames = 0
+            self.seq = 0
+            self.safe_id = 0
+            self.max_id = 0
+            self.ready = threading.Event()
+            self.resyncs = 0
+            self.errors: list[str] = []
+            super().__init__(url, receive_bytes=65536)
+
+        def handshake(self) -> None:
+            if not self.deflate:
+                return super().handshake()  # type: ignore[no-any-return]
+            from wsproto.events import AcceptConnection, Request
+            from wsproto.extensions import PerMessageDeflate
+
+            self.sock.send(self.ws.send(Request(host=self.host, target=self.path, subprotocols=self.subprotocols,
+                                                extra_headers=self.extra_headeers, extensions=[PerMessageDeflate()])))  # fmt: skip
+            event = None
+            while event is None:
+                self.ws.receive_data(self.sock.recv(self.receive_bytes))
+                event = next(self.ws.events(), None)
+            if not isinstance(event, AcceptConnection):
+                raise simple_websocket.ConnectionError(400)
+            self.subprotocol = event.subprotocol
+            self.connected = True
+            return None
+
+        def _handle_events(self) -> bool:
+            keep: bool = super()._handle_events()
+            buffered: list[str | bytes] = self.input_buffer
+            if buffered:
+                now = time.time()
+                self.input_buffer: list[str | bytes] = []
+                for raw in buffered:
+                    self.on_message(raw, now)
+            return keep
+
+        def record(self, ids: list[int], now: float) -> None:
+            """Keep the ids of one frame and when it arrived (a subclass may keep them otherwise)."""
+            self.ids.extend(ids)
+            self.times.extend(itertools.repeat(now, len(ids)))
+
+        def on_message(self, raw: str | bytes, now: float) -> None:
+            msg = orjson.loads(raw)
+            kind = msg.get("type")
+            if kind in ("initial_data", "realtime_update"):
+                ids = [e["id"] for e in msg.get("events") or ()]
+                if ids:
+                    self.record(ids, now)
+                    self.max_id = max(self.max_id, max(ids))
+                if kind == "initial_data":
+                    self.seq = msg.get("seq") or 0
+                    self.safe_id = max(self.safe_id, msg.get("last_id") or 0, self.max_id)
+                    self.max_id = max(self.max_id, msg.get("last_id") or 0)
+                    self.ready.set()
+                    return
+                self.frames += 1
+                gap = msg.get("seq") != self.seq + 1
+                self.seq = msg.get("seq") or self.seq
+                if gap:
+                    self.resync()
+                else:
+                    self.safe_id = max(self.safe_id, msg.get("last_id") or 0)
+            elif kind == "error":
+                self.errors.append(str(msg.get("message")))
+                if msg.get("resync"):
+                    self.resync()
+
+        def resync(self) -> None:
+            self.resyncs += 1
+            self.send(orjson.dumps({"type": "request_update", "after_id": self.safe_id}).decode())
+
+    return Recorder
+
+
+def make_bodies(count: int, batch: int) -> list[bytes]:
+    """``count`` JSON request bodies of ``batch`` events each (3 sources, 10 entities, 5 % errors)."""
+    rng = random.Random(11)
+    out = []
+    for r in range(count):
+        events = [{"type": ("request", "scan", "transaction")[j % 3], "source": ("payments", "device-monitor", "tools")[j % 3],
+                   "entity": f"endpoint-{(r + j) % 10}", "user": f"user-{rng.randrange(200):03d}", "status": "ok" if rng.random() < 0.95 else "error",
+                   "value": round(rng.uniform(1, 100), 2), "duration_ms": round(rng.lognormvariate(4, 0.6), 2),
+                   "message": f"fan-out {r}-{j}"} for j in range(batch)]  # fmt: skip
+        out.append(json.dumps(events).encode())
+    return out

@@ -60,7 +60,6 @@ import statistics
 import sys
 import threading
 import time
-from array import array
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +68,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    Figure, MachineLoad, Server, machine, percentile, pulseboard, show, started, table, timed, workspace,
+    CHROMIUM, CHROMIUM_ARGS, Figure, MachineLoad, Server, machine, make_bodies, percentile, pulseboard, recorder_class, show,
+    started, table, timed, workspace,
 )  # fmt: skip
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
 JSON_HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
 # ---------------------------------------------------------------- 1. ingest -> DOM
@@ -251,7 +248,7 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
             print(f"  page live in {time.perf_counter() - t0:.1f} s", flush=True)
             offset0, unc0 = calibrate(page)
             # A plain WebSocket client beside the page: the server's push alone, no browser.
-            ref = _recorder_class()(f"ws://127.0.0.1:{server.port}/ws")
+            ref = recorder_class()(f"ws://127.0.0.1:{server.port}/ws")
             ref.send('{"type": "subscribe", "topics": ["all"]}')
             ref.ready.wait(30)
 
@@ -385,89 +382,6 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _recorder_class() -> Any:
-    import orjson
-    import simple_websocket
-
-    class Recorder(simple_websocket.Client):  # type: ignore[misc]
-        """A client that records, in its reader thread, every event id it receives and when
-        (time.time() when the bytes carrying the frame were parsed). Like live.js, a gap in
-        ``seq`` or a ``resync`` error asks for everything after the last complete id."""
-
-        def __init__(self, url: str, deflate: bool = False) -> None:
-            self.deflate = deflate  # offer permessage-deflate, as browsers do
-            self.ids = array("q")
-            self.times = array("d")
-            self.frames = 0
-            self.seq = 0
-            self.safe_id = 0
-            self.max_id = 0
-            self.ready = threading.Event()
-            self.resyncs = 0
-            self.errors: list[str] = []
-            super().__init__(url, receive_bytes=65536)
-
-        def handshake(self) -> None:
-            if not self.deflate:
-                return super().handshake()  # type: ignore[no-any-return]
-            from wsproto.events import AcceptConnection, Request
-            from wsproto.extensions import PerMessageDeflate
-
-            self.sock.send(self.ws.send(Request(host=self.host, target=self.path, subprotocols=self.subprotocols,
-                                                extra_headers=self.extra_headeers, extensions=[PerMessageDeflate()])))  # fmt: skip
-            event = None
-            while event is None:
-                self.ws.receive_data(self.sock.recv(self.receive_bytes))
-                event = next(self.ws.events(), None)
-            if not isinstance(event, AcceptConnection):
-                raise simple_websocket.ConnectionError(400)
-            self.subprotocol = event.subprotocol
-            self.connected = True
-            return None
-
-        def _handle_events(self) -> bool:
-            keep = super()._handle_events()
-            if self.input_buffer:
-                now = time.time()
-                messages, self.input_buffer = self.input_buffer, []
-                for raw in messages:
-                    self.on_message(raw, now)
-            return keep
-
-        def on_message(self, raw: str | bytes, now: float) -> None:
-            msg = orjson.loads(raw)
-            kind = msg.get("type")
-            if kind in ("initial_data", "realtime_update"):
-                ids = [e["id"] for e in msg.get("events") or ()]
-                if ids:
-                    self.ids.extend(ids)
-                    self.times.extend(itertools.repeat(now, len(ids)))
-                    self.max_id = max(self.max_id, max(ids))
-                if kind == "initial_data":
-                    self.seq = msg.get("seq") or 0
-                    self.safe_id = max(self.safe_id, msg.get("last_id") or 0, self.max_id)
-                    self.max_id = max(self.max_id, msg.get("last_id") or 0)
-                    self.ready.set()
-                    return
-                self.frames += 1
-                gap = msg.get("seq") != self.seq + 1
-                self.seq = msg.get("seq") or self.seq
-                if gap:
-                    self.resync()
-                else:
-                    self.safe_id = max(self.safe_id, msg.get("last_id") or 0)
-            elif kind == "error":
-                self.errors.append(str(msg.get("message")))
-                if msg.get("resync"):
-                    self.resync()
-
-        def resync(self) -> None:
-            self.resyncs += 1
-            self.send(orjson.dumps({"type": "request_update", "after_id": self.safe_id}).decode())
-
-    return Recorder
-
-
 def client_worker(url: str, n: int, out: str, pipe: Any, deflate: bool = False) -> None:
     """One client process: ``n`` recording clients; tells the parent when all are
     subscribed, waits for the last event id, then saves what each received."""
@@ -475,7 +389,7 @@ def client_worker(url: str, n: int, out: str, pipe: Any, deflate: bool = False) 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     import numpy as np
 
-    Recorder = _recorder_class()
+    Recorder = recorder_class()
     clients: list[Any] = []
     failures: list[str] = []
     for _ in range(n):
@@ -552,18 +466,6 @@ class Sampler:
 
     def of(self, phase: str, column: int) -> list[float]:
         return [s[column] for s in self.samples if s[0] == phase]
-
-
-def make_bodies(count: int, batch: int) -> list[bytes]:
-    rng = random.Random(11)
-    out = []
-    for r in range(count):
-        events = [{"type": ("request", "scan", "transaction")[j % 3], "source": ("payments", "device-monitor", "tools")[j % 3],
-                   "entity": f"endpoint-{(r + j) % 10}", "user": f"user-{rng.randrange(200):03d}", "status": "ok" if rng.random() < 0.95 else "error",
-                   "value": round(rng.uniform(1, 100), 2), "duration_ms": round(rng.lognormvariate(4, 0.6), 2),
-                   "message": f"fan-out {r}-{j}"} for j in range(batch)]  # fmt: skip
-        out.append(json.dumps(events).encode())
-    return out
 
 
 def produce(server: Server, rate: float, batch: int, seconds: float, conns: int = 4) -> dict[str, Any]:

@@ -67,6 +67,25 @@ def _ts(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series.astype("int64"), unit="us", utc=True)
 
 
+def event_counts(conn: Connection, *, since: datetime, until: datetime, bucket_seconds: int, filters: Filters = Filters(),
+                 group_by: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """Events per ``bucket_seconds`` bucket (aligned to the epoch) in
+    ``[since, until)``, counted by the database: ``bucket`` (UTC), ``group``
+    (with ``group_by``, a column of events) and ``count``. For buckets shorter
+    than the rollups' minute: however many events match, only the counts
+    travel."""
+    t = EVENTS
+    width = bucket_seconds * 1_000_000
+    bucket = (_micros(t.c.ts).op("/")(width)).label("b")
+    cols: list[Any] = [bucket] + ([func.coalesce(t.c[group_by], "").label("g")] if group_by else []) + [func.count().label("n")]
+    stmt = _where(select(*cols), t, filters).where(t.c.ts >= to_micros(since), t.c.ts < to_micros(until))
+    stmt = stmt.group_by(*[c for c in ("b", "g") if c == "b" or group_by])
+    names = ["bucket"] + (["group"] if group_by else []) + ["count"]
+    df = _frame(conn, stmt, names)
+    df["bucket"] = pd.to_datetime(df["bucket"].astype("int64") * width, unit="us", utc=True) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")
+    return df
+
+
 def events_frame(
     conn: Connection,
     *,
@@ -411,6 +430,13 @@ def active_users(conn: Connection, *, since: datetime, filters: Filters = Filter
     t = EVENTS
     stmt = _where(select(t.c.user).distinct(), t, filters).where(t.c.ts >= to_micros(since), t.c.user.is_not(None))
     return sorted(r[0] for r in conn.execute(stmt.limit(limit)))
+
+
+def count_active_users(conn: Connection, *, since: datetime, filters: Filters = Filters()) -> int:
+    """How many distinct users sent events since ``since`` (no cap, unlike the list)."""
+    t = EVENTS
+    stmt = _where(select(func.count(t.c.user.distinct())), t, filters).where(t.c.ts >= to_micros(since), t.c.user.is_not(None))
+    return int(conn.execute(stmt).scalar() or 0)
 
 
 _LIVE_COLUMNS = ("id", "ts", "source", "type", "entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs")

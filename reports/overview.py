@@ -58,7 +58,7 @@ def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[
         "events_last_hour": count(conn, now - timedelta(hours=1), end, filters),
         "rate_per_min": round(last_10 / 10.0, 2),
         "success_rate": mix["success_rate"],
-        "active_users_30m": len(queries.active_users(conn, since=now - timedelta(minutes=30), filters=filters)),
+        "active_users_30m": queries.count_active_users(conn, since=now - timedelta(minutes=30), filters=filters),
         "open_sessions": queries.count_open_sessions(conn),
         "last_event_id": queries.last_event_id(conn),
     }
