@@ -137,14 +137,17 @@ class AlertEngine:
 
     # ---------------------------------------------------------- evaluation
 
-    def evaluate(self, now: datetime | None = None, *, rules: list[Rule] | None = None, dry_run: bool = False) -> dict[str, Any]:
+    def evaluate(self, now: datetime | None = None, *, rules: list[Rule] | None = None, dry_run: bool = False,
+                 wait: float = 10.0) -> dict[str, Any]:  # fmt: skip
         """Evaluate every enabled rule once; a summary of what happened.
         ``rules`` evaluates these (unsaved) rules instead of the stored ones;
-        ``dry_run`` computes the transitions but stores and sends nothing."""
+        ``dry_run`` computes the transitions but stores and sends nothing.
+        While another process evaluates, wait up to ``wait`` seconds for it
+        (the scheduled job passes 0: it skips, the next cycle comes soon)."""
         with self._lock:
             if dry_run:
                 return self._evaluate(now or self.services.now(), rules, dry_run)
-            with store.evaluation_lock(self.services.db) as mine:
+            with store.evaluation_lock(self.services.db, wait) as mine:
                 if not mine:  # another process is evaluating; the next cycle comes soon
                     return {"evaluated_at": (now or self.services.now()).isoformat(), "skipped": "another process is evaluating"}
                 return self._evaluate(now or self.services.now(), rules, dry_run)

@@ -79,6 +79,8 @@ def evaluation_text(summary: dict[str, Any]) -> list[Any]:
     ...                  "duration_ms": 12.5, "evaluated_at": "2026-01-01T00:00:00+00:00"})[0]
     'Evaluated 4 rules at 2026-01-01 00:00:00 UTC in 12 ms: 1 firing, 0 pending, 1 change(s), 1 notification(s) sent.'
     """
+    if "skipped" in summary:
+        return ["Another server process is evaluating the rules right now; try again in a moment."]
     text = (f"Evaluated {summary['rules']} rules at {layout.when(summary.get('evaluated_at'))} UTC in {summary.get('duration_ms', 0):.0f} ms: "
             f"{summary['firing']} firing, {summary['pending']} pending, {len(summary.get('transitions') or [])} change(s), "
             f"{summary['notifications']} notification(s) sent.")  # fmt: skip
@@ -212,75 +214,93 @@ def register(app: dash.Dash, services: Services) -> None:
 
     # ------------------------------------------------------------ writes
 
+    # Evaluate and Acknowledge have callbacks of their own: Dash keeps only the
+    # newest answer of a callback, and the rule switches re-render (and fire
+    # their callback) on every refresh, which would swallow a click's answer.
     @app.callback(
-        Output(ids.AL_MESSAGE, "children"), Output(ids.AL_S_MESSAGE, "children"), Output(ids.AL_CHANGED, "data"),
+        Output(ids.AL_MESSAGE, "children", allow_duplicate=True), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input(ids.AL_EVALUATE, "n_clicks"), State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
+    )  # fmt: skip
+    def evaluate_now(_clicks: Any, changed: int | None) -> tuple[Any, ...]:
+        refused = may_change()
+        if refused:
+            return message(refused, "warning"), no_update
+        try:
+            summary = services.alerts.evaluate()
+        except Exception as exc:  # e.g. the database is busy: say so rather than fail the page
+            log.exception("evaluating alert rules from the page failed")
+            return message(f"The rules could not be evaluated: {exc}", "danger"), no_update
+        return message(evaluation_text(summary), "info"), (changed or 0) + 1
+
+    @app.callback(
+        Output(ids.AL_MESSAGE, "children", allow_duplicate=True), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input({"type": ids.AL_ACK, "index": ALL}, "n_clicks"), State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
+    )  # fmt: skip
+    def acknowledge(_clicks: Any, changed: int | None) -> tuple[Any, ...]:
+        acks = [i for i, v in triggered(ids.AL_ACK) if v]
+        if not acks:
+            raise PreventUpdate  # a re-rendered button, not a click
+        refused = may_change()
+        if refused:
+            return message(refused, "warning"), no_update
+        now, by = services.now(), current_user()
+        with services.db.write() as conn:
+            done = [a for a in (manage.acknowledge(conn, i, by, now=now) for i in acks) if a]
+        if not done:
+            return message("That alert no longer exists.", "warning"), (changed or 0) + 1
+        names = ", ".join(f"#{a['id']} ({a['rule']})" for a in done)
+        return message(f"Alert {names} acknowledged: no more repeat notifications for it.", "success"), (changed or 0) + 1
+
+    @app.callback(
+        Output(ids.AL_MESSAGE, "children", allow_duplicate=True), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input({"type": ids.AL_RULE_ENABLED, "index": ALL}, "value"), State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
+    )  # fmt: skip
+    def switch(_values: Any, changed: int | None) -> tuple[Any, ...]:
+        bump = (changed or 0) + 1
+        now = services.now()
+        with services.db.read() as conn:
+            current = {r["id"]: r for r in manage.list_rules(conn)}
+        wanted = [(i, bool(v)) for i, v in triggered(ids.AL_RULE_ENABLED) if i in current and bool(current[i]["enabled"]) != bool(v)]
+        if not wanted:
+            raise PreventUpdate  # a re-rendered switch, not a click
+        refused = may_change()
+        if refused:
+            return message(refused, "warning"), bump  # the bump redraws the switches as they are
+        with services.db.write() as conn:
+            for i, enabled in wanted:
+                manage.set_enabled(conn, i, enabled, now=now)
+        text = "; ".join(f"Rule '{current[i]['name']}' {'enabled' if on else 'disabled'}" for i, on in wanted)
+        return message(text + ".", "success"), bump
+
+    @app.callback(
+        Output(ids.AL_S_MESSAGE, "children"), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
         Output(ids.AL_S_LABELS, "value"), Output(ids.AL_S_COMMENT, "value"),
-        Input(ids.AL_EVALUATE, "n_clicks"), Input({"type": ids.AL_ACK, "index": ALL}, "n_clicks"),
-        Input({"type": ids.AL_RULE_ENABLED, "index": ALL}, "value"), Input(ids.AL_S_ADD, "n_clicks"),
-        Input({"type": ids.AL_S_DELETE, "index": ALL}, "n_clicks"),
+        Input(ids.AL_S_ADD, "n_clicks"), Input({"type": ids.AL_S_DELETE, "index": ALL}, "n_clicks"),
         State(ids.AL_S_RULE, "value"), State(ids.AL_S_LABELS, "value"), State(ids.AL_S_DURATION, "value"), State(ids.AL_S_COMMENT, "value"),
         State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
     )  # fmt: skip
-    def act(_e: Any, _a: Any, _s: Any, _add: Any, _d: Any, s_rule: str | None, s_labels: str | None, s_duration: str | None,
-            s_comment: str | None, changed: int | None) -> tuple[Any, ...]:  # fmt: skip
+    def change_silences(_add: Any, _d: Any, s_rule: str | None, s_labels: str | None, s_duration: str | None,
+                        s_comment: str | None, changed: int | None) -> tuple[Any, ...]:  # fmt: skip
         trigger = dash.ctx.triggered_id
         bump = (changed or 0) + 1
-        acks = [i for i, v in triggered(ids.AL_ACK) if v]
         deletes = [i for i, v in triggered(ids.AL_S_DELETE) if v]
-        switches = triggered(ids.AL_RULE_ENABLED)
-        if trigger == ids.AL_EVALUATE:
-            refused = may_change()
-            if refused:
-                return message(refused, "warning"), no_update, no_update, no_update, no_update
-            try:
-                summary = services.alerts.evaluate()
-            except Exception as exc:  # e.g. the database is busy: say so rather than fail the page
-                log.exception("evaluating alert rules from the page failed")
-                return message(f"The rules could not be evaluated: {exc}", "danger"), no_update, no_update, no_update, no_update
-            return message(evaluation_text(summary), "info"), no_update, bump, no_update, no_update
         if trigger == ids.AL_S_ADD or deletes:
             refused = may_change()
             if refused:
-                return no_update, message(refused, "warning"), no_update, no_update, no_update
+                return message(refused, "warning"), no_update, no_update, no_update
             now = services.now()
             if deletes:
                 with services.db.write() as conn:
                     gone = [i for i in deletes if manage.delete_silence(conn, i)]
-                return no_update, message(f"Silence {', '.join(map(str, gone)) or deletes[0]} deleted.", "success"), bump, no_update, no_update
+                return message(f"Silence {', '.join(map(str, gone)) or deletes[0]} deleted.", "success"), bump, no_update, no_update
             try:
                 spec = silence_spec(s_rule, s_labels, s_duration, s_comment, current_user())
                 with services.db.write() as conn:
                     row = manage.add_silence(conn, spec, now=now)
             except RuleError as exc:
-                return no_update, message(silence_error(exc), "danger"), no_update, no_update, no_update
+                return message(silence_error(exc), "danger"), no_update, no_update, no_update
             what = layout.labels_text(row["matchers"])
-            return no_update, message(f"Silence added: alerts matching {what} are muted until {layout.when(row['ends_at'])} UTC.", "success"), bump, "", ""
-        if acks:
-            refused = may_change()
-            if refused:
-                return message(refused, "warning"), no_update, no_update, no_update, no_update
-            now, by = services.now(), current_user()
-            with services.db.write() as conn:
-                done = [a for a in (manage.acknowledge(conn, i, by, now=now) for i in acks) if a]
-            if not done:
-                return message("That alert no longer exists.", "warning"), no_update, bump, no_update, no_update
-            names = ", ".join(f"#{a['id']} ({a['rule']})" for a in done)
-            return message(f"Alert {names} acknowledged: no more repeat notifications for it.", "success"), no_update, bump, no_update, no_update
-        if switches:
-            now = services.now()
-            with services.db.read() as conn:
-                current = {r["id"]: r for r in manage.list_rules(conn)}
-            wanted = [(i, bool(v)) for i, v in switches if i in current and bool(current[i]["enabled"]) != bool(v)]
-            if not wanted:
-                raise PreventUpdate  # a re-rendered switch, not a click
-            refused = may_change()
-            if refused:
-                return message(refused, "warning"), no_update, bump, no_update, no_update  # the bump redraws the switches as they are
-            with services.db.write() as conn:
-                for i, enabled in wanted:
-                    manage.set_enabled(conn, i, enabled, now=now)
-            text = "; ".join(f"Rule '{current[i]['name']}' {'enabled' if on else 'disabled'}" for i, on in wanted)
-            return message(text + ".", "success"), no_update, bump, no_update, no_update
+            return message(f"Silence added: alerts matching {what} are muted until {layout.when(row['ends_at'])} UTC.", "success"), bump, "", ""
         raise PreventUpdate
 
     form_outputs = [Output(i, "value") for i in FORM_IDS]

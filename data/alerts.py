@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -22,17 +23,32 @@ OPEN_STATES = ("pending", "firing")
 _LOCK_KEY = 0x50756C7365  # "Pulse": the advisory lock id of alert evaluation
 
 
+def _retry(attempt: Callable[[], bool], wait: float) -> bool:
+    """``attempt()`` until it succeeds or ``wait`` seconds have passed."""
+    deadline = time.monotonic() + wait
+    while not attempt():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @contextlib.contextmanager
-def evaluation_lock(db: Any) -> Iterator[bool]:
+def evaluation_lock(db: Any, wait: float = 0.0) -> Iterator[bool]:
     """Whether this process may evaluate now: one evaluation at a time across
     every process on the database (gunicorn workers, several hosts), so each
     reads the state the previous one wrote. PostgreSQL: a session advisory
     lock; SQLite: an exclusive ``flock`` on a file beside the database.
-    Yields False (without waiting) when another process holds it."""
+    Yields False when another process still holds it after ``wait`` seconds."""
     if db.dialect == "postgresql":
         with db.engine.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar())
-            conn.commit()
+
+            def take() -> bool:
+                held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar())
+                conn.commit()
+                return held
+
+            got = _retry(take, wait)
             try:
                 yield got
             finally:
@@ -51,10 +67,15 @@ def evaluation_lock(db: Any) -> Iterator[bool]:
     except OSError:  # e.g. a read-only directory: one process is the norm there
         yield True
         return
-    try:
+    def take_file() -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            return False
+        return True
+
+    try:
+        if not _retry(take_file, wait):
             yield False
             return
         try:

@@ -28,7 +28,7 @@ class Jobs:
         if s.sqlite_path is not None:
             self.scheduler.add_job(self._safe(self.backup), "cron", hour=3, minute=17, id="backup")
         self.scheduler.add_job(self._safe(self.exports), "interval", seconds=15, id="exports")
-        self.scheduler.add_job(self._safe(self.services.alerts.evaluate), "interval", seconds=s.alert_interval, id="alerts")
+        self.scheduler.add_job(self._safe(self.alerts), "interval", seconds=s.alert_interval, id="alerts")
         self.scheduler.start()
 
     def exports(self) -> list[Any]:
@@ -37,6 +37,10 @@ class Jobs:
 
         s = self.services.settings
         return exports.run_due(self.services.db, s.exports_dir, now=self.services.now(), settings=s)
+
+    def alerts(self) -> None:
+        """One evaluation cycle; skipped while another process evaluates."""
+        self.services.alerts.evaluate(wait=0.0)
 
     def retention(self) -> dict[str, int]:
         s = self.services.settings

@@ -289,7 +289,17 @@ def test_disabling_a_rule_ends_its_open_alerts(clocked: Any) -> None:
 def test_one_process_evaluates_at_a_time(server: Any) -> None:
     from data.alerts import evaluation_lock
 
+    import threading
+
     with evaluation_lock(server.services.db) as mine:  # as another worker evaluating now
         assert mine
-        assert evaluate(server)["skipped"] == "another process is evaluating"
+        # The scheduled cycle skips; a request to evaluate now waits for the other one.
+        assert server.services.alerts.evaluate(wait=0.0)["skipped"] == "another process is evaluating"
+        answer: list[Any] = []
+        waiting = threading.Thread(target=lambda: answer.append(evaluate(server)))
+        waiting.start()
+        waiting.join(0.3)
+        assert waiting.is_alive() and not answer  # still waiting for the lock
+    waiting.join(30)
+    assert answer[0]["rules"] == 3
     assert evaluate(server)["rules"] == 3
