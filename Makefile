@@ -41,9 +41,9 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/live.py
 	$(PY) bench/pages.py
 
-# Ten minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
+# Fifteen minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
 soak: $(VENV)/.dev system-deps
-	$(PY) bench/soak.py
+	$(PY) bench/soak.py --minutes 15 --warmup 6
 
 screenshots: $(VENV)/.dev system-deps
 	$(PY) tools/screenshots.py --out docs/screenshots
