@@ -90,6 +90,7 @@ class AlertEngine:
         self._lock = threading.Lock()
         self.last_summary: dict[str, Any] | None = None
         self.evaluations = 0  # completed evaluations (the scheduled job's heartbeat)
+        self._parsed: dict[tuple[int, Any], Rule] = {}  # stored rules as validated, by (id, updated_at)
         self._memory: dict[Any, Any] = {}  # what rules keep between evaluations (anomaly detectors), by (kind, rule name)
 
     @property
@@ -162,11 +163,18 @@ class AlertEngine:
             else:  # unsaved rules get ids no stored rule has
                 rows = [{"id": -i, "name": r.name, "spec": r.spec()} for i, r in enumerate(given, 1)]
             rules: list[tuple[dict[str, Any], Rule]] = []
+            parsed: dict[tuple[int, Any], Rule] = {}
             for row in rows:
+                version = (row["id"], row.get("updated_at"))  # a stored rule is validated once per edit, not every cycle
                 try:
-                    rules.append((row, parse_rule(row["spec"])))
+                    rule = self._parsed.get(version) or parse_rule(row["spec"])
                 except RuleError as exc:
                     errors.append({"rule": row["name"], "error": str(exc)})
+                    continue
+                parsed[version] = rule
+                rules.append((row, rule))
+            if given is None:
+                self._parsed = parsed
             open_rows = store.latest_instances(conn, [r["id"] for r, _ in rules], resolved_since=now - self.dedup)
             silences = store.list_silences(conn, active_at=now)
             reader = Reader(conn, now, memory=self._memory)  # a cache keyed by rule spec: a dry run may fill it too

@@ -32,9 +32,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from data.queries import Filters
 
-KINDS = ("threshold", "absence", "anomaly", "duration")
-METRICS = ("count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99", "success_rate", "failures", "latest",
-           "unique_users")  # fmt: skip
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
 }  # fmt: skip
@@ -70,8 +67,6 @@ def _duration(text: str, allow_zero: bool) -> timedelta:
 
     if allow_zero and _ZERO.match(text):
         return timedelta(0)
-    if text.endswith("m") and text[:-1].replace(".", "", 1).isdigit():
-        text += "in"  # "5m" is minutes here, as in Prometheus
     try:
         return parse_duration(text, "")
     except ApiError as exc:

@@ -144,7 +144,16 @@ def _too_large() -> str:
 
 
 def presented_key() -> int | None:
-    """Index of the configured API key sent as ``Authorization: Bearer <key>``, or None."""
+    """Index of the configured API key sent as ``Authorization: Bearer <key>``, or None.
+    Worked out once per request (the rate limit, the sign-in policy and
+    ``require_key`` all ask)."""
+    if "pulse_key" not in g:
+        g.pulse_key = _match_key()
+    found: int | None = g.pulse_key
+    return found
+
+
+def _match_key() -> int | None:
     keys: tuple[str, ...] = current_app.config.get("PULSE_API_KEYS", ())
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

@@ -6,9 +6,7 @@
  *
  * window.pulseboardCsv.exportGrid(gridId, fileName) exports a grid as shown
  * (sorted, filtered); callbacks/tables.py calls it from each table's CSV
- * button. The cell function is also registered as
- * dashAgGridFunctions.pulseboardCsvCell for grids that name it in their
- * csvExportParams.
+ * button.
  */
 (function () {
   "use strict";
@@ -40,7 +38,5 @@
     });
   }
 
-  window.pulseboardCsv = { cellText: cellText, processCell: processCell, exportGrid: exportGrid };
-  var funcs = (window.dashAgGridFunctions = window.dashAgGridFunctions || {});
-  funcs.pulseboardCsvCell = processCell;
+  window.pulseboardCsv = { cellText: cellText, exportGrid: exportGrid };
 })();

@@ -502,6 +502,29 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
 
 
+def connect_clients(make: Callable[[], Any], n: int, pipe: Any) -> list[Any]:
+    """In a client process: ``n`` recording clients subscribed to ``all`` (three
+    tries each), then ("ready", connected, subscribed, first failures) to the parent."""
+    clients: list[Any] = []
+    failures: list[str] = []
+    for _ in range(n):
+        for attempt in range(3):
+            try:
+                c = make()
+                c.send('{"type": "subscribe", "topics": ["all"]}')
+                clients.append(c)
+                break
+            except Exception as exc:  # noqa: BLE001 - reported to the parent
+                if attempt == 2:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(0.2)
+    deadline = time.time() + 60
+    for c in clients:
+        c.ready.wait(max(0.0, deadline - time.time()))
+    pipe.send(("ready", len(clients), sum(c.ready.is_set() for c in clients), failures[:3]))
+    return clients
+
+
 def recorder_class() -> Any:
     """The recording WebSocket client class (imported lazily: only the live benchmarks need it)."""
     import orjson

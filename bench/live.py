@@ -68,7 +68,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, Figure, MachineLoad, Server, machine, make_bodies, percentile, pulseboard, recorder_class, show,
+    CHROMIUM, CHROMIUM_ARGS, Figure, connect_clients, MachineLoad, Server, machine, make_bodies, percentile, pulseboard, recorder_class, show,
     started, table, timed, workspace,
 )  # fmt: skip
 
@@ -390,23 +390,7 @@ def client_worker(url: str, n: int, out: str, pipe: Any, deflate: bool = False) 
     import numpy as np
 
     Recorder = recorder_class()
-    clients: list[Any] = []
-    failures: list[str] = []
-    for _ in range(n):
-        for attempt in range(3):
-            try:
-                c = Recorder(url, deflate)
-                c.send('{"type": "subscribe", "topics": ["all"]}')
-                clients.append(c)
-                break
-            except Exception as exc:  # noqa: BLE001 - reported to the parent
-                if attempt == 2:
-                    failures.append(f"{type(exc).__name__}: {exc}")
-                time.sleep(0.2)
-    deadline = time.time() + 60
-    for c in clients:
-        c.ready.wait(max(0.0, deadline - time.time()))
-    pipe.send(("ready", len(clients), sum(c.ready.is_set() for c in clients), failures[:3]))
+    clients = connect_clients(lambda: Recorder(url, deflate), n, pipe)
     cmd, target, timeout = pipe.recv()
     if cmd == "drain":
         deadline = time.time() + timeout

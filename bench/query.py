@@ -87,10 +87,10 @@ def overview_steps(now: datetime) -> list[tuple[str, Callable[[Any], Any]]]:
         ("kpis: rollup_totals today by status", lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("status",))),
         ("kpis: count last 10 min (rollups)", lambda c: overview.count(c, now - timedelta(minutes=10), end)),
         ("kpis: count last hour (rollups)", lambda c: overview.count(c, now - timedelta(hours=1), end)),
-        ("kpis: active_users 30 min (raw)", lambda c: queries.active_users(c, since=now - timedelta(minutes=30))),
+        ("kpis: count_active_users 30 min (raw)", lambda c: queries.count_active_users(c, since=now - timedelta(minutes=30))),
         ("kpis: open sessions + last id", lambda c: (queries.count_open_sessions(c), queries.last_event_id(c))),
         ("sources: rollup_totals today by source", lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("source",))),
-        ("system_state", lambda c: overview.system_state(c, now, 300.0)),
+        ("system_state with uptime", lambda c: overview.system_state(c, now, 300.0, uptime=True)),
         ("recent_events(limit=50)", lambda c: overview.recent_events(c, limit=50)),
     ]
 

@@ -65,7 +65,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.common import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, MachineLoad, Server, _die_with_parent, machine, make_bodies, percentile, pulseboard,
+    CHROMIUM, CHROMIUM_ARGS, MachineLoad, connect_clients, Server, _die_with_parent, machine, make_bodies, percentile, pulseboard,
     py_spy, recorder_class, started, workspace,
 )  # fmt: skip
 
@@ -136,23 +136,7 @@ def client_worker(url: str, n: int, pipe: Connection) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     Recorder = soak_recorder_class()
-    clients: list[Any] = []
-    failures: list[str] = []
-    for _ in range(n):
-        for attempt in range(3):
-            try:
-                c = Recorder(url)
-                c.send('{"type": "subscribe", "topics": ["all"]}')
-                clients.append(c)
-                break
-            except Exception as exc:  # noqa: BLE001 - reported to the parent
-                if attempt == 2:
-                    failures.append(f"{type(exc).__name__}: {exc}")
-                time.sleep(0.2)
-    deadline = time.time() + 60
-    for c in clients:
-        c.ready.wait(max(0.0, deadline - time.time()))
-    pipe.send(("ready", len(clients), sum(c.ready.is_set() for c in clients), failures[:3]))
+    clients = connect_clients(lambda: Recorder(url), n, pipe)
 
     answer_of = np.full(1 << 16, np.nan)  # event id -> HTTP answer time of the acknowledged events
     known_max = 0

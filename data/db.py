@@ -53,6 +53,9 @@ class Database:
         # Same pool; the option tells the SQLite begin hook to take the write lock up front.
         self.write_engine: Engine = self.engine.execution_options(pulse_write=True)
         self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        from data.ingest import GroupCommit  # (data.ingest does not import this module)
+
+        self.group_commit = GroupCommit(self)  # concurrent ingest batches of this process share transactions
 
     @property
     def is_sqlite(self) -> bool:

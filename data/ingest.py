@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -91,10 +90,7 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
 def ingest(db: Any, events: Sequence[dict[str, Any]]) -> IngestResult:
     """Insert a batch, with its rollups; committed on return. Batches sent
     concurrently in this process may share a transaction (:class:`GroupCommit`)."""
-    with _GROUPS_LOCK:
-        group = _GROUPS.get(db)
-        if group is None:
-            group = _GROUPS[db] = GroupCommit(db)
+    group: GroupCommit = db.group_commit
     return group.submit(events)
 
 
@@ -181,9 +177,6 @@ class GroupCommit:
             except BaseException as exc:  # handed to the batch's own caller
                 batch.error = exc
 
-
-_GROUPS: weakref.WeakKeyDictionary[Any, GroupCommit] = weakref.WeakKeyDictionary()
-_GROUPS_LOCK = threading.Lock()
 
 
 def write_retrying(db: Any, work: Callable[[Connection], T]) -> T:

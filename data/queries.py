@@ -79,7 +79,7 @@ def event_counts(conn: Connection, *, since: datetime, until: datetime, bucket_s
     bucket = (_micros(t.c.ts).op("/")(width)).label("b")
     cols: list[Any] = [bucket] + ([func.coalesce(t.c[group_by], "").label("g")] if group_by else []) + [func.count().label("n")]
     stmt = _where(select(*cols), t, filters).where(t.c.ts >= to_micros(since), t.c.ts < to_micros(until))
-    stmt = stmt.group_by(*[c for c in ("b", "g") if c == "b" or group_by])
+    stmt = stmt.group_by("b", *(["g"] if group_by else []))
     names = ["bucket"] + (["group"] if group_by else []) + ["count"]
     df = _frame(conn, stmt, names)
     df["bucket"] = pd.to_datetime(df["bucket"].astype("int64") * width, unit="us", utc=True) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")

@@ -20,7 +20,8 @@ import dash_bootstrap_components as dbc
 import yaml
 from dash import dcc, html
 
-from alerts.rules import format_value
+from alerts.rules import GROUP_DIMENSIONS, SEVERITIES, format_value
+from alerts.rules import OPS as RULE_OPS
 from layouts import ids
 from layouts.executions import card, grid
 
@@ -32,10 +33,8 @@ METRICS = (("count", "count"), ("rate", "rate / min"), ("sum", "sum"), ("avg", "
            ("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"), ("success_rate", "success rate %"),
            ("failures", "failures"), ("latest", "latest value (gauge)"), ("unique_users", "unique users"))  # fmt: skip
 FIELDS = (("value", "value"), ("duration_ms", "duration (ms)"))
-OPS = (">", ">=", "<", "<=", "==", "!=")
-SEVERITIES = ("error", "warning", "info")
+OPS = tuple(RULE_OPS)
 FILTER_DIMENSIONS = ("source", "type", "entity", "status")
-GROUP_DIMENSIONS = ("source", "type", "entity", "status", "user")
 SEVERITY_COLOUR = {"error": "danger", "warning": "warning", "info": "info"}
 SEVERITY_HEX = {"error": "#e03131", "warning": "#e8590c", "info": "#1971c2"}
 STATE_COLOUR = {"firing": "danger", "pending": "warning", "resolved": "success", "normal": "secondary"}

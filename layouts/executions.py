@@ -34,7 +34,6 @@ def grid(id_: str, columns: list[dict[str, Any]], *, page_size: int = 20) -> dag
         id=id_, rowData=[], columnDefs=columns, className="ag-theme-alpine pb-grid", style={"width": "100%"},
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
         dashGridOptions={"pagination": True, "paginationPageSize": page_size, "paginationPageSizeSelector": False, "domLayout": "autoHeight"},
-        csvExportParams={"fileName": f"pulseboard-{id_}.csv"},
     )  # fmt: skip
 
 

@@ -87,6 +87,8 @@ class Subscriber:
         self.cond = threading.Condition()
 
     def offer(self, events: list[dict[str, Any]]) -> None:
+        if not self.topics:  # a place under the cap only (the compatible routes), or not subscribed yet
+            return
         picked = [e for e in events if matches(self.topics, e)]
         if not picked:
             return
@@ -151,7 +153,7 @@ class Broker:
         with self.lock:
             subs = list(self.subscribers.values())
             self.last_id = max(self.last_id, int(events[-1]["id"]))
-        if subs:
+        if any(sub.topics for sub in subs):
             for event in events:
                 self._json[event["id"]] = orjson.dumps(event, option=orjson.OPT_NON_STR_KEYS)
             while len(self._json) > self.queue_size:

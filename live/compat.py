@@ -37,6 +37,11 @@ def refuse_socket(ws: Any, exc: TooManyClients) -> None:
     """Tell a WebSocket client over the subscriber cap why, then close (1013: try again later)."""
     ws.send(orjson.dumps({"type": "error", "code": exc.code, "message": str(exc), "retry_after": exc.retry_after}).decode())
     ws.close(reason=1013, message="too many live clients")
+    # Wait for the client's answering close frame: a socket closed with it unread
+    # is reset, and a reset can discard the error message before the client reads it.
+    reader = getattr(ws, "thread", None)
+    if reader is not None:
+        reader.join(timeout=2.0)
 
 
 def refuse_stream(exc: TooManyClients) -> Response:

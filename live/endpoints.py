@@ -83,7 +83,7 @@ def _after(message: dict[str, Any]) -> int | None:
 
 
 class WebSocketSession:
-    def __init__(self, ws: Any, services: Services, sub: Subscriber | None = None) -> None:
+    def __init__(self, ws: Any, services: Services, sub: Subscriber) -> None:
         self.ws = ws
         self.services = services
         self.broker = services.live.broker
@@ -101,8 +101,7 @@ class WebSocketSession:
                     raw = self.ws.receive(timeout=0)
                 self.pump()
         finally:
-            if self.sub is not None:
-                self.broker.unsubscribe(self.sub)
+            self.broker.unsubscribe(self.sub)
             if self.services.live.stopping.is_set():
                 self.ws.close(reason=1001, message="server shutting down")
 
@@ -124,15 +123,12 @@ class WebSocketSession:
         try:
             if kind == "subscribe":
                 topics = parse_topics(message.get("topics") or ["all"])
-                if self.sub is None:
-                    self.sub = self.broker.subscribe(topics)
-                else:
-                    self.sub.topics = self.sub.topics | topics
+                self.sub.topics = self.sub.topics | topics
                 self.send_initial(self.sub.topics, _after(message))
-            elif kind == "unsubscribe" and self.sub is not None:
+            elif kind == "unsubscribe":
                 self.sub.topics = self.sub.topics - parse_topics(message.get("topics") or [])
             elif kind == "request_update":
-                self.send_initial(self.sub.topics if self.sub and self.sub.topics else frozenset({"all"}), _after(message))
+                self.send_initial(self.sub.topics or frozenset({"all"}), _after(message))
             else:
                 self.send({"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"})
         except TopicError as exc:
@@ -140,7 +136,7 @@ class WebSocketSession:
 
     def pump(self) -> None:
         """Send what arrived, coalescing while events keep coming."""
-        if self.sub is None or not self.sub.topics:
+        if not self.sub.topics:
             time.sleep(0.05)  # nothing subscribed yet: only client messages can arrive
             return
         wait = self.last_sent + FRAME_INTERVAL - time.monotonic()
@@ -214,10 +210,7 @@ def register_live(server: Flask, services: Services) -> None:
         except TooManyClients as exc:
             refuse_socket(ws, exc)
             return
-        try:
-            WebSocketSession(ws, services, sub).run()
-        except TopicError as exc:
-            ws.send(_dumps({"type": "error", "message": str(exc)}))
+        WebSocketSession(ws, services, sub).run()
 
     def get_stream() -> Response:
         try:
