@@ -272,3 +272,19 @@ def script_runs(server: Any, now: datetime) -> Runs:
         execution(server, run_id, "report.py", started, duration, metrics={"pages": 10.0})
         report.append(run_id)
     return Runs(etl=etl, report=report, report_outlier=report[10])
+
+
+def every_kind(server: Any, now: datetime, session_id: str) -> None:
+    """A little of every scenario, a firing alert (id 1) and an export file
+    ``openapi-<now>.csv``: every read route has something to answer with."""
+    device_monitor(server, now)
+    macro_session(server, now, session_id)
+    tool_borrows(server, now)
+    payments(server, now)
+    request_timings(server, now)
+    script_runs(server, now)
+    freeze(server, now)
+    server.post("/api/rules", json={"name": "always", "threshold": -1}).raise_for_status()  # fires at once: alert 1
+    server.post("/api/alerts/evaluate").raise_for_status()
+    schedule = server.post("/api/exports/schedules", json={"name": "openapi", "query": "window=1h", "cron": "@daily"}).json()
+    server.post(f"/api/exports/schedules/{schedule['id']}/run").raise_for_status()

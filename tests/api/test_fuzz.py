@@ -33,9 +33,7 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance, response_schema_conformance, status_code_conformance,
 )  # fmt: skip
 
-from tests.read_factories import (
-    device_monitor, fixed_now, macro_session, payments, request_timings, script_runs, tool_borrows,
-)  # fmt: skip
+from tests.read_factories import every_kind, fixed_now
 
 # Per generation mode: ~80 an operation, a few thousand in all. A deeper run:
 # PULSE_FUZZ_CASES=500 PULSE_FUZZ_SECONDS=900 pytest -s tests/api/test_fuzz.py
@@ -52,12 +50,7 @@ def fuzz_server(make_shared_server: Any, tmp_path_factory: pytest.TempPathFactor
     read routes compute something rather than answer empty."""
     url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'pulse.db'}"
     server = make_shared_server(url)
-    device_monitor(server, NOW)
-    macro_session(server, NOW, SESSION)
-    tool_borrows(server, NOW)
-    payments(server, NOW)
-    request_timings(server, NOW)
-    script_runs(server, NOW)
+    every_kind(server, NOW, SESSION)
     quiet = logging.getLogger("werkzeug")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # thousands of request lines otherwise

@@ -13,9 +13,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from api.http import API_PREFIXES
-from tests.read_factories import (
-    device_monitor, fixed_now, freeze, macro_session, payments, request_timings, script_runs, shared_server, tool_borrows,
-)  # fmt: skip
+from tests.read_factories import every_kind, fixed_now, shared_server
 
 NOW = fixed_now()
 SESSION = "sess_20231201_143022"
@@ -28,17 +26,7 @@ QUERY = {"script_path": "etl.py"}
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with shared_server(request, tmp_path_factory) as server:
-        device_monitor(server, NOW)
-        macro_session(server, NOW, SESSION)
-        tool_borrows(server, NOW)
-        payments(server, NOW)
-        request_timings(server, NOW)
-        script_runs(server, NOW)
-        freeze(server, NOW)
-        server.post("/api/rules", json={"name": "always", "threshold": -1})  # fires at once: alert 1 for /api/alerts/{alert_id}
-        server.post("/api/alerts/evaluate")
-        schedule = server.post("/api/exports/schedules", json={"name": "openapi", "query": "window=1h", "cron": "@daily"}).json()
-        server.post(f"/api/exports/schedules/{schedule['id']}/run")  # a file for /api/exports/files/{schedule}/{filename}
+        every_kind(server, NOW, SESSION)
         yield server
 
 

@@ -142,3 +142,26 @@ def test_a_dead_endpoint_opens_the_circuit_and_is_not_tried_meanwhile(make_serve
     cut = [n for n in rows if n["attempts"] == 0]
     assert [n["attempts"] for n in tried] == [2, 2]  # two deliveries with their retries open the circuit
     assert len(cut) == 2 and all("circuit open" in n["error"] for n in cut)
+
+
+def test_an_open_circuit_tries_the_endpoint_again_after_its_cooldown(make_server_for: Any, sqlite_url: str) -> None:
+    server = make_server_for(sqlite_url)
+    svc = server.services
+    assert server.post("/api/rules", json={"name": "r", "threshold": 0}).status_code == 201
+    assert server.post("/api/events", json=[{"type": "x"}]).status_code == 201
+    alert_id = svc.alerts.evaluate()["transitions"][0]["alert_id"]
+    dead = f"http://127.0.0.1:{free_port()}/hook"
+    clock = [1000.0]
+    notifier = Notifier(svc, retries=1, backoff=0.01, timeout=2.0, breaker_failures=1, breaker_cooldown=60, workers=1,
+                        monotonic=lambda: clock[0])  # fmt: skip
+    try:
+        for _ in range(2):  # the first opens the circuit, the second is cut
+            notifier.dispatch([_notice(dead, alert_id)])
+            assert notifier.wait_idle(30)
+        clock[0] += 61  # the cooldown is over: the next one is tried again
+        notifier.dispatch([_notice(dead, alert_id)])
+        assert notifier.wait_idle(30)
+    finally:
+        notifier.stop()
+    rows = sorted((n for n in server.get(f"/api/alerts/{alert_id}").json()["notifications"] if n["target"] == dead), key=lambda n: n["id"])
+    assert [n["attempts"] for n in rows] == [1, 0, 1]

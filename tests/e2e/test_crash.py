@@ -19,7 +19,7 @@ import signal
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +27,10 @@ import pytest
 import requests
 
 from client.monitor import Monitor
-from tests.conftest import ProcessServer
+from tests.conftest import ProcessServer, wait_until
 
 KILLS = 3
-UP_SECONDS = 1.5  # streaming between a restart and the next kill
+STEP = 300  # events that go through between a restart and the next kill
 CLIENTS = 4
 PACE_S = 0.01  # each client sends a request at most every 10 ms
 
@@ -60,13 +60,15 @@ def crash_server(tmp_path: Path) -> Iterator[ProcessServer]:
         server.stop(signal.SIGKILL)
 
 
-def kill_and_restart(server: ProcessServer, kills: int, stop: threading.Event | None = None) -> None:
-    """SIGKILL the server ``kills`` times, each after UP_SECONDS of traffic, restarting it each time."""
-    for _ in range(kills):
-        time.sleep(UP_SECONDS)  # traffic runs meanwhile
-        server.stop(signal.SIGKILL)
-        server.start()
-    time.sleep(UP_SECONDS)
+def kill_and_restart(server: ProcessServer, kills: int, progress: Callable[[], int], stop: threading.Event | None = None) -> None:
+    """SIGKILL the server ``kills`` times, each once another STEP events went
+    through (``progress()`` counts them), restarting it each time."""
+    for _ in range(kills + 1):
+        mark = progress()
+        wait_until(lambda: progress() >= mark + STEP, timeout=60, message=f"{STEP} more events through the server")
+        if _ < kills:
+            server.stop(signal.SIGKILL)
+            server.start()
     if stop is not None:
         stop.set()
 
@@ -168,7 +170,7 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event_and_duplicates_none(
     clients = [HttpClient(n, crash_server.url, stop) for n in range(CLIENTS)]
     for c in clients:
         c.start()
-    kill_and_restart(crash_server, KILLS, stop)
+    kill_and_restart(crash_server, KILLS, lambda: sum(len(c.acked) for c in clients), stop)
     for c in clients:
         c.join(timeout=60)
     crash_server.stop(signal.SIGKILL)  # the store is read as a crash left it
@@ -225,7 +227,7 @@ def test_the_client_spool_carries_events_across_server_kills(
     producers = [threading.Thread(target=produce, args=(n,), daemon=True) for n in range(CLIENTS)]
     for p in producers:
         p.start()
-    kill_and_restart(crash_server, KILLS, stop)
+    kill_and_restart(crash_server, KILLS, lambda: sum(len(u) for u in logged), stop)
     for p in producers:
         p.join(timeout=10)
     flushed = [m.flush(timeout=30) for m in monitors]

@@ -7,11 +7,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 from data.db import Database
 from data.ingest import GroupCommit, event_row
 from data.models import EVENTS, ROLLUPS
+from tests.conftest import wait_until
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -28,34 +29,29 @@ def batch(n: int, tag: str) -> list[dict[str, Any]]:
     return [event_row(T0, "gc", "tick", entity=tag, uid=f"{tag}-{i}", value=float(i)) for i in range(n)]
 
 
-def test_concurrent_batches_are_all_committed_with_their_own_ids_in_fewer_transactions(db: Any) -> None:
-    commits = []
-    event.listen(db.write_engine, "commit", lambda conn: commits.append(1))
+def test_batches_that_queue_behind_a_transaction_share_the_next_one_with_their_own_ids(db: Any) -> None:
     group = GroupCommit(db)
     results: dict[int, Any] = {}
-    start = threading.Barrier(16)
-
-    def send(k: int) -> None:
-        start.wait()
-        for j in range(10):
-            results[k * 10 + j] = group.submit(batch(3, f"c{k}-{j}"))
-
-    threads = [threading.Thread(target=send, args=(k,)) for k in range(16)]
-    for t in threads:
-        t.start()
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, group.submit(batch(3, f"c{k}")))) for k in range(16)]
+    commits = []
+    with db.write() as blocker:  # another writer: the first batch's transaction waits for it
+        if db.dialect == "postgresql":  # (on SQLite the process's write lock already does)
+            blocker.execute(text("LOCK TABLE events IN EXCLUSIVE MODE"))
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(group.queue) == 15, message="15 batches queued behind the first")
+        event.listen(db.write_engine, "commit", lambda conn: commits.append(1))
     for t in threads:
         t.join()
-    assert len(results) == 160
+    assert len(commits) == 3  # the blocker's, the first batch's, then the 15 that queued meanwhile, together
     ids = [i for r in results.values() for i in r.ids]
-    assert len(ids) == len(set(ids)) == 480 and all(len(r.stored) == 3 for r in results.values())
+    assert len(results) == 16 and len(ids) == len(set(ids)) == 48 and all(len(r.stored) == 3 for r in results.values())
     with db.read() as conn:
-        assert conn.execute(select(func.count()).select_from(EVENTS)).scalar() == 480
-        assert conn.execute(select(func.sum(ROLLUPS.c.count))).scalar() == 480
-        for key, r in list(results.items())[:20]:  # each caller's ids are its own events
-            k, j = divmod(key, 10)
+        assert conn.execute(select(func.count()).select_from(EVENTS)).scalar() == 48
+        assert conn.execute(select(func.sum(ROLLUPS.c.count))).scalar() == 48
+        for k, r in results.items():  # each caller's ids are its own events
             stored = conn.execute(select(EVENTS.c.uid).where(EVENTS.c.id.in_(r.ids)).order_by(EVENTS.c.id)).scalars().all()
-            assert stored == [f"c{k}-{j}-{i}" for i in range(3)]
-    assert len(commits) < 160  # shared transactions (on a 1-thread pace it would be exactly 160)
+            assert stored == [f"c{k}-{i}" for i in range(3)]
 
 
 def test_a_retried_uid_in_a_concurrent_batch_is_stored_once(db: Any) -> None:
