@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8050
 
-.PHONY: run test bench soak screenshots system-deps clean
+.PHONY: run test lint docs bench soak screenshots system-deps clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,21 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test: $(VENV)/.dev system-deps
-	$(VENV)/bin/mypy --no-error-summary app.py settings.py services.py api alerts auth data analytics reports live jobs layouts callbacks demo client tools
-	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile
+MYPY_PATHS := app.py settings.py services.py core web api alerts auth data analytics reports live jobs layouts callbacks demo client tools
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --no-error-summary $(MYPY_PATHS)
+
+# The documentation site (docs/ -> var/site); --strict turns a broken link into a failure.
+docs: $(VENV)/.dev
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir var/site
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: lint docs system-deps
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench: $(VENV)/.dev system-deps
 	$(PY) bench/ingest.py

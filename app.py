@@ -1,8 +1,9 @@
 """Pulseboard: the app factory, the WSGI entry point and the command line.
 
-    python app.py serve [--host H] [--port P] [--db PATH|URL] [--demo]
-    gunicorn -k gthread --threads 64 'app:create_server()'
+python app.py serve [--host H] [--port P] [--db PATH|URL] [--demo]
+gunicorn -k gthread --threads 64 'app:create_server()'
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,9 +70,21 @@ def create_server() -> Flask:
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     for field in FIELDS:
         if isinstance(field.default, bool):
-            parser.add_argument(field.option, dest=field.name, action="store_const", const=True, default=None, help=f"{field.help} [{field.env}]")
+            parser.add_argument(
+                field.option,
+                dest=field.name,
+                action="store_const",
+                const=True,
+                default=None,
+                help=f"{field.help} [{field.env}]",
+            )
         else:
-            parser.add_argument(field.option, dest=field.name, default=None, help=f"{field.help} [{field.env}, default: {field.default!r}]")
+            parser.add_argument(
+                field.option,
+                dest=field.name,
+                default=None,
+                help=f"{field.help} [{field.env}, default: {field.default!r}]",
+            )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,11 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     importer = sub.add_parser("import", help="Import a CSV file as events (bad rows reported by line).")
     csv_import.add_arguments(importer)
     _add_settings(importer)
-    _add_settings(sub.add_parser("backup", help="Copy the SQLite database into <data-dir>/backups (online, verified, rotated)."))
+    _add_settings(
+        sub.add_parser("backup", help="Copy the SQLite database into <data-dir>/backups (online, verified, rotated).")
+    )
     restorer = sub.add_parser("restore", help="Replace the SQLite database with a backup (stop the server first).")
     restorer.add_argument("restore_file", metavar="FILE")
     _add_settings(restorer)
-    user_cli.add_arguments(sub.add_parser("user", help="Dashboard users (for --auth): add, list, remove, passwd, disable, enable."), _add_settings)
+    user_cli.add_arguments(
+        sub.add_parser("user", help="Dashboard users (for --auth): add, list, remove, passwd, disable, enable."),
+        _add_settings,
+    )
     exporter = sub.add_parser("export", help="Write an Explore query's result as CSV (for cron jobs).")
     exports.add_arguments(exporter)
     _add_settings(exporter)
@@ -115,8 +133,10 @@ def serving_refusal(settings: Settings) -> str | None:
     bind needs --auth (or --insecure), and --auth needs a user who can sign in."""
     loopback = settings.host == "localhost" or ipaddress.ip_address(settings.host).is_loopback
     if not loopback and not settings.auth and not settings.insecure:
-        return (f"refusing to serve on {settings.host} without sign-in: anyone who reaches it could read and write; "
-                "add --auth (and a user: python app.py user add NAME --role admin), or --insecure")  # fmt: skip
+        return (
+            f"refusing to serve on {settings.host} without sign-in: anyone who reaches it could read and write; "
+            "add --auth (and a user: python app.py user add NAME --role admin), or --insecure"
+        )
     if settings.auth:
         from data.users import count_users
 
@@ -178,7 +198,11 @@ def serve(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k != "command" and not k.startswith(("import_", "restore_", "export_", "user_")) and v is not None}
+    overrides = {
+        k: v
+        for k, v in vars(args).items()
+        if k != "command" and not k.startswith(("import_", "restore_", "export_", "user_")) and v is not None
+    }
     try:
         settings = load_settings(overrides)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,5 +1,6 @@
 """What the API, the pages and the jobs share in one running Pulseboard: the
 settings, the database and the hooks that see each committed batch."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,9 +10,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from reports.cache import ResultCache
 from data.db import Database
 from live import Live
+from reports.cache import ResultCache
 from settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ flags, the ``PULSE_*`` environment variables, their help text and validation.
 Precedence: defaults < environment < command-line flags / caller overrides.
 This is the only module that reads ``os.environ``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -129,25 +130,63 @@ FIELDS: tuple[Field, ...] = (
     Field("api_keys_file", "", _str, "File with one API key per line (blank lines and # comments ignored)."),
     Field("max_body_mb", 5.0, _positive_float, "Largest accepted request body, in MB."),
     Field("max_batch", 10000, _positive_int, "Most events accepted in one request."),
-    Field("sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."),
+    Field(
+        "sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."
+    ),
     Field("threads", 64, _positive_int, "Worker threads of the server (each open WebSocket holds one)."),
     Field("retention_days", 30, _positive_int, "Raw events older than this are deleted (hourly, in small batches)."),
     Field("rollup_retention_days", 400, _positive_int, "Per-minute and hourly rollups older than this are deleted."),
     Field("backup_keep", 7, _positive_int, "Backups kept in <data-dir>/backups (older ones are deleted)."),
-    Field("workers", 1, _positive_int, "Server processes; each tails the database, so live clients of every worker see every event."),
+    Field(
+        "workers",
+        1,
+        _positive_int,
+        "Server processes; each tails the database, so live clients of every worker see every event.",
+    ),
     Field("log_level", "INFO", _log_level, "Log level."),
     Field("cors_origins", "", _str, "Comma-separated origins allowed by CORS (off when empty)."),
     Field("rules", "", _str, "YAML file of alert rules, created or updated by name at start."),
     Field("alert_interval", 5.0, _positive_float, "Seconds between alert rule evaluations."),
-    Field("alert_dedup_minutes", 5.0, _non_negative_float, "An alert that fires again within this many minutes of resolving reopens instead of notifying anew."),
-    Field("component_ttl", 300.0, _positive_float, "Seconds after which a component that has not reported is shown offline."),
-    Field("auth", False, _bool, "Require sign-in for the dashboard, the read API and the live feed (users: python app.py user add)."),
+    Field(
+        "alert_dedup_minutes",
+        5.0,
+        _non_negative_float,
+        "An alert that fires again within this many minutes of resolving reopens instead of notifying anew.",
+    ),
+    Field(
+        "component_ttl",
+        300.0,
+        _positive_float,
+        "Seconds after which a component that has not reported is shown offline.",
+    ),
+    Field(
+        "auth",
+        False,
+        _bool,
+        "Require sign-in for the dashboard, the read API and the live feed (users: python app.py user add).",
+    ),
     Field("insecure", False, _bool, "Allow serving on a non-loopback address without --auth."),
-    Field("secret_key", "", _str, "Key that signs session cookies; default: generated once in <data-dir>/secret_key.", flag=False),
-    Field("rate_limit", 200.0, _non_negative_float, "Requests per second allowed per API key or client address (bursts of twice as many); 0: no limit."),
+    Field(
+        "secret_key",
+        "",
+        _str,
+        "Key that signs session cookies; default: generated once in <data-dir>/secret_key.",
+        flag=False,
+    ),
+    Field(
+        "rate_limit",
+        200.0,
+        _non_negative_float,
+        "Requests per second allowed per API key or client address (bursts of twice as many); 0: no limit.",
+    ),
     Field("max_ws_clients", 500, _positive_int, "Most live-feed clients (WebSocket and SSE) served at once."),
     Field("max_query_days", 400, _positive_int, "Longest time range a query may cover, in days."),
-    Field("trusted_proxies", 0, _non_negative_int, "Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted (0: none)."),
+    Field(
+        "trusted_proxies",
+        0,
+        _non_negative_int,
+        "Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted (0: none).",
+    ),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -241,7 +280,9 @@ def _check(settings: Settings) -> Settings:
         except OSError as exc:
             raise SettingsError(f"api_keys_file: cannot read {settings.api_keys_file}: {exc.strerror}") from None
     if "://" in settings.db and not settings.db.split("://", 1)[0].startswith(("sqlite", "postgresql")):
-        raise SettingsError(f"db: unsupported database URL scheme in {settings.db!r} (use sqlite:// or postgresql+psycopg://)")
+        raise SettingsError(
+            f"db: unsupported database URL scheme in {settings.db!r} (use sqlite:// or postgresql+psycopg://)"
+        )
     return settings
 
 

@@ -44,12 +44,27 @@ SilenceJSON: {id, matchers, starts_at, ends_at, comment, created_by, created_at,
 BacktestJSON: {rule, since, until, step_seconds, steps, transitions: [{ts, labels,
 from, to, value, notification}], fired, resolved, notifications, by_kind, deliveries}.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-_EXPORTS = ("list_rules", "get_rule", "save_rule", "set_enabled", "delete_rule", "active_alerts", "alert_history", "get_alert",
-            "acknowledge", "list_silences", "add_silence", "delete_silence", "backtest", "NotFound")  # fmt: skip
+_EXPORTS = (
+    "list_rules",
+    "get_rule",
+    "save_rule",
+    "set_enabled",
+    "delete_rule",
+    "active_alerts",
+    "alert_history",
+    "get_alert",
+    "acknowledge",
+    "list_silences",
+    "add_silence",
+    "delete_silence",
+    "backtest",
+    "NotFound",
+)
 
 
 def __getattr__(name: str) -> Any:

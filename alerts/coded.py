@@ -11,6 +11,7 @@ every rule of that window aggregates it.
 >>> labels, np.bincount(ids, weights=c.column("count")[c.mask({"source": ("a",)})]).tolist()
 ([('x',), ('y',)], [3.0, 1.0])
 """
+
 from __future__ import annotations
 
 import math
@@ -36,7 +37,11 @@ class Coded:
         self.codes: dict[str, IntArray] = {}
         self.uniques: dict[str, npt.NDArray[Any]] = {}
         for dim in dims:
-            codes, uniques = pd.factorize(df[dim], use_na_sentinel=False) if self.n else (np.zeros(0, np.int64), np.array([], object))
+            codes, uniques = (
+                pd.factorize(df[dim], use_na_sentinel=False)
+                if self.n
+                else (np.zeros(0, np.int64), np.array([], object))
+            )
             self.codes[dim] = np.asarray(codes, dtype=np.int64)
             self.uniques[dim] = np.asarray(uniques, dtype=object)
         self._df = df
@@ -89,7 +94,9 @@ def extreme(ids: IntArray, values: FloatArray, groups: int, *, largest: bool) ->
     return out
 
 
-def hist_percentiles(ids: IntArray, buckets: IntArray, counts: FloatArray, groups: int, q: float) -> tuple[FloatArray, FloatArray]:
+def hist_percentiles(
+    ids: IntArray, buckets: IntArray, counts: FloatArray, groups: int, q: float
+) -> tuple[FloatArray, FloatArray]:
     """Per group, the ``q``-th percentile (0..100) of a duration histogram
     given as rows (group id, bucket, count), and the group's total count:
     :func:`analytics.histogram.percentiles_from_hist` for every group at once.
@@ -99,7 +106,9 @@ def hist_percentiles(ids: IntArray, buckets: IntArray, counts: FloatArray, group
     (4.36, 100.0)
     """
     width = MAX_BUCKET - MIN_BUCKET + 1
-    cells = np.bincount(ids * width + (buckets - MIN_BUCKET), weights=counts, minlength=groups * width).reshape(groups, width)
+    cells = np.bincount(ids * width + (buckets - MIN_BUCKET), weights=counts, minlength=groups * width).reshape(
+        groups, width
+    )
     cum = cells.cumsum(axis=1)
     total = cum[:, -1] if groups else np.zeros(0)
     rank = np.maximum(1.0, np.ceil(total * q / 100.0))

@@ -9,6 +9,7 @@ fails to compute is reported in the summary and skipped; the others go on.
 Evaluations never overlap: the scheduled job and ``POST /api/alerts/evaluate``
 take the same lock.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,17 +32,32 @@ from data.queries import Filters
 
 log = logging.getLogger("pulseboard.alerts")
 MAX_BACKTEST_STEPS = 1500
-_SERIES_FIELDS = ("state", "value", "started_at", "fired_at", "resolved_at", "last_match_at", "last_eval_at", "last_notified_at",
-                  "notifications", "acknowledged_at", "acknowledged_by")  # fmt: skip
+_SERIES_FIELDS = (
+    "state",
+    "value",
+    "started_at",
+    "fired_at",
+    "resolved_at",
+    "last_match_at",
+    "last_eval_at",
+    "last_notified_at",
+    "notifications",
+    "acknowledged_at",
+    "acknowledged_by",
+)
 _EXPLORE_WINDOWS = (("15min", 900), ("1h", 3600), ("6h", 21600), ("24h", 86400), ("7d", 604800), ("30d", 2592000))
 
 
 def timing(rule: Rule, dedup: timedelta) -> sm.Timing:
-    return sm.Timing(for_=rule.for_delta, keep_firing_for=rule.keep_firing_delta, repeat_interval=rule.repeat_delta, dedup=dedup)
+    return sm.Timing(
+        for_=rule.for_delta, keep_firing_for=rule.keep_firing_delta, repeat_interval=rule.repeat_delta, dedup=dedup
+    )
 
 
 def series_of(row: dict[str, Any]) -> sm.Series:
-    return sm.Series(row["fingerprint"], dict(row["labels"] or {}), alert_id=row["id"], **{f: row[f] for f in _SERIES_FIELDS})
+    return sm.Series(
+        row["fingerprint"], dict(row["labels"] or {}), alert_id=row["id"], **{f: row[f] for f in _SERIES_FIELDS}
+    )
 
 
 def link(rule: Rule, labels: dict[str, str], sample: Sample | None) -> str:
@@ -91,7 +107,9 @@ class AlertEngine:
         self.last_summary: dict[str, Any] | None = None
         self.evaluations = 0  # completed evaluations (the scheduled job's heartbeat)
         self._parsed: dict[tuple[int, Any], Rule] = {}  # stored rules as validated, by (id, updated_at)
-        self._memory: dict[Any, Any] = {}  # what rules keep between evaluations (anomaly detectors), by (kind, rule name)
+        self._memory: dict[
+            Any, Any
+        ] = {}  # what rules keep between evaluations (anomaly detectors), by (kind, rule name)
 
     @property
     def dedup(self) -> timedelta:
@@ -138,8 +156,9 @@ class AlertEngine:
 
     # ---------------------------------------------------------- evaluation
 
-    def evaluate(self, now: datetime | None = None, *, rules: list[Rule] | None = None, dry_run: bool = False,
-                 wait: float = 10.0) -> dict[str, Any]:  # fmt: skip
+    def evaluate(
+        self, now: datetime | None = None, *, rules: list[Rule] | None = None, dry_run: bool = False, wait: float = 10.0
+    ) -> dict[str, Any]:
         """Evaluate every enabled rule once; a summary of what happened.
         ``rules`` evaluates these (unsaved) rules instead of the stored ones;
         ``dry_run`` computes the transitions but stores and sends nothing.
@@ -150,7 +169,10 @@ class AlertEngine:
                 return self._evaluate(now or self.services.now(), rules, dry_run)
             with store.evaluation_lock(self.services.db, wait) as mine:
                 if not mine:  # another process is evaluating; the next cycle comes soon
-                    return {"evaluated_at": (now or self.services.now()).isoformat(), "skipped": "another process is evaluating"}
+                    return {
+                        "evaluated_at": (now or self.services.now()).isoformat(),
+                        "skipped": "another process is evaluating",
+                    }
                 return self._evaluate(now or self.services.now(), rules, dry_run)
 
     def _evaluate(self, now: datetime, given: list[Rule] | None, dry_run: bool) -> dict[str, Any]:
@@ -165,7 +187,10 @@ class AlertEngine:
             rules: list[tuple[dict[str, Any], Rule]] = []
             parsed: dict[tuple[int, Any], Rule] = {}
             for row in rows:
-                version = (row["id"], row.get("updated_at"))  # a stored rule is validated once per edit, not every cycle
+                version = (
+                    row["id"],
+                    row.get("updated_at"),
+                )  # a stored rule is validated once per edit, not every cycle
                 try:
                     rule = self._parsed.get(version) or parse_rule(row["spec"])
                 except RuleError as exc:
@@ -220,14 +245,29 @@ class AlertEngine:
             if st.after.state in counts:
                 counts[st.after.state] += 1
         out = {
-            "evaluated_at": now.isoformat(), "rules": len(rules), "series": len(planned), **counts,
-            "transitions": [{"rule": rule.name, "labels": st.after.labels, "from": st.before, "to": st.after.state,
-                             "value": st.after.value, "alert_id": st.after.alert_id}
-                            for _row, rule, st, _s in planned if st.changed],
-            "notifications": len(notices) if not dry_run else sum(1 for p in planned if p[2].notify), "deliveries": sent,
-            "errors": errors, "dry_run": dry_run,
-            "compute_ms": round((computed - started) * 1000, 2), "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        }  # fmt: skip
+            "evaluated_at": now.isoformat(),
+            "rules": len(rules),
+            "series": len(planned),
+            **counts,
+            "transitions": [
+                {
+                    "rule": rule.name,
+                    "labels": st.after.labels,
+                    "from": st.before,
+                    "to": st.after.state,
+                    "value": st.after.value,
+                    "alert_id": st.after.alert_id,
+                }
+                for _row, rule, st, _s in planned
+                if st.changed
+            ],
+            "notifications": len(notices) if not dry_run else sum(1 for p in planned if p[2].notify),
+            "deliveries": sent,
+            "errors": errors,
+            "dry_run": dry_run,
+            "compute_ms": round((computed - started) * 1000, 2),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
         if not dry_run:
             self.last_summary = out
             self.evaluations += 1
@@ -244,8 +284,10 @@ class AlertEngine:
             for i, (row, rule, st, sample) in enumerate(planned):
                 s = st.after
                 values = {f: getattr(s, f) for f in _SERIES_FIELDS} | {
-                    "summary": summary(rule, s.labels, sample, s.state), "severity": rule.severity, "labels": s.labels,
-                }  # fmt: skip
+                    "summary": summary(rule, s.labels, sample, s.state),
+                    "severity": rule.severity,
+                    "labels": s.labels,
+                }
                 if st.new_instance or s.alert_id is None:
                     alert_id = store.insert_alert(conn, values | {"rule_id": row["id"], "fingerprint": s.fingerprint})
                     s = dataclasses.replace(s, alert_id=alert_id)
@@ -254,8 +296,21 @@ class AlertEngine:
                     store.update_alert(conn, s.alert_id, values)
                 if st.notify and s.alert_id is not None:
                     targets = tuple((t.type, t.url) for t in rule.targets)
-                    notices.append(Notice(s.alert_id, st.notify, rule.name, rule.severity, s.fingerprint, s.labels, s.value,
-                                          values["summary"], link(rule, s.labels, sample), now, targets))  # fmt: skip
+                    notices.append(
+                        Notice(
+                            s.alert_id,
+                            st.notify,
+                            rule.name,
+                            rule.severity,
+                            s.fingerprint,
+                            s.labels,
+                            s.value,
+                            values["summary"],
+                            link(rule, s.labels, sample),
+                            now,
+                            targets,
+                        )
+                    )
 
         write_retrying(self.services.db, work)
         return notices
@@ -274,7 +329,9 @@ class AlertEngine:
         if step <= timedelta(0):
             raise RuleError("step", "must be positive")
         if span / step > MAX_BACKTEST_STEPS:
-            raise RuleError("step", f"at most {MAX_BACKTEST_STEPS} steps: use a step of at least {span / MAX_BACKTEST_STEPS}")
+            raise RuleError(
+                "step", f"at most {MAX_BACKTEST_STEPS} steps: use a step of at least {span / MAX_BACKTEST_STEPS}"
+            )
         t_rule = timing(rule, self.dedup)
         series: dict[str, sm.Series] = {}
         transitions: list[dict[str, Any]] = []
@@ -302,18 +359,34 @@ class AlertEngine:
                         st = dataclasses.replace(st, after=dataclasses.replace(st.after, alert_id=len(transitions) + 1))
                     series[fp] = st.after
                     if st.changed or st.notify:
-                        transitions.append({"ts": t.isoformat(), "labels": labels, "from": st.before, "to": st.after.state,
-                                            "value": st.after.value, "notification": st.notify})  # fmt: skip
+                        transitions.append(
+                            {
+                                "ts": t.isoformat(),
+                                "labels": labels,
+                                "from": st.before,
+                                "to": st.after.state,
+                                "value": st.after.value,
+                                "notification": st.notify,
+                            }
+                        )
                     if st.notify:
                         kinds[st.notify] += 1
                 t += step
         notifications = sum(kinds.values())
         return {
-            "rule": rule.name, "since": since.isoformat(), "until": until.isoformat(), "step_seconds": step.total_seconds(),
-            "steps": steps, "transitions": transitions, "fired": kinds["firing"], "resolved": kinds["resolved"],
-            "notifications": notifications, "by_kind": kinds, "deliveries": notifications * len(rule.targets),
+            "rule": rule.name,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "step_seconds": step.total_seconds(),
+            "steps": steps,
+            "transitions": transitions,
+            "fired": kinds["firing"],
+            "resolved": kinds["resolved"],
+            "notifications": notifications,
+            "by_kind": kinds,
+            "deliveries": notifications * len(rule.targets),
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-        }  # fmt: skip
+        }
 
     def stop(self) -> None:
         self.notifier.stop()

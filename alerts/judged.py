@@ -9,6 +9,7 @@ the next), and an evaluation reads and scores only the buckets completed
 since the last one, filtered and grouped in SQL. The first evaluation (or
 one after the rule changed) learns the whole ``history``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,10 +86,13 @@ def _buckets(reader: Reader, rule: Rule, since: datetime, until: datetime, step:
     if uses_rollups(rule):
         # One rule reads here: filter and group in SQL, only by what the rule needs.
         dims = tuple(dict.fromkeys([*keys, *(["status"] if rule.metric in ("success_rate", "failures") else [])]))
-        df = queries.rollup_totals(reader.conn, since=since, until=until, filters=rule.filter.filters(), group_by=dims,
-                                   bucket_seconds=step)  # fmt: skip
+        df = queries.rollup_totals(
+            reader.conn, since=since, until=until, filters=rule.filter.filters(), group_by=dims, bucket_seconds=step
+        )
         coded = Coded(df, (*dims, "bucket"))
-        for (bucket, *group), sample in _aggregate(coded, np.ones(coded.n, dtype=bool), rule, ["bucket", *keys], step / 60.0).items():
+        for (bucket, *group), sample in _aggregate(
+            coded, np.ones(coded.n, dtype=bool), rule, ["bucket", *keys], step / 60.0
+        ).items():
             out.setdefault(int(pd.Timestamp(bucket).timestamp()), {})[tuple(group)] = sample
         return out
     events = reader.events(since, until, rule.filter)
@@ -124,6 +128,8 @@ def duration(reader: Reader, rule: Rule) -> dict[Key, Sample]:
             continue
         slow, fast = value > band.upper, value < band.lower
         flag = slow if rule.op in (">", ">=") else fast if rule.op in ("<", "<=") else slow or fast
-        detail = f"run took {value:.0f} ms; the band of {band.n_used} previous runs is {band.lower:.0f}-{band.upper:.0f} ms"
+        detail = (
+            f"run took {value:.0f} ms; the band of {band.n_used} previous runs is {band.lower:.0f}-{band.upper:.0f} ms"
+        )
         out[(str(script),)] = Sample(value, band.n_used, bool(flag), detail, str(newest["id"]))
     return out

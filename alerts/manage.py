@@ -1,6 +1,7 @@
 """Rules, alerts and silences as the API and the Alerts page handle them:
 plain functions over a Connection (reads: ``db.read()``, writes:
 ``db.write()``), returning JSON-ready dicts (ISO timestamps)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -31,7 +32,9 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def rule_json(row: dict[str, Any]) -> dict[str, Any]:
-    return _json({k: row[k] for k in ("id", "name", "enabled", "origin", "created_at", "updated_at")}) | {"spec": row["spec"]}
+    return _json({k: row[k] for k in ("id", "name", "enabled", "origin", "created_at", "updated_at")}) | {
+        "spec": row["spec"]
+    }
 
 
 def list_rules(conn: Connection) -> list[dict[str, Any]]:
@@ -43,8 +46,9 @@ def get_rule(conn: Connection, rule_id: int) -> dict[str, Any] | None:
     return rule_json(row) if row else None
 
 
-def save_rule(conn: Connection, spec: dict[str, Any] | Rule, *, now: datetime, rule_id: int | None = None,
-              origin: str = "api") -> dict[str, Any]:  # fmt: skip
+def save_rule(
+    conn: Connection, spec: dict[str, Any] | Rule, *, now: datetime, rule_id: int | None = None, origin: str = "api"
+) -> dict[str, Any]:
     """Create (``rule_id`` None) or replace a rule. Raises RuleError naming
     the bad field (``name`` when another rule has the name), NotFound for an
     unknown ``rule_id``."""
@@ -53,8 +57,12 @@ def save_rule(conn: Connection, spec: dict[str, Any] | Rule, *, now: datetime, r
     if other is not None and other["id"] != rule_id:
         raise RuleError("name", f"a rule named {rule.name!r} exists (id {other['id']})")
     if rule_id is None:
-        rule_id = store.insert_rule(conn, name=rule.name, enabled=rule.enabled, origin=origin, spec=rule.spec(), now=now)
-    elif not store.update_rule(conn, rule_id, now=now, name=rule.name, enabled=rule.enabled, origin=origin, spec=rule.spec()):
+        rule_id = store.insert_rule(
+            conn, name=rule.name, enabled=rule.enabled, origin=origin, spec=rule.spec(), now=now
+        )
+    elif not store.update_rule(
+        conn, rule_id, now=now, name=rule.name, enabled=rule.enabled, origin=origin, spec=rule.spec()
+    ):
         raise NotFound(f"rule {rule_id} not found")
     if not rule.enabled:
         store.close_open_alerts(conn, rule_id, now=now)
@@ -92,8 +100,15 @@ def active_alerts(conn: Connection) -> list[dict[str, Any]]:
     return [alert_json(r) for r in store.active_alerts(conn)]
 
 
-def alert_history(conn: Connection, *, rule_id: int | None = None, state: str | None = None, since: datetime | None = None,
-                  limit: int = 100, offset: int = 0) -> dict[str, Any]:  # fmt: skip
+def alert_history(
+    conn: Connection,
+    *,
+    rule_id: int | None = None,
+    state: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
     rows, total = store.alert_history(conn, rule_id=rule_id, state=state, since=since, limit=limit, offset=offset)
     return {"alerts": [alert_json(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
@@ -125,9 +140,16 @@ def monitor_shape(conn: Connection) -> list[dict[str, Any]]:
         labels = row["labels"] or {}
         group = ",".join(f"{k}={v}" for k, v in labels.items() if k not in spec.get("labels", {}))
         title = spec.get("description") or rule
-        out.append({"id": f"{rule}:{group}" if group else rule, "level": row["severity"], "title": title,
-                    "message": row["summary"] or "", "timestamp": _iso(row["fired_at"] or row["started_at"]),
-                    "alert_id": row["id"]})  # fmt: skip
+        out.append(
+            {
+                "id": f"{rule}:{group}" if group else rule,
+                "level": row["severity"],
+                "title": title,
+                "message": row["summary"] or "",
+                "timestamp": _iso(row["fired_at"] or row["started_at"]),
+                "alert_id": row["id"],
+            }
+        )
     return out
 
 
@@ -136,8 +158,10 @@ def monitor_shape(conn: Connection) -> list[dict[str, Any]]:
 
 class SilenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    matchers: Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=200)]],
-                        Field(min_length=1, max_length=20)]  # fmt: skip
+    matchers: Annotated[
+        dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=200)]],
+        Field(min_length=1, max_length=20),
+    ]
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     duration: str | None = None  # instead of ends_at: "2h"
@@ -186,8 +210,15 @@ def add_silence(conn: Connection, spec: dict[str, Any], *, now: datetime) -> dic
         raise RuleError("ends_at", "must be after starts_at")
     if ends - starts > timedelta(days=400):
         raise RuleError("ends_at", "a silence lasts at most 400 days")
-    silence_id = store.insert_silence(conn, matchers=data.matchers, starts_at=starts, ends_at=ends, comment=data.comment,
-                                      created_by=data.created_by, now=now)  # fmt: skip
+    silence_id = store.insert_silence(
+        conn,
+        matchers=data.matchers,
+        starts_at=starts,
+        ends_at=ends,
+        comment=data.comment,
+        created_by=data.created_by,
+        now=now,
+    )
     row = store.get_silence(conn, silence_id)
     assert row is not None
     return silence_json(row, now)
@@ -206,6 +237,8 @@ def _utc(value: datetime) -> datetime:
 # --------------------------------------------------------------- backtest
 
 
-def backtest(engine: Any, spec: dict[str, Any] | Rule, since: datetime, until: datetime, step: timedelta | None = None) -> dict[str, Any]:
+def backtest(
+    engine: Any, spec: dict[str, Any] | Rule, since: datetime, until: datetime, step: timedelta | None = None
+) -> dict[str, Any]:
     """Run a rule (saved or not) over history; see AlertEngine.backtest."""
     return engine.backtest(parse_rule(spec), since, until, step)  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ reads whatever the number of events. Windows read from rollups are whole
 minutes: ``5m`` at 12:03:30 counts from 11:58:00, the minute in progress
 included. The rest reads raw events in the window (bounded).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,7 +49,9 @@ class Reader:
     """Reads for one evaluation at ``now``, cached by time range: rules with
     the same window share one rollup read (and its factorized form)."""
 
-    def __init__(self, conn: Connection, now: datetime, *, only: Filters = Filters(), memory: dict[Any, Any] | None = None) -> None:
+    def __init__(
+        self, conn: Connection, now: datetime, *, only: Filters = Filters(), memory: dict[Any, Any] | None = None
+    ) -> None:
         """``only`` narrows the rollup reads in SQL (for a reader that serves
         one rule, e.g. a backtest step); rules still filter what they get.
         ``memory`` outlives the reader: state kept from one evaluation to the
@@ -62,27 +65,57 @@ class Reader:
     def rollups(self, since: datetime, until: datetime, step: int | None = None, *, counts_only: bool = False) -> Coded:
         key = ("r", _minute(since), until, step, counts_only)
         if key not in self._cache:
-            columns = ("count",) if counts_only else ("count", "value_count", "value_sum", "value_min", "value_max", "dur_count",
-                                                      "dur_sum", "dur_min", "dur_max")  # fmt: skip
-            df = queries.rollup_totals(self.conn, since=since, until=until, filters=self.only, group_by=ROLLUP_DIMENSIONS,
-                                       bucket_seconds=step, columns=columns)  # fmt: skip
+            columns = (
+                ("count",)
+                if counts_only
+                else (
+                    "count",
+                    "value_count",
+                    "value_sum",
+                    "value_min",
+                    "value_max",
+                    "dur_count",
+                    "dur_sum",
+                    "dur_min",
+                    "dur_max",
+                )
+            )
+            df = queries.rollup_totals(
+                self.conn,
+                since=since,
+                until=until,
+                filters=self.only,
+                group_by=ROLLUP_DIMENSIONS,
+                bucket_seconds=step,
+                columns=columns,
+            )
             self._cache[key] = Coded(df, (*ROLLUP_DIMENSIONS, "bucket") if step else ROLLUP_DIMENSIONS)
         return self._cache[key]  # type: ignore[no-any-return]
 
     def hist(self, since: datetime, until: datetime) -> Coded:
         key = ("h", _minute(since), until)
         if key not in self._cache:
-            hist = queries.hist_totals(self.conn, since=since, until=until, filters=self.only, group_by=ROLLUP_DIMENSIONS)
+            hist = queries.hist_totals(
+                self.conn, since=since, until=until, filters=self.only, group_by=ROLLUP_DIMENSIONS
+            )
             self._cache[key] = Coded(hist, ROLLUP_DIMENSIONS)
         return self._cache[key]  # type: ignore[no-any-return]
 
     def events(self, since: datetime, until: datetime, f: RuleFilter) -> pd.DataFrame:
         key = ("e", since, until, f.model_dump_json())
         if key not in self._cache:
-            df = queries.events_frame(self.conn, since=since, until=until, filters=f.filters(), limit=MAX_RAW_ROWS + 1,
-                                      with_attrs=bool(f.attrs))  # fmt: skip
+            df = queries.events_frame(
+                self.conn,
+                since=since,
+                until=until,
+                filters=f.filters(),
+                limit=MAX_RAW_ROWS + 1,
+                with_attrs=bool(f.attrs),
+            )
             if len(df) > MAX_RAW_ROWS:
-                raise MetricError(f"more than {MAX_RAW_ROWS:,} raw events match in the window; narrow the filter or the window")
+                raise MetricError(
+                    f"more than {MAX_RAW_ROWS:,} raw events match in the window; narrow the filter or the window"
+                )
             if f.attrs and len(df):
                 df = df[[_attrs_match(a, f.attrs) for a in df["attrs"]]]
             self._cache[key] = df
@@ -95,8 +128,12 @@ def _minute(ts: datetime) -> int:
 
 def uses_rollups(rule: Rule) -> bool:
     raw_percentile = rule.metric.startswith("p") and rule.field == "value"
-    return (rule.filter.rollup_compatible and "user" not in rule.group_by and rule.metric not in ("unique_users", "latest")
-            and not raw_percentile)  # fmt: skip
+    return (
+        rule.filter.rollup_compatible
+        and "user" not in rule.group_by
+        and rule.metric not in ("unique_users", "latest")
+        and not raw_percentile
+    )
 
 
 def compute(reader: Reader, rule: Rule) -> dict[Key, Sample]:
@@ -109,7 +146,9 @@ def compute(reader: Reader, rule: Rule) -> dict[Key, Sample]:
         return judged.anomaly(reader, rule) if rule.kind == "anomaly" else judged.duration(reader, rule)
     since, until = rule.window_start(now), now + timedelta(microseconds=1)
     if rule.metric == "latest":
-        rows = store.latest_values(reader.conn, filters=rule.filter.filters(), since=since, until=until, group_by=tuple(rule.group_by))
+        rows = store.latest_values(
+            reader.conn, filters=rule.filter.filters(), since=since, until=until, group_by=tuple(rule.group_by)
+        )
         return {tuple(str(v or "") for v in k): Sample(v, 1) for k, v, _ts in rows}
     out = _current(reader, rule, rule.filter, since, until)
     if rule.samples_filter is not None:
@@ -137,7 +176,9 @@ def _outcomes(c: Coded) -> tuple[FloatArray, FloatArray]:
     """Per rollup row, its count if its status is a success (a failure), else 0."""
     if "ok" not in c.derived:
         statuses = pd.Series(c.uniques["status"], dtype=object).replace("", None)
-        kinds = classify_statuses(statuses).to_numpy(dtype=object)[c.codes["status"]] if c.n else np.array([], dtype=object)
+        kinds = (
+            classify_statuses(statuses).to_numpy(dtype=object)[c.codes["status"]] if c.n else np.array([], dtype=object)
+        )
         count = c.column("count")
         c.derived["ok"] = np.where(kinds == "success", count, 0.0)
         c.derived["bad"] = np.where(kinds == "failure", count, 0.0)
@@ -225,7 +266,10 @@ def _raw(df: pd.DataFrame, rule: Rule, keys: list[str], minutes: float) -> dict[
         elif metric.startswith("p"):
             value, samples = (float(field.quantile(float(metric[1:]) / 100.0)) if len(field) else None), len(field)
         else:
-            value, samples = (float(field.agg(metric if metric != "avg" else "mean")) if len(field) else None), len(field)
+            value, samples = (
+                (float(field.agg(metric if metric != "avg" else "mean")) if len(field) else None),
+                len(field),
+            )
         out[_key(k, keys)] = Sample(None if value is None else float(value), samples)
     return out
 

@@ -15,6 +15,7 @@
 
 Every delivery is recorded in ``alert_notifications`` (ok, attempts, error).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,10 +60,18 @@ class Notice:
 
     def payload(self) -> dict[str, Any]:
         return {
-            "alert_id": self.alert_id, "kind": self.kind, "state": self.state, "rule": self.rule, "severity": self.severity,
-            "fingerprint": self.fingerprint, "labels": self.labels, "value": self.value, "summary": self.summary,
-            "link": self.link, "timestamp": self.ts.isoformat(),
-        }  # fmt: skip
+            "alert_id": self.alert_id,
+            "kind": self.kind,
+            "state": self.state,
+            "rule": self.rule,
+            "severity": self.severity,
+            "fingerprint": self.fingerprint,
+            "labels": self.labels,
+            "value": self.value,
+            "summary": self.summary,
+            "link": self.link,
+            "timestamp": self.ts.isoformat(),
+        }
 
 
 @dataclasses.dataclass
@@ -72,8 +81,18 @@ class _Breaker:
 
 
 class Notifier:
-    def __init__(self, services: Any, *, retries: int = 3, backoff: float = 0.5, timeout: float = 5.0, breaker_failures: int = 3,
-                 breaker_cooldown: float = 60.0, workers: int = 2, monotonic: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        services: Any,
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 5.0,
+        breaker_failures: int = 3,
+        breaker_cooldown: float = 60.0,
+        workers: int = 2,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.services = services
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.breaker_failures, self.breaker_cooldown = breaker_failures, breaker_cooldown
@@ -118,9 +137,18 @@ class Notifier:
         return started
 
     def _live_event(self, n: Notice) -> dict[str, Any]:
-        attrs = {"alert_id": n.alert_id, "fingerprint": n.fingerprint, "state": n.state, "kind": n.kind, "labels": n.labels, "link": n.link}
+        attrs = {
+            "alert_id": n.alert_id,
+            "fingerprint": n.fingerprint,
+            "state": n.state,
+            "kind": n.kind,
+            "labels": n.labels,
+            "link": n.link,
+        }
         status = "resolved" if n.kind == "resolved" else n.severity
-        return event_row(n.ts, SOURCE, "alert", entity=n.rule[:200], status=status, message=n.summary, value=n.value, attrs=attrs)
+        return event_row(
+            n.ts, SOURCE, "alert", entity=n.rule[:200], status=status, message=n.summary, value=n.value, attrs=attrs
+        )
 
     def _record(self, rows: list[tuple[Notice, str, bool, int, str | None]]) -> None:
         if not rows:
@@ -128,8 +156,16 @@ class Notifier:
         try:
             with self.services.db.write() as conn:
                 for n, target, ok, attempts, error in rows:
-                    store.insert_notification(conn, alert_id=n.alert_id, ts=self.services.now(), kind=n.kind, target=target, ok=ok,
-                                              attempts=attempts, error=error)  # fmt: skip
+                    store.insert_notification(
+                        conn,
+                        alert_id=n.alert_id,
+                        ts=self.services.now(),
+                        kind=n.kind,
+                        target=target,
+                        ok=ok,
+                        attempts=attempts,
+                        error=error,
+                    )
         except Exception:  # e.g. the rule (and its alerts) was deleted meanwhile
             log.exception("recording alert notifications failed")
 
@@ -171,9 +207,13 @@ class Notifier:
         for attempt in range(self.retries):
             attempts = attempt + 1
             try:
-                req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json",
-                                                                                    "User-Agent": "pulseboard-alerts"})  # fmt: skip
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (http/https checked by the rule model)
+                req = urllib.request.Request(
+                    url,
+                    data=body,
+                    method="POST",
+                    headers={"Content-Type": "application/json", "User-Agent": "pulseboard-alerts"},
+                )
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     if 200 <= resp.status < 300:
                         error = None
                         break

@@ -18,6 +18,7 @@ analytics detector flags the newest bucket of the metric's series) or
 ...     exc.field
 'threshold'
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,8 +34,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from data.queries import Filters
 
 OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
-}  # fmt: skip
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 SEVERITIES = ("error", "warning", "info")
 GROUP_DIMENSIONS = ("source", "type", "entity", "status", "user")
 TODAY = "today"  # a window: since midnight UTC, as the device-monitor document counts
@@ -147,8 +153,22 @@ class Rule(Strict):
     description: Annotated[str, Field(max_length=2000)] = ""
     enabled: bool = True
     kind: Literal["threshold", "absence", "anomaly", "duration"] = "threshold"
-    metric: Literal["count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99",
-                    "success_rate", "failures", "latest", "unique_users"] = "count"  # fmt: skip
+    metric: Literal[
+        "count",
+        "rate",
+        "sum",
+        "avg",
+        "min",
+        "max",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "success_rate",
+        "failures",
+        "latest",
+        "unique_users",
+    ] = "count"
     field: Literal["value", "duration_ms"] = "value"
     filter: RuleFilter = RuleFilter()
     group_by: list[Literal["source", "type", "entity", "status", "user"]] = []
@@ -156,7 +176,9 @@ class Rule(Strict):
     op: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
     threshold: float = 0.0
     min_samples: Annotated[int, Field(ge=0, le=10**9)] = 0
-    samples_filter: RuleFilter | None = None  # min_samples counts these events instead (e.g. scans for a sync success rate)
+    samples_filter: RuleFilter | None = (
+        None  # min_samples counts these events instead (e.g. scans for a sync success rate)
+    )
     for_: Delay = Field("0s", alias="for")
     keep_firing_for: Delay = "0s"
     repeat_interval: Span = "4h"
@@ -165,7 +187,6 @@ class Rule(Strict):
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS), max_length=20)
     bucket: Span = "5m"  # anomaly: the series' bucket
     history: Span = "7d"  # anomaly: the series' length; duration: the runs that teach the band
-
 
     @property
     def window_delta(self) -> timedelta:
@@ -209,7 +230,10 @@ def _cross_checks(rule: Rule) -> None:
     if rule.kind == "absence" and rule.metric != "count":
         raise RuleError("metric", "an absence rule counts events: use metric count (or leave it out)")
     if rule.metric == "latest" and (rule.filter.attrs or "user" in rule.group_by):
-        raise RuleError("filter.attrs" if rule.filter.attrs else "group_by", "the latest value is read by source, type, entity and status")
+        raise RuleError(
+            "filter.attrs" if rule.filter.attrs else "group_by",
+            "the latest value is read by source, type, entity and status",
+        )
     if rule.kind == "anomaly" and rule.metric in ("latest", "unique_users"):
         raise RuleError("metric", "an anomaly rule needs a metric per bucket: not latest or unique_users")
     if rule.kind == "anomaly" and rule.bucket_delta < timedelta(minutes=1):

@@ -19,6 +19,7 @@ One *series* per fingerprint (rule + labels) moves through
 
 ``now`` is always passed in, so tests drive the clock.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -82,7 +83,9 @@ def fingerprint(rule: str, labels: dict[str, str]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def step(prev: Series, matched: bool, value: float | None, now: datetime, timing: Timing, *, silenced: bool = False) -> Step:
+def step(
+    prev: Series, matched: bool, value: float | None, now: datetime, timing: Timing, *, silenced: bool = False
+) -> Step:
     """The series after one evaluation at ``now``.
 
     >>> t0 = datetime(2026, 1, 1)
@@ -100,7 +103,15 @@ def step(prev: Series, matched: bool, value: float | None, now: datetime, timing
         if prev.state == "resolved" and prev.resolved_at is not None and now - prev.resolved_at <= timing.dedup:
             reopened = dataclasses.replace(seen, state="firing", resolved_at=None, last_match_at=now)
             return Step(prev.state, _maybe_repeat(reopened, now, timing, silenced)[0], silenced=silenced)
-        fresh = Series(prev.fingerprint, prev.labels, state="pending", value=value, started_at=now, last_match_at=now, last_eval_at=now)
+        fresh = Series(
+            prev.fingerprint,
+            prev.labels,
+            state="pending",
+            value=value,
+            started_at=now,
+            last_match_at=now,
+            last_eval_at=now,
+        )
         if timing.for_ <= timedelta(0):
             return _fire(prev.state, fresh, now, silenced, new=True)
         return Step(prev.state, fresh, new_instance=True)

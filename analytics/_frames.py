@@ -4,6 +4,7 @@ Private: the public modules call these on entry so that every function fails
 the same way (``ValueError`` naming the function and the problem) on bad input,
 and so that "timezone-aware UTC everywhere" is enforced in one place.
 """
+
 from __future__ import annotations
 
 import datetime as dt

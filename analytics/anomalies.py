@@ -7,6 +7,7 @@ against the median of previous points or of the same hour in past days or
 weeks, level-shift re-learning, score mapping) is described in
 :mod:`analytics.detector`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,7 @@ import pandas as pd
 from analytics._frames import series_arrays
 from analytics.detector import DetectorConfig, OnlineDetector
 
-OUTPUT_COLUMNS = ["ts", "value", "anomaly_score", "is_anomaly", "baseline", "lower",
-                  "upper", "reason"]
+OUTPUT_COLUMNS = ["ts", "value", "anomaly_score", "is_anomaly", "baseline", "lower", "upper", "reason"]
 
 
 def detect_anomalies(
@@ -54,9 +54,17 @@ def detect_anomalies(
     >>> int(out["is_anomaly"].sum()), out.loc[35, "reason"]
     (1, 'value 300 is 133.5 robust SDs above the expected 102 (median of previous 35 points)')
     """
-    config = DetectorConfig(window=window, min_history=min_history, k=k, threshold=threshold,
-                            season=season, seasons=seasons, min_season_points=min_season_points,
-                            shift_after=shift_after, tz=tz)
+    config = DetectorConfig(
+        window=window,
+        min_history=min_history,
+        k=k,
+        threshold=threshold,
+        season=season,
+        seasons=seasons,
+        min_season_points=min_season_points,
+        shift_after=shift_after,
+        tz=tz,
+    )
     ts, vals = series_arrays(series, "detect_anomalies", ts_col, value_col)
     n = vals.size
     secs = (ts - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
@@ -64,18 +72,22 @@ def detect_anomalies(
     hours = local.dt.hour.to_numpy(dtype=np.int64)
     weekly = local.dt.day_of_week.to_numpy(dtype=np.int64) * 24 + hours
     detector = OnlineDetector(config)
-    rows = [detector.update_at(float(secs[i]), {"day": int(hours[i]), "week": int(weekly[i])},
-                               float(vals[i])) for i in range(n)]
-    return pd.DataFrame({
-        "ts": ts,
-        "value": vals,
-        "anomaly_score": np.array([r.score for r in rows], dtype=np.float64),
-        "is_anomaly": np.array([r.is_anomaly for r in rows], dtype=bool),
-        "baseline": np.array([r.baseline for r in rows], dtype=np.float64),
-        "lower": np.array([r.lower for r in rows], dtype=np.float64),
-        "upper": np.array([r.upper for r in rows], dtype=np.float64),
-        "reason": pd.Series([r.reason for r in rows], dtype=object),
-    })[OUTPUT_COLUMNS]
+    rows = [
+        detector.update_at(float(secs[i]), {"day": int(hours[i]), "week": int(weekly[i])}, float(vals[i]))
+        for i in range(n)
+    ]
+    return pd.DataFrame(
+        {
+            "ts": ts,
+            "value": vals,
+            "anomaly_score": np.array([r.score for r in rows], dtype=np.float64),
+            "is_anomaly": np.array([r.is_anomaly for r in rows], dtype=bool),
+            "baseline": np.array([r.baseline for r in rows], dtype=np.float64),
+            "lower": np.array([r.lower for r in rows], dtype=np.float64),
+            "upper": np.array([r.upper for r in rows], dtype=np.float64),
+            "reason": pd.Series([r.reason for r in rows], dtype=object),
+        }
+    )[OUTPUT_COLUMNS]
 
 
 def _read_input(path: str) -> pd.DataFrame:
@@ -119,32 +131,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(
         prog="python -m analytics.anomalies",
-        description="Score a timestamp,value CSV with the online anomaly detector.")
+        description="Score a timestamp,value CSV with the online anomaly detector.",
+    )
     parser.add_argument("input", help="CSV with columns timestamp,value")
     parser.add_argument("output", help="CSV to write")
-    parser.add_argument("--threshold", type=float, default=0.5,
-                        help="score above which a point is an anomaly (0..1)")
+    parser.add_argument("--threshold", type=float, default=0.5, help="score above which a point is an anomaly (0..1)")
     parser.add_argument("--k", type=float, default=4.0, help="robust SDs that give score 0.5")
     parser.add_argument("--window", type=int, default=60, help="previous points in the plain baseline")
     parser.add_argument("--min-history", type=int, default=30, help="points before scoring starts")
-    parser.add_argument("--season", choices=["auto", "day", "week", "none"], default="auto",
-                        help="compare with the same hour of past days/weeks (default: auto)")
+    parser.add_argument(
+        "--season",
+        choices=["auto", "day", "week", "none"],
+        default="auto",
+        help="compare with the same hour of past days/weeks (default: auto)",
+    )
     args = parser.parse_args(argv)
     try:
         frame = _read_input(args.input)
-        out = detect_anomalies(frame, threshold=args.threshold, k=args.k, window=args.window,
-                               min_history=args.min_history,
-                               season=None if args.season == "none" else args.season)
+        out = detect_anomalies(
+            frame,
+            threshold=args.threshold,
+            k=args.k,
+            window=args.window,
+            min_history=args.min_history,
+            season=None if args.season == "none" else args.season,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = pd.DataFrame({
-        "timestamp": out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(
-            r"\.000000Z$", "Z", regex=True),
-        "value": out["value"],
-        "anomaly_score": out["anomaly_score"].round(6),
-        "is_anomaly": np.where(out["is_anomaly"], "true", "false"),
-    })
+    result = pd.DataFrame(
+        {
+            "timestamp": out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(r"\.000000Z$", "Z", regex=True),
+            "value": out["value"],
+            "anomaly_score": out["anomaly_score"].round(6),
+            "is_anomaly": np.where(out["is_anomaly"], "true", "false"),
+        }
+    )
     try:
         result.to_csv(args.output, index=False)
     except OSError as exc:

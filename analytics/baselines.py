@@ -16,6 +16,7 @@ one is 0: 1.4826 x MAD; IQR / 1.349; 1.2533 x mean absolute deviation from
 the centre; 1 % of ``|centre|``; finally 0 (a constant zero series, whose
 band collapses to the centre).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -227,8 +228,7 @@ def rolling_baseline(
             sd = np.where(np.isfinite(sd), sd, 0.0)
             lower, upper = centre - k * sd, centre + k * sd
         elif method == "percentile":
-            lower, centre, upper = np.nanpercentile(
-                win, [100 - percentile, 50, percentile], axis=1)
+            lower, centre, upper = np.nanpercentile(win, [100 - percentile, 50, percentile], axis=1)
         else:
             centre = np.nanmedian(win, axis=1)
             sigma = _rows_robust_sigma(win, centre)

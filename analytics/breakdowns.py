@@ -11,6 +11,7 @@ Status outcome rules (case-insensitive, surrounding blanks ignored):
 The success rate is ``success / (success + failure)``: neutral rows neither
 help nor hurt, and with no decided rows the rate is ``None``.
 """
+
 from __future__ import annotations
 
 import math
@@ -33,15 +34,37 @@ from analytics.windows import filter_window
 Outcome = Literal["success", "failure", "neutral"]
 
 #: Status names counted as success.
-SUCCESS_STATUSES: frozenset[str] = frozenset({
-    "ok", "success", "succeeded", "successful", "completed", "complete", "done",
-    "passed", "online", "healthy", "up",
-})
+SUCCESS_STATUSES: frozenset[str] = frozenset(
+    {
+        "ok",
+        "success",
+        "succeeded",
+        "successful",
+        "completed",
+        "complete",
+        "done",
+        "passed",
+        "online",
+        "healthy",
+        "up",
+    }
+)
 #: Status names counted as failure.
-FAILURE_STATUSES: frozenset[str] = frozenset({
-    "error", "failed", "failure", "fail", "timeout", "timed_out", "offline",
-    "crashed", "aborted", "unhealthy", "down",
-})
+FAILURE_STATUSES: frozenset[str] = frozenset(
+    {
+        "error",
+        "failed",
+        "failure",
+        "fail",
+        "timeout",
+        "timed_out",
+        "offline",
+        "crashed",
+        "aborted",
+        "unhealthy",
+        "down",
+    }
+)
 #: HTTP-style status code ranges (inclusive) for success and failure.
 SUCCESS_CODES: tuple[int, int] = (200, 299)
 FAILURE_CODES: tuple[int, int] = (400, 599)
@@ -171,8 +194,7 @@ def breakdown(
         if value:
             out["value_sum"] = pd.Series([], dtype="float64")
         return out[columns]
-    work = pd.DataFrame({k: df[k].astype(object).where(df[k].notna(), missing_label)
-                         .map(str) for k in keys})
+    work = pd.DataFrame({k: df[k].astype(object).where(df[k].notna(), missing_label).map(str) for k in keys})
     work["count"] = weights(df, count_col).to_numpy()
     if value:
         work["value_sum"] = pd.to_numeric(df[value], errors="coerce").to_numpy()
@@ -245,8 +267,12 @@ def attr_breakdown(
     for attrs in df[attrs_col]:
         for cat, n in _categories(_lookup(attrs, path), split):
             totals[cat] = totals.get(cat, 0.0) + n
-    out = pd.DataFrame({"category": pd.Series(list(totals.keys()), dtype=object),
-                        "count": pd.Series(list(totals.values()), dtype="float64")})
+    out = pd.DataFrame(
+        {
+            "category": pd.Series(list(totals.keys()), dtype=object),
+            "count": pd.Series(list(totals.values()), dtype="float64"),
+        }
+    )
     out = out.sort_values(["count", "category"], ascending=[False, True]).reset_index(drop=True)
     total = float(out["count"].sum())
     out["share"] = out["count"] / total if total else np.nan

@@ -7,6 +7,7 @@ alignment for whole-hour zones). Day and week buckets follow local calendar
 days in ``tz`` (weeks start on Monday) and are returned as their UTC start.
 Bucket timestamps are always UTC, ``datetime64[us, UTC]``.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,12 +32,34 @@ Agg = Literal["sum", "mean", "min", "max", "median"]
 MAX_BUCKETS = 1_000_000  # a mistaken freq must not allocate gigabytes
 _DAY_NAMES = {"d", "1d", "day", "days", "daily"}
 _WEEK_NAMES = {"w", "1w", "w-mon", "week", "weeks", "weekly"}
-_ALIASES = {"s": "1s", "second": "1s", "sec": "1s", "min": "1min", "minute": "1min",
-            "t": "1min", "h": "1h", "hour": "1h", "hourly": "1h"}
+_ALIASES = {
+    "s": "1s",
+    "second": "1s",
+    "sec": "1s",
+    "min": "1min",
+    "minute": "1min",
+    "t": "1min",
+    "h": "1h",
+    "hour": "1h",
+    "hourly": "1h",
+}
 #: Candidate sizes for :func:`auto_bucket`, smallest first.
 AUTO_CANDIDATES: tuple[str, ...] = (
-    "1s", "5s", "10s", "30s", "1min", "5min", "10min", "15min", "30min",
-    "1h", "3h", "6h", "12h", "D", "W",
+    "1s",
+    "5s",
+    "10s",
+    "30s",
+    "1min",
+    "5min",
+    "10min",
+    "15min",
+    "30min",
+    "1h",
+    "3h",
+    "6h",
+    "12h",
+    "D",
+    "W",
 )
 
 
@@ -126,8 +149,12 @@ def bucket_index(start: TimeLike, end: TimeLike, freq: str, tz: str = "UTC") -> 
 
 
 def _prepare(
-    df: pd.DataFrame, ts_col: str, freq: str, start: TimeLike | None,
-    end: TimeLike | None, tz: str,
+    df: pd.DataFrame,
+    ts_col: str,
+    freq: str,
+    start: TimeLike | None,
+    end: TimeLike | None,
+    tz: str,
 ) -> tuple[pd.DatetimeIndex, npt.NDArray[np.bool_], pd.DatetimeIndex] | None:
     """Complete bucket index, mask of the rows inside ``[start, end)`` and the
     bucket key of each of those rows; ``None`` when there is no span."""
@@ -137,8 +164,11 @@ def _prepare(
         return None
     s = utc_timestamp(start, "start") if start is not None else pd.Timestamp(valid.min())
     # Without an explicit end the last event must fall inside the last bucket.
-    e = (utc_timestamp(end, "end") if end is not None
-         else max(s, pd.Timestamp(valid.max())) + pd.Timedelta(microseconds=1))
+    e = (
+        utc_timestamp(end, "end")
+        if end is not None
+        else max(s, pd.Timestamp(valid.max())) + pd.Timedelta(microseconds=1)
+    )
     if start is None and e < s:
         return None  # an explicit end before all the data: nothing to show
     index = bucket_index(s, e, freq, tz)
@@ -199,8 +229,20 @@ def bucket_counts(
 
 
 _ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")
-_ROLLUP_COLUMNS = ["ts", "count", "value_count", "value_sum", "value_min", "value_max",
-                   "value_mean", "dur_count", "dur_sum", "dur_min", "dur_max", "dur_mean"]
+_ROLLUP_COLUMNS = [
+    "ts",
+    "count",
+    "value_count",
+    "value_sum",
+    "value_min",
+    "value_max",
+    "value_mean",
+    "dur_count",
+    "dur_sum",
+    "dur_min",
+    "dur_max",
+    "dur_mean",
+]
 
 
 def rollup_buckets(

@@ -28,6 +28,7 @@ to the new level (their median offset), so a sustained shift is flagged at
 most ``shift_after`` times. Each predictor keeps its own level, so a weekend
 that looks like a shift to the daily one leaves the weekly one intact.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -36,7 +37,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from analytics._frames import TimeLike, utc_timestamp
 from analytics.baselines import fast_median, robust_sigma
@@ -115,7 +115,7 @@ class _Buffer:
         return self.size - 1
 
     def tail(self, count: int) -> npt.NDArray[np.float64]:
-        return self.data[max(0, self.size - count):self.size]
+        return self.data[max(0, self.size - count) : self.size]
 
 
 @dataclass(frozen=True)
@@ -150,17 +150,21 @@ class _Model:
         period, default_seasons = SEASON_PERIODS[self.kind]
         horizon = secs - (c.seasons or default_seasons) * period - 3600.0
         positions, times = self.members.get(phases[self.kind], ([], []))
-        sel = positions[bisect.bisect_left(times, horizon):]
+        sel = positions[bisect.bisect_left(times, horizon) :]
         if len(sel) < c.min_season_points:
             return None
         p = phases[self.kind]
         at = f"{p:02d}:00" if self.kind == "day" else f"{_DAYS[p // 24]} {p % 24:02d}:00"
         sigma = robust_sigma(self.errs.tail(c.window)) if self.errs.size >= c.min_history else None
-        return _Prediction(fast_median(self.hist.data[sel]) + self.offset, sigma,
-                           f"median of {len(sel)} previous values at {at} {c.tz}")
+        return _Prediction(
+            fast_median(self.hist.data[sel]) + self.offset,
+            sigma,
+            f"median of {len(sel)} previous values at {at} {c.tz}",
+        )
 
-    def observe(self, secs: float, phases: dict[str, int], value: float,
-                pred: _Prediction | None, tail: float) -> float | None:
+    def observe(
+        self, secs: float, phases: dict[str, int], value: float, pred: _Prediction | None, tail: float
+    ) -> float | None:
         """Store ``value``; return the level change when a shift is adopted."""
         pos = self.hist.append(value - self.offset)
         if self.kind != "plain":
@@ -267,8 +271,14 @@ class OnlineDetector:
         preds = {s: m.predict(secs, phases) for s, m in self._seasons.items()}
         chosen = "plain"
         if plain is None:
-            verdict = Scored(0.0, False, math.nan, math.nan, math.nan,
-                             f"warming up: {self._plain.hist.size} of {c.min_history} earlier points")
+            verdict = Scored(
+                0.0,
+                False,
+                math.nan,
+                math.nan,
+                math.nan,
+                f"warming up: {self._plain.hist.size} of {c.min_history} earlier points",
+            )
         else:
             if self._scored % RECHECK == 0:
                 self._refresh()
@@ -290,9 +300,15 @@ class OnlineDetector:
             shifts[s] = model.observe(secs, phases, value, pred_s, self._tail)
         delta = shifts[chosen]
         if delta is not None:
-            verdict = Scored(verdict.score, verdict.is_anomaly, verdict.baseline, verdict.lower,
-                             verdict.upper, verdict.reason + f"; sustained shift over the last "
-                             f"{c.shift_after} points: level re-learned ({delta:+.4g})")
+            verdict = Scored(
+                verdict.score,
+                verdict.is_anomaly,
+                verdict.baseline,
+                verdict.lower,
+                verdict.upper,
+                verdict.reason + f"; sustained shift over the last "
+                f"{c.shift_after} points: level re-learned ({delta:+.4g})",
+            )
         return verdict
 
     def _judge(self, value: float, pred: _Prediction) -> Scored:
@@ -315,5 +331,11 @@ class OnlineDetector:
             side = "above" if z > 0 else "below"
             size = f"{abs(z):.1f} robust SDs" if math.isfinite(z) else "far (no spread)"
             reason = f"value {_fmt(value)} is {size} {side} the expected {_fmt(pred.expected)} ({basis})"
-        return Scored(score, flagged, pred.expected, pred.expected - self._z_band * spread,
-                      pred.expected + self._z_band * spread, reason)
+        return Scored(
+            score,
+            flagged,
+            pred.expected,
+            pred.expected - self._z_band * spread,
+            pred.expected + self._z_band * spread,
+            reason,
+        )

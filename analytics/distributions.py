@@ -7,6 +7,7 @@ and pandas' default), so ``median == p50``. Rollup percentiles come from the
 log-scale duration histogram and are within ``histogram.RELATIVE_ERROR``
 (about 9 %) of the true value; min, max, mean and count from rollups are exact.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,8 +24,7 @@ from analytics.histogram import (
 )
 
 PERCENTILES: tuple[float, ...] = (50.0, 90.0, 95.0, 99.0)
-_FIELDS = ["count", "min", "max", "mean", "median", "p50", "p90", "p95", "p99",
-           "relative_error"]
+_FIELDS = ["count", "min", "max", "mean", "median", "p50", "p90", "p95", "p99", "relative_error"]
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,17 @@ def _exact(values: np.ndarray) -> Summary:
     if v.size == 0:
         return Summary(count=0)
     p50, p90, p95, p99 = (float(x) for x in np.percentile(v, PERCENTILES))
-    return Summary(count=int(v.size), min=float(v.min()), max=float(v.max()),
-                   mean=float(v.mean()), median=p50, p50=p50, p90=p90, p95=p95, p99=p99)
+    return Summary(
+        count=int(v.size),
+        min=float(v.min()),
+        max=float(v.max()),
+        mean=float(v.mean()),
+        median=p50,
+        p50=p50,
+        p90=p90,
+        p95=p95,
+        p99=p99,
+    )
 
 
 def summary_stats(df: pd.DataFrame, *, column: str = "duration_ms") -> Summary:
@@ -72,9 +81,7 @@ def summary_stats(df: pd.DataFrame, *, column: str = "duration_ms") -> Summary:
     return _exact(float_values(df, column))
 
 
-def summary_stats_by(
-    df: pd.DataFrame, *, by: str | Sequence[str], column: str = "duration_ms"
-) -> pd.DataFrame:
+def summary_stats_by(df: pd.DataFrame, *, by: str | Sequence[str], column: str = "duration_ms") -> pd.DataFrame:
     """:func:`summary_stats` per group (e.g. avg and p95 response time per
     endpoint): the ``by`` columns followed by the summary fields, one row per
     group, sorted by the group keys. Missing keys form no group.
@@ -142,7 +149,11 @@ def rollup_summary(
         min=lo,
         max=hi,
         mean=total / count,
-        median=pct[50.0], p50=pct[50.0], p90=pct[90.0], p95=pct[95.0], p99=pct[99.0],
+        median=pct[50.0],
+        p50=pct[50.0],
+        p90=pct[90.0],
+        p95=pct[95.0],
+        p99=pct[99.0],
         relative_error=rel,
     )
 
@@ -172,10 +183,10 @@ def rollup_summary_by(
     hist_groups: dict[tuple[object, ...], pd.DataFrame] = {}
     if hist is not None:
         require_columns(hist, [*keys, "bucket", "count"], "rollup_summary_by")
-        hist_groups = {k if isinstance(k, tuple) else (k,): part
-                       for k, part in hist.groupby(keys, sort=False, dropna=True)}
-    empty_hist = pd.DataFrame({"bucket": pd.Series([], dtype="int64"),
-                               "count": pd.Series([], dtype="int64")})
+        hist_groups = {
+            k if isinstance(k, tuple) else (k,): part for k, part in hist.groupby(keys, sort=False, dropna=True)
+        }
+    empty_hist = pd.DataFrame({"bucket": pd.Series([], dtype="int64"), "count": pd.Series([], dtype="int64")})
     rows = []
     for key, part in rollups.groupby(keys, sort=True, dropna=True):
         key_tuple = key if isinstance(key, tuple) else (key,)
@@ -214,9 +225,13 @@ def duration_histogram(
     if log:
         v = v[v > 0]
     if v.size == 0:
-        return pd.DataFrame({"left": pd.Series([], dtype="float64"),
-                             "right": pd.Series([], dtype="float64"),
-                             "count": pd.Series([], dtype="int64")})
+        return pd.DataFrame(
+            {
+                "left": pd.Series([], dtype="float64"),
+                "right": pd.Series([], dtype="float64"),
+                "count": pd.Series([], dtype="int64"),
+            }
+        )
     if isinstance(bins, int):
         if bins < 1:
             raise ValueError("duration_histogram: bins must be >= 1")
@@ -230,8 +245,7 @@ def duration_histogram(
         if edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ValueError("duration_histogram: edges must increase")
     counts, edges = np.histogram(v, bins=edges)
-    return pd.DataFrame({"left": edges[:-1], "right": edges[1:],
-                         "count": counts.astype("int64")})
+    return pd.DataFrame({"left": edges[:-1], "right": edges[1:], "count": counts.astype("int64")})
 
 
 def rollup_histogram(hist: pd.DataFrame) -> pd.DataFrame:
@@ -246,8 +260,10 @@ def rollup_histogram(hist: pd.DataFrame) -> pd.DataFrame:
     require_columns(hist, ["bucket", "count"], "rollup_histogram")
     counts = hist.groupby("bucket")["count"].sum().sort_index()
     b = counts.index.to_numpy(dtype=np.float64)
-    return pd.DataFrame({
-        "left": 2 ** (b / STEPS_PER_OCTAVE),
-        "right": 2 ** ((b + 1) / STEPS_PER_OCTAVE),
-        "count": counts.to_numpy().astype("int64"),
-    })
+    return pd.DataFrame(
+        {
+            "left": 2 ** (b / STEPS_PER_OCTAVE),
+            "right": 2 ** ((b + 1) / STEPS_PER_OCTAVE),
+            "count": counts.to_numpy().astype("int64"),
+        }
+    )

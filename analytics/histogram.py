@@ -7,6 +7,7 @@ it: percentiles read from rollups are exact to that relative error.
 Durations at or below ``2**(MIN_BUCKET/4)`` ms fall into ``MIN_BUCKET``, those
 above ``2**(MAX_BUCKET/4)`` ms (about 9 hours) into ``MAX_BUCKET``.
 """
+
 from __future__ import annotations
 
 import math

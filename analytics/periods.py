@@ -1,6 +1,7 @@
 """Period figures: revenue-style sums per hour/day/week (total, average per
 period, peak) and the weekday x hour-of-day activity matrix.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,11 +25,13 @@ WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def _empty_periods() -> pd.DataFrame:
-    return pd.DataFrame({
-        "period": pd.Series(pd.DatetimeIndex([], tz="UTC").as_unit("us")),
-        "total": pd.Series([], dtype="float64"),
-        "count": pd.Series([], dtype="int64"),
-    })
+    return pd.DataFrame(
+        {
+            "period": pd.Series(pd.DatetimeIndex([], tz="UTC").as_unit("us")),
+            "total": pd.Series([], dtype="float64"),
+            "count": pd.Series([], dtype="int64"),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,7 @@ class PeriodTotals:
             "peak_amount": self.peak_amount,
             "periods": [
                 {"period": pd.Timestamp(p).isoformat(), "total": float(t), "count": int(c)}
-                for p, t, c in zip(self.periods["period"], self.periods["total"],
-                                   self.periods["count"])
+                for p, t, c in zip(self.periods["period"], self.periods["total"], self.periods["count"])
             ],
         }
 
@@ -94,10 +96,10 @@ def period_totals(
     if success_only:
         require_columns(df, [status_col], "period_totals")
         df = df.loc[(classify_statuses(df[status_col]) == "success").to_numpy()]
-    sums = bucket_counts(df, freq=freq, start=start, end=end, ts_col=ts_col,
-                         value=value, agg="sum", count_col=count_col, tz=tz)
-    periods = pd.DataFrame({"period": sums["ts"], "total": sums["value"],
-                            "count": sums["count"]})
+    sums = bucket_counts(
+        df, freq=freq, start=start, end=end, ts_col=ts_col, value=value, agg="sum", count_col=count_col, tz=tz
+    )
+    periods = pd.DataFrame({"period": sums["ts"], "total": sums["value"], "count": sums["count"]})
     if periods.empty:
         return PeriodTotals(freq, 0, 0.0, None, None, None, periods)
     totals = periods["total"].to_numpy()
@@ -147,8 +149,10 @@ def activity_matrix(
     else:
         cell = weights(df, count_col).astype("int64")
     grid = np.zeros((7, 24), dtype=cell.dtype)
-    np.add.at(grid, (local.dt.day_of_week.to_numpy()[ok].astype(int),
-                     local.dt.hour.to_numpy()[ok].astype(int)), cell.to_numpy()[ok])
-    out = pd.DataFrame(grid, index=pd.Index(list(WEEKDAYS), name="weekday"),
-                       columns=pd.Index(range(24), name="hour"))
+    np.add.at(
+        grid,
+        (local.dt.day_of_week.to_numpy()[ok].astype(int), local.dt.hour.to_numpy()[ok].astype(int)),
+        cell.to_numpy()[ok],
+    )
+    out = pd.DataFrame(grid, index=pd.Index(list(WEEKDAYS), name="weekday"), columns=pd.Index(range(24), name="hour"))
     return out

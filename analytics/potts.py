@@ -17,6 +17,7 @@ per segment, the way asv's ``step_detect`` (airspeed velocity) does it:
 Segments are at least ``min_size`` points long, so one outlier (or, with the
 default 4, two in a row) cannot form a segment of its own.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -40,7 +41,7 @@ def _window_costs(y: FloatArray, max_len: int) -> FloatArray:
         s = np.sort(np.lib.stride_tricks.sliding_window_view(y, length), axis=1)
         # Sorted: the cost around the median is sum(upper half) - sum(lower half).
         half = length // 2
-        cost[length - 1:, length] = s[:, length - half:].sum(axis=1) - s[:, :half].sum(axis=1)
+        cost[length - 1 :, length] = s[:, length - half :].sum(axis=1) - s[:, :half].sum(axis=1)
     return cost
 
 
@@ -57,7 +58,7 @@ class _Cost:
         if key not in self.memo:
             s = np.sort(self.y[a:b])
             half = (b - a) // 2
-            self.memo[key] = float(s[b - a - half:].sum() - s[:half].sum())
+            self.memo[key] = float(s[b - a - half :].sum() - s[:half].sum())
         return self.memo[key]
 
 
@@ -75,7 +76,7 @@ def _potts(table: FloatArray, gammas: FloatArray, min_size: int) -> list[list[in
         lo = max(0, r + 1 - width)
         hi = r + 2 - min_size
         # Starts lo..hi-1 give lengths r+1-lo down to min_size.
-        cand = best[:, lo:hi] + table[r, r + 1 - lo:min_size - 1:-1]
+        cand = best[:, lo:hi] + table[r, r + 1 - lo : min_size - 1 : -1]
         j = cand.argmin(axis=1)
         best[:, r + 1] = cand[rows, j] + g[:, 0]
         prev[:, r + 1] = lo + j
@@ -177,8 +178,7 @@ def _significant(edges: list[int], y: FloatArray, min_relative_size: float) -> l
     return edges
 
 
-def fit_segments(values: npt.ArrayLike, *, min_size: int = 4,
-                 min_relative_size: float = 0.05) -> list[int]:
+def fit_segments(values: npt.ArrayLike, *, min_size: int = 4, min_relative_size: float = 0.05) -> list[int]:
     """Right edges (exclusive) of the piecewise-constant fit of ``values``
     (finite floats, in run order); ``[n]`` means no step.
 

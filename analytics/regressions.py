@@ -9,6 +9,7 @@ cost is that a new level is reported once it has held for ``min_size`` runs.
 Whether a step is a regression depends on ``higher_is_better`` (default
 False: durations and memory, where lower is better).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -52,15 +53,22 @@ def detect_steps(
     rows = []
     starts = [0] + edges[:-1]
     for j in range(1, len(edges)):
-        before = float(np.median(y[starts[j - 1]:edges[j - 1]]))
-        after = float(np.median(y[starts[j]:edges[j]]))
+        before = float(np.median(y[starts[j - 1] : edges[j - 1]]))
+        after = float(np.median(y[starts[j] : edges[j]]))
         size = after - before
         worse = size < 0 if higher_is_better else size > 0
         pos = int(ok[starts[j]])
-        rows.append({"start_index": pos, "start_ts": ts.iloc[pos], "before": before,
-                     "after": after, "size": size,
-                     "size_pct": size / abs(before) * 100.0 if before != 0 else np.nan,
-                     "kind": "regression" if worse else "improvement"})
+        rows.append(
+            {
+                "start_index": pos,
+                "start_ts": ts.iloc[pos],
+                "before": before,
+                "after": after,
+                "size": size,
+                "size_pct": size / abs(before) * 100.0 if before != 0 else np.nan,
+                "kind": "regression" if worse else "improvement",
+            }
+        )
     out = pd.DataFrame(rows, columns=STEP_COLUMNS)
     out["start_index"] = out["start_index"].astype("int64")
     out["start_ts"] = utc_series(out["start_ts"], "start_ts").dt.as_unit("us")
@@ -128,15 +136,21 @@ def detect_regressions(
     require_columns(df, [*keys, ts_col, value_col], "detect_regressions")
     parts = []
     for key, group in df.groupby(keys, sort=True, dropna=True):
-        steps = detect_steps(group, higher_is_better=higher_is_better, min_size=min_size,
-                             min_relative_size=min_relative_size, ts_col=ts_col,
-                             value_col=value_col)
+        steps = detect_steps(
+            group,
+            higher_is_better=higher_is_better,
+            min_size=min_size,
+            min_relative_size=min_relative_size,
+            ts_col=ts_col,
+            value_col=value_col,
+        )
         for name, v in zip(keys, key if isinstance(key, tuple) else (key,)):
             steps.insert(keys.index(name), name, v)
         parts.append(steps)
     if not parts:
-        empty = detect_steps(pd.DataFrame({"ts": pd.Series([], dtype="datetime64[us, UTC]"),
-                                           "value": pd.Series([], dtype="float64")}))
+        empty = detect_steps(
+            pd.DataFrame({"ts": pd.Series([], dtype="datetime64[us, UTC]"), "value": pd.Series([], dtype="float64")})
+        )
         for i, name in enumerate(keys):
             empty.insert(i, name, pd.Series([], dtype=object))
         return empty

@@ -4,6 +4,7 @@ average speed, current (trailing-window) speed and speed over time.
 "Speed" is ``sum(value) / seconds`` (boxes per second when ``value`` holds
 the boxes of each interaction).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -86,10 +87,8 @@ def speed_over_time(
     lo = utc_timestamp(start, "start") if start is not None else pd.Timestamp(ts.min())
     hi = utc_timestamp(end, "end") if end is not None else pd.Timestamp(ts.max())
     size = freq or auto_bucket(lo, hi)
-    counts = bucket_counts(df, freq=size, start=start, end=end, ts_col=ts_col,
-                           value=value, agg="sum")
-    return pd.DataFrame({"ts": counts["ts"],
-                         "value": counts["value"] / bucket_seconds(size)})
+    counts = bucket_counts(df, freq=size, start=start, end=end, ts_col=ts_col, value=value, agg="sum")
+    return pd.DataFrame({"ts": counts["ts"], "value": counts["value"] / bucket_seconds(size)})
 
 
 def session_summary(
@@ -123,13 +122,12 @@ def session_summary(
     ts = utc_series(df[ts_col], ts_col)
     vals = float_values(df, value)
     valid = ts.dropna()
-    lo = utc_timestamp(start, "start") if start is not None else (
-        pd.Timestamp(valid.min()) if not valid.empty else None)
-    hi = utc_timestamp(end, "end") if end is not None else (
-        pd.Timestamp(valid.max()) if not valid.empty else None)
+    lo = (
+        utc_timestamp(start, "start") if start is not None else (pd.Timestamp(valid.min()) if not valid.empty else None)
+    )
+    hi = utc_timestamp(end, "end") if end is not None else (pd.Timestamp(valid.max()) if not valid.empty else None)
     if lo is None or hi is None:
-        return SessionSummary(len(df), float(np.nansum(vals)), lo, hi, 0.0, None, None,
-                              win_seconds)
+        return SessionSummary(len(df), float(np.nansum(vals)), lo, hi, 0.0, None, None, win_seconds)
     if hi < lo:
         raise ValueError(f"session_summary: end {hi} is before start {lo}")
     inside = ((ts >= lo) & (ts <= hi)).to_numpy(dtype=bool)
@@ -138,10 +136,10 @@ def session_summary(
     ref = utc_timestamp(now, "now") if now is not None else hi
     current: float | None = None
     if (ref - lo).total_seconds() > 0:
-        current = current_rate(df.loc[inside], window=window, now=ref, since=lo,
-                               ts_col=ts_col, value=value)
-    speed = speed_over_time(df.loc[inside], freq=freq, value=value, start=lo,
-                            end=hi + pd.Timedelta(microseconds=1), ts_col=ts_col)
+        current = current_rate(df.loc[inside], window=window, now=ref, since=lo, ts_col=ts_col, value=value)
+    speed = speed_over_time(
+        df.loc[inside], freq=freq, value=value, start=lo, end=hi + pd.Timedelta(microseconds=1), ts_col=ts_col
+    )
     return SessionSummary(
         events=int(inside.sum()),
         total=total,

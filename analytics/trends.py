@@ -12,10 +12,10 @@ Mann-Kendall: ``S = sum_{i<j} sign(x_j - x_i)`` over values in time order,
 the sizes of groups of tied values, ``z = (S - sign(S)) / sqrt(Var(S))``
 (continuity correction), two-sided ``p = 2 (1 - Phi(|z|))``.
 """
+
 from __future__ import annotations
 
 import math
-
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -82,7 +82,7 @@ def mann_kendall(values: npt.ArrayLike) -> MannKendall:
     s = 0
     # Row by row keeps memory O(n) where the full sign matrix would be O(n^2).
     for i in range(n - 1):
-        s += int(np.sign(x[i + 1:] - x[i]).sum())
+        s += int(np.sign(x[i + 1 :] - x[i]).sum())
     _, ties = np.unique(x, return_counts=True)
     ties = ties[ties > 1].astype(np.float64)
     var = (n * (n - 1) * (2 * n + 5) - float(np.sum(ties * (ties - 1) * (2 * ties + 5)))) / 18.0
@@ -93,12 +93,12 @@ def mann_kendall(values: npt.ArrayLike) -> MannKendall:
     return MannKendall(s, float(z), min(1.0, p))
 
 
-def _reduce(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
-            max_points: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _reduce(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], max_points: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     # Block medians keep both statistics O(max_points^2) on long series.
     blocks = np.array_split(np.arange(x.size), max_points)
-    return (np.array([np.median(x[b]) for b in blocks]),
-            np.array([np.median(y[b]) for b in blocks]))
+    return (np.array([np.median(x[b]) for b in blocks]), np.array([np.median(y[b]) for b in blocks]))
 
 
 def trend(
@@ -152,9 +152,19 @@ def trend(
     else:
         direction = "stable"
     return Trend(
-        n=n, direction=direction, significant=significant,
-        slope_per_day=slope, slope_low_per_day=float(fit.low_slope),
+        n=n,
+        direction=direction,
+        significant=significant,
+        slope_per_day=slope,
+        slope_low_per_day=float(fit.low_slope),
         slope_high_per_day=float(fit.high_slope),
-        start_ts=start_ts, end_ts=end_ts, start_value=start_value, end_value=end_value,
-        pct_change=pct, mk_s=mk.s, mk_z=mk.z, p_value=mk.p_value, alpha=alpha,
+        start_ts=start_ts,
+        end_ts=end_ts,
+        start_value=start_value,
+        end_value=end_value,
+        pct_change=pct,
+        mk_s=mk.s,
+        mk_z=mk.z,
+        p_value=mk.p_value,
+        alpha=alpha,
     )

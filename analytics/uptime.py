@@ -6,6 +6,7 @@ TTL runs out without one, after which it counts as ``offline``. Uptime over a
 window is the share of the window, from the component's first report on, spent
 in a healthy state.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -26,8 +27,13 @@ def effective_status(status: str, updated_at: datetime, now: datetime, ttl: time
     return "offline" if now - updated_at > ttl else status
 
 
-def healthy_seconds(reports: Sequence[tuple[datetime, str]], since: datetime, until: datetime, ttl: timedelta,
-                    healthy: Iterable[str] = HEALTHY) -> tuple[float, float]:  # fmt: skip
+def healthy_seconds(
+    reports: Sequence[tuple[datetime, str]],
+    since: datetime,
+    until: datetime,
+    ttl: timedelta,
+    healthy: Iterable[str] = HEALTHY,
+) -> tuple[float, float]:
     """``(healthy, observed)`` seconds within ``[since, until)``.
 
     ``reports`` are ``(ts, status)`` in time order; the last one before
@@ -56,8 +62,13 @@ def healthy_seconds(reports: Sequence[tuple[datetime, str]], since: datetime, un
     return up, observed
 
 
-def uptime_percent(reports: Sequence[tuple[datetime, str]], since: datetime, until: datetime, ttl: timedelta,
-                   healthy: Iterable[str] = HEALTHY) -> float | None:  # fmt: skip
+def uptime_percent(
+    reports: Sequence[tuple[datetime, str]],
+    since: datetime,
+    until: datetime,
+    ttl: timedelta,
+    healthy: Iterable[str] = HEALTHY,
+) -> float | None:
     """Healthy share of the observed part of the window, in percent (None when
     the component had not reported yet).
 

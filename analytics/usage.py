@@ -5,6 +5,7 @@ tool and minute, how many events, which users, and how many were flagged
     [{"timestamp": "2025-11-04T10:30:00Z", "count": 3,
       "users": ["alice", "bob"], "overage_count": 1}, ...]
 """
+
 from __future__ import annotations
 
 import math
@@ -82,17 +83,26 @@ def minute_history(
         df = filter_window(df, window=window, now=now, ts_col=ts_col)
     ts = utc_series(df[ts_col], ts_col)
     keep = (ts.notna() & df[entity_col].notna()).to_numpy()
-    work = pd.DataFrame({
-        "entity": df[entity_col].to_numpy()[keep],
-        "bucket": pd.DatetimeIndex(bucket_keys(ts[keep], freq)).as_unit("us"),
-        "user": df[user_col].to_numpy()[keep],
-        "flag": [_truthy(a, flag_key) for a in df[attrs_col].to_numpy()[keep]],
-    })
+    work = pd.DataFrame(
+        {
+            "entity": df[entity_col].to_numpy()[keep],
+            "bucket": pd.DatetimeIndex(bucket_keys(ts[keep], freq)).as_unit("us"),
+            "user": df[user_col].to_numpy()[keep],
+            "flag": [_truthy(a, flag_key) for a in df[attrs_col].to_numpy()[keep]],
+        }
+    )
     rows: list[dict[str, object]] = []
     for (entity, bucket), part in work.groupby(["entity", "bucket"], sort=True):
         users = sorted({str(u) for u in part["user"] if pd.notna(u) and str(u) != ""})
-        rows.append({"entity": str(entity), "bucket": pd.Timestamp(bucket), "count": len(part),
-                     "users": users, "overage_count": int(part["flag"].sum())})
+        rows.append(
+            {
+                "entity": str(entity),
+                "bucket": pd.Timestamp(bucket),
+                "count": len(part),
+                "users": users,
+                "overage_count": int(part["flag"].sum()),
+            }
+        )
     out = pd.DataFrame(rows, columns=["entity", "bucket", "count", "users", "overage_count"])
     if complete and not out.empty:
         if span is None:
@@ -131,8 +141,12 @@ def history_by_entity(history: pd.DataFrame) -> dict[str, list[dict[str, object]
     for entity, part in history.groupby("entity", sort=True):
         records = part.drop(columns="entity").to_dict("records")
         out[str(entity)] = [
-            {"timestamp": str(r["timestamp"]), "count": int(r["count"]),
-             "users": list(r["users"]), "overage_count": int(r["overage_count"])}
+            {
+                "timestamp": str(r["timestamp"]),
+                "count": int(r["count"]),
+                "users": list(r["users"]),
+                "overage_count": int(r["overage_count"]),
+            }
             for r in records
         ]
     return out

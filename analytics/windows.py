@@ -11,6 +11,7 @@ starts at local midnight in ``tz`` (default UTC); ``"last_hour"`` is ``1h``.
 When ``now`` is not given it defaults to the latest timestamp in the frame,
 which keeps these functions pure (no clock reads).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -47,9 +48,7 @@ NAMED_WINDOWS: dict[str, pd.Timedelta] = {
 DEFAULT_WINDOWS: tuple[str, ...] = ("1min", "10min", "1h", "today", "24h", "7d")
 
 
-def window_bounds(
-    window: WindowLike, *, now: TimeLike, tz: str = "UTC"
-) -> tuple[pd.Timestamp, pd.Timestamp]:
+def window_bounds(window: WindowLike, *, now: TimeLike, tz: str = "UTC") -> tuple[pd.Timestamp, pd.Timestamp]:
     """Start and end (both UTC, both inclusive) of a trailing window.
 
     ``window`` is a name from :data:`NAMED_WINDOWS`, ``"today"``, or any
@@ -164,8 +163,17 @@ def window_summary(
                     "value_per_second": vsum / seconds if seconds > 0 else float("nan"),
                 }
             )
-    columns = ["window", "start", "end", "seconds", "count", "value_sum",
-               "count_per_second", "count_per_minute", "value_per_second"]
+    columns = [
+        "window",
+        "start",
+        "end",
+        "seconds",
+        "count",
+        "value_sum",
+        "count_per_second",
+        "count_per_minute",
+        "value_per_second",
+    ]
     out = pd.DataFrame(rows, columns=columns)
     out["count"] = out["count"].astype("int64")
     for col in ("start", "end"):

@@ -1,4 +1,5 @@
 """The HTTP API: Flask blueprints mounted on the Dash server."""
+
 from __future__ import annotations
 
 from flask import Flask, Response
@@ -36,4 +37,6 @@ def register_api(server: Flask, services: Services) -> None:
         def not_found(rest: str = "") -> Response:
             raise ApiError(404, "no such API route; see /api/openapi.json")
 
-        server.add_url_rule(f"{prefix}<path:rest>", f"not_found_{prefix.strip('/').replace('/', '_')}", not_found, methods=methods)
+        server.add_url_rule(
+            f"{prefix}<path:rest>", f"not_found_{prefix.strip('/').replace('/', '_')}", not_found, methods=methods
+        )

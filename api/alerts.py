@@ -6,6 +6,7 @@ and takes an API key when keys are configured. A bad rule or silence is a
 400 naming the field (``{"error": "invalid field 'threshold': ...",
 "errors": [{"field": "threshold", "message": "..."}]}``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -42,7 +43,11 @@ def _write(work: Callable[[Any], T]) -> T:
 
 
 def _body() -> Any:
-    return read_json() if request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "").lower() else {}
+    return (
+        read_json()
+        if request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        else {}
+    )
 
 
 # ------------------------------------------------------------------ rules
@@ -56,7 +61,14 @@ def get_rules() -> Response:
     return json_response({"rules": rules, "count": len(rules)})
 
 
-@doc("POST", "/api/rules", "Create an alert rule (400 names the bad field)", body=Rule, tag="alerts", responses=(201, 400, 401))
+@doc(
+    "POST",
+    "/api/rules",
+    "Create an alert rule (400 names the bad field)",
+    body=Rule,
+    tag="alerts",
+    responses=(201, 400, 401),
+)
 @bp.post("/api/rules")
 @require_key
 def post_rule() -> Response:
@@ -86,13 +98,23 @@ def put_rule(rule_id: int) -> Response:
     return json_response(_write(lambda conn: manage.save_rule(conn, body, now=now, rule_id=rule_id)))
 
 
-@doc("PATCH", "/api/rules/<id:rule_id>", "Enable or disable a rule: {\"enabled\": true|false}", tag="alerts", responses=(200, 400, 401, 404))
+@doc(
+    "PATCH",
+    "/api/rules/<id:rule_id>",
+    'Enable or disable a rule: {"enabled": true|false}',
+    tag="alerts",
+    responses=(200, 400, 401, 404),
+)
 @bp.patch("/api/rules/<id:rule_id>")
 @require_key
 def patch_rule(rule_id: int) -> Response:
     body = read_json()
     if not isinstance(body, dict) or set(body) != {"enabled"} or not isinstance(body["enabled"], bool):
-        raise ApiError(400, "invalid field 'enabled': send {\"enabled\": true} or {\"enabled\": false}", [{"field": "enabled", "message": "expected true or false"}])
+        raise ApiError(
+            400,
+            'invalid field \'enabled\': send {"enabled": true} or {"enabled": false}',
+            [{"field": "enabled", "message": "expected true or false"}],
+        )
     now = services().now()
     rule = _write(lambda conn: manage.set_enabled(conn, rule_id, body["enabled"], now=now))
     if rule is None:
@@ -120,16 +142,35 @@ def _backtest(spec: Any) -> Response:
         raise _bad(exc) from None
 
 
-@doc("POST", "/api/rules/<id:rule_id>/backtest", "Run a saved rule over stored history: when it would have fired and resolved",
-     WINDOW, SINCE, UNTIL, STEP, tag="alerts", responses=(200, 400, 401, 404))  # fmt: skip
+@doc(
+    "POST",
+    "/api/rules/<id:rule_id>/backtest",
+    "Run a saved rule over stored history: when it would have fired and resolved",
+    WINDOW,
+    SINCE,
+    UNTIL,
+    STEP,
+    tag="alerts",
+    responses=(200, 400, 401, 404),
+)
 @bp.post("/api/rules/<id:rule_id>/backtest")
 @require_key
 def post_backtest(rule_id: int) -> Response:
     return _backtest(_rule_or_404(rule_id)["spec"])
 
 
-@doc("POST", "/api/rules/backtest", "Backtest an unsaved rule (the body, or {\"rule\": {...}})", WINDOW, SINCE, UNTIL, STEP,
-     body=Rule, tag="alerts", responses=(200, 400, 401))  # fmt: skip
+@doc(
+    "POST",
+    "/api/rules/backtest",
+    'Backtest an unsaved rule (the body, or {"rule": {...}})',
+    WINDOW,
+    SINCE,
+    UNTIL,
+    STEP,
+    body=Rule,
+    tag="alerts",
+    responses=(200, 400, 401),
+)
 @bp.post("/api/rules/backtest")
 @require_key
 def post_backtest_unsaved() -> Response:
@@ -142,15 +183,25 @@ def post_backtest_unsaved() -> Response:
 # ----------------------------------------------------------------- alerts
 
 
-@doc("POST", "/api/alerts/evaluate", "Evaluate every enabled rule now; a summary of transitions and notifications", tag="alerts",
-     responses=(200, 401))  # fmt: skip
+@doc(
+    "POST",
+    "/api/alerts/evaluate",
+    "Evaluate every enabled rule now; a summary of transitions and notifications",
+    tag="alerts",
+    responses=(200, 401),
+)
 @bp.post("/api/alerts/evaluate")
 @require_key
 def post_evaluate() -> Response:
     return json_response(services().alerts.evaluate())
 
 
-@doc("GET", "/api/alerts/active", "Pending and firing alerts with rule, labels, value, since and acknowledgement", tag="alerts")
+@doc(
+    "GET",
+    "/api/alerts/active",
+    "Pending and firing alerts with rule, labels, value, since and acknowledgement",
+    tag="alerts",
+)
 @bp.get("/api/alerts/active")
 def get_active() -> Response:
     with services().db.read() as conn:
@@ -158,8 +209,17 @@ def get_active() -> Response:
     return json_response({"alerts": rows, "count": len(rows)})
 
 
-@doc("GET", "/api/alerts/history", "Alert instances, newest first (paged)", Param("rule_id", "integer", "Only this rule's alerts"),
-     Param("state", enum=manage.STATES), SINCE, LIMIT, Param("offset", "integer", minimum=0), tag="alerts")  # fmt: skip
+@doc(
+    "GET",
+    "/api/alerts/history",
+    "Alert instances, newest first (paged)",
+    Param("rule_id", "integer", "Only this rule's alerts"),
+    Param("state", enum=manage.STATES),
+    SINCE,
+    LIMIT,
+    Param("offset", "integer", minimum=0),
+    tag="alerts",
+)
 @bp.get("/api/alerts/history")
 def get_history() -> Response:
     rule_id = p.int_arg("rule_id", -1, lo=1, hi=2**31) if p.arg("rule_id") else None
@@ -167,7 +227,9 @@ def get_history() -> Response:
     since = p.time_arg("since")
     limit, offset = p.int_arg("limit", 100, lo=1), p.int_arg("offset", 0, lo=0, hi=10**9)
     with services().db.read() as conn:
-        return json_response(manage.alert_history(conn, rule_id=rule_id, state=state, since=since, limit=limit, offset=offset))
+        return json_response(
+            manage.alert_history(conn, rule_id=rule_id, state=state, since=since, limit=limit, offset=offset)
+        )
 
 
 @doc("GET", "/api/alerts/<id:alert_id>", "One alert with its notifications", tag="alerts", responses=(200, 404))
@@ -180,15 +242,24 @@ def get_alert(alert_id: int) -> Response:
     return json_response(alert)
 
 
-@doc("POST", "/api/alerts/<id:alert_id>/ack", "Acknowledge an alert (no more repeat notifications): {\"by\"?: name}", tag="alerts",
-     responses=(200, 400, 401, 404))  # fmt: skip
+@doc(
+    "POST",
+    "/api/alerts/<id:alert_id>/ack",
+    'Acknowledge an alert (no more repeat notifications): {"by"?: name}',
+    tag="alerts",
+    responses=(200, 400, 401, 404),
+)
 @bp.post("/api/alerts/<id:alert_id>/ack")
 @require_key
 def post_ack(alert_id: int) -> Response:
     body = _body()
     by = body.get("by") if isinstance(body, dict) else None
     if by is not None and (not isinstance(by, str) or len(by) > 200):
-        raise ApiError(400, "invalid field 'by': a name of at most 200 characters", [{"field": "by", "message": "expected a string"}])
+        raise ApiError(
+            400,
+            "invalid field 'by': a name of at most 200 characters",
+            [{"field": "by", "message": "expected a string"}],
+        )
     now = services().now()
     alert = _write(lambda conn: manage.acknowledge(conn, alert_id, by, now=now))
     if alert is None:
@@ -199,7 +270,13 @@ def post_ack(alert_id: int) -> Response:
 # --------------------------------------------------------------- silences
 
 
-@doc("GET", "/api/silences", "Silences and maintenance windows", Param("active", "boolean", "Only those in force now"), tag="alerts")
+@doc(
+    "GET",
+    "/api/silences",
+    "Silences and maintenance windows",
+    Param("active", "boolean", "Only those in force now"),
+    tag="alerts",
+)
 @bp.get("/api/silences")
 def get_silences() -> Response:
     svc = services()
@@ -208,8 +285,14 @@ def get_silences() -> Response:
     return json_response({"silences": rows, "count": len(rows)})
 
 
-@doc("POST", "/api/silences", "Silence matching alerts between two instants (matchers: rule and/or labels)", body=SilenceIn,
-     tag="alerts", responses=(201, 400, 401))  # fmt: skip
+@doc(
+    "POST",
+    "/api/silences",
+    "Silence matching alerts between two instants (matchers: rule and/or labels)",
+    body=SilenceIn,
+    tag="alerts",
+    responses=(201, 400, 401),
+)
 @bp.post("/api/silences")
 @require_key
 def post_silence() -> Response:

@@ -9,6 +9,7 @@ so that they work unchanged against its single port.
 | GET  /health               | macro sessions (000)      |
 | GET  /api/health           | script runner (004)       |
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,9 +36,18 @@ def post_interaction() -> Response:
     svc = services()
     with svc.db.read() as conn:
         user = session_user(conn, data.session_id)
-    row = event_row(data.timestamp or svc.now(), "macro", data.interaction_type, entity=data.button_key, user=user,
-                    session_id=data.session_id, value=data.total_boxes, duration_ms=data.execution_time_ms,
-                    attrs=attrs or None, uid=data.uid)  # fmt: skip
+    row = event_row(
+        data.timestamp or svc.now(),
+        "macro",
+        data.interaction_type,
+        entity=data.button_key,
+        user=user,
+        session_id=data.session_id,
+        value=data.total_boxes,
+        duration_ms=data.execution_time_ms,
+        attrs=attrs or None,
+        uid=data.uid,
+    )
     result = commit_events([row])
     return json_response({"status": "success", "interaction_id": result.ids[0], "session_id": data.session_id}, 201)
 
@@ -55,7 +65,9 @@ def post_session_end() -> Response:
     body = read_json()
     session_id = body.get("session_id") if isinstance(body, dict) else None
     if not isinstance(session_id, str) or not session_id:
-        raise ApiError(422, "invalid field 'session_id': Field required", [{"field": "session_id", "message": "Field required"}])
+        raise ApiError(
+            422, "invalid field 'session_id': Field required", [{"field": "session_id", "message": "Field required"}]
+        )
     row = end_session(session_id, {k: v for k, v in body.items() if k != "session_id"})
     duration = (row["ended_at"] - row["started_at"]).total_seconds()
     return json_response({"status": "success", "session_id": row["id"], "duration_s": duration})

@@ -1,5 +1,6 @@
 """The route table behind ``GET /api/openapi.json``: read routes declare
 their summary and query parameters where they are defined."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,8 +45,16 @@ class RouteDoc:
 ROUTES: list[RouteDoc] = []
 
 
-def doc(method: str, path: str, summary: str, *params: Param, body: type | None = None, tag: str = "read",
-        responses: tuple[int, ...] = (200,), produces: tuple[str, ...] = ("application/json",)) -> Callable[[F], F]:  # fmt: skip
+def doc(
+    method: str,
+    path: str,
+    summary: str,
+    *params: Param,
+    body: type | None = None,
+    tag: str = "read",
+    responses: tuple[int, ...] = (200,),
+    produces: tuple[str, ...] = ("application/json",),
+) -> Callable[[F], F]:
     """Record a route for the OpenAPI document (the Flask route is declared separately)."""
     ROUTES.append(RouteDoc(method, path, summary, tuple(params), body, tag, responses, produces))
 

@@ -14,6 +14,7 @@
 The page uses :func:`save_schedule` too, so both validate the same way: a bad
 cron, an interval under 60 s or a bad query parameter is a 400 naming the field.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -45,8 +46,12 @@ class ScheduleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    query: dict[str, Any] | str = Field(description="Explore parameters, an Explore URL or its query string; mode=events for raw events")
-    cron: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(None, description="minute hour day month weekday (UTC)")
+    query: dict[str, Any] | str = Field(
+        description="Explore parameters, an Explore URL or its query string; mode=events for raw events"
+    )
+    cron: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+        None, description="minute hour day month weekday (UTC)"
+    )
     interval_seconds: Annotated[int, Field(ge=60, le=MAX_INTERVAL)] | None = None
     keep: Annotated[int, Field(ge=1, le=1000)] = 10
     enabled: bool = True
@@ -129,11 +134,17 @@ def save_schedule(svc: Services, data: Any, schedule_id: int | None = None) -> d
     values: dict[str, Any] = body.model_dump()
     timing_changed = existing is None or any(existing[k] != values[k] for k in ("cron", "interval_seconds", "enabled"))
     if timing_changed:
-        values["next_run_at"] = next_run(body.cron, body.interval_seconds, after=now, anchor=now) if body.enabled else None
+        values["next_run_at"] = (
+            next_run(body.cron, body.interval_seconds, after=now, anchor=now) if body.enabled else None
+        )
     with svc.db.read() as conn:
         clash = schedules.find_by(conn, name=body.name)
     if clash and clash["id"] != schedule_id:
-        raise ApiError(409, f"invalid field 'name': a schedule named {body.name!r} exists", [{"field": "name", "message": "already used"}])
+        raise ApiError(
+            409,
+            f"invalid field 'name': a schedule named {body.name!r} exists",
+            [{"field": "name", "message": "already used"}],
+        )
     slug = _free_slug(svc, body.name) if existing is None else existing["slug"]
     try:
         with svc.db.write() as conn:
@@ -144,7 +155,11 @@ def save_schedule(svc: Services, data: Any, schedule_id: int | None = None) -> d
                 schedules.update_schedule(conn, schedule_id, values)
             row = schedules.get_schedule(conn, schedule_id)
     except IntegrityError:
-        raise ApiError(409, f"invalid field 'name': a schedule named {body.name!r} exists", [{"field": "name", "message": "already used"}]) from None
+        raise ApiError(
+            409,
+            f"invalid field 'name': a schedule named {body.name!r} exists",
+            [{"field": "name", "message": "already used"}],
+        ) from None
     assert row is not None
     return row
 
@@ -186,8 +201,14 @@ def list_schedules() -> Response:
     return json_response({"schedules": [schedule_json(r) for r in rows]})
 
 
-@doc("POST", "/api/exports/schedules", "Create an export schedule (cron or interval) of a saved Explore query", body=ScheduleIn,
-     tag="exports", responses=(201, 400, 401, 409, 415))  # fmt: skip
+@doc(
+    "POST",
+    "/api/exports/schedules",
+    "Create an export schedule (cron or interval) of a saved Explore query",
+    body=ScheduleIn,
+    tag="exports",
+    responses=(201, 400, 401, 409, 415),
+)
 @bp.post("/api/exports/schedules")
 @require_key
 def post_schedule() -> Response:
@@ -200,15 +221,28 @@ def get_schedule(schedule_id: int) -> Response:
     return json_response(schedule_json(get_or_404(services(), schedule_id)))
 
 
-@doc("PUT", ID, "Change an export schedule (the fields given)", body=ScheduleIn, tag="exports", responses=(200, 400, 401, 404, 409, 415))
+@doc(
+    "PUT",
+    ID,
+    "Change an export schedule (the fields given)",
+    body=ScheduleIn,
+    tag="exports",
+    responses=(200, 400, 401, 404, 409, 415),
+)
 @bp.put(ID)
 @require_key
 def put_schedule(schedule_id: int) -> Response:
     return json_response(schedule_json(save_schedule(services(), read_json(), schedule_id)))
 
 
-@doc("DELETE", ID, "Delete an export schedule and its files (keep_files=true keeps them)",
-     Param("keep_files", "boolean", "Keep the schedule's files"), tag="exports", responses=(200, 401, 404))  # fmt: skip
+@doc(
+    "DELETE",
+    ID,
+    "Delete an export schedule and its files (keep_files=true keeps them)",
+    Param("keep_files", "boolean", "Keep the schedule's files"),
+    tag="exports",
+    responses=(200, 401, 404),
+)
 @bp.delete(ID)
 @require_key
 def remove_schedule(schedule_id: int) -> Response:
@@ -217,20 +251,33 @@ def remove_schedule(schedule_id: int) -> Response:
     return json_response({"deleted": schedule_id, "files_removed": removed})
 
 
-@doc("POST", ID + "/run", "Run an export schedule now; answers the CSV file written", tag="exports",
-     responses=(200, 400, 401, 404), produces=("text/csv",))  # fmt: skip
+@doc(
+    "POST",
+    ID + "/run",
+    "Run an export schedule now; answers the CSV file written",
+    tag="exports",
+    responses=(200, 400, 401, 404),
+    produces=("text/csv",),
+)
 @bp.post(ID + "/run")
 @require_key
 def run_schedule(schedule_id: int) -> Response:
     written = run_now(services(), schedule_id)
-    response = send_file(written.path, mimetype="text/csv", as_attachment=True, download_name=written.path.name, max_age=0)
+    response = send_file(
+        written.path, mimetype="text/csv", as_attachment=True, download_name=written.path.name, max_age=0
+    )
     response.headers["X-Export-Rows"] = str(written.rows)
     response.headers["X-Export-File"] = f"{written.path.parent.name}/{written.path.name}"
     return response
 
 
-@doc("GET", "/api/exports/files", "Export files, newest first: schedule, name, size, created",
-     Param("schedule", description="Only this schedule's files (its slug)"), tag="exports")  # fmt: skip
+@doc(
+    "GET",
+    "/api/exports/files",
+    "Export files, newest first: schedule, name, size, created",
+    Param("schedule", description="Only this schedule's files (its slug)"),
+    tag="exports",
+)
 @bp.get("/api/exports/files")
 def list_files() -> Response:
     files = exports.list_files(services().settings.exports_dir)
@@ -242,7 +289,14 @@ def list_files() -> Response:
     return json_response({"files": files})
 
 
-@doc("GET", "/api/exports/files/<schedule>/<filename>", "Download an export file", tag="exports", responses=(200, 404), produces=("text/csv",))
+@doc(
+    "GET",
+    "/api/exports/files/<schedule>/<filename>",
+    "Download an export file",
+    tag="exports",
+    responses=(200, 404),
+    produces=("text/csv",),
+)
 @bp.get("/api/exports/files/<schedule>/<filename>")
 def download(schedule: str, filename: str) -> Response:
     path = exports.file_path(services().settings.exports_dir, schedule, filename)

@@ -3,6 +3,7 @@
 Every error the API returns has the shape ``{"error": "...", "errors": [...]}``
 with a 4xx status for bad input; nothing a client sends produces a 500.
 """
+
 from __future__ import annotations
 
 import functools

@@ -11,6 +11,7 @@
 
 A 2xx answer means the write is committed; the live feed hears of it after.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,7 +20,16 @@ from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
 
 from api.http import ApiError, attrs_error, json_response, parse, read_json, require_key
-from api.schemas import COMPONENT_NAME, ComponentIn, EventList, ExecutionFinishIn, ExecutionIn, SessionEndIn, SessionStartIn, field_errors
+from api.schemas import (
+    COMPONENT_NAME,
+    ComponentIn,
+    EventList,
+    ExecutionFinishIn,
+    ExecutionIn,
+    SessionEndIn,
+    SessionStartIn,
+    field_errors,
+)
 from data import records
 from data.ingest import IngestResult, ingest, write_retrying
 from services import Services
@@ -46,7 +56,11 @@ def event_batch(body: Any, max_batch: int) -> list[dict[str, Any]]:
         errors = field_errors(exc, batch=True)
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ApiError(422, f"event {first['index']}: field '{first['field']}': {first['message']}{more}; nothing was stored", errors) from None
+        raise ApiError(
+            422,
+            f"event {first['index']}: field '{first['field']}': {first['message']}{more}; nothing was stored",
+            errors,
+        ) from None
     now = services().now()
     rows = [e.model_dump() for e in parsed]
     for row in rows:
@@ -166,7 +180,8 @@ def set_component(name: str, body: Any) -> dict[str, Any]:
     svc = services()
     now = svc.now()
     row, result = write_retrying(
-        svc.db, lambda conn: records.set_component(conn, name, data.status, data.detail, data.source, now, data.ttl_seconds)
+        svc.db,
+        lambda conn: records.set_component(conn, name, data.status, data.detail, data.source, now, data.ttl_seconds),
     )
     svc.committed(result.stored)
     return row
@@ -176,4 +191,3 @@ def set_component(name: str, body: Any) -> dict[str, Any]:
 @require_key
 def put_component(name: str) -> Response:
     return json_response(set_component(name, read_json()))
-

@@ -9,6 +9,7 @@ the rate. The client address is ``request.remote_addr``; behind a reverse
 proxy it is the proxy's unless ``--trusted-proxies`` says how many proxies'
 ``X-Forwarded-For`` to believe.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,9 @@ class TokenBucket:
     0.0
     """
 
-    def __init__(self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000) -> None:
+    def __init__(
+        self, rate: float, burst: float, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate

@@ -4,6 +4,7 @@ Each app has its own registry (tests build many apps in one process):
 ingested events, HTTP requests and their latency per endpoint, live clients,
 database size and rows, and open alerts per state and severity.
 """
+
 from __future__ import annotations
 
 import time
@@ -35,7 +36,9 @@ class AlertStates(Collector):
 
         with self.services.db.read() as conn:
             open_alerts = manage.active_alerts(conn)
-        family = GaugeMetricFamily("pulseboard_alerts", "Open alerts by state and severity", labels=["state", "severity"])
+        family = GaugeMetricFamily(
+            "pulseboard_alerts", "Open alerts by state and severity", labels=["state", "severity"]
+        )
         for state in self.STATES:
             for severity in self.SEVERITIES:
                 n = sum(1 for a in open_alerts if a["state"] == state and a["severity"] == severity)
@@ -46,8 +49,16 @@ class AlertStates(Collector):
 def register_metrics(server: Flask, services: Services) -> None:
     registry = CollectorRegistry()
     events = Counter("pulseboard_events_ingested", "Events stored (committed)", registry=registry)
-    requests_total = Counter("pulseboard_http_requests", "HTTP requests", ["endpoint", "method", "status"], registry=registry)
-    latency = Histogram("pulseboard_http_request_seconds", "HTTP request latency", ["endpoint"], buckets=LATENCY_BUCKETS, registry=registry)
+    requests_total = Counter(
+        "pulseboard_http_requests", "HTTP requests", ["endpoint", "method", "status"], registry=registry
+    )
+    latency = Histogram(
+        "pulseboard_http_request_seconds",
+        "HTTP request latency",
+        ["endpoint"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
     clients = Gauge("pulseboard_live_clients", "Open WebSocket and SSE subscribers", registry=registry)
     db_bytes = Gauge("pulseboard_database_bytes", "Size of the database", registry=registry)
     last_id = Gauge("pulseboard_last_event_id", "Id of the newest stored event", registry=registry)

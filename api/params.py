@@ -1,6 +1,7 @@
 """Query-string parsing for the read routes: every bad parameter is a 400
 that names it. Time ranges are bounded by ``settings.max_query_days`` and
 row limits by ``MAX_LIMIT``, so that no request can pin a core."""
+
 from __future__ import annotations
 
 import re
@@ -15,7 +16,18 @@ from data.queries import DIMENSIONS, ROLLUP_DIMENSIONS, Filters
 MAX_WINDOW = timedelta(days=400)  # when no app is configured (settings.max_query_days overrides)
 MAX_LIMIT = 5000
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hour|d|day|w|week)s?$")
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400, "w": 604800, "week": 604800}
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "m": 60,
+    "min": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+    "w": 604800,
+    "week": 604800,
+}
 
 
 def max_window() -> timedelta:
@@ -85,7 +97,9 @@ def parse_duration(raw: str, name: str) -> timedelta:
     except ValueError:
         match = _DURATION.match(text)
         if not match:
-            raise ApiError(400, f"parameter '{name}': expected a duration like 90, 10min, 6h or 7d, got {raw!r}") from None
+            raise ApiError(
+                400, f"parameter '{name}': expected a duration like 90, 10min, 6h or 7d, got {raw!r}"
+            ) from None
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     longest = max_window()
     if not 0 < seconds <= longest.total_seconds():

@@ -1,5 +1,6 @@
 """The Explore query over HTTP: ``GET /api/query`` as JSON, or as CSV with
 ``Accept: text/csv`` or ``GET /api/query.csv`` (streamed)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,12 +20,20 @@ from reports.cache import cached
 bp = Blueprint("query", __name__)
 
 QUERY_PARAMS = (
-    *FILTERS, WINDOW, SINCE, UNTIL,
-    Param("metric", enum=explore.METRICS), Param("field", enum=explore.FIELDS, description="Field of sum/avg/min/max/percentiles"),
-    Param("group_by", description="A dimension (source, type, entity, user, status, session_id, execution_id) or attrs.<key>"),
-    Param("bucket", enum=explore.BUCKETS), Param("attr_key", description="Only events whose attrs have this key"),
+    *FILTERS,
+    WINDOW,
+    SINCE,
+    UNTIL,
+    Param("metric", enum=explore.METRICS),
+    Param("field", enum=explore.FIELDS, description="Field of sum/avg/min/max/percentiles"),
+    Param(
+        "group_by",
+        description="A dimension (source, type, entity, user, status, session_id, execution_id) or attrs.<key>",
+    ),
+    Param("bucket", enum=explore.BUCKETS),
+    Param("attr_key", description="Only events whose attrs have this key"),
     Param("attr_value", description="... with this value"),
-)  # fmt: skip
+)
 
 
 def parse_query() -> explore.Query:
@@ -67,20 +76,34 @@ def _csv(q: explore.Query) -> Response:
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@doc("GET", "/api/query", "Explore: filters + metric + group-by + bucket -> rows (CSV with Accept: text/csv)", *QUERY_PARAMS,
-     produces=("application/json", "text/csv"))  # fmt: skip
+@doc(
+    "GET",
+    "/api/query",
+    "Explore: filters + metric + group-by + bucket -> rows (CSV with Accept: text/csv)",
+    *QUERY_PARAMS,
+    produces=("application/json", "text/csv"),
+)
 @bp.get("/api/query")
 def get_query() -> Response:
     q = parse_query()
-    if request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv" and "text/csv" in request.headers.get("Accept", ""):
+    if request.accept_mimetypes.best_match(
+        ["application/json", "text/csv"]
+    ) == "text/csv" and "text/csv" in request.headers.get("Accept", ""):
         return _csv(q)
     df = run_query(q)
     body = {
-        "query": {"since": q.since.isoformat(), "until": q.until.isoformat(), "metric": q.metric, "field": q.field,
-                  "group_by": q.group_by, "bucket": q.freq or "none", "source": "rollups" if q.uses_rollups() else "event counts" if q.counts_in_sql() else "events"},
+        "query": {
+            "since": q.since.isoformat(),
+            "until": q.until.isoformat(),
+            "metric": q.metric,
+            "field": q.field,
+            "group_by": q.group_by,
+            "bucket": q.freq or "none",
+            "source": "rollups" if q.uses_rollups() else "event counts" if q.counts_in_sql() else "events",
+        },
         "columns": list(df.columns),
         "rows": explore.to_records(df),
-    }  # fmt: skip
+    }
     return json_response(body)
 
 

@@ -1,5 +1,6 @@
 """Read routes: the overview, the device monitor, sessions, tool usage,
 payments and the Explore query. Each is a thin shell over ``reports/``."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -8,12 +9,12 @@ from typing import Any
 from flask import Blueprint, Response, redirect
 
 from api import params as p
-from reports.cache import cached
 from api.docs import FILTERS, LIMIT, ROLLUP_FILTERS, SINCE, UNTIL, WINDOW, Param, doc
 from api.http import ApiError, json_response
 from api.ingest import services
 from data import queries
 from reports import overview, sessions, usage
+from reports.cache import cached
 
 bp = Blueprint("read", __name__)
 
@@ -27,7 +28,12 @@ def dashboard_redirect() -> Any:
     return redirect("/", code=302)
 
 
-@doc("GET", "/api/overview", "KPIs, component health, recent events and per-source counts for the overview", *ROLLUP_FILTERS)
+@doc(
+    "GET",
+    "/api/overview",
+    "KPIs, component health, recent events and per-source counts for the overview",
+    *ROLLUP_FILTERS,
+)
 @bp.get("/api/overview")
 def get_overview() -> Response:
     filters = p.filters_arg(rollups=True)
@@ -36,8 +42,14 @@ def get_overview() -> Response:
 
     def compute() -> dict[str, Any]:
         with svc.db.read() as conn:
-            by_source = queries.rollup_totals(conn, since=overview.day_start(now), until=now + timedelta(minutes=1),
-                                              filters=filters, group_by=("source",), columns=("count",))  # fmt: skip
+            by_source = queries.rollup_totals(
+                conn,
+                since=overview.day_start(now),
+                until=now + timedelta(minutes=1),
+                filters=filters,
+                group_by=("source",),
+                columns=("count",),
+            )
             return {
                 "timestamp": now.isoformat(),
                 "kpis": overview.kpis(conn, now, filters),
@@ -53,12 +65,14 @@ def get_overview() -> Response:
 def _monitor_metrics(conn: Any) -> dict[str, Any]:
     svc = services()
     return overview.monitor_metrics(
-        conn, svc.now(), svc.uptime_seconds(),
+        conn,
+        svc.now(),
+        svc.uptime_seconds(),
         scan_type=p.arg("scan_type", overview.SCAN_TYPE) or overview.SCAN_TYPE,
         sync_type=p.arg("sync_type", overview.SYNC_TYPE) or overview.SYNC_TYPE,
         queue_type=p.arg("queue_type", overview.QUEUE_TYPE) or overview.QUEUE_TYPE,
         source=p.arg("source"),
-    )  # fmt: skip
+    )
 
 
 MONITOR_PARAMS = (
@@ -69,7 +83,12 @@ MONITOR_PARAMS = (
 )
 
 
-@doc("GET", "/api/status", "Device-monitor status: metrics, system state, recent events and alerts, uptime", *MONITOR_PARAMS)
+@doc(
+    "GET",
+    "/api/status",
+    "Device-monitor status: metrics, system state, recent events and alerts, uptime",
+    *MONITOR_PARAMS,
+)
 @bp.get("/api/status")
 def get_status() -> Response:
     svc = services()
@@ -87,8 +106,13 @@ def get_status() -> Response:
     return json_response(body)
 
 
-@doc("GET", "/api/alerts", "Firing alerts of the alert rules, plus the device-monitor conditions that hold now (queue > 50, failed syncs "
-     "> 10, success < 80 % with > 10 scans, broken components)", *MONITOR_PARAMS)  # fmt: skip
+@doc(
+    "GET",
+    "/api/alerts",
+    "Firing alerts of the alert rules, plus the device-monitor conditions that hold now (queue > 50, failed syncs "
+    "> 10, success < 80 % with > 10 scans, broken components)",
+    *MONITOR_PARAMS,
+)
 @bp.get("/api/alerts")
 def get_alerts() -> Response:
     from alerts.manage import monitor_shape
@@ -98,7 +122,9 @@ def get_alerts() -> Response:
         alerts = monitor_shape(conn)
         # The document's own conditions hold at once (the engine confirms them on its next cycle); a firing rule of the same id wins.
         held = {a["id"] for a in alerts}
-        conditions = overview.monitor_alerts(_monitor_metrics(conn), overview.system_state(conn, svc.now(), svc.settings.component_ttl), svc.now())
+        conditions = overview.monitor_alerts(
+            _monitor_metrics(conn), overview.system_state(conn, svc.now(), svc.settings.component_ttl), svc.now()
+        )
         alerts += [a for a in conditions if a["id"] not in held]
     return json_response({"alerts": alerts, "count": len(alerts)})
 
@@ -110,8 +136,16 @@ def get_metrics() -> Response:
         return json_response(_monitor_metrics(conn))
 
 
-@doc("GET", "/api/events", "Recent events, newest first (or after an id, oldest first)", *FILTERS, SINCE, UNTIL, LIMIT,
-     Param("after_id", "integer", "Only events with a larger id, in id order (polling)", minimum=0))  # fmt: skip
+@doc(
+    "GET",
+    "/api/events",
+    "Recent events, newest first (or after an id, oldest first)",
+    *FILTERS,
+    SINCE,
+    UNTIL,
+    LIMIT,
+    Param("after_id", "integer", "Only events with a larger id, in id order (polling)", minimum=0),
+)
 @bp.get("/api/events")
 def get_events() -> Response:
     filters = p.filters_arg()
@@ -125,7 +159,11 @@ def get_events() -> Response:
     return json_response({"events": rows, "count": len(rows)})
 
 
-@doc("GET", "/api/components", "Component states (offline when silent past their TTL), uptime over 24 h / 7 d / 30 d, and the overall status")
+@doc(
+    "GET",
+    "/api/components",
+    "Component states (offline when silent past their TTL), uptime over 24 h / 7 d / 30 d, and the overall status",
+)
 @bp.get("/api/components")
 def get_components() -> Response:
     svc = services()
@@ -139,7 +177,9 @@ def get_dimension(name: str) -> Response:
     if name not in queries.DIMENSIONS:
         raise ApiError(404, f"unknown dimension {name!r}; one of {', '.join(queries.DIMENSIONS)}")
     with services().db.read() as conn:
-        return json_response({"name": name, "values": queries.distinct_values(conn, name, limit=p.int_arg("limit", 500))})
+        return json_response(
+            {"name": name, "values": queries.distinct_values(conn, name, limit=p.int_arg("limit", 500))}
+        )
 
 
 # ------------------------------------------------------------ sessions
@@ -159,14 +199,20 @@ def get_sessions() -> Response:
 def _session_metrics(session_id: str) -> dict[str, Any]:
     svc = services()
     with svc.db.read() as conn:
-        body = sessions.session_metrics(conn, session_id, svc.now(), category_key=p.arg("category_key", sessions.CATEGORY_KEY) or "")
+        body = sessions.session_metrics(
+            conn, session_id, svc.now(), category_key=p.arg("category_key", sessions.CATEGORY_KEY) or ""
+        )
     if body is None:
         raise ApiError(404, f"session {session_id!r} not found")
     return body
 
 
-@doc("GET", "/metrics/<session_id>", "Macro-session metrics: boxes, duration, speeds, distributions, categories",
-     Param("category_key", description="attrs key holding category counts (default degradation_counts)"))  # fmt: skip
+@doc(
+    "GET",
+    "/metrics/<session_id>",
+    "Macro-session metrics: boxes, duration, speeds, distributions, categories",
+    Param("category_key", description="attrs key holding category counts (default degradation_counts)"),
+)
 @bp.get("/metrics/<session_id>")
 def get_session_metrics(session_id: str) -> Response:
     return json_response(_session_metrics(session_id))
@@ -193,15 +239,23 @@ def get_interactions(session_id: str) -> Response:
 # ------------------------------------------------------ usage, payments
 
 
-@doc("GET", "/api/entities/history", "Per-entity per-minute history: count, users, flagged count (windows 1 min to 6 h)",
-     *FILTERS, WINDOW, Param("flag", description="attrs key counted as a flag (default overage)"))  # fmt: skip
+@doc(
+    "GET",
+    "/api/entities/history",
+    "Per-entity per-minute history: count, users, flagged count (windows 1 min to 6 h)",
+    *FILTERS,
+    WINDOW,
+    Param("flag", description="attrs key counted as a flag (default overage)"),
+)
 @bp.get("/api/entities/history")
 def get_entity_history() -> Response:
     window = p.duration_arg("window", timedelta(minutes=30))
     if window > usage.MAX_HISTORY:
         raise ApiError(400, "parameter 'window': at most 6h")
     with services().db.read() as conn:
-        body = usage.entity_history(conn, window=window, now=_now(), filters=p.filters_arg(), flag_key=p.arg("flag", "overage") or "overage")
+        body = usage.entity_history(
+            conn, window=window, now=_now(), filters=p.filters_arg(), flag_key=p.arg("flag", "overage") or "overage"
+        )
     return json_response({"window_seconds": int(window.total_seconds()), "tool_metrics": body})
 
 
@@ -209,16 +263,31 @@ def _range(default: timedelta) -> tuple[Any, Any]:
     return p.time_range(_now(), default)
 
 
-@doc("GET", "/api/revenue", "Sums of value per hour/day/week with total, average and peak", *ROLLUP_FILTERS, WINDOW, SINCE, UNTIL,
-     Param("period", enum=("hour", "day", "week")), Param("success_only", "boolean", "Count successful rows only"))  # fmt: skip
+@doc(
+    "GET",
+    "/api/revenue",
+    "Sums of value per hour/day/week with total, average and peak",
+    *ROLLUP_FILTERS,
+    WINDOW,
+    SINCE,
+    UNTIL,
+    Param("period", enum=("hour", "day", "week")),
+    Param("success_only", "boolean", "Count successful rows only"),
+)
 @bp.get("/api/revenue")
 def get_revenue() -> Response:
     period = p.choice_arg("period", "day", ("hour", "day", "week"))
     since, until = _range(timedelta(days=7))
     freq = {"hour": "H", "day": "D", "week": "W"}[period]
     with services().db.read() as conn:
-        body = usage.revenue(conn, since=since, until=until, freq=freq, filters=p.filters_arg(rollups=True),
-                             success_only=p.bool_arg("success_only", True))  # fmt: skip
+        body = usage.revenue(
+            conn,
+            since=since,
+            until=until,
+            freq=freq,
+            filters=p.filters_arg(rollups=True),
+            success_only=p.bool_arg("success_only", True),
+        )
     return json_response(body | {"period": period})
 
 
@@ -230,8 +299,13 @@ def get_transactions() -> Response:
         return json_response(usage.transactions(conn, since=since, until=until, filters=p.filters_arg(rollups=True)))
 
 
-@doc("GET", "/api/users/active", "Users seen in the last N minutes (default 30)", *FILTERS,
-     Param("minutes", "integer", minimum=1, maximum=10080))  # fmt: skip
+@doc(
+    "GET",
+    "/api/users/active",
+    "Users seen in the last N minutes (default 30)",
+    *FILTERS,
+    Param("minutes", "integer", minimum=1, maximum=10080),
+)
 @bp.get("/api/users/active")
 def get_active_users() -> Response:
     minutes = p.int_arg("minutes", 30, lo=1, hi=10080)
@@ -239,7 +313,16 @@ def get_active_users() -> Response:
         return json_response(usage.users(conn, now=_now(), minutes=minutes, filters=p.filters_arg()))
 
 
-@doc("GET", "/api/heatmap", "Event counts per weekday x local hour", *ROLLUP_FILTERS, WINDOW, SINCE, UNTIL, Param("tz", description="IANA time zone"))
+@doc(
+    "GET",
+    "/api/heatmap",
+    "Event counts per weekday x local hour",
+    *ROLLUP_FILTERS,
+    WINDOW,
+    SINCE,
+    UNTIL,
+    Param("tz", description="IANA time zone"),
+)
 @bp.get("/api/heatmap")
 def get_heatmap() -> Response:
     since, until = _range(timedelta(days=28))
@@ -259,4 +342,6 @@ def get_heatmap() -> Response:
 def get_timings() -> Response:
     since, until = _range(timedelta(hours=1))
     with services().db.read() as conn:
-        return json_response({"endpoints": usage.timings(conn, since=since, until=until, filters=p.filters_arg(rollups=True))})
+        return json_response(
+            {"endpoints": usage.timings(conn, since=since, until=until, filters=p.filters_arg(rollups=True))}
+        )

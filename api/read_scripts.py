@@ -1,4 +1,5 @@
 """The script-runner document's routes (its API reference, same paths)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response
@@ -31,17 +32,33 @@ def get_scripts() -> Response:
         return json_response({"scripts": scripts.scripts(conn)})
 
 
-@doc("GET", "/api/executions", "Recent executions, newest first, with their metrics (default 20)", LIMIT,
-     Param("script_path"), Param("status"), Param("metric_name", description="Only runs that report this metric"))  # fmt: skip
+@doc(
+    "GET",
+    "/api/executions",
+    "Recent executions, newest first, with their metrics (default 20)",
+    LIMIT,
+    Param("script_path"),
+    Param("status"),
+    Param("metric_name", description="Only runs that report this metric"),
+)
 @bp.get("/api/executions")
 def get_executions() -> Response:
     with services().db.read() as conn:
-        rows = scripts.executions(conn, script=p.arg("script_path") or p.arg("script"), status=p.arg("status"),
-                                  limit=p.int_arg("limit", 20), metric=p.arg("metric_name"))  # fmt: skip
+        rows = scripts.executions(
+            conn,
+            script=p.arg("script_path") or p.arg("script"),
+            status=p.arg("status"),
+            limit=p.int_arg("limit", 20),
+            metric=p.arg("metric_name"),
+        )
     return json_response({"executions": rows, "count": len(rows)})
 
 
-@doc("GET", "/api/execution/<execution_id>", "One execution: metrics, events, comparison with the script's baseline, previous/next run")
+@doc(
+    "GET",
+    "/api/execution/<execution_id>",
+    "One execution: metrics, events, comparison with the script's baseline, previous/next run",
+)
 @doc("GET", "/api/executions/<execution_id>", "One execution (same as /api/execution/<execution_id>)")
 @bp.get("/api/execution/<execution_id>")
 @bp.get("/api/executions/<execution_id>")
@@ -91,14 +108,23 @@ def get_trend() -> Response:
         return json_response(scripts.trend_analysis(conn, script=script, name=name, days=days, now=svc.now()))
 
 
-@doc("GET", "/api/analysis/baseline", "Baseline (centre and band) of a script's metrics", SCRIPT, METRIC,
-     Param("method", enum=("intelligent", "mean", "median", "percentile")), Param("lookback", "integer", "Runs considered", minimum=2, maximum=5000))  # fmt: skip
+@doc(
+    "GET",
+    "/api/analysis/baseline",
+    "Baseline (centre and band) of a script's metrics",
+    SCRIPT,
+    METRIC,
+    Param("method", enum=("intelligent", "mean", "median", "percentile")),
+    Param("lookback", "integer", "Runs considered", minimum=2, maximum=5000),
+)
 @bp.get("/api/analysis/baseline")
 def get_baseline() -> Response:
     script = _script()
     method = p.choice_arg("method", "intelligent", ("intelligent", "mean", "median", "percentile"))
     with services().db.read() as conn:
-        body = scripts.baseline_analysis(conn, script=script, method=method, name=p.arg("metric_name"), lookback=p.int_arg("lookback", 100, lo=2))
+        body = scripts.baseline_analysis(
+            conn, script=script, method=method, name=p.arg("metric_name"), lookback=p.int_arg("lookback", 100, lo=2)
+        )
     return json_response(body)
 
 
@@ -112,15 +138,28 @@ def get_anomalies() -> Response:
     return json_response({"script_path": script, "metric_name": name, "anomalies": rows})
 
 
-@doc("GET", "/api/analysis/regressions", "Step changes (regressions and improvements) in a script's metric", SCRIPT, METRIC, DAYS,
-     Param("higher_is_better", "boolean", "True for throughput-like metrics"))  # fmt: skip
+@doc(
+    "GET",
+    "/api/analysis/regressions",
+    "Step changes (regressions and improvements) in a script's metric",
+    SCRIPT,
+    METRIC,
+    DAYS,
+    Param("higher_is_better", "boolean", "True for throughput-like metrics"),
+)
 @bp.get("/api/analysis/regressions")
 def get_regressions() -> Response:
     script, name = _script(), p.arg("metric_name", scripts.DURATION) or scripts.DURATION
     svc = services()
     with svc.db.read() as conn:
-        rows = scripts.regressions(conn, script=script, name=name, days=p.days_arg("days", 30), now=svc.now(),
-                                   higher_is_better=p.bool_arg("higher_is_better"))  # fmt: skip
+        rows = scripts.regressions(
+            conn,
+            script=script,
+            name=name,
+            days=p.days_arg("days", 30),
+            now=svc.now(),
+            higher_is_better=p.bool_arg("higher_is_better"),
+        )
     return json_response({"script_path": script, "metric_name": name, "steps": rows})
 
 

@@ -5,6 +5,7 @@ Limits here are the product's contract: strings have sane lengths, numbers are
 finite, timestamps lie between 1970 and one day ahead, ``attrs`` is a small
 shallow object.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """Dashboard sign-in: users and roles, session cookies, CSRF checks, and the
 access policy (``auth/policy.py``) that every request passes when ``--auth`` is on."""
+
 from __future__ import annotations
 
 import logging
@@ -46,6 +47,8 @@ def register_auth(server: Flask, services: Services) -> None:
         install_policy(server, services)
         with services.db.read() as conn:
             if count_users(conn) == 0:
-                log.warning("sign-in is on but there are no users: add one with 'python app.py user add NAME --role admin'")
+                log.warning(
+                    "sign-in is on but there are no users: add one with 'python app.py user add NAME --role admin'"
+                )
         if not settings.keys():
             log.info("sign-in is on and no API keys are set: ingest routes accept signed-in admins only")

@@ -4,6 +4,7 @@ Passwords come from a prompt (asked twice) or, for scripts, from the first
 line of standard input with ``--password-stdin``; they never appear in the
 command line or the shell history.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,17 +30,37 @@ def add_arguments(parser: argparse.ArgumentParser, add_settings: Callable[[argpa
     sub = parser.add_subparsers(dest="user_command", required=True, metavar="{add,list,remove,passwd,disable,enable}")
     add = sub.add_parser("add", help="Add a user.")
     add.add_argument("user_name", metavar="NAME")
-    add.add_argument("--role", dest="user_role", choices=ROLES, default="viewer", help="viewer reads; admin also manages (default: viewer)")
-    add.add_argument("--password-stdin", dest="user_password_stdin", action="store_true", help="Read the password from standard input.")
+    add.add_argument(
+        "--role",
+        dest="user_role",
+        choices=ROLES,
+        default="viewer",
+        help="viewer reads; admin also manages (default: viewer)",
+    )
+    add.add_argument(
+        "--password-stdin",
+        dest="user_password_stdin",
+        action="store_true",
+        help="Read the password from standard input.",
+    )
     add_settings(add)
     add_settings(sub.add_parser("list", help="List the users."))
-    for name, text in (("remove", "Remove a user."), ("disable", "Stop a user from signing in."), ("enable", "Let a disabled user sign in again.")):
+    for name, text in (
+        ("remove", "Remove a user."),
+        ("disable", "Stop a user from signing in."),
+        ("enable", "Let a disabled user sign in again."),
+    ):
         leaf = sub.add_parser(name, help=text)
         leaf.add_argument("user_name", metavar="NAME")
         add_settings(leaf)
     passwd = sub.add_parser("passwd", help="Set a user's password (their open sessions end).")
     passwd.add_argument("user_name", metavar="NAME")
-    passwd.add_argument("--password-stdin", dest="user_password_stdin", action="store_true", help="Read the password from standard input.")
+    passwd.add_argument(
+        "--password-stdin",
+        dest="user_password_stdin",
+        action="store_true",
+        help="Read the password from standard input.",
+    )
     add_settings(passwd)
 
 
@@ -88,7 +109,13 @@ def _run(args: argparse.Namespace, db: Database) -> int:
         password_hash = hash_password(read_password(args.user_password_stdin))
         try:
             with db.write() as conn:
-                add_user(conn, username=name, password_hash=password_hash, role=args.user_role, now=datetime.now(timezone.utc))
+                add_user(
+                    conn,
+                    username=name,
+                    password_hash=password_hash,
+                    role=args.user_role,
+                    now=datetime.now(timezone.utc),
+                )
         except UserExists as exc:
             raise CliError(str(exc)) from None
         print(f"added {name} ({args.user_role})")

@@ -1,4 +1,5 @@
 """Password hashing (werkzeug's scrypt) and the rules a new password must meet."""
+
 from __future__ import annotations
 
 import functools

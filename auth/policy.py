@@ -13,6 +13,7 @@ and WebSocket handshakes) must come from the dashboard's own origin: the
 ``Origin`` header (or, without one, the ``Referer``) must name this host.
 Requests with a Bearer key carry no ambient credential and are not checked.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -146,7 +147,9 @@ def same_origin() -> bool:
 def _wants_json(path: str) -> bool:
     if request.method not in READ or path.startswith((*API_PREFIXES, "/_dash-", "/metrics", "/ws")):
         return True
-    return request.headers.get("Upgrade", "").lower() == "websocket" or "text/html" not in request.headers.get("Accept", "")
+    return request.headers.get("Upgrade", "").lower() == "websocket" or "text/html" not in request.headers.get(
+        "Accept", ""
+    )
 
 
 def _unauthenticated(path: str, need: str) -> Response:
@@ -176,7 +179,9 @@ def check_request(services: Services) -> Response | None:
         return _unauthenticated(path, need)
     websocket = request.headers.get("Upgrade", "").lower() == "websocket"
     if (method not in READ or websocket) and not same_origin():
-        return error_response(403, "cross-origin request refused: state-changing requests must come from the dashboard's own pages")
+        return error_response(
+            403, "cross-origin request refused: state-changing requests must come from the dashboard's own pages"
+        )
     if need in (ADMIN, INGEST) and user.role != "admin":
         what = "this needs the admin role" if need == ADMIN else "ingest needs an API key or the admin role"
         return error_response(403, f"{what}; {user.name} is a {user.role}")

@@ -1,5 +1,6 @@
 """The key that signs session cookies: ``PULSE_SECRET_KEY``, or one generated
 once into ``<data-dir>/secret_key`` (mode 0600) and read back by every process."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,7 +14,9 @@ from settings import Settings, SettingsError
 def load_secret_key(settings: Settings) -> str:
     if settings.secret_key:
         if len(settings.secret_key) < 16:
-            raise SettingsError("PULSE_SECRET_KEY: use at least 16 characters (e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+            raise SettingsError(
+                "PULSE_SECRET_KEY: use at least 16 characters (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
         return settings.secret_key
     path = Path(settings.data_dir) / "secret_key"
     try:

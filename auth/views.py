@@ -4,6 +4,7 @@ The form carries a CSRF token kept in the session (so no other site can sign
 a browser in to an account of its choosing); failed sign-ins are limited per
 client address. With sign-in off both routes send the browser to the overview.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -72,7 +73,12 @@ def safe_next(target: str | None) -> str:
     >>> safe_next("/explore?type=scan"), safe_next("//evil.example"), safe_next("https://evil.example"), safe_next(None)
     ('/explore?type=scan', '/', '/', '/')
     """
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or any(c in target for c in "\r\n\t"):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or any(c in target for c in "\r\n\t")
+    ):
         return "/"
     return target
 
@@ -86,8 +92,15 @@ def csrf_token() -> str:
     return token
 
 
-def _page(status: int = 200, *, message: str = "", level: str = "danger", username: str = "", next_: str = "/",
-          headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+def _page(
+    status: int = 200,
+    *,
+    message: str = "",
+    level: str = "danger",
+    username: str = "",
+    next_: str = "/",
+    headers: dict[str, str] | None = None,
+) -> Response:
     html = render_template_string(PAGE, message=message, level=level, csrf=csrf_token(), next=next_, username=username)
     response = Response(html, status=status, mimetype="text/html", headers=headers)
     response.headers["Cache-Control"] = "no-store"
@@ -121,13 +134,20 @@ def register_views(server: Flask, services: Services) -> None:
         next_ = safe_next(form.get("next"))
         username = (form.get("username") or "").strip()[:100]
         expected = session.get("csrf")
-        if not isinstance(expected, str) or not hmac.compare_digest(form.get("csrf_token", "").encode(), expected.encode()):
+        if not isinstance(expected, str) or not hmac.compare_digest(
+            form.get("csrf_token", "").encode(), expected.encode()
+        ):
             return _page(400, message="The sign-in form expired; please try again.", username=username, next_=next_)
         wait = failures.take(("addr", request.remote_addr))
         if wait:
             retry = max(1, math.ceil(wait))
-            return _page(429, message=f"Too many failed sign-ins; try again in {retry} s.", username=username, next_=next_,
-                         headers={"Retry-After": str(retry)})  # fmt: skip
+            return _page(
+                429,
+                message=f"Too many failed sign-ins; try again in {retry} s.",
+                username=username,
+                next_=next_,
+                headers={"Retry-After": str(retry)},
+            )
         with services.db.read() as conn:
             user = get_user(conn, username) if username else None
         ok = verify_password(form.get("password") or "", user["password_hash"] if user else None)

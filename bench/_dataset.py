@@ -22,6 +22,7 @@ events, ``duration_ms`` (log-normal) on ~75 %, sessions on the macro source,
 execution ids on the scripts source, a client ``uid`` on 30 % of events,
 ``attrs`` on 2 %, a message on failures.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,10 +41,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analytics.histogram import MAX_BUCKET, MIN_BUCKET, STEPS_PER_OCTAVE  # noqa: E402
-from data.db import Database  # noqa: E402
-from data.ingest import rollup_deltas  # noqa: E402
-from data.models import from_micros  # noqa: E402
+from analytics.histogram import MAX_BUCKET, MIN_BUCKET, STEPS_PER_OCTAVE
+from data.db import Database
+from data.ingest import rollup_deltas
+from data.models import from_micros
 
 FORMAT = 3  # bump when the generator changes: cached files of another format are rebuilt
 DAYS = 7
@@ -183,21 +184,33 @@ def generate(n: int, end_s: int, rng: np.random.Generator) -> dict[str, Any]:
 
     failed = np.isin(status_idx, (1, 2, 3))
     message = np.full(n, None, dtype=object)
-    message[failed] = np.array(["failed: upstream returned 502", "error: connection reset", "timeout after 30 s"],
-                               dtype=object)[status_idx[failed] - 1]
+    message[failed] = np.array(
+        ["failed: upstream returned 502", "error: connection reset", "timeout after 30 s"], dtype=object
+    )[status_idx[failed] - 1]
     attrs = np.full(n, None, dtype=object)
     with_attrs = np.flatnonzero(rng.random(n) < 0.02)
-    attrs[with_attrs] = [json.dumps({"build": f"1.{i % 7}.0", "region": ("eu", "us", "ap")[i % 3]})
-                         for i in range(len(with_attrs))]
+    attrs[with_attrs] = [
+        json.dumps({"build": f"1.{i % 7}.0", "region": ("eu", "us", "ap")[i % 3]}) for i in range(len(with_attrs))
+    ]
     uid = np.full(n, None, dtype=object)
     with_uid = np.flatnonzero(rng.random(n) < 0.30)
     uid[with_uid] = [f"{x:016x}" for x in rng.integers(0, 2**63, len(with_uid)).tolist()]
 
     return {
-        "ts": ts, "source": np.array(src_names, dtype=object)[src], "type": type_name, "entity": entity,
-        "user": user, "session_id": session, "execution_id": execution, "status": status,
-        "value": value, "duration_ms": duration, "message": message, "attrs": attrs, "uid": uid,
-    }  # fmt: skip
+        "ts": ts,
+        "source": np.array(src_names, dtype=object)[src],
+        "type": type_name,
+        "entity": entity,
+        "user": user,
+        "session_id": session,
+        "execution_id": execution,
+        "status": status,
+        "value": value,
+        "duration_ms": duration,
+        "message": message,
+        "attrs": attrs,
+        "uid": uid,
+    }
 
 
 def _nullable(a: np.ndarray) -> list[Any]:
@@ -207,8 +220,21 @@ def _nullable(a: np.ndarray) -> list[Any]:
     return out
 
 
-COLUMNS = ("ts", "source", "type", "entity", "user", "session_id", "execution_id", "status",
-           "value", "duration_ms", "message", "attrs", "uid")  # fmt: skip
+COLUMNS = (
+    "ts",
+    "source",
+    "type",
+    "entity",
+    "user",
+    "session_id",
+    "execution_id",
+    "status",
+    "value",
+    "duration_ms",
+    "message",
+    "attrs",
+    "uid",
+)
 
 
 def write_events(con: sqlite3.Connection, cols: dict[str, Any], log: Any) -> None:
@@ -229,8 +255,22 @@ def write_events(con: sqlite3.Connection, cols: dict[str, Any], log: Any) -> Non
 
 # --------------------------------------------------------------------- rollups
 
-ROLLUP_COLS = ("minute", "source", "type", "entity", "status", "count", "value_count", "value_sum", "value_min",
-               "value_max", "dur_count", "dur_sum", "dur_min", "dur_max")  # fmt: skip
+ROLLUP_COLS = (
+    "minute",
+    "source",
+    "type",
+    "entity",
+    "status",
+    "count",
+    "value_count",
+    "value_sum",
+    "value_min",
+    "value_max",
+    "dur_count",
+    "dur_sum",
+    "dur_min",
+    "dur_max",
+)
 HIST_COLS = ("minute", "source", "type", "entity", "status", "bucket", "count")
 _KEY = "ts / 60000000 * 60, source, type, coalesce(entity, ''), coalesce(status, '')"
 # data.ingest.rollup_deltas in SQL: the same key ('' for a missing entity/status),
@@ -259,8 +299,10 @@ def write_rollups(con: sqlite3.Connection, start_s: int, end_s: int, log: Any) -
         con.execute(_ROLLUPS_SQL, span)
         con.execute(_HIST_SQL, span)
         con.execute("COMMIT")
-    log(f"  rollups: {con.execute('SELECT max(id) FROM rollups').fetchone()[0]:,} rows, "
-        f"histograms: {con.execute('SELECT max(id) FROM rollup_hist').fetchone()[0]:,} rows")
+    log(
+        f"  rollups: {con.execute('SELECT max(id) FROM rollups').fetchone()[0]:,} rows, "
+        f"histograms: {con.execute('SELECT max(id) FROM rollup_hist').fetchone()[0]:,} rows"
+    )
     write_hourly(con, log)
 
 
@@ -294,20 +336,38 @@ def verify_rollups(path: Path, sample_minutes: int = 40, seed: int = 1) -> str:
     rolled = con.execute("SELECT sum(count) FROM rollups").fetchone()[0]
     hist_total = con.execute("SELECT sum(count) FROM rollup_hist").fetchone()[0]
     if (rolled, hist_total) != (total_events, with_dur):
-        raise AssertionError(f"rollups count {rolled} / histograms {hist_total}, events {total_events} / with duration {with_dur}")
+        raise AssertionError(
+            f"rollups count {rolled} / histograms {hist_total}, events {total_events} / with duration {with_dur}"
+        )
     n_events = n_agg = n_hist = 0
     for m in minutes:
         rows = con.execute(
             "SELECT ts, source, type, entity, status, value, duration_ms FROM events WHERE ts >= ? AND ts < ?",
             (m * 1_000_000, (m + 60) * 1_000_000),
         ).fetchall()
-        events = [{"ts": from_micros(r[0]), "source": r[1], "type": r[2], "entity": r[3], "status": r[4],
-                   "value": r[5], "duration_ms": r[6]} for r in rows]  # fmt: skip
+        events = [
+            {
+                "ts": from_micros(r[0]),
+                "source": r[1],
+                "type": r[2],
+                "entity": r[3],
+                "status": r[4],
+                "value": r[5],
+                "duration_ms": r[6],
+            }
+            for r in rows
+        ]
         want_agg, want_hist = rollup_deltas(events)
-        got_agg = con.execute(f"SELECT {', '.join(ROLLUP_COLS)} FROM rollups WHERE minute = ? "
-                              "ORDER BY minute, source, type, entity, status", (m,)).fetchall()  # fmt: skip
-        got_hist = con.execute(f"SELECT {', '.join(HIST_COLS)} FROM rollup_hist WHERE minute = ? "
-                               "ORDER BY minute, source, type, entity, status, bucket", (m,)).fetchall()  # fmt: skip
+        got_agg = con.execute(
+            f"SELECT {', '.join(ROLLUP_COLS)} FROM rollups WHERE minute = ? "
+            "ORDER BY minute, source, type, entity, status",
+            (m,),
+        ).fetchall()
+        got_hist = con.execute(
+            f"SELECT {', '.join(HIST_COLS)} FROM rollup_hist WHERE minute = ? "
+            "ORDER BY minute, source, type, entity, status, bucket",
+            (m,),
+        ).fetchall()
         if got_hist != want_hist:
             raise AssertionError(f"rollup_hist differs from rollup_deltas at minute {m}")
         if len(got_agg) != len(want_agg):
@@ -316,13 +376,17 @@ def verify_rollups(path: Path, sample_minutes: int = 40, seed: int = 1) -> str:
             for i, (a, b) in enumerate(zip(got, want)):
                 same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-9))
                 if not same:
-                    raise AssertionError(f"rollups minute {m} key {want[:5]}: {ROLLUP_COLS[i]} = {a!r}, rollup_deltas {b!r}")
+                    raise AssertionError(
+                        f"rollups minute {m} key {want[:5]}: {ROLLUP_COLS[i]} = {a!r}, rollup_deltas {b!r}"
+                    )
         n_events += len(events)
         n_agg += len(want_agg)
         n_hist += len(want_hist)
     con.close()
-    return (f"totals equal the events; {len(minutes)} sampled minutes, {n_events:,} events, {n_agg:,} rollup rows and {n_hist:,} histogram rows "
-            "equal to data.ingest.rollup_deltas (sums to 1e-9 relative)")  # fmt: skip
+    return (
+        f"totals equal the events; {len(minutes)} sampled minutes, {n_events:,} events, {n_agg:,} rollup rows and {n_hist:,} histogram rows "
+        "equal to data.ingest.rollup_deltas (sums to 1e-9 relative)"
+    )
 
 
 # ----------------------------------------------------------------------- build
@@ -350,7 +414,9 @@ def build(path: Path, n: int, log: Any = print) -> dict[str, Any]:
     con.execute("PRAGMA journal_mode=OFF")  # a build is all-or-nothing (renamed when complete)
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-1000000")
-    indexes = con.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL").fetchall()
+    indexes = con.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL"
+    ).fetchall()
     for (sql,) in indexes:  # the same indexes are created again below, from their own DDL
         con.execute("DROP INDEX " + sql.split()[3 if sql.split()[1].upper() == "UNIQUE" else 2])
     t0, c0 = time.perf_counter(), time.process_time()
@@ -386,12 +452,20 @@ def build(path: Path, n: int, log: Any = print) -> dict[str, Any]:
         "rollup_rows": n_agg,
         "hist_rows": n_hist,
         "verified": check,
-        "seconds": {"generate": round(t_gen, 1), "events": round(t_events, 1), "indexes": round(t_index, 1), "rollups": round(t_roll, 1),
-                    "verify": round(t_verify, 1), "total": round(time.perf_counter() - t_start, 1),
-                    "cpu": round(time.process_time() - c_start, 1), "cpu_events": round(c_events, 1),
-                    "cpu_indexes": round(c_index, 1), "cpu_rollups": round(c_roll, 1)},
+        "seconds": {
+            "generate": round(t_gen, 1),
+            "events": round(t_events, 1),
+            "indexes": round(t_index, 1),
+            "rollups": round(t_roll, 1),
+            "verify": round(t_verify, 1),
+            "total": round(time.perf_counter() - t_start, 1),
+            "cpu": round(time.process_time() - c_start, 1),
+            "cpu_events": round(c_events, 1),
+            "cpu_indexes": round(c_index, 1),
+            "cpu_rollups": round(c_roll, 1),
+        },
         "built_at": datetime.now(timezone.utc).isoformat(),
-    }  # fmt: skip
+    }
     sidecar(path).write_text(json.dumps(meta, indent=2))
     return meta
 

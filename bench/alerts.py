@@ -27,6 +27,7 @@ state machine, without storing alerts, so the cached file stays as built):
 Each figure is printed with the ratio baseline / engine; benchmarks
 measure, they do not assert.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,17 +45,17 @@ for p in (str(ROOT), str(Path(__file__).resolve().parent)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import pandas as pd  # noqa: E402
+import _dataset
+import pandas as pd
+from common import measure, percentile
 
-import _dataset  # noqa: E402
-from alerts.engine import AlertEngine  # noqa: E402
-from alerts.metrics import Reader, compute  # noqa: E402
-from alerts.rules import Rule, parse_rule  # noqa: E402
-from analytics.breakdowns import classify_statuses  # noqa: E402
-from common import measure, percentile  # noqa: E402
-from data.db import Database  # noqa: E402
-from data.models import to_micros  # noqa: E402
-from settings import load_settings  # noqa: E402
+from alerts.engine import AlertEngine
+from alerts.metrics import Reader, compute
+from alerts.rules import Rule, parse_rule
+from analytics.breakdowns import classify_statuses
+from data.db import Database
+from data.models import to_micros
+from settings import load_settings
 
 TARGET_MS = 1000.0
 
@@ -82,26 +83,71 @@ def rule_mix(n: int) -> list[Rule]:
     specs: list[dict[str, Any]] = []
     windows = ("5m", "15m", "1h")
     for i, ty in enumerate(types * 5):  # 50 counts
-        specs.append({"filter": {"type": ty}, "window": windows[i % 3], "group_by": ["entity"] if i % 2 else [], "threshold": 50 + 10 * i})
+        specs.append(
+            {
+                "filter": {"type": ty},
+                "window": windows[i % 3],
+                "group_by": ["entity"] if i % 2 else [],
+                "threshold": 50 + 10 * i,
+            }
+        )
     for i, ty in enumerate(types):  # 10 anomaly rules: counts per 5 min against 7 days, half per entity
-        specs.append({"kind": "anomaly", "filter": {"type": ty}, "bucket": "5m", "history": "7d", "group_by": ["entity"] if i % 2 else []})
+        specs.append(
+            {
+                "kind": "anomaly",
+                "filter": {"type": ty},
+                "bucket": "5m",
+                "history": "7d",
+                "group_by": ["entity"] if i % 2 else [],
+            }
+        )
     for i, ty in enumerate(types * 3):  # 30 rates
         specs.append({"metric": "rate", "filter": {"type": ty}, "window": windows[i % 3], "threshold": 20})
     for i, ty in enumerate(types * 3):  # 30 average / max durations per entity
-        specs.append({"metric": "avg" if i % 2 else "max", "field": "duration_ms", "filter": {"type": ty}, "group_by": ["entity"],
-                      "window": windows[i % 3], "threshold": 1000})  # fmt: skip
+        specs.append(
+            {
+                "metric": "avg" if i % 2 else "max",
+                "field": "duration_ms",
+                "filter": {"type": ty},
+                "group_by": ["entity"],
+                "window": windows[i % 3],
+                "threshold": 1000,
+            }
+        )
     for i, ty in enumerate(types * 3):  # 30 p95 durations per entity
-        specs.append({"metric": "p95", "field": "duration_ms", "filter": {"type": ty}, "group_by": ["entity"], "window": windows[i % 3],
-                      "threshold": 2000, "for": "2m"})  # fmt: skip
+        specs.append(
+            {
+                "metric": "p95",
+                "field": "duration_ms",
+                "filter": {"type": ty},
+                "group_by": ["entity"],
+                "window": windows[i % 3],
+                "threshold": 2000,
+                "for": "2m",
+            }
+        )
     for i, src in enumerate(sources * 4):  # 20 success rates
-        specs.append({"metric": "success_rate", "filter": {"source": src}, "window": windows[i % 3], "op": "<", "threshold": 92,
-                      "min_samples": 20, "group_by": ["type"] if i % 2 else []})  # fmt: skip
+        specs.append(
+            {
+                "metric": "success_rate",
+                "filter": {"source": src},
+                "window": windows[i % 3],
+                "op": "<",
+                "threshold": 92,
+                "min_samples": 20,
+                "group_by": ["type"] if i % 2 else [],
+            }
+        )
     for ty in types:  # 10 failures today
-        specs.append({"metric": "failures", "filter": {"type": ty}, "window": "today", "threshold": 500, "severity": "error"})
+        specs.append(
+            {"metric": "failures", "filter": {"type": ty}, "window": "today", "threshold": 500, "severity": "error"}
+        )
     for ty in types:  # 10 latest values
         specs.append({"metric": "latest", "filter": {"type": ty}, "window": "1h", "threshold": 100})
     for src in sources * 2:  # 10 dead-man rules per entity
-        specs.append({"kind": "absence", "filter": {"source": src}, "group_by": ["entity"], "window": "5m", "history": "1d"})
+        specs.append(
+            {"kind": "absence", "filter": {"source": src}, "group_by": ["entity"], "window": "5m", "history": "1d"}
+        )
     rules = [parse_rule({"name": f"rule-{i:03d}", **spec}) for i, spec in enumerate(specs)]
     return (rules * (n // len(rules) + 1))[:n] if n > len(rules) else rules[:n]
 
@@ -133,21 +179,37 @@ def raw_group_by(db: Database, rules: list[Rule], now: datetime) -> int:
             field = "duration_ms" if rule.field == "duration_ms" else "value"
             cond = " AND ".join(where)
             if rule.metric.startswith("p"):
-                rows = raw.execute(f"SELECT {keys}, {field} FROM events WHERE {cond} AND {field} IS NOT NULL", args).fetchall()
+                rows = raw.execute(
+                    f"SELECT {keys}, {field} FROM events WHERE {cond} AND {field} IS NOT NULL", args
+                ).fetchall()
                 df = pd.DataFrame.from_records(rows, columns=[*(rule.group_by or ["k"]), "v"])
                 groups += len(df.groupby(rule.group_by or ["k"])["v"].quantile(0.95)) if len(df) else 0
             elif rule.metric in ("success_rate", "failures"):
-                rows = raw.execute(f"SELECT {keys}, status, count(*) FROM events WHERE {cond} GROUP BY {keys}, status", args).fetchall()
+                rows = raw.execute(
+                    f"SELECT {keys}, status, count(*) FROM events WHERE {cond} GROUP BY {keys}, status", args
+                ).fetchall()
                 df = pd.DataFrame.from_records(rows, columns=[*(rule.group_by or ["k"]), "status", "n"])
                 if len(df):
                     df["outcome"] = classify_statuses(df["status"])
                     groups += df.groupby(rule.group_by or ["k"]).ngroups
             elif rule.metric == "latest":
-                groups += len(raw.execute(f"SELECT value FROM events WHERE {cond} AND value IS NOT NULL ORDER BY ts DESC LIMIT 1", args).fetchall())
+                groups += len(
+                    raw.execute(
+                        f"SELECT value FROM events WHERE {cond} AND value IS NOT NULL ORDER BY ts DESC LIMIT 1", args
+                    ).fetchall()
+                )
             else:
-                agg = {"count": "count(*)", "rate": "count(*)", "sum": f"sum({field})", "avg": f"avg({field})",
-                       "min": f"min({field})", "max": f"max({field})"}[rule.metric]  # fmt: skip
-                groups += len(raw.execute(f"SELECT {keys}, {agg} FROM events WHERE {cond} GROUP BY {keys}", args).fetchall())
+                agg = {
+                    "count": "count(*)",
+                    "rate": "count(*)",
+                    "sum": f"sum({field})",
+                    "avg": f"avg({field})",
+                    "min": f"min({field})",
+                    "max": f"max({field})",
+                }[rule.metric]
+                groups += len(
+                    raw.execute(f"SELECT {keys}, {agg} FROM events WHERE {cond} GROUP BY {keys}", args).fetchall()
+                )
     return groups
 
 
@@ -166,7 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", type=int, default=200, help="rules per cycle (default 200)")
     ap.add_argument("--repeat", type=int, default=10, help="timed cycles (default 10)")
     ap.add_argument("--budget", type=float, default=10.0, help="seconds of cycles before stopping early (min 3)")
-    ap.add_argument("--baseline-rules", type=int, default=40, help="rules timed for the raw baseline (every k-th), scaled up (default 40)")
+    ap.add_argument(
+        "--baseline-rules",
+        type=int,
+        default=40,
+        help="rules timed for the raw baseline (every k-th), scaled up (default 40)",
+    )
     args = ap.parse_args(argv)
 
     t_all = time.perf_counter()
@@ -179,12 +246,18 @@ def main(argv: list[str] | None = None) -> int:
     for r in rules:
         key = r.kind if r.kind != "threshold" else r.metric
         kinds[key] = kinds.get(key, 0) + 1
-    print(f"\nPulseboard alert bench — {args.rules} rules over {args.events:,} events ({meta['params']['days']} days) in {path}")
-    print(f"  dataset: {'built now' if built else 'cached'}; now = {now.isoformat()}; load average {_load()} on {os.cpu_count()} cores")
+    print(
+        f"\nPulseboard alert bench — {args.rules} rules over {args.events:,} events ({meta['params']['days']} days) in {path}"
+    )
+    print(
+        f"  dataset: {'built now' if built else 'cached'}; now = {now.isoformat()}; load average {_load()} on {os.cpu_count()} cores"
+    )
     print(f"  rules: {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}")
 
     engine = AlertEngine(BenchServices(db, now))
-    run = measure("evaluate", lambda: engine.evaluate(now, rules=rules, dry_run=True), repeat=args.repeat, budget_s=args.budget)
+    run = measure(
+        "evaluate", lambda: engine.evaluate(now, rules=rules, dry_run=True), repeat=args.repeat, budget_s=args.budget
+    )
     wall, cpu, summary, first = run.wall, run.cpu, run.result, run.first
     assert not summary["errors"], summary["errors"]
     memory: dict[Any, Any] = {}
@@ -197,16 +270,22 @@ def main(argv: list[str] | None = None) -> int:
     b2_wall, b2_cpu = [w * scale for w in b2_wall], [c * scale for c in b2_cpu]
     p50 = statistics.median(wall)
 
-    print(f"\n  one cycle: {summary['series']} series stored would change ({summary['firing']} firing, {summary['pending']} pending), "
-          f"{summary['notifications']} notifications; {groups1:,} groups computed;\n  first cycle {first:.0f} ms (it teaches the anomaly detectors their 7 days; later cycles score new buckets only)")  # fmt: skip
-    print(f"\n  {'ms per cycle of ' + str(len(rules)) + ' rules':<52} {'p50':>9} {'p95':>9} {'cpu p50':>9} {'n':>4} {'ratio':>9}")
+    print(
+        f"\n  one cycle: {summary['series']} series stored would change ({summary['firing']} firing, {summary['pending']} pending), "
+        f"{summary['notifications']} notifications; {groups1:,} groups computed;\n  first cycle {first:.0f} ms (it teaches the anomaly detectors their 7 days; later cycles score new buckets only)"
+    )
+    print(
+        f"\n  {'ms per cycle of ' + str(len(rules)) + ' rules':<52} {'p50':>9} {'p95':>9} {'cpu p50':>9} {'n':>4} {'ratio':>9}"
+    )
     print(line("AlertEngine.evaluate (shared rollup reads)", wall, cpu))
     print(line("baseline 1: rule by rule, own rollup reads", b1_wall, b1_cpu, p50))
     print(line(f"baseline 2: raw GROUP BY per rule (x{scale:.0f} of {len(sample)})", b2_wall, b2_cpu, p50))
     print("  ratio = baseline p50 / engine p50 (wall clock)")
     wall95, cpu95 = percentile(wall, 95), percentile(cpu, 95)
-    print(f"  target < {TARGET_MS:.0f} ms per cycle: {'MET' if wall95 < TARGET_MS else 'MISSED'} on wall clock (p95 {wall95:.0f} ms), "
-          f"{'met' if cpu95 < TARGET_MS else 'missed'} on CPU time (p95 {cpu95:.0f} ms); load average {_load()}")
+    print(
+        f"  target < {TARGET_MS:.0f} ms per cycle: {'MET' if wall95 < TARGET_MS else 'MISSED'} on wall clock (p95 {wall95:.0f} ms), "
+        f"{'met' if cpu95 < TARGET_MS else 'missed'} on CPU time (p95 {cpu95:.0f} ms); load average {_load()}"
+    )
     print("  (on a shared machine the wall clock includes waiting for a core; the CPU time is what a cycle costs)")
     db.dispose()
     print(f"\nbench/alerts.py took {time.perf_counter() - t_all:.1f} s")

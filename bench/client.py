@@ -18,6 +18,7 @@ asserts nothing.
 
     .venv/bin/python bench/client.py [--events 100000] [--rate 2000 --paced-seconds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         monitor.flush(timeout=300)
         paced_stats = monitor.stats()
         monitor.close()
-        print(line(f"server up, paced {args.rate:,.0f}/s", paced, base)
-              + f"  [{paced_stats['events_spooled']:,} spooled]")  # fmt: skip
+        print(
+            line(f"server up, paced {args.rate:,.0f}/s", paced, base) + f"  [{paced_stats['events_spooled']:,} spooled]"
+        )
 
         down_url = f"http://127.0.0.1:{free_port()}"
         monitor = Monitor(down_url, source="bench-down", spool_dir=tmp / "spool")

@@ -7,6 +7,7 @@ Benchmarks measure; they do not assert. Every subprocess started here is
 stopped on exit, on an exception, on Ctrl-C and on SIGTERM; the subprocess
 also gets SIGTERM if the benchmark process itself dies (Linux).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -39,6 +40,7 @@ PYTHON = sys.executable
 
 # ---------------------------------------------------------------- processes
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -69,9 +71,15 @@ class Server:
     def start(self) -> Server:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None,
-        )  # fmt: skip
+            self.argv,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        )
         log.close()
         return self
 
@@ -143,7 +151,19 @@ class Server:
 def pulseboard(data_dir: Path, *extra: str, port: int | None = None) -> Server:
     """``python app.py serve`` on a free port with its own data dir (not started)."""
     port = port or free_port()
-    argv = [PYTHON, "app.py", "serve", "--port", str(port), "--data-dir", str(data_dir), "--log-level", "WARNING", "--rate-limit", "0"]
+    argv = [
+        PYTHON,
+        "app.py",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--log-level",
+        "WARNING",
+        "--rate-limit",
+        "0",
+    ]
     argv += extra
     return Server("pulseboard", argv, port, data_dir.parent / f"{data_dir.name}.log")
 
@@ -152,6 +172,7 @@ def pulseboard(data_dir: Path, *extra: str, port: int | None = None) -> Server:
 def workspace(keep: bool = False) -> Iterator[tuple[Path, contextlib.ExitStack]]:
     """A temp dir and an exit stack; servers pushed on the stack are stopped and the
     dir removed however the block ends. SIGTERM/SIGHUP end it like Ctrl-C."""
+
     def _interrupt(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(f"signal {signum}")
 
@@ -201,6 +222,7 @@ def py_spy(server: Server, out: Path | None, rate: int = 100) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- HTTP load
+
 
 @dataclasses.dataclass
 class Load:
@@ -323,6 +345,7 @@ def _process_cpu() -> float:
 
 # ---------------------------------------------------------------- figures
 
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0..100), linear between closest ranks."""
     if not values:
@@ -430,10 +453,17 @@ class MachineLoad:
 def table(figures: Sequence[Figure], title: str) -> str:
     rows = [("figure", "value", "baseline", "ratio", "target", "", "ratio per CPU-s")]
     for f in figures:
-        rows.append((
-            f.what, human(f.value, f.unit), f.baseline, "" if f.ratio is None else f"{f.ratio:.2f}x", f.target,
-            {True: "MET", False: "MISSED", None: ""}[f.ok], "" if f.cpu_ratio is None else f"{f.cpu_ratio:.2f}x",
-        ))  # fmt: skip
+        rows.append(
+            (
+                f.what,
+                human(f.value, f.unit),
+                f.baseline,
+                "" if f.ratio is None else f"{f.ratio:.2f}x",
+                f.target,
+                {True: "MET", False: "MISSED", None: ""}[f.ok],
+                "" if f.cpu_ratio is None else f"{f.cpu_ratio:.2f}x",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = [title]
     for n, r in enumerate(rows):
@@ -498,8 +528,16 @@ def measure(name: str, fn: Callable[[], Any], *, repeat: int, budget_s: float, m
 # ---------------------------------------------------------------- live push: browser, WebSocket clients, bodies
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def connect_clients(make: Callable[[], Any], n: int, pipe: Any) -> list[Any]:
@@ -514,7 +552,7 @@ def connect_clients(make: Callable[[], Any], n: int, pipe: Any) -> list[Any]:
                 c.send('{"type": "subscribe", "topics": ["all"]}')
                 clients.append(c)
                 break
-            except Exception as exc:  # noqa: BLE001 - reported to the parent
+            except Exception as exc:
                 if attempt == 2:
                     failures.append(f"{type(exc).__name__}: {exc}")
                 time.sleep(0.2)
@@ -554,8 +592,17 @@ def recorder_class() -> Any:
             from wsproto.events import AcceptConnection, Request
             from wsproto.extensions import PerMessageDeflate
 
-            self.sock.send(self.ws.send(Request(host=self.host, target=self.path, subprotocols=self.subprotocols,
-                                                extra_headers=self.extra_headeers, extensions=[PerMessageDeflate()])))  # fmt: skip
+            self.sock.send(
+                self.ws.send(
+                    Request(
+                        host=self.host,
+                        target=self.path,
+                        subprotocols=self.subprotocols,
+                        extra_headers=self.extra_headeers,
+                        extensions=[PerMessageDeflate()],
+                    )
+                )
+            )
             event = None
             while event is None:
                 self.ws.receive_data(self.sock.recv(self.receive_bytes))
@@ -619,9 +666,18 @@ def make_bodies(count: int, batch: int) -> list[bytes]:
     rng = random.Random(11)
     out = []
     for r in range(count):
-        events = [{"type": ("request", "scan", "transaction")[j % 3], "source": ("payments", "device-monitor", "tools")[j % 3],
-                   "entity": f"endpoint-{(r + j) % 10}", "user": f"user-{rng.randrange(200):03d}", "status": "ok" if rng.random() < 0.95 else "error",
-                   "value": round(rng.uniform(1, 100), 2), "duration_ms": round(rng.lognormvariate(4, 0.6), 2),
-                   "message": f"fan-out {r}-{j}"} for j in range(batch)]  # fmt: skip
+        events = [
+            {
+                "type": ("request", "scan", "transaction")[j % 3],
+                "source": ("payments", "device-monitor", "tools")[j % 3],
+                "entity": f"endpoint-{(r + j) % 10}",
+                "user": f"user-{rng.randrange(200):03d}",
+                "status": "ok" if rng.random() < 0.95 else "error",
+                "value": round(rng.uniform(1, 100), 2),
+                "duration_ms": round(rng.lognormvariate(4, 0.6), 2),
+                "message": f"fan-out {r}-{j}",
+            }
+            for j in range(batch)
+        ]
         out.append(json.dumps(events).encode())
     return out

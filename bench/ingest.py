@@ -24,6 +24,7 @@ process (threads, http.client); its CPU is printed beside the server's, so a
 client-bound run shows as one. Phases 1 and 3 stop at a time cap, and rates
 are computed from what was sent by then.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,10 +44,24 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: data.db for the migrations
 
-from bench.common import (  # noqa: E402
-    PYTHON, Figure, Load, MachineLoad, Server, free_port, human, machine, pulseboard, py_spy, run_clients, show,
-    started, table, timed, workspace,
-)  # fmt: skip
+from bench.common import (
+    PYTHON,
+    Figure,
+    Load,
+    MachineLoad,
+    Server,
+    free_port,
+    human,
+    machine,
+    pulseboard,
+    py_spy,
+    run_clients,
+    show,
+    started,
+    table,
+    timed,
+    workspace,
+)
 
 try:
     import orjson
@@ -54,6 +69,7 @@ try:
     def dumps(obj: Any) -> bytes:
         return orjson.dumps(obj)
 except ImportError:  # pragma: no cover
+
     def dumps(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":")).encode()
 
@@ -100,8 +116,10 @@ def make_events(
             "value": round(rnd.lognormvariate(3, 1), 2),
             "duration_ms": round(rnd.lognormvariate(4, 0.8), 2),
             "attrs": {
-                "host": f"host-{rnd.randrange(8)}", "region": rnd.choice(REGIONS), "attempt": 1 + (status == "retry"),
-            },  # fmt: skip
+                "host": f"host-{rnd.randrange(8)}",
+                "region": rnd.choice(REGIONS),
+                "attempt": 1 + (status == "retry"),
+            },
         }
         if rnd.random() < 0.3:
             ev["session_id"] = f"sess-{rnd.randrange(200):03d}"
@@ -140,16 +158,27 @@ def single_events(events: list[dict[str, Any]], with_uid: bool, tag: str) -> Any
 
 # ---------------------------------------------------------------- baseline (a): raw sqlite3
 
+
 def raw_rows(events: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """The rows as Pulseboard stores them: ts in UTC microseconds, attrs as JSON text."""
     from data.models import to_micros
 
     return [
         (
-            to_micros(datetime.fromisoformat(e["ts"])), e["source"], e["type"], e.get("entity"), e.get("user"),
-            e.get("session_id"), None, e.get("status"), e.get("value"), e.get("duration_ms"), e.get("message"),
-            dumps(e["attrs"]).decode(), e.get("uid"),
-        )  # fmt: skip
+            to_micros(datetime.fromisoformat(e["ts"])),
+            e["source"],
+            e["type"],
+            e.get("entity"),
+            e.get("user"),
+            e.get("session_id"),
+            None,
+            e.get("status"),
+            e.get("value"),
+            e.get("duration_ms"),
+            e.get("message"),
+            dumps(e["attrs"]).decode(),
+            e.get("uid"),
+        )
         for e in events
     ]
 
@@ -182,6 +211,7 @@ def raw_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> tuple[flo
 
 
 # ---------------------------------------------------------------- baseline (b): the seed-style service
+
 
 class SeedBase(DeclarativeBase):
     pass
@@ -232,13 +262,21 @@ def seed_app(db_path: str) -> Any:
         try:
             for item in items:
                 ts = item.get("ts")
-                session.add(SeedEvent(
-                    timestamp=datetime.fromisoformat(ts) if ts else datetime.now(timezone.utc),
-                    source=item.get("source", "default"), event_type=item["type"], entity=item.get("entity"),
-                    user=item.get("user"), session_id=item.get("session_id"), status=item.get("status"),
-                    value=item.get("value"), duration_ms=item.get("duration_ms"), message=item.get("message"),
-                    attrs=item.get("attrs"),
-                ))  # fmt: skip
+                session.add(
+                    SeedEvent(
+                        timestamp=datetime.fromisoformat(ts) if ts else datetime.now(timezone.utc),
+                        source=item.get("source", "default"),
+                        event_type=item["type"],
+                        entity=item.get("entity"),
+                        user=item.get("user"),
+                        session_id=item.get("session_id"),
+                        status=item.get("status"),
+                        value=item.get("value"),
+                        duration_ms=item.get("duration_ms"),
+                        message=item.get("message"),
+                        attrs=item.get("attrs"),
+                    )
+                )
                 session.commit()
         finally:
             Session.remove()
@@ -265,10 +303,16 @@ def serve_seed(db_path: str, port: int, threads: int) -> None:
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             config = {
-                "bind": f"127.0.0.1:{port}", "worker_class": "gthread", "workers": 1, "threads": threads,
-                "timeout": 120, "graceful_timeout": 5, "loglevel": "warning", "accesslog": None,
+                "bind": f"127.0.0.1:{port}",
+                "worker_class": "gthread",
+                "workers": 1,
+                "threads": threads,
+                "timeout": 120,
+                "graceful_timeout": 5,
+                "loglevel": "warning",
+                "accesslog": None,
                 "control_socket_disable": True,
-            }  # fmt: skip
+            }
             for key, value in config.items():
                 self.cfg.set(key, value)
 
@@ -285,6 +329,7 @@ def seed_server(tmp: Path) -> Server:
 
 
 # ---------------------------------------------------------------- the run
+
 
 def stored_count(path: Path) -> int:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -344,10 +389,20 @@ def batch_phase(args: argparse.Namespace, pulse: Server, seed: Server, events: E
     each = ", ".join(human(r[0], "rows/s") for r in runs)
     say(f"  raw: {each} (median {human(raw, 'rows/s')}; {human(raw_cpu, 'rows')} per CPU-second)")
     figures = [
-        show(Figure("batch ingest HTTP, events/s", rate, "", f"raw executemany {human(raw, 'rows/s')}",
-                    rate / raw, ">= 0.2x raw", rate / raw >= 0.2, cpu_rate / raw_cpu)),
+        show(
+            Figure(
+                "batch ingest HTTP, events/s",
+                rate,
+                "",
+                f"raw executemany {human(raw, 'rows/s')}",
+                rate / raw,
+                ">= 0.2x raw",
+                rate / raw >= 0.2,
+                cpu_rate / raw_cpu,
+            )
+        ),
         show(Figure("batch ingest HTTP, absolute", rate, "events/s", "-", None, ">= 100k events/s", rate >= 100_000)),
-    ]  # fmt: skip
+    ]
 
     say("\n3. baseline (b): seed-style service (ORM, commit per event), same batches")
     run_clients(seed, "/api/events", args.clients, feeder(warm[:1]))
@@ -356,18 +411,30 @@ def batch_phase(args: argparse.Namespace, pulse: Server, seed: Server, events: E
     seed_rate, seed_cpu = seed_events / sload.elapsed, seed_events / max(sload.server_cpu, 1e-9)
     describe("seed-style", sload, seed_events)
     say(f"  {human(seed_rate, 'events/s')}")
-    figures.append(show(Figure(
-        "batch ingest HTTP vs seed-style", rate, "events/s", f"seed-style {human(seed_rate, 'events/s')}",
-        rate / seed_rate, ">= 15x", rate / seed_rate >= 15, cpu_rate / seed_cpu,
-    )))  # fmt: skip
+    figures.append(
+        show(
+            Figure(
+                "batch ingest HTTP vs seed-style",
+                rate,
+                "events/s",
+                f"seed-style {human(seed_rate, 'events/s')}",
+                rate / seed_rate,
+                ">= 15x",
+                rate / seed_rate >= 15,
+                cpu_rate / seed_cpu,
+            )
+        )
+    )
     return figures, load.errors + sload.errors
 
 
 def single_phase(args: argparse.Namespace, pulse: Server, seed: Server, events: Events) -> tuple[list[Figure], int]:
     """Phase 4: one event per POST from many keep-alive clients, in alternating rounds."""
     rounds = max(1, args.rounds)
-    say(f"\n4. single-event POSTs, {args.single_clients} keep-alive clients, {args.single_seconds:g} s per server "
-        f"in {rounds} alternating rounds")  # fmt: skip
+    say(
+        f"\n4. single-event POSTs, {args.single_clients} keep-alive clients, {args.single_seconds:g} s per server "
+        f"in {rounds} alternating rounds"
+    )
     pool = events[: min(len(events), 5000)]
     targets = {"pulseboard": (pulse, "/api/events"), "seed-style": (seed, "/api/events")}
     if args.floor:
@@ -387,12 +454,31 @@ def single_phase(args: argparse.Namespace, pulse: Server, seed: Server, events: 
     cpu_ratio = (p.requests / max(p.server_cpu, 1e-9)) / (s.requests / max(s.server_cpu, 1e-9))
     p50, p99 = 1000 * p.p(50), 1000 * p.p(99)
     figures = [
-        show(Figure("single events, requests/s", p.rate, "", f"seed-style {human(s.rate, 'req/s')}",
-                    p.rate / s.rate, ">= 2x", p.rate / s.rate >= 2, cpu_ratio)),
+        show(
+            Figure(
+                "single events, requests/s",
+                p.rate,
+                "",
+                f"seed-style {human(s.rate, 'req/s')}",
+                p.rate / s.rate,
+                ">= 2x",
+                p.rate / s.rate >= 2,
+                cpu_ratio,
+            )
+        ),
         show(Figure("single events, p50 latency", p50, "ms", f"seed-style {1000 * s.p(50):.1f} ms", None, "-", None)),
-        show(Figure("single events, p99 latency", p99, "ms", f"seed-style {1000 * s.p(99):.1f} ms", None, "<= 25 ms",
-                    p99 <= 25)),
-    ]  # fmt: skip
+        show(
+            Figure(
+                "single events, p99 latency",
+                p99,
+                "ms",
+                f"seed-style {1000 * s.p(99):.1f} ms",
+                None,
+                "<= 25 ms",
+                p99 <= 25,
+            )
+        ),
+    ]
     if "no-op floor" in results:
         f = results["no-op floor"]
         floor = Figure("floor: Flask no-op POST, req/s", f.rate, "", "same server, no storage", None, "-", None)
@@ -403,12 +489,16 @@ def single_phase(args: argparse.Namespace, pulse: Server, seed: Server, events: 
 def run(args: argparse.Namespace) -> int:
     args.now = datetime.now(timezone.utc)
     m, busy = machine(), MachineLoad()
-    say(f"Pulseboard ingest benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-        f"load average {os.getloadavg()[0]:.1f}")
-    say(f"  {args.events:,} events (at most {args.batch_seconds:g} s) in batches of {args.batch} from {args.clients} "
+    say(
+        f"Pulseboard ingest benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    say(
+        f"  {args.events:,} events (at most {args.batch_seconds:g} s) in batches of {args.batch} from {args.clients} "
         f"clients; seed-style {args.seed_events:,} (at most {args.seed_seconds:g} s); single events "
         f"{args.single_clients} clients x {args.single_seconds:g} s; uid {'on' if args.uid else 'off'}, "
-        f"{'shuffled' if args.shuffle else 'time-ordered'} timestamps")  # fmt: skip
+        f"{'shuffled' if args.shuffle else 'time-ordered'} timestamps"
+    )
     with workspace(args.keep) as (tmp, stack):
         args.tmp = tmp
         pulse = started(stack, pulseboard(tmp / "pulse"))

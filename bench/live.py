@@ -44,6 +44,7 @@
 All clocks are the machine's own (the server, Chromium and the clients run
 here). Benchmarks measure; they do not assert.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,10 +68,24 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, Figure, connect_clients, MachineLoad, Server, machine, make_bodies, percentile, pulseboard, recorder_class, show,
-    started, table, timed, workspace,
-)  # fmt: skip
+from bench.common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Figure,
+    MachineLoad,
+    Server,
+    connect_clients,
+    machine,
+    make_bodies,
+    percentile,
+    pulseboard,
+    recorder_class,
+    show,
+    started,
+    table,
+    timed,
+    workspace,
+)
 
 JSON_HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
@@ -177,8 +192,10 @@ def calibrate(page: Any, samples: int = 20) -> tuple[float, float]:
 def stats_line(name: str, values_ms: list[float]) -> str:
     if not values_ms:
         return f"  {name:<46} n=0"
-    return (f"  {name:<46} n={len(values_ms):<4} p50 {percentile(values_ms, 50):7.1f}  p95 {percentile(values_ms, 95):7.1f}  "
-            f"max {max(values_ms):7.1f}  min {min(values_ms):6.1f} ms")  # fmt: skip
+    return (
+        f"  {name:<46} n={len(values_ms):<4} p50 {percentile(values_ms, 50):7.1f}  p95 {percentile(values_ms, 95):7.1f}  "
+        f"max {max(values_ms):7.1f}  min {min(values_ms):6.1f} ms"
+    )
 
 
 # A what-if, not the app: live.js's Plotly.extendTraces calls queued and applied
@@ -222,10 +239,16 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
     from playwright.sync_api import sync_playwright
 
     what_if = f"what-if chart <= 1/{throttle_ms:.0f} ms: " if throttle_ms else ""
-    print(f"\n1{'b' if throttle_ms else ''}. {what_if}ingest -> DOM in Chromium: {args.events} single-event POSTs, "
-          f"{1000 * args.gap[0]:.0f}-{1000 * args.gap[1]:.0f} ms apart (+{args.warmup} warm-up events not counted), page /", flush=True)  # fmt: skip
+    print(
+        f"\n1{'b' if throttle_ms else ''}. {what_if}ingest -> DOM in Chromium: {args.events} single-event POSTs, "
+        f"{1000 * args.gap[0]:.0f}-{1000 * args.gap[1]:.0f} ms apart (+{args.warmup} warm-up events not counted), page /",
+        flush=True,
+    )
     if throttle_ms:
-        print(f"  (not the app as it is: the page's Plotly.extendTraces calls are batched, at most one per {throttle_ms:.0f} ms)", flush=True)
+        print(
+            f"  (not the app as it is: the page's Plotly.extendTraces calls are batched, at most one per {throttle_ms:.0f} ms)",
+            flush=True,
+        )
     rng = random.Random(7)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -239,8 +262,11 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
             page.wait_for_selector("#event-feed", state="attached", timeout=30_000)
             # plotly.js is loaded lazily: wait until the live chart is drawn, so that every
             # measured event goes to the chart at once (live.js queues them until then).
-            page.wait_for_function("(() => { const gd = document.querySelector('#live-chart .js-plotly-plot'); "
-                                   "return !!(window.Plotly && gd && gd.data); })()", timeout=60_000)  # fmt: skip
+            page.wait_for_function(
+                "(() => { const gd = document.querySelector('#live-chart .js-plotly-plot'); "
+                "return !!(window.Plotly && gd && gd.data); })()",
+                timeout=60_000,
+            )
             if not page.evaluate(OBSERVE_FEED):
                 raise RuntimeError("#event-feed not found on /")
             if throttle_ms:
@@ -259,8 +285,15 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
             due = time.time()
             for i in range(args.warmup + args.events):
                 time.sleep(max(0.0, due - time.time()))
-                body = json.dumps({"type": "bench_live", "source": "bench", "status": "ok", "entity": f"dom-{i % 7}",
-                                   "message": f"ingest->DOM probe {i}"}).encode()  # fmt: skip
+                body = json.dumps(
+                    {
+                        "type": "bench_live",
+                        "source": "bench",
+                        "status": "ok",
+                        "entity": f"dom-{i % 7}",
+                        "message": f"ingest->DOM probe {i}",
+                    }
+                ).encode()
                 t_send = time.time()
                 try:
                     conn.request("POST", "/api/events", body, JSON_HEADERS)
@@ -336,13 +369,22 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
     no_frame = [i for i in sent if i in dom and i not in arrival]
     counted = [n for n in frame_sizes if n]
 
-    print(f"  clock: page epoch - time.time() = {1000 * offset0:+.2f} ms (+-{1000 * unc0:.2f}) before, "
-          f"{1000 * offset1:+.2f} ms (+-{1000 * unc1:.2f}) after; using {1000 * offset:+.2f} ms", flush=True)  # fmt: skip
-    print(f"  {len(sent)} events posted ({errors} failed POSTs), {len(dom) - len(warm)} reached the DOM, "
-          f"{len(missing)} never did{'' if got['feedAttached'] else ' (the observed #event-feed was replaced!)'}; "
-          f"{len(no_frame)} reached the DOM without a WebSocket frame (poll/replay); page resyncs {got['resyncs']}", flush=True)  # fmt: skip
+    print(
+        f"  clock: page epoch - time.time() = {1000 * offset0:+.2f} ms (+-{1000 * unc0:.2f}) before, "
+        f"{1000 * offset1:+.2f} ms (+-{1000 * unc1:.2f}) after; using {1000 * offset:+.2f} ms",
+        flush=True,
+    )
+    print(
+        f"  {len(sent)} events posted ({errors} failed POSTs), {len(dom) - len(warm)} reached the DOM, "
+        f"{len(missing)} never did{'' if got['feedAttached'] else ' (the observed #event-feed was replaced!)'}; "
+        f"{len(no_frame)} reached the DOM without a WebSocket frame (poll/replay); page resyncs {got['resyncs']}",
+        flush=True,
+    )
     if counted:
-        print(f"  {len(counted)} realtime_update frames with events, {statistics.mean(counted):.2f} events per frame (max {max(counted)})", flush=True)
+        print(
+            f"  {len(counted)} realtime_update frames with events, {statistics.mean(counted):.2f} events per frame (max {max(counted)})",
+            flush=True,
+        )
     print(stats_line("ingest -> DOM (POST start -> MutationObserver)", ingest_dom))
     print(stats_line("  ingest -> frame reaches page's onmessage", ingest_arrival))
     print(stats_line("  push -> DOM: onmessage -> MutationObserver", push_dom))
@@ -359,19 +401,86 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
     n = f"n={len(ingest_dom)}"
     if throttle_ms:
         return [
-            show(Figure(f"{what_if}ingest -> DOM p50 ({n})", p50, "ms", f"push -> DOM p50 {b50:.1f} ms", p50 / b50 if b50 > 0 else None, "(what-if)", None)),
-            show(Figure(f"{what_if}ingest -> DOM p95 ({n})", p95, "ms", f"push -> DOM p95 {b95:.1f} ms", p95 / b95 if b95 > 0 else None, "(what-if)", None)),
-        ]  # fmt: skip
+            show(
+                Figure(
+                    f"{what_if}ingest -> DOM p50 ({n})",
+                    p50,
+                    "ms",
+                    f"push -> DOM p50 {b50:.1f} ms",
+                    p50 / b50 if b50 > 0 else None,
+                    "(what-if)",
+                    None,
+                )
+            ),
+            show(
+                Figure(
+                    f"{what_if}ingest -> DOM p95 ({n})",
+                    p95,
+                    "ms",
+                    f"push -> DOM p95 {b95:.1f} ms",
+                    p95 / b95 if b95 > 0 else None,
+                    "(what-if)",
+                    None,
+                )
+            ),
+        ]
     return [
-        show(Figure(f"ingest -> DOM p50 ({n})", p50, "ms", f"push -> DOM p50 {b50:.1f} ms", p50 / b50 if b50 > 0 else None, "<= 50 ms", p50 <= 50)),
-        show(Figure(f"ingest -> DOM p95 ({n})", p95, "ms", f"push -> DOM p95 {b95:.1f} ms", p95 / b95 if b95 > 0 else None, "<= 100 ms", p95 <= 100)),
-        show(Figure(f"ingest -> DOM max ({n})", max(ingest_dom, default=float("nan")), "ms",
-                    f"push -> DOM max {max(push_dom, default=float('nan')):.1f} ms", None, "-", None)),
-        show(Figure(f"ingest -> page onmessage p50 ({n})", percentile(ingest_arrival, 50), "ms",
-                    f"plain WS client p50 {percentile(ingest_ref, 50):.1f} ms", None, "-", None)),
-        show(Figure(f"ingest -> plain WS client p95 (n={len(ingest_ref)})", percentile(ingest_ref, 95), "ms",
-                    f"POST round trip p95 {percentile(answer, 95):.1f} ms", None, "-", None)),
-    ]  # fmt: skip
+        show(
+            Figure(
+                f"ingest -> DOM p50 ({n})",
+                p50,
+                "ms",
+                f"push -> DOM p50 {b50:.1f} ms",
+                p50 / b50 if b50 > 0 else None,
+                "<= 50 ms",
+                p50 <= 50,
+            )
+        ),
+        show(
+            Figure(
+                f"ingest -> DOM p95 ({n})",
+                p95,
+                "ms",
+                f"push -> DOM p95 {b95:.1f} ms",
+                p95 / b95 if b95 > 0 else None,
+                "<= 100 ms",
+                p95 <= 100,
+            )
+        ),
+        show(
+            Figure(
+                f"ingest -> DOM max ({n})",
+                max(ingest_dom, default=float("nan")),
+                "ms",
+                f"push -> DOM max {max(push_dom, default=float('nan')):.1f} ms",
+                None,
+                "-",
+                None,
+            )
+        ),
+        show(
+            Figure(
+                f"ingest -> page onmessage p50 ({n})",
+                percentile(ingest_arrival, 50),
+                "ms",
+                f"plain WS client p50 {percentile(ingest_ref, 50):.1f} ms",
+                None,
+                "-",
+                None,
+            )
+        ),
+        show(
+            Figure(
+                f"ingest -> plain WS client p95 (n={len(ingest_ref)})",
+                percentile(ingest_ref, 95),
+                "ms",
+                f"POST round trip p95 {percentile(answer, 95):.1f} ms",
+                None,
+                "-",
+                None,
+            )
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- 2. fan-out: the client processes
@@ -401,12 +510,26 @@ def client_worker(url: str, n: int, out: str, pipe: Any, deflate: bool = False) 
         with contextlib.suppress(Exception):
             c.close()
     lengths = np.array([len(c.ids) for c in clients], dtype=np.int64)
-    np.savez(out, lengths=lengths,
-             ids=np.concatenate([np.frombuffer(c.ids, dtype=np.int64) for c in clients]) if clients else np.zeros(0, np.int64),
-             times=np.concatenate([np.frombuffer(c.times, dtype=np.float64) for c in clients]) if clients else np.zeros(0))  # fmt: skip
-    pipe.send(("done", {"frames": sum(c.frames for c in clients), "resyncs": sum(c.resyncs for c in clients),
-                        "errors": [e for c in clients for e in c.errors][:5], "n_errors": sum(len(c.errors) for c in clients),
-                        "closed_early": closed}))  # fmt: skip
+    np.savez(
+        out,
+        lengths=lengths,
+        ids=np.concatenate([np.frombuffer(c.ids, dtype=np.int64) for c in clients])
+        if clients
+        else np.zeros(0, np.int64),
+        times=np.concatenate([np.frombuffer(c.times, dtype=np.float64) for c in clients]) if clients else np.zeros(0),
+    )
+    pipe.send(
+        (
+            "done",
+            {
+                "frames": sum(c.frames for c in clients),
+                "resyncs": sum(c.resyncs for c in clients),
+                "errors": [e for c in clients for e in c.errors][:5],
+                "n_errors": sum(len(c.errors) for c in clients),
+                "closed_early": closed,
+            },
+        )
+    )
     pipe.close()
 
 
@@ -485,7 +608,7 @@ def produce(server: Server, rate: float, batch: int, seconds: float, conns: int 
                 if resp.status not in (200, 201):
                     raise RuntimeError(f"HTTP {resp.status}: {data[:200]!r}")
                 got = json.loads(data)["ids"]
-            except Exception as exc:  # noqa: BLE001 - counted and printed
+            except Exception as exc:
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
                 with lock:
@@ -505,12 +628,31 @@ def produce(server: Server, rate: float, batch: int, seconds: float, conns: int 
     for t in threads:
         t.join()
     elapsed = max(answer_t, default=t0) - t0
-    return {"ids": ids, "send": send_t, "answer": answer_t, "post_ms": post_ms, "lag_ms": lag_ms, "errors": errors,
-            "elapsed": elapsed, "requests": count}  # fmt: skip
+    return {
+        "ids": ids,
+        "send": send_t,
+        "answer": answer_t,
+        "post_ms": post_ms,
+        "lag_ms": lag_ms,
+        "errors": errors,
+        "elapsed": elapsed,
+        "requests": count,
+    }
 
 
-def run_fanout(server: Server, tmp: Path, label: str, clients: int, procs: int, seconds: float, rate: float, batch: int,
-               idle_seconds: float, profile: Path | None = None, deflate: bool = False) -> dict[str, Any]:  # fmt: skip
+def run_fanout(
+    server: Server,
+    tmp: Path,
+    label: str,
+    clients: int,
+    procs: int,
+    seconds: float,
+    rate: float,
+    batch: int,
+    idle_seconds: float,
+    profile: Path | None = None,
+    deflate: bool = False,
+) -> dict[str, Any]:
     """Connect ``clients``, sample the idle server, produce for ``seconds``, drain, analyse."""
     import numpy as np
 
@@ -522,13 +664,15 @@ def run_fanout(server: Server, tmp: Path, label: str, clients: int, procs: int, 
     for i, n in enumerate(share):
         parent, child = ctx.Pipe()
         out = tmp / f"{label}-{i}.npz"
-        p = ctx.Process(target=client_worker, args=(url, n, str(out), child, deflate), daemon=True, name=f"ws-clients-{i}")
+        p = ctx.Process(
+            target=client_worker, args=(url, n, str(out), child, deflate), daemon=True, name=f"ws-clients-{i}"
+        )
         p.start()
         workers.append((p, parent, out))
     try:
         with timed(f"connect {clients} clients"):
             connected = ready = 0
-            for p, pipe, _ in workers:
+            for _p, pipe, _ in workers:
                 if not pipe.poll(120):
                     raise RuntimeError("a client process did not report ready in 120 s")
                 _, c, r, failures = pipe.recv()
@@ -547,14 +691,14 @@ def run_fanout(server: Server, tmp: Path, label: str, clients: int, procs: int, 
         for _, pipe, _ in workers:
             pipe.send(("drain", target, 20.0))
         summaries = []
-        for p, pipe, _ in workers:
+        for _p, pipe, _ in workers:
             if not pipe.poll(60):
                 raise RuntimeError("a client process did not finish in 60 s")
             summaries.append(pipe.recv()[1])
         drain_s = time.time() - t_drain
         sampler.stop()
     finally:
-        for p, pipe, _ in workers:
+        for p, _pipe, _ in workers:
             p.join(10)
             if p.is_alive():
                 p.terminate()
@@ -563,8 +707,16 @@ def run_fanout(server: Server, tmp: Path, label: str, clients: int, procs: int, 
     ids = np.asarray(prod["ids"], dtype=np.int64)
     answer = np.asarray(prod["answer"])
     send = np.asarray(prod["send"])
-    res: dict[str, Any] = {"label": label, "clients": clients, "connected": connected, "produced": len(ids), "prod": prod,
-                           "drain_s": drain_s, "sampler": sampler, "summaries": summaries}  # fmt: skip
+    res: dict[str, Any] = {
+        "label": label,
+        "clients": clients,
+        "connected": connected,
+        "produced": len(ids),
+        "prod": prod,
+        "drain_s": drain_s,
+        "sampler": sampler,
+        "summaries": summaries,
+    }
     if not len(ids):
         return res
     lo, hi = int(ids.min()), int(ids.max())
@@ -602,8 +754,16 @@ def run_fanout(server: Server, tmp: Path, label: str, clients: int, procs: int, 
                 client_p95.append(float(np.percentile(la, 95)))
     la = np.concatenate(lat_answer) if lat_answer else np.zeros(0)
     ls = np.concatenate(lat_send) if lat_send else np.zeros(0)
-    res.update(missing=missing, worst_missing=worst_missing, dups=dups, extra=extra, out_of_order=out_of_order,
-               lat_answer=la, lat_send=ls, client_p95=client_p95)  # fmt: skip
+    res.update(
+        missing=missing,
+        worst_missing=worst_missing,
+        dups=dups,
+        extra=extra,
+        out_of_order=out_of_order,
+        lat_answer=la,
+        lat_send=ls,
+        client_p95=client_p95,
+    )
     return res
 
 
@@ -612,10 +772,13 @@ def describe_fanout(r: dict[str, Any], rate: float) -> None:
 
     prod, s = r["prod"], r["sampler"]
     achieved = r["produced"] / prod["elapsed"] if prod["elapsed"] else float("nan")
-    print(f"  [{r['label']}] produced {r['produced']:,} events in {prod['requests']} requests ({len(prod['errors'])} failed) over "
-          f"{prod['elapsed']:.1f} s = {achieved:,.0f} events/s (asked {rate:,.0f}); POST p50 {percentile(prod['post_ms'], 50):.1f} ms "
-          f"p95 {percentile(prod['post_ms'], 95):.1f} ms; schedule lag p95 {percentile(prod['lag_ms'], 95):.1f} ms max "
-          f"{max(prod['lag_ms'], default=0):.0f} ms", flush=True)  # fmt: skip
+    print(
+        f"  [{r['label']}] produced {r['produced']:,} events in {prod['requests']} requests ({len(prod['errors'])} failed) over "
+        f"{prod['elapsed']:.1f} s = {achieved:,.0f} events/s (asked {rate:,.0f}); POST p50 {percentile(prod['post_ms'], 50):.1f} ms "
+        f"p95 {percentile(prod['post_ms'], 95):.1f} ms; schedule lag p95 {percentile(prod['lag_ms'], 95):.1f} ms max "
+        f"{max(prod['lag_ms'], default=0):.0f} ms",
+        flush=True,
+    )
     for e in prod["errors"][:3]:
         print(f"    ! {e}", flush=True)
     if "lat_answer" not in r:
@@ -623,11 +786,14 @@ def describe_fanout(r: dict[str, Any], rate: float) -> None:
     la, ls = r["lat_answer"], r["lat_send"]
     deliveries = r["clients"] * r["produced"]
     frames = sum(x["frames"] for x in r["summaries"])
-    print(f"  [{r['label']}] delivered {len(la):,} of {deliveries:,} (event, client) pairs: missing {r['missing']:,} "
-          f"(worst client {r['worst_missing']:,}), duplicates {r['dups']:,}, out of order {r['out_of_order']:,}, ids not from the producer (self-monitoring etc.) {r['extra']:,}; "
-          f"{frames:,} frames ({r['produced'] * r['clients'] / max(frames, 1):.1f} events/frame); resyncs "
-          f"{sum(x['resyncs'] for x in r['summaries'])}, error messages {sum(x['n_errors'] for x in r['summaries'])}, "
-          f"sockets closed early {sum(x['closed_early'] for x in r['summaries'])}; drained in {r['drain_s']:.1f} s", flush=True)  # fmt: skip
+    print(
+        f"  [{r['label']}] delivered {len(la):,} of {deliveries:,} (event, client) pairs: missing {r['missing']:,} "
+        f"(worst client {r['worst_missing']:,}), duplicates {r['dups']:,}, out of order {r['out_of_order']:,}, ids not from the producer (self-monitoring etc.) {r['extra']:,}; "
+        f"{frames:,} frames ({r['produced'] * r['clients'] / max(frames, 1):.1f} events/frame); resyncs "
+        f"{sum(x['resyncs'] for x in r['summaries'])}, error messages {sum(x['n_errors'] for x in r['summaries'])}, "
+        f"sockets closed early {sum(x['closed_early'] for x in r['summaries'])}; drained in {r['drain_s']:.1f} s",
+        flush=True,
+    )
     for x in r["summaries"]:
         for e in x["errors"][:2]:
             print(f"    ! server said: {e}", flush=True)
@@ -635,29 +801,63 @@ def describe_fanout(r: dict[str, Any], rate: float) -> None:
         q = np.percentile(la, [50, 95, 99])
         qs = np.percentile(ls, [50, 95])
         cp = r["client_p95"]
-        print(f"  [{r['label']}] latency answer -> client: p50 {q[0]:.1f}  p95 {q[1]:.1f}  p99 {q[2]:.1f}  max {la.max():.1f}  "
-              f"min {la.min():.1f} ms (n={len(la):,}); POST start -> client p50 {qs[0]:.1f} p95 {qs[1]:.1f} ms; per-client p95 "
-              f"from {min(cp):.1f} to {max(cp):.1f} ms", flush=True)  # fmt: skip
+        print(
+            f"  [{r['label']}] latency answer -> client: p50 {q[0]:.1f}  p95 {q[1]:.1f}  p99 {q[2]:.1f}  max {la.max():.1f}  "
+            f"min {la.min():.1f} ms (n={len(la):,}); POST start -> client p50 {qs[0]:.1f} p95 {qs[1]:.1f} ms; per-client p95 "
+            f"from {min(cp):.1f} to {max(cp):.1f} ms",
+            flush=True,
+        )
     for phase in ("idle", "load"):
         cpu, rss, ccpu = s.of(phase, 1), s.of(phase, 2), s.of(phase, 3)
         if cpu:
-            print(f"  [{r['label']}] server while {phase:<4} ({len(cpu)} samples): CPU mean {statistics.mean(cpu):.0f} % max {max(cpu):.0f} % "
-                  f"(of one core); RSS mean {statistics.mean(rss):.0f} MB max {max(rss):.0f} MB; client processes CPU mean "
-                  f"{statistics.mean(ccpu):.0f} %", flush=True)  # fmt: skip
+            print(
+                f"  [{r['label']}] server while {phase:<4} ({len(cpu)} samples): CPU mean {statistics.mean(cpu):.0f} % max {max(cpu):.0f} % "
+                f"(of one core); RSS mean {statistics.mean(rss):.0f} MB max {max(rss):.0f} MB; client processes CPU mean "
+                f"{statistics.mean(ccpu):.0f} %",
+                flush=True,
+            )
 
 
 def fanout(server: Server, tmp: Path, args: argparse.Namespace) -> list[Figure]:
     import numpy as np
 
-    print(f"\n2. fan-out: {args.clients} WebSocket clients ({args.client_procs} processes), {args.rate:,.0f} events/s in requests of "
-          f"{args.batch} for {args.seconds:g} s; baseline: 1 client, same rate, {args.baseline_seconds:g} s", flush=True)  # fmt: skip
+    print(
+        f"\n2. fan-out: {args.clients} WebSocket clients ({args.client_procs} processes), {args.rate:,.0f} events/s in requests of "
+        f"{args.batch} for {args.seconds:g} s; baseline: 1 client, same rate, {args.baseline_seconds:g} s",
+        flush=True,
+    )
     if args.deflate:
-        print("  clients offer permessage-deflate (as browsers do): the server compresses every frame for every client", flush=True)
-    base = run_fanout(server, tmp, "1 client", 1, 1, args.baseline_seconds, args.rate, args.batch, idle_seconds=1.0, deflate=args.deflate)
+        print(
+            "  clients offer permessage-deflate (as browsers do): the server compresses every frame for every client",
+            flush=True,
+        )
+    base = run_fanout(
+        server,
+        tmp,
+        "1 client",
+        1,
+        1,
+        args.baseline_seconds,
+        args.rate,
+        args.batch,
+        idle_seconds=1.0,
+        deflate=args.deflate,
+    )
     describe_fanout(base, args.rate)
     profile = args.py_spy / "fanout-server.txt" if args.py_spy else None
-    main = run_fanout(server, tmp, f"{args.clients} clients", args.clients, args.client_procs, args.seconds, args.rate, args.batch,
-                      idle_seconds=args.idle_seconds, profile=profile, deflate=args.deflate)  # fmt: skip
+    main = run_fanout(
+        server,
+        tmp,
+        f"{args.clients} clients",
+        args.clients,
+        args.client_procs,
+        args.seconds,
+        args.rate,
+        args.batch,
+        idle_seconds=args.idle_seconds,
+        profile=profile,
+        deflate=args.deflate,
+    )
     describe_fanout(main, args.rate)
     if profile and profile.exists():
         print(summarize_profile(profile), flush=True)
@@ -677,24 +877,84 @@ def fanout(server: Server, tmp: Path, args: argparse.Namespace) -> list[Figure]:
         return r["produced"] / r["prod"]["elapsed"] if r["prod"]["elapsed"] else float("nan")
 
     figs = [
-        show(Figure(f"fan-out ingest achieved, events/s ({main['clients']} clients)", achieved(main), "",
-                    f"1 client {achieved(base):,.0f} events/s", achieved(main) / achieved(base), f">= 0.95 x {args.rate:,.0f} asked",
-                    achieved(main) >= 0.95 * args.rate)),
-        show(Figure(f"fan-out missing + duplicate deliveries ({main['clients']} x {main['produced']:,})", bad, "",
-                    f"1 client: {base.get('missing', -1) + base.get('dups', -1)}", None, "0", bad == 0 and main["connected"] == main["clients"])),
-        show(Figure(f"fan-out latency p50 ({n})", q(main, 50), "ms", f"1 client p50 {q(base, 50):.1f} ms",
-                    q(main, 50) / q(base, 50) if q(base, 50) > 0 else None, "-", None)),
-        show(Figure(f"fan-out latency p95 ({n})", q(main, 95), "ms", f"1 client p95 {q(base, 95):.1f} ms",
-                    q(main, 95) / q(base, 95) if q(base, 95) > 0 else None, "<= 150 ms", q(main, 95) <= 150)),
-        show(Figure("fan-out server CPU % mean (load)", cpu(main, "load", 1), "%",
-                    f"idle with {main['clients']} clients {cpu(main, 'idle', 1):.0f} %, 1 client at load {cpu(base, 'load', 1):.0f} %",
-                    None, "-", None)),
-        show(Figure("fan-out server CPU % max (load)", cpu(main, "load", 1, max), "%", f"1 client max {cpu(base, 'load', 1, max):.0f} %",
-                    None, "-", None)),
-        show(Figure("fan-out server RSS MB max (load)", cpu(main, "load", 2, max), "MB",
-                    f"idle with {main['clients']} clients {cpu(main, 'idle', 2, max):.0f} MB, 1 client {cpu(base, 'load', 2, max):.0f} MB",
-                    None, "-", None)),
-    ]  # fmt: skip
+        show(
+            Figure(
+                f"fan-out ingest achieved, events/s ({main['clients']} clients)",
+                achieved(main),
+                "",
+                f"1 client {achieved(base):,.0f} events/s",
+                achieved(main) / achieved(base),
+                f">= 0.95 x {args.rate:,.0f} asked",
+                achieved(main) >= 0.95 * args.rate,
+            )
+        ),
+        show(
+            Figure(
+                f"fan-out missing + duplicate deliveries ({main['clients']} x {main['produced']:,})",
+                bad,
+                "",
+                f"1 client: {base.get('missing', -1) + base.get('dups', -1)}",
+                None,
+                "0",
+                bad == 0 and main["connected"] == main["clients"],
+            )
+        ),
+        show(
+            Figure(
+                f"fan-out latency p50 ({n})",
+                q(main, 50),
+                "ms",
+                f"1 client p50 {q(base, 50):.1f} ms",
+                q(main, 50) / q(base, 50) if q(base, 50) > 0 else None,
+                "-",
+                None,
+            )
+        ),
+        show(
+            Figure(
+                f"fan-out latency p95 ({n})",
+                q(main, 95),
+                "ms",
+                f"1 client p95 {q(base, 95):.1f} ms",
+                q(main, 95) / q(base, 95) if q(base, 95) > 0 else None,
+                "<= 150 ms",
+                q(main, 95) <= 150,
+            )
+        ),
+        show(
+            Figure(
+                "fan-out server CPU % mean (load)",
+                cpu(main, "load", 1),
+                "%",
+                f"idle with {main['clients']} clients {cpu(main, 'idle', 1):.0f} %, 1 client at load {cpu(base, 'load', 1):.0f} %",
+                None,
+                "-",
+                None,
+            )
+        ),
+        show(
+            Figure(
+                "fan-out server CPU % max (load)",
+                cpu(main, "load", 1, max),
+                "%",
+                f"1 client max {cpu(base, 'load', 1, max):.0f} %",
+                None,
+                "-",
+                None,
+            )
+        ),
+        show(
+            Figure(
+                "fan-out server RSS MB max (load)",
+                cpu(main, "load", 2, max),
+                "MB",
+                f"idle with {main['clients']} clients {cpu(main, 'idle', 2, max):.0f} MB, 1 client {cpu(base, 'load', 2, max):.0f} MB",
+                None,
+                "-",
+                None,
+            )
+        ),
+    ]
     return figs
 
 
@@ -710,7 +970,20 @@ def gil_profile(server: Server, out: Path | None, rate: int = 200) -> Any:
     if out is None or not pids or not Path(exe).exists():
         yield
         return
-    argv = [exe, "record", "--pid", str(pids[0]), "--gil", "--nonblocking", "--rate", str(rate), "--format", "raw", "--output", str(out)]
+    argv = [
+        exe,
+        "record",
+        "--pid",
+        str(pids[0]),
+        "--gil",
+        "--nonblocking",
+        "--rate",
+        str(rate),
+        "--format",
+        "raw",
+        "--output",
+        str(out),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(0.5)
     try:
@@ -753,8 +1026,7 @@ def summarize_profile(path: Path, top: int = 15) -> str:
                 inclusive[f] = inclusive.get(f, 0) + n
     if not total:
         return f"  profile {path}: no samples"
-    out = [f"  profile {path}: {total:,} samples of the thread holding the GIL",
-           "    repository functions, inclusive:"]  # fmt: skip
+    out = [f"  profile {path}: {total:,} samples of the thread holding the GIL", "    repository functions, inclusive:"]
     for f, n in sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]:
         out.append(f"      {100 * n / total:5.1f} %  {f.replace(str(ROOT) + '/', '')}")
     out.append("    leaf functions, self:")
@@ -768,8 +1040,11 @@ def summarize_profile(path: Path, top: int = 15) -> str:
 
 def run(args: argparse.Namespace) -> int:
     m, busy = machine(), MachineLoad()
-    print(f"Pulseboard live-push benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+    print(
+        f"Pulseboard live-push benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     figures: list[Figure] = []
     with workspace(args.keep) as (tmp, stack):
         threads = max(64, args.clients + 60) if args.part in ("all", "fanout") else 64
@@ -789,13 +1064,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     opt = parser.add_argument
     opt("--quick", action="store_true", help="a short run (fan-out 5 s, baseline 2 s)")
     opt("--part", choices=("all", "dom", "fanout"), default="all")
-    opt("--events", type=int, default=300, help="events in the ingest -> DOM test (at least 200; default 300, --quick 200)")
+    opt(
+        "--events",
+        type=int,
+        default=300,
+        help="events in the ingest -> DOM test (at least 200; default 300, --quick 200)",
+    )
     opt("--warmup", type=int, default=5, help="warm-up events before the ingest -> DOM test (not counted)")
-    opt("--gap", type=float, nargs=2, default=(0.05, 0.10), metavar=("MIN", "MAX"), help="seconds between POST starts (uniform)")
+    opt(
+        "--gap",
+        type=float,
+        nargs=2,
+        default=(0.05, 0.10),
+        metavar=("MIN", "MAX"),
+        help="seconds between POST starts (uniform)",
+    )
     opt("--clients", type=int, default=200, help="WebSocket clients in the fan-out test")
     opt("--client-procs", type=int, default=2, help="processes the fan-out clients are spread over")
     opt("--seconds", type=float, help="fan-out production time (default 30; --quick 5)")
@@ -803,11 +1092,25 @@ def main(argv: list[str] | None = None) -> int:
     opt("--idle-seconds", type=float, help="idle sampling with all clients connected (default 5; --quick 2)")
     opt("--rate", type=float, default=1000.0, help="events per second in the fan-out test")
     opt("--batch", type=int, default=50, help="events per request in the fan-out test")
-    opt("--chart-throttle", type=float, default=0.0, metavar="MS",
-        help="also run a what-if of the ingest -> DOM test with the live chart redrawn at most every MS ms (default: off)")
-    opt("--deflate", action="store_true", help="fan-out clients offer permessage-deflate, as browsers do (default: not, like simple_websocket)")
+    opt(
+        "--chart-throttle",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="also run a what-if of the ingest -> DOM test with the live chart redrawn at most every MS ms (default: off)",
+    )
+    opt(
+        "--deflate",
+        action="store_true",
+        help="fan-out clients offer permessage-deflate, as browsers do (default: not, like simple_websocket)",
+    )
     opt("--keep", action="store_true", help="keep the temp dir (server log, client arrays)")
-    opt("--py-spy", type=Path, metavar="DIR", help="sample the server with py-spy during the fan-out (DIR/fanout-server.txt)")
+    opt(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy during the fan-out (DIR/fanout-server.txt)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.events = min(args.events, 200)

@@ -40,6 +40,7 @@ variant when it missed; ``--no-profile`` to skip) and the heaviest repository
 functions of the threads running Dash callbacks are printed. Benchmarks
 measure; they do not assert.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,12 +60,33 @@ for _p in (str(ROOT), str(Path(__file__).resolve().parent)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-import _dataset  # noqa: E402
-from bench.common import Figure, MachineLoad, Server, machine, py_spy, pulseboard, show, started, table, timed, workspace  # noqa: E402
+import _dataset
+
+from bench.common import (
+    Figure,
+    MachineLoad,
+    Server,
+    machine,
+    pulseboard,
+    py_spy,
+    show,
+    started,
+    table,
+    timed,
+    workspace,
+)
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 TARGET_MS = 1500.0
 SETTLE_MS = 100.0
 
@@ -135,8 +157,12 @@ def shifted_copy(src: Path, dst: Path, data_end: datetime) -> int:
         con.execute("PRAGMA cache_size=-500000")
         con.execute("PRAGMA temp_store=MEMORY")
         con.execute("BEGIN")
-        ts_indexes = [sql for (sql,) in con.execute(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL AND sql LIKE '%ts%'")]  # fmt: skip
+        ts_indexes = [
+            sql
+            for (sql,) in con.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL AND sql LIKE '%ts%'"
+            )
+        ]
         for sql in ts_indexes:
             con.execute("DROP INDEX " + sql.split()[3 if sql.split()[1].upper() == "UNIQUE" else 2])
         con.execute("UPDATE events SET ts = ts + ?", (delta * 1_000_000,))
@@ -149,7 +175,9 @@ def shifted_copy(src: Path, dst: Path, data_end: datetime) -> int:
             moved = ", ".join(f"minute + {delta}" if c == "minute" else f'"{c}"' for c in cols)
             con.execute(f"CREATE TEMP TABLE moved_{name} AS SELECT * FROM {name}")
             con.execute(f"DELETE FROM {name}")
-            con.execute(f"INSERT INTO {name} ({', '.join(chr(34) + c + chr(34) for c in cols)}) SELECT {moved} FROM moved_{name} ORDER BY id")
+            con.execute(
+                f"INSERT INTO {name} ({', '.join(chr(34) + c + chr(34) for c in cols)}) SELECT {moved} FROM moved_{name} ORDER BY id"
+            )
             con.execute(f"DROP TABLE moved_{name}")
         con.execute("COMMIT")
         con.execute("PRAGMA journal_mode=WAL")
@@ -203,8 +231,15 @@ class CpuMeter:
         return total
 
 
-def load_once(page: Any, url: str, selector: str, main: str, timeout_ms: float, server: Server | None = None,
-              meter: CpuMeter | None = None) -> dict[str, Any]:  # fmt: skip
+def load_once(
+    page: Any,
+    url: str,
+    selector: str,
+    main: str,
+    timeout_ms: float,
+    server: Server | None = None,
+    meter: CpuMeter | None = None,
+) -> dict[str, Any]:
     s0 = server.cpu_seconds() if server else 0.0
     b0 = meter.browser() if meter else 0.0
     t0 = time.perf_counter()
@@ -213,7 +248,7 @@ def load_once(page: Any, url: str, selector: str, main: str, timeout_ms: float, 
         handle = page.wait_for_function(INTERACTIVE, arg=[selector, main, SETTLE_MS], polling="raf", timeout=timeout_ms)
         ms = float(handle.json_value())
         error = ""
-    except Exception as exc:  # noqa: BLE001 - a timeout is a figure too
+    except Exception as exc:
         ms, error = float("nan"), f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     wall = 1000 * (time.perf_counter() - t0)
     server_cpu = 1000 * (server.cpu_seconds() - s0) if server else float("nan")
@@ -226,16 +261,27 @@ def load_once(page: Any, url: str, selector: str, main: str, timeout_ms: float, 
             return {dcl: n ? n.domContentLoadedEventEnd : null, calls: window.__pbLoad ? window.__pbLoad.done : []};
         }""")
         calls, dcl = got["calls"], float(got["dcl"] or "nan")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     route = [c for c in calls if c[0].strip(".").startswith("page.children")]
     mains = [c for c in calls if main in c[0] and (ms != ms or c[2] <= ms + 1)]
-    return {"ms": ms, "wall": wall, "error": error, "calls": calls, "dcl": dcl, "server_cpu": server_cpu, "browser_cpu": browser_cpu,
-            "route_end": route[0][2] if route else float("nan"), "main_start": mains[-1][1] if mains else float("nan"),
-            "main_end": mains[-1][2] if mains else float("nan")}  # fmt: skip
+    return {
+        "ms": ms,
+        "wall": wall,
+        "error": error,
+        "calls": calls,
+        "dcl": dcl,
+        "server_cpu": server_cpu,
+        "browser_cpu": browser_cpu,
+        "route_end": route[0][2] if route else float("nan"),
+        "main_start": mains[-1][1] if mains else float("nan"),
+        "main_end": mains[-1][2] if mains else float("nan"),
+    }
 
 
-def measure(browser: Any, server: Server, path: str, repeat: int, timeout_ms: float, meter: CpuMeter | None = None) -> list[dict[str, Any]]:
+def measure(
+    browser: Any, server: Server, path: str, repeat: int, timeout_ms: float, meter: CpuMeter | None = None
+) -> list[dict[str, Any]]:
     selector, main = PAGES[path]
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.add_init_script(INIT_SCRIPT)
@@ -263,7 +309,9 @@ def summarize_profile(path: Path, top: int = 14) -> str:
 
     def own(frame: str) -> bool:
         file = frame[frame.rfind("(") + 1 : frame.rfind(":")]
-        return (file.split("/", 1)[0] in repo_top and not file.startswith("/")) or (file.startswith(str(ROOT)) and "/.venv/" not in file)
+        return (file.split("/", 1)[0] in repo_top and not file.startswith("/")) or (
+            file.startswith(str(ROOT)) and "/.venv/" not in file
+        )
 
     inclusive: dict[str, int] = {}
     leaf: dict[str, int] = {}
@@ -298,16 +346,25 @@ def run(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
     m, busy = machine(), MachineLoad()
-    print(f"Pulseboard page-load benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-    print(f"  {len(args.pages)} pages x {args.repeat} loads (1 cold + {args.repeat - 1} warm) per variant: {', '.join(args.variants)}; "
-          f"interactive = main callback answered, none in flight, nothing loading, chart/grid in the DOM, held {SETTLE_MS:.0f} ms", flush=True)  # fmt: skip
+    print(
+        f"Pulseboard page-load benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    print(
+        f"  {len(args.pages)} pages x {args.repeat} loads (1 cold + {args.repeat - 1} warm) per variant: {', '.join(args.variants)}; "
+        f"interactive = main callback answered, none in flight, nothing loading, chart/grid in the DOM, held {SETTLE_MS:.0f} ms",
+        flush=True,
+    )
     needs_data = any(v in args.variants for v in ("built", "now"))
     meta: dict[str, Any] = {}
     if needs_data:
         with timed("dataset"):
             meta, built_now = _dataset.ensure(args.db, args.events, rebuild=args.rebuild)
-        print(f"  dataset {args.db}: {args.events:,} events, data ends {meta['now']} ({'built now' if built_now else 'cached'})", flush=True)
+        print(
+            f"  dataset {args.db}: {args.events:,} events, data ends {meta['now']} ({'built now' if built_now else 'cached'})",
+            flush=True,
+        )
 
     with workspace(args.keep) as (tmp, stack):
         servers: dict[str, Server] = {}
@@ -338,17 +395,25 @@ def run(args: argparse.Namespace) -> int:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 for i, path in enumerate(args.pages):
-                    turn = order[i % len(order):] + order[: i % len(order)]  # who goes first rotates
+                    turn = order[i % len(order) :] + order[: i % len(order)]  # who goes first rotates
                     for name in turn:
                         loads = measure(browser, servers[name], path, args.repeat, args.timeout * 1000, meter)
                         results[(path, name)] = loads
                         times = [x["ms"] for x in loads]
                         errors = [x["error"] for x in loads if x["error"]]
-                        print(f"  {path:<46} {labels[name]:<34} " + " ".join(f"{fmt_ms(t):>6}" for t in times) + " ms"
-                              + (f"   ! {errors[0]}" if errors else ""), flush=True)  # fmt: skip
+                        print(
+                            f"  {path:<46} {labels[name]:<34} "
+                            + " ".join(f"{fmt_ms(t):>6}" for t in times)
+                            + " ms"
+                            + (f"   ! {errors[0]}" if errors else ""),
+                            flush=True,
+                        )
 
                 figures: list[Figure] = []
-                print("\nPer page: cold (first load), median and max of all loads, in ms; ratio = median / empty median", flush=True)
+                print(
+                    "\nPer page: cold (first load), median and max of all loads, in ms; ratio = median / empty median",
+                    flush=True,
+                )
                 head = f"  {'page':<46}" + "".join(f" | {labels[n][:30]:<30}" for n in order)
                 print(head)
                 missed: list[tuple[str, str]] = []
@@ -358,21 +423,37 @@ def run(args: argparse.Namespace) -> int:
                     for name in order:
                         loads = results[(path, name)]
                         med, mx, cold = _median(loads), _max(loads), loads[0]["ms"]
-                        ratio = f" {med / empty_med:.1f}x" if name != "empty" and empty_med == empty_med and empty_med > 0 else ""
+                        ratio = (
+                            f" {med / empty_med:.1f}x"
+                            if name != "empty" and empty_med == empty_med and empty_med > 0
+                            else ""
+                        )
                         cells.append(f"{fmt_ms(cold)} / {fmt_ms(med)} / {fmt_ms(mx)}{ratio}")
                         if name != "empty" and not (med == med and med <= TARGET_MS):
                             missed.append((path, name))
                     print(f"  {path:<46}" + "".join(f" | {c:<30}" for c in cells), flush=True)
-                print("\nWhere the time goes (medians, ms since navigation start): DOMContentLoaded | route callback answered | main "
-                      "callback sent -> answered | interactive; CPU-ms per load: server, browser", flush=True)  # fmt: skip
+                print(
+                    "\nWhere the time goes (medians, ms since navigation start): DOMContentLoaded | route callback answered | main "
+                    "callback sent -> answered | interactive; CPU-ms per load: server, browser",
+                    flush=True,
+                )
                 for path in args.pages:
                     for name in order:
                         loads = results[(path, name)]
-                        md = {k: _med([x[k] for x in loads]) for k in ("dcl", "route_end", "main_start", "main_end", "ms", "server_cpu", "browser_cpu")}
-                        print(f"  {path:<46} {labels[name]:<34} {fmt_ms(md['dcl']):>6} | {fmt_ms(md['route_end']):>6} | "
-                              f"{fmt_ms(md['main_start']):>6} -> {fmt_ms(md['main_end']):>6} | {fmt_ms(md['ms']):>6};  "
-                              f"CPU {fmt_ms(md['server_cpu']):>5} + {fmt_ms(md['browser_cpu']):>5}", flush=True)  # fmt: skip
-                print("\nSlowest callbacks per page (request -> answer seen by the page, median over the loads):", flush=True)
+                        md = {
+                            k: _med([x[k] for x in loads])
+                            for k in ("dcl", "route_end", "main_start", "main_end", "ms", "server_cpu", "browser_cpu")
+                        }
+                        print(
+                            f"  {path:<46} {labels[name]:<34} {fmt_ms(md['dcl']):>6} | {fmt_ms(md['route_end']):>6} | "
+                            f"{fmt_ms(md['main_start']):>6} -> {fmt_ms(md['main_end']):>6} | {fmt_ms(md['ms']):>6};  "
+                            f"CPU {fmt_ms(md['server_cpu']):>5} + {fmt_ms(md['browser_cpu']):>5}",
+                            flush=True,
+                        )
+                print(
+                    "\nSlowest callbacks per page (request -> answer seen by the page, median over the loads):",
+                    flush=True,
+                )
                 for path in args.pages:
                     for name in order:
                         print(f"  {path:<46} {labels[name]:<34} {slowest_calls(results[(path, name)])}", flush=True)
@@ -385,25 +466,43 @@ def run(args: argparse.Namespace) -> int:
                             continue
                         loads = results[(path, name)]
                         med, mx = _median(loads), _max(loads)
-                        figures.append(show(Figure(
-                            f"{path} [{name}] median (max {fmt_ms(mx)}, n={len(loads)})", med, "ms",
-                            f"empty median {fmt_ms(empty_med)} ms", med / empty_med if empty_med == empty_med and empty_med > 0 else None,
-                            f"<= {TARGET_MS:,.0f} ms", med == med and med <= TARGET_MS)))  # fmt: skip
+                        figures.append(
+                            show(
+                                Figure(
+                                    f"{path} [{name}] median (max {fmt_ms(mx)}, n={len(loads)})",
+                                    med,
+                                    "ms",
+                                    f"empty median {fmt_ms(empty_med)} ms",
+                                    med / empty_med if empty_med == empty_med and empty_med > 0 else None,
+                                    f"<= {TARGET_MS:,.0f} ms",
+                                    med == med and med <= TARGET_MS,
+                                )
+                            )
+                        )
 
                 # One profile per page: the variant with live data when it missed, else the other.
                 missed = [(p, n) for p, n in missed if n == "now" or (p, "now") not in missed]
                 if missed and args.profile_runs:
-                    print(f"\nProfiles of the pages whose median missed {TARGET_MS:,.0f} ms on a 1M variant "
-                          f"({args.profile_runs} loads each under py-spy, which slows the server a little):", flush=True)  # fmt: skip
+                    print(
+                        f"\nProfiles of the pages whose median missed {TARGET_MS:,.0f} ms on a 1M variant "
+                        f"({args.profile_runs} loads each under py-spy, which slows the server a little):",
+                        flush=True,
+                    )
                     prof_dir = args.profile or tmp / "profiles"
                     prof_dir.mkdir(parents=True, exist_ok=True)
                     for path, name in missed:
-                        out = prof_dir / f"{name}-{path.strip('/').replace('/', '_').replace('?', '_').replace('&', '_') or 'overview'}.txt"
+                        out = (
+                            prof_dir
+                            / f"{name}-{path.strip('/').replace('/', '_').replace('?', '_').replace('&', '_') or 'overview'}.txt"
+                        )
                         print(f"  {path} [{labels[name]}]", flush=True)
                         with py_spy(servers[name], out):
                             loads = measure(browser, servers[name], path, args.profile_runs, args.timeout * 1000, meter)
-                        print(f"    loads under py-spy: {', '.join(fmt_ms(x['ms']) for x in loads)} ms; slowest callbacks: "
-                              f"{slowest_calls(loads)}", flush=True)  # fmt: skip
+                        print(
+                            f"    loads under py-spy: {', '.join(fmt_ms(x['ms']) for x in loads)} ms; slowest callbacks: "
+                            f"{slowest_calls(loads)}",
+                            flush=True,
+                        )
                         if out.exists():
                             print(summarize_profile(out), flush=True)
             finally:
@@ -412,7 +511,12 @@ def run(args: argparse.Namespace) -> int:
         own = sum(os.times()[:4]) + sum(s.cpu_seconds() for s in servers.values()) + browser_cpu
 
     print()
-    print(table(figures, f"Summary: page load to interactive, median of {args.repeat} (1 cold + {args.repeat - 1} warm), vs the empty database"))
+    print(
+        table(
+            figures,
+            f"Summary: page load to interactive, median of {args.repeat} (1 cold + {args.repeat - 1} warm), vs the empty database",
+        )
+    )
     print(f"  {busy.report(own)}")
     return 0
 
@@ -433,18 +537,35 @@ def _max(loads: list[dict[str, Any]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     opt = parser.add_argument
     opt("--events", type=int, default=1_000_000, help="events in the dataset (default 1,000,000)")
     opt("--db", type=Path, help="cached dataset file (default /tmp/pulseboard-bench-<N>.db)")
     opt("--rebuild", action="store_true", help="build the dataset again even when the cached one matches")
     opt("--repeat", type=int, default=5, help="loads per page and variant (the first is cold)")
-    opt("--variants", default="empty,built,now", help="comma-separated: empty, built (1M as built), now (1M shifted to end now)")
+    opt(
+        "--variants",
+        default="empty,built,now",
+        help="comma-separated: empty, built (1M as built), now (1M shifted to end now)",
+    )
     opt("--pages", nargs="+", default=list(PAGES), help="pages to load (paths of PAGES)")
     opt("--timeout", type=float, default=60.0, help="seconds before a load counts as failed")
     opt("--profile", type=Path, metavar="DIR", help="keep the py-spy profiles of the pages that miss the target in DIR")
-    opt("--profile-runs", type=int, default=3, help="loads under py-spy per page that misses the target (0: no profiling)")
-    opt("--no-profile", dest="profile_runs", action="store_const", const=0, help="do not profile pages that miss the target")
+    opt(
+        "--profile-runs",
+        type=int,
+        default=3,
+        help="loads under py-spy per page that misses the target (0: no profiling)",
+    )
+    opt(
+        "--no-profile",
+        dest="profile_runs",
+        action="store_const",
+        const=0,
+        help="do not profile pages that miss the target",
+    )
     opt("--keep", action="store_true", help="keep the temp dir (database copies, server logs)")
     args = parser.parse_args(argv)
     args.db = args.db or _dataset.default_path(args.events)

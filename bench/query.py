@@ -28,6 +28,7 @@ ones (counts equal; p95 within the histogram's error). ``--profile`` adds
 each SQL statement with its time and query plan, and cProfile listings.
 Benchmarks measure; they do not assert.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,6 @@ import io
 import os
 import pstats
 import sqlite3
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -49,15 +49,15 @@ for p in (str(ROOT), str(Path(__file__).resolve().parent)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-import pandas as pd  # noqa: E402
+import _dataset
+import pandas as pd
+from common import Timing, measure
 
-import _dataset  # noqa: E402
-from common import Timing, measure  # noqa: E402
-from analytics.histogram import RELATIVE_ERROR  # noqa: E402
-from data import queries  # noqa: E402
-from data.db import Database  # noqa: E402
-from data.models import to_micros  # noqa: E402
-from reports import explore, overview  # noqa: E402
+from analytics.histogram import RELATIVE_ERROR
+from data import queries
+from data.db import Database
+from data.models import to_micros
+from reports import explore, overview
 
 TARGET_MS = 150.0
 
@@ -69,8 +69,9 @@ def overview_refresh(db: Database, now: datetime) -> dict[str, Any]:
     """What GET /api/overview computes (api/read.py), without its result cache."""
     filters = queries.Filters()
     with db.read() as conn:
-        by_source = queries.rollup_totals(conn, since=overview.day_start(now), until=now + timedelta(minutes=1),
-                                          filters=filters, group_by=("source",))  # fmt: skip
+        by_source = queries.rollup_totals(
+            conn, since=overview.day_start(now), until=now + timedelta(minutes=1), filters=filters, group_by=("source",)
+        )
         return {
             "kpis": overview.kpis(conn, now, filters),
             "system_state": overview.system_state(conn, now, 300.0),
@@ -84,12 +85,21 @@ def overview_steps(now: datetime) -> list[tuple[str, Callable[[Any], Any]]]:
     end = now + timedelta(minutes=1)
     today = overview.day_start(now)
     return [
-        ("kpis: rollup_totals today by status", lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("status",))),
+        (
+            "kpis: rollup_totals today by status",
+            lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("status",)),
+        ),
         ("kpis: count last 10 min (rollups)", lambda c: overview.count(c, now - timedelta(minutes=10), end)),
         ("kpis: count last hour (rollups)", lambda c: overview.count(c, now - timedelta(hours=1), end)),
-        ("kpis: count_active_users 30 min (raw)", lambda c: queries.count_active_users(c, since=now - timedelta(minutes=30))),
+        (
+            "kpis: count_active_users 30 min (raw)",
+            lambda c: queries.count_active_users(c, since=now - timedelta(minutes=30)),
+        ),
         ("kpis: open sessions + last id", lambda c: (queries.count_open_sessions(c), queries.last_event_id(c))),
-        ("sources: rollup_totals today by source", lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("source",))),
+        (
+            "sources: rollup_totals today by source",
+            lambda c: queries.rollup_totals(c, since=today, until=end, group_by=("source",)),
+        ),
         ("system_state with uptime", lambda c: overview.system_state(c, now, 300.0, uptime=True)),
         ("recent_events(limit=50)", lambda c: overview.recent_events(c, limit=50)),
     ]
@@ -97,13 +107,16 @@ def overview_steps(now: datetime) -> list[tuple[str, Callable[[Any], Any]]]:
 
 def explore_queries(now: datetime) -> dict[str, explore.Query]:
     return {
-        "count/5min by source, 6 h": explore.Query(since=now - timedelta(hours=6), until=now, metric="count",
-                                                   group_by="source", bucket="5min"),
-        "p95 duration/1h, 24 h": explore.Query(since=now - timedelta(hours=24), until=now, metric="p95",
-                                               field="duration_ms", bucket="1h"),
-        "p95 duration/1h, 6 h": explore.Query(since=now - timedelta(hours=6), until=now, metric="p95",
-                                              field="duration_ms", bucket="1h"),
-    }  # fmt: skip
+        "count/5min by source, 6 h": explore.Query(
+            since=now - timedelta(hours=6), until=now, metric="count", group_by="source", bucket="5min"
+        ),
+        "p95 duration/1h, 24 h": explore.Query(
+            since=now - timedelta(hours=24), until=now, metric="p95", field="duration_ms", bucket="1h"
+        ),
+        "p95 duration/1h, 6 h": explore.Query(
+            since=now - timedelta(hours=6), until=now, metric="p95", field="duration_ms", bucket="1h"
+        ),
+    }
 
 
 def run_explore(db: Database, q: explore.Query) -> pd.DataFrame:
@@ -113,8 +126,10 @@ def run_explore(db: Database, q: explore.Query) -> pd.DataFrame:
 
 def raw_count_groupby(db: Database, since: datetime, until: datetime) -> list[tuple[Any, ...]]:
     """Baseline: count per 5-min bucket per source over raw events, in SQL."""
-    sql = ("SELECT ts / 300000000 * 300 AS bucket, source, count(*) FROM events WHERE ts >= ? AND ts < ? "
-           "GROUP BY bucket, source ORDER BY bucket, source")  # fmt: skip
+    sql = (
+        "SELECT ts / 300000000 * 300 AS bucket, source, count(*) FROM events WHERE ts >= ? AND ts < ? "
+        "GROUP BY bucket, source ORDER BY bucket, source"
+    )
     with db.read() as conn:
         return list(conn.exec_driver_sql(sql, (to_micros(since), to_micros(until))).all())
 
@@ -144,15 +159,22 @@ def check_answers(got: pd.DataFrame, raw: list[tuple[Any, ...]], got_p95: pd.Dat
     raw_df = pd.DataFrame(raw, columns=["bucket", "group", "value"])
     raw_df["bucket"] = pd.to_datetime(raw_df["bucket"], unit="s", utc=True)
     merged = got.assign(bucket=got["bucket"].astype("datetime64[ns, UTC]")).merge(
-        raw_df.assign(bucket=raw_df["bucket"].astype("datetime64[ns, UTC]")), on=["bucket", "group"], how="outer",
-        suffixes=("_rollup", "_raw"))  # fmt: skip
+        raw_df.assign(bucket=raw_df["bucket"].astype("datetime64[ns, UTC]")),
+        on=["bucket", "group"],
+        how="outer",
+        suffixes=("_rollup", "_raw"),
+    )
     same = bool((merged["value_rollup"] == merged["value_raw"]).all())
-    out.append(f"count/5min by source, 6 h: {len(got)} rows, {int(got['value'].sum()):,} events; "
-               f"{'equal to' if same else 'DIFFERENT FROM'} the raw GROUP BY")  # fmt: skip
+    out.append(
+        f"count/5min by source, 6 h: {len(got)} rows, {int(got['value'].sum()):,} events; "
+        f"{'equal to' if same else 'DIFFERENT FROM'} the raw GROUP BY"
+    )
     got = got_p95.set_index("bucket")["value"]
     rel = (got.to_numpy() / exact.reindex(got.index.astype(exact.index.dtype)).to_numpy() - 1).__abs__()
-    out.append(f"p95 duration/1h, 6 h: max relative error vs exact pandas p95 {rel.max():.1%} "
-               f"(histogram bound ±{RELATIVE_ERROR:.0%})")  # fmt: skip
+    out.append(
+        f"p95 duration/1h, 6 h: max relative error vs exact pandas p95 {rel.max():.1%} "
+        f"(histogram bound ±{RELATIVE_ERROR:.0%})"
+    )
     return out
 
 
@@ -172,7 +194,9 @@ def table_sizes(path: Path) -> list[tuple[str, int]]:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
-        owner = dict(con.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')").fetchall())
+        owner = dict(
+            con.execute("SELECT name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')").fetchall()
+        )
     except sqlite3.Error:
         return []
     finally:
@@ -189,12 +213,16 @@ def row_line(t: Timing, baseline: Timing | None, target: float | None) -> str:
     verdict = ""
     if target is not None:
         verdict = f"{'MET' if t.p95 <= target else 'MISSED'} (cpu {'met' if t.cpu95 <= target else 'missed'})"
-    return (f"  {t.name:<44} {t.n:>3} {t.first:>8.1f} {t.p50:>8.1f} {t.p95:>8.1f} {t.cpu50:>8.1f} {t.cpu95:>8.1f} "
-            f"{speed}  {verdict}")  # fmt: skip
+    return (
+        f"  {t.name:<44} {t.n:>3} {t.first:>8.1f} {t.p50:>8.1f} {t.p95:>8.1f} {t.cpu50:>8.1f} {t.cpu95:>8.1f} "
+        f"{speed}  {verdict}"
+    )
 
 
-HEADER = (f"  {'what':<44} {'n':>3} {'first':>8} {'p50':>8} {'p95':>8} {'cpu p50':>8} {'cpu p95':>8} "
-          f"{'speedup':>7} {'(cpu)':>7}  p95 <= {TARGET_MS:.0f} ms")  # fmt: skip
+HEADER = (
+    f"  {'what':<44} {'n':>3} {'first':>8} {'p50':>8} {'p95':>8} {'cpu p50':>8} {'cpu p95':>8} "
+    f"{'speedup':>7} {'(cpu)':>7}  p95 <= {TARGET_MS:.0f} ms"
+)
 
 
 def profile(label: str, fn: Callable[[], Any], top: int = 18) -> None:
@@ -251,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild", action="store_true", help="build the dataset again even if cached")
     ap.add_argument("--repeat", type=int, default=30, help="timed calls per scenario (default 30)")
     ap.add_argument("--baseline-repeat", type=int, default=2, help="timed calls per raw baseline (default 2)")
-    ap.add_argument("--budget", type=float, default=4.0, help="seconds per scenario before stopping early (min 3 calls)")
+    ap.add_argument(
+        "--budget", type=float, default=4.0, help="seconds per scenario before stopping early (min 3 calls)"
+    )
     ap.add_argument("--profile", action="store_true", help="also print cProfile and query plans of the slow parts")
     args = ap.parse_args(argv)
 
@@ -261,11 +291,15 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.fromisoformat(meta["now"])
     secs = meta["seconds"]
     print(f"\nPulseboard query bench — {args.events:,} events over {meta['params']['days']} days in {path}")
-    print(f"  dataset: {'built now' if built else 'cached'}; build time {secs['total']:.1f} s "
-          f"(generate {secs['generate']} s, events {secs['events']} s, indexes {secs['indexes']} s, "
-          f"rollups {secs['rollups']} s, verify {secs['verify']} s; CPU {secs.get('cpu', '?')} s)")  # fmt: skip
-    print(f"  rollups: {meta['rollup_rows']:,} rows, duration histograms: {meta['hist_rows']:,} rows "
-          f"({meta['rollup_rows'] / args.events:.2f} and {meta['hist_rows'] / args.events:.2f} per event)")  # fmt: skip
+    print(
+        f"  dataset: {'built now' if built else 'cached'}; build time {secs['total']:.1f} s "
+        f"(generate {secs['generate']} s, events {secs['events']} s, indexes {secs['indexes']} s, "
+        f"rollups {secs['rollups']} s, verify {secs['verify']} s; CPU {secs.get('cpu', '?')} s)"
+    )
+    print(
+        f"  rollups: {meta['rollup_rows']:,} rows, duration histograms: {meta['hist_rows']:,} rows "
+        f"({meta['rollup_rows'] / args.events:.2f} and {meta['hist_rows'] / args.events:.2f} per event)"
+    )
     print(f"  rollup check: {meta['verified']}")
     db = Database(f"sqlite:///{path}")
     size = db.size_bytes() or 0
@@ -280,10 +314,20 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- baselines: raw events
     six = (now - timedelta(hours=6), now)
-    b_count = measure("raw GROUP BY count/5min/source, 6 h (SQL)", lambda: raw_count_groupby(db, *six),
-                      repeat=args.baseline_repeat, budget_s=0, min_repeat=args.baseline_repeat)  # fmt: skip
-    b_p95 = measure("raw p95 duration/1h, 6 h (pandas)", lambda: raw_p95_pandas(db, *six),
-                    repeat=args.baseline_repeat, budget_s=0, min_repeat=args.baseline_repeat)  # fmt: skip
+    b_count = measure(
+        "raw GROUP BY count/5min/source, 6 h (SQL)",
+        lambda: raw_count_groupby(db, *six),
+        repeat=args.baseline_repeat,
+        budget_s=0,
+        min_repeat=args.baseline_repeat,
+    )
+    b_p95 = measure(
+        "raw p95 duration/1h, 6 h (pandas)",
+        lambda: raw_p95_pandas(db, *six),
+        repeat=args.baseline_repeat,
+        budget_s=0,
+        min_repeat=args.baseline_repeat,
+    )
 
     # ---- rollups through the app's code
     kw = {"repeat": args.repeat, "budget_s": args.budget}
@@ -309,14 +353,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label:<44} {t.p50:>8.1f} {t.cpu50:>8.1f}")
 
     print("\nAnswers:")
-    for line in check_answers(ex["count/5min by source, 6 h"].result, b_count.result,
-                              ex["p95 duration/1h, 6 h"].result, b_p95.result):  # fmt: skip
+    for line in check_answers(
+        ex["count/5min by source, 6 h"].result, b_count.result, ex["p95 duration/1h, 6 h"].result, b_p95.result
+    ):
         print(f"  {line}")
 
     met = ov.p95 <= TARGET_MS and all(t.p95 <= TARGET_MS for t in ex.values())
     met_cpu = ov.cpu95 <= TARGET_MS and all(t.cpu95 <= TARGET_MS for t in ex.values())
-    print(f"\nTarget p95 <= {TARGET_MS:.0f} ms for (a) and (b): {'MET' if met else 'MISSED'} on wall clock, "
-          f"{'met' if met_cpu else 'missed'} on CPU time; load average {_load()}")  # fmt: skip
+    print(
+        f"\nTarget p95 <= {TARGET_MS:.0f} ms for (a) and (b): {'MET' if met else 'MISSED'} on wall clock, "
+        f"{'met' if met_cpu else 'missed'} on CPU time; load average {_load()}"
+    )
 
     if args.profile:
         sql_trace(db, "the overview refresh", lambda: overview_refresh(db, now))

@@ -38,6 +38,7 @@ acknowledged, deliveries to each client, missing, duplicates. Benchmarks
 measure; they do not assert. The server, the client processes and the browser
 are stopped on exit, on Ctrl-C and on SIGTERM.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,10 +65,22 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import (  # noqa: E402
-    CHROMIUM, CHROMIUM_ARGS, MachineLoad, connect_clients, Server, _die_with_parent, machine, make_bodies, percentile, pulseboard,
-    py_spy, recorder_class, started, workspace,
-)  # fmt: skip
+from bench.common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MachineLoad,
+    Server,
+    _die_with_parent,
+    connect_clients,
+    machine,
+    make_bodies,
+    percentile,
+    pulseboard,
+    py_spy,
+    recorder_class,
+    started,
+    workspace,
+)
 
 JSON_HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
@@ -174,10 +187,15 @@ def client_worker(url: str, n: int, pipe: Connection) -> None:
         all_lat = np.concatenate(lat) if lat else np.zeros(0)
         hist = np.histogram(np.clip(all_lat, EDGES[0], EDGES[-1] - 1e-6), EDGES)[0]
         reply: dict[str, Any] = {
-            "hist": hist, "delivered": delivered, "extra": extra, "connected": sum(bool(c.connected) for c in clients),
-            "resyncs": sum(c.resyncs for c in clients), "errors": [e for c in clients for e in c.errors][:3],
-            "n_errors": sum(len(c.errors) for c in clients), "frames": sum(c.frames for c in clients),
-        }  # fmt: skip
+            "hist": hist,
+            "delivered": delivered,
+            "extra": extra,
+            "connected": sum(bool(c.connected) for c in clients),
+            "resyncs": sum(c.resyncs for c in clients),
+            "errors": [e for c in clients for e in c.errors][:3],
+            "n_errors": sum(len(c.errors) for c in clients),
+            "frames": sum(c.frames for c in clients),
+        }
         if cmd == "final":
             acked = np.flatnonzero(~np.isnan(answer_of))
             per_client = []
@@ -237,7 +255,12 @@ def browser_worker(url: str, explore_every: float, pipe: Connection) -> None:
                     if cmd == "stop":
                         break
                     state = page.evaluate(PAGE_STATE)
-                    state.update(explore=loads, explore_failures=failures, page_errors=page_errors[:3], n_page_errors=len(page_errors))
+                    state.update(
+                        explore=loads,
+                        explore_failures=failures,
+                        page_errors=page_errors[:3],
+                        n_page_errors=len(page_errors),
+                    )
                     pipe.send(("sample", state))
                     loads, failures = [], []
                     continue
@@ -249,7 +272,7 @@ def browser_worker(url: str, explore_every: float, pipe: Connection) -> None:
                         tab.goto(url + "/explore?window=1h&group_by=source&bucket=none", wait_until="load")
                         expect(tab.locator("#ex-summary")).to_contain_text("rows", timeout=60_000)
                         loads.append(time.perf_counter() - t0)
-                    except Exception as exc:  # noqa: BLE001 - reported with the next sample
+                    except Exception as exc:
                         failures.append(f"{type(exc).__name__}: {str(exc)[:200]}")
                     finally:
                         tab.close()
@@ -301,7 +324,7 @@ class Producer:
                 if resp.status not in (200, 201):
                     raise RuntimeError(f"HTTP {resp.status}: {data[:200]!r}")
                 ids = [int(i) for i in orjson.loads(data)["ids"]]
-            except Exception as exc:  # noqa: BLE001 - counted and printed
+            except Exception as exc:
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=30)
                 with self.lock:
@@ -365,12 +388,11 @@ def server_stats(root: Any, procs: dict[int, Any]) -> tuple[float, int, int, flo
     rss = cpu = 0.0
     fds = threads = 0
     for p in procs.values():
-        with contextlib.suppress(psutil.Error):
-            with p.oneshot():
-                rss += p.memory_info().rss / 1048576
-                fds += p.num_fds()
-                threads += p.num_threads()
-                cpu += p.cpu_percent(None)
+        with contextlib.suppress(psutil.Error), p.oneshot():
+            rss += p.memory_info().rss / 1048576
+            fds += p.num_fds()
+            threads += p.num_threads()
+            cpu += p.cpu_percent(None)
     return rss, fds, threads, cpu
 
 
@@ -404,16 +426,20 @@ def nanmean(values: Sequence[float]) -> float:
     return statistics.mean(v) if v else float("nan")
 
 
-HEADER = (f"  {'min':>5} {'RSS MB':>7} {'fds':>4} {'thr':>4} {'CPU%':>5} {'ingest p50/p99 ms':>18} {'deliv p50/p95 ms':>17} "
-          f"{'delivered/expected':>22} {'ev/s':>6} {'live':>4} {'DB MB':>6} {'heap MB':>7} {'explore s':>9}")  # fmt: skip
+HEADER = (
+    f"  {'min':>5} {'RSS MB':>7} {'fds':>4} {'thr':>4} {'CPU%':>5} {'ingest p50/p99 ms':>18} {'deliv p50/p95 ms':>17} "
+    f"{'delivered/expected':>22} {'ev/s':>6} {'live':>4} {'DB MB':>6} {'heap MB':>7} {'explore s':>9}"
+)
 
 
 def line(s: Sample) -> str:
     heap = f"{s.heap_mb:7.1f}" if s.heap_mb == s.heap_mb else f"{'-':>7}"
     explore = f"{s.explore_s:9.2f}" if s.explore_s == s.explore_s else f"{'-':>9}"
-    return (f"  {s.minute:5.2f} {s.rss_mb:7.1f} {s.fds:4d} {s.threads:4d} {s.cpu:5.0f} {s.ingest_p50:8.1f} / {s.ingest_p99:7.1f} "
-            f"{s.deliv_p50:7.1f} / {s.deliv_p95:7.1f} {s.delivered:>10,}/{s.expected:<11,} {s.events_s:6.0f} {s.live:4.0f} "
-            f"{s.db_mb:6.1f} {heap} {explore}")  # fmt: skip
+    return (
+        f"  {s.minute:5.2f} {s.rss_mb:7.1f} {s.fds:4d} {s.threads:4d} {s.cpu:5.0f} {s.ingest_p50:8.1f} / {s.ingest_p99:7.1f} "
+        f"{s.deliv_p50:7.1f} / {s.deliv_p95:7.1f} {s.delivered:>10,}/{s.expected:<11,} {s.events_s:6.0f} {s.live:4.0f} "
+        f"{s.db_mb:6.1f} {heap} {explore}"
+    )
 
 
 def server_errors(server: Server) -> dict[str, int]:
@@ -467,17 +493,26 @@ def run(args: argparse.Namespace) -> int:
     import psutil
 
     m, busy = machine(), MachineLoad()
-    print(f"Pulseboard soak benchmark — {m['cores']} cores ({m['cpu']}), Python {m['python']}, SQLite {m['sqlite']}, "
-          f"load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-    print(f"  {args.minutes:g} min: {args.rate:,.0f} events/s in requests of {args.batch} ({args.conns} connections), "
-          f"{args.clients} WebSocket clients in {args.client_procs} processes, "
-          f"{f'Chromium on / with Explore every {args.explore_every:g} s' if args.browser else 'no browser'}; a line every {args.interval:g} s; warm-up (baseline) {args.warmup:g} min", flush=True)  # fmt: skip
+    print(
+        f"Pulseboard soak benchmark — {m['cores']} cores ({m['cpu']}), Python {m['python']}, SQLite {m['sqlite']}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    print(
+        f"  {args.minutes:g} min: {args.rate:,.0f} events/s in requests of {args.batch} ({args.conns} connections), "
+        f"{args.clients} WebSocket clients in {args.client_procs} processes, "
+        f"{f'Chromium on / with Explore every {args.explore_every:g} s' if args.browser else 'no browser'}; a line every {args.interval:g} s; warm-up (baseline) {args.warmup:g} min",
+        flush=True,
+    )
     ctx = mp.get_context("spawn")
     with workspace(args.keep) as (tmp, stack):
         threads = max(64, args.clients + 40)
         server = started(stack, pulseboard(tmp / "soak", "--threads", str(threads)))
         ready_s = server.wait_ready()
-        print(f"  server (--threads {threads}, {len(server.worker_pids()) + 1} processes) ready in {ready_s:.1f} s", flush=True)
+        print(
+            f"  server (--threads {threads}, {len(server.worker_pids()) + 1} processes) ready in {ready_s:.1f} s",
+            flush=True,
+        )
         assert server.proc is not None
         root = psutil.Process(server.proc.pid)
         procs: dict[int, Any] = {}
@@ -495,7 +530,7 @@ def run(args: argparse.Namespace) -> int:
             workers.append((p, parent))
             stack.callback(stop_process, p, parent, ("stop", np.zeros(0, np.int64), np.zeros(0), 0.0), 10.0)
         connected = 0
-        for p, pipe in workers:
+        for _p, pipe in workers:
             if not pipe.poll(120):
                 raise RuntimeError("a client process did not report ready in 120 s")
             _, c, r, failures = pipe.recv()
@@ -508,7 +543,9 @@ def run(args: argparse.Namespace) -> int:
         bpipe: Connection | None = None
         if args.browser:
             bparent, bchild = ctx.Pipe()
-            bproc = ctx.Process(target=browser_worker, args=(server.url, args.explore_every, bchild), daemon=True, name="soak-browser")
+            bproc = ctx.Process(
+                target=browser_worker, args=(server.url, args.explore_every, bchild), daemon=True, name="soak-browser"
+            )
             bproc.start()
             stack.callback(stop_process, bproc, bparent, "stop", 20.0)
             if bparent.poll(150):
@@ -546,7 +583,9 @@ def run(args: argparse.Namespace) -> int:
                         raise RuntimeError(f"the server exited:\n{server.log_tail()}")
                 done = producer.take()
                 ids = np.fromiter(itertools.chain.from_iterable(d[3] for d in done), dtype=np.int64)
-                answers = np.fromiter(itertools.chain.from_iterable(itertools.repeat(d[2], len(d[3])) for d in done), dtype=np.float64)
+                answers = np.fromiter(
+                    itertools.chain.from_iterable(itertools.repeat(d[2], len(d[3])) for d in done), dtype=np.float64
+                )
                 acked_ids.extend(ids.tolist())
                 cmd = "final" if last else "round"
                 for _, pipe in workers:
@@ -586,14 +625,24 @@ def run(args: argparse.Namespace) -> int:
                 rss, fds, nthreads, cpu = server_stats(root, procs)
                 metrics = scrape(server)
                 s = Sample(
-                    minute=(r + 1) * args.interval / 60, rss_mb=rss, fds=fds, threads=nthreads, cpu=cpu,
-                    ingest_p50=percentile(ingest_ms, 50), ingest_p99=percentile(ingest_ms, 99),
+                    minute=(r + 1) * args.interval / 60,
+                    rss_mb=rss,
+                    fds=fds,
+                    threads=nthreads,
+                    cpu=cpu,
+                    ingest_p50=percentile(ingest_ms, 50),
+                    ingest_p99=percentile(ingest_ms, 99),
                     lag_p99=percentile([1000 * (d[1] - d[0]) for d in done], 99),
-                    deliv_p50=hist_percentile(hist, 50), deliv_p95=hist_percentile(hist, 95), delivered=delivered,
-                    expected=len(ids) * connected, events_s=len(ids) / args.interval,
+                    deliv_p50=hist_percentile(hist, 50),
+                    deliv_p95=hist_percentile(hist, 95),
+                    delivered=delivered,
+                    expected=len(ids) * connected,
+                    events_s=len(ids) / args.interval,
                     live=metrics.get("pulseboard_live_clients", float("nan")),
-                    db_mb=metrics.get("pulseboard_database_bytes", float("nan")) / 1048576, heap_mb=heap, explore_s=explore,
-                )  # fmt: skip
+                    db_mb=metrics.get("pulseboard_database_bytes", float("nan")) / 1048576,
+                    heap_mb=heap,
+                    explore_s=explore,
+                )
                 samples.append(s)
                 print(line(s), flush=True)
         if bpipe is not None:  # the page after the last events: caught up?
@@ -610,8 +659,26 @@ def run(args: argparse.Namespace) -> int:
         db_final = scrape(server)
         log_errors = server_errors(server)
 
-    summary(args, samples, acked_ids, hist_all, lat_all, final, connected, extra, resyncs, n_ws_errors, frames, ws_errors,
-            producer, explore_all, explore_failures, page_errors, page_state, db_final)  # fmt: skip
+    summary(
+        args,
+        samples,
+        acked_ids,
+        hist_all,
+        lat_all,
+        final,
+        connected,
+        extra,
+        resyncs,
+        n_ws_errors,
+        frames,
+        ws_errors,
+        producer,
+        explore_all,
+        explore_failures,
+        page_errors,
+        page_state,
+        db_final,
+    )
     if log_errors:
         print(f"  server log: {sum(log_errors.values())} tracebacks:")
         for exc_line, n in sorted(log_errors.items(), key=lambda kv: -kv[1])[:5]:
@@ -621,17 +688,39 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(args: argparse.Namespace, samples: list[Sample], acked_ids: list[int], hist_all: np.ndarray, lat_all: list[float],
-            final: list[dict[str, Any]], connected: int, extra: int, resyncs: int, n_ws_errors: int, frames: int,
-            ws_errors: list[str], producer: Producer, explore_all: list[float], explore_failures: list[str], page_errors: int,
-            page_state: dict[str, Any], metrics: dict[str, float]) -> None:  # fmt: skip
+def summary(
+    args: argparse.Namespace,
+    samples: list[Sample],
+    acked_ids: list[int],
+    hist_all: np.ndarray,
+    lat_all: list[float],
+    final: list[dict[str, Any]],
+    connected: int,
+    extra: int,
+    resyncs: int,
+    n_ws_errors: int,
+    frames: int,
+    ws_errors: list[str],
+    producer: Producer,
+    explore_all: list[float],
+    explore_failures: list[str],
+    page_errors: int,
+    page_state: dict[str, Any],
+    metrics: dict[str, float],
+) -> None:
     print()
     warm = [s for s in samples if s.minute <= args.warmup + 1e-9] or samples[:1]
     rest = [s for s in samples if s.minute > args.warmup + 1e-9]
     tail = rest[-2:] or samples[-1:]
-    span = f"minutes {rest[0].minute - args.interval / 60:g}-{rest[-1].minute:g}" if rest else "no samples after the warm-up"
-    print(f"Summary: slope per 10 min over the {len(rest)} samples after the warm-up ({span}), beside the warm-up "
-          f"baseline (first {args.warmup:g} min, same run) and the last samples' ratio to it")  # fmt: skip
+    span = (
+        f"minutes {rest[0].minute - args.interval / 60:g}-{rest[-1].minute:g}"
+        if rest
+        else "no samples after the warm-up"
+    )
+    print(
+        f"Summary: slope per 10 min over the {len(rest)} samples after the warm-up ({span}), beside the warm-up "
+        f"baseline (first {args.warmup:g} min, same run) and the last samples' ratio to it"
+    )
     verdicts: list[bool] = []
 
     def figure(name: str, unit: str, get: Any, tolerance: Any, target: str) -> None:
@@ -647,10 +736,16 @@ def summary(args: argparse.Namespace, samples: list[Sample], acked_ids: list[int
             ok = slope <= tol or not end - base > tol
             verdicts.append(ok)
         ratio = f"{end / base:.2f}x" if base and base == base and end == end else "n/a"
-        rel = f" ({100 * slope / mean_after:+.1f} %)" if mean_after and mean_after == mean_after and slope == slope else ""
+        rel = (
+            f" ({100 * slope / mean_after:+.1f} %)"
+            if mean_after and mean_after == mean_after and slope == slope
+            else ""
+        )
         verdict = {True: "flat  MET", False: "growing  MISSED", None: ""}[ok]
-        print(f"  {name:<26} slope {slope:+8.2f} {unit}/10 min{rel:<11} baseline {base:8.1f} {unit:<3} last {end:8.1f} "
-              f"ratio {ratio:<6} target {target:<28} {verdict}")  # fmt: skip
+        print(
+            f"  {name:<26} slope {slope:+8.2f} {unit}/10 min{rel:<11} baseline {base:8.1f} {unit:<3} last {end:8.1f} "
+            f"ratio {ratio:<6} target {target:<28} {verdict}"
+        )
 
     figure("server RSS", "MB", lambda s: s.rss_mb, lambda b, m: FLAT_RSS_PCT / 100 * m, f"< {FLAT_RSS_PCT:g} %/10 min")
     figure("server open files", "", lambda s: s.fds, lambda b, m: FLAT_FDS, f"<= {FLAT_FDS:g}/10 min")
@@ -678,38 +773,50 @@ def summary(args: argparse.Namespace, samples: list[Sample], acked_ids: list[int
     dups = sum(pc[2] for pc in per)
     unique = len(set(acked_ids))
     print(f"\nTotals over {args.minutes:g} min")
-    print(f"  ingest: {acked:,} events acknowledged in {len(lat_all):,} requests ({producer.n_errors} failed; {elapsed:.0f} s = "
-          f"{acked / elapsed:,.0f} events/s of {args.rate:,.0f} asked); distinct ids {unique:,}; request latency "
-          f"p50 {percentile(lat_all, 50):.1f} p99 {percentile(lat_all, 99):.1f} max {max(lat_all, default=float('nan')):.0f} ms; "
-          f"server counted {metrics.get('pulseboard_events_ingested_total', float('nan')):,.0f} stored")  # fmt: skip
+    print(
+        f"  ingest: {acked:,} events acknowledged in {len(lat_all):,} requests ({producer.n_errors} failed; {elapsed:.0f} s = "
+        f"{acked / elapsed:,.0f} events/s of {args.rate:,.0f} asked); distinct ids {unique:,}; request latency "
+        f"p50 {percentile(lat_all, 50):.1f} p99 {percentile(lat_all, 99):.1f} max {max(lat_all, default=float('nan')):.0f} ms; "
+        f"server counted {metrics.get('pulseboard_events_ingested_total', float('nan')):,.0f} stored"
+    )
     for e in producer.errors[:3]:
         print(f"    ! {e}")
     if per:
         d = [pc[0] for pc in per]
-        print(f"  delivery: {len(per)} clients ({connected} connected at the start), each got {min(d):,} to {max(d):,} of "
-              f"{acked:,}; missing {missing:,} (worst client {max(pc[1] for pc in per):,}), duplicates {dups:,}; latency "
-              f"answer -> client p50 {hist_percentile(hist_all, 50):.1f} p95 {hist_percentile(hist_all, 95):.1f} p99 "
-              f"{hist_percentile(hist_all, 99):.1f} ms over {int(hist_all.sum()):,} deliveries; {frames:,} frames, resyncs "
-              f"{resyncs}, error messages {n_ws_errors}; other events (self-monitoring) {extra:,}")  # fmt: skip
+        print(
+            f"  delivery: {len(per)} clients ({connected} connected at the start), each got {min(d):,} to {max(d):,} of "
+            f"{acked:,}; missing {missing:,} (worst client {max(pc[1] for pc in per):,}), duplicates {dups:,}; latency "
+            f"answer -> client p50 {hist_percentile(hist_all, 50):.1f} p95 {hist_percentile(hist_all, 95):.1f} p99 "
+            f"{hist_percentile(hist_all, 99):.1f} ms over {int(hist_all.sum()):,} deliveries; {frames:,} frames, resyncs "
+            f"{resyncs}, error messages {n_ws_errors}; other events (self-monitoring) {extra:,}"
+        )
         for e in ws_errors[:3]:
             print(f"    ! server said: {e}")
         ok = missing == 0 and dups == 0 and len(per) == args.clients
         print(f"  target: every acknowledged event to every client exactly once: {'MET' if ok else 'MISSED'}")
     if args.browser:
         newest = max(acked_ids, default=0)
-        caught_up = "yes" if (page_state.get("lastId") or 0) >= newest else f"no (page at id {page_state.get('lastId')}, newest {newest})"
-        print(f"  browser: / open {args.minutes:g} min, live feed received {page_state.get('received', 'n/a')} events, "
-              f"caught up with the newest: {caught_up} (status {page_state.get('status', 'n/a')}, resyncs "
-              f"{page_state.get('resyncs', 'n/a')}), {page_state.get('nodes', 'n/a')} "
-              f"DOM nodes at the end, {page_errors} page errors; Explore loaded {len(explore_all)} times (p50 "
-              f"{percentile(explore_all, 50):.2f} s, max {max(explore_all, default=float('nan')):.2f} s), "
-              f"{len(explore_failures)} failed")  # fmt: skip
+        caught_up = (
+            "yes"
+            if (page_state.get("lastId") or 0) >= newest
+            else f"no (page at id {page_state.get('lastId')}, newest {newest})"
+        )
+        print(
+            f"  browser: / open {args.minutes:g} min, live feed received {page_state.get('received', 'n/a')} events, "
+            f"caught up with the newest: {caught_up} (status {page_state.get('status', 'n/a')}, resyncs "
+            f"{page_state.get('resyncs', 'n/a')}), {page_state.get('nodes', 'n/a')} "
+            f"DOM nodes at the end, {page_errors} page errors; Explore loaded {len(explore_all)} times (p50 "
+            f"{percentile(explore_all, 50):.2f} s, max {max(explore_all, default=float('nan')):.2f} s), "
+            f"{len(explore_failures)} failed"
+        )
         for e in explore_failures[:3]:
             print(f"    ! {e}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=(__doc__ or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     opt = parser.add_argument
     opt("--quick", action="store_true", help="a 2 min smoke check: 10 clients, a line every 15 s, 30 s warm-up")
     opt("--minutes", type=float, help="how long to run (default 10; --quick 2)")
@@ -719,10 +826,17 @@ def main(argv: list[str] | None = None) -> int:
     opt("--clients", type=int, help="WebSocket clients (default 50; --quick 10)")
     opt("--client-procs", type=int, default=2, help="processes the WebSocket clients are spread over (default 2)")
     opt("--interval", type=float, help="seconds between printed samples (default 60; --quick 15)")
-    opt("--warmup", type=float, help="minutes of warm-up: the baseline, left out of the slopes (default 2; --quick 0.5)")
+    opt(
+        "--warmup", type=float, help="minutes of warm-up: the baseline, left out of the slopes (default 2; --quick 0.5)"
+    )
     opt("--explore-every", type=float, help="seconds between Explore loads in the browser (default 60; --quick 30)")
     opt("--no-browser", dest="browser", action="store_false", help="no Chromium")
-    opt("--py-spy", type=Path, metavar="DIR", help="sample the server with py-spy for the whole run (DIR/soak-server.txt)")
+    opt(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="sample the server with py-spy for the whole run (DIR/soak-server.txt)",
+    )
     opt("--keep", action="store_true", help="keep the temp dir (database, server log)")
     args = parser.parse_args(argv)
     args.minutes = args.minutes or (2.0 if args.quick else 10.0)

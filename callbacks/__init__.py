@@ -1,12 +1,11 @@
 """Callbacks, registered per app with ``register(app, services)`` (never the
 global ``dash.callback``: a fresh app per test must get its own)."""
+
 from __future__ import annotations
 
 import dash
 
-from callbacks import entities, executions, explore, overview, revenue, sessions, shell, system, tables
-from callbacks import exports
-from callbacks import alerts
+from callbacks import alerts, entities, executions, explore, exports, overview, revenue, sessions, shell, system, tables
 from services import Services
 
 

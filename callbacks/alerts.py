@@ -2,6 +2,7 @@
 buttons, switches and forms call ``alerts.manage`` (the same functions as the
 API, one validation path) and bump a change counter that refreshes the rest.
 Changing anything needs the admin role when sign-in is on."""
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ def parse_labels(text: str | None) -> dict[str, str]:
     return out
 
 
-def silence_spec(rule: str | None, labels: str | None, duration: str | None, comment: str | None, by: str | None) -> dict[str, Any]:
+def silence_spec(
+    rule: str | None, labels: str | None, duration: str | None, comment: str | None, by: str | None
+) -> dict[str, Any]:
     """The silence the form describes (``alerts.manage.add_silence`` validates it).
 
     >>> silence_spec("errors", "entity=a", "2h", " ", None)
@@ -81,23 +84,35 @@ def evaluation_text(summary: dict[str, Any]) -> list[Any]:
     """
     if "skipped" in summary:
         return ["Another server process is evaluating the rules right now; try again in a moment."]
-    text = (f"Evaluated {summary['rules']} rules at {layout.when(summary.get('evaluated_at'))} UTC in {summary.get('duration_ms', 0):.0f} ms: "
-            f"{summary['firing']} firing, {summary['pending']} pending, {len(summary.get('transitions') or [])} change(s), "
-            f"{summary['notifications']} notification(s) sent.")  # fmt: skip
+    text = (
+        f"Evaluated {summary['rules']} rules at {layout.when(summary.get('evaluated_at'))} UTC in {summary.get('duration_ms', 0):.0f} ms: "
+        f"{summary['firing']} firing, {summary['pending']} pending, {len(summary.get('transitions') or [])} change(s), "
+        f"{summary['notifications']} notification(s) sent."
+    )
     out: list[Any] = [text]
     for err in summary.get("errors") or []:
-        out.append(html.Div(f"Rule '{err.get('rule')}' could not be evaluated: {err.get('error')}", className="text-danger"))
+        out.append(
+            html.Div(f"Rule '{err.get('rule')}' could not be evaluated: {err.get('error')}", className="text-danger")
+        )
     return out
 
 
-def url_search(tab: str | None, alert: str | None, rule: str | None, state: str | None, bt_rule: str | None, bt_range: str | None) -> str:
+def url_search(
+    tab: str | None, alert: str | None, rule: str | None, state: str | None, bt_rule: str | None, bt_range: str | None
+) -> str:
     """The page's query string: only what differs from the defaults.
 
     >>> url_search("history", "5", "3", "firing", "", "24h"), url_search("active", "5", "", "", "", "24h")
     ('?tab=history&rule=3&state=firing', '?alert=5')
     """
-    params = {"tab": tab if tab and tab != "active" else "", "alert": alert if (tab or "active") == "active" and alert else "",
-              "rule": rule or "", "state": state or "", "backtest": bt_rule or "", "range": bt_range if bt_range and bt_range != "24h" else ""}  # fmt: skip
+    params = {
+        "tab": tab if tab and tab != "active" else "",
+        "alert": alert if (tab or "active") == "active" and alert else "",
+        "rule": rule or "",
+        "state": state or "",
+        "backtest": bt_rule or "",
+        "range": bt_range if bt_range and bt_range != "24h" else "",
+    }
     params = {k: v for k, v in params.items() if v}
     return "?" + urlencode(params) if params else ""
 
@@ -123,17 +138,25 @@ def triggered(kind: str) -> list[tuple[int, Any]]:
 def may_change() -> str | None:
     """None when this request may change alerts, else why not."""
     role = current_role()
-    return None if role == "admin" else f"Changing alerts needs the admin role (you are signed in as {role or 'nobody'})."
+    return (
+        None if role == "admin" else f"Changing alerts needs the admin role (you are signed in as {role or 'nobody'})."
+    )
 
 
 def register(app: dash.Dash, services: Services) -> None:
     # ------------------------------------------------------------ reads
 
     @app.callback(
-        Output(ids.AL_ACTIVE, "children"), Output(ids.AL_ACTIVE_DATA, "data"), Output(ids.AL_COUNTS, "children"),
-        Output(ids.AL_DETAIL, "children"), Output("al-recent", "children"),
-        Input(ids.REFRESH, "n_intervals"), Input(ids.AL_CHANGED, "data"), State(ids.AL_ACTIVE_DATA, "data"), State(ids.AL_ALERT_ID, "data"),
-    )  # fmt: skip
+        Output(ids.AL_ACTIVE, "children"),
+        Output(ids.AL_ACTIVE_DATA, "data"),
+        Output(ids.AL_COUNTS, "children"),
+        Output(ids.AL_DETAIL, "children"),
+        Output("al-recent", "children"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.AL_CHANGED, "data"),
+        State(ids.AL_ACTIVE_DATA, "data"),
+        State(ids.AL_ALERT_ID, "data"),
+    )
     def active(_n: Any, _changed: Any, previous: Any, alert_id: Any) -> tuple[Any, ...]:
         now = services.now()
         with services.db.read() as conn:
@@ -143,48 +166,85 @@ def register(app: dash.Dash, services: Services) -> None:
             recent = manage.alert_history(conn, state="resolved", since=now - timedelta(hours=24), limit=10)["alerts"]
             detail_id = layout.id_of(str(alert_id), 18) if alert_id else None
             detail = manage.get_alert(conn, detail_id) if detail_id else None
-        key = json.dumps([alerts, [r["id"] for r in recent], detail, [(r["id"], r["enabled"]) for r in rules], len(silences),
-                          now.strftime("%Y-%m-%dT%H:%M")], default=str, sort_keys=True)  # fmt: skip
+        key = json.dumps(
+            [
+                alerts,
+                [r["id"] for r in recent],
+                detail,
+                [(r["id"], r["enabled"]) for r in rules],
+                len(silences),
+                now.strftime("%Y-%m-%dT%H:%M"),
+            ],
+            default=str,
+            sort_keys=True,
+        )
         if key == previous:
             raise PreventUpdate  # nothing changed: keep the page as it is (and the buttons under the pointer)
         specs = {r["id"]: r["spec"] for r in rules}
         counts = layout.counts_badges(alerts, len(rules), sum(1 for r in rules if r["enabled"]), len(silences))
-        shown = layout.alert_detail(detail, specs.get(detail["rule_id"]) if detail else None, now, alert_id) if alert_id else None
+        shown = (
+            layout.alert_detail(detail, specs.get(detail["rule_id"]) if detail else None, now, alert_id)
+            if alert_id
+            else None
+        )
         return layout.active_list(alerts, specs, now), key, counts, shown, layout.recent_list(recent)
 
     @app.callback(
-        Output(ids.AL_RULES, "children"), Output(ids.AL_H_RULE, "options"), Output(ids.AL_BT_RULE, "options"), Output(ids.AL_S_RULE, "options"),
-        Input(ids.AL_CHANGED, "data"), State(ids.AL_EDITING, "data"), State(ids.AL_H_RULE, "value"), State(ids.AL_BT_RULE, "value"),
+        Output(ids.AL_RULES, "children"),
+        Output(ids.AL_H_RULE, "options"),
+        Output(ids.AL_BT_RULE, "options"),
+        Output(ids.AL_S_RULE, "options"),
+        Input(ids.AL_CHANGED, "data"),
+        State(ids.AL_EDITING, "data"),
+        State(ids.AL_H_RULE, "value"),
+        State(ids.AL_BT_RULE, "value"),
         State(ids.AL_S_RULE, "value"),
-    )  # fmt: skip
-    def rules(_changed: Any, editing: int | None, h_rule: str | None, bt_rule: str | None, s_rule: str | None) -> tuple[Any, ...]:
+    )
+    def rules(
+        _changed: Any, editing: int | None, h_rule: str | None, bt_rule: str | None, s_rule: str | None
+    ) -> tuple[Any, ...]:
         with services.db.read() as conn:
             rows = manage.list_rules(conn)
         by_id = [{"label": r["name"], "value": str(r["id"])} for r in rows]
 
         def keep(value: str | None) -> list[dict[str, str]]:  # a rule in the URL that no longer exists stays choosable
-            return [{"label": f"rule {value} (deleted)", "value": value}] if value and value not in {o["value"] for o in by_id} else []
+            return (
+                [{"label": f"rule {value} (deleted)", "value": value}]
+                if value and value not in {o["value"] for o in by_id}
+                else []
+            )
 
         def keep_name(value: str | None) -> list[dict[str, str]]:  # a silence may name a rule that does not exist (yet)
             return [{"label": value, "value": value}] if value and value not in {r["name"] for r in rows} else []
 
         return (
-            layout.rules_table(rows, editing), [{"label": "all rules", "value": ""}, *by_id, *keep(h_rule)],
+            layout.rules_table(rows, editing),
+            [{"label": "all rules", "value": ""}, *by_id, *keep(h_rule)],
             [{"label": "choose a rule", "value": ""}, *by_id, *keep(bt_rule)],
-            [{"label": "any rule", "value": ""}, *({"label": r["name"], "value": r["name"]} for r in rows), *keep_name(s_rule)],
-        )  # fmt: skip
+            [
+                {"label": "any rule", "value": ""},
+                *({"label": r["name"], "value": r["name"]} for r in rows),
+                *keep_name(s_rule),
+            ],
+        )
 
     @app.callback(
-        Output(ids.AL_HISTORY, "rowData"), Output(ids.AL_HISTORY_NOTE, "children"),
-        Input(ids.AL_H_RULE, "value"), Input(ids.AL_H_STATE, "value"), Input(ids.AL_CHANGED, "data"), Input(ids.REFRESH, "n_intervals"),
+        Output(ids.AL_HISTORY, "rowData"),
+        Output(ids.AL_HISTORY_NOTE, "children"),
+        Input(ids.AL_H_RULE, "value"),
+        Input(ids.AL_H_STATE, "value"),
+        Input(ids.AL_CHANGED, "data"),
+        Input(ids.REFRESH, "n_intervals"),
         Input(ids.AL_TABS, "active_tab"),
-    )  # fmt: skip
+    )
     def history(rule: str | None, state: str | None, _changed: Any, _n: Any, tab: str | None) -> tuple[Any, ...]:
         if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "history":
             raise PreventUpdate  # refreshed while it is in view (and when it comes into view)
         rule_id = layout.id_of(rule)
         with services.db.read() as conn:
-            page = manage.alert_history(conn, rule_id=rule_id, state=state if state in layout.STATES else None, limit=HISTORY_LIMIT)
+            page = manage.alert_history(
+                conn, rule_id=rule_id, state=state if state in layout.STATES else None, limit=HISTORY_LIMIT
+            )
         total = page["total"]
         if total == 0:
             note = layout.NO_HISTORY
@@ -194,7 +254,12 @@ def register(app: dash.Dash, services: Services) -> None:
             note = f"{total:,} alert(s)."
         return layout.history_rows(page["alerts"]), note
 
-    @app.callback(Output(ids.AL_SILENCES, "children"), Input(ids.AL_CHANGED, "data"), Input(ids.REFRESH, "n_intervals"), Input(ids.AL_TABS, "active_tab"))
+    @app.callback(
+        Output(ids.AL_SILENCES, "children"),
+        Input(ids.AL_CHANGED, "data"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.AL_TABS, "active_tab"),
+    )
     def silences(_changed: Any, _n: Any, tab: str | None) -> Any:
         if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "silences":
             raise PreventUpdate
@@ -205,10 +270,23 @@ def register(app: dash.Dash, services: Services) -> None:
 
     @app.callback(
         Output(ids.page_url("alerts"), "search"),
-        Input(ids.AL_TABS, "active_tab"), Input(ids.AL_H_RULE, "value"), Input(ids.AL_H_STATE, "value"), Input(ids.AL_BT_RULE, "value"),
-        Input(ids.AL_BT_RANGE, "value"), State(ids.AL_ALERT_ID, "data"), State(ids.URL, "search"),
-    )  # fmt: skip
-    def url(tab: str | None, rule: str | None, state: str | None, bt_rule: str | None, bt_range: str | None, alert: Any, search: str | None) -> Any:
+        Input(ids.AL_TABS, "active_tab"),
+        Input(ids.AL_H_RULE, "value"),
+        Input(ids.AL_H_STATE, "value"),
+        Input(ids.AL_BT_RULE, "value"),
+        Input(ids.AL_BT_RANGE, "value"),
+        State(ids.AL_ALERT_ID, "data"),
+        State(ids.URL, "search"),
+    )
+    def url(
+        tab: str | None,
+        rule: str | None,
+        state: str | None,
+        bt_rule: str | None,
+        bt_range: str | None,
+        alert: Any,
+        search: str | None,
+    ) -> Any:
         wanted = url_search(tab, str(alert) if alert else None, rule, state, bt_rule, bt_range)
         return no_update if wanted == (search or "") else wanted
 
@@ -218,9 +296,12 @@ def register(app: dash.Dash, services: Services) -> None:
     # newest answer of a callback, and the rule switches re-render (and fire
     # their callback) on every refresh, which would swallow a click's answer.
     @app.callback(
-        Output(ids.AL_MESSAGE, "children", allow_duplicate=True), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input(ids.AL_EVALUATE, "n_clicks"), State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
-    )  # fmt: skip
+        Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input(ids.AL_EVALUATE, "n_clicks"),
+        State(ids.AL_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
     def evaluate_now(_clicks: Any, changed: int | None) -> tuple[Any, ...]:
         refused = may_change()
         if refused:
@@ -233,9 +314,12 @@ def register(app: dash.Dash, services: Services) -> None:
         return message(evaluation_text(summary), "info"), (changed or 0) + 1
 
     @app.callback(
-        Output(ids.AL_MESSAGE, "children", allow_duplicate=True), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input({"type": ids.AL_ACK, "index": ALL}, "n_clicks"), State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
-    )  # fmt: skip
+        Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input({"type": ids.AL_ACK, "index": ALL}, "n_clicks"),
+        State(ids.AL_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
     def acknowledge(_clicks: Any, changed: int | None) -> tuple[Any, ...]:
         acks = [i for i, v in triggered(ids.AL_ACK) if v]
         if not acks:
@@ -249,18 +333,27 @@ def register(app: dash.Dash, services: Services) -> None:
         if not done:
             return message("That alert no longer exists.", "warning"), (changed or 0) + 1
         names = ", ".join(f"#{a['id']} ({a['rule']})" for a in done)
-        return message(f"Alert {names} acknowledged: no more repeat notifications for it.", "success"), (changed or 0) + 1
+        return message(f"Alert {names} acknowledged: no more repeat notifications for it.", "success"), (
+            changed or 0
+        ) + 1
 
     @app.callback(
-        Output(ids.AL_MESSAGE, "children", allow_duplicate=True), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input({"type": ids.AL_RULE_ENABLED, "index": ALL}, "value"), State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
-    )  # fmt: skip
+        Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
+        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input({"type": ids.AL_RULE_ENABLED, "index": ALL}, "value"),
+        State(ids.AL_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
     def switch(_values: Any, changed: int | None) -> tuple[Any, ...]:
         bump = (changed or 0) + 1
         now = services.now()
         with services.db.read() as conn:
             current = {r["id"]: r for r in manage.list_rules(conn)}
-        wanted = [(i, bool(v)) for i, v in triggered(ids.AL_RULE_ENABLED) if i in current and bool(current[i]["enabled"]) != bool(v)]
+        wanted = [
+            (i, bool(v))
+            for i, v in triggered(ids.AL_RULE_ENABLED)
+            if i in current and bool(current[i]["enabled"]) != bool(v)
+        ]
         if not wanted:
             raise PreventUpdate  # a re-rendered switch, not a click
         refused = may_change()
@@ -273,14 +366,28 @@ def register(app: dash.Dash, services: Services) -> None:
         return message(text + ".", "success"), bump
 
     @app.callback(
-        Output(ids.AL_S_MESSAGE, "children"), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Output(ids.AL_S_LABELS, "value"), Output(ids.AL_S_COMMENT, "value"),
-        Input(ids.AL_S_ADD, "n_clicks"), Input({"type": ids.AL_S_DELETE, "index": ALL}, "n_clicks"),
-        State(ids.AL_S_RULE, "value"), State(ids.AL_S_LABELS, "value"), State(ids.AL_S_DURATION, "value"), State(ids.AL_S_COMMENT, "value"),
-        State(ids.AL_CHANGED, "data"), prevent_initial_call=True,
-    )  # fmt: skip
-    def change_silences(_add: Any, _d: Any, s_rule: str | None, s_labels: str | None, s_duration: str | None,
-                        s_comment: str | None, changed: int | None) -> tuple[Any, ...]:  # fmt: skip
+        Output(ids.AL_S_MESSAGE, "children"),
+        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Output(ids.AL_S_LABELS, "value"),
+        Output(ids.AL_S_COMMENT, "value"),
+        Input(ids.AL_S_ADD, "n_clicks"),
+        Input({"type": ids.AL_S_DELETE, "index": ALL}, "n_clicks"),
+        State(ids.AL_S_RULE, "value"),
+        State(ids.AL_S_LABELS, "value"),
+        State(ids.AL_S_DURATION, "value"),
+        State(ids.AL_S_COMMENT, "value"),
+        State(ids.AL_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
+    def change_silences(
+        _add: Any,
+        _d: Any,
+        s_rule: str | None,
+        s_labels: str | None,
+        s_duration: str | None,
+        s_comment: str | None,
+        changed: int | None,
+    ) -> tuple[Any, ...]:
         trigger = dash.ctx.triggered_id
         bump = (changed or 0) + 1
         deletes = [i for i, v in triggered(ids.AL_S_DELETE) if v]
@@ -292,7 +399,12 @@ def register(app: dash.Dash, services: Services) -> None:
             if deletes:
                 with services.db.write() as conn:
                     gone = [i for i in deletes if manage.delete_silence(conn, i)]
-                return message(f"Silence {', '.join(map(str, gone)) or deletes[0]} deleted.", "success"), bump, no_update, no_update
+                return (
+                    message(f"Silence {', '.join(map(str, gone)) or deletes[0]} deleted.", "success"),
+                    bump,
+                    no_update,
+                    no_update,
+                )
             try:
                 spec = silence_spec(s_rule, s_labels, s_duration, s_comment, current_user())
                 with services.db.write() as conn:
@@ -300,20 +412,37 @@ def register(app: dash.Dash, services: Services) -> None:
             except RuleError as exc:
                 return message(silence_error(exc), "danger"), no_update, no_update, no_update
             what = layout.labels_text(row["matchers"])
-            return message(f"Silence added: alerts matching {what} are muted until {layout.when(row['ends_at'])} UTC.", "success"), bump, "", ""
+            return (
+                message(
+                    f"Silence added: alerts matching {what} are muted until {layout.when(row['ends_at'])} UTC.",
+                    "success",
+                ),
+                bump,
+                "",
+                "",
+            )
         raise PreventUpdate
 
     form_outputs = [Output(i, "value") for i in FORM_IDS]
     invalid_outputs = [Output(ids.al_field(f), "invalid") for f in layout.INVALIDABLE]
 
     @app.callback(
-        *form_outputs, *invalid_outputs, Output(ids.AL_EDITING, "data"), Output(ids.AL_FORM_TITLE, "children"),
-        Output(ids.AL_FORM_MESSAGE, "children"), Output("al-delete-wrap", "hidden"), Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input(ids.AL_SAVE, "n_clicks"), Input(ids.AL_NEW, "n_clicks"), Input(ids.AL_DELETE, "submit_n_clicks"),
+        *form_outputs,
+        *invalid_outputs,
+        Output(ids.AL_EDITING, "data"),
+        Output(ids.AL_FORM_TITLE, "children"),
+        Output(ids.AL_FORM_MESSAGE, "children"),
+        Output("al-delete-wrap", "hidden"),
+        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        Input(ids.AL_SAVE, "n_clicks"),
+        Input(ids.AL_NEW, "n_clicks"),
+        Input(ids.AL_DELETE, "submit_n_clicks"),
         Input({"type": ids.AL_RULE_EDIT, "index": ALL}, "n_clicks"),
-        *[State(i, "value") for i in FORM_IDS], State(ids.AL_EDITING, "data"), State(ids.AL_CHANGED, "data"),
+        *[State(i, "value") for i in FORM_IDS],
+        State(ids.AL_EDITING, "data"),
+        State(ids.AL_CHANGED, "data"),
         prevent_initial_call=True,
-    )  # fmt: skip
+    )
     def form(_save: Any, _new: Any, _delete: Any, _edits: Any, *rest: Any) -> tuple[Any, ...]:
         *values, editing, changed = rest
         current = dict(zip(layout.FORM_FIELDS, values))
@@ -336,20 +465,50 @@ def register(app: dash.Dash, services: Services) -> None:
                 rule = manage.get_rule(conn, edits[0])
             if rule is None:
                 return (*keep, *valid, None, "New rule", message("That rule no longer exists.", "warning"), True, bump)
-            return (*show(layout.form_values(rule["spec"])), *valid, rule["id"], f"Edit rule '{rule['name']}'", None, False, bump)
+            return (
+                *show(layout.form_values(rule["spec"])),
+                *valid,
+                rule["id"],
+                f"Edit rule '{rule['name']}'",
+                None,
+                False,
+                bump,
+            )
         if trigger == ids.AL_NEW:
-            return (*show(layout.form_values(None)), *valid, None, "New rule", None, True, bump if editing else no_update)
+            return (
+                *show(layout.form_values(None)),
+                *valid,
+                None,
+                "New rule",
+                None,
+                True,
+                bump if editing else no_update,
+            )
         if trigger == ids.AL_DELETE:
             refused = may_change()
             if refused or editing is None:
-                return (*keep, *valid, no_update, no_update, message(refused or "Choose a rule to delete with its Edit button.", "warning"),
-                        no_update, no_update)  # fmt: skip
+                return (
+                    *keep,
+                    *valid,
+                    no_update,
+                    no_update,
+                    message(refused or "Choose a rule to delete with its Edit button.", "warning"),
+                    no_update,
+                    no_update,
+                )
             with services.db.write() as conn:
                 rule = manage.get_rule(conn, editing)
                 manage.delete_rule(conn, editing)
             name = rule["name"] if rule else editing
-            return (*show(layout.form_values(None)), *valid, None, "New rule", message(f"Rule '{name}' deleted with its alerts.", "success"),
-                    True, bump)  # fmt: skip
+            return (
+                *show(layout.form_values(None)),
+                *valid,
+                None,
+                "New rule",
+                message(f"Rule '{name}' deleted with its alerts.", "success"),
+                True,
+                bump,
+            )
         if trigger != ids.AL_SAVE:
             raise PreventUpdate
         refused = may_change()
@@ -370,19 +529,39 @@ def register(app: dash.Dash, services: Services) -> None:
         except RuleError as exc:
             return fail(exc.field, layout.error_text(exc.field, exc.message))
         except manage.NotFound:
-            return (*keep, *valid, None, "New rule", message("The rule being edited was deleted meanwhile; press Save again to create it.", "warning"),
-                    True, bump)  # fmt: skip
+            return (
+                *keep,
+                *valid,
+                None,
+                "New rule",
+                message("The rule being edited was deleted meanwhile; press Save again to create it.", "warning"),
+                True,
+                bump,
+            )
         verb = "updated" if editing is not None else "created"
         text = f"Rule '{saved['name']}' {verb}: {layout.describe(saved['spec'])}."
-        return (*show(layout.form_values(saved["spec"])), *valid, saved["id"], f"Edit rule '{saved['name']}'", message(text, "success"), False, bump)
+        return (
+            *show(layout.form_values(saved["spec"])),
+            *valid,
+            saved["id"],
+            f"Edit rule '{saved['name']}'",
+            message(text, "success"),
+            False,
+            bump,
+        )
 
     # ------------------------------------------------------------ backtest
 
     @app.callback(
-        Output(ids.AL_BT_RESULT, "children"), Output(ids.AL_TABS, "active_tab"),
-        Input(ids.AL_BT_RUN, "n_clicks"), Input(ids.AL_BT_RULE, "value"), Input(ids.AL_BT_RANGE, "value"), Input(ids.AL_FORM_BACKTEST, "n_clicks"),
-        *[State(i, "value") for i in FORM_IDS], State(ids.THEME_STORE, "data"),
-    )  # fmt: skip
+        Output(ids.AL_BT_RESULT, "children"),
+        Output(ids.AL_TABS, "active_tab"),
+        Input(ids.AL_BT_RUN, "n_clicks"),
+        Input(ids.AL_BT_RULE, "value"),
+        Input(ids.AL_BT_RANGE, "value"),
+        Input(ids.AL_FORM_BACKTEST, "n_clicks"),
+        *[State(i, "value") for i in FORM_IDS],
+        State(ids.THEME_STORE, "data"),
+    )
     def backtest(_run: Any, rule_id: str | None, range_: str | None, _form: Any, *rest: Any) -> tuple[Any, Any]:
         *values, theme = rest
         from_form = dash.ctx.triggered_id == ids.AL_FORM_BACKTEST
@@ -412,6 +591,7 @@ def register(app: dash.Dash, services: Services) -> None:
         except Exception as exc:  # a metric that cannot be computed over this history: say so rather than fail the page
             log.exception("backtest of %r failed", spec.get("name"))
             return message(f"The backtest failed: {exc}", "danger"), tab
-        fig = figures.alert_timeline(result["transitions"], since=result["since"], until=result["until"], dark=theme == "dark")
+        fig = figures.alert_timeline(
+            result["transitions"], since=result["since"], until=result["until"], dark=theme == "dark"
+        )
         return layout.backtest_view(result, fig, title), tab
-

@@ -1,4 +1,5 @@
 """Entities: per-minute history of the chosen entity, from the server."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,24 +18,51 @@ from services import Services
 
 def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
-        Output(ids.EN_ENTITY, "options"), Output(ids.EN_ENTITY, "value"), Output(ids.EN_CHART, "figure"), Output(ids.EN_USERS, "children"),
+        Output(ids.EN_ENTITY, "options"),
+        Output(ids.EN_ENTITY, "value"),
+        Output(ids.EN_CHART, "figure"),
+        Output(ids.EN_USERS, "children"),
         Output(ids.page_url("entities"), "search"),
-        Input(ids.EN_ENTITY, "value"), Input(ids.EN_WINDOW, "value"), Input(ids.REFRESH, "n_intervals"), Input(ids.THEME_STORE, "data"),
+        Input(ids.EN_ENTITY, "value"),
+        Input(ids.EN_WINDOW, "value"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.THEME_STORE, "data"),
         State(ids.URL, "search"),
-    )  # fmt: skip
+    )
     def update(entity: str | None, window: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
         with services.db.read() as conn:
             entities = known_values(services, "entity")
             if entity is None and entities:
                 entity = entities[0]
-            history = usage.entity_history(conn, window=parse_duration(window, "window"), now=services.now(),
-                                           filters=queries.Filters(entity=(entity,)) if entity else queries.Filters(entity=("",)),
-                                           flag_key="overage") if entity else {}  # fmt: skip
+            history = (
+                usage.entity_history(
+                    conn,
+                    window=parse_duration(window, "window"),
+                    now=services.now(),
+                    filters=queries.Filters(entity=(entity,)) if entity else queries.Filters(entity=("",)),
+                    flag_key="overage",
+                )
+                if entity
+                else {}
+            )
         points = history.get(entity or "", [])
         users = sorted({u for p in points for u in p["users"]})
-        summary = (f"{sum(p['count'] for p in points):,} events, {sum(p['overage_count'] for p in points):,} flagged, "
-                   f"{len(users)} users: {', '.join(users[:30])}{' …' if len(users) > 30 else ''}") if points else "No events for this entity in this window."  # fmt: skip
-        wanted = "?" + urlencode({k: v for k, v in (("entity", entity), ("window", window)) if v and not (k == "window" and v == "30min")})
+        summary = (
+            (
+                f"{sum(p['count'] for p in points):,} events, {sum(p['overage_count'] for p in points):,} flagged, "
+                f"{len(users)} users: {', '.join(users[:30])}{' …' if len(users) > 30 else ''}"
+            )
+            if points
+            else "No events for this entity in this window."
+        )
+        wanted = "?" + urlencode(
+            {k: v for k, v in (("entity", entity), ("window", window)) if v and not (k == "window" and v == "30min")}
+        )
         wanted = "" if wanted == "?" else wanted
-        return ([{"label": e, "value": e} for e in entities], entity, figures.usage_bars(points, dark=theme == "dark"), summary,
-                no_update if wanted == (search or "") else wanted)  # fmt: skip
+        return (
+            [{"label": e, "value": e} for e in entities],
+            entity,
+            figures.usage_bars(points, dark=theme == "dark"),
+            summary,
+            no_update if wanted == (search or "") else wanted,
+        )

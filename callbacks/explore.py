@@ -1,4 +1,5 @@
 """Explore: controls -> URL and query -> chart, table and downloads."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -42,26 +43,42 @@ def build_query(services: Services, s: dict[str, Any]) -> explore.Query:
     now = services.now().replace(microsecond=0)  # whole seconds: refreshes within a second share the cache
     filters = queries.Filters(**{dim: tuple(s[dim]) for dim in layout.FILTER_DIMENSIONS if s.get(dim)})
     return explore.Query(
-        since=now - parse_duration(s["window"], "window"), until=now + timedelta(seconds=1), metric=s["metric"], field=s["field"],
-        group_by=None if s["group_by"] in ("", "none", None) else s["group_by"], bucket=s["bucket"], filters=filters,
-        attr_key=s.get("attr_key") or None, attr_value=s.get("attr_value") or None,
-    )  # fmt: skip
+        since=now - parse_duration(s["window"], "window"),
+        until=now + timedelta(seconds=1),
+        metric=s["metric"],
+        field=s["field"],
+        group_by=None if s["group_by"] in ("", "none", None) else s["group_by"],
+        bucket=s["bucket"],
+        filters=filters,
+        attr_key=s.get("attr_key") or None,
+        attr_value=s.get("attr_value") or None,
+    )
 
 
 def overlays(rows: list[dict[str, Any]], wanted: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Baseline band and anomalies of an ungrouped time series (each point uses earlier points only)."""
     if not rows or "bucket" not in rows[0] or "group" in rows[0] or not wanted:
         return [], []
-    series = pd.DataFrame({"ts": pd.to_datetime([r["bucket"] for r in rows], utc=True, format="ISO8601"), "value": [r["value"] for r in rows]}).dropna()
+    series = pd.DataFrame(
+        {
+            "ts": pd.to_datetime([r["bucket"] for r in rows], utc=True, format="ISO8601"),
+            "value": [r["value"] for r in rows],
+        }
+    ).dropna()
     band: list[dict[str, Any]] = []
     marks: list[dict[str, Any]] = []
     if "baseline" in wanted and len(series) >= 6:
         b = rolling_baseline(series, window=30, min_periods=5).dropna(subset=["lower"])
-        band = [{"bucket": t.isoformat(), "lower": lo, "upper": hi} for t, lo, hi in zip(b["ts"], b["lower"], b["upper"])]
+        band = [
+            {"bucket": t.isoformat(), "lower": lo, "upper": hi} for t, lo, hi in zip(b["ts"], b["lower"], b["upper"])
+        ]
     if "anomalies" in wanted and len(series) >= 12:
         scored = detect_anomalies(series, min_history=10, window=60)
         flagged = scored[scored["is_anomaly"]]
-        marks = [{"bucket": t.isoformat(), "value": v, "reason": r} for t, v, r in zip(flagged["ts"], flagged["value"], flagged["reason"])]
+        marks = [
+            {"bucket": t.isoformat(), "value": v, "reason": r}
+            for t, v, r in zip(flagged["ts"], flagged["value"], flagged["reason"])
+        ]
     return band, marks
 
 
@@ -80,14 +97,31 @@ def register(app: dash.Dash, services: Services) -> None:
     inputs = [Input(i, "value") for i in CONTROLS + filter_ids + [ids.EX_ATTR_KEY, ids.EX_ATTR_VALUE, ids.EX_OVERLAYS]]
 
     def collect(values: tuple[Any, ...]) -> dict[str, Any]:
-        names = ["window", "metric", "field", "group_by", "bucket", "chart", *layout.FILTER_DIMENSIONS, "attr_key", "attr_value", "overlays"]
+        names = [
+            "window",
+            "metric",
+            "field",
+            "group_by",
+            "bucket",
+            "chart",
+            *layout.FILTER_DIMENSIONS,
+            "attr_key",
+            "attr_value",
+            "overlays",
+        ]
         return dict(zip(names, values))
 
     @app.callback(
-        Output(ids.EX_CHART, "figure"), Output(ids.EX_TABLE, "rowData"), Output(ids.EX_TABLE, "columnDefs"),
-        Output(ids.EX_SUMMARY, "children"), Output(ids.EX_ERROR, "children"), Output(ids.page_url("explore"), "search"),
-        *inputs, Input(ids.THEME_STORE, "data"), State(ids.URL, "search"),
-    )  # fmt: skip
+        Output(ids.EX_CHART, "figure"),
+        Output(ids.EX_TABLE, "rowData"),
+        Output(ids.EX_TABLE, "columnDefs"),
+        Output(ids.EX_SUMMARY, "children"),
+        Output(ids.EX_ERROR, "children"),
+        Output(ids.page_url("explore"), "search"),
+        *inputs,
+        Input(ids.THEME_STORE, "data"),
+        State(ids.URL, "search"),
+    )
     def update(*values: Any) -> tuple[Any, ...]:
         *controls, theme, search = values
         s = collect(tuple(controls))
@@ -102,8 +136,14 @@ def register(app: dash.Dash, services: Services) -> None:
         fig = figures.explore(rows, chart=s["chart"], band=band, anomalies=marks, dark=theme == "dark")
         columns = [{"field": c, "headerName": c} for c in df.columns]
         summary = f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {'rollups' if q.uses_rollups() else 'raw events'}"
-        empty = None if rows else dash.html.Div(
-            "No events match these filters in this time range. Widen the range or remove a filter.", className="alert alert-secondary")
+        empty = (
+            None
+            if rows
+            else dash.html.Div(
+                "No events match these filters in this time range. Widen the range or remove a filter.",
+                className="alert alert-secondary",
+            )
+        )
         new_search = state_to_search(s)
         return fig, rows, columns, summary, empty, (no_update if new_search == (search or "") else new_search)
 
@@ -111,13 +151,22 @@ def register(app: dash.Dash, services: Services) -> None:
         _register_options(app, services, dim)
 
     @app.callback(
-        Output(ids.EX_DOWNLOAD, "data"), Input(ids.EX_CSV, "n_clicks"), Input(ids.EX_JSON, "n_clicks"),
-        State(ids.EX_TABLE, "rowData"), State(ids.EX_TABLE, "columnDefs"), prevent_initial_call=True,
-    )  # fmt: skip
-    def download(_csv: int | None, _json: int | None, rows: list[dict[str, Any]] | None, columns: list[dict[str, Any]] | None) -> Any:
+        Output(ids.EX_DOWNLOAD, "data"),
+        Input(ids.EX_CSV, "n_clicks"),
+        Input(ids.EX_JSON, "n_clicks"),
+        State(ids.EX_TABLE, "rowData"),
+        State(ids.EX_TABLE, "columnDefs"),
+        prevent_initial_call=True,
+    )
+    def download(
+        _csv: int | None, _json: int | None, rows: list[dict[str, Any]] | None, columns: list[dict[str, Any]] | None
+    ) -> Any:
         rows = rows or []
         if dash.ctx.triggered_id == ids.EX_JSON:
-            return {"content": orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode(), "filename": "pulseboard-explore.json"}
+            return {
+                "content": orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode(),
+                "filename": "pulseboard-explore.json",
+            }
         names = [c["field"] for c in columns or []]
         return {"content": "".join(csv_lines(names, [rows])), "filename": "pulseboard-explore.csv", "type": "text/csv"}
 
@@ -138,7 +187,11 @@ def _run(services: Services, q: explore.Query) -> pd.DataFrame:
 
 
 def _register_options(app: dash.Dash, services: Services, dim: str) -> None:
-    @app.callback(Output(ids.ex_filter(dim), "options"), Input(ids.ex_filter(dim), "search_value"), State(ids.ex_filter(dim), "value"))
+    @app.callback(
+        Output(ids.ex_filter(dim), "options"),
+        Input(ids.ex_filter(dim), "search_value"),
+        State(ids.ex_filter(dim), "value"),
+    )
     def options(_search: str | None, chosen: list[str] | None) -> list[dict[str, str]]:
         known = known_values(services, dim)
         values = sorted(set(known) | set(chosen or []))

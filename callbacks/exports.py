@@ -1,5 +1,6 @@
 """Exports: the form and the table's buttons -> the same operations as the
 API (one validation path); the schedules and files refresh on every change."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,8 +19,15 @@ from layouts import ids
 from services import Services
 
 
-def form_body(name: str | None, query: str | None, mode: str | None, kind: str | None, cron: str | None,
-              minutes: float | str | None, keep: int | str | None) -> dict[str, Any]:  # fmt: skip
+def form_body(
+    name: str | None,
+    query: str | None,
+    mode: str | None,
+    kind: str | None,
+    cron: str | None,
+    minutes: float | str | None,
+    keep: int | str | None,
+) -> dict[str, Any]:
     """The API body for the form's values.
 
     >>> form_body("a", "window=6h", "events", "interval", "* * * * *", 5, 3)
@@ -46,7 +54,13 @@ def when(row: dict[str, Any]) -> str:
     if row["cron"]:
         return f"cron {row['cron']}"
     seconds = int(row["interval_seconds"] or 0)
-    return f"every {seconds // 3600} h" if seconds % 3600 == 0 else f"every {seconds // 60} min" if seconds % 60 == 0 else f"every {seconds} s"
+    return (
+        f"every {seconds // 3600} h"
+        if seconds % 3600 == 0
+        else f"every {seconds // 60} min"
+        if seconds % 60 == 0
+        else f"every {seconds} s"
+    )
 
 
 def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -69,7 +83,9 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
         return _alert("Only an admin can change export schedules: sign in as one.", "warning"), False
     if trigger == ids.EXP_CREATE:
         row = api.save_schedule(services, form)
-        return _alert(f"Schedule '{row['name']}' created; next run {str(row['next_run_at'])[:19]} UTC.", "success"), True
+        return _alert(
+            f"Schedule '{row['name']}' created; next run {str(row['next_run_at'])[:19]} UTC.", "success"
+        ), True
     if not selected:
         return _alert("Select a schedule in the table first.", "warning"), False
     sid = int(selected["id"])
@@ -88,25 +104,46 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
 
 def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
-        Output(ids.EXP_MESSAGE, "children"), Output(ids.EXP_CHANGED, "data"),
-        Input(ids.EXP_CREATE, "n_clicks"), Input(ids.EXP_RUN, "n_clicks"), Input(ids.EXP_TOGGLE, "n_clicks"), Input(ids.EXP_DELETE, "n_clicks"),
-        State(ids.EXP_NAME, "value"), State(ids.EXP_QUERY, "value"), State(ids.EXP_MODE, "value"), State(ids.EXP_KIND, "value"),
-        State(ids.EXP_CRON, "value"), State(ids.EXP_INTERVAL, "value"), State(ids.EXP_KEEP, "value"),
-        State(ids.EXP_SCHEDULES, "selectedRows"), State(ids.EXP_CHANGED, "data"), prevent_initial_call=True,
-    )  # fmt: skip
+        Output(ids.EXP_MESSAGE, "children"),
+        Output(ids.EXP_CHANGED, "data"),
+        Input(ids.EXP_CREATE, "n_clicks"),
+        Input(ids.EXP_RUN, "n_clicks"),
+        Input(ids.EXP_TOGGLE, "n_clicks"),
+        Input(ids.EXP_DELETE, "n_clicks"),
+        State(ids.EXP_NAME, "value"),
+        State(ids.EXP_QUERY, "value"),
+        State(ids.EXP_MODE, "value"),
+        State(ids.EXP_KIND, "value"),
+        State(ids.EXP_CRON, "value"),
+        State(ids.EXP_INTERVAL, "value"),
+        State(ids.EXP_KEEP, "value"),
+        State(ids.EXP_SCHEDULES, "selectedRows"),
+        State(ids.EXP_CHANGED, "data"),
+        prevent_initial_call=True,
+    )
     def on_button(*values: Any) -> tuple[Any, Any]:
         *_clicks, name, query, mode, kind, cron, minutes, keep, selected, changed = values
         try:
-            message, did = act(services, dash.ctx.triggered_id, form_body(name, query, mode, kind, cron, minutes, keep), (selected or [None])[0])
+            message, did = act(
+                services,
+                dash.ctx.triggered_id,
+                form_body(name, query, mode, kind, cron, minutes, keep),
+                (selected or [None])[0],
+            )
         except ApiError as exc:
-            text = exc.message.replace("'interval_seconds'", "'every (minutes)'").replace("greater than or equal to 60", "at least 1 minute")
+            text = exc.message.replace("'interval_seconds'", "'every (minutes)'").replace(
+                "greater than or equal to 60", "at least 1 minute"
+            )
             return _alert(text, "danger"), no_update
         return message, (changed or 0) + 1 if did else no_update
 
     @app.callback(
-        Output(ids.EXP_SCHEDULES, "rowData"), Output(ids.EXP_SCHEDULES_EMPTY, "hidden"), Output(ids.EXP_FILES, "children"),
-        Input(ids.REFRESH, "n_intervals"), Input(ids.EXP_CHANGED, "data"),
-    )  # fmt: skip
+        Output(ids.EXP_SCHEDULES, "rowData"),
+        Output(ids.EXP_SCHEDULES_EMPTY, "hidden"),
+        Output(ids.EXP_FILES, "children"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.EXP_CHANGED, "data"),
+    )
     def refresh(_n: Any, _changed: Any) -> tuple[Any, ...]:
         with services.db.read() as conn:
             rows = schedules.list_schedules(conn)

@@ -1,6 +1,7 @@
 """The live feed's clientside hook: a one-second tick that starts the tab's
 socket (assets/live.js), which then applies frames in the browser with no
 server round trip, reconnects with backoff and polls while it is down."""
+
 from __future__ import annotations
 
 import dash

@@ -1,4 +1,5 @@
 """Revenue: the payments document's figures from the same reports as its API."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,10 +21,17 @@ SPANS = {"hour": ("H", timedelta(hours=48)), "day": ("D", timedelta(days=30)), "
 
 def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
-        Output(ids.RV_CARDS, "children"), Output(ids.RV_CHART, "figure"), Output(ids.RV_STATUS, "figure"), Output(ids.RV_HEATMAP, "figure"),
-        Output(ids.RV_TIMINGS, "rowData"), Output(ids.page_url("revenue"), "search"),
-        Input(ids.RV_PERIOD, "value"), Input(ids.REFRESH, "n_intervals"), Input(ids.THEME_STORE, "data"), State(ids.URL, "search"),
-    )  # fmt: skip
+        Output(ids.RV_CARDS, "children"),
+        Output(ids.RV_CHART, "figure"),
+        Output(ids.RV_STATUS, "figure"),
+        Output(ids.RV_HEATMAP, "figure"),
+        Output(ids.RV_TIMINGS, "rowData"),
+        Output(ids.page_url("revenue"), "search"),
+        Input(ids.RV_PERIOD, "value"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.THEME_STORE, "data"),
+        State(ids.URL, "search"),
+    )
     def update(period: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
         dark = theme == "dark"
         now = services.now()
@@ -36,15 +44,31 @@ def register(app: dash.Dash, services: Services) -> None:
             heat = usage.heatmap(conn, since=now - timedelta(days=28), until=end, filters=Filters(), tz="UTC")
             timings = usage.timings(conn, since=now - timedelta(hours=1), until=end, filters=REQUESTS)
         peak = revenue["peak_period"][:16].replace("T", " ") if revenue["peak_period"] else "–"
-        cards = stat_cards([
-            ("total", fmt(revenue["total"], 2)), (f"average per {period}", fmt(revenue["average"], 2)),
-            (f"peak ({peak})", fmt(revenue["peak_amount"], 2)),
-            ("success rate (24 h)", "–" if mix["success_rate"] is None else f"{mix['success_rate']:.1f} %"),
-        ])  # fmt: skip
-        cards.children.append(dash.html.Div(f"{users['active_users']} active users in the last 30 minutes", className="text-body-secondary small mt-2"))
+        cards = stat_cards(
+            [
+                ("total", fmt(revenue["total"], 2)),
+                (f"average per {period}", fmt(revenue["average"], 2)),
+                (f"peak ({peak})", fmt(revenue["peak_amount"], 2)),
+                ("success rate (24 h)", "–" if mix["success_rate"] is None else f"{mix['success_rate']:.1f} %"),
+            ]
+        )
+        cards.children.append(
+            dash.html.Div(
+                f"{users['active_users']} active users in the last 30 minutes",
+                className="text-body-secondary small mt-2",
+            )
+        )
         chart = figures.activity([{"bucket": p["period"], "value": p["total"]} for p in revenue["periods"]], dark=dark)
         status = figures.donut([s["status"] for s in mix["statuses"]], [s["count"] for s in mix["statuses"]], dark=dark)
         heatmap = figures.heatmap(heat["counts"], x=heat["hours"], y=heat["weekdays"], dark=dark)
-        rows = [{"endpoint": t["endpoint"], "requests": t["requests"], "avg ms": round(t["avg_ms"] or 0, 1), "p95 ms": round(t["p95_ms"] or 0, 1)} for t in timings]
+        rows = [
+            {
+                "endpoint": t["endpoint"],
+                "requests": t["requests"],
+                "avg ms": round(t["avg_ms"] or 0, 1),
+                "p95 ms": round(t["p95_ms"] or 0, 1),
+            }
+            for t in timings
+        ]
         wanted = "" if period == "day" else f"?period={period}"
         return cards, chart, status, heatmap, rows, no_update if wanted == (search or "") else wanted

@@ -1,4 +1,5 @@
 """Sessions: the list and one session's speed, distribution, categories and interactions."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,16 +15,33 @@ from services import Services
 
 
 def session_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"session": f"[{r['id']}](/sessions/{r['id']})", "user": r["user"], "source": r["source"],
-             "started (UTC)": r["started_at"].isoformat()[:19].replace("T", " "),
-             "ended (UTC)": r["ended_at"].isoformat()[:19].replace("T", " ") if r["ended_at"] else "",
-             "state": "ended" if r["ended_at"] else "active"} for r in rows]  # fmt: skip
+    return [
+        {
+            "session": f"[{r['id']}](/sessions/{r['id']})",
+            "user": r["user"],
+            "source": r["source"],
+            "started (UTC)": r["started_at"].isoformat()[:19].replace("T", " "),
+            "ended (UTC)": r["ended_at"].isoformat()[:19].replace("T", " ") if r["ended_at"] else "",
+            "state": "ended" if r["ended_at"] else "active",
+        }
+        for r in rows
+    ]
 
 
 def interaction_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"time": (e["ts"] or "")[11:19], "type": e["type"], "button": e["entity"], "boxes": e["value"], "execution ms": e["duration_ms"],
-             "categories": ", ".join(f"{k}={v:g}" for k, v in ((e.get("attrs") or {}).get("degradation_counts") or {}).items())}
-            for e in events]  # fmt: skip
+    return [
+        {
+            "time": (e["ts"] or "")[11:19],
+            "type": e["type"],
+            "button": e["entity"],
+            "boxes": e["value"],
+            "execution ms": e["duration_ms"],
+            "categories": ", ".join(
+                f"{k}={v:g}" for k, v in ((e.get("attrs") or {}).get("degradation_counts") or {}).items()
+            ),
+        }
+        for e in events
+    ]
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -37,13 +55,22 @@ def register(app: dash.Dash, services: Services) -> None:
         with services.db.read() as conn:
             m = sessions.session_metrics(conn, session_id, services.now())
         if m is None:
-            return html.Div([html.H3("Session not found"), html.P(["No session has the id ", html.Code(session_id), "."])], className="pb-empty")
+            return html.Div(
+                [html.H3("Session not found"), html.P(["No session has the id ", html.Code(session_id), "."])],
+                className="pb-empty",
+            )
         return layout.detail(m)
 
     @app.callback(
-        Output(ids.S_SPEED, "figure"), Output(ids.S_CATEGORIES, "figure"), Output(ids.S_DIST, "figure"), Output(ids.S_INTERACTIONS, "rowData"),
-        Input(ids.S_SPEED, "id"), Input(ids.REFRESH, "n_intervals"), Input(ids.THEME_STORE, "data"), State(ids.S_ID, "data"),
-    )  # fmt: skip
+        Output(ids.S_SPEED, "figure"),
+        Output(ids.S_CATEGORIES, "figure"),
+        Output(ids.S_DIST, "figure"),
+        Output(ids.S_INTERACTIONS, "rowData"),
+        Input(ids.S_SPEED, "id"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.THEME_STORE, "data"),
+        State(ids.S_ID, "data"),
+    )
     def charts(_id: Any, _n: Any, theme: str | None, session_id: str) -> tuple[Any, ...]:
         dark = theme == "dark"
         with services.db.read() as conn:

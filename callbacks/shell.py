@@ -1,4 +1,5 @@
 """Routing and the theme switch."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs
@@ -20,7 +21,12 @@ def register(app: dash.Dash, services: Services) -> None:
             return shell.not_found(pathname or "/")
         return page.layout(pathname or "/", query)
 
-    @app.callback(Output(ids.THEME_STORE, "data"), Input(ids.THEME_TOGGLE, "n_clicks"), State(ids.THEME_STORE, "data"), prevent_initial_call=True)
+    @app.callback(
+        Output(ids.THEME_STORE, "data"),
+        Input(ids.THEME_TOGGLE, "n_clicks"),
+        State(ids.THEME_STORE, "data"),
+        prevent_initial_call=True,
+    )
     def toggle(_clicks: int | None, theme: str | None) -> str:
         return "light" if theme == "dark" else "dark"
 

@@ -2,6 +2,7 @@
 export the grid's rows as shown (sorted and filtered), with text cells that
 a spreadsheet would run as formulas neutralised (``assets/csv_safe.js``, the
 same rule as the API's CSV in ``data/export.py``)."""
+
 from __future__ import annotations
 
 import json

@@ -19,6 +19,7 @@ retry never stores an event or a run twice. ``python -m client.run -- CMD`` reco
 Modules import each other relatively, so the folder works under any name:
 ``client`` here, ``pulseboard_client`` when installed, or copied elsewhere.
 """
+
 from __future__ import annotations
 
 from .config import Config

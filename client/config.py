@@ -11,6 +11,7 @@ then the caller's arguments; and where the spool file lives.
 This package runs inside other programs, so unlike the server it reads the
 environment itself (only here).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """``Execution``: one run of a script, recorded when it starts (status
 ``running``) and when it finishes, as a context manager or by hand."""
+
 from __future__ import annotations
 
 import time

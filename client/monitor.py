@@ -3,6 +3,7 @@ document's methods. Writes never block on the network: they queue in memory
 and a background thread sends them (see ``sender.py``); reads
 (``get_metrics``) are plain synchronous HTTP calls.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -150,7 +151,9 @@ class Monitor:
         if len(queue) % self._batch_size == 0:
             self._wake()
 
-    def update_system_state(self, component: str, status: str, detail: str | None = None, ttl_seconds: float | None = None) -> None:
+    def update_system_state(
+        self, component: str, status: str, detail: str | None = None, ttl_seconds: float | None = None
+    ) -> None:
         """Set a component's state (camera online, cloud offline ...). Without a
         new report within ``ttl_seconds`` (default: the server's setting) the
         dashboard shows the component offline."""

@@ -2,6 +2,7 @@
 ``PULSE_METRIC name=value`` lines on stdout are collected and the end of
 stderr is kept; a timeout that kills its process group; termination signals
 passed on; exit status, CPU time (``wait4``) and peak RSS (``/proc``)."""
+
 from __future__ import annotations
 
 import collections

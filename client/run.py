@@ -16,6 +16,7 @@ N, 124 after ``--timeout`` (the command's process group gets SIGTERM, then
 SIGKILL after ``--kill-grace``), 127/126 when it cannot be started. A server
 that is down never fails the command: the records go to the spool.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -15,6 +15,7 @@ Loss bound: a crash of the host loses what is still in memory - the queue
 batch being sent at that moment: at most about two batches or two flush
 intervals of events. Everything handed to the spool survives a crash.
 """
+
 from __future__ import annotations
 
 import collections
@@ -37,9 +38,19 @@ log = logging.getLogger("pulseboard.client")
 
 _RETRY_4XX = (401, 403, 408, 429)  # kept for later; other 4xx answers are final
 COUNTERS = (
-    "events_taken", "events_sent", "events_stored", "events_duplicate", "events_spooled", "events_replayed",
-    "events_dead", "events_dropped", "records_sent", "records_dead", "requests_sent", "requests_failed",
-)  # fmt: skip
+    "events_taken",
+    "events_sent",
+    "events_stored",
+    "events_duplicate",
+    "events_spooled",
+    "events_replayed",
+    "events_dead",
+    "events_dropped",
+    "records_sent",
+    "records_dead",
+    "requests_sent",
+    "requests_failed",
+)
 
 
 class Sender:

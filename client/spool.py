@@ -9,6 +9,7 @@ The CSV has one line per spooled event with the event's fields (``uid``
 included), so ``python app.py import OUT.csv`` stores them on the server and
 a later replay of the same spool stores nothing twice.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -3,6 +3,7 @@
 replaces the macro document's CSV fallback: ``python app.py import FILE.csv``
 stores the events, and a later replay of the same spool stores nothing twice.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,8 +14,21 @@ from typing import Any
 
 from .spooldb import Spool
 
-EVENT_COLUMNS = ("ts", "source", "type", "entity", "user", "session_id", "execution_id",
-                 "status", "value", "duration_ms", "message", "attrs", "uid")  # fmt: skip
+EVENT_COLUMNS = (
+    "ts",
+    "source",
+    "type",
+    "entity",
+    "user",
+    "session_id",
+    "execution_id",
+    "status",
+    "value",
+    "duration_ms",
+    "message",
+    "attrs",
+    "uid",
+)
 CSV_COLUMNS = ("spool_id", "state", "method", "path", *EVENT_COLUMNS, "body", "http_status", "error")
 
 

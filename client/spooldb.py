@@ -16,6 +16,7 @@ run of the oldest data. A warning says so, at most once a minute.
 
 Its command line is ``python -m client.spool`` (``spool.py``).
 """
+
 from __future__ import annotations
 
 import contextlib

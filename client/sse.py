@@ -9,6 +9,7 @@ document's ``subscribe``: ``event_type`` is the ``type`` of the data (``scan``,
 the server's topics: ``["source:scanner", "entity:gate-1"]``, a mapping
 ``{"source": "scanner"}`` or ``"all"`` (the default).
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ A failure to connect or a connection dropped before an answer raises
 returned. A request on a reused connection that the server had already closed
 is retried once on a fresh one: the server never saw it.
 """
+
 from __future__ import annotations
 
 import dataclasses

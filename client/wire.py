@@ -1,4 +1,5 @@
 """What goes on the wire: queue items, their JSON encoding, ids and timestamps."""
+
 from __future__ import annotations
 
 import dataclasses

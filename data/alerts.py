@@ -4,6 +4,7 @@ plus the one event read the alert metrics need beyond ``data.queries``
 
 Rows come back as plain dicts with timezone-aware datetimes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,6 +68,7 @@ def evaluation_lock(db: Any, wait: float = 0.0) -> Iterator[bool]:
     except OSError:  # e.g. a read-only directory: one process is the norm there
         yield True
         return
+
     def take_file() -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -143,7 +145,9 @@ def latest_instances(conn: Connection, rule_ids: list[int], *, resolved_since: d
     if not rule_ids:
         return []
     a = ALERTS
-    recent = or_(a.c.state.in_(OPEN_STATES), and_(a.c.state == "resolved", a.c.resolved_at >= to_micros(resolved_since)))
+    recent = or_(
+        a.c.state.in_(OPEN_STATES), and_(a.c.state == "resolved", a.c.resolved_at >= to_micros(resolved_since))
+    )
     stmt = _alert_select().where(a.c.rule_id.in_(rule_ids), recent).order_by(a.c.fingerprint, a.c.id)
     newest: dict[str, dict[str, Any]] = {}
     for row in conn.execute(stmt).mappings():
@@ -175,8 +179,15 @@ def active_alerts(conn: Connection, *, states: tuple[str, ...] = OPEN_STATES) ->
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def alert_history(conn: Connection, *, rule_id: int | None = None, state: str | None = None, since: datetime | None = None,
-                  limit: int = 100, offset: int = 0) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+def alert_history(
+    conn: Connection,
+    *,
+    rule_id: int | None = None,
+    state: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
     """Instances newest first, and how many match in all (for paging)."""
     conds = []
     if rule_id is not None:
@@ -185,7 +196,13 @@ def alert_history(conn: Connection, *, rule_id: int | None = None, state: str | 
         conds.append(ALERTS.c.state == state)
     if since is not None:
         conds.append(ALERTS.c.started_at >= to_micros(since))
-    stmt = _alert_select().where(*conds).order_by(ALERTS.c.started_at.desc(), ALERTS.c.id.desc()).limit(limit).offset(offset)
+    stmt = (
+        _alert_select()
+        .where(*conds)
+        .order_by(ALERTS.c.started_at.desc(), ALERTS.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     total = conn.execute(select(func.count()).select_from(ALERTS).where(*conds)).scalar() or 0
     return [dict(r) for r in conn.execute(stmt).mappings()], int(total)
 
@@ -198,9 +215,18 @@ def acknowledge(conn: Connection, alert_id: int, *, by: str | None, now: datetim
 # ---------------------------------------------------------- notifications
 
 
-def insert_notification(conn: Connection, *, alert_id: int, ts: datetime, kind: str, target: str, ok: bool, attempts: int,
-                        error: str | None) -> None:  # fmt: skip
-    values = {"alert_id": alert_id, "ts": ts, "kind": kind, "target": target[:500], "ok": ok, "attempts": attempts, "error": error}
+def insert_notification(
+    conn: Connection, *, alert_id: int, ts: datetime, kind: str, target: str, ok: bool, attempts: int, error: str | None
+) -> None:
+    values = {
+        "alert_id": alert_id,
+        "ts": ts,
+        "kind": kind,
+        "target": target[:500],
+        "ok": ok,
+        "attempts": attempts,
+        "error": error,
+    }
     conn.execute(insert(ALERT_NOTIFICATIONS).values(**values))
 
 
@@ -222,9 +248,24 @@ def list_silences(conn: Connection, *, active_at: datetime | None = None) -> lis
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
-def insert_silence(conn: Connection, *, matchers: dict[str, Any], starts_at: datetime, ends_at: datetime, comment: str | None,
-                   created_by: str | None, now: datetime) -> int:  # fmt: skip
-    values = {"matchers": matchers, "starts_at": starts_at, "ends_at": ends_at, "comment": comment, "created_by": created_by, "created_at": now}
+def insert_silence(
+    conn: Connection,
+    *,
+    matchers: dict[str, Any],
+    starts_at: datetime,
+    ends_at: datetime,
+    comment: str | None,
+    created_by: str | None,
+    now: datetime,
+) -> int:
+    values = {
+        "matchers": matchers,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "comment": comment,
+        "created_by": created_by,
+        "created_at": now,
+    }
     return int(conn.execute(insert(SILENCES).values(**values).returning(SILENCES.c.id)).scalar_one())
 
 
@@ -240,8 +281,9 @@ def delete_silence(conn: Connection, silence_id: int) -> bool:
 # ---------------------------------------------------------- gauge values
 
 
-def latest_values(conn: Connection, *, filters: Filters, since: datetime, until: datetime,
-                  group_by: tuple[str, ...] = ()) -> list[tuple[tuple[Any, ...], float, datetime]]:  # fmt: skip
+def latest_values(
+    conn: Connection, *, filters: Filters, since: datetime, until: datetime, group_by: tuple[str, ...] = ()
+) -> list[tuple[tuple[Any, ...], float, datetime]]:
     """The newest non-null ``value`` of matching events in ``[since, until)``,
     per group: ``[(group values, value, ts)]``.
 
@@ -261,7 +303,9 @@ def latest_values(conn: Connection, *, filters: Filters, since: datetime, until:
         row = conn.execute(base.order_by(t.c.ts.desc(), t.c.id.desc()).limit(1)).first()
         return [((), float(row[0]), row[1])] if row else []
     keys = [func.coalesce(t.c[g], "") for g in group_by]
-    per_group = _where(select(*(k.label(f"g{i}") for i, k in enumerate(keys)), func.max(t.c.ts).label("mts")), t, filters)
+    per_group = _where(
+        select(*(k.label(f"g{i}") for i, k in enumerate(keys)), func.max(t.c.ts).label("mts")), t, filters
+    )
     newest = per_group.where(t.c.value.is_not(None), t.c.ts >= lo, t.c.ts < hi).group_by(*keys).subquery()
     join = and_(t.c.ts == newest.c.mts, *(k == newest.c[f"g{i}"] for i, k in enumerate(keys)))
     stmt = _where(select(t.c.value, t.c.ts, *keys).join(newest, join), t, filters).where(t.c.value.is_not(None))
@@ -283,6 +327,10 @@ def _newest_value_minute(conn: Connection, filters: Filters, since: datetime, un
     h = ROLLUPS_HOURLY
     key = [h.c.source, h.c.type, h.c.entity, h.c.status]
     newest = _where(select(func.max(h.c.minute).label("m")), h, filters)
-    per_key = newest.where(h.c.value_count > 0, h.c.minute >= first_hour, h.c.minute < until.timestamp()).group_by(*key).subquery()
+    per_key = (
+        newest.where(h.c.value_count > 0, h.c.minute >= first_hour, h.c.minute < until.timestamp())
+        .group_by(*key)
+        .subquery()
+    )
     oldest = conn.execute(select(func.min(per_key.c.m))).scalar()
     return None if oldest is None else max(int(oldest), window_start)

@@ -5,6 +5,7 @@ file first and keeps the replaced database beside it.
 
 On PostgreSQL use ``pg_dump`` instead (see the README).
 """
+
 from __future__ import annotations
 
 import shutil

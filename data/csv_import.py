@@ -14,6 +14,7 @@ with ``strict`` the whole import stores nothing. Every row gets a ``uid``
 (unless a column gives one): a hash of the source, the line number and the
 row's cells, so importing the same file again stores nothing twice.
 """
+
 from __future__ import annotations
 
 import argparse

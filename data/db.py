@@ -5,6 +5,7 @@ runs in WAL mode with a busy timeout, and write transactions begin with
 ``BEGIN IMMEDIATE`` so that a transaction that reads before it writes (the
 idempotency check of ingest) cannot fail when another writer commits first.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,7 +42,9 @@ class Database:
                 try:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
-                    raise DatabaseError(f"cannot create the data directory for {parsed.database}: {exc.strerror}") from None
+                    raise DatabaseError(
+                        f"cannot create the data directory for {parsed.database}: {exc.strerror}"
+                    ) from None
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
         else:
             kwargs["pool_size"] = 10
@@ -52,7 +55,9 @@ class Database:
             _sqlite_pragmas(self.engine, synchronous, busy_timeout_ms)
         # Same pool; the option tells the SQLite begin hook to take the write lock up front.
         self.write_engine: Engine = self.engine.execution_options(pulse_write=True)
-        self._write_lock: contextlib.AbstractContextManager[Any] = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        self._write_lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
         from data.ingest import GroupCommit  # (data.ingest does not import this module)
 
         self.group_commit = GroupCommit(self)  # concurrent ingest batches of this process share transactions

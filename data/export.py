@@ -4,6 +4,7 @@ with ``=``, ``+``, ``-``, ``@``, tab or carriage return) are prefixed with a
 single quote. Numbers are written as numbers, timestamps as ISO 8601, missing
 values as empty cells.
 """
+
 from __future__ import annotations
 
 import csv

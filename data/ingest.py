@@ -13,9 +13,11 @@ committed, so an acknowledgement still means the data is stored; what is
 saved is the per-transaction cost (lock, page writes, commit) that single-event
 requests would otherwise each pay.
 """
+
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
@@ -29,9 +31,20 @@ from analytics.histogram import bucket_index
 from data.models import EVENTS, to_micros
 
 EVENT_COLUMNS = (
-    "ts", "source", "type", "entity", "user", "session_id", "execution_id",
-    "status", "value", "duration_ms", "message", "attrs", "uid",
-)  # fmt: skip
+    "ts",
+    "source",
+    "type",
+    "entity",
+    "user",
+    "session_id",
+    "execution_id",
+    "status",
+    "value",
+    "duration_ms",
+    "message",
+    "attrs",
+    "uid",
+)
 _UID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
 events_table = EVENTS
 T = TypeVar("T")
@@ -173,10 +186,9 @@ class GroupCommit:
                 return
         for batch in group:
             try:
-                batch.result = write_retrying(self.db, lambda conn: insert_events(conn, batch.events))
+                batch.result = write_retrying(self.db, functools.partial(insert_events, events=batch.events))
             except BaseException as exc:  # handed to the batch's own caller
                 batch.error = exc
-
 
 
 def write_retrying(db: Any, work: Callable[[Connection], T]) -> T:
@@ -203,10 +215,21 @@ def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
     sql = f"INSERT INTO events ({names}) VALUES ({_marks(conn, len(EVENT_COLUMNS) + 1)})"
     params = [
         (
-            r["id"], to_micros(r["ts"]), r["source"], r["type"], r["entity"], r["user"], r["session_id"],
-            r["execution_id"], r["status"], r["value"], r["duration_ms"], r["message"],
-            None if r["attrs"] is None else orjson.dumps(r["attrs"]).decode(), r["uid"],
-        )  # fmt: skip
+            r["id"],
+            to_micros(r["ts"]),
+            r["source"],
+            r["type"],
+            r["entity"],
+            r["user"],
+            r["session_id"],
+            r["execution_id"],
+            r["status"],
+            r["value"],
+            r["duration_ms"],
+            r["message"],
+            None if r["attrs"] is None else orjson.dumps(r["attrs"]).decode(),
+            r["uid"],
+        )
         for r in rows
     ]
     conn.exec_driver_sql(sql, params)
@@ -278,8 +301,10 @@ _KEY = "minute, source, type, entity, status"
 
 
 def _least(table: str, col: str) -> str:
-    return (f"CASE WHEN excluded.{col} IS NULL THEN {table}.{col} WHEN {table}.{col} IS NULL "
-            f"OR excluded.{col} < {table}.{col} THEN excluded.{col} ELSE {table}.{col} END")  # fmt: skip
+    return (
+        f"CASE WHEN excluded.{col} IS NULL THEN {table}.{col} WHEN {table}.{col} IS NULL "
+        f"OR excluded.{col} < {table}.{col} THEN excluded.{col} ELSE {table}.{col} END"
+    )
 
 
 def _greatest(table: str, col: str) -> str:
@@ -315,7 +340,9 @@ _UPSERTS = {
 }
 
 
-def hourly(agg_rows: list[tuple[Any, ...]], hist_rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def hourly(
+    agg_rows: list[tuple[Any, ...]], hist_rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Per-minute increments regrouped per hour (same shapes, sorted keys).
 
     >>> hourly([(60, "s", "t", "", "", 1, 1, 2.0, 2.0, 2.0, 0, 0.0, None, None),

@@ -5,6 +5,7 @@ appear as timezone-aware datetimes in Python: integers compare, index and
 bucket the same way on SQLite and PostgreSQL, and read into pandas without
 string parsing.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -211,7 +212,9 @@ class Component(Base):
     status: Mapped[str] = mapped_column(String(50))
     detail: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
-    ttl_seconds: Mapped[float | None] = mapped_column(Float)  # offline when silent longer (default: the component_ttl setting)
+    ttl_seconds: Mapped[float | None] = mapped_column(
+        Float
+    )  # offline when silent longer (default: the component_ttl setting)
 
 
 # --- alerts (#6): rules, their alert instances, notifications sent, silences ---
@@ -303,7 +306,9 @@ class ExportSchedule(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    slug: Mapped[str] = mapped_column(String(100), unique=True)  # its folder under the exports directory; kept on rename
+    slug: Mapped[str] = mapped_column(
+        String(100), unique=True
+    )  # its folder under the exports directory; kept on rename
     query: Mapped[dict[str, Any]]  # the Explore query's parameters
     cron: Mapped[str | None] = mapped_column(String(100))
     interval_seconds: Mapped[int | None] = mapped_column(Integer)

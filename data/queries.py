@@ -5,6 +5,7 @@ Frames follow the conventions of ``analytics/``: ``ts`` columns are
 Long windows read the per-minute rollups, short tails and drill-downs the raw
 events, always bounded by a time range or a row limit.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,13 +16,35 @@ import pandas as pd
 from sqlalchemy import BigInteger, Connection, Select, and_, case, func, or_, select, type_coerce
 
 from data.models import (
-    COMPONENTS, EVENTS, EXECUTION_METRICS, EXECUTIONS, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, SESSIONS,
-    from_micros, to_micros,
-)  # fmt: skip
+    COMPONENTS,
+    EVENTS,
+    EXECUTION_METRICS,
+    EXECUTIONS,
+    ROLLUP_HIST,
+    ROLLUP_HIST_HOURLY,
+    ROLLUPS,
+    ROLLUPS_HOURLY,
+    SESSIONS,
+    from_micros,
+    to_micros,
+)
 
 events_table = EVENTS
-EVENT_FIELDS = ("id", "ts", "source", "type", "entity", "user", "session_id", "execution_id",
-                "status", "value", "duration_ms", "message", "attrs")  # fmt: skip
+EVENT_FIELDS = (
+    "id",
+    "ts",
+    "source",
+    "type",
+    "entity",
+    "user",
+    "session_id",
+    "execution_id",
+    "status",
+    "value",
+    "duration_ms",
+    "message",
+    "attrs",
+)
 DIMENSIONS = ("source", "type", "entity", "user", "status", "session_id", "execution_id")
 ROLLUP_DIMENSIONS = ("source", "type", "entity", "status")
 
@@ -67,8 +90,15 @@ def _ts(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series.astype("int64"), unit="us", utc=True)
 
 
-def event_counts(conn: Connection, *, since: datetime, until: datetime, bucket_seconds: int, filters: Filters = Filters(),
-                 group_by: str | None = None) -> pd.DataFrame:  # fmt: skip
+def event_counts(
+    conn: Connection,
+    *,
+    since: datetime,
+    until: datetime,
+    bucket_seconds: int,
+    filters: Filters = Filters(),
+    group_by: str | None = None,
+) -> pd.DataFrame:
     """Events per ``bucket_seconds`` bucket (aligned to the epoch) in
     ``[since, until)``, counted by the database: ``bucket`` (UTC), ``group``
     (with ``group_by``, a column of events) and ``count``. For buckets shorter
@@ -77,12 +107,18 @@ def event_counts(conn: Connection, *, since: datetime, until: datetime, bucket_s
     t = EVENTS
     width = bucket_seconds * 1_000_000
     bucket = (_micros(t.c.ts).op("/")(width)).label("b")
-    cols: list[Any] = [bucket] + ([func.coalesce(t.c[group_by], "").label("g")] if group_by else []) + [func.count().label("n")]
+    cols: list[Any] = (
+        [bucket] + ([func.coalesce(t.c[group_by], "").label("g")] if group_by else []) + [func.count().label("n")]
+    )
     stmt = _where(select(*cols), t, filters).where(t.c.ts >= to_micros(since), t.c.ts < to_micros(until))
     stmt = stmt.group_by("b", *(["g"] if group_by else []))
     names = ["bucket"] + (["group"] if group_by else []) + ["count"]
     df = _frame(conn, stmt, names)
-    df["bucket"] = pd.to_datetime(df["bucket"].astype("int64") * width, unit="us", utc=True) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")
+    df["bucket"] = (
+        pd.to_datetime(df["bucket"].astype("int64") * width, unit="us", utc=True)
+        if len(df)
+        else pd.Series([], dtype="datetime64[us, UTC]")
+    )
     return df
 
 
@@ -188,8 +224,17 @@ def executions_frame(
 ) -> pd.DataFrame:
     """Runs, newest first; with ``metric``, only runs that report that named metric."""
     t = EXECUTIONS
-    cols = [t.c.id, t.c.script, t.c.source, _micros(t.c.started_at).label("started_at"),
-            _micros(t.c.finished_at).label("finished_at"), t.c.duration_ms, t.c.status, t.c.exit_code, t.c.attempt]  # fmt: skip
+    cols = [
+        t.c.id,
+        t.c.script,
+        t.c.source,
+        _micros(t.c.started_at).label("started_at"),
+        _micros(t.c.finished_at).label("finished_at"),
+        t.c.duration_ms,
+        t.c.status,
+        t.c.exit_code,
+        t.c.attempt,
+    ]
     stmt = select(*cols)
     if script:
         stmt = stmt.where(t.c.script == script)
@@ -205,7 +250,11 @@ def executions_frame(
         stmt = stmt.limit(limit)
     df = _frame(conn, stmt, [c.name for c in cols])
     for col in ("started_at", "finished_at"):
-        df[col] = pd.to_datetime(df[col].astype("Int64"), unit="us", utc=True) if len(df) else pd.Series([], dtype="datetime64[us, UTC]")
+        df[col] = (
+            pd.to_datetime(df[col].astype("Int64"), unit="us", utc=True)
+            if len(df)
+            else pd.Series([], dtype="datetime64[us, UTC]")
+        )
     df["duration_ms"] = pd.to_numeric(df["duration_ms"], errors="coerce").astype("float64")
     return df
 
@@ -253,7 +302,9 @@ def neighbour_executions(conn: Connection, row: dict[str, Any]) -> tuple[str | N
     at = to_micros(row["started_at"])
     before = or_(t.c.started_at < at, and_(t.c.started_at == at, t.c.id < row["id"]))
     after = or_(t.c.started_at > at, and_(t.c.started_at == at, t.c.id > row["id"]))
-    prev_id = conn.execute(select(t.c.id).where(same, before).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(1)).scalar()
+    prev_id = conn.execute(
+        select(t.c.id).where(same, before).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(1)
+    ).scalar()
     next_id = conn.execute(select(t.c.id).where(same, after).order_by(t.c.started_at, t.c.id).limit(1)).scalar()
     return prev_id, next_id
 
@@ -276,8 +327,14 @@ def scripts_summary(conn: Connection) -> list[dict[str, Any]]:
 
 def table_counts(conn: Connection) -> dict[str, int]:
     out = {}
-    for name, table in (("events", EVENTS), ("executions", EXECUTIONS), ("metrics", EXECUTION_METRICS),
-                        ("sessions", SESSIONS), ("components", COMPONENTS), ("rollups", ROLLUPS)):  # fmt: skip
+    for name, table in (
+        ("events", EVENTS),
+        ("executions", EXECUTIONS),
+        ("metrics", EXECUTION_METRICS),
+        ("sessions", SESSIONS),
+        ("components", COMPONENTS),
+        ("rollups", ROLLUPS),
+    ):
         out[name] = int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
     return out
 
@@ -298,19 +355,28 @@ def component_reports(conn: Connection, name: str, since: datetime, until: datet
     one before ``since`` (the state the window starts in), oldest first."""
     t = EVENTS
     mine = and_(t.c.entity == name, t.c.type == "component", t.c.status.is_not(None))
-    before = conn.execute(select(t.c.ts, t.c.status).where(mine, t.c.ts < since).order_by(t.c.ts.desc()).limit(1)).first()
-    rows = conn.execute(select(t.c.ts, t.c.status).where(mine, t.c.ts >= since, t.c.ts < until).order_by(t.c.ts, t.c.id)).all()
+    before = conn.execute(
+        select(t.c.ts, t.c.status).where(mine, t.c.ts < since).order_by(t.c.ts.desc()).limit(1)
+    ).first()
+    rows = conn.execute(
+        select(t.c.ts, t.c.status).where(mine, t.c.ts >= since, t.c.ts < until).order_by(t.c.ts, t.c.id)
+    ).all()
     return ([(before[0], before[1])] if before else []) + [(r[0], r[1]) for r in rows]
 
 
 ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")
 ROLLUP_COLUMNS = (*ROLLUP_SUMS, "value_min", "value_max", "dur_min", "dur_max")
 _AGGREGATE: dict[str, Any] = dict.fromkeys(ROLLUP_SUMS, func.sum) | {
-    "value_min": func.min, "value_max": func.max, "dur_min": func.min, "dur_max": func.max,
-}  # fmt: skip
+    "value_min": func.min,
+    "value_max": func.max,
+    "dur_min": func.min,
+    "dur_max": func.max,
+}
 
 
-def rollup_parts(since: datetime, until: datetime, bucket_seconds: int | None, bucket_offset: int) -> list[tuple[Any, int, float]]:
+def rollup_parts(
+    since: datetime, until: datetime, bucket_seconds: int | None, bucket_offset: int
+) -> list[tuple[Any, int, float]]:
     """Which rollup table answers which part of ``[since, until)``: whole hours
     from the hourly table (60x fewer rows) when the buckets are whole hours,
     the ragged ends from the per-minute one. ``(table, lo, hi)`` bound ``minute``.
@@ -435,11 +501,27 @@ def active_users(conn: Connection, *, since: datetime, filters: Filters = Filter
 def count_active_users(conn: Connection, *, since: datetime, filters: Filters = Filters()) -> int:
     """How many distinct users sent events since ``since`` (no cap, unlike the list)."""
     t = EVENTS
-    stmt = _where(select(func.count(t.c.user.distinct())), t, filters).where(t.c.ts >= to_micros(since), t.c.user.is_not(None))
+    stmt = _where(select(func.count(t.c.user.distinct())), t, filters).where(
+        t.c.ts >= to_micros(since), t.c.user.is_not(None)
+    )
     return int(conn.execute(stmt).scalar() or 0)
 
 
-_LIVE_COLUMNS = ("id", "ts", "source", "type", "entity", "user", "session_id", "execution_id", "status", "value", "duration_ms", "message", "attrs")
+_LIVE_COLUMNS = (
+    "id",
+    "ts",
+    "source",
+    "type",
+    "entity",
+    "user",
+    "session_id",
+    "execution_id",
+    "status",
+    "value",
+    "duration_ms",
+    "message",
+    "attrs",
+)
 
 
 def live_rows(conn: Connection, *, after_id: int, limit: int) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ Each change here also writes an event (``session_start``, ``execution_finished``
 ``component`` ...) through the same ingest path, so that the live feed, the
 rollups and every chart see it like any other event.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -29,7 +30,13 @@ class NotFound(LookupError):
 
 
 def start_session(
-    conn: Connection, *, session_id: str, source: str, user: str | None, started_at: datetime, attrs: dict[str, Any] | None
+    conn: Connection,
+    *,
+    session_id: str,
+    source: str,
+    user: str | None,
+    started_at: datetime,
+    attrs: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], bool, IngestResult | None]:
     """Create a session; starting an existing id again returns it unchanged."""
     table = SESSIONS
@@ -55,7 +62,9 @@ def end_session(conn: Connection, session_id: str, ended_at: datetime) -> tuple[
     conn.execute(update(table).where(table.c.id == session_id).values(ended_at=ended_at))
     row["ended_at"] = ended_at
     duration = (ended_at - row["started_at"]).total_seconds() * 1000
-    event = event_row(ended_at, row["source"], "session_end", session_id=session_id, user=row["user"], duration_ms=duration)
+    event = event_row(
+        ended_at, row["source"], "session_end", session_id=session_id, user=row["user"], duration_ms=duration
+    )
     return row, insert_events(conn, [event])
 
 
@@ -81,7 +90,9 @@ def record_execution(conn: Connection, fields: dict[str, Any], now: datetime) ->
         found = conn.execute(select(table).where(table.c.id == fields["id"])).mappings().first()
         if found is not None:
             return ExecutionWrite(dict(found), get_metrics(conn, fields["id"]), False, None)
-    started, finished, duration = _times(fields.get("started_at"), fields.get("finished_at"), fields.get("duration_ms"), now)
+    started, finished, duration = _times(
+        fields.get("started_at"), fields.get("finished_at"), fields.get("duration_ms"), now
+    )
     done = finished is not None or fields.get("exit_code") is not None or fields.get("status") not in (None, RUNNING)
     if done and finished is None:
         finished = now
@@ -191,11 +202,21 @@ def _times(
 
 
 def set_component(
-    conn: Connection, name: str, status: str, detail: str | None, source: str, now: datetime, ttl_seconds: float | None = None
+    conn: Connection,
+    name: str,
+    status: str,
+    detail: str | None,
+    source: str,
+    now: datetime,
+    ttl_seconds: float | None = None,
 ) -> tuple[dict[str, Any], IngestResult]:
     table = COMPONENTS
     row = {"name": name, "status": status, "detail": detail, "updated_at": now, "ttl_seconds": ttl_seconds}
-    changed = conn.execute(update(table).where(table.c.name == name).values(status=status, detail=detail, updated_at=now, ttl_seconds=ttl_seconds))
+    changed = conn.execute(
+        update(table)
+        .where(table.c.name == name)
+        .values(status=status, detail=detail, updated_at=now, ttl_seconds=ttl_seconds)
+    )
     if changed.rowcount == 0:
         conn.execute(insert(table), row)
     event = event_row(now, source, "component", entity=name, status=status, message=detail)

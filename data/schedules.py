@@ -6,6 +6,7 @@ A due run is *claimed* by moving ``next_run_at`` forward with a conditional
 UPDATE, so when several processes run the scheduler on one database, each due
 run is made by exactly one of them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -61,7 +62,9 @@ def claim_run(conn: Connection, schedule_id: int, due: datetime, next_run_at: da
     return conn.execute(stmt).rowcount == 1
 
 
-def mark_run(conn: Connection, schedule_id: int, *, ran_at: datetime, file: str | None, rows: int | None, error: str | None) -> None:
+def mark_run(
+    conn: Connection, schedule_id: int, *, ran_at: datetime, file: str | None, rows: int | None, error: str | None
+) -> None:
     """Record a run's outcome; a failed run keeps the last good file's name."""
     values: dict[str, Any] = {"last_run_at": ran_at, "last_error": error}
     if error is None:

@@ -1,4 +1,5 @@
 """Dashboard users: names, password hashes (made in ``auth.passwords``), roles."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -54,7 +55,9 @@ def remove_user(conn: Connection, username: str) -> bool:
 
 
 def set_password(conn: Connection, username: str, password_hash: str) -> bool:
-    return conn.execute(update(USERS).where(USERS.c.username == username).values(password_hash=password_hash)).rowcount > 0
+    return (
+        conn.execute(update(USERS).where(USERS.c.username == username).values(password_hash=password_hash)).rowcount > 0
+    )
 
 
 def set_disabled(conn: Connection, username: str, disabled: bool) -> bool:

@@ -10,6 +10,7 @@ script runner), with daily seasonality, bursts and a few incidents.
 Everything goes through the ordinary write path (``data.ingest.ingest`` and
 ``data.records``), so rollups, the live feed and every page see it.
 """
+
 from __future__ import annotations
 
 from demo.backfill import SOURCES, backfill, has_demo_data, plan_incidents

@@ -1,6 +1,7 @@
 """``python -m demo --db PATH [--days 7] [--seed 7] [--live SECONDS] [--rate 5]``:
 backfill a database with demo history (timed), then optionally stream live
 events for a while. Prints what was stored."""
+
 from __future__ import annotations
 
 import argparse

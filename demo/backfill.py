@@ -3,6 +3,7 @@
 The window ``[now - days, now)`` is generated hour by hour (bounded memory)
 and written in batches of ~2,000 events. Incidents sit at fixed times of day
 relative to ``now``'s UTC day (see :func:`plan_incidents`)."""
+
 from __future__ import annotations
 
 import logging

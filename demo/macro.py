@@ -5,15 +5,25 @@ the image degradations assigned.
 
 Backfill: a few sessions a working day (25-90 min each), none at night.
 Live: one session after another (15-30 min, a short pause between)."""
+
 from __future__ import annotations
 
 import dataclasses
 import math
 
 from demo.model import (
-    SESSION_END, SESSION_START, Act, Incidents, Mode, Scenario, Weighted, lognormal, office, profile_at,
+    SESSION_END,
+    SESSION_START,
+    Act,
+    Incidents,
+    Mode,
+    Scenario,
+    Weighted,
+    lognormal,
+    office,
+    profile_at,
     to_datetime,
-)  # fmt: skip
+)
 
 USERS = ("john_doe", "maria_s", "kenji_t", "amara_o", "lukas_b", "priya_r")
 BUTTONS = tuple(f"Num{i}" for i in range(1, 10))
@@ -71,8 +81,14 @@ class Macro(Scenario):
         minutes = rng.uniform(15.0, 30.0) if self.mode.live else rng.uniform(25.0, 90.0)
         pace = math.exp(rng.gauss(0.0, 0.2))
         self.session = _Session(sid, user, t, t + minutes * 60.0, pace, t + rng.uniform(3.0, 12.0), t)
-        self.op(t, SESSION_START, session_id=sid, source=self.source, user=user,
-                attrs={"canvas_mode": rng.choice(("wide", "wide", "narrow")), "generator": "demo"})  # fmt: skip
+        self.op(
+            t,
+            SESSION_START,
+            session_id=sid,
+            source=self.source,
+            user=user,
+            attrs={"canvas_mode": rng.choice(("wide", "wide", "narrow")), "generator": "demo"},
+        )
 
     def _close(self, s: _Session, t: float) -> None:
         self.op(t, SESSION_END, session_id=s.id)
@@ -120,8 +136,16 @@ class Macro(Scenario):
                 picked.append(c)
         counts = {c: (2 if rng.random() < 0.15 else 1) for c in picked}
         attrs = {"degradation_assignments": ",".join(picked), "degradation_counts": counts}
-        self.ev(t, "macro_execution", entity=BUTTONS[i], user=s.user, session_id=s.id, value=boxes,
-                duration_ms=exec_ms, attrs=attrs)  # fmt: skip
+        self.ev(
+            t,
+            "macro_execution",
+            entity=BUTTONS[i],
+            user=s.user,
+            session_id=s.id,
+            value=boxes,
+            duration_ms=exec_ms,
+            attrs=attrs,
+        )
         s.last_t = t
 
     def close(self, t: float) -> list[Act]:

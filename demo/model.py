@@ -7,6 +7,7 @@ from generators seeded by ``(seed, scenario)``, and bursts from a hash of
 ``(seed, stream, time slot)``, so the same seed and the same calls give the
 same data.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -161,8 +162,13 @@ def school(t: FloatArray) -> FloatArray:
     """Attendance scans: arrival peak ~07:35, small lunch peak, departure
     peak ~15:20; weekends at a quarter. Peak ~1."""
     h = hours(t)
-    day = (0.015 + 1.0 * _bump(h, 7.6, 0.35) + 0.15 * _bump(h, 12.3, 0.4) + 0.75 * _bump(h, 15.3, 0.45)
-           + 0.05 * ((h > 8.5) & (h < 15.0)))  # fmt: skip
+    day = (
+        0.015
+        + 1.0 * _bump(h, 7.6, 0.35)
+        + 0.15 * _bump(h, 12.3, 0.4)
+        + 0.75 * _bump(h, 15.3, 0.45)
+        + 0.05 * ((h > 8.5) & (h < 15.0))
+    )
     out: FloatArray = np.where(weekend(t), 0.25 * day, day)
     return out
 

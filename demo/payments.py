@@ -5,6 +5,7 @@ activity, and the host's CPU, memory and disk gauges.
 Incidents: ``payment_failures`` (the payment gateway times out: most
 payments fail, checkout answers 502/504 and slows down) and
 ``latency_spike`` (``/api/vectorize`` gets five times slower)."""
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,7 @@ ENDPOINTS = (
     ("/api/vectorize", 10, 480.0, 0.5, "200"),
     ("/api/upload", 9, 320.0, 0.55, "201"),
     ("/admin/dashboard", 8, 90.0, 0.4, "200"),
-)  # fmt: skip
+)
 ENDPOINT_WEIGHTS = tuple(e[1] for e in ENDPOINTS)
 ACTIONS = ("login", "view_dashboard", "upload", "search", "download", "update_profile", "logout", "export_report")
 ACTION_WEIGHTS = (25, 22, 12, 14, 9, 4, 10, 4)
@@ -95,13 +96,29 @@ class Payments(Scenario):
         users = self._users(n)
         anonymous = (g.random(n) >= 0.7).tolist()
         src = self.source
-        for t, e, d, st, user, anon in zip(times.tolist(), ep.tolist(), np.round(ms, 2).tolist(), status.tolist(),
-                                           users, anonymous):  # fmt: skip
-            self.push(Act(t, EVENT, {
-                "source": src, "type": "request", "entity": PATHS[e], "user": None if anon else user,
-                "session_id": None, "execution_id": None, "status": st, "value": None, "duration_ms": d,
-                "message": None, "attrs": None, "uid": None,
-            }))  # fmt: skip
+        for t, e, d, st, user, anon in zip(
+            times.tolist(), ep.tolist(), np.round(ms, 2).tolist(), status.tolist(), users, anonymous
+        ):
+            self.push(
+                Act(
+                    t,
+                    EVENT,
+                    {
+                        "source": src,
+                        "type": "request",
+                        "entity": PATHS[e],
+                        "user": None if anon else user,
+                        "session_id": None,
+                        "execution_id": None,
+                        "status": st,
+                        "value": None,
+                        "duration_ms": d,
+                        "message": None,
+                        "attrs": None,
+                        "uid": None,
+                    },
+                )
+            )
 
     def _payments(self, times: FloatArray, incidents: Incidents) -> None:
         n = times.size
@@ -118,17 +135,40 @@ class Payments(Scenario):
         methods = _METHOD.indices(g, n)
         users = self._users(n)
         src = self.source
-        rows = zip(times.tolist(), amounts.tolist(), gateway.tolist(), failed.tolist(), pending.tolist(),
-                   declined.tolist(), methods.tolist(), users)  # fmt: skip
+        rows = zip(
+            times.tolist(),
+            amounts.tolist(),
+            gateway.tolist(),
+            failed.tolist(),
+            pending.tolist(),
+            declined.tolist(),
+            methods.tolist(),
+            users,
+        )
         for t, amount, gw, fail, pend, decline, method, user in rows:
             self.tx += 1
             status = "failed" if fail else ("pending" if pend else "completed")
             message = "Payment gateway timeout" if gw else (decline if fail else None)
-            self.push(Act(t, EVENT, {
-                "source": src, "type": "payment", "entity": METHODS[method], "user": user, "session_id": None,
-                "execution_id": None, "status": status, "value": amount, "duration_ms": None, "message": message,
-                "attrs": {"currency": "USD", "transaction_id": f"tx_{self.seed}_{self.tx:07d}"}, "uid": None,
-            }))  # fmt: skip
+            self.push(
+                Act(
+                    t,
+                    EVENT,
+                    {
+                        "source": src,
+                        "type": "payment",
+                        "entity": METHODS[method],
+                        "user": user,
+                        "session_id": None,
+                        "execution_id": None,
+                        "status": status,
+                        "value": amount,
+                        "duration_ms": None,
+                        "message": message,
+                        "attrs": {"currency": "USD", "transaction_id": f"tx_{self.seed}_{self.tx:07d}"},
+                        "uid": None,
+                    },
+                )
+            )
 
     def _activity(self, times: FloatArray) -> None:
         n = times.size
@@ -140,11 +180,26 @@ class Payments(Scenario):
         octets = g.integers(0, 256, (n, 2)).tolist()
         src = self.source
         for t, a, user, (o3, o4) in zip(times.tolist(), actions, users, octets):
-            self.push(Act(t, EVENT, {
-                "source": src, "type": "user_activity", "entity": ACTIONS[a], "user": user, "session_id": None,
-                "execution_id": None, "status": "ok", "value": None, "duration_ms": None, "message": None,
-                "attrs": {"ip": f"10.0.{o3}.{o4}"}, "uid": None,
-            }))  # fmt: skip
+            self.push(
+                Act(
+                    t,
+                    EVENT,
+                    {
+                        "source": src,
+                        "type": "user_activity",
+                        "entity": ACTIONS[a],
+                        "user": user,
+                        "session_id": None,
+                        "execution_id": None,
+                        "status": "ok",
+                        "value": None,
+                        "duration_ms": None,
+                        "message": None,
+                        "attrs": {"ip": f"10.0.{o3}.{o4}"},
+                        "uid": None,
+                    },
+                )
+            )
 
     def _host(self, t: float, incidents: Incidents) -> None:
         rng = self.rng

@@ -10,6 +10,7 @@ finished through ``data.records.finish_execution`` when it ends.
 Incidents: ``regression`` (``etl_sync.py`` takes ~40 % longer from its
 start on), ``backup_failures`` (every ``backup.sh`` attempt fails: a failing
 streak) and ``runner_failures`` (live: runs of any script fail)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,9 +18,20 @@ import math
 from typing import Any
 
 from demo.model import (
-    DAY, EXECUTION, FINISH, HOUR, Incidents, Mode, Scenario, Weighted, arrivals, is_weekend, lognormal, office,
+    DAY,
+    EXECUTION,
+    FINISH,
+    HOUR,
+    Incidents,
+    Mode,
+    Scenario,
+    Weighted,
+    arrivals,
+    is_weekend,
+    lognormal,
+    office,
     to_datetime,
-)  # fmt: skip
+)
 
 REGRESSED_SCRIPT = "etl_sync.py"
 REGRESSION_FACTOR = 1.4
@@ -46,11 +58,23 @@ SCRIPTS = (
     Script("cleanup_tmp.sh", HOUR, 2400.0, 3.2, 0.25, 0, 12.0, 0.4, live_weight=2.0),
     Script("backup.sh", 6 * HOUR, 1800.0, 95.0, 0.12, 0, 64.0, 0.35),
     Script("nightly-report.py", DAY, 2 * HOUR, 310.0, 0.1, 1_200_000, 420.0, 0.9, live_weight=0.0),
-    Script("send_invoices.py", HOUR, 900.0, 12.0, 0.3, 850, 95.0, 0.6, fail_rate=0.03, weekdays_only=True,
-           hours=(8, 19), live_weight=2.0),
+    Script(
+        "send_invoices.py",
+        HOUR,
+        900.0,
+        12.0,
+        0.3,
+        850,
+        95.0,
+        0.6,
+        fail_rate=0.03,
+        weekdays_only=True,
+        hours=(8, 19),
+        live_weight=2.0,
+    ),
     Script("ml_train.py", DAY, 3 * HOUR, 1750.0, 0.08, 2_400_000, 3100.0, 1.7, fail_rate=0.02, live_weight=0.0),
     Script("sync_inventory.py", 2 * HOUR, 1200.0, 26.0, 0.2, 9_500, 140.0, 0.7, live_weight=1.5),
-)  # fmt: skip
+)
 _LIVE = [s for s in SCRIPTS if s.live_weight > 0]
 _LIVE_SCRIPTS = Weighted(_LIVE, [s.live_weight for s in _LIVE])
 DEFAULT_FAILURE = "Traceback (most recent call last): ... RuntimeError: upstream returned 503"
@@ -112,10 +136,16 @@ class Runner(Scenario):
         exit_code = (28 if script.name == "backup.sh" else 1) if failing else 0
         fields: dict[str, Any] = {
             "id": f"exe_{to_datetime(start):%Y%m%d_%H%M%S}_{rng.getrandbits(32):08x}",
-            "script": script.name, "source": self.source, "started_at": start, "finished_at": start + seconds,
-            "duration_ms": round(seconds * 1000.0, 1), "exit_code": exit_code, "attempt": attempt,
-            "metrics": metrics, "attrs": attrs,
-        }  # fmt: skip
+            "script": script.name,
+            "source": self.source,
+            "started_at": start,
+            "finished_at": start + seconds,
+            "duration_ms": round(seconds * 1000.0, 1),
+            "exit_code": exit_code,
+            "attempt": attempt,
+            "metrics": metrics,
+            "attrs": attrs,
+        }
         if failing:
             fields["attrs"] = attrs | {"error": FAIL_MESSAGES.get(script.name, DEFAULT_FAILURE)}
         return fields

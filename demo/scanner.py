@@ -6,6 +6,7 @@ state through ``data.records.set_component``.
 
 Incidents: ``sync_outage`` (cloud offline: every sync fails, the queue grows,
 then drains) and ``camera_fault`` (the camera errors for a few minutes)."""
+
 from __future__ import annotations
 
 import math
@@ -80,8 +81,14 @@ class Scanner(Scenario):
             for _ in range(n):
                 at = t + rng.uniform(0.0, self.tick * 0.9)
                 ms = round(lognormal(rng, 320.0, 0.35), 1)
-                self.ev(at, "sync", status="ok", duration_ms=ms, message="Cloud sync successful (retry)",
-                        attrs={"retry": True})  # fmt: skip
+                self.ev(
+                    at,
+                    "sync",
+                    status="ok",
+                    duration_ms=ms,
+                    message="Cloud sync successful (retry)",
+                    attrs={"retry": True},
+                )
             self.queue -= n
         if outage or self.queue > 0 or self.ticks % self.gauge_every == 0:
             self.ev(t, "queue_size", value=float(self.queue), message=f"{self.queue} records pending sync")
@@ -98,19 +105,36 @@ class Scanner(Scenario):
         ids = {"student_id": student, "record_id": rid}
         scan_type = "in" if (t % 86400.0) < 11.5 * 3600.0 else "out"
         punctual = "late" if scan_type == "in" and (t % 86400.0) > 8.0 * 3600.0 else "on_time"
-        self.ev(t, "scan", status="ok", entity=scan_type, message=f"Attendance recorded: {student}",
-                attrs=ids | {"scan_type": scan_type, "status": punctual})  # fmt: skip
+        self.ev(
+            t,
+            "scan",
+            status="ok",
+            entity=scan_type,
+            message=f"Attendance recorded: {student}",
+            attrs=ids | {"scan_type": scan_type, "status": punctual},
+        )
         size_kb = int(lognormal(rng, 48.0, 0.15))
-        self.ev(t + rng.uniform(0.2, 0.9), "photo", status="ok", value=float(size_kb),
-                message=f"Photo saved for {student}",
-                attrs=ids | {"filepath": f"photos/{student}_{rid}.jpg", "size_kb": size_kb})  # fmt: skip
+        self.ev(
+            t + rng.uniform(0.2, 0.9),
+            "photo",
+            status="ok",
+            value=float(size_kb),
+            message=f"Photo saved for {student}",
+            attrs=ids | {"filepath": f"photos/{student}_{rid}.jpg", "size_kb": size_kb},
+        )
         t_sync = t + rng.uniform(1.0, 3.0)
         outage = incidents.active("sync_outage", t_sync) is not None
         if outage or rng.random() < 0.008:
             reason = "connection refused" if outage else "timeout"
             ms = round(lognormal(rng, 5000.0, 0.2), 1)
-            self.ev(t_sync, "sync", status="failed", duration_ms=ms, message=f"Cloud sync failed: {student} ({reason})",
-                    attrs=ids)  # fmt: skip
+            self.ev(
+                t_sync,
+                "sync",
+                status="failed",
+                duration_ms=ms,
+                message=f"Cloud sync failed: {student} ({reason})",
+                attrs=ids,
+            )
             self._notice(t_sync + 0.01, "warning", None, f"Cloud sync queued: {student}", **ids)
             self.queue += 1
         else:
@@ -119,13 +143,24 @@ class Scanner(Scenario):
         t_sms = t + rng.uniform(2.0, 6.0)
         phone = f"+1555{int(student) % 10_000_000:07d}"
         if rng.random() < 0.04:
-            self.ev(t_sms, "sms", status="failed", message=f"SMS failed: {student}",
-                    attrs={"student_id": student, "phone": phone})  # fmt: skip
+            self.ev(
+                t_sms,
+                "sms",
+                status="failed",
+                message=f"SMS failed: {student}",
+                attrs={"student_id": student, "phone": phone},
+            )
             self._notice(t_sms + 0.01, "warning", None, f"SMS failed: {student}", student_id=student, phone=phone)
         else:
             ms = round(lognormal(rng, 900.0, 0.3), 1)
-            self.ev(t_sms, "sms", status="ok", duration_ms=ms, message=f"SMS sent: {student}",
-                    attrs={"student_id": student, "phone": phone})  # fmt: skip
+            self.ev(
+                t_sms,
+                "sms",
+                status="ok",
+                duration_ms=ms,
+                message=f"SMS sent: {student}",
+                attrs={"student_id": student, "phone": phone},
+            )
         if rng.random() < 0.006:
             self._notice(t + 0.5, "warning", "camera", "Low light: photo quality degraded")
         if rng.random() < 0.003:

@@ -1,5 +1,6 @@
 """Runs the demo in a serving process: backfill in a thread (the dashboard is
 up meanwhile), the demo's alert rules, then the live simulator until stopped."""
+
 from __future__ import annotations
 
 import logging

@@ -1,6 +1,7 @@
 """The live demo: a daemon thread that keeps the five scenarios streaming,
 ~``rate`` events per second on average with short bursts, and a rotating
 incident every ``incident_every`` seconds so that alerts fire live."""
+
 from __future__ import annotations
 
 import logging
@@ -25,7 +26,7 @@ LIVE_INCIDENTS = (
     ("license_outage", 90.0),  # tool failures
     ("latency_spike", 120.0),  # /api/vectorize p95 x5
     ("runner_failures", 180.0),  # failed executions
-)  # fmt: skip
+)
 THREAD_NAME = "pulseboard-demo"
 
 
@@ -35,8 +36,16 @@ class Simulator:
     daemon thread until ``stop()``. Deterministic given the seed and the
     sequence of ``now`` values."""
 
-    def __init__(self, services: Services, *, seed: int = 7, rate: float = 5.0, tick: float = 0.5,
-                 incident_every: float = 900.0, first_incident_after: float = 120.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        services: Services,
+        *,
+        seed: int = 7,
+        rate: float = 5.0,
+        tick: float = 0.5,
+        incident_every: float = 900.0,
+        first_incident_after: float = 120.0,
+    ) -> None:
         if not rate > 0:
             raise ValueError("rate must be > 0 events per second")
         if not tick > 0:

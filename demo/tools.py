@@ -4,6 +4,7 @@ for a while and return it. A borrow beyond the tool's licensed seats is an
 
 Incident: ``license_outage`` (the license server is unreachable: every
 borrow attempt is a ``failure``)."""
+
 from __future__ import annotations
 
 import heapq
@@ -19,11 +20,39 @@ TOOLS = (
     ("dSPACE ControlDesk", 5, 8),
     ("ETAS INCA", 6, 9),
     ("Lauterbach TRACE32", 4, 8),
-)  # fmt: skip
-_FIRST = ("anna", "ben", "carla", "david", "elena", "felix", "greta", "hugo", "ines", "jonas", "katrin", "leon",
-          "mia", "nils", "olga", "paul")  # fmt: skip
-_LAST = ("meyer", "schmidt", "weber", "fischer", "wagner", "becker", "hoffmann", "koch", "richter", "klein",
-         "wolf", "neumann")  # fmt: skip
+)
+_FIRST = (
+    "anna",
+    "ben",
+    "carla",
+    "david",
+    "elena",
+    "felix",
+    "greta",
+    "hugo",
+    "ines",
+    "jonas",
+    "katrin",
+    "leon",
+    "mia",
+    "nils",
+    "olga",
+    "paul",
+)
+_LAST = (
+    "meyer",
+    "schmidt",
+    "weber",
+    "fischer",
+    "wagner",
+    "becker",
+    "hoffmann",
+    "koch",
+    "richter",
+    "klein",
+    "wolf",
+    "neumann",
+)
 HARD_CAP = 1.3  # borrows beyond seats x HARD_CAP are refused
 SERVER_DOWN = "License server not reachable (FlexNet: -15)"
 
@@ -63,22 +92,41 @@ class Tools(Scenario):
         user = rng.choice(self.users)
         in_use = len(held)
         if incidents.active("license_outage", t):
-            self.ev(t, "failure", entity=tool, user=user, status="failed", message=SERVER_DOWN,
-                    attrs={"overage": False, "reason": "server_unreachable"})  # fmt: skip
+            self.ev(
+                t,
+                "failure",
+                entity=tool,
+                user=user,
+                status="failed",
+                message=SERVER_DOWN,
+                attrs={"overage": False, "reason": "server_unreachable"},
+            )
             return
         if in_use >= seats * HARD_CAP or rng.random() < 0.004:
             reason = "all seats in use" if in_use >= seats * HARD_CAP else "checkout timeout"
             attrs = {"overage": in_use >= seats, "reason": reason.replace(" ", "_"), "in_use": in_use, "seats": seats}
             message = f"License checkout refused: {reason}"
-            self.ev(t, "failure", entity=tool, user=user, status="failed", message=message,
-                    attrs=attrs)  # fmt: skip
+            self.ev(t, "failure", entity=tool, user=user, status="failed", message=message, attrs=attrs)
             return
         self.borrows += 1
         borrow_id = f"b{self.seed}-{self.borrows:06d}"
         overage = in_use >= seats
-        self.ev(t, "borrow", entity=tool, user=user, status="ok",
-                attrs={"overage": overage, "borrow_id": borrow_id, "in_use": in_use + 1, "seats": seats})  # fmt: skip
+        self.ev(
+            t,
+            "borrow",
+            entity=tool,
+            user=user,
+            status="ok",
+            attrs={"overage": overage, "borrow_id": borrow_id, "in_use": in_use + 1, "seats": seats},
+        )
         hold = min(lognormal(rng, self.hold_median, 0.8), 40.0 * self.hold_median / 6.0)
         heapq.heappush(held, t + hold)
-        self.ev(t + hold, "return", entity=tool, user=user, status="ok", duration_ms=round(hold * 1000.0, 1),
-                attrs={"overage": overage, "borrow_id": borrow_id})  # fmt: skip
+        self.ev(
+            t + hold,
+            "return",
+            entity=tool,
+            user=user,
+            status="ok",
+            duration_ms=round(hold * 1000.0, 1),
+            attrs={"overage": overage, "borrow_id": borrow_id},
+        )

@@ -1,6 +1,7 @@
 """Writing generated actions through Pulseboard's own write path: plain
 events with ``data.ingest.ingest`` in batches, sessions, executions and
 components with ``data.records`` (each also writes its event)."""
+
 from __future__ import annotations
 
 import collections
@@ -68,8 +69,14 @@ def _apply(conn: Any, act: Act) -> IngestResult | None:
     d = act.data
     at: datetime = to_datetime(act.t)
     if act.kind == SESSION_START:
-        _, _, result = records.start_session(conn, session_id=d["session_id"], source=d["source"], user=d.get("user"),
-                                             started_at=at, attrs=d.get("attrs"))  # fmt: skip
+        _, _, result = records.start_session(
+            conn,
+            session_id=d["session_id"],
+            source=d["source"],
+            user=d.get("user"),
+            started_at=at,
+            attrs=d.get("attrs"),
+        )
         return result
     if act.kind == SESSION_END:
         try:

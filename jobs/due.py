@@ -4,14 +4,22 @@ APScheduler's ``CronTrigger`` computes the fire times; crontab numbers
 weekdays from Sunday (0 or 7) where APScheduler 3 starts at Monday, so
 weekdays are translated to names first.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.triggers.cron import CronTrigger
 
-_MACROS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@weekly": "0 0 * * 0",
-           "@monthly": "0 0 1 * *", "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *"}  # fmt: skip
+_MACROS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
@@ -22,10 +30,14 @@ def cron_trigger(expr: str) -> CronTrigger:
     text = _MACROS.get(expr.strip().lower(), expr.strip())
     fields = text.split()
     if len(fields) != 5:
-        raise ValueError(f"expected 5 fields (minute hour day month weekday) or @hourly/@daily/@weekly/@monthly, got {len(fields)}")
+        raise ValueError(
+            f"expected 5 fields (minute hour day month weekday) or @hourly/@daily/@weekly/@monthly, got {len(fields)}"
+        )
     fields[4] = _weekdays(fields[4])
     try:
-        trigger = CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3], day_of_week=fields[4], timezone="UTC")
+        trigger = CronTrigger(
+            minute=fields[0], hour=fields[1], day=fields[2], month=fields[3], day_of_week=fields[4], timezone="UTC"
+        )
     except ValueError as exc:
         raise ValueError(str(exc)) from None
     if trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=timezone.utc)) is None:
@@ -66,7 +78,9 @@ def _day(text: str) -> int:
     raise ValueError(f"bad weekday {text!r} (0-7 or sun-sat)")
 
 
-def next_run(cron: str | None, interval_seconds: int | None, *, after: datetime, anchor: datetime | None = None) -> datetime | None:
+def next_run(
+    cron: str | None, interval_seconds: int | None, *, after: datetime, anchor: datetime | None = None
+) -> datetime | None:
     """The first due time strictly after ``after``: cron fire times in UTC, or
     ``anchor + k * interval``.
 

@@ -7,6 +7,7 @@ A saved query is the Explore page's URL parameters (``window``, ``metric``,
 them. ``mode=events`` exports the matching raw events instead of the
 aggregated rows. Relative windows end at the run's time.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,24 @@ log = logging.getLogger(__name__)
 MODES = ("aggregate", "events")
 # Explore's view-only parameters: accepted in a pasted URL, ignored by the export.
 VIEW_ONLY = ("chart", "overlays")
-QUERY_KEYS = ("window", "since", "until", "metric", "field", "group_by", "bucket", "attr_key", "attr_value",
-              "source", "type", "entity", "user", "status", "session_id", "execution_id")  # fmt: skip
+QUERY_KEYS = (
+    "window",
+    "since",
+    "until",
+    "metric",
+    "field",
+    "group_by",
+    "bucket",
+    "attr_key",
+    "attr_value",
+    "source",
+    "type",
+    "entity",
+    "user",
+    "status",
+    "session_id",
+    "execution_id",
+)
 # A run this late after its due time (the server was down) exports the window ending now instead.
 GRACE = timedelta(minutes=5)
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -79,7 +96,9 @@ def query_params(text: str | Mapping[str, Any]) -> dict[str, str]:
         pairs = text.items()
     out: dict[str, str] = {}
     for key, value in pairs:
-        value = ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else "" if value is None else str(value)
+        value = (
+            ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else "" if value is None else str(value)
+        )
         # A blank known parameter means its default; an unknown one is kept, so that it is reported.
         if value.strip() or key.strip() not in (*QUERY_KEYS, *VIEW_ONLY, "mode"):
             out[str(key).strip()] = value.strip()
@@ -149,7 +168,9 @@ def write_csv(db: Database, resolved: Resolved, out: IO[str]) -> int:
     with db.read() as conn:
         if resolved.events:
             columns: list[str] = list(EVENT_FIELDS)
-            chunks: Iterable[list[dict[str, Any]]] = _attr_filtered(schedules.event_chunks(conn, since=q.since, until=q.until, filters=q.filters), q)
+            chunks: Iterable[list[dict[str, Any]]] = _attr_filtered(
+                schedules.event_chunks(conn, since=q.since, until=q.until, filters=q.filters), q
+            )
         else:
             df = explore.run(conn, q)
             columns, chunks = list(df.columns), explore.iter_records(df)
@@ -230,7 +251,14 @@ def list_files(exports_dir: Path) -> list[dict[str, Any]]:
                 continue
             for (ts, _n), path in _files(folder, folder.name):
                 created = datetime.strptime(ts, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-                out.append({"schedule": folder.name, "name": path.name, "size": path.stat().st_size, "created": created.isoformat()})
+                out.append(
+                    {
+                        "schedule": folder.name,
+                        "name": path.name,
+                        "size": path.stat().st_size,
+                        "created": created.isoformat(),
+                    }
+                )
     return sorted(out, key=lambda f: (f["created"], f["name"]), reverse=True)
 
 
@@ -260,7 +288,9 @@ def remove_files(exports_dir: Path, slug: str) -> int:
 # --------------------------------------------------------------- runs
 
 
-def run_schedule(db: Database, exports_dir: Path, schedule: Mapping[str, Any], *, now: datetime, settings: Any = None) -> Written:
+def run_schedule(
+    db: Database, exports_dir: Path, schedule: Mapping[str, Any], *, now: datetime, settings: Any = None
+) -> Written:
     """Write one export of a schedule at ``now`` and keep its newest files.
     The outcome is recorded on the schedule; a failure is re-raised."""
     folder = exports_dir / schedule["slug"]
@@ -271,7 +301,9 @@ def run_schedule(db: Database, exports_dir: Path, schedule: Mapping[str, Any], *
         retain(folder, schedule["slug"], int(schedule["keep"]))
     except Exception as exc:
         with db.write() as conn:
-            schedules.mark_run(conn, schedule["id"], ran_at=now, file=None, rows=None, error=str(exc) or type(exc).__name__)
+            schedules.mark_run(
+                conn, schedule["id"], ran_at=now, file=None, rows=None, error=str(exc) or type(exc).__name__
+            )
         raise
     with db.write() as conn:
         schedules.mark_run(conn, schedule["id"], ran_at=now, file=path.name, rows=rows, error=None)
@@ -301,10 +333,17 @@ def run_due(db: Database, exports_dir: Path, *, now: datetime, settings: Any = N
 
 
 def add_arguments(parser: Any) -> None:
-    parser.add_argument("--query", dest="export_query", required=True, metavar="QUERY",
-                        help="Explore parameters as a query string (as GET /api/query takes them) or an Explore URL, "
-                             "e.g. 'window=24h&metric=count&group_by=source'; mode=events for raw events")  # fmt: skip
-    parser.add_argument("--out", dest="export_out", required=True, metavar="FILE", help="CSV file to write ('-' for stdout)")
+    parser.add_argument(
+        "--query",
+        dest="export_query",
+        required=True,
+        metavar="QUERY",
+        help="Explore parameters as a query string (as GET /api/query takes them) or an Explore URL, "
+        "e.g. 'window=24h&metric=count&group_by=source'; mode=events for raw events",
+    )
+    parser.add_argument(
+        "--out", dest="export_out", required=True, metavar="FILE", help="CSV file to write ('-' for stdout)"
+    )
 
 
 def run_cli(args: Any, settings: Any) -> int:

@@ -9,6 +9,7 @@ Self-monitoring records the server's own figures as ordinary events of source
 (entity = route, duration_ms), and every minute ``cpu_percent``,
 ``memory_mb``, ``db_size_mb`` and ``live_clients`` gauges.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,8 +70,16 @@ class SelfMonitor:
             if len(self.pending) >= MAX_PENDING:
                 self.dropped += 1
                 return
-            self.pending.append(_event(now, "request", entity=route, status=str(status), duration_ms=seconds * 1000.0,
-                                       attrs={"method": method}))  # fmt: skip
+            self.pending.append(
+                _event(
+                    now,
+                    "request",
+                    entity=route,
+                    status=str(status),
+                    duration_ms=seconds * 1000.0,
+                    attrs={"method": method},
+                )
+            )
 
     def flush(self) -> int:
         with self.lock:

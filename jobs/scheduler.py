@@ -1,5 +1,6 @@
 """The serving process's scheduler: self-monitoring every few seconds and every
 minute, retention every hour, a verified SQLite backup every day."""
+
 from __future__ import annotations
 
 import logging
@@ -18,13 +19,17 @@ class Jobs:
     def __init__(self, services: Any) -> None:
         self.services = services
         self.monitor = SelfMonitor(services)
-        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
+        self.scheduler = BackgroundScheduler(
+            timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}
+        )
 
     def start(self) -> None:
         s = self.services.settings
         self.scheduler.add_job(self._safe(self.monitor.flush), "interval", seconds=10, id="self-monitor-requests")
         self.scheduler.add_job(self._safe(self.monitor.gauges), "interval", seconds=60, id="self-monitor-gauges")
-        self.scheduler.add_job(self._safe(self.retention), "interval", hours=1, id="retention", next_run_time=datetime.now(timezone.utc))
+        self.scheduler.add_job(
+            self._safe(self.retention), "interval", hours=1, id="retention", next_run_time=datetime.now(timezone.utc)
+        )
         if s.sqlite_path is not None:
             self.scheduler.add_job(self._safe(self.backup), "cron", hour=3, minute=17, id="backup")
         self.scheduler.add_job(self._safe(self.exports), "interval", seconds=15, id="exports")
@@ -44,7 +49,12 @@ class Jobs:
 
     def retention(self) -> dict[str, int]:
         s = self.services.settings
-        removed = purge(self.services.db, now=self.services.now(), retention_days=s.retention_days, rollup_retention_days=s.rollup_retention_days)
+        removed = purge(
+            self.services.db,
+            now=self.services.now(),
+            retention_days=s.retention_days,
+            rollup_retention_days=s.rollup_retention_days,
+        )
         if any(removed.values()):
             log.info("retention removed %s", removed)
         return removed

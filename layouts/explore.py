@@ -1,5 +1,6 @@
 """The Explore page: filters, metric, group-by, bucket and chart type, all in
 the URL; the chart, the table of exactly what is shown, CSV and JSON."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,14 +13,55 @@ from layouts import ids
 from layouts.figures import CHART_TYPES
 
 FILTER_DIMENSIONS = ("source", "type", "entity", "user", "status")
-WINDOWS = (("15min", "15 min"), ("1h", "1 hour"), ("6h", "6 hours"), ("24h", "24 hours"), ("7d", "7 days"), ("30d", "30 days"))
-METRICS = (("count", "Count"), ("rate", "Rate / min"), ("sum", "Sum"), ("avg", "Average"), ("min", "Min"), ("max", "Max"),
-           ("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"), ("success_rate", "Success rate %"),
-           ("unique_users", "Unique users"))  # fmt: skip
+WINDOWS = (
+    ("15min", "15 min"),
+    ("1h", "1 hour"),
+    ("6h", "6 hours"),
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+    ("30d", "30 days"),
+)
+METRICS = (
+    ("count", "Count"),
+    ("rate", "Rate / min"),
+    ("sum", "Sum"),
+    ("avg", "Average"),
+    ("min", "Min"),
+    ("max", "Max"),
+    ("p50", "p50"),
+    ("p90", "p90"),
+    ("p95", "p95"),
+    ("p99", "p99"),
+    ("success_rate", "Success rate %"),
+    ("unique_users", "Unique users"),
+)
 FIELDS = (("value", "value"), ("duration_ms", "duration (ms)"))
-GROUPS = (("none", "nothing"), ("source", "source"), ("type", "type"), ("entity", "entity"), ("user", "user"), ("status", "status"))
-BUCKETS = (("auto", "auto"), ("none", "none"), ("1min", "minute"), ("15min", "15 min"), ("1h", "hour"), ("D", "day"), ("W", "week"))
-DEFAULTS = {"window": "24h", "metric": "count", "field": "value", "group_by": "none", "bucket": "auto", "chart": "line", "overlays": ""}
+GROUPS = (
+    ("none", "nothing"),
+    ("source", "source"),
+    ("type", "type"),
+    ("entity", "entity"),
+    ("user", "user"),
+    ("status", "status"),
+)
+BUCKETS = (
+    ("auto", "auto"),
+    ("none", "none"),
+    ("1min", "minute"),
+    ("15min", "15 min"),
+    ("1h", "hour"),
+    ("D", "day"),
+    ("W", "week"),
+)
+DEFAULTS = {
+    "window": "24h",
+    "metric": "count",
+    "field": "value",
+    "group_by": "none",
+    "bucket": "auto",
+    "chart": "line",
+    "overlays": "",
+}
 
 
 def state_from_query(query: dict[str, str]) -> dict[str, Any]:
@@ -38,7 +80,9 @@ def state_from_query(query: dict[str, str]) -> dict[str, Any]:
     if out["chart"] not in CHART_TYPES:
         out["chart"] = "line"
     group = query.get("group_by", "none")
-    out["group_by"] = group if group in dict(GROUPS) or (group.startswith("attrs.") and 6 < len(group) <= 100) else "none"
+    out["group_by"] = (
+        group if group in dict(GROUPS) or (group.startswith("attrs.") and 6 < len(group) <= 100) else "none"
+    )
     out["overlays"] = [o for o in out["overlays"].split(",") if o in ("baseline", "anomalies")]
     for dim in FILTER_DIMENSIONS:
         out[dim] = [v for v in query.get(dim, "").split(",") if v][:50]
@@ -48,55 +92,152 @@ def state_from_query(query: dict[str, str]) -> dict[str, Any]:
 
 
 def _select(id_: str, options: tuple[tuple[str, str], ...], value: str, label: str) -> dbc.Col:
-    return dbc.Col([dbc.Label(label, html_for=id_, className="small text-body-secondary mb-1"),
-                    dbc.Select(id=id_, options=[{"label": l, "value": v} for v, l in options], value=value, size="sm")], md=2)  # fmt: skip
+    return dbc.Col(
+        [
+            dbc.Label(label, html_for=id_, className="small text-body-secondary mb-1"),
+            dbc.Select(id=id_, options=[{"label": l, "value": v} for v, l in options], value=value, size="sm"),
+        ],
+        md=2,
+    )
 
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
     s = state_from_query(query)
     filters = [
-        dbc.Col([dbc.Label(dim, className="small text-body-secondary mb-1"),
-                 dcc.Dropdown(id=ids.ex_filter(dim), options=[{"label": v, "value": v} for v in s[dim]], value=s[dim], multi=True,
-                              placeholder=f"any {dim}", className="pb-dropdown")], md=2)  # fmt: skip
+        dbc.Col(
+            [
+                dbc.Label(dim, className="small text-body-secondary mb-1"),
+                dcc.Dropdown(
+                    id=ids.ex_filter(dim),
+                    options=[{"label": v, "value": v} for v in s[dim]],
+                    value=s[dim],
+                    multi=True,
+                    placeholder=f"any {dim}",
+                    className="pb-dropdown",
+                ),
+            ],
+            md=2,
+        )
         for dim in FILTER_DIMENSIONS
     ]
-    attrs = dbc.Col([dbc.Label("attrs key = value", className="small text-body-secondary mb-1"),
-                     dbc.InputGroup([dbc.Input(id=ids.EX_ATTR_KEY, value=s["attr_key"], placeholder="key", size="sm", debounce=True),
-                                     dbc.Input(id=ids.EX_ATTR_VALUE, value=s["attr_value"], placeholder="value", size="sm", debounce=True)],
-                                    size="sm")], md=2)  # fmt: skip
+    attrs = dbc.Col(
+        [
+            dbc.Label("attrs key = value", className="small text-body-secondary mb-1"),
+            dbc.InputGroup(
+                [
+                    dbc.Input(id=ids.EX_ATTR_KEY, value=s["attr_key"], placeholder="key", size="sm", debounce=True),
+                    dbc.Input(
+                        id=ids.EX_ATTR_VALUE, value=s["attr_value"], placeholder="value", size="sm", debounce=True
+                    ),
+                ],
+                size="sm",
+            ),
+        ],
+        md=2,
+    )
     controls = [
         _select(ids.EX_WINDOW, WINDOWS, s["window"], "time range"),
         _select(ids.EX_METRIC, METRICS, s["metric"], "metric"),
         _select(ids.EX_FIELD, FIELDS, s["field"], "of field"),
-        _select(ids.EX_GROUP, GROUPS if s["group_by"] in dict(GROUPS) else (*GROUPS, (s["group_by"], s["group_by"])), s["group_by"], "group by"),
+        _select(
+            ids.EX_GROUP,
+            GROUPS if s["group_by"] in dict(GROUPS) else (*GROUPS, (s["group_by"], s["group_by"])),
+            s["group_by"],
+            "group by",
+        ),
         _select(ids.EX_BUCKET, BUCKETS, s["bucket"], "bucket"),
-        dbc.Col([dbc.Label("show", className="small text-body-secondary mb-1"),
-                 dbc.Checklist(id=ids.EX_OVERLAYS, options=[{"label": "baseline band", "value": "baseline"}, {"label": "anomalies", "value": "anomalies"}],
-                               value=s["overlays"], inline=True, switch=True)], md=2),  # fmt: skip
+        dbc.Col(
+            [
+                dbc.Label("show", className="small text-body-secondary mb-1"),
+                dbc.Checklist(
+                    id=ids.EX_OVERLAYS,
+                    options=[
+                        {"label": "baseline band", "value": "baseline"},
+                        {"label": "anomalies", "value": "anomalies"},
+                    ],
+                    value=s["overlays"],
+                    inline=True,
+                    switch=True,
+                ),
+            ],
+            md=2,
+        ),
     ]
     chart_types = dbc.RadioItems(
-        id=ids.EX_CHART_TYPE, options=[{"label": c.title(), "value": c} for c in CHART_TYPES], value=s["chart"], inline=True,
-        className="ms-auto", input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary", label_checked_class_name="active",
-    )  # fmt: skip
-    return html.Div([
-        dcc.Location(id=ids.page_url("explore"), refresh=False),
-        dbc.Card(dbc.CardBody([dbc.Row(filters + [attrs], className="g-2 mb-2"), dbc.Row(controls, className="g-2")]), className="mb-3"),
-        dbc.Card([
-            dbc.CardHeader(html.Div([html.Span(id=ids.EX_SUMMARY, className="fw-semibold"), chart_types], className="d-flex align-items-center gap-2")),
-            dbc.CardBody([html.Div(id=ids.EX_ERROR), dcc.Loading(dcc.Graph(id=ids.EX_CHART, config={"displaylogo": False}), type="dot")]),
-        ], className="mb-3"),
-        dbc.Card([
-            dbc.CardHeader(html.Div([
-                html.Span("Result", className="fw-semibold"),
-                dbc.Button("Download CSV", id=ids.EX_CSV, size="sm", color="primary", outline=True, className="ms-auto"),
-                dbc.Button("Download JSON", id=ids.EX_JSON, size="sm", color="secondary", outline=True),
-                dbc.Button("Schedule…", id=ids.EX_SCHEDULE, href="/exports", size="sm", color="secondary", outline=True,
-                           title="Write this query to a CSV file on a schedule"),
-                dcc.Download(id=ids.EX_DOWNLOAD),
-            ], className="d-flex align-items-center gap-2")),
-            dbc.CardBody(dag.AgGrid(id=ids.EX_TABLE, rowData=[], columnDefs=[], className="ag-theme-alpine pb-grid",
-                                    defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
-                                    dashGridOptions={"pagination": True, "paginationPageSize": 20, "domLayout": "autoHeight"},
-                                    style={"width": "100%"})),  # fmt: skip
-        ]),
-    ])  # fmt: skip
+        id=ids.EX_CHART_TYPE,
+        options=[{"label": c.title(), "value": c} for c in CHART_TYPES],
+        value=s["chart"],
+        inline=True,
+        className="ms-auto",
+        input_class_name="btn-check",
+        label_class_name="btn btn-sm btn-outline-primary",
+        label_checked_class_name="active",
+    )
+    return html.Div(
+        [
+            dcc.Location(id=ids.page_url("explore"), refresh=False),
+            dbc.Card(
+                dbc.CardBody([dbc.Row(filters + [attrs], className="g-2 mb-2"), dbc.Row(controls, className="g-2")]),
+                className="mb-3",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(
+                        html.Div(
+                            [html.Span(id=ids.EX_SUMMARY, className="fw-semibold"), chart_types],
+                            className="d-flex align-items-center gap-2",
+                        )
+                    ),
+                    dbc.CardBody(
+                        [
+                            html.Div(id=ids.EX_ERROR),
+                            dcc.Loading(dcc.Graph(id=ids.EX_CHART, config={"displaylogo": False}), type="dot"),
+                        ]
+                    ),
+                ],
+                className="mb-3",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader(
+                        html.Div(
+                            [
+                                html.Span("Result", className="fw-semibold"),
+                                dbc.Button(
+                                    "Download CSV",
+                                    id=ids.EX_CSV,
+                                    size="sm",
+                                    color="primary",
+                                    outline=True,
+                                    className="ms-auto",
+                                ),
+                                dbc.Button("Download JSON", id=ids.EX_JSON, size="sm", color="secondary", outline=True),
+                                dbc.Button(
+                                    "Schedule…",
+                                    id=ids.EX_SCHEDULE,
+                                    href="/exports",
+                                    size="sm",
+                                    color="secondary",
+                                    outline=True,
+                                    title="Write this query to a CSV file on a schedule",
+                                ),
+                                dcc.Download(id=ids.EX_DOWNLOAD),
+                            ],
+                            className="d-flex align-items-center gap-2",
+                        )
+                    ),
+                    dbc.CardBody(
+                        dag.AgGrid(
+                            id=ids.EX_TABLE,
+                            rowData=[],
+                            columnDefs=[],
+                            className="ag-theme-alpine pb-grid",
+                            defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
+                            dashGridOptions={"pagination": True, "paginationPageSize": 20, "domLayout": "autoHeight"},
+                            style={"width": "100%"},
+                        )
+                    ),
+                ]
+            ),
+        ]
+    )

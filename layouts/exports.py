@@ -1,5 +1,6 @@
 """Exports: schedules of saved Explore queries written to CSV files (create,
 run now, enable/disable, delete) and the files, downloadable."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,30 +35,93 @@ def _field(label: str, control: Any, md: int, hint: str | None = None) -> dbc.Co
 
 
 def form(query: str = "") -> dbc.Card:
-    return dbc.Card([
-        dbc.CardHeader("New schedule", className="fw-semibold"),
-        dbc.CardBody([
-            dbc.Row([
-                _field("Name", dbc.Input(id=ids.EXP_NAME, placeholder="daily sources", maxLength=200, size="sm"), 3),
-                _field("Query", dbc.Textarea(id=ids.EXP_QUERY, value=query, rows=2, size="sm",
-                                             placeholder="http://…/explore?window=24h&group_by=source  or  window=24h&metric=count&group_by=source"),
-                       9, "Use the current Explore view: open Explore, set the filters, copy the address and paste it here. "
-                          "Relative windows (24h) end at each run's time."),
-            ], className="g-2 mb-2"),
-            dbc.Row([
-                _field("Rows", dbc.Select(id=ids.EXP_MODE, options=[{"label": l, "value": v} for v, l in MODES], value="aggregate", size="sm"), 3),
-                dbc.Col([dbc.Label("Runs", className="small text-body-secondary mb-1"),
-                         dbc.RadioItems(id=ids.EXP_KIND, options=[{"label": "on a cron line", "value": "cron"}, {"label": "every N minutes", "value": "interval"}],
-                                        value="cron", inline=True, className="small")], md=3),
-                _field("Cron line (UTC)", dbc.Input(id=ids.EXP_CRON, placeholder="0 6 * * *", value="0 * * * *", size="sm"), 2,
-                       "minute hour day month weekday"),
-                _field("Every (minutes)", dbc.Input(id=ids.EXP_INTERVAL, type="number", min=1, step=1, value=60, size="sm"), 2),
-                _field("Keep files", dbc.Input(id=ids.EXP_KEEP, type="number", min=1, max=1000, step=1, value=10, size="sm"), 1),
-                dbc.Col(dbc.Button("Create schedule", id=ids.EXP_CREATE, color="primary", size="sm", className="mt-4"), md=1,
-                        className="d-flex align-items-start"),
-            ], className="g-2"),
-        ]),
-    ], className="mb-3")  # fmt: skip
+    return dbc.Card(
+        [
+            dbc.CardHeader("New schedule", className="fw-semibold"),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            _field(
+                                "Name",
+                                dbc.Input(id=ids.EXP_NAME, placeholder="daily sources", maxLength=200, size="sm"),
+                                3,
+                            ),
+                            _field(
+                                "Query",
+                                dbc.Textarea(
+                                    id=ids.EXP_QUERY,
+                                    value=query,
+                                    rows=2,
+                                    size="sm",
+                                    placeholder="http://…/explore?window=24h&group_by=source  or  window=24h&metric=count&group_by=source",
+                                ),
+                                9,
+                                "Use the current Explore view: open Explore, set the filters, copy the address and paste it here. "
+                                "Relative windows (24h) end at each run's time.",
+                            ),
+                        ],
+                        className="g-2 mb-2",
+                    ),
+                    dbc.Row(
+                        [
+                            _field(
+                                "Rows",
+                                dbc.Select(
+                                    id=ids.EXP_MODE,
+                                    options=[{"label": l, "value": v} for v, l in MODES],
+                                    value="aggregate",
+                                    size="sm",
+                                ),
+                                3,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label("Runs", className="small text-body-secondary mb-1"),
+                                    dbc.RadioItems(
+                                        id=ids.EXP_KIND,
+                                        options=[
+                                            {"label": "on a cron line", "value": "cron"},
+                                            {"label": "every N minutes", "value": "interval"},
+                                        ],
+                                        value="cron",
+                                        inline=True,
+                                        className="small",
+                                    ),
+                                ],
+                                md=3,
+                            ),
+                            _field(
+                                "Cron line (UTC)",
+                                dbc.Input(id=ids.EXP_CRON, placeholder="0 6 * * *", value="0 * * * *", size="sm"),
+                                2,
+                                "minute hour day month weekday",
+                            ),
+                            _field(
+                                "Every (minutes)",
+                                dbc.Input(id=ids.EXP_INTERVAL, type="number", min=1, step=1, value=60, size="sm"),
+                                2,
+                            ),
+                            _field(
+                                "Keep files",
+                                dbc.Input(id=ids.EXP_KEEP, type="number", min=1, max=1000, step=1, value=10, size="sm"),
+                                1,
+                            ),
+                            dbc.Col(
+                                dbc.Button(
+                                    "Create schedule", id=ids.EXP_CREATE, color="primary", size="sm", className="mt-4"
+                                ),
+                                md=1,
+                                className="d-flex align-items-start",
+                            ),
+                        ],
+                        className="g-2",
+                    ),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
 
 
 def schedules_card() -> dbc.Card:
@@ -69,9 +133,18 @@ def schedules_card() -> dbc.Card:
     ]
     table = grid(ids.EXP_SCHEDULES, SCHEDULE_COLUMNS)
     table.getRowId = "String(params.data.id)"
-    table.dashGridOptions = {**table.dashGridOptions, "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}}
-    header = html.Div([html.Span("Schedules"), html.Span("select a row, then", className="ms-auto small text-body-secondary"), *buttons],
-                      className="d-flex align-items-center gap-2")  # fmt: skip
+    table.dashGridOptions = {
+        **table.dashGridOptions,
+        "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
+    }
+    header = html.Div(
+        [
+            html.Span("Schedules"),
+            html.Span("select a row, then", className="ms-auto small text-body-secondary"),
+            *buttons,
+        ],
+        className="d-flex align-items-center gap-2",
+    )
     body = [table, html.Div(NO_SCHEDULES, id=ids.EXP_SCHEDULES_EMPTY, className="text-body-secondary small mt-2")]
     return dbc.Card([dbc.CardHeader(header, className="fw-semibold"), dbc.CardBody(body)], className="mb-3")
 
@@ -81,23 +154,36 @@ def files_table(files: list[dict[str, Any]], names: dict[str, str]) -> Any:
     if not files:
         return html.Div(NO_FILES, className="text-body-secondary small")
     rows = [
-        html.Tr([
-            html.Td(names.get(f["schedule"], f["schedule"])),
-            html.Td(html.A(f["name"], href=f"/api/exports/files/{f['schedule']}/{f['name']}", download=f["name"], className="font-monospace")),
-            html.Td(f"{f['size']:,} B", className="text-end"),
-            html.Td(f["created"][:19].replace("T", " ")),
-        ])
+        html.Tr(
+            [
+                html.Td(names.get(f["schedule"], f["schedule"])),
+                html.Td(
+                    html.A(
+                        f["name"],
+                        href=f"/api/exports/files/{f['schedule']}/{f['name']}",
+                        download=f["name"],
+                        className="font-monospace",
+                    )
+                ),
+                html.Td(f"{f['size']:,} B", className="text-end"),
+                html.Td(f["created"][:19].replace("T", " ")),
+            ]
+        )
         for f in files
-    ]  # fmt: skip
-    head = html.Thead(html.Tr([html.Th("Schedule"), html.Th("File"), html.Th("Size", className="text-end"), html.Th("Created (UTC)")]))
+    ]
+    head = html.Thead(
+        html.Tr([html.Th("Schedule"), html.Th("File"), html.Th("Size", className="text-end"), html.Th("Created (UTC)")])
+    )
     return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, className="mb-0 align-middle")
 
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
-    return html.Div([
-        dcc.Store(id=ids.EXP_CHANGED, data=0),
-        form(query.get("query", "")),
-        html.Div(id=ids.EXP_MESSAGE),
-        schedules_card(),
-        dbc.Card([dbc.CardHeader("Files", className="fw-semibold"), dbc.CardBody(html.Div(id=ids.EXP_FILES))]),
-    ])  # fmt: skip
+    return html.Div(
+        [
+            dcc.Store(id=ids.EXP_CHANGED, data=0),
+            form(query.get("query", "")),
+            html.Div(id=ids.EXP_MESSAGE),
+            schedules_card(),
+            dbc.Card([dbc.CardHeader("Files", className="fw-semibold"), dbc.CardBody(html.Div(id=ids.EXP_FILES))]),
+        ]
+    )

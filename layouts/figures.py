@@ -1,5 +1,6 @@
 """Figure builders: plain functions from rows to Plotly figures (unit-tested;
 no Dash, no database)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,8 +38,13 @@ def activity(rows: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
     [3]
     """
     fig = go.Figure(
-        go.Bar(x=[r["bucket"] for r in rows], y=[r["value"] for r in rows], marker_color=ACCENT, name="events",
-               hovertemplate="%{x}<br>%{y} events<extra></extra>")  # fmt: skip
+        go.Bar(
+            x=[r["bucket"] for r in rows],
+            y=[r["value"] for r in rows],
+            marker_color=ACCENT,
+            name="events",
+            hovertemplate="%{x}<br>%{y} events<extra></extra>",
+        )
     )
     return _layout(fig, dark=dark)
 
@@ -46,15 +52,25 @@ def activity(rows: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
 def breakdown_bar(rows: list[dict[str, Any]], *, label: str, dark: bool = False) -> go.Figure:
     """Horizontal bars of ``{label: name, "count": n}`` rows, largest on top."""
     rows = sorted(rows, key=lambda r: r["count"])
-    fig = go.Figure(go.Bar(x=[r["count"] for r in rows], y=[r[label] for r in rows], orientation="h", marker_color=ACCENT))
+    fig = go.Figure(
+        go.Bar(x=[r["count"] for r in rows], y=[r[label] for r in rows], orientation="h", marker_color=ACCENT)
+    )
     return _layout(fig, dark=dark, height=max(160, 34 * len(rows) + 60))
 
 
 def live_stream() -> go.Figure:
     """An empty swimlane chart (one lane per source) that the browser extends
     point by point as events arrive; grey text so it reads on either theme."""
-    fig = go.Figure(go.Scatter(x=[], y=[], text=[], mode="markers", marker={"size": 7, "color": []},
-                               hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>"))  # fmt: skip
+    fig = go.Figure(
+        go.Scatter(
+            x=[],
+            y=[],
+            text=[],
+            mode="markers",
+            marker={"size": 7, "color": []},
+            hovertemplate="%{x}<br>%{y}: %{text}<extra></extra>",
+        )
+    )
     fig.update_yaxes(type="category")
     fig = _layout(fig, dark=False, height=200)
     fig.update_layout(template="none", font={"color": "#8b949e"})
@@ -106,9 +122,23 @@ def explore(
         return _layout(fig, dark=dark, height=max(280, 28 * len(groups) + 80))
     if band:
         xs = [b["bucket"] for b in band]
-        fig.add_trace(go.Scatter(x=xs, y=[b["upper"] for b in band], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(x=xs, y=[b["lower"] for b in band], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor="rgba(59,108,246,0.15)", hoverinfo="skip", name="baseline band"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=[b["upper"] for b in band], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[b["lower"] for b in band],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(59,108,246,0.15)",
+                hoverinfo="skip",
+                name="baseline band",
+            )
+        )
     series: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         series.setdefault(str(r["group"]) if grouped else "value", []).append(r)
@@ -118,14 +148,33 @@ def explore(
         if chart == "bar" or not timed:
             fig.add_trace(go.Bar(x=x, y=y, name=name))
         else:
-            fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers" if len(x) < 60 else "lines",
-                                     fill="tozeroy" if chart == "area" else None))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    name=name,
+                    mode="lines+markers" if len(x) < 60 else "lines",
+                    fill="tozeroy" if chart == "area" else None,
+                )
+            )
     if anomalies:
-        fig.add_trace(go.Scatter(x=[a["bucket"] for a in anomalies], y=[a["value"] for a in anomalies], mode="markers",
-                                 marker={"color": "#e03131", "size": 12, "symbol": "x"}, name="anomaly",
-                                 text=[a["reason"] for a in anomalies], hovertemplate="%{text}<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[a["bucket"] for a in anomalies],
+                y=[a["value"] for a in anomalies],
+                mode="markers",
+                marker={"color": "#e03131", "size": 12, "symbol": "x"},
+                name="anomaly",
+                text=[a["reason"] for a in anomalies],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     fig = _layout(fig, dark=dark, height=380)
-    fig.update_layout(showlegend=grouped or bool(band) or bool(anomalies), barmode="group", title={"text": title, "x": 0.01, "font": {"size": 14}})
+    fig.update_layout(
+        showlegend=grouped or bool(band) or bool(anomalies),
+        barmode="group",
+        title={"text": title, "x": 0.01, "font": {"size": 14}},
+    )
     return fig
 
 
@@ -149,21 +198,60 @@ def metric_trend(
     fig = go.Figure()
     if band:
         xs = [b["timestamp"] for b in band]
-        fig.add_trace(go.Scatter(x=xs, y=[b["upper"] for b in band], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False))
-        fig.add_trace(go.Scatter(x=xs, y=[b["lower"] for b in band], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor="rgba(59,108,246,0.15)", hoverinfo="skip", name="baseline band"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=[p["timestamp"] for p in points], y=[p["value"] for p in points], mode="lines+markers", name=name,
-                             marker={"size": 5, "color": ACCENT}, line={"color": ACCENT, "width": 1.5},
-                             customdata=[p["execution_id"] for p in points], hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=[b["upper"] for b in band], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[b["lower"] for b in band],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor="rgba(59,108,246,0.15)",
+                hoverinfo="skip",
+                name="baseline band",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[p["timestamp"] for p in points],
+            y=[p["value"] for p in points],
+            mode="lines+markers",
+            name=name,
+            marker={"size": 5, "color": ACCENT},
+            line={"color": ACCENT, "width": 1.5},
+            customdata=[p["execution_id"] for p in points],
+            hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra></extra>",
+        )
+    )
     if anomalies:
-        fig.add_trace(go.Scatter(x=[a["timestamp"] for a in anomalies], y=[a["value"] for a in anomalies], mode="markers", name="anomaly",
-                                 marker={"color": "#e03131", "size": 12, "symbol": "x"}, text=[a["reason"] for a in anomalies],
-                                 hovertemplate="%{text}<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[a["timestamp"] for a in anomalies],
+                y=[a["value"] for a in anomalies],
+                mode="markers",
+                name="anomaly",
+                marker={"color": "#e03131", "size": 12, "symbol": "x"},
+                text=[a["reason"] for a in anomalies],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     for step in steps or []:
         colour = "#e03131" if step["kind"] == "regression" else "#2f9e44"
         pct = f" {step['size_pct']:+.0f} %" if step.get("size_pct") is not None else ""
         fig.add_vline(x=step["start_ts"], line_dash="dash", line_color=colour)
-        fig.add_annotation(x=step["start_ts"], y=1, yref="paper", text=f"{step['kind']}{pct}", showarrow=False, font={"color": colour}, xanchor="left")
+        fig.add_annotation(
+            x=step["start_ts"],
+            y=1,
+            yref="paper",
+            text=f"{step['kind']}{pct}",
+            showarrow=False,
+            font={"color": colour},
+            xanchor="left",
+        )
     fig = _layout(fig, dark=dark, height=340)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
     return fig
@@ -171,16 +259,37 @@ def metric_trend(
 
 def histogram(bins: list[dict[str, Any]], *, dark: bool = False) -> go.Figure:
     """Bars of ``left, right, count`` bins."""
-    fig = go.Figure(go.Bar(x=[(b["left"] + b["right"]) / 2 for b in bins], y=[b["count"] for b in bins],
-                           width=[b["right"] - b["left"] for b in bins], marker_color=ACCENT,
-                           hovertemplate="%{x:.4g}<br>%{y} runs<extra></extra>"))  # fmt: skip
+    fig = go.Figure(
+        go.Bar(
+            x=[(b["left"] + b["right"]) / 2 for b in bins],
+            y=[b["count"] for b in bins],
+            width=[b["right"] - b["left"] for b in bins],
+            marker_color=ACCENT,
+            hovertemplate="%{x:.4g}<br>%{y} runs<extra></extra>",
+        )
+    )
     return _layout(fig, dark=dark, height=260)
 
 
-def line(points: list[dict[str, Any]], *, x: str = "ts", y: str = "value", name: str = "", dark: bool = False, height: int = 260) -> go.Figure:
+def line(
+    points: list[dict[str, Any]],
+    *,
+    x: str = "ts",
+    y: str = "value",
+    name: str = "",
+    dark: bool = False,
+    height: int = 260,
+) -> go.Figure:
     """A single line over time."""
-    fig = go.Figure(go.Scatter(x=[p[x] for p in points], y=[p[y] for p in points], mode="lines+markers" if len(points) < 60 else "lines",
-                               name=name, line={"color": ACCENT}))  # fmt: skip
+    fig = go.Figure(
+        go.Scatter(
+            x=[p[x] for p in points],
+            y=[p[y] for p in points],
+            mode="lines+markers" if len(points) < 60 else "lines",
+            name=name,
+            line={"color": ACCENT},
+        )
+    )
     return _layout(fig, dark=dark, height=height)
 
 
@@ -212,12 +321,26 @@ def usage_bars(points: list[dict[str, Any]], *, dark: bool = False) -> go.Figure
     """
     users = [", ".join(p["users"]) for p in points]
     xs = [p["timestamp"] for p in points]
-    fig = go.Figure([
-        go.Bar(x=xs, y=[p["count"] - p["overage_count"] for p in points], name="borrows", marker_color=ACCENT, customdata=users,
-               hovertemplate="%{x}<br>%{y} within licence<br>users: %{customdata}<extra></extra>"),
-        go.Bar(x=xs, y=[p["overage_count"] for p in points], name="overage", marker_color="#e03131", customdata=users,
-               hovertemplate="%{x}<br>%{y} overage<br>users: %{customdata}<extra></extra>"),
-    ])  # fmt: skip
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=xs,
+                y=[p["count"] - p["overage_count"] for p in points],
+                name="borrows",
+                marker_color=ACCENT,
+                customdata=users,
+                hovertemplate="%{x}<br>%{y} within licence<br>users: %{customdata}<extra></extra>",
+            ),
+            go.Bar(
+                x=xs,
+                y=[p["overage_count"] for p in points],
+                name="overage",
+                marker_color="#e03131",
+                customdata=users,
+                hovertemplate="%{x}<br>%{y} overage<br>users: %{customdata}<extra></extra>",
+            ),
+        ]
+    )
     fig = _layout(fig, dark=dark, height=300)
     fig.update_layout(barmode="stack", showlegend=True)
     return fig
@@ -248,15 +371,35 @@ def alert_timeline(transitions: list[dict[str, Any]], *, since: str, until: str,
         xs = [since, *(t["ts"] for t in items)]
         xs.append(until)
         ys.append(ys[-1])
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"shape": "hv", "width": 2}, name=name,
-                                 hovertemplate="%{x}<extra>" + name.replace("%", "%%") + "</extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"shape": "hv", "width": 2},
+                name=name,
+                hovertemplate="%{x}<extra>" + name.replace("%", "%%") + "</extra>",
+            )
+        )
     sent = [t for t in transitions if t.get("notification")]
     if sent:
-        fig.add_trace(go.Scatter(
-            x=[t["ts"] for t in sent], y=[ALERT_LEVELS.get(t["to"], 0) for t in sent], mode="markers", name="notification",
-            marker={"size": 10, "symbol": "diamond", "color": [STATUS_COLOURS["success"] if t["notification"] == "resolved" else "#e03131" for t in sent]},
-            text=[f"{t['notification']} · value {t['value']}" for t in sent], hovertemplate="%{x}<br>%{text}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[t["ts"] for t in sent],
+                y=[ALERT_LEVELS.get(t["to"], 0) for t in sent],
+                mode="markers",
+                name="notification",
+                marker={
+                    "size": 10,
+                    "symbol": "diamond",
+                    "color": [
+                        STATUS_COLOURS["success"] if t["notification"] == "resolved" else "#e03131" for t in sent
+                    ],
+                },
+                text=[f"{t['notification']} · value {t['value']}" for t in sent],
+                hovertemplate="%{x}<br>%{text}<extra></extra>",
+            )
+        )
     fig = _layout(fig, dark=dark, height=240)
     fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["normal", "pending", "firing"], range=[-0.3, 2.4])
     fig.update_layout(showlegend=len(series) > 1, legend={"orientation": "h", "y": -0.25})

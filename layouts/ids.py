@@ -1,4 +1,5 @@
 """Every component id of the dashboard, in one place."""
+
 from __future__ import annotations
 
 URL = "url"
@@ -7,6 +8,8 @@ URL = "url"
 def page_url(page: str) -> str:
     """Each page's own Location, which writes the page's state into the query string."""
     return f"{page}-url"
+
+
 PAGE = "page"
 THEME = "theme"
 THEME_TOGGLE = "theme-toggle"
@@ -31,6 +34,7 @@ TOASTS = "toasts"
 def kpi(name: str) -> str:
     return f"{KPI}-{name.replace('_', '-')}"
 
+
 # explore
 EX_FILTER = "ex-filter"  # prefix: ex-filter-<dimension>
 EX_WINDOW = "ex-window"
@@ -54,6 +58,7 @@ EX_DOWNLOAD = "ex-download"
 
 def ex_filter(dimension: str) -> str:
     return f"{EX_FILTER}-{dimension.replace('_', '-')}"
+
 
 # executions
 XS_SCRIPT = "xs-script"
@@ -166,5 +171,15 @@ def csv_button(grid: str) -> str:
 
 
 # Tables with a CSV export button (the Explore table has its own downloads).
-GRIDS: tuple[str, ...] = (XS_TABLE, XS_STATS, X_COMPARISON, X_EVENTS, SS_TABLE, S_INTERACTIONS, RV_TIMINGS, SY_TIMINGS, EXP_SCHEDULES)
+GRIDS: tuple[str, ...] = (
+    XS_TABLE,
+    XS_STATS,
+    X_COMPARISON,
+    X_EVENTS,
+    SS_TABLE,
+    S_INTERACTIONS,
+    RV_TIMINGS,
+    SY_TIMINGS,
+    EXP_SCHEDULES,
+)
 GRIDS += (AL_HISTORY,)

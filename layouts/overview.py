@@ -1,4 +1,5 @@
 """The overview page: KPI cards, health, activity chart, live feed, sources."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,15 +18,29 @@ KPIS = (
     ("active_users_30m", "Active users (30 min)"),
     ("open_sessions", "Open sessions"),
 )
-WINDOWS = (("1min", "1 min"), ("5min", "5 min"), ("10min", "10 min"), ("30min", "30 min"), ("1h", "1 h"),
-           ("3h", "3 h"), ("6h", "6 h"), ("24h", "24 h"))  # fmt: skip
+WINDOWS = (
+    ("1min", "1 min"),
+    ("5min", "5 min"),
+    ("10min", "10 min"),
+    ("30min", "30 min"),
+    ("1h", "1 h"),
+    ("3h", "3 h"),
+    ("6h", "6 h"),
+    ("24h", "24 h"),
+)
 
 
 def kpi_card(name: str, label: str) -> dbc.Col:
     return dbc.Col(
-        dbc.Card(dbc.CardBody([html.Div(label, className="pb-card-label"), html.Div("–", id=ids.kpi(name), className="pb-card-value")])),
-        xs=6, md=4, xl=2,
-    )  # fmt: skip
+        dbc.Card(
+            dbc.CardBody(
+                [html.Div(label, className="pb-card-label"), html.Div("–", id=ids.kpi(name), className="pb-card-value")]
+            )
+        ),
+        xs=6,
+        md=4,
+        xl=2,
+    )
 
 
 def live_controls() -> list[Any]:
@@ -51,15 +66,33 @@ def layout(window: str = "1h") -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card([
-                            dbc.CardHeader(html.Div([
-                                html.Span("Activity", className="fw-semibold"),
-                                dbc.RadioItems(id=ids.WINDOW, options=[{"label": l, "value": v} for v, l in WINDOWS], value=window,
-                                               inline=True, className="pb-window ms-auto", input_class_name="btn-check",
-                                               label_class_name="btn btn-sm btn-outline-primary", label_checked_class_name="active"),
-                            ], className="d-flex align-items-center gap-2")),
-                            dbc.CardBody(dcc.Graph(id=ids.ACTIVITY, config={"displayModeBar": False}, style={"height": "280px"})),
-                        ]),  # fmt: skip
+                        dbc.Card(
+                            [
+                                dbc.CardHeader(
+                                    html.Div(
+                                        [
+                                            html.Span("Activity", className="fw-semibold"),
+                                            dbc.RadioItems(
+                                                id=ids.WINDOW,
+                                                options=[{"label": l, "value": v} for v, l in WINDOWS],
+                                                value=window,
+                                                inline=True,
+                                                className="pb-window ms-auto",
+                                                input_class_name="btn-check",
+                                                label_class_name="btn btn-sm btn-outline-primary",
+                                                label_checked_class_name="active",
+                                            ),
+                                        ],
+                                        className="d-flex align-items-center gap-2",
+                                    )
+                                ),
+                                dbc.CardBody(
+                                    dcc.Graph(
+                                        id=ids.ACTIVITY, config={"displayModeBar": False}, style={"height": "280px"}
+                                    )
+                                ),
+                            ]
+                        ),
                         lg=8,
                     ),
                     dbc.Col(dbc.Card([dbc.CardHeader("Health"), dbc.CardBody(id=ids.HEALTH)]), lg=4),
@@ -69,16 +102,32 @@ def layout(window: str = "1h") -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dbc.Card([
-                            dbc.CardHeader("Live events"),
-                            dbc.CardBody([
-                                dcc.Graph(id=ids.LIVE_CHART, figure=figures.live_stream(), config={"displayModeBar": False}),
-                                html.Ul(empty_feed(), id=ids.FEED, className="pb-feed"),
-                            ]),
-                        ]),
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Live events"),
+                                dbc.CardBody(
+                                    [
+                                        dcc.Graph(
+                                            id=ids.LIVE_CHART,
+                                            figure=figures.live_stream(),
+                                            config={"displayModeBar": False},
+                                        ),
+                                        html.Ul(empty_feed(), id=ids.FEED, className="pb-feed"),
+                                    ]
+                                ),
+                            ]
+                        ),
                         lg=8,
-                    ),  # fmt: skip
-                    dbc.Col(dbc.Card([dbc.CardHeader("Sources today"), dbc.CardBody(dcc.Graph(id=ids.SOURCES, config={"displayModeBar": False}))]), lg=4),
+                    ),
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Sources today"),
+                                dbc.CardBody(dcc.Graph(id=ids.SOURCES, config={"displayModeBar": False})),
+                            ]
+                        ),
+                        lg=4,
+                    ),
                 ],
                 className="g-3",
             ),
@@ -89,22 +138,52 @@ def layout(window: str = "1h") -> html.Div:
 def health(state: dict[str, Any], uptime: str) -> list[Any]:
     colour = {"healthy": "success", "degraded": "warning", "partial": "warning", "error": "danger", "offline": "danger"}
     items: list[Any] = [
-        html.Div([dbc.Badge(state["status"].title(), color=colour.get(state["status"], "secondary"), className="fs-6"),
-                  html.Span(f"up {uptime}", className="text-body-secondary ms-2")], className="mb-3"),  # fmt: skip
+        html.Div(
+            [
+                dbc.Badge(state["status"].title(), color=colour.get(state["status"], "secondary"), className="fs-6"),
+                html.Span(f"up {uptime}", className="text-body-secondary ms-2"),
+            ],
+            className="mb-3",
+        ),
     ]
     if not state["components"]:
-        items.append(html.P(["No component has reported yet. Report one with ", html.Code("PUT /api/components/<name>"), "."], className="text-body-secondary"))
+        items.append(
+            html.P(
+                ["No component has reported yet. Report one with ", html.Code("PUT /api/components/<name>"), "."],
+                className="text-body-secondary",
+            )
+        )
     for c in state["components"]:
         ok = c["status"].lower() in HEALTHY
         uptime = " · ".join(f"{v:g} % {k}" for k, v in (c.get("uptime") or {}).items() if v is not None)
-        items.append(html.Div([
-            html.Span(className=f"pb-dot {'pb-dot-ok' if ok else 'pb-dot-bad'}"),
-            html.Span(c["name"], className="fw-semibold me-2"), html.Span(c["status"]),
-            html.Span(c["detail"] or "", className="text-body-secondary ms-2 small"),
-            html.Span(f"up {uptime}" if uptime else "", className="text-body-secondary ms-auto small pb-uptime", title="Uptime over 24 h, 7 d and 30 d"),
-        ], className="pb-component d-flex align-items-baseline"))  # fmt: skip
+        items.append(
+            html.Div(
+                [
+                    html.Span(className=f"pb-dot {'pb-dot-ok' if ok else 'pb-dot-bad'}"),
+                    html.Span(c["name"], className="fw-semibold me-2"),
+                    html.Span(c["status"]),
+                    html.Span(c["detail"] or "", className="text-body-secondary ms-2 small"),
+                    html.Span(
+                        f"up {uptime}" if uptime else "",
+                        className="text-body-secondary ms-auto small pb-uptime",
+                        title="Uptime over 24 h, 7 d and 30 d",
+                    ),
+                ],
+                className="pb-component d-flex align-items-baseline",
+            )
+        )
     return items
 
 
 def empty_feed() -> list[Any]:
-    return [html.Li(["No events yet — send one with ", html.Code("curl -X POST http://127.0.0.1:8050/api/events -H 'Content-Type: application/json' -d '{\"type\": \"scan\"}'")], className="text-body-secondary pb-feed-empty")]
+    return [
+        html.Li(
+            [
+                "No events yet — send one with ",
+                html.Code(
+                    "curl -X POST http://127.0.0.1:8050/api/events -H 'Content-Type: application/json' -d '{\"type\": \"scan\"}'"
+                ),
+            ],
+            className="text-body-secondary pb-feed-empty",
+        )
+    ]

@@ -5,15 +5,14 @@ A page module in ``layouts/`` exposes ``page(pathname, query) -> component``
 and reloaded); its callbacks live in ``callbacks/<page>.py``. A page whose
 path is ``/executions`` also serves ``/executions/<id>`` (drill-down).
 """
+
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from layouts import entities, executions, explore, overview, revenue, sessions, system
-from layouts import exports
-from layouts import alerts
+from layouts import alerts, entities, executions, explore, exports, overview, revenue, sessions, system
 
 Layout = Callable[[str, dict[str, str]], Any]
 

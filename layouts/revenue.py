@@ -1,5 +1,6 @@
 """Revenue (payments document): sums per hour/day/week, status mix, users,
 activity heatmap and request timings."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -13,18 +14,57 @@ PERIODS = (("hour", "per hour (48 h)"), ("day", "per day (30 days)"), ("week", "
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
     period = query.get("period", "day")
-    return html.Div([
-        dcc.Location(id=ids.page_url("revenue"), refresh=False),
-        dbc.RadioItems(id=ids.RV_PERIOD, options=[{"label": l, "value": v} for v, l in PERIODS], value=period if period in dict(PERIODS) else "day",
-                       inline=True, className="mb-3", input_class_name="btn-check", label_class_name="btn btn-sm btn-outline-primary",
-                       label_checked_class_name="active"),
-        html.Div(id=ids.RV_CARDS, className="mb-3"),
-        dbc.Row([
-            dbc.Col(card("Revenue (successful payments)", dcc.Graph(id=ids.RV_CHART, config={"displayModeBar": False})), lg=8),
-            dbc.Col(card("Transactions by status (24 h)", dcc.Graph(id=ids.RV_STATUS, config={"displayModeBar": False})), lg=4),
-        ], className="g-3 mb-3"),
-        dbc.Row([
-            dbc.Col(card("Activity by weekday and hour (UTC, 28 days)", dcc.Graph(id=ids.RV_HEATMAP, config={"displayModeBar": False})), lg=7),
-            dbc.Col(card("Response time per endpoint (1 h)", grid(ids.RV_TIMINGS, [{"field": k} for k in ("endpoint", "requests", "avg ms", "p95 ms")])), lg=5),
-        ], className="g-3"),
-    ])  # fmt: skip
+    return html.Div(
+        [
+            dcc.Location(id=ids.page_url("revenue"), refresh=False),
+            dbc.RadioItems(
+                id=ids.RV_PERIOD,
+                options=[{"label": l, "value": v} for v, l in PERIODS],
+                value=period if period in dict(PERIODS) else "day",
+                inline=True,
+                className="mb-3",
+                input_class_name="btn-check",
+                label_class_name="btn btn-sm btn-outline-primary",
+                label_checked_class_name="active",
+            ),
+            html.Div(id=ids.RV_CARDS, className="mb-3"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        card(
+                            "Revenue (successful payments)",
+                            dcc.Graph(id=ids.RV_CHART, config={"displayModeBar": False}),
+                        ),
+                        lg=8,
+                    ),
+                    dbc.Col(
+                        card(
+                            "Transactions by status (24 h)",
+                            dcc.Graph(id=ids.RV_STATUS, config={"displayModeBar": False}),
+                        ),
+                        lg=4,
+                    ),
+                ],
+                className="g-3 mb-3",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        card(
+                            "Activity by weekday and hour (UTC, 28 days)",
+                            dcc.Graph(id=ids.RV_HEATMAP, config={"displayModeBar": False}),
+                        ),
+                        lg=7,
+                    ),
+                    dbc.Col(
+                        card(
+                            "Response time per endpoint (1 h)",
+                            grid(ids.RV_TIMINGS, [{"field": k} for k in ("endpoint", "requests", "avg ms", "p95 ms")]),
+                        ),
+                        lg=5,
+                    ),
+                ],
+                className="g-3",
+            ),
+        ]
+    )

@@ -1,4 +1,5 @@
 """Sessions (macro document): the list, and one session's figures."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,16 +12,30 @@ from layouts import ids
 from layouts.executions import card, fmt, grid, stat_cards
 
 SESSION_COLUMNS: list[dict[str, Any]] = [
-    {"field": "session", "headerName": "Session", "cellRenderer": "markdown", "cellRendererParams": {"linkTarget": "_self"}, "minWidth": 240},
-    {"field": "user"}, {"field": "source"}, {"field": "started (UTC)"}, {"field": "ended (UTC)"}, {"field": "state"},
+    {
+        "field": "session",
+        "headerName": "Session",
+        "cellRenderer": "markdown",
+        "cellRendererParams": {"linkTarget": "_self"},
+        "minWidth": 240,
+    },
+    {"field": "user"},
+    {"field": "source"},
+    {"field": "started (UTC)"},
+    {"field": "ended (UTC)"},
+    {"field": "state"},
 ]
-INTERACTION_COLUMNS: list[dict[str, Any]] = [{"field": k} for k in ("time", "type", "button", "boxes", "execution ms", "categories")]
+INTERACTION_COLUMNS: list[dict[str, Any]] = [
+    {"field": k} for k in ("time", "type", "button", "boxes", "execution ms", "categories")
+]
 
 
 def page(pathname: str, _query: dict[str, str]) -> html.Div:
     parts = pathname.rstrip("/").split("/")
     if len(parts) >= 3 and parts[2]:
-        return html.Div([dcc.Store(id=ids.S_ID, data=unquote(parts[2])), html.Div(id=ids.S_DETAIL, children=dbc.Spinner())])
+        return html.Div(
+            [dcc.Store(id=ids.S_ID, data=unquote(parts[2])), html.Div(id=ids.S_DETAIL, children=dbc.Spinner())]
+        )
     return html.Div([card("Sessions, newest first", grid(ids.SS_TABLE, SESSION_COLUMNS))])
 
 
@@ -28,19 +43,63 @@ def detail(m: dict[str, Any]) -> html.Div:
     speed = "–" if m["average_speed"] is None else f"{m['average_speed']:.3f}/s"
     current = "–" if m["current_speed"] is None else f"{m['current_speed']:.3f}/s"
     minutes = m["session_duration_s"] / 60
-    header = html.Div([
-        dcc.Link("← all sessions", href="/sessions", className="btn btn-sm btn-link ps-0"),
-        html.H4([m["session_id"], dbc.Badge("active" if m["active"] else "ended", color="success" if m["active"] else "secondary", className="ms-2")]),
-        html.Div(f"user {m['user'] or '–'} · started {(m['started_at'] or '')[:19].replace('T', ' ')} UTC", className="text-body-secondary"),
-    ], className="mb-3")  # fmt: skip
-    cards = stat_cards([("total boxes", fmt(m["total_boxes"], 0)), ("duration", f"{minutes:,.1f} min"),
-                        ("average speed", speed), ("current speed (10 min)", current)])  # fmt: skip
-    return html.Div([
-        header, cards,
-        dbc.Row([
-            dbc.Col(card("Speed over time (boxes per second)", dcc.Graph(id=ids.S_SPEED, config={"displayModeBar": False})), lg=8),
-            dbc.Col(card("Categories", dcc.Graph(id=ids.S_CATEGORIES, config={"displayModeBar": False})), lg=4),
-        ], className="g-3 my-1"),
-        dbc.Row([dbc.Col(card("Execution time distribution (ms)", dcc.Graph(id=ids.S_DIST, config={"displayModeBar": False})), lg=12)], className="g-3 mb-3"),
-        card(f"Interactions ({m['total_executions']:,})", grid(ids.S_INTERACTIONS, INTERACTION_COLUMNS)),
-    ])  # fmt: skip
+    header = html.Div(
+        [
+            dcc.Link("← all sessions", href="/sessions", className="btn btn-sm btn-link ps-0"),
+            html.H4(
+                [
+                    m["session_id"],
+                    dbc.Badge(
+                        "active" if m["active"] else "ended",
+                        color="success" if m["active"] else "secondary",
+                        className="ms-2",
+                    ),
+                ]
+            ),
+            html.Div(
+                f"user {m['user'] or '–'} · started {(m['started_at'] or '')[:19].replace('T', ' ')} UTC",
+                className="text-body-secondary",
+            ),
+        ],
+        className="mb-3",
+    )
+    cards = stat_cards(
+        [
+            ("total boxes", fmt(m["total_boxes"], 0)),
+            ("duration", f"{minutes:,.1f} min"),
+            ("average speed", speed),
+            ("current speed (10 min)", current),
+        ]
+    )
+    return html.Div(
+        [
+            header,
+            cards,
+            dbc.Row(
+                [
+                    dbc.Col(
+                        card(
+                            "Speed over time (boxes per second)",
+                            dcc.Graph(id=ids.S_SPEED, config={"displayModeBar": False}),
+                        ),
+                        lg=8,
+                    ),
+                    dbc.Col(card("Categories", dcc.Graph(id=ids.S_CATEGORIES, config={"displayModeBar": False})), lg=4),
+                ],
+                className="g-3 my-1",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        card(
+                            "Execution time distribution (ms)",
+                            dcc.Graph(id=ids.S_DIST, config={"displayModeBar": False}),
+                        ),
+                        lg=12,
+                    )
+                ],
+                className="g-3 mb-3",
+            ),
+            card(f"Interactions ({m['total_executions']:,})", grid(ids.S_INTERACTIONS, INTERACTION_COLUMNS)),
+        ]
+    )

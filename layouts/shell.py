@@ -1,4 +1,5 @@
 """The page shell: navigation, theme switch, refresh timer and the page container."""
+
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
@@ -6,9 +7,9 @@ from dash import dcc, html
 from flask import has_request_context
 
 from auth import csrf_token, current_user
-
 from layouts import ids
 from layouts.pages import PAGES
+
 REFRESH_MS = 5000
 
 
@@ -24,8 +25,15 @@ def build_layout() -> html.Div:
                 dbc.Container(
                     [
                         dbc.NavbarBrand([html.Span("●", className="pb-logo me-2"), "Pulseboard"], href="/"),
-                        dbc.Nav([dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial") for p in PAGES if p.nav],
-                                navbar=True, className="me-auto"),  # fmt: skip
+                        dbc.Nav(
+                            [
+                                dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial")
+                                for p in PAGES
+                                if p.nav
+                            ],
+                            navbar=True,
+                            className="me-auto",
+                        ),
                         *user_menu(),
                         dbc.Button("◐ Theme", id=ids.THEME_TOGGLE, color="secondary", outline=True, size="sm"),
                     ],
@@ -48,15 +56,23 @@ def user_menu() -> list[object]:
     return [
         html.Span(name, className="navbar-text small me-2 pb-user"),
         html.Form(
-            [dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
-             html.Button("Sign out", type="submit", className="btn btn-outline-secondary btn-sm")],
-            method="POST", action="/logout", className="me-2 mb-0",
+            [
+                dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
+                html.Button("Sign out", type="submit", className="btn btn-outline-secondary btn-sm"),
+            ],
+            method="POST",
+            action="/logout",
+            className="me-2 mb-0",
         ),
-    ]  # fmt: skip
+    ]
 
 
 def not_found(path: str) -> html.Div:
     return html.Div(
-        [html.H2("Page not found"), html.P(["There is no page at ", html.Code(path), ". "]), dcc.Link("Go to the overview", href="/")],
+        [
+            html.H2("Page not found"),
+            html.P(["There is no page at ", html.Code(path), ". "]),
+            dcc.Link("Go to the overview", href="/"),
+        ],
         className="pb-empty",
     )

@@ -1,4 +1,5 @@
 """System: the server's own health - process, database, ingest and live clients."""
+
 from __future__ import annotations
 
 from dash import dcc, html
@@ -8,9 +9,17 @@ from layouts.executions import card, grid
 
 
 def page(_pathname: str, _query: dict[str, str]) -> html.Div:
-    return html.Div([
-        html.Div(id=ids.SY_CARDS, className="mb-3"),
-        card("Ingest (events per minute, 6 h)", dcc.Graph(id=ids.SY_CHART, config={"displayModeBar": False}), className="mb-3"),
-        card("Request latency per endpoint (1 h, from self-monitoring events of source 'pulseboard')",
-             grid(ids.SY_TIMINGS, [{"field": k} for k in ("endpoint", "requests", "avg ms", "p95 ms")])),
-    ])  # fmt: skip
+    return html.Div(
+        [
+            html.Div(id=ids.SY_CARDS, className="mb-3"),
+            card(
+                "Ingest (events per minute, 6 h)",
+                dcc.Graph(id=ids.SY_CHART, config={"displayModeBar": False}),
+                className="mb-3",
+            ),
+            card(
+                "Request latency per endpoint (1 h, from self-monitoring events of source 'pulseboard')",
+                grid(ids.SY_TIMINGS, [{"field": k} for k in ("endpoint", "requests", "avg ms", "p95 ms")]),
+            ),
+        ]
+    )

@@ -1,5 +1,6 @@
 """Live push: the broker, the cross-process tail, and the WebSocket and SSE
 endpoints that carry the feed to browsers and scripts."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,9 @@ class Live:
     """The per-process live machinery, started on first use in the process
     that serves (so a forking server starts it in its worker, not the master)."""
 
-    def __init__(self, db: Database, *, poll_interval: float = 0.25, queue_size: int = 20_000, max_clients: int = 1000) -> None:
+    def __init__(
+        self, db: Database, *, poll_interval: float = 0.25, queue_size: int = 20_000, max_clients: int = 1000
+    ) -> None:
         self.broker = Broker(queue_size=queue_size, max_subscribers=max_clients)
         self.tail = Tail(db, self.broker, poll_interval=poll_interval)
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ slow client lets it fill, the subscriber is marked ``overflowed`` and its
 connection tells the client to resync from the database, while ingest and the
 other clients go on undisturbed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -23,8 +24,16 @@ import orjson
 
 log = logging.getLogger(__name__)
 
-TOPIC_KINDS = {"all": None, "source": "source", "session": "session_id", "entity": "entity",
-               "execution": "execution_id", "type": "type", "components": None, "alerts": None}  # fmt: skip
+TOPIC_KINDS = {
+    "all": None,
+    "source": "source",
+    "session": "session_id",
+    "entity": "entity",
+    "execution": "execution_id",
+    "type": "type",
+    "components": None,
+    "alerts": None,
+}
 MAX_TOPICS = 50
 
 

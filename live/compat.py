@@ -5,6 +5,7 @@
 | GET /realtime/stream  | tool usage (003)   | SSE every second: tools, rates, per-tool history     |
 | /ws/metrics           | script runner (004)| WebSocket: scripts, recent runs and metrics every 2 s |
 """
+
 from __future__ import annotations
 
 import time
@@ -28,14 +29,23 @@ from services import Services
 TOOL_WINDOW = timedelta(minutes=30)
 METRICS_EVERY = 2.0
 
-ROUTES.append(RouteDoc("GET", "/realtime/stream", "Tool-usage SSE: per-tool per-minute history every second",
-                       (Param("source", description="Only this source"), Param("flag", description="attrs key counted as a flag")),
-                       responses=(200, 503), produces=("text/event-stream",)))  # fmt: skip
+ROUTES.append(
+    RouteDoc(
+        "GET",
+        "/realtime/stream",
+        "Tool-usage SSE: per-tool per-minute history every second",
+        (Param("source", description="Only this source"), Param("flag", description="attrs key counted as a flag")),
+        responses=(200, 503),
+        produces=("text/event-stream",),
+    )
+)
 
 
 def refuse_socket(ws: Any, exc: TooManyClients) -> None:
     """Tell a WebSocket client over the subscriber cap why, then close (1013: try again later)."""
-    ws.send(orjson.dumps({"type": "error", "code": exc.code, "message": str(exc), "retry_after": exc.retry_after}).decode())
+    ws.send(
+        orjson.dumps({"type": "error", "code": exc.code, "message": str(exc), "retry_after": exc.retry_after}).decode()
+    )
     ws.close(reason=1013, message="too many live clients")
     # Wait for the client's answering close frame: a socket closed with it unread
     # is reset, and a reset can discard the error message before the client reads it.
@@ -61,13 +71,18 @@ def tool_snapshot(services: Services, filters: Filters, flag: str) -> dict[str, 
         rates = {}
         for minutes in (1, 5, 10):
             cutoff = (now - timedelta(minutes=minutes)).isoformat()
-            rates[f"per_min_{minutes}m"] = round(sum(p["count"] for pts in history.values() for p in pts if p["timestamp"] >= cutoff[:16]) / minutes, 2)
+            rates[f"per_min_{minutes}m"] = round(
+                sum(p["count"] for pts in history.values() for p in pts if p["timestamp"] >= cutoff[:16]) / minutes, 2
+            )
         return {
             "timestamp": now.isoformat(),
             "tools": sorted(history),
             "rates": rates,
             "recent_events": recent,
-            "buffer_stats": {"window_seconds": int(TOOL_WINDOW.total_seconds()), "points": sum(len(v) for v in history.values())},
+            "buffer_stats": {
+                "window_seconds": int(TOOL_WINDOW.total_seconds()),
+                "points": sum(len(v) for v in history.values()),
+            },
             "tool_metrics": history,
         }
 
@@ -103,7 +118,9 @@ def register_compat_live(server: Flask, sock: Sock, services: Services) -> None:
         except TooManyClients as exc:
             return refuse_stream(exc)
         body = stream_with_context(tool_stream(services, filters, request.args.get("flag") or "overage"))
-        response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        response = Response(
+            body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
         response.call_on_close(lambda: services.live.broker.unsubscribe(slot))
         return response
 

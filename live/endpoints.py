@@ -12,6 +12,7 @@ WebSocket protocol
 Frames go out at most every ``FRAME_INTERVAL`` seconds per client; an event
 after a quiet spell goes out at once, bursts are coalesced.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,14 +37,22 @@ log = logging.getLogger(__name__)
 FRAME_INTERVAL = 0.05
 KEEPALIVE = 15.0
 REPLAY_LIMIT = 10_000
-_FILTER_OF = {"source": "source", "session": "session_id", "entity": "entity", "execution": "execution_id", "type": "type"}
+_FILTER_OF = {
+    "source": "source",
+    "session": "session_id",
+    "entity": "entity",
+    "execution": "execution_id",
+    "type": "type",
+}
 
 
 def _dumps(message: dict[str, Any]) -> str:
     return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def recent_for(services: Services, topics: frozenset[str], *, limit: int = 50, after_id: int | None = None) -> list[dict[str, Any]]:
+def recent_for(
+    services: Services, topics: frozenset[str], *, limit: int = 50, after_id: int | None = None
+) -> list[dict[str, Any]]:
     """Events matching ``topics``: the newest ``limit`` (oldest first), or all after ``after_id``."""
     filters: list[Filters] = []
     if "all" in topics:
@@ -130,7 +139,12 @@ class WebSocketSession:
             elif kind == "request_update":
                 self.send_initial(self.sub.topics or frozenset({"all"}), _after(message))
             else:
-                self.send({"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"})
+                self.send(
+                    {
+                        "type": "error",
+                        "message": "expected a JSON message of type subscribe, unsubscribe or request_update",
+                    }
+                )
         except TopicError as exc:
             self.send({"type": "error", "message": str(exc)})
 
@@ -147,7 +161,14 @@ class WebSocketSession:
         events, overflowed = self.sub.take(timeout=0.1)
         events = [e for e in events if e["id"] > self.floor]
         if overflowed:
-            self.send({"type": "error", "message": "you fell behind the live feed; reloading", "resync": True, "code": "overflow"})
+            self.send(
+                {
+                    "type": "error",
+                    "message": "you fell behind the live feed; reloading",
+                    "resync": True,
+                    "code": "overflow",
+                }
+            )
         elif events:
             self.seq += 1
             # The frame is assembled from each event's JSON, encoded once for all clients.
@@ -187,12 +208,22 @@ def stream(services: Services, sub: Subscriber, topics: frozenset[str], last_id:
         services.live.broker.unsubscribe(sub)
 
 
-ROUTES.append(RouteDoc(
-    "GET", "/api/stream", "Server-Sent Events of committed events (Last-Event-ID resumes)",
-    (Param("topics", description="Comma-separated topics: all, source:X, session:X, entity:X, execution:X, type:X, components"),
-     Param("last_event_id", "integer", "Resume after this event id (or the Last-Event-ID header)", minimum=0)),
-    responses=(200, 503), produces=("text/event-stream",),
-))  # fmt: skip
+ROUTES.append(
+    RouteDoc(
+        "GET",
+        "/api/stream",
+        "Server-Sent Events of committed events (Last-Event-ID resumes)",
+        (
+            Param(
+                "topics",
+                description="Comma-separated topics: all, source:X, session:X, entity:X, execution:X, type:X, components",
+            ),
+            Param("last_event_id", "integer", "Resume after this event id (or the Last-Event-ID header)", minimum=0),
+        ),
+        responses=(200, 503),
+        produces=("text/event-stream",),
+    )
+)
 
 
 def register_live(server: Flask, services: Services) -> None:
@@ -228,7 +259,9 @@ def register_live(server: Flask, services: Services) -> None:
         except TooManyClients as exc:
             return refuse_stream(exc)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        response = Response(stream_with_context(stream(services, sub, topics, last_id)), mimetype="text/event-stream", headers=headers)
+        response = Response(
+            stream_with_context(stream(services, sub, topics, last_id)), mimetype="text/event-stream", headers=headers
+        )
         response.call_on_close(lambda: services.live.broker.unsubscribe(sub))  # also when the stream never started
         return response
 

@@ -12,12 +12,14 @@ PostgreSQL a transaction that drew lower ids can commit after one with higher
 ids; the tail therefore re-reads a window of ``PG_LOOKBACK`` ids below its
 high-water mark and skips ids it has already published.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 from collections import deque
+
 from data.db import Database
 from data.queries import last_event_id, live_rows
 from live.broker import Broker

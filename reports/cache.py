@@ -1,6 +1,7 @@
 """A short-lived cache for heavy read results, invalidated by new data: an
 entry is reused only while no event has been stored since it was computed
 (the newest event id is unchanged) and it is younger than its TTL."""
+
 from __future__ import annotations
 
 import threading

@@ -6,6 +6,7 @@ O(buckets), whatever the number of events. Everything else (users, attrs,
 sub-minute buckets, percentiles of ``value``) reads raw events, bounded by
 ``MAX_RAW_ROWS``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -93,7 +94,7 @@ def run(conn: Connection, q: Query) -> pd.DataFrame:
         # Rollups keep a missing entity/status as '': label it as raw events do.
         df["group"] = df["group"].replace("", MISSING_LABEL)
     cols = (["bucket"] if q.freq else []) + (["group"] if q.group_by else []) + ["value"]
-    df = df[cols].sort_values(cols[:-1] or ["value"], ascending=True if cols[:-1] else False).reset_index(drop=True)
+    df = df[cols].sort_values(cols[:-1] or ["value"], ascending=bool(cols[:-1])).reset_index(drop=True)
     return df
 
 
@@ -113,13 +114,27 @@ def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
     group = (q.group_by,) if q.group_by else ()
     if q.metric == "success_rate":
         dims = tuple(dict.fromkeys((*group, "status")))  # grouping by status itself must not repeat the column
-        df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=dims,
-                                   bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
+        df = queries.rollup_totals(
+            conn,
+            since=q.since,
+            until=q.until,
+            filters=q.filters,
+            group_by=dims,
+            bucket_seconds=step,
+            bucket_offset=_offset(step),
+        )
         df["outcome"] = classify_statuses(df["status"].replace("", None)) if len(df) else pd.Series(dtype=object)
         return _success(df.rename(columns={q.group_by: "group"} if q.group_by else {}), freq, bool(group))
     if q.metric.startswith("p"):
-        hist = queries.hist_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=group,
-                                   bucket_seconds=step, bucket_offset=_offset(step))  # fmt: skip
+        hist = queries.hist_totals(
+            conn,
+            since=q.since,
+            until=q.until,
+            filters=q.filters,
+            group_by=group,
+            bucket_seconds=step,
+            bucket_offset=_offset(step),
+        )
         keys = (["time"] if step else []) + list(group)
         pct = float(q.metric[1:])
         if hist.empty:
@@ -131,9 +146,19 @@ def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
         out = pd.DataFrame(rows, columns=[*keys, "value"])
         return out.rename(columns={"time": "bucket", **({q.group_by: "group"} if q.group_by else {})})
     prefix = "dur" if q.field == "duration_ms" else "value"
-    needed = {"count": ("count",), "rate": ("count",), "avg": (f"{prefix}_sum", f"{prefix}_count")}.get(q.metric, (f"{prefix}_{q.metric}",))
-    df = queries.rollup_totals(conn, since=q.since, until=q.until, filters=q.filters, group_by=group,
-                               bucket_seconds=step, bucket_offset=_offset(step), columns=needed)  # fmt: skip
+    needed = {"count": ("count",), "rate": ("count",), "avg": (f"{prefix}_sum", f"{prefix}_count")}.get(
+        q.metric, (f"{prefix}_{q.metric}",)
+    )
+    df = queries.rollup_totals(
+        conn,
+        since=q.since,
+        until=q.until,
+        filters=q.filters,
+        group_by=group,
+        bucket_seconds=step,
+        bucket_offset=_offset(step),
+        columns=needed,
+    )
     if df.empty:
         values = pd.Series(dtype="float64")
     elif q.metric == "count":
@@ -158,8 +183,13 @@ def _success(df: pd.DataFrame, freq: str | None, grouped: bool) -> pd.DataFrame:
     keys = (["bucket"] if freq else []) + (["group"] if grouped else [])
     if df.empty:
         return _empty(freq, grouped)
-    df = df.assign(ok=np.where(df["outcome"] == "success", df["count"], 0), bad=np.where(df["outcome"] == "failure", df["count"], 0))
-    agg = df.groupby(keys, sort=True)[["ok", "bad"]].sum().reset_index() if keys else df[["ok", "bad"]].sum().to_frame().T
+    df = df.assign(
+        ok=np.where(df["outcome"] == "success", df["count"], 0),
+        bad=np.where(df["outcome"] == "failure", df["count"], 0),
+    )
+    agg = (
+        df.groupby(keys, sort=True)[["ok", "bad"]].sum().reset_index() if keys else df[["ok", "bad"]].sum().to_frame().T
+    )
     decided = agg["ok"] + agg["bad"]
     agg["value"] = np.where(decided > 0, 100.0 * agg["ok"] / decided.replace(0, 1), np.nan)
     return agg
@@ -168,8 +198,14 @@ def _success(df: pd.DataFrame, freq: str | None, grouped: bool) -> pd.DataFrame:
 def _counts_in_sql(conn: Connection, q: Query) -> pd.DataFrame:
     freq = q.freq
     assert freq is not None
-    df = queries.event_counts(conn, since=q.since, until=q.until, bucket_seconds=int(bucket_seconds(freq)), filters=q.filters,
-                              group_by=q.group_by)  # fmt: skip
+    df = queries.event_counts(
+        conn,
+        since=q.since,
+        until=q.until,
+        bucket_seconds=int(bucket_seconds(freq)),
+        filters=q.filters,
+        group_by=q.group_by,
+    )
     if df.empty:
         return _empty(freq, bool(q.group_by))
     if q.group_by:
@@ -184,8 +220,14 @@ def _empty(freq: str | None, grouped: bool) -> pd.DataFrame:
 
 
 def _from_events(conn: Connection, q: Query) -> pd.DataFrame:
-    df = queries.events_frame(conn, since=q.since, until=q.until, filters=q.filters, limit=MAX_RAW_ROWS + 1,
-                              with_attrs=q.attr_key is not None or (q.group_by or "").startswith("attrs."))  # fmt: skip
+    df = queries.events_frame(
+        conn,
+        since=q.since,
+        until=q.until,
+        filters=q.filters,
+        limit=MAX_RAW_ROWS + 1,
+        with_attrs=q.attr_key is not None or (q.group_by or "").startswith("attrs."),
+    )
     if len(df) > MAX_RAW_ROWS:
         raise QueryTooLarge(f"more than {MAX_RAW_ROWS:,} events match; narrow the time range or the filters")
     if q.attr_key:
@@ -212,19 +254,34 @@ def _from_events(conn: Connection, q: Query) -> pd.DataFrame:
         return _success(work, freq, bool(q.group_by))
     field = work[q.field]
     agg: dict[str, Any] = {
-        "count": ("id", "count"), "rate": ("id", "count"), "sum": (q.field, "sum"), "avg": (q.field, "mean"),
-        "min": (q.field, "min"), "max": (q.field, "max"), "unique_users": ("user", "nunique"),
-    }  # fmt: skip
+        "count": ("id", "count"),
+        "rate": ("id", "count"),
+        "sum": (q.field, "sum"),
+        "avg": (q.field, "mean"),
+        "min": (q.field, "min"),
+        "max": (q.field, "max"),
+        "unique_users": ("user", "nunique"),
+    }
     if q.metric in agg:
         col, how = agg[q.metric]
-        grouped = work.groupby(keys, sort=True)[col].agg(how).reset_index() if keys else pd.DataFrame({col: [work[col].agg(how)]})
+        grouped = (
+            work.groupby(keys, sort=True)[col].agg(how).reset_index()
+            if keys
+            else pd.DataFrame({col: [work[col].agg(how)]})
+        )
         grouped = grouped.rename(columns={col: "value"})
         if q.metric == "rate":
             grouped["value"] = grouped["value"] / _rate_divisor(q)
         return grouped
     pct = float(q.metric[1:]) / 100.0
     if keys:
-        return work.assign(v=field).groupby(keys, sort=True)["v"].quantile(pct).reset_index().rename(columns={"v": "value"})
+        return (
+            work.assign(v=field)
+            .groupby(keys, sort=True)["v"]
+            .quantile(pct)
+            .reset_index()
+            .rename(columns={"v": "value"})
+        )
     return pd.DataFrame({"value": [field.quantile(pct)]})
 
 

@@ -4,6 +4,7 @@ component health and recent events, composed from queries and analytics.
 Counts over long windows come from the per-minute rollups (exact), the
 minute in progress included; users and recent events from raw rows.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -50,7 +51,9 @@ def count(conn: Connection, since: datetime, until: datetime, filters: Filters =
 def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[str, Any]:
     """The overview's cards."""
     end = now + timedelta(minutes=1)  # include the minute in progress
-    today = queries.rollup_totals(conn, since=day_start(now), until=end, filters=filters, group_by=("status",), columns=("count",))
+    today = queries.rollup_totals(
+        conn, since=day_start(now), until=end, filters=filters, group_by=("status",), columns=("count",)
+    )
     last_10 = count(conn, now - timedelta(minutes=10), end, filters)
     mix = status_mix(today)
     return {
@@ -96,11 +99,19 @@ def system_state(conn: Connection, now: datetime, default_ttl: float, *, uptime:
     components = []
     for c in queries.list_components(conn):
         ttl = timedelta(seconds=c.get("ttl_seconds") or default_ttl)
-        item = {"name": c["name"], "status": effective_status(c["status"], c["updated_at"], now, ttl), "reported_status": c["status"],
-                "detail": c["detail"], "updated_at": c["updated_at"].isoformat(), "ttl_seconds": ttl.total_seconds(),
-                "age_seconds": round(max((now - c["updated_at"]).total_seconds(), 0.0), 3)}  # fmt: skip
+        item = {
+            "name": c["name"],
+            "status": effective_status(c["status"], c["updated_at"], now, ttl),
+            "reported_status": c["status"],
+            "detail": c["detail"],
+            "updated_at": c["updated_at"].isoformat(),
+            "ttl_seconds": ttl.total_seconds(),
+            "age_seconds": round(max((now - c["updated_at"]).total_seconds(), 0.0), 3),
+        }
         if item["status"] != c["status"]:
-            item["detail"] = f"no report for {format_uptime(item['age_seconds']).removeprefix('0h ')} (last: {c['status']})"
+            item["detail"] = (
+                f"no report for {format_uptime(item['age_seconds']).removeprefix('0h ')} (last: {c['status']})"
+            )
         if uptime:
             longest = max(UPTIME_WINDOWS.values())
             reports = queries.component_reports(conn, c["name"], now - longest, now)
@@ -126,10 +137,18 @@ def event_json(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def recent_events(conn: Connection, *, limit: int = 50, filters: Filters = Filters(), since: datetime | None = None,
-                  until: datetime | None = None, after_id: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
-    df = queries.events_frame(conn, filters=filters, limit=limit, since=since, until=until, after_id=after_id,
-                              newest_first=after_id is None)  # fmt: skip
+def recent_events(
+    conn: Connection,
+    *,
+    limit: int = 50,
+    filters: Filters = Filters(),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_id: int | None = None,
+) -> list[dict[str, Any]]:
+    df = queries.events_frame(
+        conn, filters=filters, limit=limit, since=since, until=until, after_id=after_id, newest_first=after_id is None
+    )
     return [event_json(r) for r in df.to_dict("records")]
 
 
@@ -145,14 +164,28 @@ def format_uptime(seconds: float) -> str:
     return f"{days}d {hours}h {minutes}m" if days else f"{hours}h {minutes}m"
 
 
-def monitor_metrics(conn: Connection, now: datetime, uptime_seconds: float, *, scan_type: str = SCAN_TYPE,
-                    sync_type: str = SYNC_TYPE, queue_type: str = QUEUE_TYPE, source: str | None = None) -> dict[str, Any]:  # fmt: skip
+def monitor_metrics(
+    conn: Connection,
+    now: datetime,
+    uptime_seconds: float,
+    *,
+    scan_type: str = SCAN_TYPE,
+    sync_type: str = SYNC_TYPE,
+    queue_type: str = QUEUE_TYPE,
+    source: str | None = None,
+) -> dict[str, Any]:
     """The device-monitor document's metrics card."""
     end = now + timedelta(minutes=1)
     src = (source,) if source else ()
     scans = Filters(type=(scan_type,), source=src)
-    syncs = queries.rollup_totals(conn, since=day_start(now), until=end, filters=Filters(type=(sync_type,), source=src), group_by=("status",),
-                                  columns=("count",))
+    syncs = queries.rollup_totals(
+        conn,
+        since=day_start(now),
+        until=end,
+        filters=Filters(type=(sync_type,), source=src),
+        group_by=("status",),
+        columns=("count",),
+    )
     mix = status_mix(syncs)
     queue, _ = queries.latest_value(conn, type_=queue_type, source=source)
     return {
@@ -188,14 +221,34 @@ def monitor_alerts(metrics: dict[str, Any], system: dict[str, Any], now: datetim
         alerts.append({"id": key, "level": level, "title": title, "message": message, "timestamp": now.isoformat()})
 
     if metrics["queue_size"] > QUEUE_LIMIT:
-        add("queue_size", "warning", "High queue size", f"{metrics['queue_size']} records wait to sync (limit {QUEUE_LIMIT})")
+        add(
+            "queue_size",
+            "warning",
+            "High queue size",
+            f"{metrics['queue_size']} records wait to sync (limit {QUEUE_LIMIT})",
+        )
     if metrics["failed_syncs"] > FAILED_SYNC_LIMIT:
-        add("failed_syncs", "error", "Sync failures", f"{metrics['failed_syncs']} syncs failed today (limit {FAILED_SYNC_LIMIT})")
+        add(
+            "failed_syncs",
+            "error",
+            "Sync failures",
+            f"{metrics['failed_syncs']} syncs failed today (limit {FAILED_SYNC_LIMIT})",
+        )
     rate = metrics["success_rate"]
     if rate is not None and rate < SUCCESS_RATE_FLOOR and metrics["scans_today"] > MIN_SCANS_FOR_RATE:
-        add("success_rate", "error", "Low sync success rate", f"{rate:.1f} % of syncs succeeded today (floor {SUCCESS_RATE_FLOOR:.0f} %)")
+        add(
+            "success_rate",
+            "error",
+            "Low sync success rate",
+            f"{rate:.1f} % of syncs succeeded today (floor {SUCCESS_RATE_FLOOR:.0f} %)",
+        )
     for c in system.get("components", []):
         status = str(c["status"]).lower()
         if status in BROKEN or status in ("offline",):
-            add(f"component:{c['name']}", "error" if status in BROKEN else "warning", f"{c['name']} is {c['status']}", c.get("detail") or "")
+            add(
+                f"component:{c['name']}",
+                "error" if status in BROKEN else "warning",
+                f"{c['name']} is {c['status']}",
+                c.get("detail") or "",
+            )
     return alerts

@@ -3,6 +3,7 @@ history, aggregates, trends, baselines, anomalies and regressions.
 
 ``duration_ms`` is a metric of every run besides the named ones it reports.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -34,7 +35,11 @@ def execution_json(row: dict[str, Any], metrics: dict[str, float] | None = None)
     out = {k: v for k, v in row.items() if k not in ("started_at", "finished_at")}
     out["started_at"] = _iso(row.get("started_at"))
     out["finished_at"] = _iso(row.get("finished_at"))
-    out["duration_ms"] = None if row.get("duration_ms") is None or row["duration_ms"] != row["duration_ms"] else float(row["duration_ms"])
+    out["duration_ms"] = (
+        None
+        if row.get("duration_ms") is None or row["duration_ms"] != row["duration_ms"]
+        else float(row["duration_ms"])
+    )
     for key in ("exit_code", "attempt"):
         if key in out and out[key] is not None and out[key] == out[key]:
             out[key] = int(out[key])
@@ -50,14 +55,18 @@ def scripts(conn: Connection) -> list[dict[str, Any]]:
     for row in queries.scripts_summary(conn):
         n = int(row["executions"])
         failures = int(row["failures"] or 0)
-        out.append({
-            "script": row["script"],
-            "executions": n,
-            "last_run": _iso(pd.Timestamp(int(row["last_run"]), unit="us", tz="UTC")) if row["last_run"] else None,
-            "avg_duration_ms": round(float(row["avg_duration_ms"]), 3) if row["avg_duration_ms"] is not None else None,
-            "failures": failures,
-            "success_rate": round(100.0 * (n - failures) / n, 2) if n else None,
-        })  # fmt: skip
+        out.append(
+            {
+                "script": row["script"],
+                "executions": n,
+                "last_run": _iso(pd.Timestamp(int(row["last_run"]), unit="us", tz="UTC")) if row["last_run"] else None,
+                "avg_duration_ms": round(float(row["avg_duration_ms"]), 3)
+                if row["avg_duration_ms"] is not None
+                else None,
+                "failures": failures,
+                "success_rate": round(100.0 * (n - failures) / n, 2) if n else None,
+            }
+        )
     return out
 
 
@@ -66,12 +75,18 @@ def last_script(conn: Connection) -> str | None:
     return str(runs["script"].iloc[0]) if len(runs) else None
 
 
-def executions(conn: Connection, *, script: str | None, status: str | None, limit: int, metric: str | None = None) -> list[dict[str, Any]]:
+def executions(
+    conn: Connection, *, script: str | None, status: str | None, limit: int, metric: str | None = None
+) -> list[dict[str, Any]]:
     # The metric filter goes to SQL so that ``limit`` counts the runs that report it.
     named = metric if metric and metric != DURATION else None
     runs = queries.executions_frame(conn, script=script, status=status, limit=limit, metric=named)
     ids = runs["id"].tolist()
-    metrics = queries.metrics_frame(conn, execution_ids=ids) if ids else pd.DataFrame(columns=["execution_id", "name", "value"])
+    metrics = (
+        queries.metrics_frame(conn, execution_ids=ids)
+        if ids
+        else pd.DataFrame(columns=["execution_id", "name", "value"])
+    )
     if metric:
         metrics = metrics[metrics["name"] == metric]
     by_run: dict[str, dict[str, float]] = {}
@@ -85,7 +100,9 @@ def metric_series(conn: Connection, *, script: str, name: str, since: datetime |
     if name == DURATION:
         runs = queries.executions_frame(conn, script=script, since=since, newest_first=False)
         runs = runs[runs["duration_ms"].notna()]
-        return pd.DataFrame({"ts": runs["started_at"], "value": runs["duration_ms"], "execution_id": runs["id"]}).reset_index(drop=True)
+        return pd.DataFrame(
+            {"ts": runs["started_at"], "value": runs["duration_ms"], "execution_id": runs["id"]}
+        ).reset_index(drop=True)
     m = queries.metrics_frame(conn, script=script, name=name, since=since)
     return pd.DataFrame({"ts": m["started_at"], "value": m["value"], "execution_id": m["execution_id"]})
 
@@ -97,7 +114,10 @@ def metric_names(conn: Connection, script: str | None) -> list[str]:
 
 def history(conn: Connection, *, script: str, name: str, days: float, now: datetime) -> list[dict[str, Any]]:
     s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days))
-    return [{"timestamp": _iso(r.ts), "value": float(r.value), "execution_id": r.execution_id} for r in s.itertuples(index=False)]
+    return [
+        {"timestamp": _iso(r.ts), "value": float(r.value), "execution_id": r.execution_id}
+        for r in s.itertuples(index=False)
+    ]
 
 
 def aggregated(conn: Connection, *, script: str, days: float, now: datetime) -> dict[str, Any]:
@@ -133,8 +153,14 @@ def anomalies(conn: Connection, *, script: str, name: str, days: float, now: dat
     scored["execution_id"] = s["execution_id"].to_numpy()
     flagged = scored[scored["is_anomaly"]]
     return [
-        {"timestamp": _iso(r.ts), "value": float(r.value), "execution_id": r.execution_id, "anomaly_score": round(float(r.anomaly_score), 4),
-         "baseline": float(r.baseline), "reason": r.reason}  # fmt: skip
+        {
+            "timestamp": _iso(r.ts),
+            "value": float(r.value),
+            "execution_id": r.execution_id,
+            "anomaly_score": round(float(r.anomaly_score), 4),
+            "baseline": float(r.baseline),
+            "reason": r.reason,
+        }
         for r in flagged.itertuples(index=False)
     ]
 
@@ -155,8 +181,12 @@ def execution_detail(conn: Connection, execution_id: str) -> dict[str, Any] | No
         earlier = s[s["ts"] < pd.Timestamp(row["started_at"])]
         b = baseline(earlier, method="intelligent", lookback=BASELINE_RUNS)
         within = None if b.lower is None or b.upper is None else bool(b.lower <= value <= b.upper)
-        comparison[name] = {"value": value, "baseline": b.as_dict(), "within_band": within,
-                            "delta_pct": round(100 * (value - b.centre) / b.centre, 2) if b.centre else None}  # fmt: skip
+        comparison[name] = {
+            "value": value,
+            "baseline": b.as_dict(),
+            "within_band": within,
+            "delta_pct": round(100 * (value - b.centre) / b.centre, 2) if b.centre else None,
+        }
     return execution_json(row, metrics) | {
         "previous_id": prev_id,
         "next_id": next_id,
@@ -168,11 +198,21 @@ def execution_detail(conn: Connection, execution_id: str) -> dict[str, Any] | No
 def latest_metrics(conn: Connection, *, limit: int) -> list[dict[str, Any]]:
     m = queries.metrics_frame(conn, limit=limit)
     m = m.iloc[::-1]
-    return [{"execution_id": r.execution_id, "script_path": r.script, "metric_name": r.name, "value": float(r.value),
-             "timestamp": _iso(r.started_at)} for r in m.itertuples(index=False)]  # fmt: skip
+    return [
+        {
+            "execution_id": r.execution_id,
+            "script_path": r.script,
+            "metric_name": r.name,
+            "value": float(r.value),
+            "timestamp": _iso(r.started_at),
+        }
+        for r in m.itertuples(index=False)
+    ]
 
 
-def regressions(conn: Connection, *, script: str, name: str, days: float | None, now: datetime, higher_is_better: bool = False) -> list[dict[str, Any]]:
+def regressions(
+    conn: Connection, *, script: str, name: str, days: float | None, now: datetime, higher_is_better: bool = False
+) -> list[dict[str, Any]]:
     """Steps in a script's metric: where each starts, its size, regression or improvement."""
     s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days) if days else None)
     if len(s) < 8:
@@ -181,9 +221,16 @@ def regressions(conn: Connection, *, script: str, name: str, days: float | None,
     out = []
     for r in steps.to_dict("records"):
         idx = int(r["start_index"])
-        out.append({
-            "start_index": idx, "start_ts": _iso(r["start_ts"]), "execution_id": str(s["execution_id"].iloc[idx]),
-            "before": float(r["before"]), "after": float(r["after"]), "size": float(r["size"]),
-            "size_pct": None if r["size_pct"] != r["size_pct"] else round(float(r["size_pct"]), 2), "kind": r["kind"],
-        })  # fmt: skip
+        out.append(
+            {
+                "start_index": idx,
+                "start_ts": _iso(r["start_ts"]),
+                "execution_id": str(s["execution_id"].iloc[idx]),
+                "before": float(r["before"]),
+                "after": float(r["after"]),
+                "size": float(r["size"]),
+                "size_pct": None if r["size_pct"] != r["size_pct"] else round(float(r["size_pct"]), 2),
+                "kind": r["kind"],
+            }
+        )
     return out

@@ -1,5 +1,6 @@
 """The macro-session document's figures: one session's boxes, duration,
 speeds, execution-time distribution and category breakdown."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,7 +23,9 @@ def session_events(conn: Connection, session_id: str) -> pd.DataFrame:
     return queries.events_frame(conn, filters=queries.Filters(session_id=(session_id,)), limit=MAX_SESSION_EVENTS)
 
 
-def session_metrics(conn: Connection, session_id: str, now: datetime, *, category_key: str = CATEGORY_KEY) -> dict[str, Any] | None:
+def session_metrics(
+    conn: Connection, session_id: str, now: datetime, *, category_key: str = CATEGORY_KEY
+) -> dict[str, Any] | None:
     session = queries.get_session(conn, session_id)
     df = session_events(conn, session_id)
     if session is None and df.empty:

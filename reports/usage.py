@@ -1,6 +1,7 @@
 """The tool-usage and payments documents' figures: per-entity per-minute
 history with users and flags, revenue per period, status mix, active users,
 the activity heatmap and request timings per endpoint."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -20,23 +21,29 @@ from reports.overview import status_mix
 MAX_HISTORY = timedelta(hours=6)
 
 
-def entity_history(conn: Connection, *, window: timedelta, now: datetime, filters: Filters, flag_key: str) -> dict[str, list[dict[str, Any]]]:
+def entity_history(
+    conn: Connection, *, window: timedelta, now: datetime, filters: Filters, flag_key: str
+) -> dict[str, list[dict[str, Any]]]:
     """Per entity, one point per minute: ``timestamp, count, users, overage_count``."""
     since = now - min(window, MAX_HISTORY)
     # Newest first: past the row limit it is the oldest minutes that go, not the live ones.
-    df = queries.events_frame(conn, since=since, until=now + timedelta(seconds=1), filters=filters,
-                              limit=500_000, newest_first=True)  # fmt: skip
+    df = queries.events_frame(
+        conn, since=since, until=now + timedelta(seconds=1), filters=filters, limit=500_000, newest_first=True
+    )
     df = df[df["entity"].notna()]
     history = minute_history(df, flag_key=flag_key)
     return history_by_entity(history)
 
 
-def revenue(conn: Connection, *, since: datetime, until: datetime, freq: str, filters: Filters, success_only: bool) -> dict[str, Any]:
+def revenue(
+    conn: Connection, *, since: datetime, until: datetime, freq: str, filters: Filters, success_only: bool
+) -> dict[str, Any]:
     """Sums of ``value`` per period, from rollups (exact)."""
     step = {"H": 3600, "D": 86400, "W": 7 * 86400}[freq]
     offset = 4 * 86400 if freq == "W" else 0
-    grouped = queries.rollup_totals(conn, since=since, until=until, filters=filters, group_by=("status",),
-                                    bucket_seconds=step, bucket_offset=offset)  # fmt: skip
+    grouped = queries.rollup_totals(
+        conn, since=since, until=until, filters=filters, group_by=("status",), bucket_seconds=step, bucket_offset=offset
+    )
     if success_only and len(grouped):
         grouped = grouped[classify_statuses(grouped["status"].replace("", None)) == "success"]
     frame = pd.DataFrame({"ts": grouped["bucket"], "value": grouped["value_sum"], "count": grouped["value_count"]})
@@ -51,7 +58,10 @@ def revenue(conn: Connection, *, since: datetime, until: datetime, freq: str, fi
 def transactions(conn: Connection, *, since: datetime, until: datetime, filters: Filters) -> dict[str, Any]:
     by_status = queries.rollup_totals(conn, since=since, until=until, filters=filters, group_by=("status",))
     mix = status_mix(by_status)
-    statuses = [{"status": r.status or "(none)", "count": int(r.count), "amount": float(r.value_sum)} for r in by_status.itertuples(index=False)]
+    statuses = [
+        {"status": r.status or "(none)", "count": int(r.count), "amount": float(r.value_sum)}
+        for r in by_status.itertuples(index=False)
+    ]
     return mix | {"statuses": statuses}
 
 
@@ -61,11 +71,17 @@ def users(conn: Connection, *, now: datetime, minutes: int, filters: Filters) ->
 
 
 def heatmap(conn: Connection, *, since: datetime, until: datetime, filters: Filters, tz: str) -> dict[str, Any]:
-    minutes = queries.rollup_totals(conn, since=since, until=until, filters=filters, bucket_seconds=3600, columns=("count",))
+    minutes = queries.rollup_totals(
+        conn, since=since, until=until, filters=filters, bucket_seconds=3600, columns=("count",)
+    )
     frame = pd.DataFrame({"ts": minutes["bucket"], "count": minutes["count"]})
     matrix = activity_matrix(frame, tz=tz, count_col="count")
-    return {"tz": tz, "weekdays": [str(i) for i in matrix.index], "hours": [int(h) for h in matrix.columns],
-            "counts": matrix.to_numpy().astype(float).tolist()}  # fmt: skip
+    return {
+        "tz": tz,
+        "weekdays": [str(i) for i in matrix.index],
+        "hours": [int(h) for h in matrix.columns],
+        "counts": matrix.to_numpy().astype(float).tolist(),
+    }
 
 
 def timings(conn: Connection, *, since: datetime, until: datetime, filters: Filters) -> list[dict[str, Any]]:
@@ -79,6 +95,14 @@ def timings(conn: Connection, *, since: datetime, until: datetime, filters: Filt
         part = hist[hist["entity"] == row.entity]
         rollup = pd.DataFrame([row._asdict()])
         summary = rollup_summary(rollup, part[["bucket", "count"]])
-        out.append({"endpoint": row.entity or "(none)", "requests": int(row.dur_count), "avg_ms": summary.mean,
-                    "p95_ms": summary.p95, "max_ms": summary.max, "relative_error": summary.relative_error})  # fmt: skip
+        out.append(
+            {
+                "endpoint": row.entity or "(none)",
+                "requests": int(row.dur_count),
+                "avg_ms": summary.mean,
+                "p95_ms": summary.p95,
+                "max_ms": summary.max,
+                "relative_error": summary.relative_error,
+            }
+        )
     return sorted(out, key=lambda r: -r["requests"])

@@ -8,6 +8,7 @@ run as root) and stopped at the end; every test gets its own database cloned
 from a migrated template. If PostgreSQL cannot start, the tests that need it
 fail: they are never skipped.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -80,7 +81,9 @@ class PostgresServer:
         found = shutil.which("initdb")
         if found:
             return Path(found).resolve().parent
-        raise RuntimeError("PostgreSQL is not installed: run 'make test' (it installs it) or apt-get install postgresql")
+        raise RuntimeError(
+            "PostgreSQL is not installed: run 'make test' (it installs it) or apt-get install postgresql"
+        )
 
     @staticmethod
     def _os_user() -> str | None:
@@ -263,16 +266,20 @@ class ProcessServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="pulse-server-", suffix=".log", delete=False)
 
-    def start(self) -> "ProcessServer":
+    def start(self) -> ProcessServer:
         cmd = [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port), "--rate-limit", "0", *self.args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_until(self._healthy, timeout=60, message=f"server on {self.url} ({self.log.name})")
         return self
 
     def _healthy(self) -> bool:
         assert self.proc is not None
         if self.proc.poll() is not None:
-            raise AssertionError(f"server exited with {self.proc.returncode}: {Path(self.log.name).read_text()[-2000:]}")
+            raise AssertionError(
+                f"server exited with {self.proc.returncode}: {Path(self.log.name).read_text()[-2000:]}"
+            )
         return requests.get(self.url + "/health", timeout=2).status_code == 200
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -6,6 +6,7 @@ and "today" has twelve hours behind it). :func:`freeze` points the server's
 clock at it, which makes "today", "last hour" and trailing windows
 deterministic. The numbers each test expects are written out beside it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -32,7 +33,11 @@ def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     from tests.conftest import LiveServer
 
     tmp = tmp_path_factory.mktemp("pulse")
-    url = f"sqlite:///{tmp / 'pulse.db'}" if request.param == "sqlite" else request.getfixturevalue("postgres").new_database()
+    url = (
+        f"sqlite:///{tmp / 'pulse.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("postgres").new_database()
+    )
     server = LiveServer(create_app(load_settings({"db": url, "data_dir": str(tmp), "rate_limit": 0}, environ={})))
     try:
         yield server
@@ -88,14 +93,19 @@ def device_monitor(server: Any, now: datetime) -> None:
     src = "scanner"
     scans = [now - 5 * MIN] * 3 + [now - 30 * MIN] * 2 + [now - 2 * HOUR] * 4 + [now - 11 * HOUR]
     yesterday = now.replace(hour=0) - HOUR
-    events = [event(t, "scan", source=src, status="ok", user=f"student{i}", attrs={"student_id": f"20210{i:02d}"})
-              for i, t in enumerate(scans)]  # fmt: skip
+    events = [
+        event(t, "scan", source=src, status="ok", user=f"student{i}", attrs={"student_id": f"20210{i:02d}"})
+        for i, t in enumerate(scans)
+    ]
     events += [event(yesterday, "scan", source=src, status="ok") for _ in range(2)]
     events += [event(now - (3 + 10 * i) * MIN, "sync", source=src, status="success") for i in range(8)]
     events += [event(now - t, "sync", source=src, status="failed") for t in (40 * MIN, 3 * HOUR)]
     events += [event(yesterday, "sync", source=src, status="failed")]
-    events += [event(now - HOUR, "queue_size", source=src, value=12), event(now - 20 * MIN, "queue_size", source=src, value=7),
-               event(now - 2 * MIN, "queue_size", source=src, value=3)]  # fmt: skip
+    events += [
+        event(now - HOUR, "queue_size", source=src, value=12),
+        event(now - 20 * MIN, "queue_size", source=src, value=7),
+        event(now - 2 * MIN, "queue_size", source=src, value=3),
+    ]
     post_events(server, events)
     for name, detail in (("camera", "640x480"), ("cloud", "Connected"), ("sms", "Ready")):
         r = server.put(f"/api/components/{name}", json={"status": "online", "detail": detail, "source": src})
@@ -131,15 +141,27 @@ INTERACTIONS = [
 def macro_session(server: Any, now: datetime, session_id: str, *, started_minutes_before: int = 20) -> str:
     """A macro session started with the document's own routes, then its interactions."""
     freeze(server, now)
-    r = server.post("/session/start", json={"session_id": session_id, "username": "john_doe", "canvas_mode": "wide",
-                                            "ts": iso(now - started_minutes_before * MIN)})  # fmt: skip
+    r = server.post(
+        "/session/start",
+        json={
+            "session_id": session_id,
+            "username": "john_doe",
+            "canvas_mode": "wide",
+            "ts": iso(now - started_minutes_before * MIN),
+        },
+    )
     assert r.status_code == 201, r.text
     for it in INTERACTIONS:
         body = {
-            "session_id": session_id, "interaction_type": "macro_execution", "button_key": it.button,
-            "execution_time_ms": it.execution_ms, "total_boxes": it.boxes, "degradation_counts": it.counts,
-            "degradation_assignments": ",".join(it.counts), "timestamp": iso(now - it.minutes_before * MIN),
-        }  # fmt: skip
+            "session_id": session_id,
+            "interaction_type": "macro_execution",
+            "button_key": it.button,
+            "execution_time_ms": it.execution_ms,
+            "total_boxes": it.boxes,
+            "degradation_counts": it.counts,
+            "degradation_assignments": ",".join(it.counts),
+            "timestamp": iso(now - it.minutes_before * MIN),
+        }
         r = server.post("/ingest/interaction", json=body)
         assert r.status_code == 201, r.text
     return session_id
@@ -147,8 +169,18 @@ def macro_session(server: Any, now: datetime, session_id: str, *, started_minute
 
 def bulk_interactions(server: Any, now: datetime, session_id: str, n: int) -> list[int]:
     """``n`` interactions of one session, one second apart, the last at ``now - 1s``."""
-    events = [event(now - (n - i) * timedelta(seconds=1), "macro_execution", source="macro", session_id=session_id,
-                    entity="Num1", value=1, duration_ms=100 + i) for i in range(n)]  # fmt: skip
+    events = [
+        event(
+            now - (n - i) * timedelta(seconds=1),
+            "macro_execution",
+            source="macro",
+            session_id=session_id,
+            entity="Num1",
+            value=1,
+            duration_ms=100 + i,
+        )
+        for i in range(n)
+    ]
     return post_events(server, events)
 
 
@@ -181,9 +213,19 @@ PAYMENTS_EARLIER = [
 def payments(server: Any, now: datetime) -> list[dict[str, Any]]:
     """PAYMENTS_TODAY and PAYMENTS_EARLIER as ``payment`` events of source "shop"."""
     freeze(server, now)
-    events = [event(now + off, "payment", source="shop", value=amount, status=status, user=user, uid=f"tx-{i}",
-                    attrs={"plan": "pro" if amount >= 30 else "basic"})
-              for i, (off, amount, status, user) in enumerate(PAYMENTS_TODAY + PAYMENTS_EARLIER)]  # fmt: skip
+    events = [
+        event(
+            now + off,
+            "payment",
+            source="shop",
+            value=amount,
+            status=status,
+            user=user,
+            uid=f"tx-{i}",
+            attrs={"plan": "pro" if amount >= 30 else "basic"},
+        )
+        for i, (off, amount, status, user) in enumerate(PAYMENTS_TODAY + PAYMENTS_EARLIER)
+    ]
     post_events(server, events)
     return events
 
@@ -193,9 +235,21 @@ def request_timings(server: Any, now: datetime) -> list[dict[str, Any]]:
     30 s back to now - 50 min, taking 10, 20, ..., 1000 ms (100 requests);
     /api/cart twice at now - 5 min, 40 ms and 60 ms. Status "200"."""
     freeze(server, now)
-    events = [event(now - timedelta(seconds=30 * (i + 1)), "request", source="web", entity="/api/checkout",
-                    duration_ms=10.0 * (i + 1), status="200") for i in range(100)]  # fmt: skip
-    events += [event(now - 5 * MIN, "request", source="web", entity="/api/cart", duration_ms=d, status="200") for d in (40.0, 60.0)]
+    events = [
+        event(
+            now - timedelta(seconds=30 * (i + 1)),
+            "request",
+            source="web",
+            entity="/api/checkout",
+            duration_ms=10.0 * (i + 1),
+            status="200",
+        )
+        for i in range(100)
+    ]
+    events += [
+        event(now - 5 * MIN, "request", source="web", entity="/api/cart", duration_ms=d, status="200")
+        for d in (40.0, 60.0)
+    ]
     post_events(server, events)
     return events
 
@@ -222,8 +276,10 @@ BORROWS = [
 def tool_borrows(server: Any, now: datetime) -> list[dict[str, Any]]:
     """BORROWS as ``borrow`` events (entity = tool) with ``attrs.overage``."""
     freeze(server, now)
-    events = [event(now + off, "borrow", source="licenses", entity=tool, user=user, attrs={"overage": overage})
-              for off, tool, user, overage in BORROWS]  # fmt: skip
+    events = [
+        event(now + off, "borrow", source="licenses", entity=tool, user=user, attrs={"overage": overage})
+        for off, tool, user, overage in BORROWS
+    ]
     post_events(server, events)
     return events
 
@@ -242,10 +298,24 @@ class Runs:
 REPORT_DURATIONS = [100.0, 102.0, 98.0, 101.0, 99.0, 100.0, 103.0, 97.0, 100.0, 101.0, 900.0, 100.0]
 
 
-def execution(server: Any, run_id: str, script: str, started: datetime, duration_ms: float, *, exit_code: int = 0,
-              metrics: dict[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
-    body = {"id": run_id, "script": script, "started_at": iso(started), "duration_ms": duration_ms,
-            "exit_code": exit_code, "metrics": metrics or {}}  # fmt: skip
+def execution(
+    server: Any,
+    run_id: str,
+    script: str,
+    started: datetime,
+    duration_ms: float,
+    *,
+    exit_code: int = 0,
+    metrics: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    body = {
+        "id": run_id,
+        "script": script,
+        "started_at": iso(started),
+        "duration_ms": duration_ms,
+        "exit_code": exit_code,
+        "metrics": metrics or {},
+    }
     r = server.post("/api/executions", json=body)
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -262,8 +332,15 @@ def script_runs(server: Any, now: datetime) -> Runs:
     for i in range(14):
         started = now - (14 - i) * 6 * HOUR - 30 * MIN
         run_id = f"etl-{i:02d}"
-        execution(server, run_id, "etl.py", started, 1000.0 + 50 * i, exit_code=1 if i == 3 else 0,
-                  metrics={"rows": 100.0 + i, "memory_mb": 50.0 + (i % 3)})  # fmt: skip
+        execution(
+            server,
+            run_id,
+            "etl.py",
+            started,
+            1000.0 + 50 * i,
+            exit_code=1 if i == 3 else 0,
+            metrics={"rows": 100.0 + i, "memory_mb": 50.0 + (i % 3)},
+        )
         etl.append(run_id)
     report = []
     for i, duration in enumerate(REPORT_DURATIONS):
@@ -286,5 +363,7 @@ def every_kind(server: Any, now: datetime, session_id: str) -> None:
     freeze(server, now)
     server.post("/api/rules", json={"name": "always", "threshold": -1}).raise_for_status()  # fires at once: alert 1
     server.post("/api/alerts/evaluate").raise_for_status()
-    schedule = server.post("/api/exports/schedules", json={"name": "openapi", "query": "window=1h", "cron": "@daily"}).json()
+    schedule = server.post(
+        "/api/exports/schedules", json={"name": "openapi", "query": "window=1h", "cron": "@daily"}
+    ).json()
     server.post(f"/api/exports/schedules/{schedule['id']}/run").raise_for_status()

@@ -4,6 +4,7 @@ Starts ``python app.py serve --demo`` on a free port with a fresh data
 directory, waits for the demo backfill, then opens each page in headless
 Chromium and waits for its charts before the shot.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,12 +21,24 @@ import requests
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]  # fmt: skip
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 PAGES = [
     ("overview", "/", "#activity-chart .main-svg"),
     ("explore", "/explore?window=7d&group_by=source&bucket=6h&chart=area", "#ex-chart .main-svg"),
-    ("explore-anomalies", "/explore?window=7d&metric=p95&field=duration_ms&bucket=1h&type=request&overlays=baseline,anomalies", "#ex-chart .main-svg"),
+    (
+        "explore-anomalies",
+        "/explore?window=7d&metric=p95&field=duration_ms&bucket=1h&type=request&overlays=baseline,anomalies",
+        "#ex-chart .main-svg",
+    ),
     ("sessions", "/sessions", "#ss-table .ag-row"),
     ("executions", "/executions?script=etl_sync.py", "#xs-trend .main-svg"),
     ("entities", "/entities?window=6h", "#en-chart .main-svg"),
@@ -65,7 +78,12 @@ def prepare(url: str, timeout: float = 120) -> None:
         if time.monotonic() > deadline:
             raise SystemExit("no alert fired in time")
         time.sleep(1)
-    body = {"name": "daily sources", "query": "window=24h&metric=count&group_by=source&bucket=1h", "cron": "0 6 * * *", "keep": 30}
+    body = {
+        "name": "daily sources",
+        "query": "window=24h&metric=count&group_by=source&bucket=1h",
+        "cron": "0 6 * * *",
+        "keep": 30,
+    }
     schedule = requests.post(url + "/api/exports/schedules", json=body, timeout=30)
     schedule.raise_for_status()
     requests.post(f"{url}/api/exports/schedules/{schedule.json()['id']}/run", timeout=60).raise_for_status()
@@ -80,8 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="pulse-shots-") as data:
-        server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve", "--demo", "--port", str(port), "--data-dir", data],
-                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), "serve", "--demo", "--port", str(port), "--data-dir", data],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             wait_for_demo(url)
             prepare(url)

@@ -1,5 +1,6 @@
 """Alembic environment: runs on the connection handed over by data.db.Database.migrate
 (or on ``sqlalchemy.url`` when run from the alembic command line)."""
+
 from __future__ import annotations
 
 from alembic import context

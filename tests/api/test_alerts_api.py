@@ -1,6 +1,7 @@
 """Alert routes over real HTTP on SQLite and PostgreSQL: rules CRUD (a bad
 rule is a 400 naming the field), evaluation, active alerts, history,
 acknowledgement, silences, backtests, the --rules file and the defaults."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -13,8 +14,16 @@ from app import create_app
 from settings import SettingsError, load_settings
 
 MIN = timedelta(minutes=1)
-RULE = {"name": "orders-burst", "description": "Too many orders", "filter": {"type": "order"}, "group_by": ["source"],
-        "window": "5m", "threshold": 3, "severity": "error", "labels": {"team": "shop"}}  # fmt: skip
+RULE = {
+    "name": "orders-burst",
+    "description": "Too many orders",
+    "filter": {"type": "order"},
+    "group_by": ["source"],
+    "window": "5m",
+    "threshold": 3,
+    "severity": "error",
+    "labels": {"team": "shop"},
+}
 
 
 class Clock:
@@ -47,7 +56,10 @@ def test_a_fresh_database_holds_the_device_monitor_default_rules(server: Any) ->
     body = server.get("/api/rules").json()
     assert body["count"] == 3
     assert {(r["name"], r["origin"], r["enabled"]) for r in body["rules"]} == {
-        ("queue_size", "default", True), ("failed_syncs", "default", True), ("success_rate", "default", True)}  # fmt: skip
+        ("queue_size", "default", True),
+        ("failed_syncs", "default", True),
+        ("success_rate", "default", True),
+    }
 
 
 def test_rules_are_created_read_replaced_disabled_and_deleted(server: Any) -> None:
@@ -55,7 +67,11 @@ def test_rules_are_created_read_replaced_disabled_and_deleted(server: Any) -> No
     assert r.status_code == 201, r.text
     created = r.json()
     assert (created["name"], created["origin"], created["enabled"]) == ("orders-burst", "api", True)
-    assert created["spec"]["threshold"] == 3 and created["spec"]["filter"] == {"type": ["order"]} and created["spec"]["for"] == "0s"
+    assert (
+        created["spec"]["threshold"] == 3
+        and created["spec"]["filter"] == {"type": ["order"]}
+        and created["spec"]["for"] == "0s"
+    )
     rule_id = created["id"]
     assert server.get(f"/api/rules/{rule_id}").json() == created
 
@@ -113,24 +129,39 @@ def test_a_rule_fires_is_listed_acknowledged_and_resolves(clocked: Any) -> None:
     summary = evaluate(server)
     assert summary["firing"] == 1 and summary["errors"] == []
     assert [(t["rule"], t["labels"], t["from"], t["to"]) for t in summary["transitions"]] == [
-        ("orders-burst", {"source": "web", "team": "shop"}, "normal", "firing")]  # fmt: skip
+        ("orders-burst", {"source": "web", "team": "shop"}, "normal", "firing")
+    ]
 
     active = server.get("/api/alerts/active").json()
     assert active["count"] == 1
     (alert,) = active["alerts"]
-    assert (alert["rule"], alert["rule_id"], alert["state"], alert["value"], alert["severity"]) == ("orders-burst", rule_id, "firing", 4.0, "error")
+    assert (alert["rule"], alert["rule_id"], alert["state"], alert["value"], alert["severity"]) == (
+        "orders-burst",
+        rule_id,
+        "firing",
+        4.0,
+        "error",
+    )
     assert alert["labels"] == {"source": "web", "team": "shop"} and alert["acknowledged"] is False
     assert alert["fired_at"] == server.clock.now.isoformat()
 
     compat = server.get("/api/alerts").json()
-    assert {"id": "orders-burst:source=web", "level": "error", "title": "Too many orders"}.items() <= compat["alerts"][0].items()
+    assert {"id": "orders-burst:source=web", "level": "error", "title": "Too many orders"}.items() <= compat["alerts"][
+        0
+    ].items()
     assert compat["count"] == 1 and "count is 4" in compat["alerts"][0]["message"]
 
     detail = server.get(f"/api/alerts/{alert['id']}").json()
-    assert [(n["kind"], n["target"], n["ok"]) for n in detail["notifications"]] == [("firing", "live", True), ("firing", "log", True)]
+    assert [(n["kind"], n["target"], n["ok"]) for n in detail["notifications"]] == [
+        ("firing", "live", True),
+        ("firing", "log", True),
+    ]
     toast = server.get("/api/events", params={"type": "alert"}).json()["events"][0]
     assert (toast["source"], toast["entity"], toast["status"]) == ("pulseboard", "orders-burst", "error")
-    assert toast["attrs"]["alert_id"] == alert["id"] and toast["attrs"]["link"] == "/explore?window=15min&type=order&source=web"
+    assert (
+        toast["attrs"]["alert_id"] == alert["id"]
+        and toast["attrs"]["link"] == "/explore?window=15min&type=order&source=web"
+    )
 
     r = server.post(f"/api/alerts/{alert['id']}/ack", json={"by": "ann"})
     assert r.status_code == 200 and r.json()["acknowledged"] is True and r.json()["acknowledged_by"] == "ann"
@@ -165,11 +196,16 @@ def test_a_pending_period_holds_the_alert_until_it_has_lasted(clocked: Any) -> N
 def test_a_silence_mutes_notifications_until_it_is_deleted(clocked: Any) -> None:
     server = clocked
     server.post("/api/rules", json=RULE)
-    r = server.post("/api/silences", json={"matchers": {"rule": "orders-burst", "source": "web"}, "duration": "1h", "comment": "deploy"})
+    r = server.post(
+        "/api/silences",
+        json={"matchers": {"rule": "orders-burst", "source": "web"}, "duration": "1h", "comment": "deploy"},
+    )
     assert r.status_code == 201, r.text
     silence = r.json()
     assert silence["active"] is True and silence["comment"] == "deploy"
-    assert [s["id"] for s in server.get("/api/silences", params={"active": "true"}).json()["silences"]] == [silence["id"]]
+    assert [s["id"] for s in server.get("/api/silences", params={"active": "true"}).json()["silences"]] == [
+        silence["id"]
+    ]
     orders(server, 4)
     summary = evaluate(server)
     assert summary["firing"] == 1 and summary["notifications"] == 0
@@ -189,7 +225,10 @@ def test_a_silence_mutes_notifications_until_it_is_deleted(clocked: Any) -> None
         ({"matchers": {}, "duration": "1h"}, "matchers"),
         ({"matchers": {"rule": "x"}}, "ends_at"),
         ({"matchers": {"rule": "x"}, "duration": "later"}, "duration"),
-        ({"matchers": {"rule": "x"}, "starts_at": "2026-01-02T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"}, "ends_at"),
+        (
+            {"matchers": {"rule": "x"}, "starts_at": "2026-01-02T00:00:00Z", "ends_at": "2026-01-01T00:00:00Z"},
+            "ends_at",
+        ),
         ({"matchers": {"rule": "x"}, "duration": "1h", "colour": "red"}, "colour"),
     ],
 )
@@ -202,7 +241,9 @@ def test_a_bad_silence_is_a_400_naming_the_field(server: Any, body: dict[str, An
 def test_backtests_show_when_a_rule_would_have_fired_and_resolved(clocked: Any) -> None:
     server = clocked
     burst_at = server.clock.now - 30 * MIN
-    events = [{"type": "order", "source": "web", "ts": (burst_at + i * timedelta(seconds=5)).isoformat()} for i in range(6)]
+    events = [
+        {"type": "order", "source": "web", "ts": (burst_at + i * timedelta(seconds=5)).isoformat()} for i in range(6)
+    ]
     assert server.post("/api/events", json=events).status_code == 201
     rule = RULE | {"window": "5m"}
     params = {"window": "1h", "step": "1min"}
@@ -211,7 +252,10 @@ def test_backtests_show_when_a_rule_would_have_fired_and_resolved(clocked: Any) 
     body = r.json()
     assert body["steps"] == 61 and body["fired"] == 1 and body["resolved"] == 1 and body["notifications"] == 2
     assert body["deliveries"] == 4  # two targets (live, log)
-    assert [(t["to"], t["notification"]) for t in body["transitions"]] == [("firing", "firing"), ("resolved", "resolved")]
+    assert [(t["to"], t["notification"]) for t in body["transitions"]] == [
+        ("firing", "firing"),
+        ("resolved", "resolved"),
+    ]
     fired, resolved = (datetime.fromisoformat(t["ts"]) for t in body["transitions"])
     assert burst_at <= fired <= burst_at + 2 * MIN and fired + 4 * MIN <= resolved <= fired + 7 * MIN
 
@@ -252,7 +296,9 @@ def test_rule_writes_need_a_key_when_keys_are_configured(make_server_for: Any, d
     assert server.get("/api/rules").status_code == 200  # reads stay open
 
 
-def test_the_rules_file_is_loaded_at_start_and_updates_rules_by_name(make_server_for: Any, db_url: str, tmp_path: Path) -> None:
+def test_the_rules_file_is_loaded_at_start_and_updates_rules_by_name(
+    make_server_for: Any, db_url: str, tmp_path: Path
+) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  - name: orders-burst\n    filter: {type: order}\n    threshold: 3\n", encoding="utf-8")
     first = make_server_for(db_url, rules=str(path))
@@ -262,14 +308,18 @@ def test_the_rules_file_is_loaded_at_start_and_updates_rules_by_name(make_server
     path.write_text("rules:\n  - name: orders-burst\n    filter: {type: order}\n    threshold: 9\n", encoding="utf-8")
     second = make_server_for(db_url, rules=str(path))
     again = {r["name"]: r for r in second.get("/api/rules").json()["rules"]}
-    assert again["orders-burst"]["spec"]["threshold"] == 9 and again["orders-burst"]["id"] == rules["orders-burst"]["id"]
+    assert (
+        again["orders-burst"]["spec"]["threshold"] == 9 and again["orders-burst"]["id"] == rules["orders-burst"]["id"]
+    )
     assert len(again) == len(rules)  # updated, not added; the defaults are not installed twice
 
 
 def test_a_bad_rules_file_stops_the_start_naming_the_rule_and_field(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  - name: a\n    threshold: many\n", encoding="utf-8")
-    settings = load_settings({"db": f"sqlite:///{tmp_path / 'p.db'}", "data_dir": str(tmp_path), "rules": str(path)}, environ={})
+    settings = load_settings(
+        {"db": f"sqlite:///{tmp_path / 'p.db'}", "data_dir": str(tmp_path), "rules": str(path)}, environ={}
+    )
     with pytest.raises(SettingsError, match=r"rules\[0\]\.threshold"):
         create_app(settings)
 
@@ -287,9 +337,9 @@ def test_disabling_a_rule_ends_its_open_alerts(clocked: Any) -> None:
 
 
 def test_one_process_evaluates_at_a_time(server: Any) -> None:
-    from data.alerts import evaluation_lock
-
     import threading
+
+    from data.alerts import evaluation_lock
 
     with evaluation_lock(server.services.db) as mine:  # as another worker evaluating now
         assert mine

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-
 from sqlalchemy import text
 
 from data.models import EVENTS, EXECUTION_METRICS, EXECUTIONS
@@ -291,5 +290,8 @@ def test_finishing_a_finished_run_again_changes_nothing_and_writes_no_second_eve
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     with server.services.db.read() as conn:
-        finished = conn.execute(text("SELECT count(*) FROM events WHERE type = 'execution_finished' AND execution_id = :i"), {"i": run["id"]}).scalar()
+        finished = conn.execute(
+            text("SELECT count(*) FROM events WHERE type = 'execution_finished' AND execution_id = :i"),
+            {"i": run["id"]},
+        ).scalar()
     assert finished == 1

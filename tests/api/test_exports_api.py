@@ -1,6 +1,7 @@
 """/api/exports: schedules CRUD, bad input answered 400 naming the field,
 run now (the CSV file), the file list, downloads, and path traversal refused;
 on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import csv
@@ -19,12 +20,15 @@ BASE = "/api/exports/schedules"
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with shared_server(request, tmp_path_factory) as srv:
-        post_events(srv, [
-            event(NOW - 50 * MIN, "order", source="web", value=10),
-            event(NOW - 40 * MIN, "order", source="web", value=20),
-            event(NOW - 30 * MIN, "order", source="app", value=5, message="=1+1"),
-            event(NOW - 2 * HOUR, "order", source="web", value=99),  # outside a 1 h window
-        ])  # fmt: skip
+        post_events(
+            srv,
+            [
+                event(NOW - 50 * MIN, "order", source="web", value=10),
+                event(NOW - 40 * MIN, "order", source="web", value=20),
+                event(NOW - 30 * MIN, "order", source="app", value=5, message="=1+1"),
+                event(NOW - 2 * HOUR, "order", source="web", value=99),  # outside a 1 h window
+            ],
+        )
         freeze(srv, NOW)
         yield srv
 
@@ -41,15 +45,27 @@ def rows(text: str) -> list[list[str]]:
 
 
 def test_a_schedule_is_created_read_listed_changed_and_deleted(server: Any) -> None:
-    made = create(server, name="CRUD one", query="http://x/explore?window=6h&metric=sum&group_by=source&chart=bar", keep=4)
-    assert made["slug"] == "crud-one" and made["query"] == {"window": "6h", "metric": "sum", "group_by": "source", "chart": "bar"}
+    made = create(
+        server, name="CRUD one", query="http://x/explore?window=6h&metric=sum&group_by=source&chart=bar", keep=4
+    )
+    assert made["slug"] == "crud-one" and made["query"] == {
+        "window": "6h",
+        "metric": "sum",
+        "group_by": "source",
+        "chart": "bar",
+    }
     assert made["next_run_at"] == (NOW + HOUR).isoformat() and made["enabled"] is True and made["keep"] == 4
     assert server.get(f"{BASE}/{made['id']}").json() == made
     assert made["id"] in [s["id"] for s in server.get(BASE).json()["schedules"]]
     r = server.put(f"{BASE}/{made['id']}", json={"interval_seconds": 900, "name": "CRUD renamed"})
     assert r.status_code == 200, r.text
     changed = r.json()
-    assert (changed["name"], changed["slug"], changed["cron"], changed["interval_seconds"]) == ("CRUD renamed", "crud-one", None, 900)
+    assert (changed["name"], changed["slug"], changed["cron"], changed["interval_seconds"]) == (
+        "CRUD renamed",
+        "crud-one",
+        None,
+        900,
+    )
     assert changed["next_run_at"] == (NOW + 15 * MIN).isoformat()
     r = server.http.delete(server.url + f"{BASE}/{made['id']}", timeout=30)
     assert r.status_code == 200 and r.json() == {"deleted": made["id"], "files_removed": 0}
@@ -57,22 +73,33 @@ def test_a_schedule_is_created_read_listed_changed_and_deleted(server: Any) -> N
     assert made["id"] not in [s["id"] for s in server.get(BASE).json()["schedules"]]
 
 
-@pytest.mark.parametrize(("body", "field", "words"), [
-    ({"name": "bad cron", "cron": "61 * * * *"}, "cron", "cron"),
-    ({"name": "bad cron 2", "cron": "every day"}, "cron", "5 fields"),
-    ({"name": "short", "cron": None, "interval_seconds": 30}, "interval_seconds", "60"),
-    ({"name": "metric", "query": "window=1h&metric=median"}, "query", "parameter 'metric'"),
-    ({"name": "window", "query": {"window": "forever"}}, "query", "parameter 'window'"),
-    ({"name": "unknown", "query": "window=1h&colour=red"}, "query", "parameter 'colour'"),
-    ({"name": "group", "query": "group_by=nope"}, "query", "parameter 'group_by'"),
-    ({"name": "mode", "query": "mode=rows"}, "query", "parameter 'mode'"),
-    ({"name": "both", "interval_seconds": 600}, "cron", "either"),
-    ({"name": "none", "cron": None}, "cron", "either"),
-    ({"name": "", }, "name", ""),
-    ({"name": "keep", "keep": 0}, "keep", ""),
-    ({"name": "extra", "owner": "me"}, "owner", ""),
-])  # fmt: skip
-def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(server: Any, body: dict[str, Any], field: str, words: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"name": "bad cron", "cron": "61 * * * *"}, "cron", "cron"),
+        ({"name": "bad cron 2", "cron": "every day"}, "cron", "5 fields"),
+        ({"name": "short", "cron": None, "interval_seconds": 30}, "interval_seconds", "60"),
+        ({"name": "metric", "query": "window=1h&metric=median"}, "query", "parameter 'metric'"),
+        ({"name": "window", "query": {"window": "forever"}}, "query", "parameter 'window'"),
+        ({"name": "unknown", "query": "window=1h&colour=red"}, "query", "parameter 'colour'"),
+        ({"name": "group", "query": "group_by=nope"}, "query", "parameter 'group_by'"),
+        ({"name": "mode", "query": "mode=rows"}, "query", "parameter 'mode'"),
+        ({"name": "both", "interval_seconds": 600}, "cron", "either"),
+        ({"name": "none", "cron": None}, "cron", "either"),
+        (
+            {
+                "name": "",
+            },
+            "name",
+            "",
+        ),
+        ({"name": "keep", "keep": 0}, "keep", ""),
+        ({"name": "extra", "owner": "me"}, "owner", ""),
+    ],
+)
+def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(
+    server: Any, body: dict[str, Any], field: str, words: str
+) -> None:
     before = server.get(BASE).json()["schedules"]
     r = server.post(BASE, json={"query": "window=1h", "cron": "0 * * * *", **body})
     assert r.status_code == 400, r.text
@@ -104,13 +131,25 @@ def test_run_now_answers_the_csv_and_the_file_is_listed_and_downloadable(server:
     stamp = NOW.strftime("%Y%m%dT%H%M%SZ")
     assert r.headers["X-Export-File"] == f"run-now/run-now-{stamp}.csv"
     files = server.get("/api/exports/files", params={"schedule": "run-now"}).json()["files"]
-    assert files == [{"schedule": "run-now", "name": f"run-now-{stamp}.csv", "size": len(r.content), "created": NOW.isoformat(),
-                      "url": f"/api/exports/files/run-now/run-now-{stamp}.csv"}]  # fmt: skip
+    assert files == [
+        {
+            "schedule": "run-now",
+            "name": f"run-now-{stamp}.csv",
+            "size": len(r.content),
+            "created": NOW.isoformat(),
+            "url": f"/api/exports/files/run-now/run-now-{stamp}.csv",
+        }
+    ]
     got = server.get(files[0]["url"])
     assert got.status_code == 200 and got.content == r.content
-    assert f'filename=run-now-{stamp}.csv' in got.headers["Content-Disposition"]
+    assert f"filename=run-now-{stamp}.csv" in got.headers["Content-Disposition"]
     after = server.get(f"{BASE}/{made['id']}").json()
-    assert (after["last_rows"], after["last_file"], after["last_run_at"], after["last_error"]) == (2, f"run-now-{stamp}.csv", NOW.isoformat(), None)
+    assert (after["last_rows"], after["last_file"], after["last_run_at"], after["last_error"]) == (
+        2,
+        f"run-now-{stamp}.csv",
+        NOW.isoformat(),
+        None,
+    )
     r = server.http.delete(server.url + f"{BASE}/{made['id']}", timeout=30)
     assert r.json()["files_removed"] == 1 and server.get(files[0]["url"]).status_code == 404
 
@@ -121,7 +160,11 @@ def test_run_now_of_a_raw_events_query_exports_the_rows_neutralised(server: Any)
     assert r.status_code == 200 and r.headers["X-Export-Rows"] == "3"
     table = rows(r.text)
     assert table[0][:4] == ["id", "ts", "source", "type"]
-    assert [(row[2], row[9], row[11]) for row in table[1:]] == [("web", "10.0", ""), ("web", "20.0", ""), ("app", "5.0", "'=1+1")]
+    assert [(row[2], row[9], row[11]) for row in table[1:]] == [
+        ("web", "10.0", ""),
+        ("web", "20.0", ""),
+        ("app", "5.0", "'=1+1"),
+    ]
 
 
 def test_unknown_schedules_answer_404(server: Any) -> None:
@@ -131,16 +174,19 @@ def test_unknown_schedules_answer_404(server: Any) -> None:
     assert r.status_code == 404 and "999999" in r.json()["error"]
 
 
-@pytest.mark.parametrize("path", [
-    "/api/exports/files/..%2F..%2Fpulse.db",
-    "/api/exports/files/run/..%2F..%2Fpulse.db",
-    "/api/exports/files/../pulse.db",
-    "/api/exports/files/%2E%2E/pulse.db",
-    "/api/exports/files/traversal/..",
-    "/api/exports/files/traversal/%2E%2E%2F%2E%2E%2Fpulse.db",
-    "/api/exports/files/traversal/traversal-20260101T000000Z.csv%00.db",
-    "/api/exports/files/traversal/pulse.db",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/exports/files/..%2F..%2Fpulse.db",
+        "/api/exports/files/run/..%2F..%2Fpulse.db",
+        "/api/exports/files/../pulse.db",
+        "/api/exports/files/%2E%2E/pulse.db",
+        "/api/exports/files/traversal/..",
+        "/api/exports/files/traversal/%2E%2E%2F%2E%2E%2Fpulse.db",
+        "/api/exports/files/traversal/traversal-20260101T000000Z.csv%00.db",
+        "/api/exports/files/traversal/pulse.db",
+    ],
+)
 def test_path_traversal_is_refused(server: Any, path: str) -> None:
     made = create(server, name="traversal")
     server.post(f"{BASE}/{made['id']}/run").raise_for_status()
@@ -172,6 +218,8 @@ def test_deleting_with_keep_files_keeps_them(server: Any) -> None:
     server.post(f"{BASE}/{made['id']}/run").raise_for_status()
     r = server.http.delete(server.url + f"{BASE}/{made['id']}", params={"keep_files": "true"}, timeout=30)
     assert r.json() == {"deleted": made["id"], "files_removed": 0}
-    assert [f["schedule"] for f in server.get("/api/exports/files", params={"schedule": "keep-my-files"}).json()["files"]] == ["keep-my-files"]
+    assert [
+        f["schedule"] for f in server.get("/api/exports/files", params={"schedule": "keep-my-files"}).json()["files"]
+    ] == ["keep-my-files"]
     again = create(server, name="keep my files")  # a new schedule never adopts the old files
     assert again["slug"] == "keep-my-files-2"

@@ -13,6 +13,7 @@ time budget; the counts per operation are printed (``pytest -s``).
 
 SQLite only: the same code paths run on PostgreSQL in the API tests.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,10 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err, Ok
 from schemathesis.specs.openapi.checks import (
-    content_type_conformance, response_schema_conformance, status_code_conformance,
-)  # fmt: skip
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.read_factories import every_kind, fixed_now
 
@@ -83,7 +86,9 @@ def check_stream(case: Any, base_url: str, http: requests.Session) -> list[str]:
     return problems
 
 
-def run_operation(operation: Any, base_url: str, http: requests.Session, mode: GenerationMode, seconds: float) -> tuple[int, list[str]]:
+def run_operation(
+    operation: Any, base_url: str, http: requests.Session, mode: GenerationMode, seconds: float
+) -> tuple[int, list[str]]:
     """Generate and send cases for one operation; (cases sent, failure reports)."""
     sent = 0
     failures: list[str] = []

@@ -6,6 +6,7 @@ parameters asking for too much.
 Each case asserts the exact status, that the JSON error names the field or
 parameter, and that nothing of a rejected request was written.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,12 @@ from tests.factories import JSON, event, stored_events, totals, uid
 
 HOSTILE = (
     "'; DROP TABLE events; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "Robert'); DELETE FROM rollups WHERE ('1'='1",
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(2)>",
     "javascript:alert(3)",
-    "\"><svg onload=alert(4)>",
+    '"><svg onload=alert(4)>',
     "{{7*7}} ${7*7} %s %n \\x00 \\u0000",  # backslashes as text (a real NUL is refused: 422)
 )
 STRING_FIELDS = ("source", "type", "entity", "user", "session_id", "execution_id", "status", "message", "uid")
@@ -118,9 +119,18 @@ def test_nan_in_an_execution_metric_is_400_naming_it(shared_server: Any) -> None
 
 @pytest.mark.parametrize(
     ("field", "limit"),
-    [("source", 100), ("type", 100), ("entity", 200), ("user", 200), ("session_id", 100),
-     ("execution_id", 100), ("status", 50), ("uid", 100), ("message", 10_000)],
-)  # fmt: skip
+    [
+        ("source", 100),
+        ("type", 100),
+        ("entity", 200),
+        ("user", 200),
+        ("session_id", 100),
+        ("execution_id", 100),
+        ("status", 50),
+        ("uid", 100),
+        ("message", 10_000),
+    ],
+)
 def test_a_string_over_its_column_limit_is_422_naming_the_field(shared_server: Any, field: str, limit: int) -> None:
     """On PostgreSQL the columns enforce these lengths: the API refuses first, so never a 500."""
     before = totals(shared_server)
@@ -128,7 +138,11 @@ def test_a_string_over_its_column_limit_is_422_naming_the_field(shared_server: A
     too_long = event("long", **{field: "x" * (limit + 1)}) if field != "type" else event("x" * (limit + 1))
     r = shared_server.post("/api/events", json=[good, too_long])
     body = refused(shared_server, r, 422, f"field '{field}'", "nothing was stored")
-    assert body["errors"][0] == {"index": 1, "field": field, "message": f"String should have at most {limit} characters"}
+    assert body["errors"][0] == {
+        "index": 1,
+        "field": field,
+        "message": f"String should have at most {limit} characters",
+    }
     assert totals(shared_server) == before
     # Exactly at the limit fits, on both databases.
     stored = shared_server.post("/api/events", json=good)
@@ -168,7 +182,9 @@ def test_record_strings_over_their_limits_are_422_naming_the_field(
 
 def test_a_component_name_over_100_characters_is_400_naming_it(shared_server: Any) -> None:
     before = totals(shared_server)
-    refused(shared_server, shared_server.put("/api/components/" + "c" * 101, json={"status": "on"}), 400, "component name")
+    refused(
+        shared_server, shared_server.put("/api/components/" + "c" * 101, json={"status": "on"}), 400, "component name"
+    )
     assert totals(shared_server) == before
 
 
@@ -177,11 +193,27 @@ def test_a_component_name_over_100_characters_is_400_naming_it(shared_server: An
 
 @pytest.mark.parametrize(
     "ts",
-    ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-05:00",
-     -1, 1e20, -1e20, "1e400"],
-    ids=["year-1", "year-1-east", "year-9999", "year-9999-west", "epoch-negative", "epoch-1e20", "epoch-minus-1e20",
-         "huge-string"],
-)  # fmt: skip
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-05:00",
+        -1,
+        1e20,
+        -1e20,
+        "1e400",
+    ],
+    ids=[
+        "year-1",
+        "year-1-east",
+        "year-9999",
+        "year-9999-west",
+        "epoch-negative",
+        "epoch-1e20",
+        "epoch-minus-1e20",
+        "huge-string",
+    ],
+)
 def test_timestamps_out_of_range_are_422_naming_ts(shared_server: Any, ts: Any) -> None:
     before = totals(shared_server)
     r = shared_server.post("/api/events", json=[event("ok"), event("when", ts=ts)])
@@ -244,13 +276,19 @@ def test_sql_and_html_in_every_string_field_are_stored_and_read_back_verbatim(sh
 
 @pytest.mark.parametrize("payload", HOSTILE[:4] + HOSTILE[6:7])
 def test_sql_and_html_in_record_fields_are_stored_verbatim(shared_server: Any, payload: str) -> None:
-    run = shared_server.post("/api/executions", json={"script": payload, "status": payload, "attrs": {payload: payload}})
+    run = shared_server.post(
+        "/api/executions", json={"script": payload, "status": payload, "attrs": {payload: payload}}
+    )
     assert run.status_code == 201, run.text
     assert (run.json()["script"], run.json()["status"]) == (payload, payload)
-    component = shared_server.put("/api/components/hostile", json={"status": payload, "detail": payload, "source": payload})
+    component = shared_server.put(
+        "/api/components/hostile", json={"status": payload, "detail": payload, "source": payload}
+    )
     assert component.status_code == 200, component.text
     assert (component.json()["status"], component.json()["detail"]) == (payload, payload)
-    session = shared_server.post("/api/sessions", json={"id": uid("s"), "username": payload, "attrs": {"note": payload}})
+    session = shared_server.post(
+        "/api/sessions", json={"id": uid("s"), "username": payload, "attrs": {"note": payload}}
+    )
     assert session.status_code == 201, session.text
     assert session.json()["user"] == payload
 
@@ -284,7 +322,7 @@ def test_sql_and_html_in_record_fields_are_stored_verbatim(shared_server: Any, p
         ("/api/analysis/anomalies", {"script_path": "etl.py", "days": "inf"}, "days"),
         ("/api/users/active", {"minutes": "99999999"}, "minutes"),
     ],
-)  # fmt: skip
+)
 def test_bad_read_parameters_are_400_naming_the_parameter(
     shared_server: Any, path: str, params: dict[str, str], name: str
 ) -> None:
@@ -308,7 +346,9 @@ def short_queries(make_shared_server: Any, module_db_url: str) -> Any:
         ("/api/analysis/trend", {"script_path": "etl.py", "metric_name": "rows", "days": "30.5"}, "days"),
     ],
 )
-def test_max_query_days_bounds_every_time_range(short_queries: Any, path: str, params: dict[str, str], name: str) -> None:
+def test_max_query_days_bounds_every_time_range(
+    short_queries: Any, path: str, params: dict[str, str], name: str
+) -> None:
     body = refused(short_queries, short_queries.get(path, params=params), 400, f"parameter '{name}'")
     assert "30" in body["error"], body
 
@@ -323,15 +363,23 @@ def test_a_range_within_max_query_days_is_answered(short_queries: Any) -> None:
 
 def test_a_nul_character_is_422_naming_the_field(shared_server: Any) -> None:
     before = totals(shared_server)
-    body = refused(shared_server, shared_server.post("/api/events", json=event("nul", message="a\x00b")), 422, "field 'message'")
+    body = refused(
+        shared_server, shared_server.post("/api/events", json=event("nul", message="a\x00b")), 422, "field 'message'"
+    )
     assert body["errors"][0]["message"] == "must not contain NUL characters"
     assert totals(shared_server) == before
 
 
-@pytest.mark.parametrize("method,path", [
-    ("DELETE", "/api/exports/schedules/{id}"), ("GET", "/api/exports/schedules/{id}"), ("GET", "/api/rules/{id}"),
-    ("POST", "/api/alerts/{id}/ack"), ("DELETE", "/api/silences/{id}"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("DELETE", "/api/exports/schedules/{id}"),
+        ("GET", "/api/exports/schedules/{id}"),
+        ("GET", "/api/rules/{id}"),
+        ("POST", "/api/alerts/{id}/ack"),
+        ("DELETE", "/api/silences/{id}"),
+    ],
+)
 @pytest.mark.parametrize("id_", ["999999999999999999999999999999", "2147483648", "-1"])
 def test_an_id_beyond_the_id_columns_is_a_404_json(shared_server: Any, method: str, path: str, id_: str) -> None:
     r = shared_server.http.request(method, shared_server.url + path.format(id=id_), timeout=30)

@@ -1,5 +1,6 @@
 """Rate limits (token bucket per API key or client address, 429 with
 Retry-After), failed sign-ins per address, and the live-feed subscriber cap."""
+
 from __future__ import annotations
 
 import json
@@ -42,9 +43,13 @@ def test_after_the_burst_it_answers_429_with_retry_after(limited: tuple[Any, Fro
     assert statuses(server, 10) == [200] * 10  # a burst of twice the rate
     r = requests.get(server.url + "/api/overview", timeout=30)
     assert r.status_code == 429 and r.headers["Retry-After"] == "1"
-    assert r.json() == {"error": "too many requests: at most 5 a second (bursts of 10) per API key or client address; retry in 1 s"}
+    assert r.json() == {
+        "error": "too many requests: at most 5 a second (bursts of 10) per API key or client address; retry in 1 s"
+    }
     # Writes count too, and nothing is stored when refused.
-    r = requests.post(server.url + "/api/events", json={"type": "x"}, headers={"Authorization": "Bearer k1"}, timeout=30)
+    r = requests.post(
+        server.url + "/api/events", json={"type": "x"}, headers={"Authorization": "Bearer k1"}, timeout=30
+    )
     assert r.status_code == 201  # k1 has its own bucket
     # Pages, static assets and health checks are not limited.
     for path in ("/health", "/assets/00-bootstrap-5.3.9.min.css", "/explore"):
@@ -88,18 +93,33 @@ def test_buckets_forget_the_least_recent_key_beyond_their_size() -> None:
 def test_failed_sign_ins_are_limited_per_address(make_server_for: Any, sqlite_url: str) -> None:
     server = make_server_for(sqlite_url, auth=True)
     with server.services.db.write() as conn:
-        add_user(conn, username="ada", password_hash=hash_password("right-password"), role="admin", now=datetime.now(timezone.utc))
+        add_user(
+            conn,
+            username="ada",
+            password_hash=hash_password("right-password"),
+            role="admin",
+            now=datetime.now(timezone.utc),
+        )
     clock = FrozenClock()
     server.app.server.extensions["pulseboard_login_failures"].clock = clock
     http = requests.Session()
     token = re.search(r'name="csrf_token" value="([^"]+)"', http.get(server.url + "/login", timeout=30).text).group(1)  # type: ignore[union-attr]
 
     def attempt(password: str) -> requests.Response:
-        return http.post(server.url + "/login", data={"username": "ada", "password": password, "csrf_token": token}, allow_redirects=False, timeout=30)
+        return http.post(
+            server.url + "/login",
+            data={"username": "ada", "password": password, "csrf_token": token},
+            allow_redirects=False,
+            timeout=30,
+        )
 
     assert [attempt("guess").status_code for _ in range(10)] == [401] * 10
     r = attempt("right-password")
-    assert r.status_code == 429 and r.headers["Retry-After"] == "6" and "Too many failed sign-ins; try again in 6 s." in r.text
+    assert (
+        r.status_code == 429
+        and r.headers["Retry-After"] == "6"
+        and "Too many failed sign-ins; try again in 6 s." in r.text
+    )
     clock.now += 6.0
     assert attempt("right-password").status_code == 303
 
@@ -117,7 +137,12 @@ def test_live_clients_over_the_cap_get_a_clear_error(make_server_for: Any, sqlit
         for path in ("/ws", "/ws/metrics"):
             third = ws(server, path)
             message = json.loads(third.receive(timeout=15))
-            assert message == {"type": "error", "code": "too_many_clients", "message": "too many live clients (limit 2); try again later", "retry_after": 5}
+            assert message == {
+                "type": "error",
+                "code": "too_many_clients",
+                "message": "too many live clients (limit 2); try again later",
+                "retry_after": 5,
+            }
             with pytest.raises(simple_websocket.ConnectionClosed):
                 third.receive(timeout=15)
         for path in ("/api/stream", "/realtime/stream"):

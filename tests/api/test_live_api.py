@@ -1,4 +1,5 @@
 """/ws and /api/stream: protocol, topics, resume, overflow, shutdown."""
+
 from __future__ import annotations
 
 import contextlib
@@ -57,7 +58,11 @@ def test_a_burst_arrives_once_in_order_in_few_frames(sqlite_server: Any) -> None
         def send() -> None:
             with requests.Session() as http:
                 for k in range(50):
-                    http.post(sqlite_server.url + "/api/events", json=[{"type": "b", "value": k * 20 + j} for j in range(20)], timeout=30)
+                    http.post(
+                        sqlite_server.url + "/api/events",
+                        json=[{"type": "b", "value": k * 20 + j} for j in range(20)],
+                        timeout=30,
+                    )
 
         sender = threading.Thread(target=send)
         sender.start()
@@ -82,7 +87,9 @@ def test_topics_filter_what_a_client_receives(sqlite_server: Any) -> None:
     try:
         ws.send(json.dumps({"type": "subscribe", "topics": ["source:scanner"]}))
         assert receive(ws)["type"] == "initial_data"
-        sqlite_server.post("/api/events", json=[{"type": "x", "source": "other"}, {"type": "scan", "source": "scanner"}])
+        sqlite_server.post(
+            "/api/events", json=[{"type": "x", "source": "other"}, {"type": "scan", "source": "scanner"}]
+        )
         events = collect(ws, 1)
         assert [e["source"] for e in events] == ["scanner"]
     finally:
@@ -93,7 +100,10 @@ def test_it_rejects_bad_messages_and_topics_with_an_error(sqlite_server: Any) ->
     ws = connect(sqlite_server)
     try:
         ws.send("not json")
-        assert receive(ws) == {"type": "error", "message": "expected a JSON message of type subscribe, unsubscribe or request_update"}
+        assert receive(ws) == {
+            "type": "error",
+            "message": "expected a JSON message of type subscribe, unsubscribe or request_update",
+        }
         ws.send(json.dumps({"type": "subscribe", "topics": ["planet:mars"]}))
         error = receive(ws)
         assert error["type"] == "error" and "planet" in error["message"]
@@ -127,7 +137,9 @@ def test_a_full_queue_tells_the_client_to_resync_without_blocking_others() -> No
 
 def test_sse_resumes_after_last_event_id_without_loss(sqlite_server: Any) -> None:
     ids = sqlite_server.post("/api/events", json=[{"type": "e", "value": i} for i in range(10)]).json()["ids"]
-    with requests.get(sqlite_server.url + "/api/stream", headers={"Last-Event-ID": str(ids[3])}, stream=True, timeout=10) as r:
+    with requests.get(
+        sqlite_server.url + "/api/stream", headers={"Last-Event-ID": str(ids[3])}, stream=True, timeout=10
+    ) as r:
         assert r.headers["Content-Type"].startswith("text/event-stream")
         seen: list[int] = []
         data: list[dict[str, Any]] = []
@@ -170,10 +182,13 @@ def test_stopping_the_server_leaves_no_live_thread_behind(make_server_for: Any, 
 
 
 def test_the_tool_usage_stream_sends_per_tool_history_every_second(sqlite_server: Any) -> None:
-    sqlite_server.post("/api/events", json=[
-        {"type": "borrow", "source": "tools", "entity": "MATLAB", "user": "ann", "attrs": {"overage": True}},
-        {"type": "borrow", "source": "tools", "entity": "MATLAB", "user": "bob"},
-    ])
+    sqlite_server.post(
+        "/api/events",
+        json=[
+            {"type": "borrow", "source": "tools", "entity": "MATLAB", "user": "ann", "attrs": {"overage": True}},
+            {"type": "borrow", "source": "tools", "entity": "MATLAB", "user": "bob"},
+        ],
+    )
     with requests.get(sqlite_server.url + "/realtime/stream?source=tools", stream=True, timeout=10) as r:
         for line in r.iter_lines(decode_unicode=True):
             if line.startswith("data: "):
@@ -185,7 +200,9 @@ def test_the_tool_usage_stream_sends_per_tool_history_every_second(sqlite_server
 
 
 def test_the_script_runner_socket_pushes_metrics(sqlite_server: Any) -> None:
-    sqlite_server.post("/api/executions", json={"script": "etl.py", "duration_ms": 900, "exit_code": 0, "metrics": {"rows": 7}})
+    sqlite_server.post(
+        "/api/executions", json={"script": "etl.py", "duration_ms": 900, "exit_code": 0, "metrics": {"rows": 7}}
+    )
     ws = simple_websocket.Client.connect(sqlite_server.url.replace("http://", "ws://") + "/ws/metrics")
     try:
         message = receive(ws)
@@ -206,7 +223,9 @@ def test_with_two_workers_every_client_gets_every_event_once(process_server: Any
         ids: list[int] = []
         with requests.Session() as http:
             for k in range(10):  # spread over both workers' connections
-                ids += http.post(server.url + "/api/events", json=[{"type": "w", "value": k * 5 + j} for j in range(5)], timeout=30).json()["ids"]
+                ids += http.post(
+                    server.url + "/api/events", json=[{"type": "w", "value": k * 5 + j} for j in range(5)], timeout=30
+                ).json()["ids"]
         for ws in clients:
             assert [e["id"] for e in collect(ws, len(ids))] == ids
     finally:

@@ -1,4 +1,5 @@
 """GET /metrics: the Prometheus text format, parsed with prometheus-client's parser."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,11 @@ from prometheus_client.parser import text_string_to_metric_families
 def samples(server: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     r = server.get("/metrics")
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/plain")
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(r.text) for s in f.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(r.text)
+        for s in f.samples
+    }
 
 
 def test_it_counts_ingested_events_and_requests_per_endpoint(sqlite_server: Any) -> None:
@@ -19,9 +24,18 @@ def test_it_counts_ingested_events_and_requests_per_endpoint(sqlite_server: Any)
     sqlite_server.post("/api/events", json={"type": 5})
     got = samples(sqlite_server)
     assert got[("pulseboard_events_ingested_total", ())] == 3
-    assert got[("pulseboard_http_requests_total", (("endpoint", "/api/events"), ("method", "POST"), ("status", "201")))] == 2
-    assert got[("pulseboard_http_requests_total", (("endpoint", "/api/events"), ("method", "POST"), ("status", "422")))] == 1
-    assert got[("pulseboard_http_requests_total", (("endpoint", "/api/events"), ("method", "POST"), ("status", "200")))] == 1
+    assert (
+        got[("pulseboard_http_requests_total", (("endpoint", "/api/events"), ("method", "POST"), ("status", "201")))]
+        == 2
+    )
+    assert (
+        got[("pulseboard_http_requests_total", (("endpoint", "/api/events"), ("method", "POST"), ("status", "422")))]
+        == 1
+    )
+    assert (
+        got[("pulseboard_http_requests_total", (("endpoint", "/api/events"), ("method", "POST"), ("status", "200")))]
+        == 1
+    )
     assert got[("pulseboard_http_request_seconds_count", (("endpoint", "/api/events"),))] == 4
     assert got[("pulseboard_last_event_id", ())] >= 0
     assert got[("pulseboard_database_bytes", ())] > 0

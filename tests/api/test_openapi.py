@@ -2,6 +2,7 @@
 route of the app with its methods; every documented read route answers with
 its documented content type; 4xx answers match the documented Error schema.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,17 @@ from tests.read_factories import every_kind, fixed_now, shared_server
 
 NOW = fixed_now()
 SESSION = "sess_20231201_143022"
-PATH_VALUES = {"session_id": SESSION, "execution_id": "etl-01", "name": "type", "rule_id": "1", "alert_id": "1", "silence_id": "1",
-               "schedule_id": "1", "schedule": "openapi", "filename": f"openapi-{NOW:%Y%m%dT%H%M%SZ}.csv"}
+PATH_VALUES = {
+    "session_id": SESSION,
+    "execution_id": "etl-01",
+    "name": "type",
+    "rule_id": "1",
+    "alert_id": "1",
+    "silence_id": "1",
+    "schedule_id": "1",
+    "schedule": "openapi",
+    "filename": f"openapi-{NOW:%Y%m%dT%H%M%SZ}.csv",
+}
 # Script-runner routes need a script; other routes ignore the parameter.
 QUERY = {"script_path": "etl.py"}
 
@@ -114,8 +124,9 @@ ERROR_SAMPLES = [
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status"), ERROR_SAMPLES)
-def test_error_answers_match_the_documented_error_schema(app_server: Any, spec: dict[str, Any], method: str, path: str,
-                                                         kwargs: dict[str, Any], status: int) -> None:  # fmt: skip
+def test_error_answers_match_the_documented_error_schema(
+    app_server: Any, spec: dict[str, Any], method: str, path: str, kwargs: dict[str, Any], status: int
+) -> None:
     url = path.replace("{session_id}", "nope").replace("{execution_id}", "nope").replace("{name}", "nope")
     r = app_server.http.request(method.upper(), app_server.url + url, timeout=30, **kwargs)
     assert r.status_code == status, r.text
@@ -131,4 +142,6 @@ def test_unknown_api_paths_answer_404_json(app_server: Any) -> None:
     for path in ("/api/nope", "/metrics/a/b", "/interactions/a/b", "/ingest/nope", "/session/nope"):
         r = app_server.get(path)
         assert r.status_code == 404, path
-        jsonschema.validate(r.json(), {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}})
+        jsonschema.validate(
+            r.json(), {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
+        )

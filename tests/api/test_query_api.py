@@ -7,6 +7,7 @@ ann, dee, eve; plan "pro" when the value is 30 or more), the earlier payments,
 request timings and tool borrows of :mod:`tests.read_factories`, and two
 ``signup`` events whose attrs hold text a spreadsheet would run.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,9 +22,20 @@ import pytest
 
 from analytics.histogram import RELATIVE_ERROR
 from tests.read_factories import (
-    DAY, HOUR, MIN, PAYMENTS_EARLIER, PAYMENTS_TODAY, event, fixed_now, freeze, payments, post_events, request_timings,
-    shared_server, tool_borrows,
-)  # fmt: skip
+    DAY,
+    HOUR,
+    MIN,
+    PAYMENTS_EARLIER,
+    PAYMENTS_TODAY,
+    event,
+    fixed_now,
+    freeze,
+    payments,
+    post_events,
+    request_timings,
+    shared_server,
+    tool_borrows,
+)
 
 NOW = fixed_now()
 TODAY = {"type": "payment", "since": (NOW - 3 * HOUR).isoformat(), "until": NOW.isoformat()}
@@ -37,10 +49,13 @@ def explore(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         payments(server, NOW)
         request_timings(server, NOW)
         tool_borrows(server, NOW)
-        post_events(server, [
-            event(NOW - 2 * MIN, "signup", source="shop", value=-3, attrs={"plan": '=HYPERLINK("http://x","y")'}),
-            event(NOW - 2 * MIN, "signup", source="shop", value=2.5, attrs={"plan": 'free, "trial"\nplan'}),
-        ])  # fmt: skip
+        post_events(
+            server,
+            [
+                event(NOW - 2 * MIN, "signup", source="shop", value=-3, attrs={"plan": '=HYPERLINK("http://x","y")'}),
+                event(NOW - 2 * MIN, "signup", source="shop", value=2.5, attrs={"plan": 'free, "trial"\nplan'}),
+            ],
+        )
         freeze(server, NOW)
         yield server
 
@@ -52,21 +67,31 @@ def query(server: Any, **params: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("metric", "expected", "source"), [
-    ("count", 6, "rollups"),
-    ("rate", 6 / 180, "rollups"),  # per minute over 3 hours
-    ("sum", 130.0, "rollups"),
-    ("avg", 130.0 / 6, "rollups"),
-    ("min", 5.0, "rollups"),
-    ("max", 50.0, "rollups"),
-    ("success_rate", 80.0, "rollups"),  # 4 completed of 5 decided; pending is neutral
-    ("unique_users", 5, "events"),  # ann paid twice
-    ("p95", 45.0, "events"),  # exact: 30 + 0.75 x (50 - 30) between the two largest values
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("metric", "expected", "source"),
+    [
+        ("count", 6, "rollups"),
+        ("rate", 6 / 180, "rollups"),  # per minute over 3 hours
+        ("sum", 130.0, "rollups"),
+        ("avg", 130.0 / 6, "rollups"),
+        ("min", 5.0, "rollups"),
+        ("max", 50.0, "rollups"),
+        ("success_rate", 80.0, "rollups"),  # 4 completed of 5 decided; pending is neutral
+        ("unique_users", 5, "events"),  # ann paid twice
+        ("p95", 45.0, "events"),  # exact: 30 + 0.75 x (50 - 30) between the two largest values
+    ],
+)
 def test_each_metric_of_todays_payments(explore: Any, metric: str, expected: float, source: str) -> None:
     body = query(explore, metric=metric, bucket="none", **TODAY)
-    assert body["query"] == {"since": TODAY["since"], "until": TODAY["until"], "metric": metric, "field": "value",
-                             "group_by": None, "bucket": "none", "source": source}  # fmt: skip
+    assert body["query"] == {
+        "since": TODAY["since"],
+        "until": TODAY["until"],
+        "metric": metric,
+        "field": "value",
+        "group_by": None,
+        "bucket": "none",
+        "source": source,
+    }
     assert body["columns"] == ["value"]
     [row] = body["rows"]
     assert row["value"] == pytest.approx(expected)
@@ -81,7 +106,9 @@ def test_p95_of_durations_from_rollups_is_within_the_histogram_error(explore: An
     true_p95 = durations[math.ceil(0.95 * len(durations)) - 1]
     assert abs(body["rows"][0]["value"] - true_p95) <= RELATIVE_ERROR * true_p95
     # Grouped by user (which rollups do not keep), the same percentile is exact, from raw events.
-    exact = query(explore, metric="p95", field="duration_ms", type="request", bucket="none", group_by="user", window="3h")
+    exact = query(
+        explore, metric="p95", field="duration_ms", type="request", bucket="none", group_by="user", window="3h"
+    )
     assert exact["query"]["source"] == "events"
     assert exact["rows"] == [{"group": "(none)", "value": pytest.approx(float(np.percentile(durations, 95)))}]
 
@@ -89,18 +116,26 @@ def test_p95_of_durations_from_rollups_is_within_the_histogram_error(explore: An
 def test_group_by_a_dimension_or_an_attrs_key(explore: Any) -> None:
     body = query(explore, metric="count", bucket="none", group_by="status", **TODAY)
     assert (body["query"]["source"], body["columns"]) == ("rollups", ["group", "value"])
-    assert body["rows"] == [{"group": "completed", "value": 4}, {"group": "failed", "value": 1}, {"group": "pending", "value": 1}]
+    assert body["rows"] == [
+        {"group": "completed", "value": 4},
+        {"group": "failed", "value": 1},
+        {"group": "pending", "value": 1},
+    ]
     body = query(explore, metric="sum", bucket="none", group_by="attrs.plan", **TODAY)
     assert body["query"]["source"] == "events"
     assert body["rows"] == [{"group": "basic", "value": 50.0}, {"group": "pro", "value": 80.0}]
     body = query(explore, metric="count", bucket="none", group_by="user", **TODAY)
-    assert body["rows"] == [{"group": u, "value": n} for u, n in (("ann", 2), ("ben", 1), ("cid", 1), ("dee", 1), ("eve", 1))]
+    assert body["rows"] == [
+        {"group": u, "value": n} for u, n in (("ann", 2), ("ben", 1), ("cid", 1), ("dee", 1), ("eve", 1))
+    ]
 
 
 def test_a_missing_group_value_has_the_same_label_from_rollups_and_events(explore: Any) -> None:
     since, until = TODAY["since"], TODAY["until"]
     rollups = query(explore, metric="count", bucket="none", group_by="entity", source="shop", since=since, until=until)
-    events = query(explore, metric="count", bucket="none", group_by="entity", source="shop", user=PAYERS, since=since, until=until)
+    events = query(
+        explore, metric="count", bucket="none", group_by="entity", source="shop", user=PAYERS, since=since, until=until
+    )
     assert rollups["query"]["source"] == "rollups" and events["query"]["source"] == "events"
     assert rollups["rows"] == [{"group": "(none)", "value": 8}]  # 6 payments and 2 signups, no entity
     assert events["rows"] == [{"group": "(none)", "value": 6}]  # signups have no user
@@ -113,12 +148,15 @@ def test_attr_filters_read_raw_events(explore: Any) -> None:
     assert body["rows"] == [{"value": 8}]
 
 
-@pytest.mark.parametrize(("bucket", "freq", "rows"), [
-    ("1h", "1h", [(NOW - 3 * HOUR, 2), (NOW - 2 * HOUR, 2), (NOW - HOUR, 2)]),
-    ("1min", "1min", [(NOW + off, 1) for off, *_ in PAYMENTS_TODAY]),
-    ("D", "D", [(NOW.replace(hour=0), 6)]),
-    ("auto", "1min", [(NOW + off, 1) for off, *_ in PAYMENTS_TODAY]),  # 3 hours in 1-minute buckets: 180 points
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("bucket", "freq", "rows"),
+    [
+        ("1h", "1h", [(NOW - 3 * HOUR, 2), (NOW - 2 * HOUR, 2), (NOW - HOUR, 2)]),
+        ("1min", "1min", [(NOW + off, 1) for off, *_ in PAYMENTS_TODAY]),
+        ("D", "D", [(NOW.replace(hour=0), 6)]),
+        ("auto", "1min", [(NOW + off, 1) for off, *_ in PAYMENTS_TODAY]),  # 3 hours in 1-minute buckets: 180 points
+    ],
+)
 def test_buckets_from_rollups(explore: Any, bucket: str, freq: str, rows: list[tuple[Any, int]]) -> None:
     body = query(explore, metric="count", bucket=bucket, **TODAY)
     assert (body["query"]["bucket"], body["query"]["source"], body["columns"]) == (freq, "rollups", ["bucket", "value"])
@@ -140,12 +178,20 @@ def test_sub_minute_auto_buckets_are_counted_by_the_database(explore: Any) -> No
 @pytest.mark.parametrize("metric", ["count", "rate"])
 @pytest.mark.parametrize("group_by", [None, "user", "status"])
 @pytest.mark.parametrize("bucket", ["auto", "10s"])
-def test_counts_by_the_database_equal_counts_of_the_raw_events(explore: Any, metric: str, group_by: str | None, bucket: str) -> None:
+def test_counts_by_the_database_equal_counts_of_the_raw_events(
+    explore: Any, metric: str, group_by: str | None, bucket: str
+) -> None:
     from datetime import timedelta
 
     from reports import explore as report
 
-    q = report.Query(since=NOW - timedelta(hours=1), until=NOW + timedelta(seconds=1), metric=metric, group_by=group_by, bucket=bucket)
+    q = report.Query(
+        since=NOW - timedelta(hours=1),
+        until=NOW + timedelta(seconds=1),
+        metric=metric,
+        group_by=group_by,
+        bucket=bucket,
+    )
     assert q.counts_in_sql() and not q.uses_rollups()
     with explore.services.db.read() as conn:
         counted = report.run(conn, q)
@@ -188,11 +234,14 @@ def as_cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-@pytest.mark.parametrize("params", [
-    {"metric": "sum", "bucket": "1h", "group_by": "status", **WEEK},
-    {"metric": "avg", "bucket": "none", "group_by": "attrs.plan", **TODAY},
-    {"metric": "p95", "field": "duration_ms", "bucket": "D", "type": "request,payment", "since": WEEK["since"]},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"metric": "sum", "bucket": "1h", "group_by": "status", **WEEK},
+        {"metric": "avg", "bucket": "none", "group_by": "attrs.plan", **TODAY},
+        {"metric": "p95", "field": "duration_ms", "bucket": "D", "type": "request,payment", "since": WEEK["since"]},
+    ],
+)
 def test_csv_rows_equal_the_json_rows(explore: Any, params: dict[str, str]) -> None:
     body = query(explore, **params)
     r = explore.get("/api/query.csv", params=params)
@@ -231,15 +280,21 @@ def test_csv_of_counts_is_the_same_bytes_on_every_database(explore: Any) -> None
 def test_csv_neutralises_formulas_and_quotes_text(explore: Any) -> None:
     params = {"metric": "sum", "bucket": "none", "group_by": "attrs.plan", "type": "signup", "window": "1h"}
     body = query(explore, **params)
-    assert body["rows"] == [{"group": '=HYPERLINK("http://x","y")', "value": -3.0}, {"group": 'free, "trial"\nplan', "value": 2.5}]
+    assert body["rows"] == [
+        {"group": '=HYPERLINK("http://x","y")', "value": -3.0},
+        {"group": 'free, "trial"\nplan', "value": 2.5},
+    ]
     text = explore.get("/api/query.csv", params=params).content.decode()
     assert text == 'group,value\r\n"\'=HYPERLINK(""http://x"",""y"")",-3.0\r\n"free, ""trial""\nplan",2.5\r\n'
-    assert parse_csv(text)[1] == [["'=HYPERLINK(\"http://x\",\"y\")", "-3.0"], ['free, "trial"\nplan', "2.5"]]
+    assert parse_csv(text)[1] == [['\'=HYPERLINK("http://x","y")', "-3.0"], ['free, "trial"\nplan', "2.5"]]
 
 
 @pytest.mark.parametrize("params", [{"metric": "bad"}, {"group_by": "attrs."}, {"since": "later"}])
 def test_bad_parameters_of_the_csv_route_are_400_json(explore: Any, params: dict[str, str]) -> None:
-    for r in (explore.get("/api/query.csv", params=params), explore.get("/api/query", params=params, headers={"Accept": "text/csv"})):
+    for r in (
+        explore.get("/api/query.csv", params=params),
+        explore.get("/api/query", params=params, headers={"Accept": "text/csv"}),
+    ):
         assert r.status_code == 400
         assert r.headers["Content-Type"] == "application/json"
         assert f"'{next(iter(params))}'" in r.json()["error"]
@@ -260,22 +315,25 @@ def test_an_empty_result_is_a_header_only_csv(explore: Any) -> None:
 # ------------------------------------------------------------ bad input
 
 
-@pytest.mark.parametrize(("params", "name"), [
-    ({"metric": "bad"}, "metric"),
-    ({"metric": "p42"}, "metric"),
-    ({"bucket": "bad"}, "bucket"),
-    ({"bucket": "30s"}, "bucket"),
-    ({"group_by": "bad"}, "group_by"),
-    ({"group_by": "attrs."}, "group_by"),
-    ({"field": "price"}, "field"),
-    ({"window": "abc"}, "window"),
-    ({"window": "0"}, "window"),
-    ({"since": NOW.isoformat(), "until": (NOW - HOUR).isoformat()}, "since"),
-    ({"since": "2024-02-30"}, "since"),
-    ({"since": (NOW - 401 * DAY).isoformat()}, "since"),
-    ({"until": "nan"}, "until"),
-    ({"entity": ",".join(["x" * 301])}, "entity"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"metric": "bad"}, "metric"),
+        ({"metric": "p42"}, "metric"),
+        ({"bucket": "bad"}, "bucket"),
+        ({"bucket": "30s"}, "bucket"),
+        ({"group_by": "bad"}, "group_by"),
+        ({"group_by": "attrs."}, "group_by"),
+        ({"field": "price"}, "field"),
+        ({"window": "abc"}, "window"),
+        ({"window": "0"}, "window"),
+        ({"since": NOW.isoformat(), "until": (NOW - HOUR).isoformat()}, "since"),
+        ({"since": "2024-02-30"}, "since"),
+        ({"since": (NOW - 401 * DAY).isoformat()}, "since"),
+        ({"until": "nan"}, "until"),
+        ({"entity": ",".join(["x" * 301])}, "entity"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_parameter(explore: Any, params: dict[str, str], name: str) -> None:
     r = explore.get("/api/query", params=params)
     assert r.status_code == 400, r.text

@@ -4,6 +4,7 @@
 Data: :func:`tests.read_factories.device_monitor` (numbers in its docstring),
 plus a door sensor's ``checkin`` and ``backlog`` (42) events at 00:30 today.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -22,7 +23,10 @@ def monitor(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     with shared_server(request, tmp_path_factory) as server:
         device_monitor(server, NOW)
         door = NOW - 11 * HOUR - 30 * MIN
-        post_events(server, [event(door, "checkin", source="door", status="ok"), event(door, "backlog", source="door", value=42)])
+        post_events(
+            server,
+            [event(door, "checkin", source="door", status="ok"), event(door, "backlog", source="door", value=42)],
+        )
         yield server
 
 
@@ -33,13 +37,23 @@ def test_status_has_the_device_monitor_documents_shape(monitor: Any) -> None:
     body = r.json()
     assert set(body) == {"timestamp", "metrics", "system_state", "recent_events", "recent_alerts", "uptime"}
     assert body["timestamp"] == NOW.isoformat()
-    assert body["metrics"] == {"scans_today": 10, "scans_last_hour": 5, "success_rate": 80.0, "queue_size": 3,
-                               "failed_syncs": 2, "uptime_seconds": 3600}  # fmt: skip
+    assert body["metrics"] == {
+        "scans_today": 10,
+        "scans_last_hour": 5,
+        "success_rate": 80.0,
+        "queue_size": 3,
+        "failed_syncs": 2,
+        "uptime_seconds": 3600,
+    }
     assert body["uptime"] == "1h 0m"
     state = body["system_state"]
     assert state["status"] == "healthy"
     assert (state["camera_status"], state["cloud_status"], state["sms_status"]) == ("online", "online", "online")
-    assert [(c["name"], c["detail"]) for c in state["components"]] == [("camera", "640x480"), ("cloud", "Connected"), ("sms", "Ready")]
+    assert [(c["name"], c["detail"]) for c in state["components"]] == [
+        ("camera", "640x480"),
+        ("cloud", "Connected"),
+        ("sms", "Ready"),
+    ]
     assert body["recent_alerts"] == []
     # 31 events stored; the status shows the 20 newest, newest first.
     events = body["recent_events"]
@@ -62,8 +76,13 @@ def test_metrics_count_scans_syncs_and_the_latest_queue_size(monitor: Any) -> No
 
 def test_metric_event_types_and_source_are_parameters(monitor: Any) -> None:
     body = monitor.get("/api/metrics", params={"scan_type": "sync"}).json()
-    assert (body["scans_today"], body["scans_last_hour"]) == (10, 7)  # syncs today; 6 successes and 1 failure in the hour
-    body = monitor.get("/api/metrics", params={"scan_type": "checkin", "queue_type": "backlog", "source": "door"}).json()
+    assert (body["scans_today"], body["scans_last_hour"]) == (
+        10,
+        7,
+    )  # syncs today; 6 successes and 1 failure in the hour
+    body = monitor.get(
+        "/api/metrics", params={"scan_type": "checkin", "queue_type": "backlog", "source": "door"}
+    ).json()
     assert (body["scans_today"], body["queue_size"], body["success_rate"], body["failed_syncs"]) == (1, 42, None, 0)
     body = monitor.get("/api/metrics", params={"source": "scanner", "queue_type": "backlog"}).json()
     assert (body["scans_today"], body["queue_size"]) == (10, 0)
@@ -72,8 +91,14 @@ def test_metric_event_types_and_source_are_parameters(monitor: Any) -> None:
 def test_status_of_an_empty_database_has_zero_metrics_and_formats_uptime(server: Any) -> None:
     freeze(server, NOW, uptime_seconds=90061)
     body = server.get("/api/status").json()
-    assert body["metrics"] == {"scans_today": 0, "scans_last_hour": 0, "success_rate": None, "queue_size": 0,
-                               "failed_syncs": 0, "uptime_seconds": 90061}  # fmt: skip
+    assert body["metrics"] == {
+        "scans_today": 0,
+        "scans_last_hour": 0,
+        "success_rate": None,
+        "queue_size": 0,
+        "failed_syncs": 0,
+        "uptime_seconds": 90061,
+    }
     assert body["uptime"] == "1d 1h 1m"
     assert body["system_state"] == {"status": "unknown", "components": []}
     assert body["recent_events"] == []
@@ -84,7 +109,9 @@ def test_component_states_make_the_overall_status(server: Any) -> None:
     for name in ("camera", "cloud"):
         assert server.put(f"/api/components/{name}", json={"status": "online"}).status_code == 200
     assert server.get("/api/components").json()["status"] == "healthy"
-    assert server.put("/api/components/camera", json={"status": "error", "detail": "Failed to start"}).status_code == 200
+    assert (
+        server.put("/api/components/camera", json={"status": "error", "detail": "Failed to start"}).status_code == 200
+    )
     state = server.get("/api/status").json()["system_state"]
     assert (state["status"], state["camera_status"], state["cloud_status"]) == ("error", "error", "online")
     assert server.put("/api/components/camera", json={"status": "offline"}).status_code == 200
@@ -134,7 +161,9 @@ def test_dimensions_list_known_values(monitor: Any) -> None:
         ("/api/dimensions/type", {"limit": "many"}, "limit"),
     ],
 )
-def test_bad_parameters_are_400_naming_the_parameter(monitor: Any, path: str, params: dict[str, str], name: str) -> None:
+def test_bad_parameters_are_400_naming_the_parameter(
+    monitor: Any, path: str, params: dict[str, str], name: str
+) -> None:
     r = monitor.get(path, params=params)
     assert r.status_code == 400, r.text
     assert r.headers["Content-Type"] == "application/json"
@@ -143,8 +172,12 @@ def test_bad_parameters_are_400_naming_the_parameter(monitor: Any, path: str, pa
 
 def test_alerts_follow_the_device_monitor_rules(server: Any) -> None:
     assert server.get("/api/alerts").json() == {"alerts": [], "count": 0}
-    server.post("/api/events", json=[{"type": "queue_size", "value": 51}] + [{"type": "sync", "status": "failed"}] * 11
-                + [{"type": "scan", "status": "ok"}] * 11)
+    server.post(
+        "/api/events",
+        json=[{"type": "queue_size", "value": 51}]
+        + [{"type": "sync", "status": "failed"}] * 11
+        + [{"type": "scan", "status": "ok"}] * 11,
+    )
     server.put("/api/components/cloud", json={"status": "offline", "detail": "No connectivity"})
     alerts = {a["id"]: a for a in server.get("/api/alerts").json()["alerts"]}
     assert set(alerts) == {"queue_size", "failed_syncs", "success_rate", "component:cloud"}

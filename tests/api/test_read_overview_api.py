@@ -8,6 +8,7 @@ successes and 2 failures. In the last hour (from 11:00): 5 scans, 7 syncs,
 3 gauges, 3 components = 18. In the last 10 minutes: 3 scans, 1 sync, 1 gauge,
 3 components = 8. Users in the last 30 minutes: student0 to student4.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -55,10 +56,19 @@ def test_overview_shows_components_sources_and_recent_events(overview: Any) -> N
 
 def test_overview_filters_narrow_every_figure(overview: Any) -> None:
     kpis = overview.get("/api/overview", params={"type": "scan"}).json()["kpis"]
-    assert (kpis["events_today"], kpis["events_last_hour"], kpis["rate_per_min"], kpis["success_rate"]) == (10, 5, 0.3, 100.0)
+    assert (kpis["events_today"], kpis["events_last_hour"], kpis["rate_per_min"], kpis["success_rate"]) == (
+        10,
+        5,
+        0.3,
+        100.0,
+    )
     assert kpis["active_users_30m"] == 5
     body = overview.get("/api/overview", params={"type": "sync", "status": "failed,success"}).json()
-    assert (body["kpis"]["events_today"], body["kpis"]["success_rate"], body["kpis"]["active_users_30m"]) == (10, 80.0, 0)
+    assert (body["kpis"]["events_today"], body["kpis"]["success_rate"], body["kpis"]["active_users_30m"]) == (
+        10,
+        80.0,
+        0,
+    )
     assert {e["type"] for e in body["recent_events"]} == {"sync"}
     assert overview.get("/api/overview", params={"source": "elsewhere"}).json()["sources"] == []
 
@@ -72,7 +82,10 @@ def test_overview_refuses_filters_the_rollups_cannot_apply(overview: Any) -> Non
 def test_overview_counts_open_sessions(server: Any) -> None:
     freeze(server, NOW)
     for sid in ("s1", "s2", "s3"):
-        assert server.post("/api/sessions", json={"id": sid, "user": f"u{sid}", "ts": iso(NOW - 5 * MIN)}).status_code == 201
+        assert (
+            server.post("/api/sessions", json={"id": sid, "user": f"u{sid}", "ts": iso(NOW - 5 * MIN)}).status_code
+            == 201
+        )
     assert server.post("/api/sessions/s2/end", json={"ts": iso(NOW - MIN)}).status_code == 200
     kpis = server.get("/api/overview").json()["kpis"]
     assert kpis["open_sessions"] == 2
@@ -101,6 +114,13 @@ def test_a_repeated_overview_is_served_from_the_cache_until_an_event_arrives(ser
 def test_an_empty_overview_has_zeros_and_no_success_rate(server: Any) -> None:
     freeze(server, NOW)
     body = server.get("/api/overview").json()
-    assert body["kpis"] == {"events_today": 0, "events_last_hour": 0, "rate_per_min": 0.0, "success_rate": None,
-                            "active_users_30m": 0, "open_sessions": 0, "last_event_id": 0}  # fmt: skip
+    assert body["kpis"] == {
+        "events_today": 0,
+        "events_last_hour": 0,
+        "rate_per_min": 0.0,
+        "success_rate": None,
+        "active_users_30m": 0,
+        "open_sessions": 0,
+        "last_event_id": 0,
+    }
     assert (body["sources"], body["recent_events"], body["system_state"]["status"]) == ([], [], "unknown")

@@ -7,6 +7,7 @@ lasting 1000 + 50 i ms (a slow regression), run 3 failed, metrics rows and
 memory_mb; report.py, 12 hourly runs of about 100 ms with one 900 ms outlier
 (run 10), metric pages.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -42,11 +43,23 @@ def newest_first(ids: list[str]) -> list[str]:
 def test_scripts_list_runs_failures_and_averages(runner: Any) -> None:
     body = runner.get("/api/scripts").json()
     assert body["scripts"] == [
-        {"script": "etl.py", "executions": 14, "last_run": STARTED["etl-13"].isoformat(), "avg_duration_ms": 1325.0,
-         "failures": 1, "success_rate": round(100 * 13 / 14, 2)},
-        {"script": "report.py", "executions": 12, "last_run": STARTED["report-11"].isoformat(),
-         "avg_duration_ms": sum(REPORT_DURATIONS) / 12, "failures": 0, "success_rate": 100.0},
-    ]  # fmt: skip
+        {
+            "script": "etl.py",
+            "executions": 14,
+            "last_run": STARTED["etl-13"].isoformat(),
+            "avg_duration_ms": 1325.0,
+            "failures": 1,
+            "success_rate": round(100 * 13 / 14, 2),
+        },
+        {
+            "script": "report.py",
+            "executions": 12,
+            "last_run": STARTED["report-11"].isoformat(),
+            "avg_duration_ms": sum(REPORT_DURATIONS) / 12,
+            "failures": 0,
+            "success_rate": 100.0,
+        },
+    ]
 
 
 def test_executions_are_the_latest_20_newest_first_with_metrics(runner: Any) -> None:
@@ -55,10 +68,17 @@ def test_executions_are_the_latest_20_newest_first_with_metrics(runner: Any) -> 
     assert [e["id"] for e in body["executions"]] == newest_first(ETL + REPORT)[:20]
     first = body["executions"][0]
     assert first == {
-        "id": "report-11", "script": "report.py", "source": "runner", "started_at": STARTED["report-11"].isoformat(),
-        "finished_at": (STARTED["report-11"] + timedelta(milliseconds=100)).isoformat(), "duration_ms": 100.0,
-        "status": "success", "exit_code": 0, "attempt": 1, "metrics": {"pages": 10.0},
-    }  # fmt: skip
+        "id": "report-11",
+        "script": "report.py",
+        "source": "runner",
+        "started_at": STARTED["report-11"].isoformat(),
+        "finished_at": (STARTED["report-11"] + timedelta(milliseconds=100)).isoformat(),
+        "duration_ms": 100.0,
+        "status": "success",
+        "exit_code": 0,
+        "attempt": 1,
+        "metrics": {"pages": 10.0},
+    }
     assert len(runner.get("/api/executions", params={"limit": 3}).json()["executions"]) == 3
 
 
@@ -106,7 +126,13 @@ def test_an_unknown_execution_is_404_json(runner: Any, path: str) -> None:
 def test_latest_metrics_are_newest_first(runner: Any) -> None:
     body = runner.get("/api/metrics/latest", params={"limit": 3}).json()
     assert body["metrics"] == [
-        {"execution_id": r, "script_path": "report.py", "metric_name": "pages", "value": 10.0, "timestamp": STARTED[r].isoformat()}
+        {
+            "execution_id": r,
+            "script_path": "report.py",
+            "metric_name": "pages",
+            "value": 10.0,
+            "timestamp": STARTED[r].isoformat(),
+        }
         for r in ("report-11", "report-10", "report-09")
     ]
     assert len(runner.get("/api/metrics/latest").json()["metrics"]) == 40  # 14 x 2 + 12, under the default 50
@@ -115,8 +141,12 @@ def test_latest_metrics_are_newest_first(runner: Any) -> None:
 def test_metric_history_is_a_time_series_of_one_script(runner: Any) -> None:
     body = runner.get("/api/metrics/history", params={"script_path": "etl.py", "metric_name": "rows", "days": 7}).json()
     assert (body["script_path"], body["metric_name"], body["days"]) == ("etl.py", "rows", 7.0)
-    assert body["data"] == [{"timestamp": STARTED[r].isoformat(), "value": 100.0 + i, "execution_id": r} for i, r in enumerate(ETL)]
-    last_day = runner.get("/api/metrics/history", params={"script_path": "etl.py", "metric_name": "rows", "days": 1}).json()
+    assert body["data"] == [
+        {"timestamp": STARTED[r].isoformat(), "value": 100.0 + i, "execution_id": r} for i, r in enumerate(ETL)
+    ]
+    last_day = runner.get(
+        "/api/metrics/history", params={"script_path": "etl.py", "metric_name": "rows", "days": 1}
+    ).json()
     assert [p["value"] for p in last_day["data"]] == [111.0, 112.0, 113.0]  # started 18h30, 12h30, 6h30 ago
     durations = runner.get("/api/metrics/history", params={"script_path": "report.py"}).json()
     assert (durations["metric_name"], [p["value"] for p in durations["data"]]) == ("duration_ms", REPORT_DURATIONS)
@@ -163,7 +193,9 @@ def test_intelligent_baseline_ignores_the_outlier(runner: Any) -> None:
     params = {"script_path": "report.py", "method": "mean", "metric_name": "duration_ms"}
     mean = runner.get("/api/analysis/baseline", params=params).json()
     assert list(mean["baselines"]) == ["duration_ms"]
-    assert mean["baselines"]["duration_ms"]["centre"] == pytest.approx(sum(REPORT_DURATIONS) / 12)  # the outlier pulls it to 166.75
+    assert mean["baselines"]["duration_ms"]["centre"] == pytest.approx(
+        sum(REPORT_DURATIONS) / 12
+    )  # the outlier pulls it to 166.75
 
 
 def test_anomalies_flag_the_injected_outlier_run(runner: Any) -> None:
@@ -173,12 +205,22 @@ def test_anomalies_flag_the_injected_outlier_run(runner: Any) -> None:
     assert (anomaly["execution_id"], anomaly["value"], anomaly["baseline"]) == ("report-10", 900.0, 100.0)
     assert anomaly["timestamp"] == STARTED["report-10"].isoformat()
     assert anomaly["anomaly_score"] > 0.5 and "above" in anomaly["reason"]
-    assert runner.get("/api/analysis/anomalies", params={"script_path": "etl.py", "metric_name": "rows"}).json()["anomalies"] == []
+    assert (
+        runner.get("/api/analysis/anomalies", params={"script_path": "etl.py", "metric_name": "rows"}).json()[
+            "anomalies"
+        ]
+        == []
+    )
 
 
 def test_database_stats_count_rows(runner: Any) -> None:
     body = runner.get("/api/stats/database").json()
-    assert (body["total_executions"], body["total_metrics"], body["total_events"], body["total_sessions"]) == (26, 40, 26, 0)
+    assert (body["total_executions"], body["total_metrics"], body["total_events"], body["total_sessions"]) == (
+        26,
+        40,
+        26,
+        0,
+    )
     assert body["database"] in ("sqlite", "postgresql")
     assert body["database_size_bytes"] > 0
     # A run is stored as an event when it finishes.
@@ -186,19 +228,22 @@ def test_database_stats_count_rows(runner: Any) -> None:
     assert body["newest_event"] == (STARTED["report-11"] + timedelta(milliseconds=100)).isoformat()
 
 
-@pytest.mark.parametrize(("path", "params", "name"), [
-    ("/api/metrics/history", {"metric_name": "rows"}, "script_path"),
-    ("/api/metrics/history", {"script_path": "etl.py", "days": "0"}, "days"),
-    ("/api/metrics/history", {"script_path": "etl.py", "days": "nan"}, "days"),
-    ("/api/metrics/aggregated", {"script_path": "etl.py", "days": "401"}, "days"),
-    ("/api/analysis/trend", {"script_path": "etl.py", "days": "week"}, "days"),
-    ("/api/analysis/baseline", {"script_path": "etl.py", "method": "magic"}, "method"),
-    ("/api/analysis/baseline", {"script_path": "etl.py", "lookback": "1"}, "lookback"),
-    ("/api/analysis/anomalies", {}, "script_path"),
-    ("/api/executions", {"limit": "x"}, "limit"),
-    ("/api/executions", {"limit": "-1"}, "limit"),
-    ("/api/metrics/latest", {"limit": "5001"}, "limit"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        ("/api/metrics/history", {"metric_name": "rows"}, "script_path"),
+        ("/api/metrics/history", {"script_path": "etl.py", "days": "0"}, "days"),
+        ("/api/metrics/history", {"script_path": "etl.py", "days": "nan"}, "days"),
+        ("/api/metrics/aggregated", {"script_path": "etl.py", "days": "401"}, "days"),
+        ("/api/analysis/trend", {"script_path": "etl.py", "days": "week"}, "days"),
+        ("/api/analysis/baseline", {"script_path": "etl.py", "method": "magic"}, "method"),
+        ("/api/analysis/baseline", {"script_path": "etl.py", "lookback": "1"}, "lookback"),
+        ("/api/analysis/anomalies", {}, "script_path"),
+        ("/api/executions", {"limit": "x"}, "limit"),
+        ("/api/executions", {"limit": "-1"}, "limit"),
+        ("/api/metrics/latest", {"limit": "5001"}, "limit"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_parameter(runner: Any, path: str, params: dict[str, str], name: str) -> None:
     r = runner.get(path, params=params)
     assert r.status_code == 400, r.text

@@ -8,6 +8,7 @@ third (started 10 minutes before now) with 130 interactions, and a fourth
 started 5 minutes before now without any yet; and two interactions (3 and 5
 boxes, 4 and 2 minutes before now) of a session that was never started.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,7 +16,16 @@ from typing import Any
 
 import pytest
 
-from tests.read_factories import INTERACTIONS, MIN, bulk_interactions, fixed_now, freeze, iso, macro_session, shared_server
+from tests.read_factories import (
+    INTERACTIONS,
+    MIN,
+    bulk_interactions,
+    fixed_now,
+    freeze,
+    iso,
+    macro_session,
+    shared_server,
+)
 
 NOW = fixed_now()
 OPEN = "sess_20231201_143022"
@@ -32,12 +42,18 @@ def sessions(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         macro_session(server, NOW, ENDED, started_minutes_before=25)
         r = server.post("/session/end", json={"session_id": ENDED, "ts": iso(NOW - MIN / 2)})
         assert r.status_code == 200, r.text
-        assert server.post("/api/sessions", json={"id": BULK, "user": "bot", "ts": iso(NOW - 10 * MIN)}).status_code == 201
+        assert (
+            server.post("/api/sessions", json={"id": BULK, "user": "bot", "ts": iso(NOW - 10 * MIN)}).status_code == 201
+        )
         bulk_interactions(server, NOW, BULK, 130)
         assert server.post("/session/start", json={"session_id": FRESH, "ts": iso(NOW - 5 * MIN)}).status_code == 201
         for minutes, boxes in ((4, 3), (2, 5)):
-            body = {"session_id": ORPHAN, "interaction_type": "macro_execution", "total_boxes": boxes,
-                    "timestamp": iso(NOW - minutes * MIN)}  # fmt: skip
+            body = {
+                "session_id": ORPHAN,
+                "interaction_type": "macro_execution",
+                "total_boxes": boxes,
+                "timestamp": iso(NOW - minutes * MIN),
+            }
             assert server.post("/ingest/interaction", json=body).status_code == 201
         freeze(server, NOW)
         yield server
@@ -95,7 +111,12 @@ def test_metrics_of_an_ended_session_stop_at_its_end(sessions: Any) -> None:
 
 def test_metrics_of_a_session_without_interactions_are_zero(sessions: Any) -> None:
     body = sessions.get(f"/metrics/{FRESH}").json()
-    assert (body["active"], body["total_boxes"], body["total_executions"], body["session_duration_s"]) == (True, 0.0, 0, 300.0)
+    assert (body["active"], body["total_boxes"], body["total_executions"], body["session_duration_s"]) == (
+        True,
+        0.0,
+        0,
+        300.0,
+    )
     assert (body["average_speed"], body["current_speed"]) == (0.0, 0.0)
     assert body["execution_time"]["count"] == 0 and body["execution_time"]["mean"] is None
     assert (body["execution_time_histogram"], body["categories"], body["buttons"]) == ([], [], [])
@@ -146,13 +167,18 @@ def test_an_unknown_session_is_404_json(sessions: Any, path: str) -> None:
     assert "nope" in r.json()["error"]
 
 
-@pytest.mark.parametrize(("path", "params", "name"), [
-    ("/interactions/" + BULK, {"limit": "x"}, "limit"),
-    ("/interactions/" + BULK, {"limit": "-1"}, "limit"),
-    ("/api/sessions", {"open": "perhaps"}, "open"),
-    ("/api/sessions", {"limit": "1.5"}, "limit"),
-])  # fmt: skip
-def test_bad_parameters_are_400_naming_the_parameter(sessions: Any, path: str, params: dict[str, str], name: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        ("/interactions/" + BULK, {"limit": "x"}, "limit"),
+        ("/interactions/" + BULK, {"limit": "-1"}, "limit"),
+        ("/api/sessions", {"open": "perhaps"}, "open"),
+        ("/api/sessions", {"limit": "1.5"}, "limit"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_parameter(
+    sessions: Any, path: str, params: dict[str, str], name: str
+) -> None:
     r = sessions.get(path, params=params)
     assert r.status_code == 400
     assert f"'{name}'" in r.json()["error"]

@@ -5,6 +5,7 @@ Data (all anchored on ``NOW``): :func:`tests.read_factories.tool_borrows`
 (``BORROWS``), :func:`~tests.read_factories.payments` (``PAYMENTS_TODAY``,
 ``PAYMENTS_EARLIER``) and :func:`~tests.read_factories.request_timings`.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,9 +18,20 @@ import pytest
 
 from analytics.histogram import RELATIVE_ERROR
 from tests.read_factories import (
-    BORROWS, DAY, HOUR, MIN, OTHER_TOOL, PAYMENTS_EARLIER, PAYMENTS_TODAY, TOOL, fixed_now, freeze, payments, request_timings,
-    shared_server, tool_borrows,
-)  # fmt: skip
+    DAY,
+    HOUR,
+    MIN,
+    OTHER_TOOL,
+    PAYMENTS_EARLIER,
+    PAYMENTS_TODAY,
+    TOOL,
+    fixed_now,
+    freeze,
+    payments,
+    request_timings,
+    shared_server,
+    tool_borrows,
+)
 
 NOW = fixed_now()
 
@@ -210,22 +222,25 @@ def test_timings_cover_the_last_hour_by_default(usage: Any) -> None:
     assert usage.get("/api/timings", params={"type": "payment"}).json() == {"endpoints": []}
 
 
-@pytest.mark.parametrize(("path", "params", "name"), [
-    ("/api/revenue", {"period": "month"}, "period"),
-    ("/api/revenue", {"window": "abc"}, "window"),
-    ("/api/revenue", {"since": NOW.isoformat(), "until": (NOW - HOUR).isoformat()}, "since"),
-    ("/api/revenue", {"window": "401d"}, "window"),
-    ("/api/revenue", {"since": (NOW - 500 * DAY).isoformat()}, "since"),
-    ("/api/revenue", {"success_only": "maybe"}, "success_only"),
-    ("/api/revenue", {"user": "ann"}, "user"),  # revenue comes from rollups, which keep no users
-    ("/api/transactions", {"session_id": "s1"}, "session_id"),
-    ("/api/heatmap", {"execution_id": "e1"}, "execution_id"),
-    ("/api/timings", {"user": "ann"}, "user"),
-    ("/api/timings", {"until": "not-a-time"}, "until"),
-    ("/api/users/active", {"minutes": "0"}, "minutes"),
-    ("/api/users/active", {"minutes": "x"}, "minutes"),
-    ("/api/entities/history", {"window": "-5min"}, "window"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "params", "name"),
+    [
+        ("/api/revenue", {"period": "month"}, "period"),
+        ("/api/revenue", {"window": "abc"}, "window"),
+        ("/api/revenue", {"since": NOW.isoformat(), "until": (NOW - HOUR).isoformat()}, "since"),
+        ("/api/revenue", {"window": "401d"}, "window"),
+        ("/api/revenue", {"since": (NOW - 500 * DAY).isoformat()}, "since"),
+        ("/api/revenue", {"success_only": "maybe"}, "success_only"),
+        ("/api/revenue", {"user": "ann"}, "user"),  # revenue comes from rollups, which keep no users
+        ("/api/transactions", {"session_id": "s1"}, "session_id"),
+        ("/api/heatmap", {"execution_id": "e1"}, "execution_id"),
+        ("/api/timings", {"user": "ann"}, "user"),
+        ("/api/timings", {"until": "not-a-time"}, "until"),
+        ("/api/users/active", {"minutes": "0"}, "minutes"),
+        ("/api/users/active", {"minutes": "x"}, "minutes"),
+        ("/api/entities/history", {"window": "-5min"}, "window"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_parameter(usage: Any, path: str, params: dict[str, str], name: str) -> None:
     r = usage.get(path, params=params)
     assert r.status_code == 400, r.text

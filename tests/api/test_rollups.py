@@ -83,10 +83,14 @@ def test_hourly_rollups_equal_a_group_by_per_hour_over_the_raw_events(ingested: 
         expected = _by_key(conn.execute(per_hour).mappings())
         actual = _by_key(conn.execute(hourly).mappings())
         raw_hist = conn.execute(
-            text("SELECT ts / 3600000000 * 3600, source, type, COALESCE(entity, ''), COALESCE(status, ''), duration_ms "
-                 "FROM events WHERE duration_ms IS NOT NULL")
+            text(
+                "SELECT ts / 3600000000 * 3600, source, type, COALESCE(entity, ''), COALESCE(status, ''), duration_ms "
+                "FROM events WHERE duration_ms IS NOT NULL"
+            )
         ).all()
-        hist = conn.execute(text("SELECT minute, source, type, entity, status, bucket, count FROM rollup_hist_hourly")).all()
+        hist = conn.execute(
+            text("SELECT minute, source, type, entity, status, bucket, count FROM rollup_hist_hourly")
+        ).all()
     assert actual.keys() == expected.keys()
     assert [(k, c) for k, row in expected.items() for c, want in row.items() if not _same(actual[k][c], want)] == []
     assert {tuple(r[:6]): r[6] for r in hist} == dict(Counter((*r[:5], bucket_index(r[5])) for r in raw_hist))

@@ -1,5 +1,6 @@
 """Dashboard sign-in (``--auth``): pages, the read API, Dash's routes and the
 live feed need a session or an API key; roles; CSRF; sign-out; expiry."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ from tests.factories import totals, uid
 KEY = "ingest-key-1"
 PASSWORDS = {"ada": "ada-admin-pw", "vic": "vic-viewer-pw"}
 SIGN_IN_NEEDED = {"error": "sign in, or send a valid API key as 'Authorization: Bearer <key>'"}
-CROSS_ORIGIN = {"error": "cross-origin request refused: state-changing requests must come from the dashboard's own pages"}
+CROSS_ORIGIN = {
+    "error": "cross-origin request refused: state-changing requests must come from the dashboard's own pages"
+}
 
 
 def add(server: Any, name: str, password: str, role: str) -> None:
@@ -69,7 +72,18 @@ def test_pages_redirect_to_the_sign_in_form(secured: Any) -> None:
     assert "/assets/00-bootstrap-5.3.9.min.css" in form.text and form.headers["X-Frame-Options"] == "DENY"
 
 
-@pytest.mark.parametrize("path", ["/api/overview", "/api/events", "/api/openapi.json", "/_dash-layout", "/_dash-dependencies", "/metrics", "/api/stream"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/overview",
+        "/api/events",
+        "/api/openapi.json",
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/metrics",
+        "/api/stream",
+    ],
+)
 def test_the_read_api_and_dash_routes_answer_401_json_without_a_session(secured: Any, path: str) -> None:
     r = requests.get(secured.url + path, timeout=30)
     assert r.status_code == 401
@@ -86,10 +100,16 @@ def test_a_wrong_password_or_unknown_user_shows_an_error_and_signs_nobody_in(sec
     http = requests.Session()
     token = csrf_of(http.get(secured.url + "/login", timeout=30).text)
     for name, password in (("ada", "not-her-password"), ("nobody", "ada-admin-pw"), ("ada", "")):
-        r = http.post(secured.url + "/login", data={"username": name, "password": password, "csrf_token": token}, timeout=30)
+        r = http.post(
+            secured.url + "/login", data={"username": name, "password": password, "csrf_token": token}, timeout=30
+        )
         assert r.status_code == 401 and "Wrong user name or password." in r.text
         assert f'value="{name}"' in r.text  # the name is kept in the form, escaped
-    r = http.post(secured.url + "/login", data={"username": '"><script>alert(1)</script>', "password": "x", "csrf_token": token}, timeout=30)
+    r = http.post(
+        secured.url + "/login",
+        data={"username": '"><script>alert(1)</script>', "password": "x", "csrf_token": token},
+        timeout=30,
+    )
     assert "<script>alert(1)" not in r.text and 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in r.text
     assert http.get(secured.url + "/api/overview", timeout=30).json() == SIGN_IN_NEEDED
 
@@ -97,8 +117,12 @@ def test_a_wrong_password_or_unknown_user_shows_an_error_and_signs_nobody_in(sec
 def test_the_right_password_signs_in_with_a_safe_cookie(secured: Any) -> None:
     http = requests.Session()
     token = csrf_of(http.get(secured.url + "/login", timeout=30).text)
-    r = http.post(secured.url + "/login", data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": token, "next": "/revenue"},
-                  allow_redirects=False, timeout=30)  # fmt: skip
+    r = http.post(
+        secured.url + "/login",
+        data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": token, "next": "/revenue"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert (r.status_code, r.headers["Location"]) == (303, "/revenue")
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith("pulse_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -114,7 +138,11 @@ def test_the_sign_in_form_needs_its_csrf_token(secured: Any) -> None:
     http = requests.Session()
     http.get(secured.url + "/login", timeout=30)
     for token in ("", "forged-token"):
-        r = http.post(secured.url + "/login", data={"username": "ada", "password": PASSWORDS["ada"], "csrf_token": token}, timeout=30)
+        r = http.post(
+            secured.url + "/login",
+            data={"username": "ada", "password": PASSWORDS["ada"], "csrf_token": token},
+            timeout=30,
+        )
         assert r.status_code == 400 and "form expired" in r.text
     assert http.get(secured.url + "/api/overview", timeout=30).status_code == 401
 
@@ -123,8 +151,12 @@ def test_after_sign_in_it_only_goes_to_paths_on_this_site(secured: Any) -> None:
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         http = requests.Session()
         token = csrf_of(http.get(secured.url + "/login", timeout=30).text)
-        r = http.post(secured.url + "/login", data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": token, "next": target},
-                      allow_redirects=False, timeout=30)  # fmt: skip
+        r = http.post(
+            secured.url + "/login",
+            data={"username": "vic", "password": PASSWORDS["vic"], "csrf_token": token, "next": target},
+            allow_redirects=False,
+            timeout=30,
+        )
         assert r.headers["Location"] == "/", target
 
 
@@ -132,7 +164,9 @@ def test_an_api_key_reads_without_a_session_and_a_bad_key_does_not(secured: Any)
     r = requests.get(secured.url + "/api/overview", headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
     assert r.status_code == 200 and "kpis" in r.json()
     r = requests.get(secured.url + "/api/overview", headers={"Authorization": "Bearer wrong"}, timeout=30)
-    assert r.status_code == 401 and r.json() == {"error": "a valid API key is required: send 'Authorization: Bearer <key>'"}
+    assert r.status_code == 401 and r.json() == {
+        "error": "a valid API key is required: send 'Authorization: Bearer <key>'"
+    }
 
 
 def test_a_viewer_cannot_write_rules_and_an_admin_can(secured: Any) -> None:
@@ -143,7 +177,10 @@ def test_a_viewer_cannot_write_rules_and_an_admin_can(secured: Any) -> None:
     assert r.status_code == 200 and r.json() == {"user": "ada", "role": "admin"}
     # A write route nobody listed is for admins too.
     assert viewer.post(secured.url + "/api/unlisted-write", json={}, timeout=30).status_code == 403
-    assert admin.post(secured.url + "/api/unlisted-write", json={}, timeout=30).json() == {"user": "ada", "role": "admin"}
+    assert admin.post(secured.url + "/api/unlisted-write", json={}, timeout=30).json() == {
+        "user": "ada",
+        "role": "admin",
+    }
     # API keys read and ingest, but do not administer.
     r = requests.post(secured.url + "/api/rules/probe", json={}, headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
     assert r.status_code == 403 and r.json() == {"error": "API keys may read and ingest; this needs a signed-in admin"}
@@ -152,22 +189,37 @@ def test_a_viewer_cannot_write_rules_and_an_admin_can(secured: Any) -> None:
 def test_ingest_takes_a_key_or_an_admin_session(secured: Any) -> None:
     before = totals(secured)
     r = requests.post(secured.url + "/api/events", json={"type": "signin"}, timeout=30)
-    assert r.status_code == 401 and r.json() == {"error": "a valid API key is required: send 'Authorization: Bearer <key>'"}
+    assert r.status_code == 401 and r.json() == {
+        "error": "a valid API key is required: send 'Authorization: Bearer <key>'"
+    }
     r = sign_in(secured, "vic").post(secured.url + "/api/events", json={"type": "signin"}, timeout=30)
     assert r.status_code == 403 and r.json() == {"error": "ingest needs an API key or the admin role; vic is a viewer"}
     assert totals(secured) == before
     r = sign_in(secured, "ada").post(secured.url + "/api/events", json={"type": "signin", "uid": uid()}, timeout=30)
     assert r.status_code == 201 and r.json()["stored"] == 1
-    r = requests.post(secured.url + "/api/events", json={"type": "signin", "uid": uid()}, headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    r = requests.post(
+        secured.url + "/api/events",
+        json={"type": "signin", "uid": uid()},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=30,
+    )
     assert r.status_code == 201 and r.json()["stored"] == 1
 
 
 def test_a_cross_origin_post_with_a_valid_session_is_refused(secured: Any) -> None:
     admin = sign_in(secured, "ada")
     before = totals(secured)
-    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {"Origin": "", "Referer": "http://evil.example/page"},
-                    {"Origin": secured.url.replace("127.0.0.1", "localhost")}):  # fmt: skip
-        for path, body in (("/api/rules/probe", {}), ("/api/events", {"type": "csrf"}), ("/_dash-update-component", {"output": "x"})):
+    for headers in (
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "", "Referer": "http://evil.example/page"},
+        {"Origin": secured.url.replace("127.0.0.1", "localhost")},
+    ):
+        for path, body in (
+            ("/api/rules/probe", {}),
+            ("/api/events", {"type": "csrf"}),
+            ("/_dash-update-component", {"output": "x"}),
+        ):
             r = admin.post(secured.url + path, json=body, headers=headers, timeout=30)
             assert r.status_code == 403 and r.json() == CROSS_ORIGIN, (headers, path)
     assert totals(secured) == before
@@ -178,7 +230,12 @@ def test_a_cross_origin_post_with_a_valid_session_is_refused(secured: Any) -> No
     r = bare.post(secured.url + "/api/rules/probe", json={}, headers={"Referer": secured.url + "/explore"}, timeout=30)
     assert r.json() == {"user": "ada", "role": "admin"}
     # A Bearer key is not an ambient credential: no Origin needed.
-    r = requests.post(secured.url + "/api/events", json={"type": "csrf", "uid": uid()}, headers={"Authorization": f"Bearer {KEY}", "Origin": "http://evil.example"}, timeout=30)
+    r = requests.post(
+        secured.url + "/api/events",
+        json={"type": "csrf", "uid": uid()},
+        headers={"Authorization": f"Bearer {KEY}", "Origin": "http://evil.example"},
+        timeout=30,
+    )
     assert r.status_code == 201
 
 
@@ -208,16 +265,24 @@ def test_websockets_need_a_session_or_a_key(secured: Any, path: str) -> None:
         assert refused.value.status_code == 401
     session = sign_in(secured, "vic")
     with pytest.raises(simple_websocket.ConnectionError) as refused:  # someone else's page using the cookie
-        simple_websocket.Client.connect(ws_url(secured, path), headers={"Cookie": cookie_header(session), "Origin": "http://evil.example"})
+        simple_websocket.Client.connect(
+            ws_url(secured, path), headers={"Cookie": cookie_header(session), "Origin": "http://evil.example"}
+        )
     assert refused.value.status_code == 403
     # simple_websocket sends "Host: 127.0.0.1" without the port; a browser's Origin names the same host as its Host.
-    for headers in ({"Authorization": f"Bearer {KEY}"}, {"Cookie": cookie_header(session), "Origin": "http://127.0.0.1"}):
+    for headers in (
+        {"Authorization": f"Bearer {KEY}"},
+        {"Cookie": cookie_header(session), "Origin": "http://127.0.0.1"},
+    ):
         ws = simple_websocket.Client.connect(ws_url(secured, path), headers=headers)
         try:
             if path == "/ws":
                 ws.send('{"type": "subscribe", "topics": ["all"]}')
             message = ws.receive(timeout=15)
-            assert message is not None and '"type":"' + ("initial_data" if path == "/ws" else "metrics_update") + '"' in message
+            assert (
+                message is not None
+                and '"type":"' + ("initial_data" if path == "/ws" else "metrics_update") + '"' in message
+            )
         finally:
             ws.close()
 
@@ -259,12 +324,21 @@ def test_the_cookie_is_secure_behind_a_tls_proxy(make_server_for: Any, sqlite_ur
     proxy = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "dash.example.org"}
     form = requests.get(server.url + "/login", headers=proxy, timeout=30)
     assert "; Secure" in form.headers["Set-Cookie"]  # so the client here (plain HTTP) must be handed it
-    r = requests.post(server.url + "/login", data={"username": "ada", "password": PASSWORDS["ada"], "csrf_token": csrf_of(form.text)},
-                      headers={**proxy, "Cookie": form.headers["Set-Cookie"].split(";")[0]}, allow_redirects=False, timeout=30)  # fmt: skip
+    r = requests.post(
+        server.url + "/login",
+        data={"username": "ada", "password": PASSWORDS["ada"], "csrf_token": csrf_of(form.text)},
+        headers={**proxy, "Cookie": form.headers["Set-Cookie"].split(";")[0]},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert r.status_code == 303 and "; Secure" in r.headers["Set-Cookie"]
     # The Origin a browser sends through that proxy is the proxy's public one.
     cookie = {"Cookie": r.headers["Set-Cookie"].split(";")[0]}
-    r = requests.post(server.url + "/api/unlisted-write", headers={**proxy, **cookie, "Origin": "https://dash.example.org"}, timeout=30)
+    r = requests.post(
+        server.url + "/api/unlisted-write",
+        headers={**proxy, **cookie, "Origin": "https://dash.example.org"},
+        timeout=30,
+    )
     assert r.status_code == 404 and r.json()["error"] == "no such API route; see /api/openapi.json"  # past the policy
     r = requests.post(server.url + "/api/unlisted-write", headers={**proxy, **cookie, "Origin": server.url}, timeout=30)
     assert r.status_code == 403 and r.json() == CROSS_ORIGIN
@@ -275,7 +349,9 @@ def test_the_secret_key_is_made_once_kept_private_and_reused(tmp_path: Path) -> 
     first = load_secret_key(settings)
     assert load_secret_key(settings) == first and len(first) == 64
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
-    assert load_secret_key(load_settings({"data_dir": str(tmp_path)}, environ={"PULSE_SECRET_KEY": "k" * 20})) == "k" * 20
+    assert (
+        load_secret_key(load_settings({"data_dir": str(tmp_path)}, environ={"PULSE_SECRET_KEY": "k" * 20})) == "k" * 20
+    )
     with pytest.raises(SettingsError, match="at least 16 characters"):
         load_secret_key(load_settings({"data_dir": str(tmp_path)}, environ={"PULSE_SECRET_KEY": "short"}))
 
@@ -286,5 +362,7 @@ def test_with_sign_in_off_nothing_asks_for_it(make_server_for: Any, sqlite_url: 
     assert (r.status_code, r.headers["Location"]) == (303, "/")
     assert server.post("/logout", allow_redirects=False).headers["Location"] == "/"
     assert "kpis" in server.get("/api/overview").json()
-    assert server.post("/api/events", json={"type": "open"}, headers={"Origin": "http://evil.example"}).status_code == 201
+    assert (
+        server.post("/api/events", json={"type": "open"}, headers={"Origin": "http://evil.example"}).status_code == 201
+    )
     assert "Sign out" not in server.get("/_dash-layout").text

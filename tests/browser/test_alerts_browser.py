@@ -2,6 +2,7 @@
 burst of events, the toast on an open dashboard links to the alert, which is
 acknowledged (and stays so after a reload); a rule switched off stays off; a
 silence is added and deleted; history filters and backtests live in the URL."""
+
 from __future__ import annotations
 
 import re
@@ -40,17 +41,25 @@ def test_a_rule_made_on_the_page_fires_a_toast_and_is_acknowledged(page: Page, s
 
     page.locator("#al-f-threshold").fill("3")
     page.locator("#al-save").click()
-    expect(page.locator("#al-form-message")).to_contain_text("Rule 'errors burst' created: count of type=error over 1m > 3")
+    expect(page.locator("#al-form-message")).to_contain_text(
+        "Rule 'errors burst' created: count of type=error over 1m > 3"
+    )
     expect(page.locator("#al-f-threshold")).not_to_have_class(re.compile(r"\bis-invalid\b"))
     expect(page.locator("#al-form-title")).to_have_text("Edit rule 'errors burst'")
     expect(page.locator("#al-rules")).to_contain_text("errors burst")
     rule = rule_by_name(server, "errors burst")
-    assert rule["spec"]["filter"] == {"type": ["error"]} and rule["spec"]["threshold"] == 3.0 and rule["spec"]["severity"] == "error"
+    assert (
+        rule["spec"]["filter"] == {"type": ["error"]}
+        and rule["spec"]["threshold"] == 3.0
+        and rule["spec"]["severity"] == "error"
+    )
 
     # An open dashboard raises the toast when the burst fires the rule.
     page.goto(server.url + "/")
     wait_live(page)
-    server.post("/api/events", json=[{"type": "error", "source": "web", "message": f"boom {i}"} for i in range(5)]).raise_for_status()
+    server.post(
+        "/api/events", json=[{"type": "error", "source": "web", "message": f"boom {i}"} for i in range(5)]
+    ).raise_for_status()
     summary = server.post("/api/alerts/evaluate").json()
     fired = [t for t in summary["transitions"] if t["rule"] == "errors burst"]
     assert [(t["from"], t["to"], t["value"]) for t in fired] == [("normal", "firing", 5.0)]
@@ -109,7 +118,9 @@ def test_a_rule_made_on_the_page_fires_a_toast_and_is_acknowledged(page: Page, s
 
 def test_a_rule_switched_off_stays_off_and_silences_are_added_and_deleted(page: Page, sqlite_server: Any) -> None:
     server = sqlite_server
-    made = server.post("/api/rules", json={"name": "scan errors", "filter": {"type": "error"}, "window": "1m", "threshold": 3})
+    made = server.post(
+        "/api/rules", json={"name": "scan errors", "filter": {"type": "error"}, "window": "1m", "threshold": 3}
+    )
     rule_id = made.json()["id"]
     page.goto(server.url + "/alerts?tab=rules")
     switch = page.locator(f"#rule-row-{rule_id} input[type=checkbox]")
@@ -138,7 +149,9 @@ def test_a_rule_switched_off_stays_off_and_silences_are_added_and_deleted(page: 
     expect(row).to_contain_text("source=north")
     expect(row).to_contain_text("in force")
     silences = server.get("/api/silences").json()["silences"]
-    assert [(s["matchers"], s["comment"], s["active"]) for s in silences] == [({"rule": "scan errors", "source": "north"}, "scanner maintenance", True)]
+    assert [(s["matchers"], s["comment"], s["active"]) for s in silences] == [
+        ({"rule": "scan errors", "source": "north"}, "scanner maintenance", True)
+    ]
     row.get_by_role("button", name="Delete").click()
     expect(page.locator("#al-silences")).to_contain_text("No silences")
     assert server.get("/api/silences").json()["silences"] == []
@@ -151,7 +164,9 @@ def test_a_rule_switched_off_stays_off_and_silences_are_added_and_deleted(page: 
     expect(page.locator("#al-f-type")).to_have_value("error")
     page.locator("#al-f-threshold").fill("5")
     page.locator("#al-save").click()
-    expect(page.locator("#al-form-message")).to_contain_text("Rule 'scan errors' updated: count of type=error over 1m > 5")
+    expect(page.locator("#al-form-message")).to_contain_text(
+        "Rule 'scan errors' updated: count of type=error over 1m > 5"
+    )
     saved = server.get(f"/api/rules/{rule_id}").json()
     assert saved["spec"]["threshold"] == 5.0 and saved["enabled"] is False
     page.once("dialog", lambda dialog: dialog.accept())
@@ -165,7 +180,9 @@ def test_a_rule_switched_off_stays_off_and_silences_are_added_and_deleted(page: 
 def test_a_backtest_counts_the_notifications_a_rule_would_have_sent(page: Page, sqlite_server: Any) -> None:
     server = sqlite_server
     server.post("/api/events", json=[{"type": "error", "source": "web"} for _ in range(5)]).raise_for_status()
-    rule_id = server.post("/api/rules", json={"name": "bt errors", "filter": {"type": "error"}, "window": "1h", "threshold": 3}).json()["id"]
+    rule_id = server.post(
+        "/api/rules", json={"name": "bt errors", "filter": {"type": "error"}, "window": "1h", "threshold": 3}
+    ).json()["id"]
     page.goto(server.url + f"/alerts?tab=backtest&backtest={rule_id}&range=1h")
     result = page.locator("#al-bt-result")
     expect(result).to_contain_text("Rule 'bt errors'")
@@ -185,18 +202,35 @@ def test_a_backtest_counts_the_notifications_a_rule_would_have_sent(page: Page, 
     expect(result).to_contain_text("would not have left the normal state")
 
 
-def test_an_alert_toast_shows_hostile_text_as_text_and_links_only_within_the_site(page: Page, sqlite_server: Any) -> None:
+def test_an_alert_toast_shows_hostile_text_as_text_and_links_only_within_the_site(
+    page: Page, sqlite_server: Any
+) -> None:
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(sqlite_server.url + "/")
     wait_live(page)
     hostile = "<img src=x onerror=alert(1)>"
-    sqlite_server.post("/api/events", json=[
-        {"source": "pulseboard", "type": "alert", "entity": hostile, "status": "error", "message": hostile,
-         "attrs": {"alert_id": "7", "link": "javascript:alert(2)"}},
-        {"source": "pulseboard", "type": "alert", "entity": "offsite", "status": "resolved", "message": "resolved",
-         "attrs": {"alert_id": "x", "link": "//evil.example/phish"}},
-    ]).raise_for_status()  # fmt: skip
+    sqlite_server.post(
+        "/api/events",
+        json=[
+            {
+                "source": "pulseboard",
+                "type": "alert",
+                "entity": hostile,
+                "status": "error",
+                "message": hostile,
+                "attrs": {"alert_id": "7", "link": "javascript:alert(2)"},
+            },
+            {
+                "source": "pulseboard",
+                "type": "alert",
+                "entity": "offsite",
+                "status": "resolved",
+                "message": "resolved",
+                "attrs": {"alert_id": "x", "link": "//evil.example/phish"},
+            },
+        ],
+    ).raise_for_status()
     toasts = page.locator("#toasts .pb-toast")
     expect(toasts).to_have_count(2)
     resolved = page.locator("#toasts .pb-toast", has_text="offsite resolved")

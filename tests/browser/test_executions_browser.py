@@ -1,5 +1,6 @@
 """Executions in a real browser: recent runs, the trend with a detected
 regression, and the drill-down reached from the table."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -16,10 +17,16 @@ def runs_server(sqlite_server: Any) -> Any:
     now = datetime.now(timezone.utc)
     for i in range(24):
         duration = (1000 + (i % 3) * 10) * (1.5 if i >= 16 else 1.0)
-        sqlite_server.post("/api/executions", json={
-            "script": "etl.py", "started_at": (now - timedelta(hours=24 - i)).isoformat(), "duration_ms": duration,
-            "exit_code": 0 if i != 5 else 2, "metrics": {"rows": 100 + i},
-        }).raise_for_status()
+        sqlite_server.post(
+            "/api/executions",
+            json={
+                "script": "etl.py",
+                "started_at": (now - timedelta(hours=24 - i)).isoformat(),
+                "duration_ms": duration,
+                "exit_code": 0 if i != 5 else 2,
+                "metrics": {"rows": 100 + i},
+            },
+        ).raise_for_status()
     return sqlite_server
 
 

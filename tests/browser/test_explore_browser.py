@@ -1,5 +1,6 @@
 """Explore in a real browser: filters, metrics, chart types, the table, CSV
 download, and a shared URL that reloads to the same view."""
+
 from __future__ import annotations
 
 import csv

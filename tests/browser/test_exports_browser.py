@@ -1,5 +1,6 @@
 """The Exports page in a real browser: a schedule created from a pasted
 Explore address, run now, and its file downloaded from the page."""
+
 from __future__ import annotations
 
 import csv
@@ -15,11 +16,14 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def orders_server(sqlite_server: Any) -> Any:
     now = datetime.now(timezone.utc)
-    sqlite_server.post("/api/events", json=[
-        {"type": "order", "source": "web", "value": 10, "ts": (now - timedelta(minutes=20)).isoformat()},
-        {"type": "order", "source": "web", "value": 20, "ts": (now - timedelta(minutes=10)).isoformat()},
-        {"type": "order", "source": "=cmd", "value": 5, "ts": (now - timedelta(minutes=5)).isoformat()},
-    ]).raise_for_status()  # fmt: skip
+    sqlite_server.post(
+        "/api/events",
+        json=[
+            {"type": "order", "source": "web", "value": 10, "ts": (now - timedelta(minutes=20)).isoformat()},
+            {"type": "order", "source": "web", "value": 20, "ts": (now - timedelta(minutes=10)).isoformat()},
+            {"type": "order", "source": "=cmd", "value": 5, "ts": (now - timedelta(minutes=5)).isoformat()},
+        ],
+    ).raise_for_status()
     return sqlite_server
 
 
@@ -28,7 +32,9 @@ def test_a_schedule_made_on_the_page_runs_and_its_file_downloads(page: Page, ord
     expect(page.locator("#exp-schedules-empty")).to_contain_text("No schedules yet")
     expect(page.locator("#exp-files")).to_contain_text("No files yet")
     page.locator("#exp-name").fill("Orders by source")
-    page.locator("#exp-query").fill(orders_server.url + "/explore?window=1h&type=order&metric=sum&group_by=source&bucket=none&chart=bar")
+    page.locator("#exp-query").fill(
+        orders_server.url + "/explore?window=1h&type=order&metric=sum&group_by=source&bucket=none&chart=bar"
+    )
     page.locator("#exp-create").click()
     expect(page.locator("#exp-message")).to_contain_text("Schedule 'Orders by source' created")
     row = page.locator("#exp-schedules .ag-center-cols-container .ag-row")
@@ -68,7 +74,9 @@ def test_a_bad_schedule_is_explained_and_nothing_is_created(page: Page, orders_s
 
 
 def test_schedules_are_disabled_and_deleted_from_the_table(page: Page, orders_server: Any) -> None:
-    orders_server.post("/api/exports/schedules", json={"name": "hourly", "query": "window=1h", "interval_seconds": 3600}).raise_for_status()
+    orders_server.post(
+        "/api/exports/schedules", json={"name": "hourly", "query": "window=1h", "interval_seconds": 3600}
+    ).raise_for_status()
     page.goto(orders_server.url + "/exports")
     row = page.locator("#exp-schedules .ag-center-cols-container .ag-row")
     expect(row).to_contain_text("every 1 h")

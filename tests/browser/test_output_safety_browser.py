@@ -6,6 +6,7 @@ event as text; the tables' CSV exports neutralise spreadsheet formulas.
 Every page of ``layouts.pages.PAGES`` is visited, so pages added later are
 covered too, plus the session and execution drill-downs.
 """
+
 from __future__ import annotations
 
 import csv
@@ -48,23 +49,62 @@ def hostile_server(make_shared_server: Any, tmp_path_factory: pytest.TempPathFac
     now = datetime.now(timezone.utc)
     events = []
     for k, text in enumerate(PAYLOADS):
-        events.append({
-            "ts": (now - timedelta(minutes=k + 1)).isoformat(), "source": text, "type": text, "entity": text,
-            "user": text, "session_id": text, "execution_id": text, "status": text, "message": text,
-            "attrs": {text: text, "nested": {text: [text]}}, "value": 1.5, "duration_ms": 12.0,
-        })  # fmt: skip
-    events.append({"type": "request", "source": "web", "entity": FORMULA, "duration_ms": 40.0, "status": "200", "user": FORMULA})
+        events.append(
+            {
+                "ts": (now - timedelta(minutes=k + 1)).isoformat(),
+                "source": text,
+                "type": text,
+                "entity": text,
+                "user": text,
+                "session_id": text,
+                "execution_id": text,
+                "status": text,
+                "message": text,
+                "attrs": {text: text, "nested": {text: [text]}},
+                "value": 1.5,
+                "duration_ms": 12.0,
+            }
+        )
+    events.append(
+        {"type": "request", "source": "web", "entity": FORMULA, "duration_ms": 40.0, "status": "200", "user": FORMULA}
+    )
     r = server.post("/api/events", json=events)
     assert r.status_code == 201, r.text
     db, svc = server.services.db, server.services
     with db.write() as conn:
-        records.start_session(conn, session_id=SESSION_ID, source=PAYLOADS[0], user=PAYLOADS[1], started_at=now - timedelta(minutes=5),
-                              attrs={PAYLOADS[2]: PAYLOADS[3]})  # fmt: skip
-        records.start_session(conn, session_id="sess_hostile", source=PAYLOADS[3], user=PAYLOADS[1], started_at=now - timedelta(minutes=5),
-                              attrs={PAYLOADS[0]: PAYLOADS[2]})  # fmt: skip
-        records.start_session(conn, session_id="sess_formula", source="web", user=FORMULA, started_at=now - timedelta(minutes=4), attrs=None)
-        run = ExecutionIn(script=PAYLOADS[0], status="failed", exit_code=1, duration_ms=1500.0,
-                          started_at=now - timedelta(minutes=3), metrics={"rows": 3.0}, attrs={PAYLOADS[1]: PAYLOADS[3]})  # fmt: skip
+        records.start_session(
+            conn,
+            session_id=SESSION_ID,
+            source=PAYLOADS[0],
+            user=PAYLOADS[1],
+            started_at=now - timedelta(minutes=5),
+            attrs={PAYLOADS[2]: PAYLOADS[3]},
+        )
+        records.start_session(
+            conn,
+            session_id="sess_hostile",
+            source=PAYLOADS[3],
+            user=PAYLOADS[1],
+            started_at=now - timedelta(minutes=5),
+            attrs={PAYLOADS[0]: PAYLOADS[2]},
+        )
+        records.start_session(
+            conn,
+            session_id="sess_formula",
+            source="web",
+            user=FORMULA,
+            started_at=now - timedelta(minutes=4),
+            attrs=None,
+        )
+        run = ExecutionIn(
+            script=PAYLOADS[0],
+            status="failed",
+            exit_code=1,
+            duration_ms=1500.0,
+            started_at=now - timedelta(minutes=3),
+            metrics={"rows": 3.0},
+            attrs={PAYLOADS[1]: PAYLOADS[3]},
+        )
         records.record_execution(conn, run.model_dump() | {"id": EXECUTION_ID, "source": PAYLOADS[3]}, now)
         records.record_execution(conn, run.model_dump() | {"id": "exe_hostile", "source": PAYLOADS[3]}, now)
         records.set_component(conn, COMPONENT, "online", PAYLOADS[1], PAYLOADS[3], now)
@@ -85,7 +125,9 @@ def guarded(browser: Browser) -> Iterator[tuple[Page, list[str]]]:
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text} on {page.url}") if m.type == "error" else None)
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text} on {page.url}") if m.type == "error" else None
+    )
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc} on {page.url}"))
     page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 500 else None)
     page.set_default_timeout(45_000)
@@ -116,7 +158,10 @@ def test_every_page_shows_hostile_text_as_text_and_runs_none_of_it(
     paths = [p.path for p in PAGES]
     paths += ["/sessions/sess_hostile", "/executions/exe_hostile"]
     # Hostile ids in the address itself (the page looks up the id as the browser sends it, percent-encoded).
-    paths += [f"/sessions/{urllib.parse.quote(SESSION_ID, safe='')}", f"/executions/{urllib.parse.quote(EXECUTION_ID, safe='')}"]
+    paths += [
+        f"/sessions/{urllib.parse.quote(SESSION_ID, safe='')}",
+        f"/executions/{urllib.parse.quote(EXECUTION_ID, safe='')}",
+    ]
     shown: dict[str, list[str]] = {}
     for path in paths:
         page.goto(hostile_server.url + path)
@@ -134,14 +179,24 @@ def test_every_page_shows_hostile_text_as_text_and_runs_none_of_it(
     assert PAYLOADS[0] in shown["/executions/exe_hostile"], shown
 
 
-def test_a_hostile_event_pushed_live_shows_as_text_in_the_feed(hostile_server: Any, guarded: tuple[Page, list[str]]) -> None:
+def test_a_hostile_event_pushed_live_shows_as_text_in_the_feed(
+    hostile_server: Any, guarded: tuple[Page, list[str]]
+) -> None:
     page, problems = guarded
     page.goto(hostile_server.url + "/")
     expect(page.locator("#live-status")).to_have_text("live")
     page.wait_for_function("() => window.pulseboardLive && window.pulseboardLive.ready")
     text = f"<img src=x onerror=alert(5)> live {uid()} <script>alert(6)</script>"
-    r = hostile_server.post("/api/events", json={"type": "<b>live</b>", "source": "<i>push</i>", "message": text,
-                                                 "entity": "javascript:alert(7)", "attrs": {"<svg onload=alert(8)>": 1}})  # fmt: skip
+    r = hostile_server.post(
+        "/api/events",
+        json={
+            "type": "<b>live</b>",
+            "source": "<i>push</i>",
+            "message": text,
+            "entity": "javascript:alert(7)",
+            "attrs": {"<svg onload=alert(8)>": 1},
+        },
+    )
     event_id = r.json()["ids"][0]
     expect(page.locator(f"#feed-event-{event_id}")).to_contain_text(text)
     expect(page.locator(f"#feed-event-{event_id}")).to_contain_text("<b>live</b>")
@@ -151,7 +206,9 @@ def test_a_hostile_event_pushed_live_shows_as_text_in_the_feed(hostile_server: A
 
 
 @pytest.mark.parametrize(("path", "grid"), [("/sessions", "ss-table"), ("/revenue", "rv-timings")])
-def test_grid_csv_exports_neutralise_formulas(hostile_server: Any, guarded: tuple[Page, list[str]], path: str, grid: str) -> None:
+def test_grid_csv_exports_neutralise_formulas(
+    hostile_server: Any, guarded: tuple[Page, list[str]], path: str, grid: str
+) -> None:
     page, problems = guarded
     page.goto(hostile_server.url + path)
     expect(page.locator(f"#{grid} .ag-center-cols-container")).to_contain_text("HYPERLINK")
@@ -161,7 +218,9 @@ def test_grid_csv_exports_neutralise_formulas(hostile_server: Any, guarded: tupl
         rows = list(csv.reader(f))
     cells = [c for row in rows[1:] for c in row]
     assert "'" + FORMULA in cells, rows
-    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r")) or (c.startswith("-") and not _number(c))], rows
+    assert not [
+        c for c in cells if c.startswith(("=", "+", "@", "\t", "\r")) or (c.startswith("-") and not _number(c))
+    ], rows
     assert not problems, problems
 
 

@@ -1,4 +1,5 @@
 """The dashboard shell and overview in a real browser."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,7 +17,10 @@ def test_it_shows_how_to_send_a_first_event_when_empty(page: Page, sqlite_server
 
 
 def test_it_shows_stored_events_in_the_cards_and_feed(page: Page, sqlite_server: Any) -> None:
-    sqlite_server.post("/api/events", json=[{"type": "scan", "status": "ok"}, {"type": "sync", "status": "failed", "message": "cloud down"}])
+    sqlite_server.post(
+        "/api/events",
+        json=[{"type": "scan", "status": "ok"}, {"type": "sync", "status": "failed", "message": "cloud down"}],
+    )
     page.goto(sqlite_server.url + "/")
     expect(page.locator("#kpi-events-today")).to_have_text("2")
     expect(page.locator("#kpi-success-rate")).to_have_text("50.0 %")

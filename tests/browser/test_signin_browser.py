@@ -1,5 +1,6 @@
 """Sign-in in a real browser: the form, the overview behind it (live feed
 included), and sign-out."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -17,9 +18,20 @@ pytestmark = pytest.mark.browser
 def test_sign_in_see_the_overview_and_sign_out(page: Page, make_server_for: Any, sqlite_url: str) -> None:
     server = make_server_for(sqlite_url, auth=True, api_keys="feed-key")
     with server.services.db.write() as conn:
-        add_user(conn, username="ada", password_hash=hash_password("ada-admin-pw"), role="admin", now=datetime.now(timezone.utc))
+        add_user(
+            conn,
+            username="ada",
+            password_hash=hash_password("ada-admin-pw"),
+            role="admin",
+            now=datetime.now(timezone.utc),
+        )
     key = {"Authorization": "Bearer feed-key"}
-    assert server.post("/api/events", json=[{"type": "scan", "status": "ok"}, {"type": "scan", "status": "ok"}], headers=key).status_code == 201
+    assert (
+        server.post(
+            "/api/events", json=[{"type": "scan", "status": "ok"}, {"type": "scan", "status": "ok"}], headers=key
+        ).status_code
+        == 201
+    )
 
     page.goto(server.url + "/")
     expect(page).to_have_url(server.url + "/login?next=/")

@@ -1,6 +1,7 @@
 """Client fixtures: one real server shared by the client tests that do not
 stop it, helpers that read the server's SQLite file directly, and a runner
 launcher (``python -m client.run`` in a subprocess, from the repo root)."""
+
 from __future__ import annotations
 
 import os

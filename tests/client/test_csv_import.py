@@ -1,5 +1,6 @@
 """``data.csv_import``: the macro document's master_stats.csv (its fallback
 storage) and other CSV files as events, with bad rows reported by line."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,10 @@ def events(db: Database) -> list[dict[str, Any]]:
 
 
 def test_master_stats_rows_become_macro_events_with_the_default_mapping(db: Database, tmp_path: Path) -> None:
-    path = write(tmp_path / "master_stats.csv", HEADER
-                 + "2023-12-01 14:30:22,sess_20231201_143022,john_doe,Num5,1250,5,\"smudge,glare,smudge\",wide\n")  # fmt: skip
+    path = write(
+        tmp_path / "master_stats.csv",
+        HEADER + '2023-12-01 14:30:22,sess_20231201_143022,john_doe,Num5,1250,5,"smudge,glare,smudge",wide\n',
+    )
     report = import_csv(db, path, source="macro", strict=False, now=NOW)
     assert (report.rows, report.stored, report.errors) == (1, 1, [])
     (event,) = events(db)
@@ -60,13 +63,16 @@ def test_master_stats_rows_become_macro_events_with_the_default_mapping(db: Data
 
 
 def test_bad_rows_are_reported_by_line_and_the_good_rows_are_stored(db: Database, tmp_path: Path) -> None:
-    path = write(tmp_path / "mixed.csv", HEADER
-                 + "2023-12-01 14:30:22,s1,ana,Num1,100,1,,wide\n"     # line 2
-                 + "yesterday,s1,ana,Num2,100,1,,wide\n"               # line 3: ts
-                 + "\n"                                                # line 4: blank, not a row
-                 + "2023-12-01 14:30:24,s1,ana,Num3,fast,1,,wide\n"    # line 5: execution_time_ms
-                 + '2023-12-01 14:30:25,s1,ana,"Num\n4",100,1,,wide\n'  # lines 6-7: a quoted newline is fine
-                 + "2023-12-01 14:30:26,s1,ana,Num5,100,1,,wide,extra\n")  # line 8: one cell too many  # fmt: skip
+    path = write(
+        tmp_path / "mixed.csv",
+        HEADER
+        + "2023-12-01 14:30:22,s1,ana,Num1,100,1,,wide\n"  # line 2
+        + "yesterday,s1,ana,Num2,100,1,,wide\n"  # line 3: ts
+        + "\n"  # line 4: blank, not a row
+        + "2023-12-01 14:30:24,s1,ana,Num3,fast,1,,wide\n"  # line 5: execution_time_ms
+        + '2023-12-01 14:30:25,s1,ana,"Num\n4",100,1,,wide\n'  # lines 6-7: a quoted newline is fine
+        + "2023-12-01 14:30:26,s1,ana,Num5,100,1,,wide,extra\n",
+    )  # line 8: one cell too many
     report = import_csv(db, path, source="macro", strict=False, now=NOW)
     assert report.bad_lines == [3, 5, 8]
     assert {(e.line, e.field) for e in report.errors} == {(3, "ts"), (5, "duration_ms"), (8, "(row)")}
@@ -76,9 +82,10 @@ def test_bad_rows_are_reported_by_line_and_the_good_rows_are_stored(db: Database
 
 
 def test_a_strict_import_with_one_bad_row_stores_nothing(db: Database, tmp_path: Path) -> None:
-    path = write(tmp_path / "strict.csv", HEADER
-                 + "2023-12-01 14:30:22,s1,ana,Num1,100,1,,wide\n"
-                 + "2023-12-01 14:30:23,s1,ana,Num2,-5,1,,wide\n")  # fmt: skip
+    path = write(
+        tmp_path / "strict.csv",
+        HEADER + "2023-12-01 14:30:22,s1,ana,Num1,100,1,,wide\n" + "2023-12-01 14:30:23,s1,ana,Num2,-5,1,,wide\n",
+    )
     report = import_csv(db, path, source="macro", strict=True, now=NOW)
     assert report.aborted and report.stored == 0 and report.bad_lines == [3]
     assert events(db) == []

@@ -1,4 +1,5 @@
 """The client's read side against a real server: metrics and the live feed."""
+
 from __future__ import annotations
 
 import threading
@@ -14,7 +15,14 @@ def test_get_metrics_returns_the_device_monitor_card(shared_server: SharedServer
     monitor = Monitor(shared_server.url, source="metrics-test", spool_dir=tmp_path)
     try:
         metrics = monitor.get_metrics(source="metrics-test")
-        assert set(metrics) == {"scans_today", "scans_last_hour", "success_rate", "queue_size", "failed_syncs", "uptime_seconds"}
+        assert set(metrics) == {
+            "scans_today",
+            "scans_last_hour",
+            "success_rate",
+            "queue_size",
+            "failed_syncs",
+            "uptime_seconds",
+        }
         monitor.log_event("scan", "recorded", status="ok")
         assert monitor.flush(10)
         assert monitor.get_metrics(source="metrics-test")["scans_today"] == 1

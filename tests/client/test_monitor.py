@@ -1,5 +1,6 @@
 """The client's Monitor against real servers: batching, the offline spool and
 its replay, dead letters, records (sessions, components, executions)."""
+
 from __future__ import annotations
 
 import csv
@@ -112,7 +113,9 @@ def test_sessions_components_and_executions_are_recorded_in_order_with_the_event
     ]
     ((user, ended),) = shared_server.query("SELECT user, ended_at FROM sessions WHERE id = ?", session)
     assert user == "ana" and ended is not None
-    assert shared_server.query("SELECT status, detail, ttl_seconds FROM components WHERE name = 'camera'") == [("online", "640x480", 120.0)]
+    assert shared_server.query("SELECT status, detail, ttl_seconds FROM components WHERE name = 'camera'") == [
+        ("online", "640x480", 120.0)
+    ]
     runs = dict(shared_server.query("SELECT script, status FROM executions WHERE source = 'records'"))
     assert runs == {"nightly-report": "success", "broken-report": "failed"}
     ((attrs,),) = shared_server.query("SELECT attrs FROM executions WHERE script = 'broken-report'")

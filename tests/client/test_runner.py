@@ -1,5 +1,6 @@
 """``python -m client.run``: real commands (``python -c``) recorded as executions
 on a real server, their output and exit status passed through."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The client is standard library only, in the repo (``client``) and as the
 folder ``pip install ./client`` ships (``pulseboard_client``)."""
+
 from __future__ import annotations
 
 import json

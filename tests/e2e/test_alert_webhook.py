@@ -3,6 +3,7 @@ Pulseboard server with its scheduler evaluating the rules, events sent over
 HTTP. A burst that crosses the threshold gives exactly one firing POST, and
 its end exactly one resolve; failing endpoints are retried, dead ones are
 cut off by the circuit breaker."""
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests += 1
                 if receiver.requests <= receiver.fail_first:
@@ -73,12 +74,20 @@ class Clock:
         return self.now
 
 
-def test_a_burst_gives_one_firing_webhook_and_one_resolve(make_server_for: Any, sqlite_url: str, receiver: Receiver) -> None:
+def test_a_burst_gives_one_firing_webhook_and_one_resolve(
+    make_server_for: Any, sqlite_url: str, receiver: Receiver
+) -> None:
     server = make_server_for(sqlite_url, alert_interval=0.1)
     svc = server.services
     svc.clock = clock = Clock()
-    rule = {"name": "order-burst", "filter": {"type": "order"}, "window": "5m", "threshold": 10, "severity": "error",
-            "targets": [{"type": "webhook", "url": receiver.url}]}  # fmt: skip
+    rule = {
+        "name": "order-burst",
+        "filter": {"type": "order"},
+        "window": "5m",
+        "threshold": 10,
+        "severity": "error",
+        "targets": [{"type": "webhook", "url": receiver.url}],
+    }
     assert server.post("/api/rules", json=rule).status_code == 201
     svc.start_background()  # the scheduler now evaluates every 0.1 s
 
@@ -103,7 +112,9 @@ def test_a_burst_gives_one_firing_webhook_and_one_resolve(make_server_for: Any, 
     detail = server.get(f"/api/alerts/{fired['alert_id']}").json()
     assert detail["state"] == "resolved"
     assert [(n["kind"], n["target"], n["ok"], n["attempts"]) for n in detail["notifications"]] == [
-        ("firing", receiver.url, True, 1), ("resolved", receiver.url, True, 1)]  # fmt: skip
+        ("firing", receiver.url, True, 1),
+        ("resolved", receiver.url, True, 1),
+    ]
 
 
 def _notice(url: str, alert_id: int) -> Notice:
@@ -152,8 +163,16 @@ def test_an_open_circuit_tries_the_endpoint_again_after_its_cooldown(make_server
     alert_id = svc.alerts.evaluate()["transitions"][0]["alert_id"]
     dead = f"http://127.0.0.1:{free_port()}/hook"
     clock = [1000.0]
-    notifier = Notifier(svc, retries=1, backoff=0.01, timeout=2.0, breaker_failures=1, breaker_cooldown=60, workers=1,
-                        monotonic=lambda: clock[0])  # fmt: skip
+    notifier = Notifier(
+        svc,
+        retries=1,
+        backoff=0.01,
+        timeout=2.0,
+        breaker_failures=1,
+        breaker_cooldown=60,
+        workers=1,
+        monotonic=lambda: clock[0],
+    )
     try:
         for _ in range(2):  # the first opens the circuit, the second is cut
             notifier.dispatch([_notice(dead, alert_id)])
@@ -163,5 +182,8 @@ def test_an_open_circuit_tries_the_endpoint_again_after_its_cooldown(make_server
         assert notifier.wait_idle(30)
     finally:
         notifier.stop()
-    rows = sorted((n for n in server.get(f"/api/alerts/{alert_id}").json()["notifications"] if n["target"] == dead), key=lambda n: n["id"])
+    rows = sorted(
+        (n for n in server.get(f"/api/alerts/{alert_id}").json()["notifications"] if n["target"] == dead),
+        key=lambda n: n["id"],
+    )
     assert [n["attempts"] for n in rows] == [1, 0, 1]

@@ -1,4 +1,5 @@
 """python app.py backup / restore: backup -> delete database -> restore -> identical counts."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -11,22 +12,31 @@ from tests.conftest import ROOT
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def counts(db: Path) -> dict[str, int]:
     conn = sqlite3.connect(db)
     try:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("events", "rollups", "rollups_hourly", "sessions")}
+        return {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("events", "rollups", "rollups_hourly", "sessions")
+        }
     finally:
         conn.close()
 
 
-def test_backup_then_restore_after_losing_the_database_gives_identical_counts(process_server: Any, tmp_path: Path) -> None:
+def test_backup_then_restore_after_losing_the_database_gives_identical_counts(
+    process_server: Any, tmp_path: Path
+) -> None:
     server = process_server()
     import requests
 
-    requests.post(server.url + "/api/events", json=[{"type": "t", "value": i, "duration_ms": i} for i in range(50)], timeout=30).raise_for_status()
+    requests.post(
+        server.url + "/api/events", json=[{"type": "t", "value": i, "duration_ms": i} for i in range(50)], timeout=30
+    ).raise_for_status()
     requests.post(server.url + "/api/sessions", json={"id": "sess_1"}, timeout=30).raise_for_status()
     db = tmp_path / "pulseboard.db"
     made = cli("backup", "--data-dir", str(tmp_path))  # online, while the server runs

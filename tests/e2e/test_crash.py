@@ -11,6 +11,7 @@ Two variants: plain HTTP clients that retry what was not acknowledged with
 the same uids, and the stdlib client (``client.Monitor``) whose spool holds
 events while the server is down and replays them after the restart.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -60,12 +61,14 @@ def crash_server(tmp_path: Path) -> Iterator[ProcessServer]:
         server.stop(signal.SIGKILL)
 
 
-def kill_and_restart(server: ProcessServer, kills: int, progress: Callable[[], int], stop: threading.Event | None = None) -> None:
+def kill_and_restart(
+    server: ProcessServer, kills: int, progress: Callable[[], int], stop: threading.Event | None = None
+) -> None:
     """SIGKILL the server ``kills`` times, each once another STEP events went
     through (``progress()`` counts them), restarting it each time."""
     for _ in range(kills + 1):
         mark = progress()
-        wait_until(lambda: progress() >= mark + STEP, timeout=60, message=f"{STEP} more events through the server")
+        wait_until(lambda m=mark: progress() >= m + STEP, timeout=60, message=f"{STEP} more events through the server")
         if _ < kills:
             server.stop(signal.SIGKILL)
             server.start()
@@ -119,11 +122,17 @@ class HttpClient(threading.Thread):
         out = []
         for _ in range(size):
             i = next(self.seq)
-            out.append({
-                "uid": f"c{self.n}-{i}", "source": f"crash{self.n}", "type": self.rng.choice(("scan", "sync", "req")),
-                "entity": f"e{i % 5}", "status": self.rng.choice(("ok", "error")), "value": float(i % 7),
-                "duration_ms": float(i % 50) + 0.5,
-            })  # fmt: skip
+            out.append(
+                {
+                    "uid": f"c{self.n}-{i}",
+                    "source": f"crash{self.n}",
+                    "type": self.rng.choice(("scan", "sync", "req")),
+                    "entity": f"e{i % 5}",
+                    "status": self.rng.choice(("ok", "error")),
+                    "value": float(i % 7),
+                    "duration_ms": float(i % 50) + 0.5,
+                }
+            )
         return out
 
     def send(self, http: requests.Session, events: list[dict[str, Any]]) -> bool:
@@ -198,15 +207,21 @@ def test_sigkill_mid_stream_loses_no_acknowledged_event_and_duplicates_none(
     assert rollup_mismatches(tmp_path / "crash.db") == [], counts
 
 
-def test_the_client_spool_carries_events_across_server_kills(
-    crash_server: ProcessServer, tmp_path: Path
-) -> None:
+def test_the_client_spool_carries_events_across_server_kills(crash_server: ProcessServer, tmp_path: Path) -> None:
     stop = threading.Event()
     monitors = [
-        Monitor(crash_server.url, source=f"spool{n}", spool_dir=tmp_path / "spool", batch_size=20,
-                flush_interval=0.05, timeout=3, max_backoff=0.5, close_timeout=30)
+        Monitor(
+            crash_server.url,
+            source=f"spool{n}",
+            spool_dir=tmp_path / "spool",
+            batch_size=20,
+            flush_interval=0.05,
+            timeout=3,
+            max_backoff=0.5,
+            close_timeout=30,
+        )
         for n in range(CLIENTS)
-    ]  # fmt: skip
+    ]
     logged: list[list[str]] = [[] for _ in monitors]
 
     def produce(n: int) -> None:
@@ -217,9 +232,13 @@ def test_the_client_spool_carries_events_across_server_kills(
                 return
             uid = f"m{n}-{i}"
             monitors[n].log_event(
-                rng.choice(("scan", "sync")), entity=f"e{i % 3}", status=rng.choice(("ok", "error")),
-                value=float(i % 9), duration_ms=float(i % 40), uid=uid,
-            )  # fmt: skip
+                rng.choice(("scan", "sync")),
+                entity=f"e{i % 3}",
+                status=rng.choice(("ok", "error")),
+                value=float(i % 9),
+                duration_ms=float(i % 40),
+                uid=uid,
+            )
             logged[n].append(uid)
             next_at += PACE_S / 2
             time.sleep(max(0.0, next_at - time.monotonic()))

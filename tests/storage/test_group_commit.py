@@ -1,5 +1,6 @@
 """data.ingest.GroupCommit: concurrent batches share transactions, each caller
 gets its own ids once committed, and a bad batch fails only its own caller."""
+
 from __future__ import annotations
 
 import threading
@@ -32,7 +33,9 @@ def batch(n: int, tag: str) -> list[dict[str, Any]]:
 def test_batches_that_queue_behind_a_transaction_share_the_next_one_with_their_own_ids(db: Any) -> None:
     group = GroupCommit(db)
     results: dict[int, Any] = {}
-    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, group.submit(batch(3, f"c{k}")))) for k in range(16)]
+    threads = [
+        threading.Thread(target=lambda k=k: results.__setitem__(k, group.submit(batch(3, f"c{k}")))) for k in range(16)
+    ]
     commits = []
     with db.write() as blocker:  # another writer: the first batch's transaction waits for it
         if db.dialect == "postgresql":  # (on SQLite the process's write lock already does)
@@ -50,7 +53,9 @@ def test_batches_that_queue_behind_a_transaction_share_the_next_one_with_their_o
         assert conn.execute(select(func.count()).select_from(EVENTS)).scalar() == 48
         assert conn.execute(select(func.sum(ROLLUPS.c.count))).scalar() == 48
         for k, r in results.items():  # each caller's ids are its own events
-            stored = conn.execute(select(EVENTS.c.uid).where(EVENTS.c.id.in_(r.ids)).order_by(EVENTS.c.id)).scalars().all()
+            stored = (
+                conn.execute(select(EVENTS.c.uid).where(EVENTS.c.id.in_(r.ids)).order_by(EVENTS.c.id)).scalars().all()
+            )
             assert stored == [f"c{k}-{i}" for i in range(3)]
 
 

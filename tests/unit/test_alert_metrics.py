@@ -1,5 +1,6 @@
 """Each metric kind of an alert rule, computed against a real database
 (rollups, histograms, raw events, executions)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -92,39 +93,76 @@ def test_percentiles_of_values_are_exact_from_raw_events(db: Database) -> None:
 
 
 def test_unique_users_and_attrs_filters_read_raw_events(db: Database) -> None:
-    ingest(db, REQUESTS + [ev(MIN, entity="/a", user="ann", attrs={"plan": "pro"}), ev(MIN, entity="/b", user="eve", attrs={"plan": "free"})])
-    assert values(metric(db, {"metric": "unique_users", "filter": {"type": "request"}, "group_by": ["entity"]})) == {("/a",): 2, ("/b",): 2}
+    ingest(
+        db,
+        REQUESTS
+        + [
+            ev(MIN, entity="/a", user="ann", attrs={"plan": "pro"}),
+            ev(MIN, entity="/b", user="eve", attrs={"plan": "free"}),
+        ],
+    )
+    assert values(metric(db, {"metric": "unique_users", "filter": {"type": "request"}, "group_by": ["entity"]})) == {
+        ("/a",): 2,
+        ("/b",): 2,
+    }
     assert values(metric(db, {"filter": {"attrs": {"plan": "pro"}}})) == {(): 1}
-    assert values(metric(db, {"filter": {"type": "request"}, "group_by": ["user"]})) == {("ann",): 3, ("bob",): 1, ("cy",): 1, ("eve",): 1}
+    assert values(metric(db, {"filter": {"type": "request"}, "group_by": ["user"]})) == {
+        ("ann",): 3,
+        ("bob",): 1,
+        ("cy",): 1,
+        ("eve",): 1,
+    }
 
 
 def test_latest_is_the_newest_gauge_value_per_group(any_db: Database) -> None:
-    ingest(any_db, [
-        ev(10 * MIN, "queue_size", source="door", value=70.0), ev(2 * MIN, "queue_size", source="door", value=12.0),
-        ev(3 * MIN, "queue_size", source="gate", value=55.0), ev(1 * MIN, "queue_size", source="gate"),  # no value: skipped
-        ev(2 * MIN, "other", source="gate", value=1.0),
-    ])  # fmt: skip
+    ingest(
+        any_db,
+        [
+            ev(10 * MIN, "queue_size", source="door", value=70.0),
+            ev(2 * MIN, "queue_size", source="door", value=12.0),
+            ev(3 * MIN, "queue_size", source="gate", value=55.0),
+            ev(1 * MIN, "queue_size", source="gate"),  # no value: skipped
+            ev(2 * MIN, "other", source="gate", value=1.0),
+        ],
+    )
     assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1h"})) == {(): 12}
-    grouped = metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1h", "group_by": ["source"]})
+    grouped = metric(
+        any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1h", "group_by": ["source"]}
+    )
     assert values(grouped) == {("door",): 12, ("gate",): 55}
-    assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "90s"})) == {}  # nothing that recent
+    assert (
+        values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "90s"})) == {}
+    )  # nothing that recent
 
 
 def test_latest_at_an_earlier_time_ignores_later_values(any_db: Database) -> None:
     """As a backtest sees it: the gauge's value then, though newer hours hold values too."""
     ingest(any_db, [ev(5 * 60 * MIN, "queue_size", value=80.0), ev(2 * MIN, "queue_size", value=3.0)])
     then = NOW - 4 * 60 * MIN
-    assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1d"}, now=then)) == {(): 80}
+    assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1d"}, now=then)) == {
+        (): 80
+    }
     assert values(metric(any_db, {"metric": "latest", "filter": {"type": "queue_size"}, "window": "1d"})) == {(): 3}
 
 
 def test_min_samples_and_a_samples_filter_gate_the_condition(db: Database) -> None:
     ingest(db, [ev(MIN, "sync", status="failed")] * 3 + [ev(MIN, "scan", status="ok")] * 12)
-    rule = parse_rule({"name": "r", "metric": "success_rate", "filter": {"type": "sync"}, "op": "<", "threshold": 80, "min_samples": 11})
+    rule = parse_rule(
+        {
+            "name": "r",
+            "metric": "success_rate",
+            "filter": {"type": "sync"},
+            "op": "<",
+            "threshold": 80,
+            "min_samples": 11,
+        }
+    )
     with db.read() as conn:
         few = compute(Reader(conn, NOW), rule)[()]
         assert few.value == 0.0 and few.samples == 3 and not matches(rule, few)
-        with_scans = rule.model_copy(update={"samples_filter": parse_rule({"name": "s", "filter": {"type": "scan"}}).filter})
+        with_scans = rule.model_copy(
+            update={"samples_filter": parse_rule({"name": "s", "filter": {"type": "scan"}}).filter}
+        )
         counted = compute(Reader(conn, NOW), with_scans)[()]
     assert counted.samples == 12 and matches(with_scans, counted)
 
@@ -157,18 +195,47 @@ def test_duration_judges_the_newest_run_against_its_scripts_band(db: Database) -
     with db.write() as conn:
         for i in range(20):
             t = start + i * 5 * MIN
-            records.record_execution(conn, {"id": f"etl-{i}", "script": "etl.py", "started_at": t, "duration_ms": 1000.0 + 10 * (i % 3),
-                                            "status": "success"}, NOW)  # fmt: skip
-        records.record_execution(conn, {"id": "etl-slow", "script": "etl.py", "started_at": NOW - 2 * MIN, "duration_ms": 5000.0,
-                                        "status": "success"}, NOW)  # fmt: skip
-        records.record_execution(conn, {"id": "other-1", "script": "other.py", "started_at": NOW - 3 * 60 * MIN, "duration_ms": 10.0,
-                                        "status": "success"}, NOW)  # fmt: skip
+            records.record_execution(
+                conn,
+                {
+                    "id": f"etl-{i}",
+                    "script": "etl.py",
+                    "started_at": t,
+                    "duration_ms": 1000.0 + 10 * (i % 3),
+                    "status": "success",
+                },
+                NOW,
+            )
+        records.record_execution(
+            conn,
+            {
+                "id": "etl-slow",
+                "script": "etl.py",
+                "started_at": NOW - 2 * MIN,
+                "duration_ms": 5000.0,
+                "status": "success",
+            },
+            NOW,
+        )
+        records.record_execution(
+            conn,
+            {
+                "id": "other-1",
+                "script": "other.py",
+                "started_at": NOW - 3 * 60 * MIN,
+                "duration_ms": 10.0,
+                "status": "success",
+            },
+            NOW,
+        )
     result = metric(db, {"kind": "duration", "window": "10m", "op": "!="})
     assert set(result) == {("etl.py",)}  # other.py did not finish in the window
     sample = result[("etl.py",)]
     assert (sample.value, sample.flag, sample.execution_id, sample.samples) == (5000.0, True, "etl-slow", 20)
     assert "band of 20 previous runs" in sample.detail
-    assert metric(db, {"kind": "duration", "window": "10m", "op": "<"})[("etl.py",)].flag is False  # not faster than its band
+    assert (
+        metric(db, {"kind": "duration", "window": "10m", "op": "<"})[("etl.py",)].flag is False
+    )  # not faster than its band
     rule = parse_rule({"name": "r", "kind": "duration"})
     assert labels_of(rule, ("etl.py",)) == {"entity": "etl.py"}
 
@@ -185,7 +252,11 @@ def test_rules_with_the_same_window_share_one_rollup_read(db: Database) -> None:
     ingest(db, REQUESTS)
     with db.read() as conn:
         reader = Reader(conn, NOW)
-        for spec in ({"metric": "count"}, {"metric": "avg", "group_by": ["entity"]}, {"metric": "success_rate", "filter": {"source": "app"}}):
+        for spec in (
+            {"metric": "count"},
+            {"metric": "avg", "group_by": ["entity"]},
+            {"metric": "success_rate", "filter": {"source": "app"}},
+        ):
             compute(reader, parse_rule({"name": "r", **spec}))
         assert len(reader._cache) == 1
         compute(reader, parse_rule({"name": "r", "window": "1h"}))
@@ -213,12 +284,16 @@ def test_vectorised_histogram_percentiles_equal_the_analytics_ones() -> None:
 
 def test_anomaly_detectors_carry_over_and_agree_with_a_fresh_start(db: Database) -> None:
     ingest(db, [ev(m * MIN + 10 * timedelta(seconds=1), "order") for m in range(1, 60) for _ in range(5 + m % 2)])
-    rule = parse_rule({"name": "r", "kind": "anomaly", "filter": {"type": "order"}, "bucket": "1m", "history": "1h", "op": ">"})
+    rule = parse_rule(
+        {"name": "r", "kind": "anomaly", "filter": {"type": "order"}, "bucket": "1m", "history": "1h", "op": ">"}
+    )
     memory: dict[Any, Any] = {}
     with db.read() as conn:
         calm = compute(Reader(conn, NOW, memory=memory), rule)[()]
     assert calm.flag is False and calm.samples == 60
-    ingest(db, [event_row(NOW + timedelta(seconds=10), "app", "order")] * 80)  # the minute 12:00 is complete at 12:01:30
+    ingest(
+        db, [event_row(NOW + timedelta(seconds=10), "app", "order")] * 80
+    )  # the minute 12:00 is complete at 12:01:30
     later = NOW + MIN
     with db.read() as conn:
         carried = compute(Reader(conn, later, memory=memory), rule)[()]

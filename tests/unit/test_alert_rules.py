@@ -1,4 +1,5 @@
 """Alert rules: validation that names the field, YAML files, durations, the defaults."""
+
 from __future__ import annotations
 
 import doctest
@@ -7,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import alerts.rules
-
 from alerts.defaults import DEFAULT_RULES
 from alerts.rules import RuleError, duration, load_yaml, parse_rule
 from data.queries import Filters
@@ -21,15 +21,35 @@ def error_of(spec: dict[str, object]) -> RuleError:
 
 def test_a_minimal_rule_gets_the_documented_defaults() -> None:
     rule = parse_rule({"name": "errors"})
-    assert (rule.kind, rule.metric, rule.window, rule.op, rule.threshold, rule.severity) == ("threshold", "count", "5m", ">", 0.0, "warning")
-    assert (rule.for_delta, rule.keep_firing_delta, rule.repeat_delta) == (timedelta(0), timedelta(0), timedelta(hours=4))
+    assert (rule.kind, rule.metric, rule.window, rule.op, rule.threshold, rule.severity) == (
+        "threshold",
+        "count",
+        "5m",
+        ">",
+        0.0,
+        "warning",
+    )
+    assert (rule.for_delta, rule.keep_firing_delta, rule.repeat_delta) == (
+        timedelta(0),
+        timedelta(0),
+        timedelta(hours=4),
+    )
     assert [t.type for t in rule.targets] == ["live", "log"]
 
 
 def test_the_stored_spec_round_trips_with_for_under_its_own_name() -> None:
-    spec = {"name": "slow", "metric": "p95", "field": "duration_ms", "filter": {"source": "app", "type": ["request", "job"]},
-            "group_by": ["entity"], "threshold": 250, "for": "2m", "keep_firing_for": "30s", "labels": {"team": "web"},
-            "targets": [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}]}  # fmt: skip
+    spec = {
+        "name": "slow",
+        "metric": "p95",
+        "field": "duration_ms",
+        "filter": {"source": "app", "type": ["request", "job"]},
+        "group_by": ["entity"],
+        "threshold": 250,
+        "for": "2m",
+        "keep_firing_for": "30s",
+        "labels": {"team": "web"},
+        "targets": [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}],
+    }
     rule = parse_rule(spec)
     stored = rule.spec()
     assert stored["for"] == "2m" and "for_" not in stored

@@ -1,5 +1,6 @@
 """The alert state machine: every transition, pending and keep-firing timing,
 repeats, acknowledgement, de-duplication and silences, on an injected clock."""
+
 from __future__ import annotations
 
 import doctest
@@ -14,7 +15,9 @@ S = timedelta(seconds=1)
 MIN = timedelta(minutes=1)
 
 
-def run(timing: Timing, *evaluations: tuple[timedelta, bool], silenced: bool = False, start: Series | None = None) -> list[Step]:
+def run(
+    timing: Timing, *evaluations: tuple[timedelta, bool], silenced: bool = False, start: Series | None = None
+) -> list[Step]:
     """Feed ``(offset from T0, matched)`` evaluations through the machine."""
     series = start or Series("fp", {"entity": "a"})
     steps = []
@@ -71,13 +74,29 @@ def test_a_firing_series_resolves_at_the_first_miss_and_says_so() -> None:
 
 def test_keep_firing_for_bridges_short_gaps_and_resolves_after_it() -> None:
     timing = Timing(keep_firing_for=30 * S)
-    steps = run(timing, (0 * S, True), (10 * S, False), (20 * S, False), (25 * S, True), (40 * S, False), (54 * S, False), (55 * S, False))
+    steps = run(
+        timing,
+        (0 * S, True),
+        (10 * S, False),
+        (20 * S, False),
+        (25 * S, True),
+        (40 * S, False),
+        (54 * S, False),
+        (55 * S, False),
+    )
     assert states(steps) == ["firing", "firing", "firing", "firing", "firing", "firing", "resolved"]
     assert notices(steps) == ["firing", None, None, None, None, None, "resolved"]  # 30 s after the last match (25 s)
 
 
 def test_repeat_notifications_follow_the_repeat_interval_while_firing() -> None:
-    steps = run(Timing(repeat_interval=10 * MIN), (0 * MIN, True), (5 * MIN, True), (10 * MIN, True), (15 * MIN, True), (20 * MIN, True))
+    steps = run(
+        Timing(repeat_interval=10 * MIN),
+        (0 * MIN, True),
+        (5 * MIN, True),
+        (10 * MIN, True),
+        (15 * MIN, True),
+        (20 * MIN, True),
+    )
     assert notices(steps) == ["firing", None, "repeat", None, "repeat"]
     assert steps[-1].after.notifications == 3
 
@@ -112,7 +131,13 @@ def test_a_match_after_the_dedup_window_starts_a_new_alert_and_notifies() -> Non
 def test_a_reopened_alert_repeats_on_the_original_schedule() -> None:
     timing = Timing(dedup=5 * MIN, repeat_interval=10 * MIN)
     steps = run(timing, (0 * MIN, True), (1 * MIN, False), (2 * MIN, True), (10 * MIN, True), (11 * MIN, True))
-    assert notices(steps) == ["firing", "resolved", None, None, "repeat"]  # 10 min after the last notice (the resolve, at 1 min)
+    assert notices(steps) == [
+        "firing",
+        "resolved",
+        None,
+        None,
+        "repeat",
+    ]  # 10 min after the last notice (the resolve, at 1 min)
 
 
 def test_a_silenced_series_fires_without_notifying_and_resolves_silently() -> None:

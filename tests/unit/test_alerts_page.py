@@ -1,6 +1,7 @@
 """The Alerts page's builders and its form: components for empty and
 non-empty data, the form's values to a rule and back (through the real rule
 model), and every validation error mapped to the control that holds it."""
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,41 @@ def component_ids(component: Any) -> set[str]:
 
 
 def alert(**kw: Any) -> dict[str, Any]:
-    base = {"id": 7, "rule_id": 3, "rule": "errors", "fingerprint": "f", "labels": {"source": "web"}, "severity": "error", "state": "firing",
-            "value": 5.0, "summary": "errors [source=web]: count is 5 (> 3 over 1m)", "started_at": (NOW - timedelta(minutes=3)).isoformat(),
-            "fired_at": (NOW - timedelta(minutes=2)).isoformat(), "resolved_at": None, "last_eval_at": NOW.isoformat(), "notifications": 1,
-            "acknowledged": False, "acknowledged_at": None, "acknowledged_by": None}  # fmt: skip
+    base = {
+        "id": 7,
+        "rule_id": 3,
+        "rule": "errors",
+        "fingerprint": "f",
+        "labels": {"source": "web"},
+        "severity": "error",
+        "state": "firing",
+        "value": 5.0,
+        "summary": "errors [source=web]: count is 5 (> 3 over 1m)",
+        "started_at": (NOW - timedelta(minutes=3)).isoformat(),
+        "fired_at": (NOW - timedelta(minutes=2)).isoformat(),
+        "resolved_at": None,
+        "last_eval_at": NOW.isoformat(),
+        "notifications": 1,
+        "acknowledged": False,
+        "acknowledged_at": None,
+        "acknowledged_by": None,
+    }
     return base | kw
 
 
-SPEC = {"name": "errors", "kind": "threshold", "metric": "count", "filter": {"type": ["error"]}, "group_by": ["source"], "window": "1m",
-        "op": ">", "threshold": 3.0, "severity": "error", "for": "0s", "targets": [{"type": "live"}, {"type": "log"}]}  # fmt: skip
+SPEC = {
+    "name": "errors",
+    "kind": "threshold",
+    "metric": "count",
+    "filter": {"type": ["error"]},
+    "group_by": ["source"],
+    "window": "1m",
+    "op": ">",
+    "threshold": 3.0,
+    "severity": "error",
+    "for": "0s",
+    "targets": [{"type": "live"}, {"type": "log"}],
+}
 
 
 # ------------------------------------------------------------------ the form
@@ -62,31 +89,64 @@ def form(**kw: Any) -> dict[str, Any]:
 
 def test_the_form_makes_a_valid_rule_with_the_defaults_filled_in() -> None:
     rule = parse_rule(layout.form_spec(form(group_by=["source"], severity="error")))
-    assert (rule.name, rule.metric, rule.window, rule.op, rule.threshold, rule.severity) == ("errors", "count", "1m", ">", 3.0, "error")
+    assert (rule.name, rule.metric, rule.window, rule.op, rule.threshold, rule.severity) == (
+        "errors",
+        "count",
+        "1m",
+        ">",
+        3.0,
+        "error",
+    )
     assert rule.filter.type == ["error"] and rule.group_by == ["source"]
     assert [t.type for t in rule.targets] == ["live", "log"]
     assert rule.repeat_interval == "4h" and rule.for_ == "0s"
 
 
 def test_a_stored_rule_round_trips_through_the_form_with_the_advanced_fields() -> None:
-    spec = parse_rule({
-        "name": "sync health", "description": "Low success", "metric": "success_rate", "filter": {"type": ["sync"], "attrs": {"site": "north"}, "user": ["ana"]},
-        "window": "today", "op": "<", "threshold": 80, "min_samples": 10, "samples_filter": {"type": ["scan"]}, "for": "2m",
-        "keep_firing_for": "5m", "repeat_interval": "1h", "severity": "warning", "labels": {"team": "ops"},
-        "targets": [{"type": "live"}, {"type": "webhook", "url": "http://127.0.0.1:9/hook"}],
-    }).spec()  # fmt: skip
+    spec = parse_rule(
+        {
+            "name": "sync health",
+            "description": "Low success",
+            "metric": "success_rate",
+            "filter": {"type": ["sync"], "attrs": {"site": "north"}, "user": ["ana"]},
+            "window": "today",
+            "op": "<",
+            "threshold": 80,
+            "min_samples": 10,
+            "samples_filter": {"type": ["scan"]},
+            "for": "2m",
+            "keep_firing_for": "5m",
+            "repeat_interval": "1h",
+            "severity": "warning",
+            "labels": {"team": "ops"},
+            "targets": [{"type": "live"}, {"type": "webhook", "url": "http://127.0.0.1:9/hook"}],
+        }
+    ).spec()
     values = layout.form_values(spec)
     assert values["type"] == "sync" and values["min_samples"] == "10" and values["webhook"] == "http://127.0.0.1:9/hook"
-    assert "team: ops" in values["advanced"] and "site: north" in values["advanced"] and "samples_filter" in values["advanced"]
+    assert (
+        "team: ops" in values["advanced"]
+        and "site: north" in values["advanced"]
+        and "samples_filter" in values["advanced"]
+    )
     assert parse_rule(layout.form_spec(values)).spec() == spec
 
 
 def test_an_empty_form_gives_the_defaults() -> None:
     values = layout.form_values(None)
     assert values == layout.FORM_DEFAULTS and values is not layout.FORM_DEFAULTS
-    assert layout.form_spec(values) == {"kind": "threshold", "severity": "warning", "metric": "count", "field": "value", "window": "5m",
-                                        "op": ">", "for": "0s", "keep_firing_for": "0s", "repeat_interval": "4h",
-                                        "targets": [{"type": "live"}, {"type": "log"}]}  # fmt: skip
+    assert layout.form_spec(values) == {
+        "kind": "threshold",
+        "severity": "warning",
+        "metric": "count",
+        "field": "value",
+        "window": "5m",
+        "op": ">",
+        "for": "0s",
+        "keep_firing_for": "0s",
+        "repeat_interval": "4h",
+        "targets": [{"type": "live"}, {"type": "log"}],
+    }
 
 
 @pytest.mark.parametrize(
@@ -107,7 +167,9 @@ def test_an_empty_form_gives_the_defaults() -> None:
         ({"advanced": "colour: red"}, "colour", None),
     ],
 )
-def test_every_rule_error_names_its_field_and_maps_to_its_control(change: dict[str, Any], field: str, control: str | None) -> None:
+def test_every_rule_error_names_its_field_and_maps_to_its_control(
+    change: dict[str, Any], field: str, control: str | None
+) -> None:
     with pytest.raises(RuleError) as info:
         parse_rule(layout.form_spec(form(**change)))
     assert info.value.field.startswith(field)
@@ -117,7 +179,12 @@ def test_every_rule_error_names_its_field_and_maps_to_its_control(change: dict[s
 
 
 def test_bad_advanced_yaml_is_a_form_error_on_the_advanced_box() -> None:
-    for bad in ("labels: {team: ops", "- just\n- a list", "a: &x [1, 2]\nlabels: *x", "labels: {" + "k: v, " * 3000 + "}"):
+    for bad in (
+        "labels: {team: ops",
+        "- just\n- a list",
+        "a: &x [1, 2]\nlabels: *x",
+        "labels: {" + "k: v, " * 3000 + "}",
+    ):
         with pytest.raises(layout.FormError) as info:
             layout.form_spec(form(advanced=bad))
         assert info.value.field == "advanced" and layout.control_for(info.value.field) == "advanced"
@@ -138,9 +205,19 @@ def test_the_active_list_says_what_to_do_when_nothing_fires() -> None:
 
 def test_an_alert_card_shows_rule_labels_value_since_and_the_acknowledge_button() -> None:
     out = text(layout.active_list([alert()], {3: SPEC}, NOW))
-    for part in ("errors", "source=web", "value 5", "2026-11-30 11:58:00", "2 min ago", "Acknowledge", "/alerts?alert=7",
-                 "/alerts?tab=history&rule=3", "/explore?window=15min&type=error&source=web", "#e03131",
-                 "/alerts?tab=silences&silence_rule=errors&silence_labels=source%3Dweb"):  # fmt: skip
+    for part in (
+        "errors",
+        "source=web",
+        "value 5",
+        "2026-11-30 11:58:00",
+        "2 min ago",
+        "Acknowledge",
+        "/alerts?alert=7",
+        "/alerts?tab=history&rule=3",
+        "/explore?window=15min&type=error&source=web",
+        "#e03131",
+        "/alerts?tab=silences&silence_rule=errors&silence_labels=source%3Dweb",
+    ):
         assert part in out, part
     assert '"type": "al-ack", "index": 7' in out
     assert "rule off" not in out
@@ -148,7 +225,9 @@ def test_an_alert_card_shows_rule_labels_value_since_and_the_acknowledge_button(
 
 
 def test_an_acknowledged_alert_says_by_whom_instead_of_a_button() -> None:
-    card = layout.alert_card(alert(acknowledged=True, acknowledged_by="ana", acknowledged_at=NOW.isoformat()), SPEC, NOW)
+    card = layout.alert_card(
+        alert(acknowledged=True, acknowledged_by="ana", acknowledged_at=NOW.isoformat()), SPEC, NOW
+    )
     out = text(card)
     assert "acknowledged by ana" in out and "Acknowledge" not in out
 
@@ -160,19 +239,39 @@ def test_a_duration_rule_links_to_the_script_s_runs() -> None:
 
 
 def test_the_alert_detail_lists_its_notifications_or_says_it_is_gone() -> None:
-    notes = [{"id": 1, "ts": NOW.isoformat(), "kind": "firing", "target": "http://h/x", "ok": False, "attempts": 3, "error": "HTTP 500"}]
+    notes = [
+        {
+            "id": 1,
+            "ts": NOW.isoformat(),
+            "kind": "firing",
+            "target": "http://h/x",
+            "ok": False,
+            "attempts": 3,
+            "error": "HTTP 500",
+        }
+    ]
     out = text(layout.alert_detail(alert(notifications=notes), SPEC, NOW))
     assert "Alert #7" in out and "failed: HTTP 500" in out and "1 notification(s)" in out
     assert "does not exist" in text(layout.alert_detail(None, None, NOW, "99"))
-    resolved = text(layout.alert_detail(alert(state="resolved", resolved_at=NOW.isoformat(), notifications=[]), SPEC, NOW))
+    resolved = text(
+        layout.alert_detail(alert(state="resolved", resolved_at=NOW.isoformat(), notifications=[]), SPEC, NOW)
+    )
     assert "resolved" in resolved and "No notifications were sent" in resolved
 
 
 def test_the_rules_table_has_a_switch_per_rule_and_an_empty_state() -> None:
     assert layout.NO_RULES in text(layout.rules_table([]))
     assert "--rules rules.yaml" in layout.NO_RULES
-    rows = [{"id": 1, "name": "errors", "enabled": True, "origin": "api", "spec": SPEC},
-            {"id": 2, "name": "quiet", "enabled": False, "origin": "file", "spec": {"name": "quiet", "kind": "absence", "window": "1h"}}]
+    rows = [
+        {"id": 1, "name": "errors", "enabled": True, "origin": "api", "spec": SPEC},
+        {
+            "id": 2,
+            "name": "quiet",
+            "enabled": False,
+            "origin": "file",
+            "spec": {"name": "quiet", "kind": "absence", "window": "1h"},
+        },
+    ]
     out = json.loads(text(layout.rules_table(rows)))
     switches = [n for n in _nodes(out) if n.get("type") == "Switch"]
     assert [(s["props"]["id"]["index"], s["props"]["value"]) for s in switches] == [(1, True), (2, False)]
@@ -196,11 +295,25 @@ def _nodes(node: Any) -> list[dict[str, Any]]:
 def test_silences_show_their_state_and_a_delete_button() -> None:
     assert layout.NO_SILENCES in text(layout.silences_table([], NOW))
     rows = [
-        {"id": 1, "matchers": {"rule": "errors"}, "starts_at": NOW.isoformat(), "ends_at": (NOW + timedelta(hours=1)).isoformat(),
-         "comment": "deploy", "created_by": None, "active": True},
-        {"id": 2, "matchers": {"entity": "x"}, "starts_at": (NOW - timedelta(hours=2)).isoformat(), "ends_at": (NOW - timedelta(hours=1)).isoformat(),
-         "comment": None, "created_by": "ana", "active": False},
-    ]  # fmt: skip
+        {
+            "id": 1,
+            "matchers": {"rule": "errors"},
+            "starts_at": NOW.isoformat(),
+            "ends_at": (NOW + timedelta(hours=1)).isoformat(),
+            "comment": "deploy",
+            "created_by": None,
+            "active": True,
+        },
+        {
+            "id": 2,
+            "matchers": {"entity": "x"},
+            "starts_at": (NOW - timedelta(hours=2)).isoformat(),
+            "ends_at": (NOW - timedelta(hours=1)).isoformat(),
+            "comment": None,
+            "created_by": "ana",
+            "active": False,
+        },
+    ]
     out = text(layout.silences_table(rows, NOW))
     assert "rule=errors" in out and "in force" in out and "ended" in out and "deploy" in out
     assert '"type": "al-s-delete", "index": 2' in out
@@ -208,38 +321,77 @@ def test_silences_show_their_state_and_a_delete_button() -> None:
 
 def test_history_rows_link_each_alert_and_say_who_acknowledged() -> None:
     rows = layout.history_rows([alert(acknowledged=True, acknowledged_by="ana"), alert(id=8, state="resolved")])
-    assert rows[0]["alert"] == "[#7](/alerts?alert=7)" and rows[0]["acknowledged"] == "yes by ana" and rows[0]["labels"] == "source=web"
+    assert (
+        rows[0]["alert"] == "[#7](/alerts?alert=7)"
+        and rows[0]["acknowledged"] == "yes by ana"
+        and rows[0]["labels"] == "source=web"
+    )
     assert rows[1]["acknowledged"] == "no" and rows[1]["resolved"] == "–"
     assert layout.history_rows([]) == []
 
 
 def test_the_backtest_view_counts_notifications_and_draws_the_timeline() -> None:
-    result = {"rule": "errors", "since": "2026-11-29T12:00:00+00:00", "until": "2026-11-30T12:00:00+00:00", "step_seconds": 288.0, "steps": 301,
-              "transitions": [{"ts": "2026-11-30T10:00:00+00:00", "labels": {"source": "web"}, "from": "normal", "to": "firing", "value": 5.0,
-                               "notification": "firing"},
-                              {"ts": "2026-11-30T10:10:00+00:00", "labels": {"source": "web"}, "from": "firing", "to": "resolved", "value": 1.0,
-                               "notification": "resolved"}],
-              "fired": 1, "resolved": 1, "notifications": 2, "by_kind": {}, "deliveries": 4}  # fmt: skip
+    result = {
+        "rule": "errors",
+        "since": "2026-11-29T12:00:00+00:00",
+        "until": "2026-11-30T12:00:00+00:00",
+        "step_seconds": 288.0,
+        "steps": 301,
+        "transitions": [
+            {
+                "ts": "2026-11-30T10:00:00+00:00",
+                "labels": {"source": "web"},
+                "from": "normal",
+                "to": "firing",
+                "value": 5.0,
+                "notification": "firing",
+            },
+            {
+                "ts": "2026-11-30T10:10:00+00:00",
+                "labels": {"source": "web"},
+                "from": "firing",
+                "to": "resolved",
+                "value": 1.0,
+                "notification": "resolved",
+            },
+        ],
+        "fired": 1,
+        "resolved": 1,
+        "notifications": 2,
+        "by_kind": {},
+        "deliveries": 4,
+    }
     fig = figures.alert_timeline(result["transitions"], since=result["since"], until=result["until"], dark=True)
     assert list(fig.data[0].y) == [0, 2, 0, 0] and list(fig.data[1].x) == [t["ts"] for t in result["transitions"]]
     out = text(layout.backtest_view(result, fig, "Rule 'errors'"))
-    assert "fired 1 time(s)" in out and "sent 2 notification(s)" in out and "every 4 min 48 s" in out and "firing → resolved" in out
+    assert (
+        "fired 1 time(s)" in out
+        and "sent 2 notification(s)" in out
+        and "every 4 min 48 s" in out
+        and "firing → resolved" in out
+    )
     empty = figures.alert_timeline([], since=result["since"], until=result["until"])
     assert list(empty.data[0].y) == [0, 0] and len(empty.data) == 1
-    assert "would not have left the normal state" in text(layout.backtest_view(result | {"transitions": []}, empty, "x"))
+    assert "would not have left the normal state" in text(
+        layout.backtest_view(result | {"transitions": []}, empty, "x")
+    )
 
 
 def test_the_page_reads_its_filters_from_the_url_and_ignores_bad_ones() -> None:
     def props(page: Any, id_: str) -> dict[str, Any]:
         return next(n["props"] for n in _nodes(json.loads(text(page))) if n["props"].get("id") == id_)
 
-    page = layout.page("/alerts", {"tab": "history", "rule": "3", "state": "firing", "backtest": "2", "range": "7d", "alert": "12"})
+    page = layout.page(
+        "/alerts", {"tab": "history", "rule": "3", "state": "firing", "backtest": "2", "range": "7d", "alert": "12"}
+    )
     assert props(page, ids.AL_TABS)["active_tab"] == "history"
     assert props(page, ids.AL_H_RULE)["value"] == "3" and props(page, ids.AL_H_STATE)["value"] == "firing"
     assert props(page, ids.AL_BT_RULE)["value"] == "2" and props(page, ids.AL_BT_RANGE)["value"] == "7d"
     assert props(page, ids.AL_ALERT_ID)["data"] == "12"
     silence = layout.page("/alerts", {"tab": "silences", "silence_rule": "errors", "silence_labels": "source=web"})
-    assert props(silence, ids.AL_S_RULE)["value"] == "errors" and props(silence, ids.AL_S_LABELS)["value"] == "source=web"
+    assert (
+        props(silence, ids.AL_S_RULE)["value"] == "errors" and props(silence, ids.AL_S_LABELS)["value"] == "source=web"
+    )
     bad = layout.page("/alerts", {"tab": "nope", "rule": "x;", "state": "exploded", "range": "1y"})
     assert props(bad, ids.AL_TABS)["active_tab"] == "active" and props(bad, ids.AL_H_RULE)["value"] == ""
     assert props(bad, ids.AL_H_STATE)["value"] == "" and props(bad, ids.AL_BT_RANGE)["value"] == "24h"
@@ -248,7 +400,13 @@ def test_the_page_reads_its_filters_from_the_url_and_ignores_bad_ones() -> None:
 def test_every_alerts_id_the_callbacks_use_is_on_the_page() -> None:
     present = component_ids(layout.page("/alerts", {}))
     wanted = {v for k, v in vars(ids).items() if k.startswith("AL_") and isinstance(v, str)}
-    wanted -= {ids.AL_ACK, ids.AL_RULE_ENABLED, ids.AL_RULE_EDIT, ids.AL_S_DELETE, ids.AL_FORM}  # pattern types and the form prefix
+    wanted -= {
+        ids.AL_ACK,
+        ids.AL_RULE_ENABLED,
+        ids.AL_RULE_EDIT,
+        ids.AL_S_DELETE,
+        ids.AL_FORM,
+    }  # pattern types and the form prefix
     assert wanted <= present, wanted - present
     assert ids.page_url("alerts") in present and "al-recent" in present and "al-delete-wrap" in present
 
@@ -257,8 +415,11 @@ def test_every_alerts_id_the_callbacks_use_is_on_the_page() -> None:
 
 
 def test_silence_labels_parse_or_name_the_field() -> None:
-    assert cb.silence_spec("", "entity=a, source=b", "", "", "ana") == {"matchers": {"entity": "a", "source": "b"}, "duration": "1h",
-                                                                      "created_by": "ana"}  # fmt: skip
+    assert cb.silence_spec("", "entity=a, source=b", "", "", "ana") == {
+        "matchers": {"entity": "a", "source": "b"},
+        "duration": "1h",
+        "created_by": "ana",
+    }
     with pytest.raises(RuleError) as info:
         cb.parse_labels("entity")
     assert info.value.field == "labels"
@@ -273,10 +434,22 @@ def test_the_url_holds_every_filter_and_only_those_not_default() -> None:
 
 
 def test_an_evaluation_summary_reads_as_a_sentence_with_each_failed_rule() -> None:
-    summary = {"rules": 2, "firing": 0, "pending": 1, "notifications": 0, "transitions": [], "duration_ms": 3.2, "evaluated_at": NOW.isoformat(),
-               "errors": [{"rule": "broken", "error": "no such column"}]}  # fmt: skip
+    summary = {
+        "rules": 2,
+        "firing": 0,
+        "pending": 1,
+        "notifications": 0,
+        "transitions": [],
+        "duration_ms": 3.2,
+        "evaluated_at": NOW.isoformat(),
+        "errors": [{"rule": "broken", "error": "no such column"}],
+    }
     out = text(cb.evaluation_text(summary))
-    assert "Evaluated 2 rules at 2026-11-30 12:00:00 UTC" in out and "1 pending" in out and "Rule 'broken' could not be evaluated" in out
+    assert (
+        "Evaluated 2 rules at 2026-11-30 12:00:00 UTC" in out
+        and "1 pending" in out
+        and "Rule 'broken' could not be evaluated" in out
+    )
 
 
 def test_only_admins_change_alerts_when_sign_in_is_on() -> None:

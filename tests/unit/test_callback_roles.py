@@ -1,6 +1,7 @@
 """With sign-in on, the page callbacks that change state (export schedules,
 alerts) refuse viewers: the policy lets every signed-in user call Dash
 callbacks, so the callbacks check the role themselves."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -1,4 +1,5 @@
 """Drill-down pages read their id from the address, percent-decoded."""
+
 from __future__ import annotations
 
 from typing import Any

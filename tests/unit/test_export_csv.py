@@ -1,4 +1,5 @@
 """data/export.py: CSV byte for byte (the Datasette way)."""
+
 from __future__ import annotations
 
 import csv
@@ -16,7 +17,12 @@ COLUMNS = ["name", "value", "when", "note"]
 ROWS = [
     {"name": "plain", "value": 1, "when": datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc), "note": None},
     {"name": "with, comma", "value": -3, "when": None, "note": 'say "hi"'},
-    {"name": "two\nlines", "value": 2.5, "when": datetime(2024, 5, 1, 10, 0, 30, 250000, tzinfo=timezone.utc), "note": "=1+2"},
+    {
+        "name": "two\nlines",
+        "value": 2.5,
+        "when": datetime(2024, 5, 1, 10, 0, 30, 250000, tzinfo=timezone.utc),
+        "note": "=1+2",
+    },
     {"name": "+SUM(A1:A2)", "value": -0.5, "when": None, "note": "-cmd"},
     {"name": "@import", "value": float("nan"), "when": None, "note": "\tTAB"},
     {"name": "\rCR", "value": None, "when": None, "note": "ok=fine"},
@@ -28,7 +34,7 @@ EXPECTED = (
     '"two\nlines",2.5,2024-05-01T10:00:30.250000+00:00,\'=1+2\r\n'
     "'+SUM(A1:A2),-0.5,,'-cmd\r\n"
     "'@import,,,'\tTAB\r\n"
-    "\"'\rCR\",,,ok=fine\r\n"
+    '"\'\rCR",,,ok=fine\r\n'
 )
 
 
@@ -59,30 +65,33 @@ def test_missing_columns_are_empty_cells() -> None:
     assert "".join(csv_lines(["a", "b"], [[{"a": 1}]])) == "a,b\r\n1,\r\n"
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (None, ""),
-    (float("nan"), ""),
-    (pd.NaT, ""),
-    (np.float64("nan"), ""),
-    (-3, "-3"),
-    (-3.25, "-3.25"),
-    (1e-07, "1e-07"),
-    (np.int64(-3), "-3"),
-    (np.float64(-0.5), "-0.5"),
-    (Decimal("-2.50"), "-2.50"),
-    (True, "true"),
-    (np.bool_(False), "false"),
-    (datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))), "2024-05-01T12:00:00+02:00"),
-    (pd.Timestamp("2024-05-01 10:00", tz="UTC"), "2024-05-01T10:00:00+00:00"),
-    ({"a": [1, "x"]}, '{"a":[1,"x"]}'),
-    ("-3", "'-3"),  # text that looks like a formula stays text
-    ("=A1", "'=A1"),
-    ("+1", "'+1"),
-    ("@x", "'@x"),
-    ("\tx", "'\tx"),
-    ("\rx", "'\rx"),
-    ("a=b", "a=b"),
-    ("", ""),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, ""),
+        (float("nan"), ""),
+        (pd.NaT, ""),
+        (np.float64("nan"), ""),
+        (-3, "-3"),
+        (-3.25, "-3.25"),
+        (1e-07, "1e-07"),
+        (np.int64(-3), "-3"),
+        (np.float64(-0.5), "-0.5"),
+        (Decimal("-2.50"), "-2.50"),
+        (True, "true"),
+        (np.bool_(False), "false"),
+        (datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))), "2024-05-01T12:00:00+02:00"),
+        (pd.Timestamp("2024-05-01 10:00", tz="UTC"), "2024-05-01T10:00:00+00:00"),
+        ({"a": [1, "x"]}, '{"a":[1,"x"]}'),
+        ("-3", "'-3"),  # text that looks like a formula stays text
+        ("=A1", "'=A1"),
+        ("+1", "'+1"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
 def test_cells(value: object, text: str) -> None:
     assert cell(value) == text

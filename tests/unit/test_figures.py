@@ -1,8 +1,8 @@
 """Figure builders: rows in, Plotly figures out."""
+
 from __future__ import annotations
 
 from layouts import figures
-
 
 ROWS = [
     {"bucket": "2026-11-22T10:00:00+00:00", "group": "pay", "value": 3},
@@ -36,7 +36,11 @@ def test_explore_heatmap_lays_groups_against_buckets_with_gaps_empty() -> None:
 
 def test_explore_marks_anomalies_and_shades_the_baseline() -> None:
     rows = [{"bucket": "t1", "value": 1.0}, {"bucket": "t2", "value": 9.0}]
-    fig = figures.explore(rows, band=[{"bucket": "t1", "lower": 0.5, "upper": 1.5}], anomalies=[{"bucket": "t2", "value": 9.0, "reason": "high"}])
+    fig = figures.explore(
+        rows,
+        band=[{"bucket": "t1", "lower": 0.5, "upper": 1.5}],
+        anomalies=[{"bucket": "t2", "value": 9.0, "reason": "high"}],
+    )
     assert [t.name for t in fig.data] == [None, "baseline band", "value", "anomaly"]
     assert list(fig.data[-1].text) == ["high"]
 
@@ -47,8 +51,13 @@ def test_explore_with_no_rows_is_an_empty_chart() -> None:
 
 def test_metric_trend_marks_regressions_in_red_and_improvements_in_green() -> None:
     points = [{"timestamp": f"t{i}", "value": float(i), "execution_id": f"e{i}"} for i in range(3)]
-    fig = figures.metric_trend(points, steps=[{"start_ts": "t1", "kind": "regression", "size_pct": 40.0},
-                                              {"start_ts": "t2", "kind": "improvement", "size_pct": -20.0}])  # fmt: skip
+    fig = figures.metric_trend(
+        points,
+        steps=[
+            {"start_ts": "t1", "kind": "regression", "size_pct": 40.0},
+            {"start_ts": "t2", "kind": "improvement", "size_pct": -20.0},
+        ],
+    )
     assert [s.line.color for s in fig.layout.shapes] == ["#e03131", "#2f9e44"]
     assert [a.text for a in fig.layout.annotations] == ["regression +40 %", "improvement -20 %"]
     assert list(fig.data[0].customdata) == ["e0", "e1", "e2"]

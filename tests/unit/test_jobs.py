@@ -1,4 +1,5 @@
 """Retention and self-monitoring on a real SQLite database."""
+
 from __future__ import annotations
 
 import threading
@@ -69,8 +70,13 @@ def test_self_monitoring_stores_requests_and_gauges_as_pulseboard_events(service
     assert monitor.flush() == 2
     assert monitor.gauges() == 4
     with services.db.read() as conn:
-        rows = conn.execute(text("SELECT type, entity, status, duration_ms FROM events WHERE source = 'pulseboard' ORDER BY id")).all()
-    assert [tuple(r) for r in rows[:2]] == [("request", "/api/events", "201", 12.0), ("request", "/api/events", "422", 2.0)]
+        rows = conn.execute(
+            text("SELECT type, entity, status, duration_ms FROM events WHERE source = 'pulseboard' ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows[:2]] == [
+        ("request", "/api/events", "201", 12.0),
+        ("request", "/api/events", "422", 2.0),
+    ]
     assert {r[0] for r in rows[2:]} == {"cpu_percent", "memory_mb", "db_size_mb", "live_clients"}
 
 
@@ -78,6 +84,13 @@ def test_the_scheduler_starts_and_stops_without_leaving_a_thread(services: Any) 
     before = set(threading.enumerate())
     jobs = Jobs(services)
     jobs.start()
-    assert {j.id for j in jobs.scheduler.get_jobs()} == {"self-monitor-requests", "self-monitor-gauges", "retention", "backup", "alerts", "exports"}
+    assert {j.id for j in jobs.scheduler.get_jobs()} == {
+        "self-monitor-requests",
+        "self-monitor-gauges",
+        "retention",
+        "backup",
+        "alerts",
+        "exports",
+    }
     jobs.stop()
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]

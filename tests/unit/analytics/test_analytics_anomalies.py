@@ -1,4 +1,5 @@
 """Online anomaly detection and its CLI (analytics.anomalies, analytics.detector)."""
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,9 @@ def series(values: list[float] | np.ndarray, freq: str = "h", start: str = "2024
     return pd.DataFrame({"ts": ts, "value": np.asarray(values, dtype=float)})
 
 
-def synthetic(seed: int, *, days: int = 45, amp: float = 10.0, n_spikes: int = 20,
-              shift: float = 20.0, shift_day: int = 30) -> tuple[pd.DataFrame, set[int], int]:
+def synthetic(
+    seed: int, *, days: int = 45, amp: float = 10.0, n_spikes: int = 20, shift: float = 20.0, shift_day: int = 30
+) -> tuple[pd.DataFrame, set[int], int]:
     """Hourly series: level 100, daily sine of amplitude ``amp``, N(0, 1) noise,
     spikes of 6-12 SDs (either sign) and a level shift on ``shift_day``."""
     rng = np.random.default_rng(seed)
@@ -70,8 +72,11 @@ def test_output_shape_and_reason_of_a_spike() -> None:
     assert out["is_anomaly"].tolist() == [i == 35 for i in range(40)]
     row = out.iloc[35]
     assert row["reason"] == "value 300 is 133.5 robust SDs above the expected 102 (median of previous 35 points)"
-    assert (row["baseline"], row["lower"], row["upper"]) == (102.0, pytest.approx(102 - 4 * 1.4826),
-                                                             pytest.approx(102 + 4 * 1.4826))
+    assert (row["baseline"], row["lower"], row["upper"]) == (
+        102.0,
+        pytest.approx(102 - 4 * 1.4826),
+        pytest.approx(102 + 4 * 1.4826),
+    )
     assert row["anomaly_score"] == pytest.approx(1.0)
     assert out["anomaly_score"].between(0.0, 1.0).all()
 
@@ -119,7 +124,7 @@ def test_downward_shift_is_relearned_too() -> None:
     out = detect_anomalies(df)
     flags = np.flatnonzero(out["is_anomaly"].to_numpy())
     assert len([i for i in flags if i >= shift_at]) <= 4
-    assert "level re-learned" in " ".join(out["reason"].iloc[shift_at:shift_at + 6])
+    assert "level re-learned" in " ".join(out["reason"].iloc[shift_at : shift_at + 6])
     assert out["baseline"].iloc[shift_at + 10] == pytest.approx(70.0, abs=1.0)
 
 
@@ -137,8 +142,11 @@ def test_weekly_pattern_is_learned_after_three_weeks() -> None:
     rng = np.random.default_rng(21)
     n = 9 * 7 * 24
     ts = pd.date_range("2024-01-01", periods=n, freq="h", tz="UTC")  # a Monday
-    y = (np.where(ts.day_of_week >= 5, 40.0, 100.0) + 10 * np.sin(2 * np.pi * ts.hour.to_numpy() / 24)
-         + rng.normal(0.0, 1.0, n))
+    y = (
+        np.where(ts.day_of_week >= 5, 40.0, 100.0)
+        + 10 * np.sin(2 * np.pi * ts.hour.to_numpy() / 24)
+        + rng.normal(0.0, 1.0, n)
+    )
     ready = 5 * 7 * 24
     spikes = np.sort(rng.choice(np.arange(ready, n), 15, replace=False))
     y[spikes] += rng.uniform(6.0, 12.0, 15) * rng.choice([-1.0, 1.0], 15)
@@ -229,15 +237,19 @@ def test_cli_threshold_changes_what_is_flagged(tmp_path: Path) -> None:
     assert loose > strict
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "no such file"),
-    ("time,value\n2024-01-01T00:00:00Z,1\n", "missing column(s) timestamp"),
-    ("timestamp,value\nyesterday,1\n", "not timestamps"),
-    ("timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,abc\n", "line 3: value 'abc' is not a number"),
-    ("", "cannot read CSV"),
-])
-def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                             content: str | None, message: str) -> None:
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "no such file"),
+        ("time,value\n2024-01-01T00:00:00Z,1\n", "missing column(s) timestamp"),
+        ("timestamp,value\nyesterday,1\n", "not timestamps"),
+        ("timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:01:00Z,abc\n", "line 3: value 'abc' is not a number"),
+        ("", "cannot read CSV"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
     src = tmp_path / "in.csv"
     if content is not None:
         src.write_text(content)
@@ -249,11 +261,17 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.Capt
 
 def test_cli_runs_as_a_module(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "in.csv", "timestamp,value\n2024-01-01T00:00:00Z,1\n")
-    done = subprocess.run([sys.executable, "-m", "analytics.anomalies", str(src), str(tmp_path / "out.csv")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "analytics.anomalies", str(src), str(tmp_path / "out.csv")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "out.csv").read_text() == "timestamp,value,anomaly_score,is_anomaly\n" \
-                                                 "2024-01-01T00:00:00Z,1.0,0.0,false\n"
+    assert (
+        tmp_path / "out.csv"
+    ).read_text() == "timestamp,value,anomaly_score,is_anomaly\n2024-01-01T00:00:00Z,1.0,0.0,false\n"
 
 
 def test_live_detector_refuses_naive_or_out_of_order_points() -> None:

@@ -1,4 +1,5 @@
 """Baselines over a lookback and per point (analytics.baselines)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,15 @@ SD = 1.4826  # MAD of the six normal points is 1
 
 def test_intelligent_baseline_excludes_outliers_then_recomputes() -> None:
     b = baseline(SERIES)
-    assert b == Baseline(centre=10.0, lower=pytest.approx(10 - 3 * SD), upper=pytest.approx(10 + 3 * SD),
-                         method="intelligent", n_used=6, n_excluded=1, sigma=pytest.approx(SD))
+    assert b == Baseline(
+        centre=10.0,
+        lower=pytest.approx(10 - 3 * SD),
+        upper=pytest.approx(10 + 3 * SD),
+        method="intelligent",
+        n_used=6,
+        n_excluded=1,
+        sigma=pytest.approx(SD),
+    )
 
 
 def test_median_baseline_keeps_every_point() -> None:
@@ -85,14 +93,16 @@ def test_bad_arguments_are_refused() -> None:
 
 def test_rolling_baseline_uses_only_earlier_points() -> None:
     out = rolling_baseline(hourly([1.0, 2.0, 3.0, 4.0, 5.0]), method="median", window=3, min_periods=2, k=1)
-    expected = pd.DataFrame({
-        "ts": pd.date_range("2024-05-01", periods=5, freq="h", tz="UTC"),
-        "value": [1.0, 2.0, 3.0, 4.0, 5.0],
-        "centre": [np.nan, np.nan, 1.5, 2.0, 3.0],
-        "lower": [np.nan, np.nan, 1.5 - 0.5 * SD, 2.0 - SD, 3.0 - SD],
-        "upper": [np.nan, np.nan, 1.5 + 0.5 * SD, 2.0 + SD, 3.0 + SD],
-        "n_used": np.array([0, 0, 2, 3, 3], dtype="int64"),
-    })
+    expected = pd.DataFrame(
+        {
+            "ts": pd.date_range("2024-05-01", periods=5, freq="h", tz="UTC"),
+            "value": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "centre": [np.nan, np.nan, 1.5, 2.0, 3.0],
+            "lower": [np.nan, np.nan, 1.5 - 0.5 * SD, 2.0 - SD, 3.0 - SD],
+            "upper": [np.nan, np.nan, 1.5 + 0.5 * SD, 2.0 + SD, 3.0 + SD],
+            "n_used": np.array([0, 0, 2, 3, 3], dtype="int64"),
+        }
+    )
     assert_frame_equal(out, expected)
 
 
@@ -102,7 +112,7 @@ def test_rolling_baseline_rows_match_baseline_of_the_previous_window() -> None:
     s = hourly(values)
     out = rolling_baseline(s, window=30, min_periods=5)
     for i in (10, 41, 79):
-        b = baseline(s.iloc[max(0, i - 30):i])
+        b = baseline(s.iloc[max(0, i - 30) : i])
         assert out["centre"].iloc[i] == pytest.approx(b.centre)
         assert out["upper"].iloc[i] == pytest.approx(b.upper)
         assert out["n_used"].iloc[i] == b.n_used

@@ -1,4 +1,5 @@
 """Outcome by status, breakdowns by dimension and attrs, unique users (analytics.breakdowns)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,13 +34,16 @@ def test_neutral_statuses(status: object) -> None:
 
 def test_success_rate_ignores_neutral_rows() -> None:
     df = pd.DataFrame({"status": ["ok", "error", "ok", "200", "queued", None]})
-    assert success_rate(df) == StatusMix(success=3, failure=1, neutral=2, total=6, success_rate=0.75,
-                                         failure_rate=0.25)
+    assert success_rate(df) == StatusMix(success=3, failure=1, neutral=2, total=6, success_rate=0.75, failure_rate=0.25)
 
 
 def test_success_rate_over_a_window() -> None:
-    df = pd.DataFrame({"ts": pd.to_datetime(["2024-05-01 09:00", "2024-05-01 10:25", "2024-05-01 10:29"], utc=True),
-                       "status": ["error", "ok", "timeout"]})
+    df = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(["2024-05-01 09:00", "2024-05-01 10:25", "2024-05-01 10:29"], utc=True),
+            "status": ["error", "ok", "timeout"],
+        }
+    )
     mix = success_rate(df, window="10min", now=pd.Timestamp("2024-05-01 10:30", tz="UTC"))
     assert (mix.success, mix.failure, mix.success_rate) == (1, 1, 0.5)
 
@@ -53,15 +57,27 @@ def test_success_rate_on_rollups_uses_counts() -> None:
 def test_success_rate_without_decided_rows_is_none() -> None:
     assert success_rate(pd.DataFrame({"status": ["queued"]})).success_rate is None
     empty = success_rate(pd.DataFrame({"status": pd.Series([], dtype=object)}))
-    assert empty.as_dict() == {"success": 0, "failure": 0, "neutral": 0, "total": 0, "success_rate": None,
-                               "failure_rate": None}
+    assert empty.as_dict() == {
+        "success": 0,
+        "failure": 0,
+        "neutral": 0,
+        "total": 0,
+        "success_rate": None,
+        "failure_rate": None,
+    }
 
 
 def test_breakdown_by_one_column() -> None:
     df = pd.DataFrame({"status": ["ok", "ok", "error", None], "value": [1.0, 2.0, 4.0, 8.0]})
     out = breakdown(df, by="status", value="value")
-    expected = pd.DataFrame({"status": ["ok", "(none)", "error"], "count": np.array([2, 1, 1], dtype="int64"),
-                             "share": [0.5, 0.25, 0.25], "value_sum": [3.0, 8.0, 4.0]})
+    expected = pd.DataFrame(
+        {
+            "status": ["ok", "(none)", "error"],
+            "count": np.array([2, 1, 1], dtype="int64"),
+            "share": [0.5, 0.25, 0.25],
+            "value_sum": [3.0, 8.0, 4.0],
+        }
+    )
     assert_frame_equal(out, expected, check_dtype=False)
     assert out["count"].dtype == np.int64
 
@@ -69,8 +85,12 @@ def test_breakdown_by_one_column() -> None:
 def test_breakdown_by_two_columns_with_top_and_other() -> None:
     df = pd.DataFrame({"source": ["a", "a", "a", "b", "b", "c"], "type": ["x", "x", "y", "x", "x", "x"]})
     out = breakdown(df, by=["source", "type"], top=1)
-    assert out.to_dict("list") == {"source": ["a", "other"], "type": ["x", "other"], "count": [2, 4],
-                                   "share": [2 / 6, 4 / 6]}
+    assert out.to_dict("list") == {
+        "source": ["a", "other"],
+        "type": ["x", "other"],
+        "count": [2, 4],
+        "share": [2 / 6, 4 / 6],
+    }
 
 
 def test_breakdown_on_rollups_and_empty() -> None:
@@ -81,18 +101,29 @@ def test_breakdown_on_rollups_and_empty() -> None:
 
 
 def test_attr_breakdown_sums_dicts_of_counts() -> None:
-    df = pd.DataFrame({"attrs": [{"degradation_counts": {"smudge": 1, "glare": 2}},
-                                 {"degradation_counts": {"glare": 1, "blur": "3"}}, None, {"other": 1}]})
+    df = pd.DataFrame(
+        {
+            "attrs": [
+                {"degradation_counts": {"smudge": 1, "glare": 2}},
+                {"degradation_counts": {"glare": 1, "blur": "3"}},
+                None,
+                {"other": 1},
+            ]
+        }
+    )
     out = attr_breakdown(df, key="degradation_counts")
-    expected = pd.DataFrame({"category": ["blur", "glare", "smudge"], "count": [3.0, 3.0, 1.0],
-                             "share": [3 / 7, 3 / 7, 1 / 7]})
+    expected = pd.DataFrame(
+        {"category": ["blur", "glare", "smudge"], "count": [3.0, 3.0, 1.0], "share": [3 / 7, 3 / 7, 1 / 7]}
+    )
     assert_frame_equal(out, expected, check_dtype=False)
 
 
 def test_attr_breakdown_of_scalars_lists_split_strings_and_nested_keys() -> None:
     df = pd.DataFrame({"attrs": [{"button": "Num5"}, {"button": "Num5"}, {"button": ["Num1", "Num5"]}, {}]})
     assert attr_breakdown(df, key="button")[["category", "count"]].to_dict("list") == {
-        "category": ["Num5", "Num1"], "count": [3.0, 1.0]}
+        "category": ["Num5", "Num1"],
+        "count": [3.0, 1.0],
+    }
     split = pd.DataFrame({"attrs": [{"degradations": "smudge,glare"}, {"degradations": "glare"}]})
     assert attr_breakdown(split, key="degradations", split=",")["count"].tolist() == [2.0, 1.0]
     nested = pd.DataFrame({"attrs": [{"img": {"kind": "png"}}, {"img": {"kind": "jpg"}}, {"img": 3}]})
@@ -105,8 +136,9 @@ def test_attr_breakdown_of_nothing() -> None:
 
 
 def test_unique_users_in_a_window() -> None:
-    ts = pd.to_datetime(["2024-05-01 09:00", "2024-05-01 10:00", "2024-05-01 10:10", "2024-05-01 10:20",
-                         "2024-05-01 10:21"], utc=True)
+    ts = pd.to_datetime(
+        ["2024-05-01 09:00", "2024-05-01 10:00", "2024-05-01 10:10", "2024-05-01 10:20", "2024-05-01 10:21"], utc=True
+    )
     df = pd.DataFrame({"ts": ts, "user": ["carol", "bob", None, "alice", ""]})
     got = unique_users(df, window="30min", now=pd.Timestamp("2024-05-01 10:25", tz="UTC"))
     assert got.as_dict() == {"count": 2, "users": ["alice", "bob"]}

@@ -1,4 +1,5 @@
 """Time buckets over a complete index (analytics.buckets)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,28 +31,34 @@ def events(times: list[str], values: list[float] | None = None) -> pd.DataFrame:
 def test_minute_buckets_are_complete_and_zero_filled() -> None:
     df = events(["2024-05-01 10:00:10", "2024-05-01 10:00:50", "2024-05-01 10:03:00"], [1.0, 2.0, 5.0])
     out = bucket_counts(df, freq="min", value="value")
-    expected = pd.DataFrame({
-        "ts": utc(["2024-05-01 10:00", "2024-05-01 10:01", "2024-05-01 10:02", "2024-05-01 10:03"]),
-        "count": np.array([2, 0, 0, 1], dtype="int64"),
-        "value": [3.0, 0.0, 0.0, 5.0],
-    })
+    expected = pd.DataFrame(
+        {
+            "ts": utc(["2024-05-01 10:00", "2024-05-01 10:01", "2024-05-01 10:02", "2024-05-01 10:03"]),
+            "count": np.array([2, 0, 0, 1], dtype="int64"),
+            "value": [3.0, 0.0, 0.0, 5.0],
+        }
+    )
     assert_frame_equal(out, expected)
 
 
 def test_explicit_span_is_half_open_and_drops_outside_rows() -> None:
     df = events(["2024-05-01 10:00:10", "2024-05-01 10:01:30", "2024-05-01 10:02:59", "2024-05-01 10:03:00"])
     out = bucket_counts(df, freq="1min", start=T("2024-05-01 10:01"), end=T("2024-05-01 10:03"))
-    expected = pd.DataFrame({"ts": utc(["2024-05-01 10:01", "2024-05-01 10:02"]),
-                             "count": np.array([1, 1], dtype="int64")})
+    expected = pd.DataFrame(
+        {"ts": utc(["2024-05-01 10:01", "2024-05-01 10:02"]), "count": np.array([1, 1], dtype="int64")}
+    )
     assert_frame_equal(out, expected)
 
 
-@pytest.mark.parametrize("agg, expected", [
-    ("mean", [2.0, np.nan, 5.0]),
-    ("min", [1.0, np.nan, 5.0]),
-    ("max", [3.0, np.nan, 5.0]),
-    ("median", [2.0, np.nan, 5.0]),
-])
+@pytest.mark.parametrize(
+    "agg, expected",
+    [
+        ("mean", [2.0, np.nan, 5.0]),
+        ("min", [1.0, np.nan, 5.0]),
+        ("max", [3.0, np.nan, 5.0]),
+        ("median", [2.0, np.nan, 5.0]),
+    ],
+)
 def test_other_aggregations_leave_empty_buckets_nan(agg: str, expected: list[float]) -> None:
     df = events(["2024-05-01 10:00:10", "2024-05-01 10:00:50", "2024-05-01 10:02:00"], [1.0, 3.0, 5.0])
     out = bucket_counts(df, freq="min", value="value", agg=agg)  # type: ignore[arg-type]
@@ -95,8 +102,7 @@ def test_empty_frame_without_span_gives_empty_typed_result() -> None:
 
 
 def test_empty_frame_with_span_gives_zero_buckets() -> None:
-    out = bucket_counts(events([]), freq="h", start=T("2024-05-01 10:00"), end=T("2024-05-01 13:00"),
-                        value="value")
+    out = bucket_counts(events([]), freq="h", start=T("2024-05-01 10:00"), end=T("2024-05-01 13:00"), value="value")
     assert out["count"].tolist() == [0, 0, 0]
     assert out["value"].tolist() == [0.0, 0.0, 0.0]
 
@@ -112,62 +118,73 @@ def test_rows_with_missing_timestamps_are_ignored() -> None:
 
 
 def test_counts_from_rollups_sum_the_count_column() -> None:
-    rollups = pd.DataFrame({"minute": utc(["2024-05-01 10:00", "2024-05-01 10:01", "2024-05-01 11:59"]),
-                            "count": [3, 4, 5], "value_sum": [1.5, 2.5, 3.0]})
+    rollups = pd.DataFrame(
+        {
+            "minute": utc(["2024-05-01 10:00", "2024-05-01 10:01", "2024-05-01 11:59"]),
+            "count": [3, 4, 5],
+            "value_sum": [1.5, 2.5, 3.0],
+        }
+    )
     out = bucket_counts(rollups, freq="h", ts_col="minute", count_col="count", value="value_sum")
     assert out["count"].tolist() == [7, 5]
     assert out["value"].tolist() == [4.0, 3.0]
 
 
 def test_rollup_buckets_are_exact_on_counts_sums_min_max() -> None:
-    rollups = pd.DataFrame({
-        "minute": utc(["2024-05-01 10:00", "2024-05-01 10:30", "2024-05-01 12:10"]),
-        "count": [2, 3, 1],
-        "value_count": [2, 3, 0],
-        "value_sum": [4.0, 6.0, 0.0],
-        "value_min": [1.0, 0.5, np.nan],
-        "value_max": [3.0, 4.0, np.nan],
-        "dur_count": [2, 0, 1],
-        "dur_sum": [30.0, 0.0, 7.0],
-        "dur_min": [10.0, np.nan, 7.0],
-        "dur_max": [20.0, np.nan, 7.0],
-    })
+    rollups = pd.DataFrame(
+        {
+            "minute": utc(["2024-05-01 10:00", "2024-05-01 10:30", "2024-05-01 12:10"]),
+            "count": [2, 3, 1],
+            "value_count": [2, 3, 0],
+            "value_sum": [4.0, 6.0, 0.0],
+            "value_min": [1.0, 0.5, np.nan],
+            "value_max": [3.0, 4.0, np.nan],
+            "dur_count": [2, 0, 1],
+            "dur_sum": [30.0, 0.0, 7.0],
+            "dur_min": [10.0, np.nan, 7.0],
+            "dur_max": [20.0, np.nan, 7.0],
+        }
+    )
     out = rollup_buckets(rollups, freq="h")
-    expected = pd.DataFrame({
-        "ts": utc(["2024-05-01 10:00", "2024-05-01 11:00", "2024-05-01 12:00"]),
-        "count": np.array([5, 0, 1], dtype="int64"),
-        "value_count": np.array([5, 0, 0], dtype="int64"),
-        "value_sum": [10.0, 0.0, 0.0],
-        "value_min": [0.5, np.nan, np.nan],
-        "value_max": [4.0, np.nan, np.nan],
-        "value_mean": [2.0, np.nan, np.nan],
-        "dur_count": np.array([2, 0, 1], dtype="int64"),
-        "dur_sum": [30.0, 0.0, 7.0],
-        "dur_min": [10.0, np.nan, 7.0],
-        "dur_max": [20.0, np.nan, 7.0],
-        "dur_mean": [15.0, np.nan, 7.0],
-    })
+    expected = pd.DataFrame(
+        {
+            "ts": utc(["2024-05-01 10:00", "2024-05-01 11:00", "2024-05-01 12:00"]),
+            "count": np.array([5, 0, 1], dtype="int64"),
+            "value_count": np.array([5, 0, 0], dtype="int64"),
+            "value_sum": [10.0, 0.0, 0.0],
+            "value_min": [0.5, np.nan, np.nan],
+            "value_max": [4.0, np.nan, np.nan],
+            "value_mean": [2.0, np.nan, np.nan],
+            "dur_count": np.array([2, 0, 1], dtype="int64"),
+            "dur_sum": [30.0, 0.0, 7.0],
+            "dur_min": [10.0, np.nan, 7.0],
+            "dur_max": [20.0, np.nan, 7.0],
+            "dur_mean": [15.0, np.nan, 7.0],
+        }
+    )
     assert_frame_equal(out, expected)
 
 
 def test_rollup_buckets_on_empty_rollups() -> None:
-    cols = ["count", "value_count", "value_sum", "value_min", "value_max",
-            "dur_count", "dur_sum", "dur_min", "dur_max"]
+    cols = ["count", "value_count", "value_sum", "value_min", "value_max", "dur_count", "dur_sum", "dur_min", "dur_max"]
     empty = pd.DataFrame({"minute": utc([]), **{c: pd.Series([], dtype="float64") for c in cols}})
     assert rollup_buckets(empty, freq="h").empty
     spanned = rollup_buckets(empty, freq="h", start=T("2024-05-01 10:00"), end=T("2024-05-01 12:00"))
     assert spanned["count"].tolist() == [0, 0] and spanned["dur_mean"].isna().all()
 
 
-@pytest.mark.parametrize("span, expected", [
-    (pd.Timedelta(seconds=30), "1s"),
-    (pd.Timedelta(hours=1), "30s"),
-    (pd.Timedelta(days=1), "5min"),
-    (pd.Timedelta(days=7), "1h"),
-    (pd.Timedelta(days=90), "12h"),
-    (pd.Timedelta(days=200), "D"),
-    (pd.Timedelta(days=3650), "W"),
-])
+@pytest.mark.parametrize(
+    "span, expected",
+    [
+        (pd.Timedelta(seconds=30), "1s"),
+        (pd.Timedelta(hours=1), "30s"),
+        (pd.Timedelta(days=1), "5min"),
+        (pd.Timedelta(days=7), "1h"),
+        (pd.Timedelta(days=90), "12h"),
+        (pd.Timedelta(days=200), "D"),
+        (pd.Timedelta(days=3650), "W"),
+    ],
+)
 def test_auto_bucket_keeps_charts_under_300_points(span: pd.Timedelta, expected: str) -> None:
     start = T("2024-05-01")
     assert auto_bucket(start, start + span) == expected

@@ -1,4 +1,5 @@
 """Summary statistics and histograms, exact and from rollups (analytics.distributions)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,17 @@ from analytics.histogram import RELATIVE_ERROR, bucket_index
 
 def test_exact_summary_interpolates_percentiles() -> None:
     s = summary_stats(pd.DataFrame({"duration_ms": [10.0, 20.0, 30.0, 40.0, None]}))
-    assert s == Summary(count=4, min=10.0, max=40.0, mean=25.0, median=25.0, p50=25.0,
-                        p90=pytest.approx(37.0), p95=pytest.approx(38.5), p99=pytest.approx(39.7))
+    assert s == Summary(
+        count=4,
+        min=10.0,
+        max=40.0,
+        mean=25.0,
+        median=25.0,
+        p50=25.0,
+        p90=pytest.approx(37.0),
+        p95=pytest.approx(38.5),
+        p99=pytest.approx(39.7),
+    )
     assert s.relative_error == 0.0
 
 
@@ -38,11 +48,21 @@ def test_summary_of_a_single_row() -> None:
 def test_summary_per_group() -> None:
     df = pd.DataFrame({"entity": ["/a", "/b", "/a", None], "duration_ms": [1.0, 5.0, 3.0, 100.0]})
     out = summary_stats_by(df, by="entity")
-    expected = pd.DataFrame({
-        "entity": ["/a", "/b"], "count": np.array([2, 1], dtype="int64"), "min": [1.0, 5.0],
-        "max": [3.0, 5.0], "mean": [2.0, 5.0], "median": [2.0, 5.0], "p50": [2.0, 5.0],
-        "p90": [2.8, 5.0], "p95": [2.9, 5.0], "p99": [2.98, 5.0], "relative_error": [0.0, 0.0],
-    })
+    expected = pd.DataFrame(
+        {
+            "entity": ["/a", "/b"],
+            "count": np.array([2, 1], dtype="int64"),
+            "min": [1.0, 5.0],
+            "max": [3.0, 5.0],
+            "mean": [2.0, 5.0],
+            "median": [2.0, 5.0],
+            "p50": [2.0, 5.0],
+            "p90": [2.8, 5.0],
+            "p95": [2.9, 5.0],
+            "p99": [2.98, 5.0],
+            "relative_error": [0.0, 0.0],
+        }
+    )
     assert_frame_equal(out, expected, check_dtype=False, atol=1e-12)
     assert summary_stats_by(df.iloc[0:0], by="entity").empty
 
@@ -50,10 +70,14 @@ def test_summary_per_group() -> None:
 def make_rollups(values: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two minute buckets of rollups and their histogram, as ingest would build them."""
     halves = np.array_split(values, 2)
-    rollups = pd.DataFrame({
-        "dur_count": [h.size for h in halves], "dur_sum": [h.sum() for h in halves],
-        "dur_min": [h.min() for h in halves], "dur_max": [h.max() for h in halves],
-    })
+    rollups = pd.DataFrame(
+        {
+            "dur_count": [h.size for h in halves],
+            "dur_sum": [h.sum() for h in halves],
+            "dur_min": [h.min() for h in halves],
+            "dur_max": [h.max() for h in halves],
+        }
+    )
     buckets = pd.Series([bucket_index(float(v)) for v in values])
     hist = buckets.value_counts().rename_axis("bucket").reset_index(name="count")
     return rollups, hist
@@ -88,8 +112,9 @@ def test_rollup_summary_of_value_columns_and_of_nothing() -> None:
 
 def test_equal_width_histogram() -> None:
     out = duration_histogram(pd.DataFrame({"duration_ms": [1.0, 2.0, 2.5, 4.0, np.nan]}), bins=3)
-    expected = pd.DataFrame({"left": [1.0, 2.0, 3.0], "right": [2.0, 3.0, 4.0],
-                             "count": np.array([1, 2, 1], dtype="int64")})
+    expected = pd.DataFrame(
+        {"left": [1.0, 2.0, 3.0], "right": [2.0, 3.0, 4.0], "count": np.array([1, 2, 1], dtype="int64")}
+    )
     assert_frame_equal(out, expected)
 
 
@@ -117,7 +142,7 @@ def test_histogram_refuses_bad_bins() -> None:
 def test_rollup_histogram_edges_are_the_log_buckets() -> None:
     out = rollup_histogram(pd.DataFrame({"bucket": [4, 0, 4], "count": [1, 2, 3]}))
     assert out["left"].tolist() == [1.0, 2.0]
-    assert out["right"].tolist() == pytest.approx([2 ** 0.25, 2 ** 1.25])
+    assert out["right"].tolist() == pytest.approx([2**0.25, 2**1.25])
     assert out["count"].tolist() == [2, 4]
 
 
@@ -126,17 +151,29 @@ def test_rollup_percentiles_stay_within_the_exact_range() -> None:
     h = pd.DataFrame({"bucket": [0], "count": [2]})  # midpoint 1.09, inside; push it out:
     s = rollup_summary(r.assign(dur_max=[1.05]), h)
     assert s.p50 == 1.05 and s.p99 == 1.05
-    assert rollup_summary(r, h).p50 == pytest.approx(2 ** 0.125)
+    assert rollup_summary(r, h).p50 == pytest.approx(2**0.125)
 
 
 def test_rollup_summary_per_endpoint() -> None:
-    r = pd.DataFrame({"entity": ["/a", "/b", "/a"], "dur_count": [2, 1, 2], "dur_sum": [3.0, 8.0, 5.0],
-                      "dur_min": [1.0, 8.0, 2.0], "dur_max": [2.0, 8.0, 3.0]})
+    r = pd.DataFrame(
+        {
+            "entity": ["/a", "/b", "/a"],
+            "dur_count": [2, 1, 2],
+            "dur_sum": [3.0, 8.0, 5.0],
+            "dur_min": [1.0, 8.0, 2.0],
+            "dur_max": [2.0, 8.0, 3.0],
+        }
+    )
     h = pd.DataFrame({"entity": ["/a", "/a", "/a", "/b"], "bucket": [0, 4, 6, 12], "count": [1, 2, 1, 1]})
     out = rollup_summary_by(r, h)
     assert out[["entity", "count", "min", "max", "mean"]].to_dict("list") == {
-        "entity": ["/a", "/b"], "count": [4, 1], "min": [1.0, 8.0], "max": [3.0, 8.0], "mean": [2.0, 8.0]}
-    assert out["p50"].tolist() == pytest.approx([2 ** 1.125, 8.0])
+        "entity": ["/a", "/b"],
+        "count": [4, 1],
+        "min": [1.0, 8.0],
+        "max": [3.0, 8.0],
+        "mean": [2.0, 8.0],
+    }
+    assert out["p50"].tolist() == pytest.approx([2**1.125, 8.0])
     assert (out["relative_error"] == RELATIVE_ERROR).all()
     without = rollup_summary_by(r, None)
     assert without["p95"].isna().all()

@@ -1,4 +1,5 @@
 """Revenue-style period totals and the activity matrix (analytics.periods)."""
+
 from __future__ import annotations
 
 import json
@@ -18,20 +19,26 @@ def utc(times: list[str]) -> pd.DatetimeIndex:
     return pd.to_datetime(times, utc=True).as_unit("us")
 
 
-PAYMENTS = pd.DataFrame({
-    "ts": utc(["2024-05-01 10:00", "2024-05-01 11:00", "2024-05-03 09:00", "2024-05-03 09:30"]),
-    "value": [10.0, 5.0, 30.0, 2.0],
-    "status": ["success", "failed", "success", "completed"],
-})
+PAYMENTS = pd.DataFrame(
+    {
+        "ts": utc(["2024-05-01 10:00", "2024-05-01 11:00", "2024-05-03 09:00", "2024-05-03 09:30"]),
+        "value": [10.0, 5.0, 30.0, 2.0],
+        "status": ["success", "failed", "success", "completed"],
+    }
+)
 
 
 def test_daily_totals_with_empty_days_average_and_peak() -> None:
     r = period_totals(PAYMENTS, freq="D")
-    expected = pd.DataFrame({"period": utc(["2024-05-01", "2024-05-02", "2024-05-03"]),
-                             "total": [15.0, 0.0, 32.0], "count": np.array([2, 0, 2], dtype="int64")})
+    expected = pd.DataFrame(
+        {
+            "period": utc(["2024-05-01", "2024-05-02", "2024-05-03"]),
+            "total": [15.0, 0.0, 32.0],
+            "count": np.array([2, 0, 2], dtype="int64"),
+        }
+    )
     assert_frame_equal(r.periods, expected)
-    assert (r.n_periods, r.total, r.average, r.peak_period, r.peak_amount) == (3, 47.0, 47.0 / 3,
-                                                                                 T("2024-05-03"), 32.0)
+    assert (r.n_periods, r.total, r.average, r.peak_period, r.peak_amount) == (3, 47.0, 47.0 / 3, T("2024-05-03"), 32.0)
 
 
 def test_success_only_drops_failed_payments() -> None:
@@ -61,8 +68,14 @@ def test_peak_ties_go_to_the_earliest_period() -> None:
 
 
 def test_totals_from_rollups() -> None:
-    rollups = pd.DataFrame({"minute": utc(["2024-05-01 10:00", "2024-05-01 10:01"]), "count": [3, 1],
-                            "value_sum": [30.0, 12.5], "status": ["200", "500"]})
+    rollups = pd.DataFrame(
+        {
+            "minute": utc(["2024-05-01 10:00", "2024-05-01 10:01"]),
+            "count": [3, 1],
+            "value_sum": [30.0, 12.5],
+            "status": ["200", "500"],
+        }
+    )
     r = period_totals(rollups, freq="D", ts_col="minute", value="value_sum", count_col="count")
     assert (r.total, r.periods["count"].tolist()) == (42.5, [4])
     assert period_totals(rollups, freq="D", ts_col="minute", value="value_sum", success_only=True).total == 30.0

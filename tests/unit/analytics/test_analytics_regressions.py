@@ -1,4 +1,5 @@
 """Step detection in execution metrics (analytics.regressions, analytics.potts)."""
+
 from __future__ import annotations
 
 import time
@@ -36,12 +37,17 @@ def test_known_step_is_found_at_the_right_run() -> None:
 def test_exact_step_frame() -> None:
     values = [1.0, 1.1, 0.9, 1.0, 1.0, 1.1, 1.5, 1.4, 1.6, 1.5, 1.5, 1.4]
     out = detect_steps(runs(values))
-    expected = pd.DataFrame({
-        "start_index": np.array([6], dtype="int64"),
-        "start_ts": pd.to_datetime(["2024-05-01 06:00"], utc=True).as_unit("us"),
-        "before": [1.0], "after": [1.5], "size": [0.5], "size_pct": [50.0],
-        "kind": pd.Series(["regression"], dtype=object),
-    })
+    expected = pd.DataFrame(
+        {
+            "start_index": np.array([6], dtype="int64"),
+            "start_ts": pd.to_datetime(["2024-05-01 06:00"], utc=True).as_unit("us"),
+            "before": [1.0],
+            "after": [1.5],
+            "size": [0.5],
+            "size_pct": [50.0],
+            "kind": pd.Series(["regression"], dtype=object),
+        }
+    )
     assert_frame_equal(out, expected)
 
 
@@ -138,11 +144,13 @@ def test_thousand_runs_are_fast() -> None:
 
 def test_per_script_regressions() -> None:
     ts = pd.date_range("2024-05-01", periods=10, freq="h", tz="UTC")
-    executions = pd.DataFrame({
-        "script": ["a.py"] * 10 + ["b.py"] * 10,
-        "started_at": list(ts) * 2,
-        "duration_ms": [100.0] * 5 + [80.0] * 5 + [50.0] * 5 + [75.0] * 5,
-    })
+    executions = pd.DataFrame(
+        {
+            "script": ["a.py"] * 10 + ["b.py"] * 10,
+            "started_at": list(ts) * 2,
+            "duration_ms": [100.0] * 5 + [80.0] * 5 + [50.0] * 5 + [75.0] * 5,
+        }
+    )
     out = detect_regressions(executions)
     assert out.columns.tolist() == ["script", *STEP_COLUMNS]
     assert out[["script", "start_index", "kind"]].to_dict("records") == [
@@ -153,12 +161,16 @@ def test_per_script_regressions() -> None:
 
 def test_per_metric_regressions_and_empty_input() -> None:
     ts = pd.date_range("2024-05-01", periods=8, freq="h", tz="UTC")
-    metrics = pd.DataFrame({"script": "a.py", "name": ["peak_mb"] * 8 + ["cpu"] * 8,
-                            "started_at": list(ts) * 2,
-                            "value": [10.0] * 4 + [20.0] * 4 + [1.0] * 8})
+    metrics = pd.DataFrame(
+        {
+            "script": "a.py",
+            "name": ["peak_mb"] * 8 + ["cpu"] * 8,
+            "started_at": list(ts) * 2,
+            "value": [10.0] * 4 + [20.0] * 4 + [1.0] * 8,
+        }
+    )
     out = detect_regressions(metrics, by=["script", "name"], value_col="value")
-    assert out[["script", "name", "after"]].to_dict("records") == [{"script": "a.py", "name": "peak_mb",
-                                                                     "after": 20.0}]
+    assert out[["script", "name", "after"]].to_dict("records") == [{"script": "a.py", "name": "peak_mb", "after": 20.0}]
     empty = detect_regressions(metrics.iloc[0:0], by=["script", "name"], value_col="value")
     assert empty.empty and empty.columns.tolist() == ["script", "name", *STEP_COLUMNS]
 

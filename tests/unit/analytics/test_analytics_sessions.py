@@ -1,4 +1,5 @@
 """Session figures for the macro scenario (analytics.sessions)."""
+
 from __future__ import annotations
 
 import json
@@ -29,10 +30,12 @@ def test_summary_from_first_to_last_event() -> None:
     assert s.average_speed == 12.0 / 1200.0
     # Last 10 minutes before the end hold one interaction of 3 boxes.
     assert s.current_speed == 3.0 / 600.0
-    expected = pd.DataFrame({
-        "ts": pd.to_datetime(["2024-05-01 10:00", "2024-05-01 10:10", "2024-05-01 10:20"], utc=True).as_unit("us"),
-        "value": [9.0 / 600.0, 0.0, 3.0 / 600.0],
-    })
+    expected = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(["2024-05-01 10:00", "2024-05-01 10:10", "2024-05-01 10:20"], utc=True).as_unit("us"),
+            "value": [9.0 / 600.0, 0.0, 3.0 / 600.0],
+        }
+    )
     assert_frame_equal(s.speed, expected)
 
 
@@ -57,8 +60,7 @@ def test_young_session_is_measured_since_its_start() -> None:
 
 def test_empty_session() -> None:
     s = session_summary(events([], []))
-    assert (s.events, s.total, s.start, s.end, s.average_speed, s.current_speed) == (0, 0.0, None, None,
-                                                                                       None, None)
+    assert (s.events, s.total, s.start, s.end, s.average_speed, s.current_speed) == (0, 0.0, None, None, None, None)
     assert s.speed.empty and list(s.speed.columns) == ["ts", "value"]
 
 

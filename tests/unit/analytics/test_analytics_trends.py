@@ -1,4 +1,5 @@
 """Theil-Sen slope and Mann-Kendall trend test (analytics.trends)."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """analytics.uptime: a component's state over time from its reports and TTL."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone

@@ -1,4 +1,5 @@
 """Trailing windows, counts and rates (analytics.windows)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,8 +59,11 @@ def test_bad_windows_are_refused(bad: str) -> None:
 
 def test_filter_window_keeps_closed_interval_and_defaults_now_to_latest() -> None:
     df = events(["2024-05-01 10:00", "2024-05-01 10:20", "2024-05-01 10:25", "2024-05-01 10:30"])
-    assert filter_window(df, window="10min")["ts"].tolist() == [T("2024-05-01 10:20"), T("2024-05-01 10:25"),
-                                                                T("2024-05-01 10:30")]
+    assert filter_window(df, window="10min")["ts"].tolist() == [
+        T("2024-05-01 10:20"),
+        T("2024-05-01 10:25"),
+        T("2024-05-01 10:30"),
+    ]
     later = filter_window(df, window="10min", now=T("2024-05-01 10:35"))
     assert later["ts"].tolist() == [T("2024-05-01 10:25"), T("2024-05-01 10:30")]
 
@@ -85,31 +89,35 @@ def test_naive_timestamp_column_is_refused() -> None:
 
 
 def test_window_summary_counts_sums_and_rates() -> None:
-    df = events(["2024-05-01 10:00", "2024-05-01 10:25", "2024-05-01 10:29", "2024-05-01 10:30"],
-                [1.0, 2.0, 4.0, 8.0])
+    df = events(["2024-05-01 10:00", "2024-05-01 10:25", "2024-05-01 10:29", "2024-05-01 10:30"], [1.0, 2.0, 4.0, 8.0])
     out = window_summary(df, windows=["1min", "10min", "today"], now=NOW, value="value")
-    expected = pd.DataFrame({
-        "window": ["1min", "10min", "today"],
-        "start": pd.to_datetime(["2024-05-01 10:29", "2024-05-01 10:20", "2024-05-01 00:00"], utc=True).as_unit("us"),
-        "end": pd.to_datetime([NOW] * 3, utc=True).as_unit("us"),
-        "seconds": [60.0, 600.0, 37800.0],
-        "count": np.array([2, 3, 4], dtype="int64"),
-        "value_sum": [12.0, 14.0, 15.0],
-        "count_per_second": [2 / 60, 3 / 600, 4 / 37800],
-        "count_per_minute": [2.0, 0.3, 4 * 60 / 37800],
-        "value_per_second": [12 / 60, 14 / 600, 15 / 37800],
-    })
+    expected = pd.DataFrame(
+        {
+            "window": ["1min", "10min", "today"],
+            "start": pd.to_datetime(["2024-05-01 10:29", "2024-05-01 10:20", "2024-05-01 00:00"], utc=True).as_unit(
+                "us"
+            ),
+            "end": pd.to_datetime([NOW] * 3, utc=True).as_unit("us"),
+            "seconds": [60.0, 600.0, 37800.0],
+            "count": np.array([2, 3, 4], dtype="int64"),
+            "value_sum": [12.0, 14.0, 15.0],
+            "count_per_second": [2 / 60, 3 / 600, 4 / 37800],
+            "count_per_minute": [2.0, 0.3, 4 * 60 / 37800],
+            "value_per_second": [12 / 60, 14 / 600, 15 / 37800],
+        }
+    )
     assert_frame_equal(out, expected)
 
 
 def test_window_summary_on_rollups_sums_the_count_column() -> None:
-    rollups = pd.DataFrame({
-        "minute": pd.to_datetime(["2024-05-01 10:19", "2024-05-01 10:20", "2024-05-01 10:29"], utc=True),
-        "count": [5, 3, 2],
-        "value_sum": [50.0, 30.0, 20.0],
-    })
-    out = window_summary(rollups, windows=["10min"], now=NOW, ts_col="minute", count_col="count",
-                         value="value_sum")
+    rollups = pd.DataFrame(
+        {
+            "minute": pd.to_datetime(["2024-05-01 10:19", "2024-05-01 10:20", "2024-05-01 10:29"], utc=True),
+            "count": [5, 3, 2],
+            "value_sum": [50.0, 30.0, 20.0],
+        }
+    )
+    out = window_summary(rollups, windows=["10min"], now=NOW, ts_col="minute", count_col="count", value="value_sum")
     assert out["count"].tolist() == [5]
     assert out["value_sum"].tolist() == [50.0]
 
