@@ -6,6 +6,8 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import wait_until
+
 
 def samples(server: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     r = server.get("/metrics")
@@ -18,10 +20,15 @@ def samples(server: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def test_it_counts_ingested_events_and_requests_per_endpoint(sqlite_server: Any) -> None:
-    sqlite_server.post("/api/events", json=[{"type": "a"}, {"type": "b"}])
-    sqlite_server.post("/api/events", json=[{"type": "c", "uid": "u1"}])
+    first = sqlite_server.post("/api/events", json=[{"type": "a"}, {"type": "b"}]).json()["ids"]
+    second = sqlite_server.post("/api/events", json=[{"type": "c", "uid": "u1"}]).json()["ids"]
     sqlite_server.post("/api/events", json=[{"type": "c", "uid": "u1"}])  # a retry stores nothing
     sqlite_server.post("/api/events", json={"type": 5})
+    assert first + second == [1, 2, 3]  # a fresh database: the newest stored event is id 3
+    # The gauge follows the live tail, which ingest wakes: wait for it to reach the newest id.
+    wait_until(
+        lambda: samples(sqlite_server)[("pulseboard_last_event_id", ())] == 3, message="last_event_id to reach 3"
+    )
     got = samples(sqlite_server)
     assert got[("pulseboard_events_ingested_total", ())] == 3
     assert (
@@ -37,7 +44,7 @@ def test_it_counts_ingested_events_and_requests_per_endpoint(sqlite_server: Any)
         == 1
     )
     assert got[("pulseboard_http_request_seconds_count", (("endpoint", "/api/events"),))] == 4
-    assert got[("pulseboard_last_event_id", ())] >= 0
+    assert got[("pulseboard_last_event_id", ())] == 3
     assert got[("pulseboard_database_bytes", ())] > 0
     assert got[("pulseboard_live_clients", ())] == 0
     assert got[("pulseboard_alerts", (("severity", "error"), ("state", "firing")))] == 0

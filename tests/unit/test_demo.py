@@ -28,6 +28,7 @@ from demo.simulator import THREAD_NAME
 from reports.explore import Query, run
 from reports.sessions import session_metrics
 from settings import load_settings
+from tests.conftest import wait_until
 
 # A Thursday afternoon: Y (the day before) is Wednesday 18th, D2 Tuesday 17th.
 NOW = datetime(2026, 11, 19, 16, 30, tzinfo=timezone.utc)
@@ -375,10 +376,8 @@ def test_simulator_thread_starts_and_stops_promptly(services: Any) -> None:
     sim.start()
     sim.start()  # idempotent
     try:
-        deadline = time.monotonic() + 15
-        while sim.stored == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert sim.stored > 0 and sim.running
+        wait_until(lambda: sim.stored > 0, message="the simulator thread to store an event")
+        assert sim.running
     finally:
         assert sim.stop(timeout=5.0)  # True: the thread ended within the timeout
     assert not sim.running
