@@ -49,35 +49,47 @@ def test_it_sends_initial_data_then_frames_of_new_events(sqlite_server: Any) -> 
         ws.close()
 
 
-def test_a_burst_arrives_once_in_order_in_few_frames(sqlite_server: Any) -> None:
+def test_a_burst_arrives_once_in_order_in_numbered_frames(sqlite_server: Any) -> None:
     ws = connect(sqlite_server)
     try:
         ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))
-        receive(ws)
+        initial = receive(ws)
+        assert initial["type"] == "initial_data" and initial["events"] == []
+        posted: list[int] = []
 
         def send() -> None:
             with requests.Session() as http:
                 for k in range(50):
-                    http.post(
+                    r = http.post(
                         sqlite_server.url + "/api/events",
                         json=[{"type": "b", "value": k * 20 + j} for j in range(20)],
                         timeout=30,
                     )
+                    posted.extend(r.json()["ids"])
 
         sender = threading.Thread(target=send)
         sender.start()
-        frames = 0
-        ids: list[int] = []
-        seqs: list[int] = []
-        while len(ids) < 1000:
-            message = receive(ws)
-            frames += 1
-            seqs.append(message["seq"])
-            ids += [e["id"] for e in message["events"]]
+        frames: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        while len(events) < 1000:
+            frames.append(receive(ws))
+            events += frames[-1]["events"]
         sender.join()
-        assert ids == sorted(set(ids)) and len(ids) == 1000
-        assert seqs == list(range(1, frames + 1))
-        assert frames < 1000
+        # Every stored event exactly once, in id order, with what was sent.
+        assert len(posted) == 1000
+        assert [e["id"] for e in events] == posted
+        assert [e["value"] for e in events] == list(range(1000))
+        # Each frame: numbered 1, 2, 3, ... with its events' count and its last id.
+        assert [f["type"] for f in frames] == ["realtime_update"] * len(frames)
+        assert [f["seq"] for f in frames] == list(range(1, len(frames) + 1))
+        assert all(f["count"] == len(f["events"]) > 0 for f in frames)
+        assert all(f["last_id"] == f["events"][-1]["id"] for f in frames)
+        # Frames do not overlap: each starts after the one before ended.
+        assert all(later["events"][0]["id"] > earlier["last_id"] for earlier, later in zip(frames, frames[1:]))
+        # Nothing repeated after the burst: the next frame holds only the next event.
+        (end,) = sqlite_server.post("/api/events", json=[{"type": "end"}]).json()["ids"]
+        after = receive(ws)
+        assert after["seq"] == len(frames) + 1 and [e["id"] for e in after["events"]] == [end]
     finally:
         ws.close()
 
