@@ -1,100 +1,52 @@
 """Alerts page: the active alerts and history refresh with the page's timer;
 buttons, switches and forms call ``alerts.manage`` (the same functions as the
 API, one validation path) and bump a change counter that refreshes the rest.
-Changing anything needs the admin role when sign-in is on."""
+Changing anything needs the admin role when sign-in is on.
+
+Each callback is a module-level function ``fn(services, **inputs) -> dict``
+with named inputs and named outputs (Dash's flexible signatures); ``register``
+binds it to the app. A callback returns only the outputs it changes: ``_add``
+fills in ``no_update`` for the rest, so no answer is a tuple of place-holders.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 import dash
-import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from alerts import manage
+from alerts.form import (
+    FORM_FIELDS,
+    INVALIDABLE,
+    FormError,
+    error_text,
+    form_spec,
+    form_values,
+    id_of,
+    invalid_flags,
+    silence_error,
+    silence_spec,
+)
 from alerts.rules import RuleError
 from auth import current_role, current_user
-from layouts import alerts as layout
-from layouts import figures, ids
+from layouts import alerts_active, alerts_history, alerts_rules, figures, ids
+from layouts.alerts_active import message
+from layouts.alerts_format import describe, labels_text, when
 from services import Services
 
 log = logging.getLogger("pulseboard.alerts")
 RANGE_SECONDS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400}
 HISTORY_LIMIT = 1000
-FORM_IDS = [ids.al_field(f) for f in layout.FORM_FIELDS]
-FORM_PROPS = ["value"] * len(FORM_IDS)
-
-
-def message(children: Any, color: str) -> dbc.Alert:
-    return dbc.Alert(children, color=color, dismissable=True, className="py-2 small mb-2")
-
-
-def parse_labels(text: str | None) -> dict[str, str]:
-    """``key=value`` pairs separated by commas.
-
-    >>> parse_labels("entity=scanner-3, source = north"), parse_labels("")
-    ({'entity': 'scanner-3', 'source': 'north'}, {})
-    """
-    out: dict[str, str] = {}
-    for part in (text or "").split(","):
-        if not part.strip():
-            continue
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise RuleError("labels", f"write key=value pairs separated by commas (got {part.strip()!r})")
-        out[key.strip()] = value.strip()
-    return out
-
-
-def silence_spec(
-    rule: str | None, labels: str | None, duration: str | None, comment: str | None, by: str | None
-) -> dict[str, Any]:
-    """The silence the form describes (``alerts.manage.add_silence`` validates it).
-
-    >>> silence_spec("errors", "entity=a", "2h", " ", None)
-    {'matchers': {'rule': 'errors', 'entity': 'a'}, 'duration': '2h'}
-    """
-    matchers = ({"rule": rule} if rule else {}) | parse_labels(labels)
-    spec: dict[str, Any] = {"matchers": matchers, "duration": (duration or "").strip() or "1h"}
-    if comment and comment.strip():
-        spec["comment"] = comment.strip()
-    if by:
-        spec["created_by"] = by
-    return spec
-
-
-def silence_error(exc: RuleError) -> str:
-    if exc.field == "matchers":
-        return "Choose a rule or give labels: a silence must say which alerts it mutes."
-    field = {"duration": "for", "matchers": "labels"}.get(exc.field.split(".")[0], exc.field)
-    return f"Check the field '{field}': {exc.message}"
-
-
-def evaluation_text(summary: dict[str, Any]) -> list[Any]:
-    """What one evaluation did, in a sentence (and each failed rule).
-
-    >>> evaluation_text({"rules": 4, "firing": 1, "pending": 0, "notifications": 1, "transitions": [{}], "errors": [],
-    ...                  "duration_ms": 12.5, "evaluated_at": "2026-01-01T00:00:00+00:00"})[0]
-    'Evaluated 4 rules at 2026-01-01 00:00:00 UTC in 12 ms: 1 firing, 0 pending, 1 change(s), 1 notification(s) sent.'
-    """
-    if "skipped" in summary:
-        return ["Another server process is evaluating the rules right now; try again in a moment."]
-    text = (
-        f"Evaluated {summary['rules']} rules at {layout.when(summary.get('evaluated_at'))} UTC in {summary.get('duration_ms', 0):.0f} ms: "
-        f"{summary['firing']} firing, {summary['pending']} pending, {len(summary.get('transitions') or [])} change(s), "
-        f"{summary['notifications']} notification(s) sent."
-    )
-    out: list[Any] = [text]
-    for err in summary.get("errors") or []:
-        out.append(
-            html.Div(f"Rule '{err.get('rule')}' could not be evaluated: {err.get('error')}", className="text-danger")
-        )
-    return out
+Reply = dict[str, Any]
 
 
 def url_search(
@@ -143,455 +95,506 @@ def may_change() -> str | None:
     )
 
 
-def register(app: dash.Dash, services: Services) -> None:
-    # ------------------------------------------------------------ reads
+def complete(schema: Any, value: Any) -> Any:
+    """``value`` shaped like the output grouping ``schema``: every output a
+    callback left out (or answered with ``no_update``) is ``no_update``, as
+    Dash wants every key of a dict grouping in the answer.
 
-    @app.callback(
-        Output(ids.AL_ACTIVE, "children"),
-        Output(ids.AL_ACTIVE_DATA, "data"),
-        Output(ids.AL_COUNTS, "children"),
-        Output(ids.AL_DETAIL, "children"),
-        Output("al-recent", "children"),
-        Input(ids.REFRESH, "n_intervals"),
-        Input(ids.AL_CHANGED, "data"),
-        State(ids.AL_ACTIVE_DATA, "data"),
-        State(ids.AL_ALERT_ID, "data"),
+    >>> answer = complete({"a": 1, "b": {"c": 2, "d": 3}}, {"b": {"c": "x"}})
+    >>> answer["b"]["c"], answer["a"] is no_update, answer["b"]["d"] is no_update
+    ('x', True, True)
+    """
+    if isinstance(schema, dict):
+        given = value if isinstance(value, dict) else {}
+        return {key: complete(sub, given.get(key, no_update)) for key, sub in schema.items()}
+    return value
+
+
+def _add(
+    app: dash.Dash, fn: Callable[..., Reply], *, output: dict[str, Any], inputs: dict[str, Any], **opts: Any
+) -> None:
+    """Register ``fn`` (called with the inputs by name) for the named outputs."""
+
+    def answer(**values: Any) -> Any:
+        return complete(output, fn(**values))
+
+    app.callback(output=output, inputs=inputs, **opts)(answer)
+
+
+def _bump(changed: int | None) -> int:
+    return (changed or 0) + 1
+
+
+# ------------------------------------------------------------ reads
+
+
+def active(services: Services, *, previous: str | None, alert_id: Any, **_triggers: Any) -> Reply:
+    """The firing and pending alerts, the counts, the alert the URL names and
+    what resolved lately; nothing when none of it changed since last time."""
+    now = services.now()
+    with services.db.read() as conn:
+        alerts = manage.active_alerts(conn)
+        rules = manage.list_rules(conn)
+        silences = manage.list_silences(conn, now=now, active_only=True)
+        recent = manage.alert_history(conn, state="resolved", since=now - timedelta(hours=24), limit=10)["alerts"]
+        detail_id = id_of(str(alert_id), 18) if alert_id else None
+        detail = manage.get_alert(conn, detail_id) if detail_id else None
+    key = json.dumps(
+        [
+            alerts,
+            [r["id"] for r in recent],
+            detail,
+            [(r["id"], r["enabled"]) for r in rules],
+            len(silences),
+            now.strftime("%Y-%m-%dT%H:%M"),
+        ],
+        default=str,
+        sort_keys=True,
     )
-    def active(_n: Any, _changed: Any, previous: Any, alert_id: Any) -> tuple[Any, ...]:
-        now = services.now()
-        with services.db.read() as conn:
-            alerts = manage.active_alerts(conn)
-            rules = manage.list_rules(conn)
-            silences = manage.list_silences(conn, now=now, active_only=True)
-            recent = manage.alert_history(conn, state="resolved", since=now - timedelta(hours=24), limit=10)["alerts"]
-            detail_id = layout.id_of(str(alert_id), 18) if alert_id else None
-            detail = manage.get_alert(conn, detail_id) if detail_id else None
-        key = json.dumps(
-            [
-                alerts,
-                [r["id"] for r in recent],
-                detail,
-                [(r["id"], r["enabled"]) for r in rules],
-                len(silences),
-                now.strftime("%Y-%m-%dT%H:%M"),
-            ],
-            default=str,
-            sort_keys=True,
-        )
-        if key == previous:
-            raise PreventUpdate  # nothing changed: keep the page as it is (and the buttons under the pointer)
-        specs = {r["id"]: r["spec"] for r in rules}
-        counts = layout.counts_badges(alerts, len(rules), sum(1 for r in rules if r["enabled"]), len(silences))
-        shown = (
-            layout.alert_detail(detail, specs.get(detail["rule_id"]) if detail else None, now, alert_id)
-            if alert_id
-            else None
-        )
-        return layout.active_list(alerts, specs, now), key, counts, shown, layout.recent_list(recent)
+    if key == previous:
+        raise PreventUpdate  # nothing changed: keep the page as it is (and the buttons under the pointer)
+    specs = {r["id"]: r["spec"] for r in rules}
+    detail_spec = specs.get(detail["rule_id"]) if detail else None
+    return {
+        "alerts": alerts_active.active_list(alerts, specs, now),
+        "key": key,
+        "counts": alerts_active.counts_badges(alerts, len(rules), sum(1 for r in rules if r["enabled"]), len(silences)),
+        "detail": alerts_active.alert_detail(detail, detail_spec, now, alert_id) if alert_id else None,
+        "recent": alerts_active.recent_list(recent),
+    }
 
-    @app.callback(
-        Output(ids.AL_RULES, "children"),
-        Output(ids.AL_H_RULE, "options"),
-        Output(ids.AL_BT_RULE, "options"),
-        Output(ids.AL_S_RULE, "options"),
-        Input(ids.AL_CHANGED, "data"),
-        State(ids.AL_EDITING, "data"),
-        State(ids.AL_H_RULE, "value"),
-        State(ids.AL_BT_RULE, "value"),
-        State(ids.AL_S_RULE, "value"),
-    )
-    def rules(
-        _changed: Any, editing: int | None, h_rule: str | None, bt_rule: str | None, s_rule: str | None
-    ) -> tuple[Any, ...]:
-        with services.db.read() as conn:
-            rows = manage.list_rules(conn)
-        by_id = [{"label": r["name"], "value": str(r["id"])} for r in rows]
 
-        def keep(value: str | None) -> list[dict[str, str]]:  # a rule in the URL that no longer exists stays choosable
-            return (
-                [{"label": f"rule {value} (deleted)", "value": value}]
-                if value and value not in {o["value"] for o in by_id}
-                else []
-            )
+def rule_choices(
+    services: Services, *, editing: int | None, h_rule: str | None, bt_rule: str | None, s_rule: str | None, **_: Any
+) -> Reply:
+    """The rules table and every rule select; a choice that names a rule no
+    longer there stays choosable (it came from the URL or a link)."""
+    with services.db.read() as conn:
+        rows = manage.list_rules(conn)
+    by_id = [{"label": r["name"], "value": str(r["id"])} for r in rows]
+    names = [r["name"] for r in rows]
 
-        def keep_name(value: str | None) -> list[dict[str, str]]:  # a silence may name a rule that does not exist (yet)
-            return [{"label": value, "value": value}] if value and value not in {r["name"] for r in rows} else []
-
+    def deleted(value: str | None) -> list[dict[str, str]]:
         return (
-            layout.rules_table(rows, editing),
-            [{"label": "all rules", "value": ""}, *by_id, *keep(h_rule)],
-            [{"label": "choose a rule", "value": ""}, *by_id, *keep(bt_rule)],
-            [
-                {"label": "any rule", "value": ""},
-                *({"label": r["name"], "value": r["name"]} for r in rows),
-                *keep_name(s_rule),
-            ],
+            [{"label": f"rule {value} (deleted)", "value": value}]
+            if value and value not in {o["value"] for o in by_id}
+            else []
         )
 
-    @app.callback(
-        Output(ids.AL_HISTORY, "rowData"),
-        Output(ids.AL_HISTORY_NOTE, "children"),
-        Input(ids.AL_H_RULE, "value"),
-        Input(ids.AL_H_STATE, "value"),
-        Input(ids.AL_CHANGED, "data"),
-        Input(ids.REFRESH, "n_intervals"),
-        Input(ids.AL_TABS, "active_tab"),
-    )
-    def history(rule: str | None, state: str | None, _changed: Any, _n: Any, tab: str | None) -> tuple[Any, ...]:
-        if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "history":
-            raise PreventUpdate  # refreshed while it is in view (and when it comes into view)
-        rule_id = layout.id_of(rule)
+    # A silence may name a rule that does not exist (yet).
+    named = [{"label": s_rule, "value": s_rule}] if s_rule and s_rule not in names else []
+    return {
+        "table": alerts_rules.rules_table(rows, editing),
+        "history": [{"label": "all rules", "value": ""}, *by_id, *deleted(h_rule)],
+        "backtest": [{"label": "choose a rule", "value": ""}, *by_id, *deleted(bt_rule)],
+        "silence": [{"label": "any rule", "value": ""}, *({"label": n, "value": n} for n in names), *named],
+    }
+
+
+def history(services: Services, *, rule: str | None, state: str | None, tab: str | None, **_: Any) -> Reply:
+    """The history grid for the filters, refreshed while the tab is in view."""
+    if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "history":
+        raise PreventUpdate  # refreshed while it is in view (and when it comes into view)
+    with services.db.read() as conn:
+        page = manage.alert_history(
+            conn, rule_id=id_of(rule), state=state if state in alerts_history.STATES else None, limit=HISTORY_LIMIT
+        )
+    total = page["total"]
+    if total == 0:
+        note = alerts_history.NO_HISTORY
+    elif total > HISTORY_LIMIT:
+        note = f"The newest {HISTORY_LIMIT:,} of {total:,} alerts; narrow the filters (or use GET /api/alerts/history) for older ones."
+    else:
+        note = f"{total:,} alert(s)."
+    return {"rows": alerts_history.history_rows(page["alerts"]), "note": note}
+
+
+def silences(services: Services, *, tab: str | None, **_: Any) -> Reply:
+    """The silences table, refreshed while the tab is in view."""
+    if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "silences":
+        raise PreventUpdate
+    now = services.now()
+    with services.db.read() as conn:
+        rows = manage.list_silences(conn, now=now)
+    return {"table": alerts_history.silences_table(rows, now)}
+
+
+def url(
+    *,
+    tab: str | None,
+    rule: str | None,
+    state: str | None,
+    bt_rule: str | None,
+    bt_range: str | None,
+    alert: Any,
+    search: str | None,
+) -> Reply:
+    """The page's filters written into its URL (when they changed it)."""
+    wanted = url_search(tab, str(alert) if alert else None, rule, state, bt_rule, bt_range)
+    return {"search": no_update if wanted == (search or "") else wanted}
+
+
+# ------------------------------------------------------------ writes
+
+
+def evaluate_now(services: Services, *, changed: int | None, **_: Any) -> Reply:
+    """Evaluate every rule at once and say what that did."""
+    refused = may_change()
+    if refused:
+        return {"message": message(refused, "warning")}
+    try:
+        summary = services.alerts.evaluate()
+    except Exception as exc:  # e.g. the database is busy: say so rather than fail the page
+        log.exception("evaluating alert rules from the page failed")
+        return {"message": message(f"The rules could not be evaluated: {exc}", "danger")}
+    return {"message": message(alerts_active.evaluation_text(summary), "info"), "changed": _bump(changed)}
+
+
+def acknowledge(services: Services, *, changed: int | None, **_: Any) -> Reply:
+    """Acknowledge the alert whose button was pressed."""
+    acks = [i for i, v in triggered(ids.AL_ACK) if v]
+    if not acks:
+        raise PreventUpdate  # a re-rendered button, not a click
+    refused = may_change()
+    if refused:
+        return {"message": message(refused, "warning")}
+    now, by = services.now(), current_user()
+    with services.db.write() as conn:
+        done = [a for a in (manage.acknowledge(conn, i, by, now=now) for i in acks) if a]
+    if not done:
+        return {"message": message("That alert no longer exists.", "warning"), "changed": _bump(changed)}
+    names = ", ".join(f"#{a['id']} ({a['rule']})" for a in done)
+    text = f"Alert {names} acknowledged: no more repeat notifications for it."
+    return {"message": message(text, "success"), "changed": _bump(changed)}
+
+
+def switch(services: Services, *, changed: int | None, **_: Any) -> Reply:
+    """Switch the rule whose switch was flipped on or off."""
+    now = services.now()
+    with services.db.read() as conn:
+        current = {r["id"]: r for r in manage.list_rules(conn)}
+    wanted = [
+        (i, bool(v))
+        for i, v in triggered(ids.AL_RULE_ENABLED)
+        if i in current and bool(current[i]["enabled"]) != bool(v)
+    ]
+    if not wanted:
+        raise PreventUpdate  # a re-rendered switch, not a click
+    refused = may_change()
+    if refused:
+        return {"message": message(refused, "warning"), "changed": _bump(changed)}  # the bump redraws the switches
+    with services.db.write() as conn:
+        for i, enabled in wanted:
+            manage.set_enabled(conn, i, enabled, now=now)
+    text = "; ".join(f"Rule '{current[i]['name']}' {'enabled' if on else 'disabled'}" for i, on in wanted)
+    return {"message": message(text + ".", "success"), "changed": _bump(changed)}
+
+
+def change_silences(services: Services, *, form: dict[str, Any], changed: int | None, **_: Any) -> Reply:
+    """Add the silence the form describes, or delete the one whose button was pressed."""
+    deletes = [i for i, v in triggered(ids.AL_S_DELETE) if v]
+    if dash.ctx.triggered_id != ids.AL_S_ADD and not deletes:
+        raise PreventUpdate
+    refused = may_change()
+    if refused:
+        return {"message": message(refused, "warning")}
+    if deletes:
+        with services.db.write() as conn:
+            gone = [i for i in deletes if manage.delete_silence(conn, i)]
+        text = f"Silence {', '.join(map(str, gone)) or deletes[0]} deleted."
+        return {"message": message(text, "success"), "changed": _bump(changed)}
+    try:
+        spec = silence_spec(form["rule"], form["labels"], form["duration"], form["comment"], current_user())
+        with services.db.write() as conn:
+            row = manage.add_silence(conn, spec, now=services.now())
+    except RuleError as exc:
+        return {"message": message(silence_error(exc), "danger")}
+    text = f"Silence added: alerts matching {labels_text(row['matchers'])} are muted until {when(row['ends_at'])} UTC."
+    return {"message": message(text, "success"), "changed": _bump(changed), "labels": "", "comment": ""}
+
+
+# ------------------------------------------------------------ the rule form
+
+# What the form shows when no rule is being edited (also after a delete).
+_NEW_FORM: Reply = {"editing": None, "title": "New rule", "hide_delete": True}
+
+
+def _edited(rule: dict[str, Any]) -> Reply:
+    """The form showing a stored rule, ready to be saved again."""
+    return {
+        "values": form_values(rule["spec"]),
+        "editing": rule["id"],
+        "title": f"Edit rule '{rule['name']}'",
+        "hide_delete": False,
+    }
+
+
+def _invalid(field: str, text: str) -> Reply:
+    """The error shown under the form, with its control marked."""
+    return {"invalid": invalid_flags(field), "message": message(text, "danger")}
+
+
+def edit_rule(services: Services, rule_id: int, changed: int | None) -> Reply:
+    """The rule whose Edit button was pressed, in the form."""
+    with services.db.read() as conn:
+        rule = manage.get_rule(conn, rule_id)
+    if rule is None:
+        return _NEW_FORM | {"message": message("That rule no longer exists.", "warning"), "changed": _bump(changed)}
+    return _edited(rule) | {"message": None, "changed": _bump(changed)}
+
+
+def delete_rule(services: Services, editing: int | None, changed: int | None) -> Reply:
+    """Delete the rule in the form (the confirmation dialog asked first)."""
+    refused = may_change()
+    if refused or editing is None:
+        return {"message": message(refused or "Choose a rule to delete with its Edit button.", "warning")}
+    with services.db.write() as conn:
+        rule = manage.get_rule(conn, editing)
+        manage.delete_rule(conn, editing)
+    text = f"Rule '{rule['name'] if rule else editing}' deleted with its alerts."
+    return _NEW_FORM | {"values": form_values(None), "message": message(text, "success"), "changed": _bump(changed)}
+
+
+def save_rule(services: Services, values: dict[str, Any], editing: int | None, changed: int | None) -> Reply:
+    """Create the form's rule, or update the one being edited; a bad field is
+    named and its control marked."""
+    refused = may_change()
+    if refused:
+        return {"message": message(refused, "warning")}
+    try:
+        spec = form_spec(values)
+    except FormError as exc:
+        return _invalid(exc.field, error_text(exc.field, exc.message))
+    try:
+        with services.db.write() as conn:
+            old = manage.get_rule(conn, editing) if editing is not None else None
+            if editing is not None and old is None:
+                text = "The rule being edited was deleted meanwhile; press Save again to create it."
+                return _NEW_FORM | {"message": message(text, "warning"), "changed": _bump(changed)}
+            if old is not None and "enabled" not in spec:
+                spec["enabled"] = bool(old["enabled"])  # saving an edit keeps the rule's switch as it is
+            saved = manage.save_rule(conn, spec, now=services.now(), rule_id=editing)
+    except RuleError as exc:
+        return _invalid(exc.field, error_text(exc.field, exc.message))
+    verb = "updated" if editing is not None else "created"
+    text = f"Rule '{saved['name']}' {verb}: {describe(saved['spec'])}."
+    return _edited(saved) | {"message": message(text, "success"), "changed": _bump(changed)}
+
+
+def rule_form(
+    services: Services, *, values: dict[str, Any], editing: int | None, changed: int | None, **_: Any
+) -> Reply:
+    """The form's buttons (and each rule's Edit button); a valid answer
+    clears every control's invalid mark."""
+    edits = [i for i, v in triggered(ids.AL_RULE_EDIT) if v]
+    trigger = dash.ctx.triggered_id
+    if edits:
+        reply = edit_rule(services, edits[0], changed)
+    elif trigger == ids.AL_NEW:
+        reply = _NEW_FORM | {"values": form_values(None), "message": None}
+        reply["changed"] = _bump(changed) if editing else no_update  # the table's highlighted Edit button
+    elif trigger == ids.AL_DELETE:
+        reply = delete_rule(services, editing, changed)
+    elif trigger == ids.AL_SAVE:
+        reply = save_rule(services, values, editing, changed)
+    else:
+        raise PreventUpdate
+    return {"invalid": invalid_flags(None)} | reply
+
+
+# ------------------------------------------------------------ backtest
+
+
+def backtest(
+    services: Services, *, rule_id: str | None, range_: str | None, values: dict[str, Any], theme: str | None, **_: Any
+) -> Reply:
+    """Replay a saved rule, or the form's (unsaved) one, over the range."""
+    from_form = dash.ctx.triggered_id == ids.AL_FORM_BACKTEST
+    reply: Reply = {"tab": "backtest"} if from_form else {}
+    if from_form:
+        try:
+            spec: Any = form_spec(values)
+        except FormError as exc:
+            return reply | {"result": message(error_text(exc.field, exc.message), "danger")}
+        title = f"The form's rule '{spec.get('name') or 'unnamed'}'"
+        spec.setdefault("name", "unsaved rule")
+    else:
+        wanted = id_of(rule_id)
+        if wanted is None:
+            return reply | {"result": html.Div(alerts_history.NO_BACKTEST, className="text-body-secondary")}
         with services.db.read() as conn:
-            page = manage.alert_history(
-                conn, rule_id=rule_id, state=state if state in layout.STATES else None, limit=HISTORY_LIMIT
-            )
-        total = page["total"]
-        if total == 0:
-            note = layout.NO_HISTORY
-        elif total > HISTORY_LIMIT:
-            note = f"The newest {HISTORY_LIMIT:,} of {total:,} alerts; narrow the filters (or use GET /api/alerts/history) for older ones."
-        else:
-            note = f"{total:,} alert(s)."
-        return layout.history_rows(page["alerts"]), note
-
-    @app.callback(
-        Output(ids.AL_SILENCES, "children"),
-        Input(ids.AL_CHANGED, "data"),
-        Input(ids.REFRESH, "n_intervals"),
-        Input(ids.AL_TABS, "active_tab"),
+            rule = manage.get_rule(conn, wanted)
+        if rule is None:
+            return reply | {"result": message(f"Rule {rule_id} does not exist (any more).", "warning")}
+        spec, title = rule["spec"], f"Rule '{rule['name']}'"
+    until = services.now()
+    since = until - timedelta(seconds=RANGE_SECONDS.get(range_ or "24h", 86400))
+    try:
+        result = manage.backtest(services.alerts, spec, since, until)
+    except RuleError as exc:
+        return reply | {"result": message(error_text(exc.field, exc.message), "danger")}
+    except Exception as exc:  # a metric that cannot be computed over this history: say so rather than fail the page
+        log.exception("backtest of %r failed", spec.get("name"))
+        return reply | {"result": message(f"The backtest failed: {exc}", "danger")}
+    fig = figures.alert_timeline(
+        result["transitions"], since=result["since"], until=result["until"], dark=theme == "dark"
     )
-    def silences(_changed: Any, _n: Any, tab: str | None) -> Any:
-        if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "silences":
-            raise PreventUpdate
-        now = services.now()
-        with services.db.read() as conn:
-            rows = manage.list_silences(conn, now=now)
-        return layout.silences_table(rows, now)
+    return reply | {"result": alerts_history.backtest_view(result, fig, title)}
 
-    @app.callback(
-        Output(ids.page_url("alerts"), "search"),
-        Input(ids.AL_TABS, "active_tab"),
-        Input(ids.AL_H_RULE, "value"),
-        Input(ids.AL_H_STATE, "value"),
-        Input(ids.AL_BT_RULE, "value"),
-        Input(ids.AL_BT_RANGE, "value"),
-        State(ids.AL_ALERT_ID, "data"),
-        State(ids.URL, "search"),
+
+# ------------------------------------------------------------ registration
+
+
+def _form_state() -> dict[str, State]:
+    return {f: State(ids.al_field(f), "value") for f in FORM_FIELDS}
+
+
+def register(app: dash.Dash, services: Services) -> None:
+    refresh, changed_in = Input(ids.REFRESH, "n_intervals"), Input(ids.AL_CHANGED, "data")
+    changed_state = State(ids.AL_CHANGED, "data")
+    tab_in = Input(ids.AL_TABS, "active_tab")
+
+    _add(
+        app,
+        partial(active, services),
+        output={
+            "alerts": Output(ids.AL_ACTIVE, "children"),
+            "key": Output(ids.AL_ACTIVE_DATA, "data"),
+            "counts": Output(ids.AL_COUNTS, "children"),
+            "detail": Output(ids.AL_DETAIL, "children"),
+            "recent": Output(ids.AL_RECENT, "children"),
+        },
+        inputs={
+            "refresh": refresh,
+            "changed": changed_in,
+            "previous": State(ids.AL_ACTIVE_DATA, "data"),
+            "alert_id": State(ids.AL_ALERT_ID, "data"),
+        },
     )
-    def url(
-        tab: str | None,
-        rule: str | None,
-        state: str | None,
-        bt_rule: str | None,
-        bt_range: str | None,
-        alert: Any,
-        search: str | None,
-    ) -> Any:
-        wanted = url_search(tab, str(alert) if alert else None, rule, state, bt_rule, bt_range)
-        return no_update if wanted == (search or "") else wanted
-
-    # ------------------------------------------------------------ writes
+    _add(
+        app,
+        partial(rule_choices, services),
+        output={
+            "table": Output(ids.AL_RULES, "children"),
+            "history": Output(ids.AL_H_RULE, "options"),
+            "backtest": Output(ids.AL_BT_RULE, "options"),
+            "silence": Output(ids.AL_S_RULE, "options"),
+        },
+        inputs={
+            "changed": changed_in,
+            "editing": State(ids.AL_EDITING, "data"),
+            "h_rule": State(ids.AL_H_RULE, "value"),
+            "bt_rule": State(ids.AL_BT_RULE, "value"),
+            "s_rule": State(ids.AL_S_RULE, "value"),
+        },
+    )
+    _add(
+        app,
+        partial(history, services),
+        output={"rows": Output(ids.AL_HISTORY, "rowData"), "note": Output(ids.AL_HISTORY_NOTE, "children")},
+        inputs={
+            "rule": Input(ids.AL_H_RULE, "value"),
+            "state": Input(ids.AL_H_STATE, "value"),
+            "changed": changed_in,
+            "refresh": refresh,
+            "tab": tab_in,
+        },
+    )
+    _add(
+        app,
+        partial(silences, services),
+        output={"table": Output(ids.AL_SILENCES, "children")},
+        inputs={"changed": changed_in, "refresh": refresh, "tab": tab_in},
+    )
+    _add(
+        app,
+        url,
+        output={"search": Output(ids.page_url("alerts"), "search")},
+        inputs={
+            "tab": tab_in,
+            "rule": Input(ids.AL_H_RULE, "value"),
+            "state": Input(ids.AL_H_STATE, "value"),
+            "bt_rule": Input(ids.AL_BT_RULE, "value"),
+            "bt_range": Input(ids.AL_BT_RANGE, "value"),
+            "alert": State(ids.AL_ALERT_ID, "data"),
+            "search": State(ids.URL, "search"),
+        },
+    )
 
     # Evaluate and Acknowledge have callbacks of their own: Dash keeps only the
     # newest answer of a callback, and the rule switches re-render (and fire
     # their callback) on every refresh, which would swallow a click's answer.
-    @app.callback(
-        Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
-        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input(ids.AL_EVALUATE, "n_clicks"),
-        State(ids.AL_CHANGED, "data"),
-        prevent_initial_call=True,
-    )
-    def evaluate_now(_clicks: Any, changed: int | None) -> tuple[Any, ...]:
-        refused = may_change()
-        if refused:
-            return message(refused, "warning"), no_update
-        try:
-            summary = services.alerts.evaluate()
-        except Exception as exc:  # e.g. the database is busy: say so rather than fail the page
-            log.exception("evaluating alert rules from the page failed")
-            return message(f"The rules could not be evaluated: {exc}", "danger"), no_update
-        return message(evaluation_text(summary), "info"), (changed or 0) + 1
-
-    @app.callback(
-        Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
-        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input({"type": ids.AL_ACK, "index": ALL}, "n_clicks"),
-        State(ids.AL_CHANGED, "data"),
-        prevent_initial_call=True,
-    )
-    def acknowledge(_clicks: Any, changed: int | None) -> tuple[Any, ...]:
-        acks = [i for i, v in triggered(ids.AL_ACK) if v]
-        if not acks:
-            raise PreventUpdate  # a re-rendered button, not a click
-        refused = may_change()
-        if refused:
-            return message(refused, "warning"), no_update
-        now, by = services.now(), current_user()
-        with services.db.write() as conn:
-            done = [a for a in (manage.acknowledge(conn, i, by, now=now) for i in acks) if a]
-        if not done:
-            return message("That alert no longer exists.", "warning"), (changed or 0) + 1
-        names = ", ".join(f"#{a['id']} ({a['rule']})" for a in done)
-        return message(f"Alert {names} acknowledged: no more repeat notifications for it.", "success"), (
-            changed or 0
-        ) + 1
-
-    @app.callback(
-        Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
-        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input({"type": ids.AL_RULE_ENABLED, "index": ALL}, "value"),
-        State(ids.AL_CHANGED, "data"),
-        prevent_initial_call=True,
-    )
-    def switch(_values: Any, changed: int | None) -> tuple[Any, ...]:
-        bump = (changed or 0) + 1
-        now = services.now()
-        with services.db.read() as conn:
-            current = {r["id"]: r for r in manage.list_rules(conn)}
-        wanted = [
-            (i, bool(v))
-            for i, v in triggered(ids.AL_RULE_ENABLED)
-            if i in current and bool(current[i]["enabled"]) != bool(v)
-        ]
-        if not wanted:
-            raise PreventUpdate  # a re-rendered switch, not a click
-        refused = may_change()
-        if refused:
-            return message(refused, "warning"), bump  # the bump redraws the switches as they are
-        with services.db.write() as conn:
-            for i, enabled in wanted:
-                manage.set_enabled(conn, i, enabled, now=now)
-        text = "; ".join(f"Rule '{current[i]['name']}' {'enabled' if on else 'disabled'}" for i, on in wanted)
-        return message(text + ".", "success"), bump
-
-    @app.callback(
-        Output(ids.AL_S_MESSAGE, "children"),
-        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Output(ids.AL_S_LABELS, "value"),
-        Output(ids.AL_S_COMMENT, "value"),
-        Input(ids.AL_S_ADD, "n_clicks"),
-        Input({"type": ids.AL_S_DELETE, "index": ALL}, "n_clicks"),
-        State(ids.AL_S_RULE, "value"),
-        State(ids.AL_S_LABELS, "value"),
-        State(ids.AL_S_DURATION, "value"),
-        State(ids.AL_S_COMMENT, "value"),
-        State(ids.AL_CHANGED, "data"),
-        prevent_initial_call=True,
-    )
-    def change_silences(
-        _add: Any,
-        _d: Any,
-        s_rule: str | None,
-        s_labels: str | None,
-        s_duration: str | None,
-        s_comment: str | None,
-        changed: int | None,
-    ) -> tuple[Any, ...]:
-        trigger = dash.ctx.triggered_id
-        bump = (changed or 0) + 1
-        deletes = [i for i, v in triggered(ids.AL_S_DELETE) if v]
-        if trigger == ids.AL_S_ADD or deletes:
-            refused = may_change()
-            if refused:
-                return message(refused, "warning"), no_update, no_update, no_update
-            now = services.now()
-            if deletes:
-                with services.db.write() as conn:
-                    gone = [i for i in deletes if manage.delete_silence(conn, i)]
-                return (
-                    message(f"Silence {', '.join(map(str, gone)) or deletes[0]} deleted.", "success"),
-                    bump,
-                    no_update,
-                    no_update,
-                )
-            try:
-                spec = silence_spec(s_rule, s_labels, s_duration, s_comment, current_user())
-                with services.db.write() as conn:
-                    row = manage.add_silence(conn, spec, now=now)
-            except RuleError as exc:
-                return message(silence_error(exc), "danger"), no_update, no_update, no_update
-            what = layout.labels_text(row["matchers"])
-            return (
-                message(
-                    f"Silence added: alerts matching {what} are muted until {layout.when(row['ends_at'])} UTC.",
-                    "success",
-                ),
-                bump,
-                "",
-                "",
-            )
-        raise PreventUpdate
-
-    form_outputs = [Output(i, "value") for i in FORM_IDS]
-    invalid_outputs = [Output(ids.al_field(f), "invalid") for f in layout.INVALIDABLE]
-
-    @app.callback(
-        *form_outputs,
-        *invalid_outputs,
-        Output(ids.AL_EDITING, "data"),
-        Output(ids.AL_FORM_TITLE, "children"),
-        Output(ids.AL_FORM_MESSAGE, "children"),
-        Output("al-delete-wrap", "hidden"),
-        Output(ids.AL_CHANGED, "data", allow_duplicate=True),
-        Input(ids.AL_SAVE, "n_clicks"),
-        Input(ids.AL_NEW, "n_clicks"),
-        Input(ids.AL_DELETE, "submit_n_clicks"),
-        Input({"type": ids.AL_RULE_EDIT, "index": ALL}, "n_clicks"),
-        *[State(i, "value") for i in FORM_IDS],
-        State(ids.AL_EDITING, "data"),
-        State(ids.AL_CHANGED, "data"),
-        prevent_initial_call=True,
-    )
-    def form(_save: Any, _new: Any, _delete: Any, _edits: Any, *rest: Any) -> tuple[Any, ...]:
-        *values, editing, changed = rest
-        current = dict(zip(layout.FORM_FIELDS, values))
-        trigger = dash.ctx.triggered_id
-        bump = (changed or 0) + 1
-        valid = [False] * len(layout.INVALIDABLE)
-        keep = [no_update] * len(FORM_IDS)
-
-        def show(vals: dict[str, Any]) -> list[Any]:
-            return [vals[f] for f in layout.FORM_FIELDS]
-
-        def fail(field: str, text: str) -> tuple[Any, ...]:
-            control = layout.control_for(field)
-            flags = [f == control for f in layout.INVALIDABLE]
-            return (*keep, *flags, no_update, no_update, message(text, "danger"), no_update, no_update)
-
-        edits = [i for i, v in triggered(ids.AL_RULE_EDIT) if v]
-        if edits:
-            with services.db.read() as conn:
-                rule = manage.get_rule(conn, edits[0])
-            if rule is None:
-                return (*keep, *valid, None, "New rule", message("That rule no longer exists.", "warning"), True, bump)
-            return (
-                *show(layout.form_values(rule["spec"])),
-                *valid,
-                rule["id"],
-                f"Edit rule '{rule['name']}'",
-                None,
-                False,
-                bump,
-            )
-        if trigger == ids.AL_NEW:
-            return (
-                *show(layout.form_values(None)),
-                *valid,
-                None,
-                "New rule",
-                None,
-                True,
-                bump if editing else no_update,
-            )
-        if trigger == ids.AL_DELETE:
-            refused = may_change()
-            if refused or editing is None:
-                return (
-                    *keep,
-                    *valid,
-                    no_update,
-                    no_update,
-                    message(refused or "Choose a rule to delete with its Edit button.", "warning"),
-                    no_update,
-                    no_update,
-                )
-            with services.db.write() as conn:
-                rule = manage.get_rule(conn, editing)
-                manage.delete_rule(conn, editing)
-            name = rule["name"] if rule else editing
-            return (
-                *show(layout.form_values(None)),
-                *valid,
-                None,
-                "New rule",
-                message(f"Rule '{name}' deleted with its alerts.", "success"),
-                True,
-                bump,
-            )
-        if trigger != ids.AL_SAVE:
-            raise PreventUpdate
-        refused = may_change()
-        if refused:
-            return (*keep, *valid, no_update, no_update, message(refused, "warning"), no_update, no_update)
-        try:
-            spec = layout.form_spec(current)
-        except layout.FormError as exc:
-            return fail(exc.field, layout.error_text(exc.field, exc.message))
-        now = services.now()
-        try:
-            with services.db.write() as conn:
-                if editing is not None:
-                    old = manage.get_rule(conn, editing)
-                    if old is not None and "enabled" not in spec:
-                        spec["enabled"] = bool(old["enabled"])  # saving an edit keeps the rule's switch as it is
-                saved = manage.save_rule(conn, spec, now=now, rule_id=editing)
-        except RuleError as exc:
-            return fail(exc.field, layout.error_text(exc.field, exc.message))
-        except manage.NotFound:
-            return (
-                *keep,
-                *valid,
-                None,
-                "New rule",
-                message("The rule being edited was deleted meanwhile; press Save again to create it.", "warning"),
-                True,
-                bump,
-            )
-        verb = "updated" if editing is not None else "created"
-        text = f"Rule '{saved['name']}' {verb}: {layout.describe(saved['spec'])}."
-        return (
-            *show(layout.form_values(saved["spec"])),
-            *valid,
-            saved["id"],
-            f"Edit rule '{saved['name']}'",
-            message(text, "success"),
-            False,
-            bump,
+    page_message = {
+        "message": Output(ids.AL_MESSAGE, "children", allow_duplicate=True),
+        "changed": Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+    }
+    for fn, trigger in (
+        (evaluate_now, Input(ids.AL_EVALUATE, "n_clicks")),
+        (acknowledge, Input({"type": ids.AL_ACK, "index": ALL}, "n_clicks")),
+        (switch, Input({"type": ids.AL_RULE_ENABLED, "index": ALL}, "value")),
+    ):
+        _add(
+            app,
+            partial(fn, services),
+            output=page_message,
+            inputs={"trigger": trigger, "changed": changed_state},
+            prevent_initial_call=True,
         )
-
-    # ------------------------------------------------------------ backtest
-
-    @app.callback(
-        Output(ids.AL_BT_RESULT, "children"),
-        Output(ids.AL_TABS, "active_tab"),
-        Input(ids.AL_BT_RUN, "n_clicks"),
-        Input(ids.AL_BT_RULE, "value"),
-        Input(ids.AL_BT_RANGE, "value"),
-        Input(ids.AL_FORM_BACKTEST, "n_clicks"),
-        *[State(i, "value") for i in FORM_IDS],
-        State(ids.THEME_STORE, "data"),
+    _add(
+        app,
+        partial(change_silences, services),
+        output={
+            "message": Output(ids.AL_S_MESSAGE, "children"),
+            "changed": Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+            "labels": Output(ids.AL_S_LABELS, "value"),
+            "comment": Output(ids.AL_S_COMMENT, "value"),
+        },
+        inputs={
+            "add": Input(ids.AL_S_ADD, "n_clicks"),
+            "delete": Input({"type": ids.AL_S_DELETE, "index": ALL}, "n_clicks"),
+            "form": {
+                "rule": State(ids.AL_S_RULE, "value"),
+                "labels": State(ids.AL_S_LABELS, "value"),
+                "duration": State(ids.AL_S_DURATION, "value"),
+                "comment": State(ids.AL_S_COMMENT, "value"),
+            },
+            "changed": changed_state,
+        },
+        prevent_initial_call=True,
     )
-    def backtest(_run: Any, rule_id: str | None, range_: str | None, _form: Any, *rest: Any) -> tuple[Any, Any]:
-        *values, theme = rest
-        from_form = dash.ctx.triggered_id == ids.AL_FORM_BACKTEST
-        tab = "backtest" if from_form else no_update
-        if from_form:
-            try:
-                spec: Any = layout.form_spec(dict(zip(layout.FORM_FIELDS, values)))
-            except layout.FormError as exc:
-                return message(layout.error_text(exc.field, exc.message), "danger"), tab
-            title = f"The form's rule '{spec.get('name') or 'unnamed'}'"
-            spec.setdefault("name", "unsaved rule")
-        else:
-            wanted = layout.id_of(rule_id)
-            if wanted is None:
-                return html.Div(layout.NO_BACKTEST, className="text-body-secondary"), tab
-            with services.db.read() as conn:
-                rule = manage.get_rule(conn, wanted)
-            if rule is None:
-                return message(f"Rule {rule_id} does not exist (any more).", "warning"), tab
-            spec, title = rule["spec"], f"Rule '{rule['name']}'"
-        until = services.now()
-        since = until - timedelta(seconds=RANGE_SECONDS.get(range_ or "24h", 86400))
-        try:
-            result = manage.backtest(services.alerts, spec, since, until)
-        except RuleError as exc:
-            return message(layout.error_text(exc.field, exc.message), "danger"), tab
-        except Exception as exc:  # a metric that cannot be computed over this history: say so rather than fail the page
-            log.exception("backtest of %r failed", spec.get("name"))
-            return message(f"The backtest failed: {exc}", "danger"), tab
-        fig = figures.alert_timeline(
-            result["transitions"], since=result["since"], until=result["until"], dark=theme == "dark"
-        )
-        return layout.backtest_view(result, fig, title), tab
+    _add(
+        app,
+        partial(rule_form, services),
+        output={
+            "values": {f: Output(ids.al_field(f), "value") for f in FORM_FIELDS},
+            "invalid": {f: Output(ids.al_field(f), "invalid") for f in INVALIDABLE},
+            "editing": Output(ids.AL_EDITING, "data"),
+            "title": Output(ids.AL_FORM_TITLE, "children"),
+            "message": Output(ids.AL_FORM_MESSAGE, "children"),
+            "hide_delete": Output(ids.AL_DELETE_WRAP, "hidden"),
+            "changed": Output(ids.AL_CHANGED, "data", allow_duplicate=True),
+        },
+        inputs={
+            "save": Input(ids.AL_SAVE, "n_clicks"),
+            "new": Input(ids.AL_NEW, "n_clicks"),
+            "delete": Input(ids.AL_DELETE, "submit_n_clicks"),
+            "edits": Input({"type": ids.AL_RULE_EDIT, "index": ALL}, "n_clicks"),
+            "values": _form_state(),
+            "editing": State(ids.AL_EDITING, "data"),
+            "changed": changed_state,
+        },
+        prevent_initial_call=True,
+    )
+    _add(
+        app,
+        partial(backtest, services),
+        output={"result": Output(ids.AL_BT_RESULT, "children"), "tab": Output(ids.AL_TABS, "active_tab")},
+        inputs={
+            "run": Input(ids.AL_BT_RUN, "n_clicks"),
+            "rule_id": Input(ids.AL_BT_RULE, "value"),
+            "range_": Input(ids.AL_BT_RANGE, "value"),
+            "form": Input(ids.AL_FORM_BACKTEST, "n_clicks"),
+            "values": _form_state(),
+            "theme": State(ids.THEME_STORE, "data"),
+        },
+    )

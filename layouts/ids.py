@@ -131,6 +131,8 @@ AL_ALERT_ID = "al-alert-id"
 AL_DETAIL = "al-detail"
 AL_ACTIVE = "al-active"
 AL_ACTIVE_DATA = "al-active-data"
+AL_RECENT = "al-recent"
+AL_ALERT_DETAIL = "al-alert-detail"  # the card of /alerts?alert=<id>, drawn only when the URL names an alert
 AL_ACK = "al-ack"  # pattern-matching type: {"type": AL_ACK, "index": alert id}
 AL_H_RULE = "al-h-rule"
 AL_H_STATE = "al-h-state"
@@ -147,6 +149,7 @@ AL_SAVE = "al-save"
 AL_NEW = "al-new"
 AL_DELETE = "al-delete"
 AL_FORM_BACKTEST = "al-form-backtest"
+AL_DELETE_WRAP = "al-delete-wrap"
 AL_S_RULE = "al-s-rule"
 AL_S_LABELS = "al-s-labels"
 AL_S_DURATION = "al-s-duration"
@@ -164,6 +167,28 @@ AL_BT_RESULT = "al-bt-result"
 
 def al_field(name: str) -> str:
     return f"{AL_FORM}-{name.replace('_', '-')}"
+
+
+def al_tab(tab: str) -> str:
+    return f"al-tab-{tab}"
+
+
+def al_alert(alert_id: int) -> str:
+    """A firing or pending alert's card in the list."""
+    return f"alert-{alert_id}"
+
+
+def al_alert_in_detail(alert_id: int) -> str:
+    """The same alert's card inside its detail view (ids are unique per page)."""
+    return f"alert-detail-{alert_id}"
+
+
+def al_rule_row(rule_id: int) -> str:
+    return f"rule-row-{rule_id}"
+
+
+def al_silence_row(silence_id: int) -> str:
+    return f"silence-row-{silence_id}"
 
 
 def csv_button(grid: str) -> str:

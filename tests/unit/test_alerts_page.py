@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
 import pytest
+from dash import no_update
 from plotly.utils import PlotlyJSONEncoder
 
+from alerts import form as forms
 from alerts.rules import RuleError, parse_rule
 from callbacks import alerts as cb
 from layouts import alerts as layout
+from layouts import alerts_active as active
+from layouts import alerts_history as past
+from layouts import alerts_rules as rules
 from layouts import figures, ids
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -84,11 +90,11 @@ SPEC = {
 
 
 def form(**kw: Any) -> dict[str, Any]:
-    return layout.form_values(None) | {"name": "errors", "type": "error", "window": "1m", "threshold": "3"} | kw
+    return forms.form_values(None) | {"name": "errors", "type": "error", "window": "1m", "threshold": "3"} | kw
 
 
 def test_the_form_makes_a_valid_rule_with_the_defaults_filled_in() -> None:
-    rule = parse_rule(layout.form_spec(form(group_by=["source"], severity="error")))
+    rule = parse_rule(forms.form_spec(form(group_by=["source"], severity="error")))
     assert (rule.name, rule.metric, rule.window, rule.op, rule.threshold, rule.severity) == (
         "errors",
         "count",
@@ -122,20 +128,20 @@ def test_a_stored_rule_round_trips_through_the_form_with_the_advanced_fields() -
             "targets": [{"type": "live"}, {"type": "webhook", "url": "http://127.0.0.1:9/hook"}],
         }
     ).spec()
-    values = layout.form_values(spec)
+    values = forms.form_values(spec)
     assert values["type"] == "sync" and values["min_samples"] == "10" and values["webhook"] == "http://127.0.0.1:9/hook"
     assert (
         "team: ops" in values["advanced"]
         and "site: north" in values["advanced"]
         and "samples_filter" in values["advanced"]
     )
-    assert parse_rule(layout.form_spec(values)).spec() == spec
+    assert parse_rule(forms.form_spec(values)).spec() == spec
 
 
 def test_an_empty_form_gives_the_defaults() -> None:
-    values = layout.form_values(None)
-    assert values == layout.FORM_DEFAULTS and values is not layout.FORM_DEFAULTS
-    assert layout.form_spec(values) == {
+    values = forms.form_values(None)
+    assert values == forms.FORM_DEFAULTS and values is not forms.FORM_DEFAULTS
+    assert forms.form_spec(values) == {
         "kind": "threshold",
         "severity": "warning",
         "metric": "count",
@@ -171,10 +177,10 @@ def test_every_rule_error_names_its_field_and_maps_to_its_control(
     change: dict[str, Any], field: str, control: str | None
 ) -> None:
     with pytest.raises(RuleError) as info:
-        parse_rule(layout.form_spec(form(**change)))
+        parse_rule(forms.form_spec(form(**change)))
     assert info.value.field.startswith(field)
-    assert layout.control_for(info.value.field) == control
-    shown = layout.error_text(info.value.field, info.value.message)
+    assert forms.control_for(info.value.field) == control
+    shown = forms.error_text(info.value.field, info.value.message)
     assert info.value.field in shown and info.value.message in shown
 
 
@@ -185,26 +191,26 @@ def test_bad_advanced_yaml_is_a_form_error_on_the_advanced_box() -> None:
         "a: &x [1, 2]\nlabels: *x",
         "labels: {" + "k: v, " * 3000 + "}",
     ):
-        with pytest.raises(layout.FormError) as info:
-            layout.form_spec(form(advanced=bad))
-        assert info.value.field == "advanced" and layout.control_for(info.value.field) == "advanced"
+        with pytest.raises(forms.FormError) as info:
+            forms.form_spec(form(advanced=bad))
+        assert info.value.field == "advanced" and forms.control_for(info.value.field) == "advanced"
 
 
 def test_every_invalidable_control_exists_in_the_form() -> None:
-    present = component_ids(layout.rule_form())
-    assert {ids.al_field(f) for f in layout.FORM_FIELDS} <= present
-    assert set(layout.INVALIDABLE) | set(layout.CHECKLISTS) == set(layout.FORM_FIELDS)
+    present = component_ids(rules.rule_form())
+    assert {ids.al_field(f) for f in forms.FORM_FIELDS} <= present
+    assert set(forms.INVALIDABLE) | set(forms.CHECKLISTS) == set(forms.FORM_FIELDS)
 
 
 # ------------------------------------------------------------------ builders
 
 
 def test_the_active_list_says_what_to_do_when_nothing_fires() -> None:
-    assert layout.NO_ACTIVE in text(layout.active_list([], {}, NOW))
+    assert active.NO_ACTIVE in text(active.active_list([], {}, NOW))
 
 
 def test_an_alert_card_shows_rule_labels_value_since_and_the_acknowledge_button() -> None:
-    out = text(layout.active_list([alert()], {3: SPEC}, NOW))
+    out = text(active.active_list([alert()], {3: SPEC}, NOW))
     for part in (
         "errors",
         "source=web",
@@ -221,11 +227,11 @@ def test_an_alert_card_shows_rule_labels_value_since_and_the_acknowledge_button(
         assert part in out, part
     assert '"type": "al-ack", "index": 7' in out
     assert "rule off" not in out
-    assert "rule off" in text(layout.alert_card(alert(), SPEC | {"enabled": False}, NOW))
+    assert "rule off" in text(active.alert_card(alert(), SPEC | {"enabled": False}, NOW))
 
 
 def test_an_acknowledged_alert_says_by_whom_instead_of_a_button() -> None:
-    card = layout.alert_card(
+    card = active.alert_card(
         alert(acknowledged=True, acknowledged_by="ana", acknowledged_at=NOW.isoformat()), SPEC, NOW
     )
     out = text(card)
@@ -234,8 +240,8 @@ def test_an_acknowledged_alert_says_by_whom_instead_of_a_button() -> None:
 
 def test_a_duration_rule_links_to_the_script_s_runs() -> None:
     spec = {"name": "slow", "kind": "duration", "filter": {"entity": ["backup"]}, "group_by": ["entity"]}
-    assert layout.events_link(alert(labels={"entity": "backup"}), spec) == "/executions?script=backup"
-    assert layout.events_link(alert(), None) is None
+    assert active.events_link(alert(labels={"entity": "backup"}), spec) == "/executions?script=backup"
+    assert active.events_link(alert(), None) is None
 
 
 def test_the_alert_detail_lists_its_notifications_or_says_it_is_gone() -> None:
@@ -250,18 +256,18 @@ def test_the_alert_detail_lists_its_notifications_or_says_it_is_gone() -> None:
             "error": "HTTP 500",
         }
     ]
-    out = text(layout.alert_detail(alert(notifications=notes), SPEC, NOW))
+    out = text(active.alert_detail(alert(notifications=notes), SPEC, NOW))
     assert "Alert #7" in out and "failed: HTTP 500" in out and "1 notification(s)" in out
-    assert "does not exist" in text(layout.alert_detail(None, None, NOW, "99"))
+    assert "does not exist" in text(active.alert_detail(None, None, NOW, "99"))
     resolved = text(
-        layout.alert_detail(alert(state="resolved", resolved_at=NOW.isoformat(), notifications=[]), SPEC, NOW)
+        active.alert_detail(alert(state="resolved", resolved_at=NOW.isoformat(), notifications=[]), SPEC, NOW)
     )
     assert "resolved" in resolved and "No notifications were sent" in resolved
 
 
 def test_the_rules_table_has_a_switch_per_rule_and_an_empty_state() -> None:
-    assert layout.NO_RULES in text(layout.rules_table([]))
-    assert "--rules rules.yaml" in layout.NO_RULES
+    assert rules.NO_RULES in text(rules.rules_table([]))
+    assert "--rules rules.yaml" in rules.NO_RULES
     rows = [
         {"id": 1, "name": "errors", "enabled": True, "origin": "api", "spec": SPEC},
         {
@@ -272,7 +278,7 @@ def test_the_rules_table_has_a_switch_per_rule_and_an_empty_state() -> None:
             "spec": {"name": "quiet", "kind": "absence", "window": "1h"},
         },
     ]
-    out = json.loads(text(layout.rules_table(rows)))
+    out = json.loads(text(rules.rules_table(rows)))
     switches = [n for n in _nodes(out) if n.get("type") == "Switch"]
     assert [(s["props"]["id"]["index"], s["props"]["value"]) for s in switches] == [(1, True), (2, False)]
     flat = json.dumps(out)
@@ -293,7 +299,7 @@ def _nodes(node: Any) -> list[dict[str, Any]]:
 
 
 def test_silences_show_their_state_and_a_delete_button() -> None:
-    assert layout.NO_SILENCES in text(layout.silences_table([], NOW))
+    assert past.NO_SILENCES in text(past.silences_table([], NOW))
     rows = [
         {
             "id": 1,
@@ -314,20 +320,20 @@ def test_silences_show_their_state_and_a_delete_button() -> None:
             "active": False,
         },
     ]
-    out = text(layout.silences_table(rows, NOW))
+    out = text(past.silences_table(rows, NOW))
     assert "rule=errors" in out and "in force" in out and "ended" in out and "deploy" in out
     assert '"type": "al-s-delete", "index": 2' in out
 
 
 def test_history_rows_link_each_alert_and_say_who_acknowledged() -> None:
-    rows = layout.history_rows([alert(acknowledged=True, acknowledged_by="ana"), alert(id=8, state="resolved")])
+    rows = past.history_rows([alert(acknowledged=True, acknowledged_by="ana"), alert(id=8, state="resolved")])
     assert (
         rows[0]["alert"] == "[#7](/alerts?alert=7)"
         and rows[0]["acknowledged"] == "yes by ana"
         and rows[0]["labels"] == "source=web"
     )
     assert rows[1]["acknowledged"] == "no" and rows[1]["resolved"] == "–"
-    assert layout.history_rows([]) == []
+    assert past.history_rows([]) == []
 
 
 def test_the_backtest_view_counts_notifications_and_draws_the_timeline() -> None:
@@ -363,7 +369,7 @@ def test_the_backtest_view_counts_notifications_and_draws_the_timeline() -> None
     }
     fig = figures.alert_timeline(result["transitions"], since=result["since"], until=result["until"], dark=True)
     assert list(fig.data[0].y) == [0, 2, 0, 0] and list(fig.data[1].x) == [t["ts"] for t in result["transitions"]]
-    out = text(layout.backtest_view(result, fig, "Rule 'errors'"))
+    out = text(past.backtest_view(result, fig, "Rule 'errors'"))
     assert (
         "fired 1 time(s)" in out
         and "sent 2 notification(s)" in out
@@ -372,9 +378,7 @@ def test_the_backtest_view_counts_notifications_and_draws_the_timeline() -> None
     )
     empty = figures.alert_timeline([], since=result["since"], until=result["until"])
     assert list(empty.data[0].y) == [0, 0] and len(empty.data) == 1
-    assert "would not have left the normal state" in text(
-        layout.backtest_view(result | {"transitions": []}, empty, "x")
-    )
+    assert "would not have left the normal state" in text(past.backtest_view(result | {"transitions": []}, empty, "x"))
 
 
 def test_the_page_reads_its_filters_from_the_url_and_ignores_bad_ones() -> None:
@@ -407,24 +411,43 @@ def test_every_alerts_id_the_callbacks_use_is_on_the_page() -> None:
         ids.AL_S_DELETE,
         ids.AL_FORM,
     }  # pattern types and the form prefix
+    wanted -= {ids.AL_ALERT_DETAIL}  # drawn by a callback, for /alerts?alert=<id> only
     assert wanted <= present, wanted - present
-    assert ids.page_url("alerts") in present and "al-recent" in present and "al-delete-wrap" in present
+    assert ids.page_url("alerts") in present
+    assert ids.AL_ALERT_DETAIL in component_ids(active.alert_detail(alert(notifications=[]), SPEC, NOW))
+
+
+def test_every_id_on_the_page_comes_from_the_ids_module() -> None:
+    named = {v for k, v in vars(ids).items() if k.startswith("AL_") and isinstance(v, str)}
+    named |= {ids.al_field(f) for f in forms.FORM_FIELDS} | {ids.al_tab(t) for t, _ in layout.TABS}
+    named |= {ids.page_url("alerts"), ids.csv_button(ids.AL_HISTORY)}
+    present = component_ids(layout.page("/alerts", {"alert": "7"}))
+    assert present <= named, present - named
+    rows = [{"id": 1, "name": "errors", "enabled": True, "spec": SPEC}]
+    silence = {"id": 4, "matchers": {"rule": "errors"}, "active": True}
+    built = component_ids(
+        [active.active_list([alert()], {3: SPEC}, NOW), rules.rules_table(rows), past.silences_table([silence], NOW)]
+    )
+    assert built == {ids.al_alert(7), ids.al_rule_row(1), ids.al_silence_row(4)}
+    assert ids.al_alert_in_detail(7) in component_ids(active.alert_detail(alert(notifications=[]), SPEC, NOW))
 
 
 # ------------------------------------------------------------------ callbacks' helpers
 
 
 def test_silence_labels_parse_or_name_the_field() -> None:
-    assert cb.silence_spec("", "entity=a, source=b", "", "", "ana") == {
+    assert forms.silence_spec("", "entity=a, source=b", "", "", "ana") == {
         "matchers": {"entity": "a", "source": "b"},
         "duration": "1h",
         "created_by": "ana",
     }
     with pytest.raises(RuleError) as info:
-        cb.parse_labels("entity")
+        forms.parse_labels("entity")
     assert info.value.field == "labels"
-    assert "Choose a rule or give labels" in cb.silence_error(RuleError("matchers", "List should have at least 1 item"))
-    assert cb.silence_error(RuleError("duration", "bad")) == "Check the field 'for': bad"
+    assert "Choose a rule or give labels" in forms.silence_error(
+        RuleError("matchers", "List should have at least 1 item")
+    )
+    assert forms.silence_error(RuleError("duration", "bad")) == "Check the field 'for': bad"
 
 
 def test_the_url_holds_every_filter_and_only_those_not_default() -> None:
@@ -444,7 +467,7 @@ def test_an_evaluation_summary_reads_as_a_sentence_with_each_failed_rule() -> No
         "evaluated_at": NOW.isoformat(),
         "errors": [{"rule": "broken", "error": "no such column"}],
     }
-    out = text(cb.evaluation_text(summary))
+    out = text(active.evaluation_text(summary))
     assert (
         "Evaluated 2 rules at 2026-11-30 12:00:00 UTC" in out
         and "1 pending" in out
@@ -464,3 +487,44 @@ def test_only_admins_change_alerts_when_sign_in_is_on() -> None:
         assert "needs the admin role" in (cb.may_change() or "")
         g.pulse_role = "admin"
         assert cb.may_change() is None
+
+
+def test_a_callback_answers_only_the_outputs_it_names() -> None:
+    """``register``'s wiring through Dash itself: named inputs (nested too)
+    reach a module-level function bound to its services, and the outputs it
+    leaves out are not sent (Dash 4.4 itself wants every key of a dict)."""
+    import dash
+    from dash import Input, Output, State, html
+
+    def answer(services: str, *, n: int, form: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {"group": {"x": f"{services}-{n}-{form['v']}"}}
+
+    app = dash.Dash(__name__)
+    app.layout = html.Div()
+    cb._add(
+        app,
+        partial(answer, "svc"),
+        output={"a": Output("a", "children"), "group": {"x": Output("x", "children"), "y": Output("y", "value")}},
+        inputs={"n": Input("btn", "n_clicks"), "other": Input("o", "value"), "form": {"v": State("v", "value")}},
+    )
+    ((callback_id, entry),) = app.callback_map.items()
+    body = {
+        "output": callback_id,
+        "outputs": [{"id": o.component_id, "property": o.component_property} for o in entry["output"]],
+        "inputs": [{"id": "btn", "property": "n_clicks", "value": 2}, {"id": "o", "property": "value", "value": None}],
+        "state": [{"id": "v", "property": "value", "value": "hi"}],
+        "changedPropIds": ["btn.n_clicks"],
+    }
+    reply = app.server.test_client().post("/_dash-update-component", json=body)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    assert reply.get_json()["response"] == {"x": {"children": "svc-2-hi"}}
+
+
+def test_complete_fills_every_output_a_callback_leaves_out() -> None:
+    schema = {"message": 0, "values": {"name": 1, "kind": 2}, "changed": 3}
+    assert cb.complete(schema, {"values": {"name": "x"}}) == {
+        "message": no_update,
+        "values": {"name": "x", "kind": no_update},
+        "changed": no_update,
+    }
+    assert cb.complete(schema, {"values": no_update, "changed": {"a": 1}})["changed"] == {"a": 1}

@@ -1,0 +1,353 @@
+"""The Alerts page's record of the past: the history grid of alert
+instances, the silences (the form and the table) and backtests (a rule
+replayed over a range of stored events, with its state timeline).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids
+from layouts.alerts_active import badge, label_badges
+from layouts.alerts_format import labels_text, span_text, value_text, when
+from layouts.executions import card, grid
+
+STATES = ("pending", "firing", "resolved", "normal")
+RANGES = (("1h", "last hour"), ("24h", "last 24 h"), ("7d", "last 7 days"), ("30d", "last 30 days"))
+NO_HISTORY = (
+    "No alerts match. Alerts appear here once a rule goes pending or fires; clear the filters to see every rule's."
+)
+NO_SILENCES = "No silences. Add one above to mute a rule, or alerts with given labels, during maintenance."
+NO_BACKTEST = (
+    "Choose a saved rule and a range, or press “Backtest this rule” in the rule form to try one before saving it."
+)
+
+
+def _labelled(label: str, control: Any, md: int) -> dbc.Col:
+    """A filter control with its label above it."""
+    return dbc.Col(
+        [dbc.Label(label, html_for=control.id, className="small text-body-secondary mb-1"), control],
+        md=md,
+    )
+
+
+# ------------------------------------------------------------ history
+
+
+def history_rows(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Grid rows for alert instances (a markdown link to each alert)."""
+    return [
+        {
+            "id": a["id"],
+            "alert": f"[#{a['id']}](/alerts?alert={a['id']})",
+            "rule": a.get("rule"),
+            "state": a.get("state"),
+            "severity": a.get("severity"),
+            "labels": labels_text(a.get("labels")),
+            "value": a.get("value"),
+            "started": when(a.get("started_at")),
+            "fired": when(a.get("fired_at")),
+            "resolved": when(a.get("resolved_at")),
+            "notifications": a.get("notifications"),
+            "acknowledged": (
+                f"yes{' by ' + a['acknowledged_by'] if a.get('acknowledged_by') else ''}"
+                if a.get("acknowledged")
+                else "no"
+            ),
+            "summary": a.get("summary"),
+        }
+        for a in alerts
+    ]
+
+
+STATE_STYLE = {
+    "styleConditions": [
+        {"condition": "params.value === 'firing'", "style": {"color": "#e03131", "fontWeight": "600"}},
+        {"condition": "params.value === 'pending'", "style": {"color": "#e8590c", "fontWeight": "600"}},
+        {"condition": "params.value === 'resolved'", "style": {"color": "#2f9e44"}},
+    ]
+}
+HISTORY_COLUMNS: list[dict[str, Any]] = [
+    {
+        "field": "alert",
+        "cellRenderer": "markdown",
+        "cellRendererParams": {"linkTarget": "_self"},
+        "minWidth": 90,
+        "maxWidth": 100,
+    },
+    {"field": "rule", "minWidth": 140},
+    {"field": "state", "cellStyle": STATE_STYLE, "minWidth": 100},
+    {"field": "severity", "minWidth": 100},
+    {"field": "labels", "minWidth": 160},
+    {"field": "value", "type": "numericColumn", "minWidth": 90},
+    {"field": "started", "headerName": "started (UTC)", "minWidth": 170},
+    {"field": "fired", "headerName": "fired (UTC)", "minWidth": 170},
+    {"field": "resolved", "headerName": "resolved (UTC)", "minWidth": 170},
+    {"field": "notifications", "headerName": "sent", "type": "numericColumn", "minWidth": 80},
+    {"field": "acknowledged", "headerName": "ack", "minWidth": 110},
+    {"field": "summary", "minWidth": 320},
+]
+
+
+def history_tab(rule: str, state: str) -> list[Any]:
+    """The "History" tab: filters by rule and state (from the URL) above the grid."""
+    history = grid(ids.AL_HISTORY, HISTORY_COLUMNS, page_size=25)
+    history.getRowId = "String(params.data.id)"
+    # Until the rules callback fills the options, a rule from the URL needs one of its own to stay selected.
+    rule_options = [{"label": "all rules", "value": ""}] + ([{"label": f"rule {rule}", "value": rule}] if rule else [])
+    state_options = [{"label": "any state", "value": ""}, *({"label": s, "value": s} for s in STATES)]
+    return [
+        dbc.Row(
+            [
+                _labelled(
+                    "rule",
+                    dbc.Select(id=ids.AL_H_RULE, options=rule_options, value=rule, placeholder="all rules", size="sm"),
+                    3,
+                ),
+                _labelled(
+                    "state",
+                    dbc.Select(
+                        id=ids.AL_H_STATE, options=state_options, value=state, placeholder="any state", size="sm"
+                    ),
+                    2,
+                ),
+            ],
+            className="g-2 mb-3",
+        ),
+        card("Alert history (newest first)", history),
+        html.Div(id=ids.AL_HISTORY_NOTE, className="small text-body-secondary mt-2"),
+    ]
+
+
+# ------------------------------------------------------------ silences
+
+
+def silence_form(rule: str = "", labels: str = "") -> dbc.Card:
+    """The new-silence form, prefilled from an alert's "silence…" link."""
+    return dbc.Card(
+        [
+            dbc.CardHeader("New silence", className="fw-semibold"),
+            dbc.CardBody(
+                [
+                    dbc.Row(
+                        [
+                            dbc.Col(
+                                [
+                                    dbc.Label(
+                                        "rule", html_for=ids.AL_S_RULE, className="small text-body-secondary mb-1"
+                                    ),
+                                    dbc.Select(
+                                        id=ids.AL_S_RULE,
+                                        options=[
+                                            {"label": "any rule", "value": ""},
+                                            *([{"label": rule, "value": rule}] if rule else []),
+                                        ],
+                                        value=rule,
+                                        placeholder="any rule",
+                                        size="sm",
+                                    ),
+                                ],
+                                md=3,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label(
+                                        "labels", html_for=ids.AL_S_LABELS, className="small text-body-secondary mb-1"
+                                    ),
+                                    dbc.Input(
+                                        id=ids.AL_S_LABELS,
+                                        value=labels,
+                                        placeholder="entity=scanner-3, source=north",
+                                        size="sm",
+                                    ),
+                                    dbc.FormText("key=value, comma-separated"),
+                                ],
+                                md=3,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label(
+                                        "for", html_for=ids.AL_S_DURATION, className="small text-body-secondary mb-1"
+                                    ),
+                                    dbc.Input(id=ids.AL_S_DURATION, value="1h", size="sm"),
+                                    dbc.FormText("30m, 2h, 1d"),
+                                ],
+                                md=1,
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label(
+                                        "comment", html_for=ids.AL_S_COMMENT, className="small text-body-secondary mb-1"
+                                    ),
+                                    dbc.Input(
+                                        id=ids.AL_S_COMMENT,
+                                        placeholder="maintenance of the north site",
+                                        size="sm",
+                                        maxLength=2000,
+                                    ),
+                                ],
+                                md=3,
+                            ),
+                            dbc.Col(
+                                dbc.Button(
+                                    "Add silence", id=ids.AL_S_ADD, color="primary", size="sm", className="mt-4"
+                                ),
+                                md=2,
+                            ),
+                        ],
+                        className="g-2",
+                    ),
+                    html.Div(id=ids.AL_S_MESSAGE, className="mt-2"),
+                ]
+            ),
+        ],
+        className="mb-3",
+    )
+
+
+def silence_status(silence: dict[str, Any], now: datetime) -> str:
+    """``in force``, ``scheduled`` or ``ended``."""
+    if silence.get("active"):
+        return "in force"
+    ends = silence.get("ends_at")
+    return "ended" if ends and datetime.fromisoformat(ends) <= now else "scheduled"
+
+
+def silences_table(silences: list[dict[str, Any]], now: datetime) -> Any:
+    if not silences:
+        return html.Div(NO_SILENCES, className="text-body-secondary pb-silences-empty")
+    rows = []
+    for s in silences:
+        status = silence_status(s, now)
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(label_badges(s.get("matchers"))),
+                    html.Td(when(s.get("starts_at"))),
+                    html.Td(when(s.get("ends_at"))),
+                    html.Td(badge(status, "success" if status == "in force" else "secondary")),
+                    html.Td(s.get("comment") or "", className="small"),
+                    html.Td(s.get("created_by") or "", className="small"),
+                    html.Td(
+                        dbc.Button(
+                            "Delete",
+                            id={"type": ids.AL_S_DELETE, "index": s["id"]},
+                            size="sm",
+                            color="danger",
+                            outline=True,
+                        )
+                    ),
+                ],
+                id=ids.al_silence_row(s["id"]),
+            )
+        )
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("matches"),
+                html.Th("from (UTC)"),
+                html.Th("until (UTC)"),
+                html.Th(""),
+                html.Th("comment"),
+                html.Th("by"),
+                html.Th(""),
+            ]
+        )
+    )
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0 align-middle")
+
+
+def silences_tab(rule: str, labels: str) -> list[Any]:
+    """The "Silences" tab: the form (prefilled from an alert's link) above the table."""
+    return [silence_form(rule, labels), card("Silences and maintenance windows", html.Div(id=ids.AL_SILENCES))]
+
+
+# ------------------------------------------------------------ backtests
+
+
+def backtest_view(result: dict[str, Any], figure: Any, title: str) -> html.Div:
+    """A backtest's outcome: how often it would have fired and notified, the
+    state timeline, and the transitions."""
+    summary = (
+        f"{title}: over {when(result['since'])} – {when(result['until'])} UTC ({result['steps']} evaluations every "
+        f"{span_text(result['step_seconds'])}) it would have fired {result['fired']} time(s), resolved {result['resolved']} time(s) and sent "
+        f"{result['notifications']} notification(s) ({result['deliveries']} deliveries to its targets)."
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(when(t["ts"])),
+                html.Td(labels_text(t.get("labels")) or "–"),
+                html.Td(f"{t['from']} → {t['to']}"),
+                html.Td(value_text(t.get("value")), className="text-end"),
+                html.Td(t.get("notification") or ""),
+            ]
+        )
+        for t in result["transitions"][:200]
+    ]
+    table: Any = html.Div(
+        "It would not have left the normal state in this range.", className="text-body-secondary small"
+    )
+    if rows:
+        head = html.Thead(
+            html.Tr(
+                [
+                    html.Th("at (UTC)"),
+                    html.Th("labels"),
+                    html.Th("transition"),
+                    html.Th("value", className="text-end"),
+                    html.Th("notification"),
+                ]
+            )
+        )
+        table = dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0 small")
+    return html.Div(
+        [
+            html.Div(summary, className="mb-2 pb-backtest-summary"),
+            dcc.Graph(figure=figure, config={"displayModeBar": False}),
+            table,
+        ]
+    )
+
+
+def backtest_tab(rule: str, range_: str) -> list[Any]:
+    """The "Backtest" tab: a saved rule and a range (from the URL), and the result."""
+    rule_options = [{"label": "choose a rule", "value": ""}] + (
+        [{"label": f"rule {rule}", "value": rule}] if rule else []
+    )
+    return [
+        dbc.Row(
+            [
+                _labelled(
+                    "rule",
+                    dbc.Select(
+                        id=ids.AL_BT_RULE, options=rule_options, value=rule, placeholder="choose a rule", size="sm"
+                    ),
+                    3,
+                ),
+                _labelled(
+                    "range",
+                    dbc.Select(
+                        id=ids.AL_BT_RANGE,
+                        options=[{"label": l, "value": v} for v, l in RANGES],
+                        value=range_,
+                        size="sm",
+                    ),
+                    2,
+                ),
+                dbc.Col(
+                    dbc.Button("Run backtest", id=ids.AL_BT_RUN, color="primary", size="sm", className="mt-4"),
+                    md=2,
+                ),
+            ],
+            className="g-2 mb-3",
+        ),
+        card(
+            "Backtest",
+            dcc.Loading(html.Div(NO_BACKTEST, id=ids.AL_BT_RESULT, className="text-body-secondary"), type="dot"),
+        ),
+    ]
