@@ -5,8 +5,10 @@ model), and every validation error mapped to the control that holds it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from dash import no_update
 from plotly.utils import PlotlyJSONEncoder
 
 from alerts import form as forms
+from alerts import manage
 from alerts.rules import RuleError, parse_rule
 from callbacks import alerts as cb
 from layouts import alerts as layout
@@ -528,3 +531,53 @@ def test_complete_fills_every_output_a_callback_leaves_out() -> None:
         "changed": no_update,
     }
     assert cb.complete(schema, {"values": no_update, "changed": {"a": 1}})["changed"] == {"a": 1}
+
+
+# ------------------------------------------------------------------ the form's callbacks
+
+
+@pytest.fixture
+def signed_in(tmp_path: Path) -> Iterator[Any]:
+    """Services of an app with sign-in on, inside a request (set ``g.pulse_role``)."""
+    from app import create_app
+    from settings import load_settings
+
+    app = create_app(load_settings({"db": str(tmp_path / "p.db"), "data_dir": str(tmp_path), "auth": True}, environ={}))
+    services = app.server.extensions["pulseboard"]
+    with app.server.test_request_context("/_dash-update-component", method="POST"):
+        yield services
+    services.close()
+
+
+def rule_names(services: Any) -> set[str]:
+    with services.db.read() as conn:
+        return {r["name"] for r in manage.list_rules(conn)}
+
+
+def test_saving_the_form_needs_an_admin_and_marks_the_bad_control(signed_in: Any) -> None:
+    from flask import g
+
+    g.pulse_role = "viewer"
+    refused = cb.save_rule(signed_in, form(), None, 4)
+    assert "needs the admin role" in text(refused["message"]) and set(refused) == {"message"}
+    assert "errors" not in rule_names(signed_in)
+
+    g.pulse_role = "admin"
+    bad = cb.save_rule(signed_in, form(threshold="many"), None, 4)
+    assert [f for f, on in bad["invalid"].items() if on] == ["threshold"] and "changed" not in bad
+    saved = cb.save_rule(signed_in, form(), None, 4)
+    assert saved["title"] == "Edit rule 'errors'" and saved["changed"] == 5 and saved["hide_delete"] is False
+    assert saved["values"]["threshold"] == "3" and "errors" in rule_names(signed_in)
+    assert "Rule 'errors' created: count of type=error over 1m > 3" in text(saved["message"])
+
+
+def test_saving_a_rule_deleted_meanwhile_turns_the_form_back_into_a_new_rule(signed_in: Any) -> None:
+    from flask import g
+
+    g.pulse_role = "admin"
+    rule_id = cb.save_rule(signed_in, form(), None, 0)["editing"]
+    assert cb.delete_rule(signed_in, rule_id, 1)["title"] == "New rule"
+    again = cb.save_rule(signed_in, form(threshold="5"), rule_id, 2)
+    assert (again["editing"], again["title"], again["hide_delete"], again["changed"]) == (None, "New rule", True, 3)
+    assert "deleted meanwhile" in text(again["message"]) and "values" not in again
+    assert "errors" not in rule_names(signed_in)
