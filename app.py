@@ -26,6 +26,8 @@ from callbacks import register_all
 from data import backup as backup_module
 from data import csv_import
 from data.db import Database, DatabaseError
+from data.users import count_users
+from demo.service import DemoRunner
 from jobs import exports
 from layouts.shell import build_layout
 from live.endpoints import register_live
@@ -63,8 +65,16 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
 def create_server() -> Flask:
     """WSGI entry point for gunicorn (loaded in each worker): settings from the environment."""
     server: Flask = create_app(load_settings()).server
-    server.extensions["pulseboard"].start_background()
+    start_background(server.extensions["pulseboard"])
     return server
+
+
+def start_background(services: Services) -> None:
+    """The scheduled jobs, and with ``--demo`` the demo's backfill and simulator."""
+    if services.start_background() and services.settings.demo:
+        runner = DemoRunner(services)
+        runner.start()
+        services.background.append(runner)
 
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
@@ -138,8 +148,6 @@ def serving_refusal(settings: Settings) -> str | None:
             "add --auth (and a user: python app.py user add NAME --role admin), or --insecure"
         )
     if settings.auth:
-        from data.users import count_users
-
         db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
         try:
             db.migrate()
@@ -188,7 +196,7 @@ def serve(settings: Settings) -> None:
             handle_exit(signum, frame)
 
         signal.signal(signal.SIGTERM, on_term)
-        services.start_background()
+        start_background(services)
 
     log.info("Pulseboard on http://%s:%s (database %s)", settings.host, settings.port, services.db.safe_url)
     # Connections opened by the migration must not be shared with the forked worker.

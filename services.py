@@ -7,10 +7,12 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from alerts.engine import AlertEngine
 from data.db import Database
+from jobs.scheduler import Jobs
 from live import Live
 from reports.cache import ResultCache
 from settings import Settings
@@ -30,18 +32,20 @@ class Services:
     cache: ResultCache = dataclasses.field(default_factory=ResultCache)
     live: Live = dataclasses.field(init=False)
     background: list[Any] = dataclasses.field(default_factory=list)  # things with .stop(), started by start_background
-    jobs: Any = None  # jobs.scheduler.Jobs once started
-    alerts: Any = None  # alerts.engine.AlertEngine (evaluation, backtests, notifications)
+    jobs: Jobs | None = None  # once started
+    alerts: AlertEngine = dataclasses.field(init=False)  # evaluation, backtests, notifications
 
     def __post_init__(self) -> None:
         self.live = Live(self.db, max_clients=self.settings.max_ws_clients)
         self.listeners.append(lambda _rows: self.live.wake())
-        from alerts.engine import AlertEngine
-
         self.alerts = AlertEngine(self)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def max_window(self) -> timedelta:
+        """The longest time range a query may cover (``--max-query-days``)."""
+        return timedelta(days=self.settings.max_query_days)
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started_monotonic
@@ -56,23 +60,17 @@ class Services:
             except Exception:  # a broken listener must not fail an acknowledged write
                 log.exception("listener failed")
 
-    def start_background(self) -> None:
-        """Start what runs beside the requests in a serving process (after any
-        fork): the scheduled jobs, and the demo with --demo."""
+    def start_background(self) -> bool:
+        """Start the scheduled jobs beside the requests in a serving process
+        (after any fork); False when they run already. The caller adds what
+        else runs in the background (the demo) to ``background``."""
         if self.background:
-            return
-        from jobs.scheduler import Jobs
-
+            return False
         jobs = Jobs(self)
         jobs.start()
         self.background.append(jobs)
         self.jobs = jobs
-        if self.settings.demo:
-            from demo.service import DemoRunner
-
-            runner = DemoRunner(self)
-            runner.start()
-            self.background.append(runner)
+        return True
 
     def close(self) -> None:
         for item in self.background:

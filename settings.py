@@ -15,9 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-
-class SettingsError(ValueError):
-    """A setting has a bad value; the message is one line meant for the user."""
+from core.errors import SettingsError as SettingsError  # raised here and by what reads a settings file
 
 
 def _bool(raw: str) -> bool:

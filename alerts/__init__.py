@@ -3,7 +3,7 @@ notifications (live toast, log, webhook), silences and backtests.
 
 Modules: ``rules`` (the Rule model, YAML), ``metrics`` (a rule's metric per
 group, from rollups where possible; ``coded`` makes the shared rollup frame
-cheap to slice per rule), ``judged`` (anomaly and duration rules), ``state``
+cheap to slice per rule), ``baseline_rules`` (anomaly and duration rules, judged against what was learned), ``measure`` (any rule's value), ``state``
 (the pure state machine), ``notify`` (targets), ``engine`` (AlertEngine:
 evaluate, backtest), ``defaults`` (the device-monitor rules), ``manage``
 (what the API and the Alerts page call). SQL lives in ``data.alerts``.
@@ -18,7 +18,7 @@ Reads take a Connection from ``services.db.read()``, writes one from
         spec: dict (or Rule); creates when rule_id is None, else replaces.
         Raises RuleError (a ValueError; .field e.g. "threshold", "filter.type",
         .message) for a bad spec or a taken name; NotFound (LookupError) for
-        an unknown rule_id.
+        an unknown rule_id (both domain errors of core.errors).
     set_enabled(conn, rule_id, enabled, *, now) -> RuleJSON | None
     delete_rule(conn, rule_id) -> bool
     active_alerts(conn) -> list[AlertJSON]            pending + firing, newest first
@@ -47,34 +47,38 @@ from, to, value, notification}], fired, resolved, notifications, by_kind, delive
 
 from __future__ import annotations
 
-from typing import Any
+from alerts.manage import (
+    acknowledge,
+    active_alerts,
+    add_silence,
+    alert_history,
+    backtest,
+    delete_rule,
+    delete_silence,
+    get_alert,
+    get_rule,
+    list_rules,
+    list_silences,
+    save_rule,
+    set_enabled,
+)
+from alerts.rules import RuleError
+from core.errors import NotFound
 
-_EXPORTS = (
-    "list_rules",
+__all__ = [
+    "NotFound",
+    "RuleError",
+    "acknowledge",
+    "active_alerts",
+    "add_silence",
+    "alert_history",
+    "backtest",
+    "delete_rule",
+    "delete_silence",
+    "get_alert",
     "get_rule",
+    "list_rules",
+    "list_silences",
     "save_rule",
     "set_enabled",
-    "delete_rule",
-    "active_alerts",
-    "alert_history",
-    "get_alert",
-    "acknowledge",
-    "list_silences",
-    "add_silence",
-    "delete_silence",
-    "backtest",
-    "NotFound",
-)
-
-
-def __getattr__(name: str) -> Any:
-    # Re-exported lazily: importing the package must not import the API's modules.
-    if name in _EXPORTS:
-        from alerts import manage
-
-        return getattr(manage, name)
-    if name == "RuleError":
-        from alerts.rules import RuleError
-
-        return RuleError
-    raise AttributeError(name)
+]

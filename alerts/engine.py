@@ -21,11 +21,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from alerts import manage
 from alerts import state as sm
 from alerts.defaults import DEFAULT_RULES
-from alerts.metrics import Key, Reader, Sample, compute, labels_of, matches
+from alerts.measure import compute
+from alerts.metrics import Key, Reader, Sample, labels_of, matches
 from alerts.notify import Notice, Notifier
 from alerts.rules import Rule, RuleError, format_value, load_yaml, parse_rule
+from core.errors import SettingsError
 from data import alerts as store
 from data.ingest import write_retrying
 from data.queries import Filters
@@ -121,9 +124,6 @@ class AlertEngine:
         """Install the default rules into an empty rules table, then create or
         update the rules of the ``--rules`` file by name. Raises SettingsError
         (one line naming ``rules[i].field``) for a bad file."""
-        from alerts import manage
-        from settings import SettingsError
-
         now = self.services.now()
         path = self.services.settings.rules
         file_rules: list[Rule] = []

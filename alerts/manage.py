@@ -4,20 +4,18 @@ plain functions over a Connection (reads: ``db.read()``, writes:
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from alerts.rules import Rule, RuleError, duration, parse_rule
+from core.errors import NotFound
+from core.schemas import field_errors
 from data import alerts as store
 
 STATES = ("pending", "firing", "resolved", "normal")
-
-
-class NotFound(LookupError):
-    pass
 
 
 def _iso(value: Any) -> Any:
@@ -187,8 +185,6 @@ def add_silence(conn: Connection, spec: dict[str, Any], *, now: datetime) -> dic
     Raises RuleError naming the bad field."""
     if not isinstance(spec, dict):
         raise RuleError("(body)", "a silence is an object")
-    from api.schemas import field_errors
-
     try:
         data = SilenceIn.model_validate(spec)
     except ValidationError as exc:
@@ -229,8 +225,6 @@ def delete_silence(conn: Connection, silence_id: int) -> bool:
 
 
 def _utc(value: datetime) -> datetime:
-    from datetime import timezone
-
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 

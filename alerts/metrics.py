@@ -136,14 +136,12 @@ def uses_rollups(rule: Rule) -> bool:
     )
 
 
-def compute(reader: Reader, rule: Rule) -> dict[Key, Sample]:
-    """The rule's metric at ``reader.now``, per group (key = group values in
-    ``rule.group_by`` order; ``()`` when ungrouped)."""
+def measure(reader: Reader, rule: Rule) -> dict[Key, Sample]:
+    """A threshold or absence rule's metric at ``reader.now``, per group (key =
+    group values in ``rule.group_by`` order; ``()`` when ungrouped). Anomaly
+    and duration rules are judged in ``alerts.baseline_rules``; ``alerts.measure.compute``
+    serves every kind."""
     now = reader.now
-    if rule.kind in ("anomaly", "duration"):
-        from alerts import judged  # judged builds on this module
-
-        return judged.anomaly(reader, rule) if rule.kind == "anomaly" else judged.duration(reader, rule)
     since, until = rule.window_start(now), now + timedelta(microseconds=1)
     if rule.metric == "latest":
         rows = store.latest_values(

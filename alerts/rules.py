@@ -31,6 +31,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from core.durations import parse_duration
+from core.errors import InvalidField, InvalidInput
+from core.schemas import field_errors
 from data.queries import Filters
 
 OPS: dict[str, Callable[[float, float], bool]] = {
@@ -47,13 +50,12 @@ TODAY = "today"  # a window: since midnight UTC, as the device-monitor document 
 _ZERO = re.compile(r"^0+(\.0+)?\s*[a-z]*$")
 
 
-class RuleError(ValueError):
+class RuleError(InvalidField, ValueError):
     """A rule (or a silence) is invalid; ``field`` names where (``threshold``,
-    ``rules[0].filter.type``), ``message`` says why."""
+    ``rules[0].filter.type``), ``message`` says why (``str(exc)`` says both)."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"invalid field '{field}': {message}")
-        self.field = field
+        super().__init__(field, message)
         self.message = message
 
 
@@ -68,15 +70,12 @@ def duration(raw: Any, *, allow_zero: bool = False) -> timedelta:
 
 @functools.lru_cache(maxsize=4096)  # rules read their durations on every evaluation
 def _duration(text: str, allow_zero: bool) -> timedelta:
-    from api.http import ApiError  # here, not at import: the api package imports this module
-    from api.params import parse_duration
-
     if allow_zero and _ZERO.match(text):
         return timedelta(0)
     try:
         return parse_duration(text, "")
-    except ApiError as exc:
-        raise ValueError(exc.message.split(": ", 1)[-1]) from None
+    except InvalidInput as exc:
+        raise ValueError(exc.errors[0]["message"] if exc.errors else str(exc)) from None
 
 
 def _check_duration(allow_zero: bool, allow_today: bool = False) -> Callable[[Any], str]:
@@ -258,8 +257,6 @@ def parse_rule(data: Any, *, prefix: str = "") -> Rule:
         data = data.spec()
     if not isinstance(data, dict):
         raise RuleError(prefix.rstrip(".") or "(body)", "a rule is an object of fields")
-    from api.schemas import field_errors
-
     try:
         rule = Rule.model_validate(data)
     except ValidationError as exc:

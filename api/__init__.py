@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from api import alerts, compat, exports, ingest, openapi, query, read, read_scripts
-from api.http import API_PREFIXES, ApiError, IdConverter, install_error_handlers
 from api.limits import register_limits
 from api.metrics import register_metrics
 from services import Services
+from web.http import API_PREFIXES, ApiError, IdConverter, install_error_handlers
 
 
 def register_api(server: Flask, services: Services) -> None:

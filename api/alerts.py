@@ -16,30 +16,22 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, request
 
 from alerts import manage
-from alerts.manage import NotFound, SilenceIn
-from alerts.rules import Rule, RuleError
-from api import params as p
-from api.docs import LIMIT, SINCE, UNTIL, WINDOW, Param, doc
-from api.http import ApiError, json_response, read_json, require_key
+from alerts.manage import SilenceIn
+from alerts.rules import Rule
 from api.ingest import services
+from web import params as p
+from web.docs import LIMIT, SINCE, UNTIL, WINDOW, Param, doc
+from web.http import ApiError, json_response, read_json, require_key
 
 bp = Blueprint("alerts", __name__)
 T = TypeVar("T")
 STEP = Param("step", description="Backtest step (default: the range / 300, at least 1 minute): 60, 5min, 1h")
 
 
-def _bad(exc: RuleError) -> ApiError:
-    return ApiError(400, str(exc), [{"field": exc.field, "message": exc.message}])
-
-
 def _write(work: Callable[[Any], T]) -> T:
-    try:
-        with services().db.write() as conn:
-            return work(conn)
-    except RuleError as exc:
-        raise _bad(exc) from None
-    except NotFound as exc:
-        raise ApiError(404, str(exc)) from None
+    # A RuleError (400) or NotFound (404) is answered by the domain error handler.
+    with services().db.write() as conn:
+        return work(conn)
 
 
 def _body() -> Any:
@@ -136,10 +128,7 @@ def _backtest(spec: Any) -> Response:
     since, until = p.time_range(svc.now(), timedelta(days=1))
     raw_step = p.arg("step")
     step = p.parse_duration(raw_step, "step") if raw_step else None
-    try:
-        return json_response(manage.backtest(svc.alerts, spec, since, until, step))
-    except RuleError as exc:
-        raise _bad(exc) from None
+    return json_response(manage.backtest(svc.alerts, spec, since, until, step))
 
 
 @doc(

@@ -16,11 +16,11 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api.http import ApiError, attrs_error, json_response, parse, read_json, require_key
 from api.ingest import commit_events, end_session, services, start_session
-from api.schemas import InteractionIn
+from core.schemas import InteractionIn
 from data.ingest import event_row
 from data.queries import session_user
+from web.http import ApiError, attrs_error, json_response, parse, read_json, require_key
 
 bp = Blueprint("compat", __name__)
 

@@ -19,8 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 from pydantic import ValidationError
 
-from api.http import ApiError, attrs_error, json_response, parse, read_json, require_key
-from api.schemas import (
+from core.schemas import (
     COMPONENT_NAME,
     ComponentIn,
     EventList,
@@ -33,6 +32,7 @@ from api.schemas import (
 from data import records
 from data.ingest import IngestResult, ingest, write_retrying
 from services import Services
+from web.http import ApiError, attrs_error, json_response, parse, read_json, require_key
 
 bp = Blueprint("ingest", __name__)
 
@@ -116,10 +116,7 @@ def end_session(session_id: str, body: Any) -> dict[str, Any]:
     data = parse(SessionEndIn, body)
     svc = services()
     ended_at = data.ended_at or svc.now()
-    try:
-        row, result = write_retrying(svc.db, lambda conn: records.end_session(conn, session_id, ended_at))
-    except records.NotFound as exc:
-        raise ApiError(404, str(exc)) from None
+    row, result = write_retrying(svc.db, lambda conn: records.end_session(conn, session_id, ended_at))
     if result:
         svc.committed(result.stored)
     return row
@@ -164,10 +161,7 @@ def post_execution_finish(execution_id: str) -> Response:
     data = parse(ExecutionFinishIn, _optional_body())
     svc = services()
     fields, now = data.model_dump(), svc.now()
-    try:
-        write = write_retrying(svc.db, lambda conn: records.finish_execution(conn, execution_id, fields, now))
-    except records.NotFound as exc:
-        raise ApiError(404, str(exc)) from None
+    write = write_retrying(svc.db, lambda conn: records.finish_execution(conn, execution_id, fields, now))
     if write.result:
         svc.committed(write.result.stored)
     return json_response(_execution_json(write))

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from alerts import manage
 from services import Services
 
 # Routes not recorded as self-monitoring events: the page's own plumbing and streams.
@@ -32,7 +33,6 @@ class AlertStates(Collector):
         self.services = services
 
     def collect(self) -> Any:
-        from alerts import manage
 
         with self.services.db.read() as conn:
             open_alerts = manage.active_alerts(conn)

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from api import schemas
-from api.docs import ROUTES, Param, RouteDoc, doc
-from api.http import MAX_ID, json_response
+from core import schemas
+from web.docs import ROUTES, Param, RouteDoc, doc
+from web.http import MAX_ID, json_response
 
 bp = Blueprint("openapi", __name__)
 

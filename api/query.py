@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
 
-from api import params as p
-from api.docs import FILTERS, SINCE, UNTIL, WINDOW, Param, doc
-from api.http import ApiError, json_response
 from api.ingest import services
+from core import query as core_query
 from data.export import csv_lines
-from data.queries import DIMENSIONS
 from reports import explore
 from reports.cache import cached
+from web import params as p
+from web.docs import FILTERS, SINCE, UNTIL, WINDOW, Param, doc
+from web.http import json_response
 
 bp = Blueprint("query", __name__)
 
@@ -39,21 +39,7 @@ QUERY_PARAMS = (
 def parse_query() -> explore.Query:
     # Whole seconds, so that repeated requests within a second share the cache.
     now = services().now().replace(microsecond=0) + timedelta(seconds=1)
-    since, until = p.time_range(now, p.duration_arg("window", p.parse_duration("24h", "window")))
-    group_by = p.arg("group_by")
-    if group_by and group_by not in DIMENSIONS and not (group_by.startswith("attrs.") and len(group_by) > 6):
-        raise ApiError(400, f"parameter 'group_by': one of {', '.join(DIMENSIONS)} or attrs.<key>, got {group_by!r}")
-    return explore.Query(
-        since=since,
-        until=until,
-        metric=p.choice_arg("metric", "count", explore.METRICS),
-        field=p.choice_arg("field", "value", explore.FIELDS),
-        group_by=group_by,
-        bucket=p.choice_arg("bucket", "auto", explore.BUCKETS),
-        filters=p.filters_arg(),
-        attr_key=p.arg("attr_key"),
-        attr_value=p.arg("attr_value"),
-    )
+    return core_query.parse_query(request.args, now=now, longest=p.max_window())
 
 
 def run_query(q: explore.Query) -> Any:
@@ -63,10 +49,7 @@ def run_query(q: explore.Query) -> Any:
         with svc.db.read() as conn:
             return explore.run(conn, q)
 
-    try:
-        return cached(svc, ("query", q), compute)
-    except explore.QueryTooLarge as exc:
-        raise ApiError(400, str(exc)) from None
+    return cached(svc, ("query", q), compute)  # QueryTooLarge: a 400 from the domain error handler
 
 
 def _csv(q: explore.Query) -> Response:

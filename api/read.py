@@ -8,13 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect
 
-from api import params as p
-from api.docs import FILTERS, LIMIT, ROLLUP_FILTERS, SINCE, UNTIL, WINDOW, Param, doc
-from api.http import ApiError, json_response
+from alerts.manage import monitor_shape
 from api.ingest import services
 from data import queries
 from reports import overview, sessions, usage
 from reports.cache import cached
+from web import params as p
+from web.docs import FILTERS, LIMIT, ROLLUP_FILTERS, SINCE, UNTIL, WINDOW, Param, doc
+from web.http import ApiError, json_response
 
 bp = Blueprint("read", __name__)
 
@@ -115,7 +116,6 @@ def get_status() -> Response:
 )
 @bp.get("/api/alerts")
 def get_alerts() -> Response:
-    from alerts.manage import monitor_shape
 
     svc = services()
     with svc.db.read() as conn:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from api import params as p
-from api.docs import LIMIT, Param, doc
-from api.http import ApiError, json_response
 from api.ingest import services
 from data import queries
 from reports import scripts
+from web import params as p
+from web.docs import LIMIT, Param, doc
+from web.http import ApiError, json_response
 
 bp = Blueprint("scripts", __name__)
 

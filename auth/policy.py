@@ -25,9 +25,9 @@ from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, current_app, g, redirect, request, session
 
-from api.http import API_PREFIXES, error_response, presented_key
 from data.users import get_user_by_id
 from services import Services
+from web.http import API_PREFIXES, error_response, presented_key
 
 OPEN, VIEWER, INGEST, ADMIN = "open", "viewer", "ingest", "admin"
 READ = frozenset({"GET", "HEAD"})

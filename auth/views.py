@@ -14,9 +14,9 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request, session
 
-from api.limits import TokenBucket
 from auth.passwords import verify_password
 from auth.policy import same_origin, session_user, sign_in
+from core.limits import TokenBucket
 from data.users import get_user
 from services import Services
 

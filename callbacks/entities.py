@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, no_update
 
-from api.params import parse_duration
 from callbacks.explore import known_values
+from core.durations import parse_duration
 from data import queries
 from layouts import figures, ids
 from reports import usage
@@ -37,7 +37,7 @@ def register(app: dash.Dash, services: Services) -> None:
             history = (
                 usage.entity_history(
                     conn,
-                    window=parse_duration(window, "window"),
+                    window=parse_duration(window, "window", longest=services.max_window()),
                     now=services.now(),
                     filters=queries.Filters(entity=(entity,)) if entity else queries.Filters(entity=("",)),
                     flag_key="overage",

@@ -13,7 +13,7 @@ from dash import Input, Output, State, no_update
 
 from analytics.anomalies import detect_anomalies
 from analytics.baselines import rolling_baseline
-from api.params import parse_duration
+from core.durations import parse_duration
 from data import queries
 from data.export import csv_lines
 from layouts import explore as layout
@@ -43,7 +43,7 @@ def build_query(services: Services, s: dict[str, Any]) -> explore.Query:
     now = services.now().replace(microsecond=0)  # whole seconds: refreshes within a second share the cache
     filters = queries.Filters(**{dim: tuple(s[dim]) for dim in layout.FILTER_DIMENSIONS if s.get(dim)})
     return explore.Query(
-        since=now - parse_duration(s["window"], "window"),
+        since=now - parse_duration(s["window"], "window", longest=services.max_window()),
         until=now + timedelta(seconds=1),
         metric=s["metric"],
         field=s["field"],

@@ -9,10 +9,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
-from api import exports as api
-from api.http import ApiError
 from auth.policy import current_role
+from core.errors import DomainError
 from data import schedules
+from jobs import export_schedules as schedule_service
 from jobs import exports
 from layouts import exports as layout
 from layouts import ids
@@ -66,7 +66,7 @@ def when(row: dict[str, Any]) -> str:
 def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows:
-        item = api.schedule_json(row)
+        item = schedule_service.schedule_json(row)
         for key in ("next_run_at", "last_run_at"):
             item[key] = (item[key] or "")[:19].replace("T", " ") or "–"
         out.append(item | {"when": when(row), "enabled": "yes" if row["enabled"] else "no"})
@@ -82,7 +82,7 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
     if current_role() != "admin":  # sign-in on: viewers look, admins change
         return _alert("Only an admin can change export schedules: sign in as one.", "warning"), False
     if trigger == ids.EXP_CREATE:
-        row = api.save_schedule(services, form)
+        row = schedule_service.save_schedule(services, form)
         return _alert(
             f"Schedule '{row['name']}' created; next run {str(row['next_run_at'])[:19]} UTC.", "success"
         ), True
@@ -90,15 +90,15 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
         return _alert("Select a schedule in the table first.", "warning"), False
     sid = int(selected["id"])
     if trigger == ids.EXP_RUN:
-        written = api.run_now(services, sid)
+        written = schedule_service.run_now(services, sid)
         href = f"/api/exports/files/{written.path.parent.name}/{written.path.name}"
         link = html.A(written.path.name, href=href, download=written.path.name, className="alert-link")
         return _alert([f"'{selected['name']}': {written.rows:,} rows written to ", link, "."], "success"), True
     if trigger == ids.EXP_TOGGLE:
-        row = api.get_or_404(services, sid)
-        row = api.save_schedule(services, {"enabled": not row["enabled"]}, sid)
+        row = schedule_service.get_schedule(services, sid)
+        row = schedule_service.save_schedule(services, {"enabled": not row["enabled"]}, sid)
         return _alert(f"Schedule '{row['name']}' {'enabled' if row['enabled'] else 'disabled'}.", "success"), True
-    removed = api.delete_schedule(services, sid)
+    removed = schedule_service.delete_schedule(services, sid)
     return _alert(f"Schedule '{selected['name']}' deleted with its {removed} file(s).", "success"), True
 
 
@@ -130,8 +130,9 @@ def register(app: dash.Dash, services: Services) -> None:
                 form_body(name, query, mode, kind, cron, minutes, keep),
                 (selected or [None])[0],
             )
-        except ApiError as exc:
-            text = exc.message.replace("'interval_seconds'", "'every (minutes)'").replace(
+        except (DomainError, OSError) as exc:
+            text = str(exc) if isinstance(exc, DomainError) else f"cannot write the export file: {exc.strerror or exc}"
+            text = text.replace("'interval_seconds'", "'every (minutes)'").replace(
                 "greater than or equal to 60", "at least 1 minute"
             )
             return _alert(text, "danger"), no_update

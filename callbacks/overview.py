@@ -8,8 +8,8 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
-from api.params import parse_duration
 from callbacks import live
+from core.durations import parse_duration
 from data import queries
 from layouts import figures, ids, overview
 from reports import explore
@@ -25,7 +25,7 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
         with services.db.read() as conn:
             kpis = report.kpis(conn, now)
             state = report.system_state(conn, now, services.settings.component_ttl, uptime=True)
-            since = now - parse_duration(window, "window")
+            since = now - parse_duration(window, "window", longest=services.max_window())
             activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1)))
             sources = queries.rollup_totals(
                 conn,

@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from api.schemas import EventIn, field_errors
+from core.schemas import EventIn, field_errors
 from data.db import Database
 from data.ingest import EVENT_COLUMNS, ingest
 

@@ -19,6 +19,8 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from data.ingest import GroupCommit
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -58,7 +60,6 @@ class Database:
         self._write_lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
         )
-        from data.ingest import GroupCommit  # (data.ingest does not import this module)
 
         self.group_commit = GroupCommit(self)  # concurrent ingest batches of this process share transactions
 

@@ -1,7 +1,7 @@
 """Writing events: idempotent batch insert plus the per-minute rollups, in one
 transaction, so a committed batch and its rollups are never apart.
 
-Events arrive here already validated (``api/schemas.py``) as plain dicts with
+Events arrive here already validated (``core/schemas.py``) as plain dicts with
 a timezone-aware ``ts``. A retried event carries the same ``uid`` and is
 stored once: uids already stored, or repeated inside the batch, map to the
 stored id instead of a new row.

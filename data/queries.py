@@ -8,13 +8,15 @@ events, always bounded by a time range or a row limit.
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import BigInteger, Connection, Select, and_, case, func, or_, select, type_coerce
 
+from core.filters import DIMENSIONS as DIMENSIONS  # re-exported: every query speaks of them
+from core.filters import ROLLUP_DIMENSIONS as ROLLUP_DIMENSIONS
+from core.filters import Filters as Filters
 from data.models import (
     COMPONENTS,
     EVENTS,
@@ -45,29 +47,6 @@ EVENT_FIELDS = (
     "message",
     "attrs",
 )
-DIMENSIONS = ("source", "type", "entity", "user", "status", "session_id", "execution_id")
-ROLLUP_DIMENSIONS = ("source", "type", "entity", "status")
-
-
-@dataclasses.dataclass(frozen=True)
-class Filters:
-    """Equality filters; each dimension holds one or more accepted values."""
-
-    source: tuple[str, ...] = ()
-    type: tuple[str, ...] = ()
-    entity: tuple[str, ...] = ()
-    user: tuple[str, ...] = ()
-    status: tuple[str, ...] = ()
-    session_id: tuple[str, ...] = ()
-    execution_id: tuple[str, ...] = ()
-
-    def items(self) -> list[tuple[str, tuple[str, ...]]]:
-        return [(name, getattr(self, name)) for name in DIMENSIONS if getattr(self, name)]
-
-    @property
-    def rollup_compatible(self) -> bool:
-        """Rollups keep source/type/entity/status only."""
-        return all(name in ROLLUP_DIMENSIONS for name, _ in self.items())
 
 
 def _where(stmt: Select[Any], table: Any, filters: Filters) -> Select[Any]:

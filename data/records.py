@@ -14,16 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from core.errors import NotFound as NotFound  # raised for an unknown session or execution
 from data.ingest import IngestResult, event_row, insert_events
 from data.models import COMPONENTS, EXECUTION_METRICS, EXECUTIONS, SESSIONS
 
 SUCCESS = "success"
 FAILED = "failed"
 RUNNING = "running"
-
-
-class NotFound(LookupError):
-    pass
 
 
 # ---------------------------------------------------------------- sessions

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Flask
-
+from core.durations import MAX_WINDOW
+from core.errors import DomainError, InvalidInput
+from core.query import parse_query
 from data import schedules
 from data.db import Database
 from data.export import csv_lines
@@ -60,7 +61,7 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 FILE = re.compile(r"^(?P<slug>[a-z0-9-]+)-(?P<ts>\d{8}T\d{6}Z)(?:-(?P<n>\d{1,4}))?\.csv$")
 
 
-class ExportError(ValueError):
+class ExportError(DomainError, ValueError):
     """A saved query that cannot run; the message names the parameter."""
 
 
@@ -105,24 +106,10 @@ def query_params(text: str | Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-class _At:
-    """What the API's query parser asks of the running services: the time and the settings."""
-
-    def __init__(self, now: datetime, settings: Any) -> None:
-        self._now = now
-        self.settings = settings
-
-    def now(self) -> datetime:
-        return self._now
-
-
 def resolve(params: Mapping[str, str], now: datetime, settings: Any = None) -> Resolved:
     """The saved query as an Explore query whose relative window ends at ``now``
-    (``settings`` bound the query as the server's do; the defaults otherwise)."""
-    from api.http import ApiError
-    from api.query import parse_query
-    from settings import Settings
-
+    (``settings.max_query_days`` bounds the query as it bounds the server's;
+    400 days otherwise), parsed exactly as ``GET /api/query`` parses it."""
     for key in params:
         if key not in (*QUERY_KEYS, *VIEW_ONLY, "mode"):
             raise ExportError(f"parameter '{key}': not a query parameter (use {', '.join(QUERY_KEYS)} or mode)")
@@ -130,14 +117,11 @@ def resolve(params: Mapping[str, str], now: datetime, settings: Any = None) -> R
     if mode not in MODES:
         raise ExportError(f"parameter 'mode': must be one of {', '.join(MODES)}, got {mode!r}")
     args = {k: v for k, v in params.items() if k in QUERY_KEYS and not (k == "group_by" and v == "none")}
-    # The API's own parser, so that a saved query means what /api/query means.
-    parser = Flask("pulseboard.exports")
-    parser.extensions["pulseboard"] = _At(now, settings if settings is not None else Settings())
-    with parser.test_request_context("/api/query", query_string=args):
-        try:
-            q = parse_query()
-        except ApiError as exc:
-            raise ExportError(exc.message) from None
+    longest = timedelta(days=settings.max_query_days) if settings is not None else MAX_WINDOW
+    try:
+        q = parse_query(args, now=now, longest=longest)
+    except InvalidInput as exc:
+        raise ExportError(str(exc)) from None
     if "until" not in args:
         q = dataclasses.replace(q, since=now - (q.until - q.since) if "since" not in args else q.since, until=now)
         if q.since >= q.until:
@@ -155,10 +139,12 @@ def _counted(chunks: Iterable[list[dict[str, Any]]], counter: list[int]) -> Iter
 
 
 def _attr_filtered(chunks: Iterable[list[dict[str, Any]]], q: explore.Query) -> Iterator[list[dict[str, Any]]]:
-    from reports.explore import _attr_match
-
     for rows in chunks:
-        yield [r for r in rows if _attr_match(r.get("attrs"), q.attr_key or "", q.attr_value)] if q.attr_key else rows
+        yield (
+            [r for r in rows if explore.attr_match(r.get("attrs"), q.attr_key or "", q.attr_value)]
+            if q.attr_key
+            else rows
+        )
 
 
 def write_csv(db: Database, resolved: Resolved, out: IO[str]) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from data import backup
+from jobs import exports
 from jobs.maintenance import SelfMonitor, purge
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ class Jobs:
 
     def exports(self) -> list[Any]:
         """Run the export schedules that are due (read from the database, so edits apply at once)."""
-        from jobs import exports
-
         s = self.services.settings
         return exports.run_due(self.services.db, s.exports_dir, now=self.services.now(), settings=s)
 

@@ -17,14 +17,14 @@ import orjson
 from flask import Flask, Response, request, stream_with_context
 from flask_sock import Sock
 
-from api.docs import ROUTES, Param, RouteDoc
-from api.http import ApiError, error_response
 from data.queries import Filters
 from live.broker import TooManyClients
 from reports import scripts, usage
 from reports.cache import cached
 from reports.overview import recent_events
 from services import Services
+from web.docs import ROUTES, Param, RouteDoc
+from web.http import ApiError, error_response
 
 TOOL_WINDOW = timedelta(minutes=30)
 METRICS_EVERY = 2.0

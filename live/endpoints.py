@@ -24,13 +24,13 @@ import orjson
 from flask import Flask, Response, request, stream_with_context
 from flask_sock import Sock
 
-from api.docs import ROUTES, Param, RouteDoc
-from api.http import ApiError
 from data.queries import Filters, events_frame
 from live.broker import Broker, Subscriber, TooManyClients, TopicError, matches, parse_topics
 from live.compat import refuse_socket, refuse_stream, register_compat_live
 from reports.overview import event_json, kpis
 from services import Services
+from web.docs import ROUTES, Param, RouteDoc
+from web.http import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,8 @@ sub-minute buckets, percentiles of ``value``) reads raw events, bounded by
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -20,66 +18,21 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from analytics.breakdowns import MISSING_LABEL, classify_statuses
-from analytics.buckets import auto_bucket, bucket_keys, bucket_seconds
+from analytics.buckets import bucket_keys, bucket_seconds
 from analytics.histogram import percentiles_from_hist
+from core.errors import TooLarge
+from core.query import BUCKETS as BUCKETS  # re-exported: the pages and jobs read them here
+from core.query import FIELDS as FIELDS
+from core.query import METRICS as METRICS
+from core.query import Query as Query
 from data import queries
-from data.queries import ROLLUP_DIMENSIONS, Filters
 
-METRICS = ("count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99", "success_rate", "unique_users")
-FIELDS = ("value", "duration_ms")
-BUCKETS = ("auto", "none", "1min", "5min", "15min", "1h", "6h", "D", "W")
 MAX_RAW_ROWS = 500_000
 _WEEK_OFFSET = 4 * 86400  # 1970-01-01 was a Thursday; weeks start on Monday
 
 
-class QueryTooLarge(ValueError):
+class QueryTooLarge(TooLarge):
     pass
-
-
-@dataclasses.dataclass(frozen=True)
-class Query:
-    since: datetime
-    until: datetime
-    metric: str = "count"
-    field: str = "value"
-    group_by: str | None = None  # a dimension, or "attrs.<key>"
-    bucket: str = "auto"
-    filters: Filters = Filters()
-    attr_key: str | None = None
-    attr_value: str | None = None
-    tz: str = "UTC"
-
-    @property
-    def freq(self) -> str | None:
-        if self.bucket == "none":
-            return None
-        return auto_bucket(self.since, self.until) if self.bucket == "auto" else self.bucket
-
-    def uses_rollups(self) -> bool:
-        freq = self.freq
-        return (
-            self.filters.rollup_compatible
-            and (self.group_by is None or self.group_by in ROLLUP_DIMENSIONS)
-            and self.metric != "unique_users"
-            and self.attr_key is None
-            and not (self.metric.startswith("p") and self.field != "duration_ms")
-            and (freq is None or bucket_seconds(freq) >= 60 and bucket_seconds(freq) % 60 == 0)
-            and self.tz == "UTC"
-        )
-
-    def counts_in_sql(self) -> bool:
-        """Counts (or rates) in buckets shorter than a minute, of events
-        filtered and grouped by plain columns: the database counts them, so
-        no event row is read (the overview's last minutes at any ingest rate)."""
-        freq = self.freq
-        return (
-            self.metric in ("count", "rate")
-            and freq is not None
-            and bucket_seconds(freq) < 60
-            and (self.group_by is None or not self.group_by.startswith("attrs."))
-            and self.attr_key is None
-            and self.tz == "UTC"
-        )
 
 
 def run(conn: Connection, q: Query) -> pd.DataFrame:
@@ -231,7 +184,7 @@ def _from_events(conn: Connection, q: Query) -> pd.DataFrame:
     if len(df) > MAX_RAW_ROWS:
         raise QueryTooLarge(f"more than {MAX_RAW_ROWS:,} events match; narrow the time range or the filters")
     if q.attr_key:
-        df = df[[_attr_match(a, q.attr_key, q.attr_value) for a in df["attrs"]]]
+        df = df[[attr_match(a, q.attr_key, q.attr_value) for a in df["attrs"]]]
     freq = q.freq
     keys: list[str] = []
     work = df.copy()
@@ -292,7 +245,7 @@ def _attr(attrs: Any, key: str) -> Any:
     return None if isinstance(value, (dict, list)) else value
 
 
-def _attr_match(attrs: Any, key: str, expected: str | None) -> bool:
+def attr_match(attrs: Any, key: str, expected: str | None) -> bool:
     value = _attr(attrs, key) if isinstance(attrs, dict) else None
     if expected is None:
         return value is not None

@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
-from api.http import API_PREFIXES
 from tests.read_factories import every_kind, fixed_now, shared_server
+from web.http import API_PREFIXES
 
 NOW = fixed_now()
 SESSION = "sess_20231201_143022"

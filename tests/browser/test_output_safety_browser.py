@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from api.schemas import ExecutionIn
+from core.schemas import ExecutionIn
 from data import records
 from layouts.pages import PAGES
 from tests.factories import uid

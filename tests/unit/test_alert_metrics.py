@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from alerts.metrics import Reader, Sample, compute, labels_of, matches, uses_rollups
+from alerts.measure import compute
+from alerts.metrics import Reader, Sample, labels_of, matches, uses_rollups
 from alerts.rules import parse_rule
 from analytics.histogram import RELATIVE_ERROR
 from data import records

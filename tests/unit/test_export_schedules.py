@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from api import exports as api
-from api.http import ApiError
 from app import create_app
+from core.errors import InvalidField
 from data import schedules
 from data.ingest import event_row, ingest
 from jobs import due, exports
+from jobs import export_schedules as api
 from jobs.scheduler import Jobs
 from settings import load_settings
 
@@ -297,9 +297,9 @@ def test_bad_schedules_are_refused_naming_the_field(svc: Any) -> None:
         ({"name": "x", "query": "window=1h"}, "cron"),
         ({"name": " ", "cron": "@daily", "query": ""}, "name"),
     ]:
-        with pytest.raises(ApiError) as info:
+        with pytest.raises(InvalidField) as info:
             api.save_schedule(svc, body)
-        assert info.value.status == 400 and f"field '{field}'" in info.value.message, info.value.message
+        assert info.value.field == field and f"field '{field}'" in str(info.value), str(info.value)
     with svc.db.read() as conn:
         assert schedules.list_schedules(conn) == []
 

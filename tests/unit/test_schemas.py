@@ -1,4 +1,4 @@
-"""api/schemas.py: the bodies the API accepts, their limits, and the
+"""core/schemas.py: the bodies the API accepts, their limits, and the
 field-named errors a ValidationError becomes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api.schemas import (
+from core.schemas import (
     COMPONENT_NAME,
     MAX_ATTRS_BYTES,
     EventIn,

@@ -1,4 +1,6 @@
-"""The API's HTTP plumbing: JSON bodies in, JSON errors out, API keys.
+"""The HTTP plumbing that api/, live/ and auth/ share: JSON bodies in, JSON
+errors out, API keys, and the one place where domain errors become status
+codes.
 
 Every error the API returns has the shape ``{"error": "...", "errors": [...]}``
 with a 4xx status for bad input; nothing a client sends produces a 500.
@@ -18,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from api.schemas import field_errors
+from core.errors import Conflict, DomainError, InvalidDocument, InvalidInput, NotFound, TooLarge
+from core.schemas import field_errors
 
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=BaseModel)
@@ -27,7 +30,26 @@ M = TypeVar("M", bound=BaseModel)
 API_PREFIXES = ("/api/", "/ingest/", "/session/", "/admin/api/", "/realtime/", "/interactions/", "/metrics/")
 
 
+# Each kind of domain error and the status it is answered with.
+STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (InvalidInput, 400),
+    (InvalidDocument, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TooLarge, 400),
+)
+
+
+def status_of(exc: DomainError) -> int:
+    for kind, status in STATUS_OF:
+        if isinstance(exc, kind):
+            return status
+    return 400
+
+
 class ApiError(Exception):
+    """An answer only HTTP has words for: 401, 413, 415, 429, a route's own 404."""
+
     def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
@@ -185,6 +207,11 @@ def install_error_handlers(server: Flask) -> None:
     @server.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.message, exc.errors)
+
+    @server.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Response:
+        # str(exc), not .message: a subclass may keep its own short .message (RuleError does).
+        return error_response(status_of(exc), str(exc), exc.errors)
 
     @server.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
