@@ -29,17 +29,13 @@ import json
 import math
 import os
 import sqlite3
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import common  # noqa: F401  (importing it puts the repository on sys.path)
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from analytics.histogram import MAX_BUCKET, MIN_BUCKET, STEPS_PER_OCTAVE
 from data.db import Database

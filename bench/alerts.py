@@ -30,27 +30,21 @@ measure, they do not assert.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import statistics
 import sys
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[1]
-for p in (str(ROOT), str(Path(__file__).resolve().parent)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
 
 import _dataset
 import pandas as pd
-from common import measure, percentile
+from common import arg_parser, dataset_options, load_average, measure, percentile
 
 from alerts.engine import AlertEngine
-from alerts.metrics import Reader, compute
+from alerts.measure import compute
+from alerts.metrics import Reader
 from alerts.rules import Rule, parse_rule
 from analytics.breakdowns import classify_statuses
 from data.db import Database
@@ -221,10 +215,8 @@ def line(label: str, wall: list[float], cpu: list[float], engine_p50: float | No
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=10_000_000, help="events in the dataset (default 10,000,000)")
-    ap.add_argument("--db", type=Path, help="dataset file (default /tmp/pulseboard-bench-<size>.db)")
-    ap.add_argument("--rebuild", action="store_true", help="build the dataset again even if cached")
+    ap = arg_parser(__doc__)
+    dataset_options(ap, 10_000_000)
     ap.add_argument("--rules", type=int, default=200, help="rules per cycle (default 200)")
     ap.add_argument("--repeat", type=int, default=10, help="timed cycles (default 10)")
     ap.add_argument("--budget", type=float, default=10.0, help="seconds of cycles before stopping early (min 3)")
@@ -250,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nPulseboard alert bench — {args.rules} rules over {args.events:,} events ({meta['params']['days']} days) in {path}"
     )
     print(
-        f"  dataset: {'built now' if built else 'cached'}; now = {now.isoformat()}; load average {_load()} on {os.cpu_count()} cores"
+        f"  dataset: {'built now' if built else 'cached'}; now = {now.isoformat()}; load average {load_average()} on {os.cpu_count()} cores"
     )
     print(f"  rules: {', '.join(f'{k} {v}' for k, v in sorted(kinds.items()))}")
 
@@ -284,19 +276,12 @@ def main(argv: list[str] | None = None) -> int:
     wall95, cpu95 = percentile(wall, 95), percentile(cpu, 95)
     print(
         f"  target < {TARGET_MS:.0f} ms per cycle: {'MET' if wall95 < TARGET_MS else 'MISSED'} on wall clock (p95 {wall95:.0f} ms), "
-        f"{'met' if cpu95 < TARGET_MS else 'missed'} on CPU time (p95 {cpu95:.0f} ms); load average {_load()}"
+        f"{'met' if cpu95 < TARGET_MS else 'missed'} on CPU time (p95 {cpu95:.0f} ms); load average {load_average()}"
     )
     print("  (on a shared machine the wall clock includes waiting for a core; the CPU time is what a cycle costs)")
     db.dispose()
     print(f"\nbench/alerts.py took {time.perf_counter() - t_all:.1f} s")
     return 0
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 if __name__ == "__main__":

@@ -21,17 +21,14 @@ asserts nothing.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import arg_parser, free_port, machine, percentile, pulseboard, started, workspace
 
-from bench.common import free_port, machine, percentile, pulseboard, started, workspace
 from client import Monitor
 
 
@@ -84,7 +81,7 @@ def line(label: str, ns: list[float], base: list[float]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = arg_parser(__doc__)
     parser.add_argument("--events", type=int, default=100_000, help="calls per setting (paced: rate x seconds)")
     parser.add_argument("--rate", type=float, default=2000, help="events/s of the paced setting")
     parser.add_argument("--paced-seconds", type=float, default=5)

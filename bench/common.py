@@ -6,10 +6,16 @@ beside their baselines with the ratio and the target (DESIGN.md, Targets).
 Benchmarks measure; they do not assert. Every subprocess started here is
 stopped on exit, on an exception, on Ctrl-C and on SIGTERM; the subprocess
 also gets SIGTERM if the benchmark process itself dies (Linux).
+
+A bench runs as a script (``python bench/NAME.py``: bench/ is on ``sys.path``)
+and imports this module before anything of the project's: importing it puts
+the repository first on ``sys.path``, so that ``alerts``, ``client`` and the
+other packages resolve to the project's, not to the bench of the same name.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import dataclasses
@@ -37,6 +43,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
+if sys.path[:1] != [str(ROOT)]:
+    if str(ROOT) in sys.path:
+        sys.path.remove(str(ROOT))
+    sys.path.insert(0, str(ROOT))
+
 
 # ---------------------------------------------------------------- processes
 
@@ -47,11 +58,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+def die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (PR_SET_PDEATHSIG):
+    called in a child between fork and exec, or first thing in a worker process."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: no such call
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+_die_with_parent = die_with_parent  # the name the benches used first
 
 
 class Server:
@@ -78,7 +92,7 @@ class Server:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
         log.close()
         return self
@@ -196,9 +210,11 @@ def started(stack: contextlib.ExitStack, server: Server) -> Server:
 
 
 @contextlib.contextmanager
-def py_spy(server: Server, out: Path | None, rate: int = 100) -> Iterator[None]:
+def py_spy(server: Server, out: Path | None, rate: int = 100, *, gil: bool = False) -> Iterator[None]:
     """Sample the server's worker with py-spy (collapsed stacks in ``out``) while
-    the block runs; a no-op when ``out`` is None. Sampling steals some CPU."""
+    the block runs; a no-op when ``out`` is None. Sampling steals some CPU.
+    ``gil``: sample only the thread holding the GIL (where the one core a Python
+    process can use goes)."""
     exe = shutil.which("py-spy") or str(Path(PYTHON).with_name("py-spy"))
     pids = server.worker_pids() or ([server.proc.pid] if server.proc else [])
     if out is None or not pids or not Path(exe).exists():
@@ -206,19 +222,104 @@ def py_spy(server: Server, out: Path | None, rate: int = 100) -> Iterator[None]:
             print(f"  (py-spy not found at {exe}: no profile)")
         yield
         return
-    argv = [exe, "record", "--pid", str(pids[0]), "--nonblocking", "--rate", str(rate), "--format", "raw"]
-    argv += ["--output", str(out)]
+    argv = [exe, "record", "--pid", str(pids[0]), *(["--gil"] if gil else []), "--nonblocking"]
+    argv += ["--rate", str(rate), "--format", "raw", "--output", str(out)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     time.sleep(0.5)  # let it attach
     try:
         yield
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
         try:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(5)
         print(f"  profile: {out}")
+
+
+_REPO_TOP = {p.name for p in ROOT.iterdir() if not p.name.startswith(".")}
+
+
+def own_frame(frame: str) -> bool:
+    """Whether a py-spy frame ``name (path:line)`` is in the repository's own code."""
+    path = frame[frame.rfind("(") + 1 : frame.rfind(":")]
+    top = path.split("/", 1)[0]
+    return (top in _REPO_TOP and not path.startswith("/")) or (path.startswith(str(ROOT)) and "/.venv/" not in path)
+
+
+def profile_counts(
+    path: Path, keep: Callable[[list[str]], bool] | None = None
+) -> tuple[int, dict[str, int], dict[str, int]]:
+    """A py-spy raw (collapsed) profile read into (samples, samples of each of the
+    repository's own frames - inclusive, samples of each leaf frame - self), over
+    the stacks ``keep`` accepts (all by default)."""
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = stack.split(";")
+        if keep is not None and not keep(frames):
+            continue
+        total += n
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
+        for f in set(frames):
+            if own_frame(f):
+                inclusive[f] = inclusive.get(f, 0) + n
+    return total, inclusive, leaf
+
+
+def descendants_cpu(skip: Server | None = None) -> float:
+    """CPU-seconds used so far by this process's live descendants (client
+    processes, Chromium and its driver), leaving out ``skip`` and its workers."""
+    import psutil
+
+    not_these = {skip.proc.pid, *skip.worker_pids()} if skip is not None and skip.proc else set()
+    total = 0.0
+    for p in psutil.Process().children(recursive=True):
+        if p.pid not in not_these:
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system
+    return total
+
+
+# ---------------------------------------------------------------- command line
+
+
+def arg_parser(doc: str | None) -> argparse.ArgumentParser:
+    """A bench's parser: the first paragraph of its docstring as the description."""
+    return argparse.ArgumentParser(
+        description=(doc or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def dataset_options(parser: argparse.ArgumentParser, events: int) -> None:
+    """``--events``, ``--db`` and ``--rebuild``: the cached dataset of ``bench/_dataset.py``."""
+    parser.add_argument("--events", type=int, default=events, help=f"events in the dataset (default {events:,})")
+    parser.add_argument("--db", type=Path, help="cached dataset file (default /tmp/pulseboard-bench-<N>.db)")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build the dataset again even when the cached one matches"
+    )
+
+
+def run_main(
+    run: Callable[[argparse.Namespace], int], args: argparse.Namespace, interrupted: str = "interrupted"
+) -> int:
+    """Run a bench on its parsed ``args``: make its ``--py-spy`` folder first, and
+    on Ctrl-C (or SIGTERM/SIGHUP, see :func:`workspace`) print ``interrupted``
+    and return 130, once the ``with`` blocks have stopped what they started."""
+    if getattr(args, "py_spy", None):
+        args.py_spy.mkdir(parents=True, exist_ok=True)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print(f"\n{interrupted}", file=sys.stderr)
+        return 130
 
 
 # ---------------------------------------------------------------- HTTP load
@@ -344,6 +445,14 @@ def _process_cpu() -> float:
 
 
 # ---------------------------------------------------------------- figures
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, e.g. ``"1.2 0.9 0.7"`` (``"?"`` where unknown)."""
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -39,29 +39,28 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root: data.db for the migrations
-
-from bench.common import (
+from common import (
     PYTHON,
     Figure,
     Load,
     MachineLoad,
     Server,
+    arg_parser,
     free_port,
     human,
     machine,
     pulseboard,
     py_spy,
     run_clients,
+    run_main,
     show,
     started,
     table,
     timed,
     workspace,
 )
+from sqlalchemy import JSON, DateTime, Float, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 try:
     import orjson
@@ -519,9 +518,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arg_parser(__doc__)
     opt = parser.add_argument
     opt("--quick", action="store_true", help="a ~30 s run with fewer events")
     opt("--events", type=int, help="events for the batch test (default 200,000; --quick 30,000)")
@@ -551,13 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     args.single_seconds = args.single_seconds or (3.0 if args.quick else 10.0)
     args.seed_seconds = args.seed_seconds or (6.0 if args.quick else 20.0)
     args.batch_seconds = args.batch_seconds or (15.0 if args.quick else 90.0)
-    if args.py_spy:
-        args.py_spy.mkdir(parents=True, exist_ok=True)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped and temp files removed", file=sys.stderr)
-        return 130
+    return run_main(run, args, "interrupted; servers stopped and temp files removed")
 
 
 if __name__ == "__main__":

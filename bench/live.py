@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import http.client
 import itertools
 import json
@@ -64,30 +63,32 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.common import (
+from common import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    HEADERS,
+    ROOT,
     Figure,
     MachineLoad,
     Server,
+    arg_parser,
     connect_clients,
+    descendants_cpu,
+    die_with_parent,
     machine,
     make_bodies,
     percentile,
+    profile_counts,
     pulseboard,
+    py_spy,
     recorder_class,
+    run_main,
     show,
     started,
     table,
     timed,
     workspace,
 )
-
-JSON_HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
 # ---------------------------------------------------------------- 1. ingest -> DOM
 
@@ -221,20 +222,6 @@ THROTTLE_CHART = r"""(ms) => {
 BROWSER_CPU: list[float] = []  # CPU-seconds of each Chromium run (for the machine-load line)
 
 
-def descendants_cpu(skip: Server) -> float:
-    """CPU-seconds of this process's descendants other than ``skip`` (Chromium, the driver)."""
-    import psutil
-
-    not_these = {skip.proc.pid, *skip.worker_pids()} if skip.proc else set()
-    total = 0.0
-    for p in psutil.Process(os.getpid()).children(recursive=True):
-        if p.pid not in not_these:
-            with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system
-    return total
-
-
 def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0.0) -> list[Figure]:
     from playwright.sync_api import sync_playwright
 
@@ -296,7 +283,7 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
                 ).encode()
                 t_send = time.time()
                 try:
-                    conn.request("POST", "/api/events", body, JSON_HEADERS)
+                    conn.request("POST", "/api/events", body, HEADERS)
                     resp = conn.getresponse()
                     data = resp.read()
                     t_answer = time.time()
@@ -486,15 +473,10 @@ def dom_latency(server: Server, args: argparse.Namespace, throttle_ms: float = 0
 # ---------------------------------------------------------------- 2. fan-out: the client processes
 
 
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def client_worker(url: str, n: int, out: str, pipe: Any, deflate: bool = False) -> None:
     """One client process: ``n`` recording clients; tells the parent when all are
     subscribed, waits for the last event id, then saves what each received."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     import numpy as np
 
@@ -601,7 +583,7 @@ def produce(server: Server, rate: float, batch: int, seconds: float, conns: int 
             time.sleep(max(0.0, due - time.time()))
             t_send = time.time()
             try:
-                conn.request("POST", "/api/events", bodies[k], JSON_HEADERS)
+                conn.request("POST", "/api/events", bodies[k], HEADERS)
                 resp = conn.getresponse()
                 data = resp.read()
                 t_answer = time.time()
@@ -683,7 +665,7 @@ def run_fanout(
         sampler = Sampler(server, [p.pid for p, _, _ in workers if p.pid])
         time.sleep(idle_seconds)
         sampler.phase = "load"
-        with gil_profile(server, profile):
+        with py_spy(server, profile, rate=200, gil=True):
             prod = produce(server, rate, batch, seconds)
         sampler.phase = "drain"
         target = max(prod["ids"], default=0)
@@ -958,72 +940,10 @@ def fanout(server: Server, tmp: Path, args: argparse.Namespace) -> list[Figure]:
     return figs
 
 
-@contextlib.contextmanager
-def gil_profile(server: Server, out: Path | None, rate: int = 200) -> Any:
-    """py-spy on the server's worker while the block runs, sampling only the thread that
-    holds the GIL (``--gil``): where the one core a Python process can use goes."""
-    import shutil
-    import subprocess
-
-    exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    pids = server.worker_pids() or ([server.proc.pid] if server.proc else [])
-    if out is None or not pids or not Path(exe).exists():
-        yield
-        return
-    argv = [
-        exe,
-        "record",
-        "--pid",
-        str(pids[0]),
-        "--gil",
-        "--nonblocking",
-        "--rate",
-        str(rate),
-        "--format",
-        "raw",
-        "--output",
-        str(out),
-    ]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(0.5)
-    try:
-        yield
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _own_frame(frame: str) -> bool:
-    """Whether a py-spy frame ``name (path:line)`` is in the repository's own code."""
-    path = frame[frame.rfind("(") + 1 : frame.rfind(":")]
-    top = path.split("/", 1)[0]
-    return (top in _REPO_TOP and not path.startswith("/")) or (path.startswith(str(ROOT)) and "/.venv/" not in path)
-
-
-_REPO_TOP = {p.name for p in ROOT.iterdir() if not p.name.startswith(".")}
-
-
 def summarize_profile(path: Path, top: int = 15) -> str:
     """The heaviest frames of a py-spy raw (collapsed) profile: inclusive share of the
     repository's own functions, and self share of all leaf functions."""
-    inclusive: dict[str, int] = {}
-    leaf: dict[str, int] = {}
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        total += n
-        frames = stack.split(";")
-        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
-        for f in set(frames):
-            if _own_frame(f):
-                inclusive[f] = inclusive.get(f, 0) + n
+    total, inclusive, leaf = profile_counts(path)
     if not total:
         return f"  profile {path}: no samples"
     out = [f"  profile {path}: {total:,} samples of the thread holding the GIL", "    repository functions, inclusive:"]
@@ -1064,9 +984,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arg_parser(__doc__)
     opt = parser.add_argument
     opt("--quick", action="store_true", help="a short run (fan-out 5 s, baseline 2 s)")
     opt("--part", choices=("all", "dom", "fanout"), default="all")
@@ -1117,13 +1035,7 @@ def main(argv: list[str] | None = None) -> int:
     args.seconds = args.seconds or (5.0 if args.quick else 30.0)
     args.baseline_seconds = args.baseline_seconds or (2.0 if args.quick else 10.0)
     args.idle_seconds = args.idle_seconds if args.idle_seconds is not None else (2.0 if args.quick else 5.0)
-    if args.py_spy:
-        args.py_spy.mkdir(parents=True, exist_ok=True)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_main(run, args)
 
 
 if __name__ == "__main__":

@@ -55,20 +55,20 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-for _p in (str(ROOT), str(Path(__file__).resolve().parent)):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
 import _dataset
-
-from bench.common import (
+from common import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     Figure,
     MachineLoad,
     Server,
+    arg_parser,
+    dataset_options,
     machine,
+    profile_counts,
     pulseboard,
     py_spy,
+    run_main,
     show,
     started,
     table,
@@ -76,17 +76,6 @@ from bench.common import (
     workspace,
 )
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 TARGET_MS = 1500.0
 SETTLE_MS = 100.0
 
@@ -305,30 +294,8 @@ def slowest_calls(loads: list[dict[str, Any]], top: int = 3) -> str:
 
 def summarize_profile(path: Path, top: int = 14) -> str:
     """Inclusive share of the repository's own functions in a py-spy raw profile."""
-    repo_top = {p.name for p in ROOT.iterdir() if not p.name.startswith(".")}
-
-    def own(frame: str) -> bool:
-        file = frame[frame.rfind("(") + 1 : frame.rfind(":")]
-        return (file.split("/", 1)[0] in repo_top and not file.startswith("/")) or (
-            file.startswith(str(ROOT)) and "/.venv/" not in file
-        )
-
-    inclusive: dict[str, int] = {}
-    leaf: dict[str, int] = {}
-    total = 0
-    for line in path.read_text(errors="replace").splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        frames = stack.split(";")
-        if not any("(dash/" in f for f in frames):
-            continue  # not a Dash callback: gunicorn's main thread, the live tail
-        total += n
-        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
-        for f in set(frames):
-            if own(f):
-                inclusive[f] = inclusive.get(f, 0) + n
+    # Only stacks running a Dash callback: not gunicorn's main thread, nor the live tail.
+    total, inclusive, leaf = profile_counts(path, keep=lambda frames: any("(dash/" in f for f in frames))
     if not total:
         return "    (no samples)"
     out = [f"    {total:,} samples of threads running Dash callbacks; repository functions, inclusive:"]
@@ -537,13 +504,9 @@ def _max(loads: list[dict[str, Any]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arg_parser(__doc__)
     opt = parser.add_argument
-    opt("--events", type=int, default=1_000_000, help="events in the dataset (default 1,000,000)")
-    opt("--db", type=Path, help="cached dataset file (default /tmp/pulseboard-bench-<N>.db)")
-    opt("--rebuild", action="store_true", help="build the dataset again even when the cached one matches")
+    dataset_options(parser, 1_000_000)
     opt("--repeat", type=int, default=5, help="loads per page and variant (the first is cold)")
     opt(
         "--variants",
@@ -573,11 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.variants) - {"empty", "built", "now"} or {p for p in args.pages if p not in PAGES}
     if unknown:
         parser.error(f"unknown variant or page: {', '.join(sorted(unknown))}")
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return run_main(run, args)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Benchmarks measure; they do not assert.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import os
@@ -44,14 +43,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for p in (str(ROOT), str(Path(__file__).resolve().parent)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
-
 import _dataset
 import pandas as pd
-from common import Timing, measure
+from common import Timing, arg_parser, dataset_options, load_average, measure
 
 from analytics.histogram import RELATIVE_ERROR
 from data import queries
@@ -273,10 +267,8 @@ def sql_trace(db: Database, label: str, fn: Callable[[], Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=10_000_000, help="events in the dataset (default 10,000,000)")
-    ap.add_argument("--db", type=Path, help="dataset file (default /tmp/pulseboard-bench-<size>.db)")
-    ap.add_argument("--rebuild", action="store_true", help="build the dataset again even if cached")
+    ap = arg_parser(__doc__)
+    dataset_options(ap, 10_000_000)
     ap.add_argument("--repeat", type=int, default=30, help="timed calls per scenario (default 30)")
     ap.add_argument("--baseline-repeat", type=int, default=2, help="timed calls per raw baseline (default 2)")
     ap.add_argument(
@@ -309,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         print("; " + ", ".join(f"{name} {fmt_bytes(n)}" for name, n in sizes[:4] if n > 1 << 20))
     else:
         print()
-    print(f"  load average {_load()} on {os.cpu_count()} cores (other processes slow the wall-clock figures)")
+    print(f"  load average {load_average()} on {os.cpu_count()} cores (other processes slow the wall-clock figures)")
     print(f"  now = {now.isoformat()} (the dataset's end; 'today' holds {now.hour} h of events)")
 
     # ---- baselines: raw events
@@ -362,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     met_cpu = ov.cpu95 <= TARGET_MS and all(t.cpu95 <= TARGET_MS for t in ex.values())
     print(
         f"\nTarget p95 <= {TARGET_MS:.0f} ms for (a) and (b): {'MET' if met else 'MISSED'} on wall clock, "
-        f"{'met' if met_cpu else 'missed'} on CPU time; load average {_load()}"
+        f"{'met' if met_cpu else 'missed'} on CPU time; load average {load_average()}"
     )
 
     if args.profile:
@@ -373,13 +365,6 @@ def main(argv: list[str] | None = None) -> int:
     db.dispose()
     print(f"\nbench/query.py took {time.perf_counter() - t_all:.1f} s")
     return 0
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 def _with_conn(db: Database, step: Callable[[Any], Any]) -> Any:

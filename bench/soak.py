@@ -60,29 +60,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.common import (
+from common import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    HEADERS,
     MachineLoad,
     Server,
-    _die_with_parent,
+    arg_parser,
     connect_clients,
+    descendants_cpu,
+    die_with_parent,
     machine,
     make_bodies,
     percentile,
     pulseboard,
     py_spy,
     recorder_class,
+    run_main,
     started,
     workspace,
 )
-
-JSON_HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
 # What "flat" means, per 10 minutes after the warm-up (the slope of a least-squares line). A figure
 # is "growing" when its slope exceeds the tolerance and its last samples exceed the baseline by more than it.
@@ -146,7 +143,7 @@ def client_worker(url: str, n: int, pipe: Connection) -> None:
     waits until its clients have seen the newest id (or ``wait`` s), then replies with
     that round's delivery counts and latency histogram; "final" also returns, per
     client, the acknowledged events it missed or got more than once, and ends."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     Recorder = soak_recorder_class()
     clients = connect_clients(lambda: Recorder(url), n, pipe)
@@ -231,7 +228,7 @@ PAGE_STATE = r"""() => {
 def browser_worker(url: str, explore_every: float, pipe: Connection) -> None:
     """Chromium with ``/`` open; Explore in a second tab every ``explore_every`` s.
     Answers "sample" with the page's state and the Explore loads since the last one."""
-    _die_with_parent()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from playwright.sync_api import expect, sync_playwright
 
@@ -317,7 +314,7 @@ class Producer:
                 break
             t_send = time.time()
             try:
-                conn.request("POST", "/api/events", self.bodies[k % len(self.bodies)], JSON_HEADERS)
+                conn.request("POST", "/api/events", self.bodies[k % len(self.bodies)], HEADERS)
                 resp = conn.getresponse()
                 data = resp.read()
                 t_answer = time.time()
@@ -455,18 +452,6 @@ def server_errors(server: Server) -> dict[str, int]:
                 out[text] = out.get(text, 0) + 1
                 inside = False
     return out
-
-
-def descendants_cpu() -> float:
-    """CPU-seconds used so far by this process's live descendants."""
-    import psutil
-
-    total = 0.0
-    for p in psutil.Process().children(recursive=True):
-        with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
 
 
 def stop_process(p: Any, pipe: Connection | None, message: Any, wait: float = 15.0) -> None:
@@ -814,9 +799,7 @@ def summary(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=(__doc__ or "").split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arg_parser(__doc__)
     opt = parser.add_argument
     opt("--quick", action="store_true", help="a 2 min smoke check: 10 clients, a line every 15 s, 30 s warm-up")
     opt("--minutes", type=float, help="how long to run (default 10; --quick 2)")
@@ -844,13 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     args.interval = args.interval or (15.0 if args.quick else 60.0)
     args.warmup = args.warmup if args.warmup is not None else (0.5 if args.quick else 2.0)
     args.explore_every = args.explore_every or (30.0 if args.quick else 60.0)
-    if args.py_spy:
-        args.py_spy.mkdir(parents=True, exist_ok=True)
-    try:
-        return run(args)
-    except KeyboardInterrupt:
-        print("\ninterrupted; server, clients and browser stopped, temp files removed", file=sys.stderr)
-        return 130
+    return run_main(run, args, "interrupted; server, clients and browser stopped, temp files removed")
 
 
 if __name__ == "__main__":
