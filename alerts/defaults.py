@@ -1,4 +1,4 @@
-"""The device-monitor document's alert conditions as default rules.
+"""The device monitor's alert conditions as default rules.
 
 They are what ``reports.overview.monitor_alerts`` checks on its metrics card:
 the newest ``queue_size`` gauge above 50; more than 10 failed ``sync`` events

@@ -127,7 +127,7 @@ def acknowledge(conn: Connection, alert_id: int, by: str | None, *, now: datetim
 
 
 def monitor_shape(conn: Connection) -> list[dict[str, Any]]:
-    """Firing alerts as the device-monitor document lists them: ``id`` (the
+    """Firing alerts as the device monitor lists them: ``id`` (the
     rule name, with the group's labels when grouped), ``level``, ``title``,
     ``message``, ``timestamp`` (when it fired)."""
     out = []

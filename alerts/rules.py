@@ -46,7 +46,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 }
 SEVERITIES = ("error", "warning", "info")
 GROUP_DIMENSIONS = ("source", "type", "entity", "status", "user")
-TODAY = "today"  # a window: since midnight UTC, as the device-monitor document counts
+TODAY = "today"  # a window: since midnight UTC, as the device monitor counts
 _ZERO = re.compile(r"^0+(\.0+)?\s*[a-z]*$")
 
 

@@ -3,11 +3,11 @@ so that they work unchanged against its single port.
 
 | route                      | from                      |
 |----------------------------|---------------------------|
-| POST /ingest/interaction   | macro sessions (000)      |
-| POST /session/start        | macro sessions (000)      |
-| POST /session/end          | macro sessions (000)      |
-| GET  /health               | macro sessions (000)      |
-| GET  /api/health           | script runner (004)       |
+| POST /ingest/interaction   | macro sessions            |
+| POST /session/start        | macro sessions            |
+| POST /session/end          | macro sessions            |
+| GET  /health               | macro sessions            |
+| GET  /api/health           | script runner             |
 """
 
 from __future__ import annotations

@@ -120,7 +120,7 @@ def get_alerts() -> Response:
     svc = services()
     with svc.db.read() as conn:
         alerts = monitor_shape(conn)
-        # The document's own conditions hold at once (the engine confirms them on its next cycle); a firing rule of the same id wins.
+        # The device monitor's own conditions hold at once (the engine confirms them on its next cycle); a firing rule of the same id wins.
         held = {a["id"] for a in alerts}
         conditions = overview.monitor_alerts(
             _monitor_metrics(conn), overview.system_state(conn, svc.now(), svc.settings.component_ttl), svc.now()

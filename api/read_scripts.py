@@ -1,4 +1,4 @@
-"""The script-runner document's routes (its API reference, same paths)."""
+"""The script runner's routes (its API reference, same paths)."""
 
 from __future__ import annotations
 

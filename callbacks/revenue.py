@@ -1,4 +1,4 @@
-"""Revenue: the payments document's figures from the same reports as its API."""
+"""Revenue: the payments admin dashboard's figures from the same reports as its API."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""``Monitor``: the client object a program holds, with the device-monitor
-document's methods. Writes never block on the network: they queue in memory
+"""``Monitor``: the client object a program holds, with the device
+monitor's methods. Writes never block on the network: they queue in memory
 and a background thread sends them (see ``sender.py``); reads
 (``get_metrics``) are plain synchronous HTTP calls.
 """
@@ -120,7 +120,7 @@ class Monitor:
         return cls(**kwargs)
 
     def start(self) -> Monitor:
-        """Kept for the device-monitor document's ``monitor.start()``: the sender already runs."""
+        """Kept for the device monitor's ``monitor.start()``: the sender already runs."""
         return self
 
     # ------------------------------------------------------------ events

@@ -1,6 +1,6 @@
 """The spool as CSV: one line per spooled event with the event's fields
 (``uid`` included), one line per other record with its JSON body. This
-replaces the macro document's CSV fallback: ``python app.py import FILE.csv``
+replaces the macro-sessions tool's CSV fallback: ``python app.py import FILE.csv``
 stores the events, and a later replay of the same spool stores nothing twice.
 """
 

@@ -3,8 +3,8 @@ daemon thread, reconnecting with ``Last-Event-ID`` so that nothing between
 two connections is missed (as far as the server keeps history).
 
 Each event's ``data:`` is parsed as JSON; a JSON list is delivered item by
-item. The callback gets ``(event_type, data)`` like the device-monitor
-document's ``subscribe``: ``event_type`` is the ``type`` of the data (``scan``,
+item. The callback gets ``(event_type, data)`` like the device
+monitor's ``subscribe``: ``event_type`` is the ``type`` of the data (``scan``,
 ``sync`` ...), else the SSE ``event:`` name, else ``"message"``. ``topics`` are
 the server's topics: ``["source:scanner", "entity:gate-1"]``, a mapping
 ``{"source": "scanner"}`` or ``"all"`` (the default).

@@ -1,11 +1,11 @@
-"""Importing a CSV file as events: the macro document's ``master_stats.csv``
+"""Importing a CSV file as events: the macro-sessions tool's ``master_stats.csv``
 (its fallback when the service was down), a client spool export, or any CSV
 with a column mapping.
 
     python app.py import FILE.csv --source NAME [--map COLUMN=FIELD ...] [--strict] [--tz ZONE] [--type TYPE]
 
 Columns map to event fields: by default a column named like a field is that
-field, the macro document's columns have their own defaults
+field, the macro-sessions tool's columns have their own defaults
 (:data:`MASTER_STATS_MAPPING`), ``--map col=field`` adds or overrides
 (``col=attrs.name`` puts it in attrs, ``col=-`` drops it), and every other
 column lands in ``attrs`` under its own name. Rows are validated by the API's

@@ -1,4 +1,4 @@
-"""Demo data for Pulseboard: the five scenarios of the documents it replaces
+"""Demo data for Pulseboard: the five scenarios of the dashboards it replaces
 (macro sessions, attendance scanner, payments admin, license/tool usage,
 script runner), with daily seasonality, bursts and a few incidents.
 

@@ -1,4 +1,4 @@
-"""Labeling macro sessions (seed 000): a user starts a session
+"""Labeling macro sessions: a user starts a session
 (``sess_YYYYMMDD_HHMMSS``) and fires macros from the number pad; each
 interaction records the button, its execution time, the boxes drawn and
 the image degradations assigned.

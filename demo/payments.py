@@ -1,4 +1,4 @@
-"""The payments app's admin analytics (seed 002): payments with amount and
+"""The payments app's admin analytics: payments with amount and
 status, API requests per endpoint with their latency and HTTP status, user
 activity, and the host's CPU, memory and disk gauges.
 

@@ -1,4 +1,4 @@
-"""The script runner (seed 004): scheduled scripts recorded through
+"""The script runner: scheduled scripts recorded through
 ``data.records.record_execution`` with duration, exit code, attempt and the
 named metrics ``rows``, ``peak_rss_mb`` and ``cpu_s``. A failed run is
 retried (attempt 2, 3) a minute later.

@@ -1,4 +1,4 @@
-"""The attendance scanner (seed 001): every scan saves a photo, syncs the
+"""The attendance scanner: every scan saves a photo, syncs the
 record to the cloud and texts the parents. Failed syncs wait in a queue that
 a housekeeping tick drains once the cloud is back; the queue length is a
 ``queue_size`` gauge. Components ``camera``, ``cloud`` and ``sms`` change

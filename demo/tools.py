@@ -1,4 +1,4 @@
-"""License/tool usage (seed 003): engineers borrow a tool's license, hold it
+"""License/tool usage: engineers borrow a tool's license, hold it
 for a while and return it. A borrow beyond the tool's licensed seats is an
 ``overage`` (so overage comes with peak hours); beyond a hard cap it fails.
 

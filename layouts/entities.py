@@ -1,4 +1,4 @@
-"""Entities (tool-usage document): one entity's per-minute history with the
+"""Entities (the tool-usage dashboard): one entity's per-minute history with the
 users of each minute; the history comes from the server, so switching
 entities or reloading keeps it."""
 

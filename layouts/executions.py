@@ -1,4 +1,4 @@
-"""The Executions page (script-runner document) and its drill-down page."""
+"""The Executions page (the script runner) and its drill-down page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Revenue (payments document): sums per hour/day/week, status mix, users,
+"""Revenue (the payments admin dashboard): sums per hour/day/week, status mix, users,
 activity heatmap and request timings."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Sessions (macro document): the list, and one session's figures."""
+"""Sessions (the macro-sessions tool): the list, and one session's figures."""
 
 from __future__ import annotations
 

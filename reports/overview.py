@@ -1,4 +1,4 @@
-"""The overview's figures and the device-monitor document's status: KPIs,
+"""The overview's figures and the device monitor's status: KPIs,
 component health and recent events, composed from queries and analytics.
 
 Counts over long windows come from the per-minute rollups (exact), the
@@ -68,7 +68,7 @@ def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[
 
 
 def overall_status(components: list[dict[str, Any]]) -> str:
-    """The device-monitor document's overall health: ``healthy`` (all up),
+    """The device monitor's overall health: ``healthy`` (all up),
     ``error`` (any broken, or none up), ``degraded`` (any degraded), ``partial``
     (some offline or unknown); ``unknown`` before any component reported.
 
@@ -153,7 +153,7 @@ def recent_events(
 
 
 def format_uptime(seconds: float) -> str:
-    """``1h 0m`` as the device-monitor document shows it.
+    """``1h 0m`` as the device monitor shows it.
 
     >>> format_uptime(3600), format_uptime(90061)
     ('1h 0m', '1d 1h 1m')
@@ -174,7 +174,7 @@ def monitor_metrics(
     queue_type: str = QUEUE_TYPE,
     source: str | None = None,
 ) -> dict[str, Any]:
-    """The device-monitor document's metrics card."""
+    """The device monitor's metrics card."""
     end = now + timedelta(minutes=1)
     src = (source,) if source else ()
     scans = Filters(type=(scan_type,), source=src)
@@ -198,7 +198,7 @@ def monitor_metrics(
     }
 
 
-# The device-monitor document's alert conditions, checked against its metrics card.
+# The device monitor's alert conditions, checked against its metrics card.
 QUEUE_LIMIT = 50
 FAILED_SYNC_LIMIT = 10
 SUCCESS_RATE_FLOOR = 80.0

@@ -1,4 +1,4 @@
-"""The script-runner document's figures: scripts, runs, named metrics, their
+"""The script runner's figures: scripts, runs, named metrics, their
 history, aggregates, trends, baselines, anomalies and regressions.
 
 ``duration_ms`` is a metric of every run besides the named ones it reports.

@@ -1,4 +1,4 @@
-"""The macro-session document's figures: one session's boxes, duration,
+"""The macro-sessions tool's figures: one session's boxes, duration,
 speeds, execution-time distribution and category breakdown."""
 
 from __future__ import annotations

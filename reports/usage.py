@@ -1,4 +1,4 @@
-"""The tool-usage and payments documents' figures: per-entity per-minute
+"""The tool-usage and payments dashboards' figures: per-entity per-minute
 history with users and flags, revenue per period, status mix, active users,
 the activity heatmap and request timings per endpoint."""
 

@@ -1,4 +1,4 @@
-"""POST /ingest/interaction, the macro document's ingest route (seed 000):
+"""POST /ingest/interaction, the macro-sessions tool's ingest route:
 stored as an event of source "macro" in the session of the user who started it."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""GET /health (macro sessions, seed 000) and GET /api/health (script runner,
-seed 004): the database is checked, the answer is JSON."""
+"""GET /health (the macro-sessions tool) and GET /api/health (the script
+runner): the database is checked, the answer is JSON."""
 
 from __future__ import annotations
 

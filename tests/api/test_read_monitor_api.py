@@ -1,4 +1,4 @@
-"""The device-monitor document's routes: GET /api/status, /api/metrics,
+"""The device monitor's routes: GET /api/status, /api/metrics,
 /api/events, plus /api/components and /api/dimensions/<name>.
 
 Data: :func:`tests.read_factories.device_monitor` (numbers in its docstring),

@@ -1,4 +1,4 @@
-"""The script-runner document's routes: /api/scripts, /api/executions,
+"""The script runner's routes: /api/scripts, /api/executions,
 /api/execution/<id>, /api/metrics/latest|history|aggregated,
 /api/analysis/trend|baseline|anomalies and /api/stats/database.
 

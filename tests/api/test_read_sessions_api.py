@@ -1,4 +1,4 @@
-"""The macro-session document's read routes: GET /metrics/<session_id>,
+"""The macro-sessions tool's read routes: GET /metrics/<session_id>,
 /interactions/<session_id>, and /api/sessions[/<id>].
 
 Data: :func:`tests.read_factories.macro_session` (one open session started 20

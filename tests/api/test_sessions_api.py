@@ -1,5 +1,5 @@
-"""Sessions: POST /api/sessions, POST /api/sessions/<id>/end, and the macro
-document's POST /session/start and POST /session/end (seed 000)."""
+"""Sessions: POST /api/sessions, POST /api/sessions/<id>/end, and the macro-sessions
+tool's POST /session/start and POST /session/end."""
 
 from __future__ import annotations
 
@@ -181,7 +181,7 @@ def test_it_rejects_a_bad_end_time_with_422(shared_server: Any) -> None:
     assert session_row(shared_server, session_id)["ended_at"] is None
 
 
-# ------------------------------------------------- macro document (seed 000)
+# ------------------------------------------------- macro-sessions tool
 
 
 def test_the_macro_session_start_keeps_username_and_canvas_mode(shared_server: Any) -> None:

@@ -1,4 +1,4 @@
-"""``data.csv_import``: the macro document's master_stats.csv (its fallback
+"""``data.csv_import``: the macro-sessions tool's master_stats.csv (its fallback
 storage) and other CSV files as events, with bad rows reported by line."""
 
 from __future__ import annotations
