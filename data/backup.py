@@ -3,7 +3,7 @@ while the server keeps writing; each copy is checked with
 ``PRAGMA integrity_check`` and old ones are rotated away. Restoring checks the
 file first and keeps the replaced database beside it.
 
-On PostgreSQL use ``pg_dump`` instead (see the README).
+On PostgreSQL use ``pg_dump`` instead (see docs/operations.md).
 """
 
 from __future__ import annotations

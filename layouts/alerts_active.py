@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from alerts.engine import link
+from alerts.rules import RuleError, parse_rule
 from layouts import ids
 from layouts.alerts_format import ago, labels_text, value_text, when
 from layouts.executions import card
@@ -55,9 +57,6 @@ def events_link(alert: dict[str, Any], spec: dict[str, Any] | None) -> str | Non
     script on the Executions page."""
     if not spec:
         return None
-    from alerts.engine import link
-    from alerts.rules import RuleError, parse_rule
-
     labels = dict(alert.get("labels") or {})
     try:
         rule = parse_rule(spec)
