@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
 
 import live.broker as broker_module
-from live.broker import MAX_TOPICS, Broker, TooManyClients, TopicError, matches, parse_topics
+from live.broker import MAX_TOPICS, Broker, Subscriber, TooManyClients, TopicError, matches, parse_topics
 
 
 def ev(event_id: int, type_: str = "scan", **fields: Any) -> dict[str, Any]:
@@ -192,35 +193,29 @@ def test_an_unsubscribed_client_gets_nothing_more_and_unsubscribing_twice_is_har
     assert broker.client_count == 0 and broker.delivered == 1
 
 
-def test_take_returns_when_events_arrive_from_another_thread() -> None:
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
+def take_meanwhile(sub: Subscriber, then: Callable[[], None]) -> tuple[list[dict[str, Any]], bool]:
+    """What ``sub.take`` (waiting up to a minute) returns in another thread while ``then`` runs here."""
     got: list[tuple[list[dict[str, Any]], bool]] = []
     taker = threading.Thread(target=lambda: got.append(sub.take(timeout=60)))
     taker.start()
-    broker.publish([ev(1), ev(2)])
+    then()
     taker.join(timeout=30)
-    assert not taker.is_alive()
-    assert got == [([ev(1), ev(2)], False)]
+    assert not taker.is_alive(), "take did not return"
+    return got[0]
+
+
+def test_take_returns_when_events_arrive_from_another_thread() -> None:
+    broker = Broker()
+    sub = broker.subscribe(parse_topics(["all"]))
+    assert take_meanwhile(sub, lambda: broker.publish([ev(1), ev(2)])) == ([ev(1), ev(2)], False)
 
 
 def test_take_returns_on_overflow_and_on_close() -> None:
     broker = Broker(queue_size=1)
     sub = broker.subscribe(parse_topics(["all"]))
-    got: list[tuple[list[dict[str, Any]], bool]] = []
-    taker = threading.Thread(target=lambda: got.append(sub.take(timeout=60)))
-    taker.start()
-    broker.publish([ev(1), ev(2)])
-    taker.join(timeout=30)
-    assert got == [([], True)]
-
+    assert take_meanwhile(sub, lambda: broker.publish([ev(1), ev(2)])) == ([], True)
     waiting = broker.subscribe(parse_topics(["all"]))
-    closer = threading.Thread(target=lambda: got.append(waiting.take(timeout=60)))
-    closer.start()
-    broker.close()
-    closer.join(timeout=30)
-    assert not closer.is_alive()
-    assert got[1] == ([], False)
+    assert take_meanwhile(waiting, broker.close) == ([], False)
 
 
 def test_close_closes_every_subscriber_and_frees_every_place() -> None:

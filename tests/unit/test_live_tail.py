@@ -43,14 +43,28 @@ def other(sqlite_url: str, db: Database) -> Iterator[Database]:
 def make_tail(db: Database) -> Iterator[Any]:
     started: list[Tail] = []
 
-    def factory(broker: Broker, poll_interval: float = 0.05) -> Tail:
-        tail = Tail(db, broker, poll_interval=poll_interval)
+    def factory(broker: Broker | None = None, poll_interval: float = 0.05) -> Tail:
+        tail = Tail(db, broker or Broker(), poll_interval=poll_interval)
         started.append(tail)
         return tail
 
     yield factory
     for tail in started:
         tail.stop()
+
+
+@pytest.fixture
+def following(make_tail: Any) -> Any:
+    """Factory: a tail over ``db`` with one subscriber to ``topic``, started unless told not to."""
+
+    def factory(topic: str = "all", poll_interval: float = 0.05, start: bool = True) -> tuple[Tail, Subscriber]:
+        tail = make_tail(poll_interval=poll_interval)
+        sub = tail.broker.subscribe(parse_topics([topic]))
+        if start:
+            tail.start()
+        return tail, sub
+
+    return factory
 
 
 def store(database: Database, n: int, tag: str = "t") -> list[int]:
@@ -76,13 +90,8 @@ def ids(events: list[dict[str, Any]]) -> list[int]:
     return [e["id"] for e in events]
 
 
-def test_rows_committed_by_another_connection_are_published_once_in_order(
-    db: Database, other: Database, make_tail: Any
-) -> None:
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
-    tail = make_tail(broker)
-    tail.start()
+def test_rows_committed_by_another_connection_are_published_once_in_order(other: Database, following: Any) -> None:
+    tail, sub = following()
     stored: list[int] = []
     writers = [threading.Thread(target=lambda k=k: stored.extend(store(other, 25, f"w{k}"))) for k in range(4)]
     for w in writers:
@@ -97,13 +106,11 @@ def test_rows_committed_by_another_connection_are_published_once_in_order(
     # Nothing is repeated: what comes next is only the next commit.
     (nxt,) = store(other, 1)
     assert ids(collect(sub, 1)) == [nxt] == [101]
-    assert tail.last_id == broker.last_id == 101 and broker.delivered == 101
+    assert tail.last_id == tail.broker.last_id == 101 and tail.broker.delivered == 101
 
 
-def test_rows_committed_by_another_process_are_published(db: Database, sqlite_url: str, make_tail: Any) -> None:
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["source:other-process"]))
-    make_tail(broker).start()
+def test_rows_committed_by_another_process_are_published(sqlite_url: str, following: Any) -> None:
+    _, sub = following("source:other-process")
     script = (
         "import sys; from datetime import datetime, timezone; sys.path.insert(0, sys.argv[2])\n"
         "from data.db import Database; from data.ingest import event_row, ingest\n"
@@ -117,10 +124,8 @@ def test_rows_committed_by_another_process_are_published(db: Database, sqlite_ur
     assert [e["value"] for e in events] == [float(v) for v in range(30)]
 
 
-def test_an_empty_table_is_no_error_and_the_first_rows_arrive(db: Database, other: Database, make_tail: Any) -> None:
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
-    tail = make_tail(broker)
+def test_an_empty_table_is_no_error_and_the_first_rows_arrive(other: Database, following: Any) -> None:
+    tail, sub = following(start=False)
     assert tail.poll_once() == 0 and tail.last_id == 0  # before start, on an empty table
     tail.start()
     assert tail.running and tail.last_id == 0
@@ -129,20 +134,17 @@ def test_an_empty_table_is_no_error_and_the_first_rows_arrive(db: Database, othe
     assert ids(collect(sub, 2)) == [1, 2]
 
 
-def test_it_starts_after_the_rows_already_stored(db: Database, other: Database, make_tail: Any) -> None:
+def test_it_starts_after_the_rows_already_stored(db: Database, other: Database, following: Any) -> None:
     store(db, 5)
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
-    tail = make_tail(broker)
-    tail.start()
-    assert tail.last_id == broker.last_id == 5
+    tail, sub = following()
+    assert tail.last_id == tail.broker.last_id == 5
     assert store(other, 1) == [6]
     assert ids(collect(sub, 1)) == [6]  # the five old rows are not replayed
 
 
-def test_with_no_subscriber_it_only_moves_the_mark(db: Database, other: Database, make_tail: Any) -> None:
-    broker = Broker()
-    tail = make_tail(broker)
+def test_with_no_subscriber_it_only_moves_the_mark(other: Database, make_tail: Any) -> None:
+    tail = make_tail()
+    broker = tail.broker
     store(other, 3)
     assert tail.poll_once() == 0
     assert tail.last_id == broker.last_id == 3 and broker.delivered == 0
@@ -153,42 +155,32 @@ def test_with_no_subscriber_it_only_moves_the_mark(db: Database, other: Database
 
 
 def test_a_backlog_larger_than_one_batch_is_drained_on_one_wake(
-    monkeypatch: pytest.MonkeyPatch, db: Database, other: Database, make_tail: Any
+    monkeypatch: pytest.MonkeyPatch, other: Database, following: Any, make_tail: Any
 ) -> None:
     monkeypatch.setattr(tail_module, "BATCH", 3)
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
-    tail = make_tail(broker)
+    tail, sub = following(start=False)
     assert tail.poll_once() == 0
     store(other, 10)
     assert [tail.poll_once() for _ in range(5)] == [3, 3, 3, 1, 0]
     assert ids(sub.take(0)[0]) == list(range(1, 11))
 
-    tail = make_tail(broker, poll_interval=3600)  # only a wake makes it read
+    tail = make_tail(tail.broker, poll_interval=3600)  # only a wake makes it read
     tail.start()
     store(other, 10)
     tail.wake()
     assert ids(collect(sub, 10)) == list(range(11, 21))
 
 
-def test_wake_publishes_at_once_without_waiting_for_the_poll(db: Database, other: Database, make_tail: Any) -> None:
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
-    tail = make_tail(broker, poll_interval=3600)  # an hour: the test's timeout passes first
-    tail.start()
+def test_wake_publishes_at_once_without_waiting_for_the_poll(other: Database, following: Any) -> None:
+    tail, sub = following(poll_interval=3600)  # an hour: the test's timeout passes first
     for expected in ([1, 2], [3, 4]):
         assert store(other, 2) == expected
         tail.wake()
         assert ids(collect(sub, 2)) == expected
 
 
-def test_stop_ends_the_thread_and_start_resumes_from_what_is_stored_then(
-    db: Database, other: Database, make_tail: Any
-) -> None:
-    broker = Broker()
-    sub = broker.subscribe(parse_topics(["all"]))
-    tail = make_tail(broker)
-    tail.start()
+def test_stop_ends_the_thread_and_start_resumes_from_what_is_stored_then(other: Database, following: Any) -> None:
+    tail, sub = following()
     threads = list(tail._threads)
     store(other, 2)
     assert ids(collect(sub, 2)) == [1, 2]
@@ -201,14 +193,13 @@ def test_stop_ends_the_thread_and_start_resumes_from_what_is_stored_then(
     assert tail.running and tail.last_id == 5
     assert store(other, 1) == [6]
     assert ids(collect(sub, 1)) == [6]
-    assert broker.delivered == 3
+    assert tail.broker.delivered == 3
 
 
-def test_each_subscriber_gets_its_topics_from_the_tail(db: Database, other: Database, make_tail: Any) -> None:
-    broker = Broker()
-    a = broker.subscribe(parse_topics(["entity:a"]))
-    b = broker.subscribe(parse_topics(["entity:b"]))
-    make_tail(broker).start()
+def test_each_subscriber_gets_its_topics_from_the_tail(other: Database, following: Any) -> None:
+    tail, a = following("entity:a", start=False)
+    b = tail.broker.subscribe(parse_topics(["entity:b"]))
+    tail.start()
     store(other, 2, "a")
     store(other, 3, "b")
     store(other, 1, "a")
