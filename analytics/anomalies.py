@@ -2,10 +2,12 @@
 ``python -m analytics.anomalies IN.csv OUT.csv [--threshold T]``.
 
 Online: each point is scored from earlier points only, so appending points
-never changes the scores already given. How points are scored (robust z
-against the median of previous points or of the same hour in past days or
-weeks, level-shift re-learning, score mapping) is described in
-:mod:`analytics.detector`.
+never changes the scores already given. How points are scored (the median of
+previous points or of the same hour in past days or weeks, a noise floor, a
+tail probability calibrated on the detector's own recent errors, one alarm
+per excursion, level-shift re-learning, the cold start) is described in
+:mod:`analytics.detector`; what a score means for an operator in
+``docs/anomaly-detection.md``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,18 @@ import pandas as pd
 from analytics._frames import series_arrays
 from analytics.detector import DetectorConfig, OnlineDetector
 
-OUTPUT_COLUMNS = ["ts", "value", "anomaly_score", "is_anomaly", "baseline", "lower", "upper", "reason"]
+OUTPUT_COLUMNS = [
+    "ts",
+    "value",
+    "anomaly_score",
+    "is_anomaly",
+    "baseline",
+    "lower",
+    "upper",
+    "reason",
+    "status",
+    "predictor",
+]
 
 
 def detect_anomalies(
@@ -28,7 +41,7 @@ def detect_anomalies(
     *,
     window: int = 60,
     min_history: int = 30,
-    k: float = 4.0,
+    k: float = 3.5,
     threshold: float = 0.5,
     season: str | None = "auto",
     seasons: int | None = None,
@@ -39,20 +52,26 @@ def detect_anomalies(
     value_col: str = "value",
 ) -> pd.DataFrame:
     """Score every point of a series; columns ``ts, value, anomaly_score``
-    (0..1), ``is_anomaly``, ``baseline`` (expected value), ``lower, upper``
-    (where the score crosses ``threshold``) and ``reason``, sorted by ``ts``.
+    (0..1, a calibrated tail probability: 0.5 is a deviation seen once in
+    ~2,000 normal points at the default ``k``), ``is_anomaly``, ``baseline``
+    (expected value), ``lower, upper`` (where the score crosses ``threshold``),
+    ``reason``, ``status`` (``scored``, ``learning`` or ``missing``) and
+    ``predictor`` (``plain``, ``day`` or ``week``), sorted by ``ts``.
 
     ``season`` is ``"auto"``, ``"day"``, ``"week"`` or None (plain mode
     only); ``seasons`` overrides how many past periods are compared (7 days,
-    4 weeks); local hours are taken in ``tz``. The first ``min_history``
-    points and missing values get score 0 and NaN baseline.
+    4 weeks); local hours are taken in ``tz``. The cold start (the first
+    ``min_history`` points, more at high data rates) and missing values get
+    score 0 and NaN baseline.
 
     >>> ts = pd.date_range("2024-05-01", periods=40, freq="min", tz="UTC")
     >>> vals = [100.0 + (i % 5) for i in range(40)]
     >>> vals[35] = 300.0
     >>> out = detect_anomalies(pd.DataFrame({"ts": ts, "value": vals}), min_history=20)
-    >>> int(out["is_anomaly"].sum()), out.loc[35, "reason"]
-    (1, 'value 300 is 133.5 robust SDs above the expected 102 (median of previous 35 points)')
+    >>> int(out["is_anomaly"].sum()), out.loc[35, "reason"].split(";")[0]
+    (1, 'value 300 is 133.5 SDs above the expected 102 (median of previous 35 points)')
+    >>> out.loc[3, "status"], out.loc[35, "status"], out.loc[35, "predictor"]
+    ('learning', 'scored', 'plain')
     """
     config = DetectorConfig(
         window=window,
@@ -86,6 +105,8 @@ def detect_anomalies(
             "lower": np.array([r.lower for r in rows], dtype=np.float64),
             "upper": np.array([r.upper for r in rows], dtype=np.float64),
             "reason": pd.Series([r.reason for r in rows], dtype=object),
+            "status": pd.Series([r.status for r in rows], dtype=object),
+            "predictor": pd.Series([r.predictor for r in rows], dtype=object),
         }
     )[OUTPUT_COLUMNS]
 
@@ -136,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("input", help="CSV with columns timestamp,value")
     parser.add_argument("output", help="CSV to write")
     parser.add_argument("--threshold", type=float, default=0.5, help="score above which a point is an anomaly (0..1)")
-    parser.add_argument("--k", type=float, default=4.0, help="robust SDs that give score 0.5")
+    parser.add_argument("--k", type=float, default=3.5, help="a Gaussian deviation of k SDs scores 0.5")
     parser.add_argument("--window", type=int, default=60, help="previous points in the plain baseline")
     parser.add_argument("--min-history", type=int, default=30, help="points before scoring starts")
     parser.add_argument(
@@ -163,7 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         {
             "timestamp": out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ").str.replace(r"\.000000Z$", "Z", regex=True),
             "value": out["value"],
-            "anomaly_score": out["anomaly_score"].round(6),
+            # Full precision: rounding would tie distinct severities near 1.
+            "anomaly_score": out["anomaly_score"],
             "is_anomaly": np.where(out["is_anomaly"], "true", "false"),
         }
     )
