@@ -149,18 +149,17 @@ class CountingCost(potts._Cost):
 def test_long_series_find_their_steps_with_work_linear_in_runs(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
     monkeypatch.setattr(potts, "_Cost", CountingCost)
     monkeypatch.setattr(CountingCost, "made", [])
-    third = n // 4
-    values = noisy([(third, 1.0), (2 * third, 1.3), (n - 3 * third, 1.1)], seed=5)
+    quarter = n // 4
+    values = noisy([(quarter, 1.0), (2 * quarter, 1.3), (n - 3 * quarter, 1.1)], seed=5)
     out = detect_steps(runs(values))
     assert out["kind"].tolist() == ["regression", "improvement"]
-    assert abs(out["start_index"].iloc[0] - third) <= 1 and abs(out["start_index"].iloc[1] - 3 * third) <= 1
-    assert out["before"].iloc[0] == pytest.approx(1.0, abs=0.01) and out["after"].iloc[1] == pytest.approx(
-        1.1, abs=0.01
-    )
+    assert out["start_index"].tolist() == [quarter, 3 * quarter]
+    assert out["before"].tolist() == pytest.approx([1.0, 1.3], abs=0.01)
+    assert out["after"].tolist() == pytest.approx([1.3, 1.1], abs=0.01)
     (cost,) = CountingCost.made  # one cost table per fit
-    # Measured: about 3.7 cost look-ups per run, and a long segment (beyond the
-    # precomputed window) sorted for fewer than one run in three. A fit that
-    # went quadratic (every pair of boundaries) would ask for ~n**2 / 2.
+    # Measured: 3.7 (1,000 runs) to 3.8 (4,000) cost look-ups per run, and a
+    # segment longer than the precomputed window sorted for 0.2 to 0.3 of the
+    # runs. A fit gone quadratic (every pair of boundaries) would ask ~n**2 / 2.
     assert cost.calls <= 6 * n
     assert len(cost.memo) <= n // 2
 
