@@ -75,6 +75,8 @@ POLICY: tuple[Rule, ...] = (
     Rule("/api/backup*", ANY, ADMIN),  # a backup holds password hashes: not for viewers
     Rule("/api/users*", ANY, ADMIN),
     Rule("/api/keys*", ANY, ADMIN),
+    # The payments app's admin analytics: an API key or a signed-in admin reads; clearing the caches needs an admin.
+    Rule("/admin/api", READ, INGEST),
     Rule("/admin/*", ANY, ADMIN),
 )
 
