@@ -123,7 +123,9 @@ def _parser() -> argparse.ArgumentParser:
 def run_backup(settings: Settings, restore_file: str | None = None) -> int:
     path = settings.sqlite_path
     if path is None:
-        print("pulseboard: backups here are for SQLite; on PostgreSQL use pg_dump (see docs/operations.md)", file=sys.stderr)
+        print(
+            "pulseboard: backups here are for SQLite; on PostgreSQL use pg_dump (docs/operations.md)", file=sys.stderr
+        )
         return 2
     now = datetime.now(timezone.utc)
     try:
