@@ -52,6 +52,7 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/client.py
 	$(PY) bench/live.py
 	$(PY) bench/pages.py
+	$(PY) bench/anomalies.py
 
 # Fifteen minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
 soak: $(VENV)/.dev system-deps
