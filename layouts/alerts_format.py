@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from alerts.rules import format_value
+from layouts import format
 
 
 def when(iso: str | None) -> str:
@@ -15,7 +15,7 @@ def when(iso: str | None) -> str:
     >>> when("2026-01-02T03:04:05.678+00:00"), when(None)
     ('2026-01-02 03:04:05', '–')
     """
-    return iso[:19].replace("T", " ") if iso else "–"
+    return format.timestamp(iso)
 
 
 def ago(iso: str | None, now: datetime) -> str:
@@ -43,7 +43,7 @@ def value_text(value: Any) -> str:
     >>> value_text(5.0), value_text(0.123456), value_text(60096.8), value_text(None)
     ('5', '0.1235', '60,097', '–')
     """
-    return "–" if value is None else format_value(value) if isinstance(value, (int, float)) else str(value)
+    return format.value(value)
 
 
 def span_text(seconds: float) -> str:
