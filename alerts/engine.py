@@ -25,7 +25,7 @@ from alerts import manage
 from alerts import state as sm
 from alerts.defaults import DEFAULT_RULES
 from alerts.measure import compute
-from alerts.metrics import Key, Reader, Sample, labels_of, matches
+from alerts.metrics import HistoryReader, Key, Reader, Sample, labels_of, matches
 from alerts.notify import Notice, Notifier
 from alerts.rules import Rule, RuleError, format_value, load_yaml, parse_rule
 from core.errors import SettingsError
@@ -35,6 +35,7 @@ from data.queries import Filters
 
 log = logging.getLogger("pulseboard.alerts")
 MAX_BACKTEST_STEPS = 1500
+MAX_BACKTEST_SERIES = 50  # groups whose metric a backtest returns (those that matched first)
 _SERIES_FIELDS = (
     "state",
     "value",
@@ -100,6 +101,10 @@ def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: st
     if rule.kind in ("anomaly", "duration") and sample is not None and sample.detail:
         return f"{title}{where}: {sample.detail}"
     return f"{title}{where}: {rule.metric} is {shown} ({rule.op} {format_value(rule.threshold)} over {rule.window})"
+
+
+def _by_labels(item: tuple[str, tuple[dict[str, str], Any]]) -> list[tuple[str, str]]:
+    return sorted(item[1][0].items())
 
 
 class AlertEngine:
@@ -317,11 +322,21 @@ class AlertEngine:
 
     # ------------------------------------------------------------ backtest
 
-    def backtest(self, rule: Rule, since: datetime, until: datetime, step: timedelta | None = None) -> dict[str, Any]:
+    def backtest(
+        self, rule: Rule, since: datetime, until: datetime, step: timedelta | None = None, *, stepwise: bool = False
+    ) -> dict[str, Any]:
         """Run ``rule`` over stored history: its metric at every ``step`` in
         ``[since, until]`` through the same state machine (no silences).
         Returns the transitions (when it would have gone pending, fired,
-        resolved) and how many notifications it would have sent."""
+        resolved), how many notifications it would have sent, and the metric
+        per group at every step (``series``, for a chart against the threshold).
+
+        Threshold and absence rules read the rollups of the whole range once
+        (:class:`alerts.metrics.HistoryReader`) and slice each step's window
+        from them; ``stepwise`` reads every step on its own instead, as the
+        evaluation does (the same answer, one read per step: the benchmark's
+        baseline). Anomaly and duration rules always go step by step (their
+        detectors read only what is new at each step)."""
         if since >= until:
             raise RuleError("since", "must be before until")
         span = until - since
@@ -336,25 +351,48 @@ class AlertEngine:
         series: dict[str, sm.Series] = {}
         transitions: list[dict[str, Any]] = []
         kinds = {"firing": 0, "repeat": 0, "resolved": 0}
-        steps = 0
+        times: list[datetime] = []
+        values: dict[str, dict[int, float | None]] = {}  # per fingerprint: step index -> metric value
+        labels_by: dict[str, dict[str, str]] = {}
+        matched_by: set[str] = set()  # fingerprints whose condition held at some step
         started = time.perf_counter()
         # Each step's reader serves this rule alone: its filter goes into the SQL
         # (not when min_samples counts other events, which it would hide).
         only = rule.filter.filters() if rule.samples_filter is None else Filters()
         memory: dict[Any, Any] = {}  # anomaly detectors carried from step to step
         with self.services.db.read() as conn:
+            history: HistoryReader | None = None
+            if not stepwise and rule.kind in ("threshold", "absence"):
+                lookback = max(rule.window_delta, rule.history_delta if rule.kind == "absence" else timedelta(0))
+                history = HistoryReader(
+                    conn,
+                    since - lookback,
+                    until,
+                    only=only,
+                    memory=memory,
+                    outcomes=rule.metric in ("failures", "success_rate"),
+                )
             t = since
             while t <= until:
-                steps += 1
-                samples = compute(Reader(conn, t, only=only, memory=memory), rule)
+                at = len(times)
+                times.append(t)
+                reader = history.at(t) if history is not None else Reader(conn, t, only=only, memory=memory)
+                samples = compute(reader, rule)
                 current: dict[str, tuple[dict[str, str], Sample | None]] = {
                     sm.fingerprint(rule.name, labels_of(rule, k)): (labels_of(rule, k), s) for k, s in samples.items()
                 }
+                for fp, (labels, sample) in current.items():
+                    if sample is not None:
+                        values.setdefault(fp, {})[at] = sample.value
+                        labels_by.setdefault(fp, labels)
                 for fp, prev in series.items():
                     current.setdefault(fp, (prev.labels, None))
-                for fp, (labels, sample) in current.items():
+                for fp, (labels, sample) in sorted(current.items(), key=_by_labels):  # the same order every run
                     prev = series.get(fp) or sm.Series(fp, labels)
-                    st = sm.step(prev, matches(rule, sample), sample.value if sample else None, t, t_rule)
+                    hit = matches(rule, sample)
+                    if hit:
+                        matched_by.add(fp)
+                    st = sm.step(prev, hit, sample.value if sample else None, t, t_rule)
                     if st.new_instance:  # backtests number their instances, so the shape matches stored alerts
                         st = dataclasses.replace(st, after=dataclasses.replace(st.after, alert_id=len(transitions) + 1))
                     series[fp] = st.after
@@ -373,18 +411,30 @@ class AlertEngine:
                         kinds[st.notify] += 1
                 t += step
         notifications = sum(kinds.values())
+        # The groups that matched first, then the others; by labels within each.
+        shown = sorted(values, key=lambda fp: (fp not in matched_by, sorted(labels_by[fp].items())))
+        shown = shown[:MAX_BACKTEST_SERIES]
         return {
             "rule": rule.name,
             "since": since.isoformat(),
             "until": until.isoformat(),
             "step_seconds": step.total_seconds(),
-            "steps": steps,
+            "steps": len(times),
             "transitions": transitions,
             "fired": kinds["firing"],
             "resolved": kinds["resolved"],
             "notifications": notifications,
             "by_kind": kinds,
             "deliveries": notifications * len(rule.targets),
+            "series": [
+                {
+                    "labels": labels_by[fp],
+                    "ts": [times[i].isoformat() for i in values[fp]],
+                    "values": list(values[fp].values()),
+                }
+                for fp in shown
+            ],
+            "series_total": len(values),
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
         }
 

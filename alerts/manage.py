@@ -232,7 +232,16 @@ def _utc(value: datetime) -> datetime:
 
 
 def backtest(
-    engine: Any, spec: dict[str, Any] | Rule, since: datetime, until: datetime, step: timedelta | None = None
+    engine: Any,
+    spec: dict[str, Any] | Rule,
+    since: datetime,
+    until: datetime,
+    step: timedelta | None = None,
+    *,
+    stepwise: bool = False,
 ) -> dict[str, Any]:
-    """Run a rule (saved or not) over history; see AlertEngine.backtest."""
-    return engine.backtest(parse_rule(spec), since, until, step)  # type: ignore[no-any-return]
+    """Run a rule (saved or not) over history; see AlertEngine.backtest. The
+    answer holds the transitions and, in ``series``, the rule's metric per
+    group at every step (``[{labels, ts: [...], values: [...]}]``, the groups
+    that matched first, at most 50 of ``series_total``)."""
+    return engine.backtest(parse_rule(spec), since, until, step, stepwise=stepwise)  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection
 
@@ -120,6 +121,119 @@ class Reader:
                 df = df[[_attrs_match(a, f.attrs) for a in df["attrs"]]]
             self._cache[key] = df
         return self._cache[key]
+
+
+class HistoryReader(Reader):
+    """Reads for a backtest of one rule over ``[start, end]``: the rollups (and
+    duration histograms) of the whole range are read once, per minute, and
+    each step's window is a slice of them, so a backtest of 1,500 steps costs
+    one or two SQL reads instead of one per step. ``at(now)`` moves the reader
+    to the next step. Windows the range does not cover, bucketed reads and raw
+    events are read as :class:`Reader` reads them."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        start: datetime,
+        end: datetime,
+        *,
+        only: Filters = Filters(),
+        memory: dict[Any, Any] | None = None,
+        outcomes: bool = False,
+    ) -> None:
+        """``outcomes``: the rule counts successes or failures (its statuses
+        are classified once for the whole range)."""
+        super().__init__(conn, start, only=only, memory=memory)
+        self.start, self.end = start, end
+        self.outcomes = outcomes
+        self._whole: dict[str, tuple[Coded, npt.NDArray[np.int64]]] = {}
+
+    def at(self, now: datetime) -> HistoryReader:
+        """This reader at the step ``now`` (what one step read is forgotten)."""
+        self.now = now
+        self._cache = {}
+        return self
+
+    def _covers(self, since: datetime, until: datetime) -> bool:
+        return _minute(since) * 60 >= _minute(self.start) * 60 and until <= self.end + timedelta(microseconds=1)
+
+    def _read(self, kind: str) -> tuple[Coded, npt.NDArray[np.int64]]:
+        """The whole range's rows of ``kind`` (``r`` rollups, ``h`` histograms),
+        sorted by minute, with each row's minute (epoch seconds)."""
+        if kind not in self._whole:
+            since, until = self.start, self.end + timedelta(microseconds=1)
+            if kind == "r":
+                df = queries.rollup_totals(
+                    self.conn,
+                    since=since,
+                    until=until,
+                    filters=self.only,
+                    group_by=ROLLUP_DIMENSIONS,
+                    bucket_seconds=60,
+                )
+                time_col = "bucket"
+            else:
+                df = queries.hist_totals(
+                    self.conn,
+                    since=since,
+                    until=until,
+                    filters=self.only,
+                    group_by=ROLLUP_DIMENSIONS,
+                    bucket_seconds=60,
+                )
+                time_col = "time"
+            minutes = (
+                (df[time_col].astype("int64").to_numpy() // 1_000_000).astype(np.int64)
+                if len(df)
+                else np.zeros(0, np.int64)
+            )
+            order = np.argsort(minutes, kind="stable")
+            df, minutes = df.iloc[order].reset_index(drop=True), minutes[order]
+            self._whole[kind] = (Coded(df, ROLLUP_DIMENSIONS), minutes)
+        return self._whole[kind]
+
+    def _slice(self, kind: str, since: datetime, until: datetime) -> Coded:
+        whole, minutes = self._read(kind)
+        lo = np.searchsorted(minutes, _minute(since) * 60, side="left")
+        hi = np.searchsorted(minutes, until.timestamp(), side="left")
+        return _Slice(whole, int(lo), int(hi), outcomes=kind == "r" and self.outcomes)
+
+    def rollups(self, since: datetime, until: datetime, step: int | None = None, *, counts_only: bool = False) -> Coded:
+        if step is not None or not self._covers(since, until):
+            return super().rollups(since, until, step, counts_only=counts_only)
+        key = ("r", _minute(since), until)
+        if key not in self._cache:
+            self._cache[key] = self._slice("r", since, until)
+        return self._cache[key]  # type: ignore[no-any-return]
+
+    def hist(self, since: datetime, until: datetime) -> Coded:
+        if not self._covers(since, until):
+            return super().hist(since, until)
+        key = ("h", _minute(since), until)
+        if key not in self._cache:
+            self._cache[key] = self._slice("h", since, until)
+        return self._cache[key]  # type: ignore[no-any-return]
+
+
+class _Slice(Coded):
+    """Rows ``[lo, hi)`` of a :class:`Coded` frame, sharing its codes and columns."""
+
+    def __init__(self, whole: Coded, lo: int, hi: int, *, outcomes: bool) -> None:
+        self.n = hi - lo
+        self.codes = {dim: codes[lo:hi] for dim, codes in whole.codes.items()}
+        self.uniques = whole.uniques
+        self._df = whole._df
+        self._whole, self._lo, self._hi = whole, lo, hi
+        self._columns = {}
+        self.derived = {}
+        if outcomes:
+            ok, bad = _outcomes(whole)  # statuses classified once for the whole range
+            self.derived["ok"], self.derived["bad"] = ok[lo:hi], bad[lo:hi]
+
+    def column(self, name: str) -> FloatArray:
+        if name not in self._columns:
+            self._columns[name] = self._whole.column(name)[self._lo : self._hi]
+        return self._columns[name]
 
 
 def _minute(ts: datetime) -> int:
