@@ -76,6 +76,7 @@ def _monitor_metrics(conn: Any) -> dict[str, Any]:
     )
 
 
+MAX_INTERACTIONS = 1000
 MONITOR_PARAMS = (
     Param("source", description="Only this source"),
     Param("scan_type", description="Event type counted as a scan (default scan)"),
@@ -224,14 +225,19 @@ def get_session(session_id: str) -> Response:
     return json_response(_session_metrics(session_id))
 
 
-@doc("GET", "/interactions/<session_id>", "A session's interactions, newest first (default 100)", LIMIT)
+@doc(
+    "GET",
+    "/interactions/<session_id>",
+    "A session's interactions (not its start/end markers), newest first (default 100, at most 1,000)",
+    Param("limit", "integer", "Most interactions returned", minimum=0, maximum=MAX_INTERACTIONS),
+)
 @bp.get("/interactions/<session_id>")
 def get_interactions(session_id: str) -> Response:
-    limit = p.int_arg("limit", 100)
+    limit = p.int_arg("limit", 100, hi=MAX_INTERACTIONS)
     with services().db.read() as conn:
         rows = sessions.interactions(conn, session_id, limit)
         # Unknown: no session row and no event of it (limit=0 asks for none, hence the look for one).
-        if not (rows or queries.get_session(conn, session_id) or sessions.interactions(conn, session_id, 1)):
+        if not (rows or queries.get_session(conn, session_id) or sessions.has_events(conn, session_id)):
             raise ApiError(404, f"session {session_id!r} not found")
     return json_response({"session_id": session_id, "interactions": rows, "count": len(rows)})
 

@@ -111,11 +111,15 @@ def events_frame(
     after_id: int | None = None,
     newest_first: bool = False,
     with_attrs: bool = True,
+    exclude_types: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Raw events in ``[since, until)``, oldest first unless ``newest_first``."""
+    """Raw events in ``[since, until)``, oldest first unless ``newest_first``;
+    none of the ``exclude_types``."""
     t = EVENTS
     cols = [t.c.id, _micros(t.c.ts).label("ts"), *(t.c[n] for n in EVENT_FIELDS[2:] if n != "attrs" or with_attrs)]
     stmt = _where(select(*cols), t, filters)
+    if exclude_types:
+        stmt = stmt.where(t.c.type.not_in(exclude_types))
     if since is not None:
         stmt = stmt.where(t.c.ts >= to_micros(since))
     if until is not None:

@@ -16,6 +16,8 @@ from data import queries
 from reports.overview import event_json
 
 CATEGORY_KEY = "degradation_counts"
+# The events a session writes about itself; the rest are its interactions.
+MARKERS = ("session_start", "session_end")
 MAX_SESSION_EVENTS = 200_000
 
 
@@ -30,7 +32,7 @@ def session_metrics(
     df = session_events(conn, session_id)
     if session is None and df.empty:
         return None
-    work = df[~df["type"].isin(["session_start", "session_end"])]
+    work = df[~df["type"].isin(MARKERS)]
     start = session["started_at"] if session else None
     end = (session["ended_at"] or now) if session else None
     summary = session_summary(work, start=start, end=end, now=now if session and not session["ended_at"] else None)
@@ -59,5 +61,18 @@ def session_metrics(
 
 
 def interactions(conn: Connection, session_id: str, limit: int) -> list[dict[str, Any]]:
-    df = queries.events_frame(conn, filters=queries.Filters(session_id=(session_id,)), limit=limit, newest_first=True)
+    """A session's interactions, newest first: its events but the session's
+    own start and end markers."""
+    df = queries.events_frame(
+        conn,
+        filters=queries.Filters(session_id=(session_id,)),
+        limit=limit,
+        newest_first=True,
+        exclude_types=MARKERS,
+    )
     return [event_json(r) for r in df.to_dict("records")]
+
+
+def has_events(conn: Connection, session_id: str) -> bool:
+    """Whether any event, markers included, names the session."""
+    return len(queries.events_frame(conn, filters=queries.Filters(session_id=(session_id,)), limit=1)) > 0

@@ -121,7 +121,7 @@ def test_metrics_of_a_session_without_interactions_are_zero(sessions: Any) -> No
     assert body["execution_time"]["count"] == 0 and body["execution_time"]["mean"] is None
     assert (body["execution_time_histogram"], body["categories"], body["buttons"]) == ([], [], [])
     interactions = sessions.get(f"/interactions/{FRESH}").json()
-    assert [i["type"] for i in interactions["interactions"]] == ["session_start"]
+    assert (interactions["interactions"], interactions["count"]) == ([], 0)  # the start marker is no interaction
 
 
 def test_metrics_of_a_session_never_started_span_its_interactions(sessions: Any) -> None:
@@ -139,7 +139,17 @@ def test_interactions_are_newest_first_100_by_default(sessions: Any) -> None:
     assert ts[0] == (NOW - MIN / 60).isoformat() and ts == sorted(ts, reverse=True)
     body = sessions.get(f"/interactions/{BULK}", params={"limit": 5}).json()
     assert [i["duration_ms"] for i in body["interactions"]] == [229.0, 228.0, 227.0, 226.0, 225.0]
-    assert sessions.get(f"/interactions/{BULK}", params={"limit": 1000}).json()["count"] == 131  # with session_start
+    everything = sessions.get(f"/interactions/{BULK}", params={"limit": 1000}).json()
+    assert everything["count"] == 130 and {i["type"] for i in everything["interactions"]} == {"macro_execution"}
+    too_many = sessions.get(f"/interactions/{BULK}", params={"limit": 1001})
+    assert too_many.status_code == 400 and "limit" in too_many.json()["error"]
+
+
+def test_an_ended_sessions_interactions_leave_out_its_start_and_end(sessions: Any) -> None:
+    body = sessions.get(f"/interactions/{ENDED}").json()
+    assert body["count"] == len(INTERACTIONS)
+    assert {i["type"] for i in body["interactions"]} == {"macro_execution"}
+    assert [i["value"] for i in body["interactions"]] == [float(i.boxes) for i in INTERACTIONS][::-1]
 
 
 def test_interactions_carry_the_documents_fields(sessions: Any) -> None:
