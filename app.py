@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -33,9 +34,34 @@ from layouts.shell import build_layout
 from live.endpoints import register_live
 from services import Services
 from settings import FIELDS, Settings, SettingsError, load_settings
+from web import serving
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("pulseboard")
+
+
+# Control characters in a logged value are written escaped: a value with a newline
+# (an entity, a rule name, an exception's text) cannot forge a log line.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {
+    0x09: "\\t",
+    0x0A: "\\n",
+    0x0D: "\\r",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+class EscapedRecord(logging.LogRecord):
+    """A log record whose message has its control characters escaped (tracebacks stay as they are)."""
+
+    def getMessage(self) -> str:
+        return super().getMessage().translate(_CONTROLS)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.setLogRecordFactory(EscapedRecord)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
@@ -149,6 +175,9 @@ def serving_refusal(settings: Settings) -> str | None:
             f"refusing to serve on {settings.host} without sign-in: anyone who reaches it could read and write; "
             "add --auth (and a user: python app.py user add NAME --role admin), or --insecure"
         )
+    capacity = serving.capacity_refusal(settings)
+    if capacity:
+        return capacity
     if settings.auth:
         db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
         try:
@@ -163,7 +192,9 @@ def serving_refusal(settings: Settings) -> str | None:
 
 
 def serve(settings: Settings) -> None:
-    """Serve with gunicorn's threaded worker: one process, a thread per request or socket."""
+    """Serve with gunicorn's threaded worker (web/serving.py): request heads and
+    bodies read in its event loop, pages and the API on ``--threads`` threads,
+    live streams on a pool of their own sized for ``--max-ws-clients``."""
     from gunicorn.app.base import BaseApplication
 
     app = create_app(settings)
@@ -172,9 +203,13 @@ def serve(settings: Settings) -> None:
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.host}:{settings.port}")
-            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("worker_class", serving.worker_class(settings))
             self.cfg.set("workers", settings.workers)
             self.cfg.set("threads", settings.threads)
+            self.cfg.set("worker_connections", serving.worker_connections(settings))
+            # X-Forwarded-Proto (wsgi.url_scheme) is believed only with --trusted-proxies, as the app does.
+            self.cfg.set("forwarded_allow_ips", "*" if settings.trusted_proxies else "")
+            self.cfg.set("umask", 0o077)
             self.cfg.set("timeout", 120)
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("loglevel", settings.log_level.lower())
@@ -206,7 +241,43 @@ def serve(settings: Settings) -> None:
     _Server().run()
 
 
+# Flags whose value is a secret: anyone on the host can read a command line (ps, /proc).
+SECRET_FLAGS = ("--api-keys",)
+
+
+def secret_flag_warnings(argv: Sequence[str], settings: Settings) -> list[str]:
+    """Warnings for secrets given on the command line, where ``ps`` shows them."""
+    given = {a.split("=", 1)[0] for a in argv if a.startswith("--")}
+    warnings = [
+        f"{flag} puts a secret on the command line, where any local user can read it (ps); "
+        f"use {flag}-file or PULSE_{flag[2:].upper().replace('-', '_')} instead"
+        for flag in SECRET_FLAGS
+        if flag in given
+    ]
+    authority = settings.db.split("://", 1)[1].split("/", 1)[0] if "://" in settings.db else ""
+    if "--db" in given and ":" in authority.rpartition("@")[0]:
+        warnings.append(
+            "--db carries a database password on the command line, where any local user can read it (ps); "
+            "set PULSE_DB in the environment or use a password file (~/.pgpass)"
+        )
+    return warnings
+
+
+def private_data_dir(settings: Settings) -> None:
+    """Files made from here on are for this user only (umask 077), and so is the data directory."""
+    os.umask(0o077)
+    path = Path(settings.data_dir)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if path.stat().st_uid == os.geteuid():
+            path.chmod(0o700)
+    except OSError as exc:
+        log.warning("cannot make %s private: %s", path, exc.strerror)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # the database, its WAL, backups and exports hold what no other user should read
     args = _parser().parse_args(argv)
     overrides = {
         k: v
@@ -215,8 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         settings = load_settings(overrides)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(settings.log_level)
+        for warning in secret_flag_warnings(argv, settings):
+            log.warning("%s", warning)
+        private_data_dir(settings)
         if args.command == "serve":
             refusal = serving_refusal(settings)
             if refusal:

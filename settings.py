@@ -131,7 +131,12 @@ FIELDS: tuple[Field, ...] = (
     Field(
         "sqlite_synchronous", "NORMAL", _synchronous, "SQLite synchronous mode: NORMAL or FULL (survives power loss)."
     ),
-    Field("threads", 64, _positive_int, "Worker threads of the server (each open WebSocket holds one)."),
+    Field(
+        "threads",
+        64,
+        _positive_int,
+        "Threads for pages and the API; live streams (WebSocket, SSE) have a pool of their own.",
+    ),
     Field("retention_days", 30, _positive_int, "Raw events older than this are deleted (hourly, in small batches)."),
     Field("rollup_retention_days", 400, _positive_int, "Per-minute and hourly rollups older than this are deleted."),
     Field("backup_keep", 7, _positive_int, "Backups kept in <data-dir>/backups (older ones are deleted)."),
@@ -172,12 +177,38 @@ FIELDS: tuple[Field, ...] = (
         flag=False,
     ),
     Field(
+        "secret_key_file", "", _str, "File holding the key that signs session cookies (instead of PULSE_SECRET_KEY)."
+    ),
+    Field(
         "rate_limit",
         200.0,
         _non_negative_float,
         "Requests per second allowed per API key or client address (bursts of twice as many); 0: no limit.",
     ),
-    Field("max_ws_clients", 500, _positive_int, "Most live-feed clients (WebSocket and SSE) served at once."),
+    Field(
+        "max_ws_clients",
+        500,
+        _positive_int,
+        "Most live-feed clients (WebSocket and SSE) served at once, each on a thread of the live pool.",
+    ),
+    Field(
+        "header_timeout",
+        10.0,
+        _positive_float,
+        "Seconds a client has to send a request's line and headers; then 408 and the connection closes.",
+    ),
+    Field(
+        "body_timeout",
+        30.0,
+        _positive_float,
+        "Seconds a client has to send a request's body after its headers; then the connection closes.",
+    ),
+    Field(
+        "allowed_hosts",
+        "",
+        _str,
+        "Comma-separated Host names accepted with sign-in off, besides localhost and loopback addresses.",
+    ),
     Field("max_query_days", 400, _positive_int, "Longest time range a query may cover, in days."),
     Field(
         "trusted_proxies",
@@ -215,8 +246,12 @@ class Settings:
     auth: bool = False
     insecure: bool = False
     secret_key: str = ""
+    secret_key_file: str = ""
     rate_limit: float = 200.0
     max_ws_clients: int = 500
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    allowed_hosts: str = ""
     max_query_days: int = 400
     trusted_proxies: int = 0
 
@@ -261,9 +296,22 @@ class Settings:
                     keys.append(line)
         return tuple(keys)
 
+    def hosts(self) -> tuple[str, ...]:
+        """``allowed_hosts`` as lower-case names (a port, if given, is dropped)."""
+        names = (h.strip().lower() for h in self.allowed_hosts.split(","))
+        return tuple(_host_name(h) for h in names if h)
+
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
+
+
+def _host_name(host: str) -> str:
+    """``host`` without a port: ``[::1]:80`` -> ``::1``, ``a.example:80`` -> ``a.example``."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    name, _, port = host.rpartition(":")
+    return name if name and port.isdigit() and ":" not in name else host
 
 
 def _check(settings: Settings) -> Settings:
@@ -277,6 +325,11 @@ def _check(settings: Settings) -> Settings:
             settings.keys()
         except OSError as exc:
             raise SettingsError(f"api_keys_file: cannot read {settings.api_keys_file}: {exc.strerror}") from None
+    if settings.secret_key_file:
+        try:
+            Path(settings.secret_key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"secret_key_file: cannot read {settings.secret_key_file}: {exc.strerror}") from None
     if "://" in settings.db and not settings.db.split("://", 1)[0].startswith(("sqlite", "postgresql")):
         raise SettingsError(
             f"db: unsupported database URL scheme in {settings.db!r} (use sqlite:// or postgresql+psycopg://)"

@@ -26,6 +26,9 @@ class Jobs:
 
     def start(self) -> None:
         s = self.services.settings
+        # APScheduler logs every run at INFO (several lines every few seconds): only its warnings and errors.
+        if s.log_level != "DEBUG":
+            logging.getLogger("apscheduler").setLevel(logging.WARNING)
         self.scheduler.add_job(self._safe(self.monitor.flush), "interval", seconds=10, id="self-monitor-requests")
         self.scheduler.add_job(self._safe(self.monitor.gauges), "interval", seconds=60, id="self-monitor-gauges")
         self.scheduler.add_job(

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +24,7 @@ from reports.cache import cached
 from reports.overview import recent_events
 from services import Services
 from web.docs import ROUTES, Param, RouteDoc
-from web.http import ApiError, error_response
+from web.http import ApiError, client_gone, error_response
 
 TOOL_WINDOW = timedelta(minutes=30)
 METRICS_EVERY = 2.0
@@ -89,9 +89,11 @@ def tool_snapshot(services: Services, filters: Filters, flag: str) -> dict[str, 
     return cached(services, ("tool-stream", filters, flag, now.replace(microsecond=0)), compute, ttl=1.0)
 
 
-def tool_stream(services: Services, filters: Filters, flag: str) -> Iterator[str]:
+def tool_stream(
+    services: Services, filters: Filters, flag: str, gone: Callable[[], bool] = lambda: False
+) -> Iterator[str]:
     yield "retry: 2000\n\n"
-    while not services.live.stopping.is_set():
+    while not services.live.stopping.is_set() and not gone():
         yield f"data: {orjson.dumps(tool_snapshot(services, filters, flag)).decode()}\n\n"
         services.live.stopping.wait(1.0)
 
@@ -117,7 +119,8 @@ def register_compat_live(server: Flask, sock: Sock, services: Services) -> None:
             slot = services.live.broker.subscribe(frozenset())
         except TooManyClients as exc:
             return refuse_stream(exc)
-        body = stream_with_context(tool_stream(services, filters, request.args.get("flag") or "overage"))
+        flag = request.args.get("flag") or "overage"
+        body = stream_with_context(tool_stream(services, filters, flag, client_gone(request.environ)))
         response = Response(
             body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -30,7 +30,7 @@ from live.compat import refuse_socket, refuse_stream, register_compat_live
 from reports.overview import event_json, kpis
 from services import Services
 from web.docs import ROUTES, Param, RouteDoc
-from web.http import ApiError
+from web.http import ApiError, client_gone
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,15 @@ def _sse(broker: Broker, event: dict[str, Any]) -> str:
     return f"id: {event['id']}\nevent: event\ndata: {broker.encoded(event).decode()}\n\n"
 
 
-def stream(services: Services, sub: Subscriber, topics: frozenset[str], last_id: int | None) -> Iterator[str]:
+def stream(
+    services: Services,
+    sub: Subscriber,
+    topics: frozenset[str],
+    last_id: int | None,
+    gone: Callable[[], bool] = lambda: False,
+) -> Iterator[str]:
+    """The event stream; ``gone`` says whether the client closed the connection
+    (checked every second, so its place under the cap is freed at once)."""
     sent = last_id or 0
     try:
         yield "retry: 2000\n\n"
@@ -191,7 +199,7 @@ def stream(services: Services, sub: Subscriber, topics: frozenset[str], last_id:
                 sent = max(sent, event["id"])
                 yield _sse(services.live.broker, event)
         quiet_since = time.monotonic()
-        while not services.live.stopping.is_set():
+        while not services.live.stopping.is_set() and not gone():
             events, overflowed = sub.take(timeout=1.0)
             if overflowed:
                 events = recent_for(services, topics, after_id=sent)
@@ -260,7 +268,9 @@ def register_live(server: Flask, services: Services) -> None:
             return refuse_stream(exc)
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         response = Response(
-            stream_with_context(stream(services, sub, topics, last_id)), mimetype="text/event-stream", headers=headers
+            stream_with_context(stream(services, sub, topics, last_id, client_gone(request.environ))),
+            mimetype="text/event-stream",
+            headers=headers,
         )
         response.call_on_close(lambda: services.live.broker.unsubscribe(sub))  # also when the stream never started
         return response

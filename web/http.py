@@ -11,10 +11,12 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
+from dash.exceptions import DependencyException
 from flask import Flask, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -50,11 +52,14 @@ def status_of(exc: DomainError) -> int:
 class ApiError(Exception):
     """An answer only HTTP has words for: 401, 413, 415, 429, a route's own 404."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, errors: list[dict[str, Any]] | None = None, *, close: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.errors = errors or []
+        self.close = close  # answer, then end the connection (the body was not read)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -81,7 +86,7 @@ def read_json() -> Any:
             # A streamed (chunked) body is cut at the limit, not refused: reading on raises if more is left.
             request.stream.read(1)
     except RequestEntityTooLarge:
-        raise ApiError(413, _too_large()) from None
+        raise ApiError(413, _too_large(), close=True) from None
     if not raw.strip():
         raise ApiError(400, "the request body is empty; send a JSON document")
     try:
@@ -166,6 +171,48 @@ def _too_large() -> str:
     return f"request body larger than {limit / 1024 / 1024:.3g} MB"
 
 
+def too_large_response() -> Response:
+    """413 for a body over the limit, after reading and discarding up to twice the
+    limit of it: a client that writes its whole body before reading the answer
+    (urllib, Pulseboard's own client) then gets the 413, not a reset connection.
+    The connection closes after the answer; past twice the limit it may close sooner."""
+    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    stream = request.environ.get("wsgi.input")
+    length = request.content_length
+    budget = 2 * limit if length is None else min(length, 2 * limit)
+    if stream is not None and (length is not None or request.environ.get("wsgi.input_terminated")):
+        try:
+            while budget > 0:
+                chunk = stream.read(min(budget, 1 << 16))
+                if not chunk:
+                    break
+                budget -= len(chunk)
+        except (OSError, ValueError):
+            pass  # the client stopped sending: it gets what answer it still reads
+    response = error_response(413, _too_large())
+    response.headers["Connection"] = "close"
+    return response
+
+
+def client_gone(environ: dict[str, Any]) -> Callable[[], bool]:
+    """A check, for a long response (an event stream), of whether its client has
+    closed the connection: such a client sends nothing more, so a readable
+    socket with nothing to read is a closed one. Without the socket: never."""
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        return lambda: False
+
+    def gone() -> bool:
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True
+
+    return gone
+
+
 def presented_key() -> int | None:
     """Index of the configured API key sent as ``Authorization: Bearer <key>``, or None.
     Worked out once per request (the rate limit, the sign-in policy and
@@ -206,6 +253,8 @@ def require_key(view: F) -> F:
 def install_error_handlers(server: Flask) -> None:
     @server.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Response:
+        if exc.status == 413 and exc.close:
+            return too_large_response()
         return error_response(exc.status, exc.message, exc.errors)
 
     @server.errorhandler(DomainError)
@@ -216,10 +265,15 @@ def install_error_handlers(server: Flask) -> None:
     @server.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
         if isinstance(exc, RequestEntityTooLarge):
-            return error_response(413, _too_large())
+            return too_large_response()
         if exc.code == 404 and not request.path.startswith(API_PREFIXES):
             return exc
         return error_response(exc.code or 500, exc.description or exc.name)
+
+    @server.errorhandler(DependencyException)
+    def _no_such_asset(exc: DependencyException) -> Response:
+        # A path under /_dash-component-suites/ that Dash does not serve: a client error, not a 500.
+        return error_response(404, "no such file")
 
 
 MAX_ID = 2**31 - 1
