@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from auth.policy import SESSION_LIFETIME, current_role, current_user, install_policy
+from auth.policy import SESSION_LIFETIME, current_role, current_user, install_open_policy, install_policy
 from auth.secret import load_secret_key
 from auth.views import csrf_token, register_views
 from data.users import count_users
@@ -42,6 +42,15 @@ def register_auth(server: Flask, services: Services) -> None:
     )
     server.session_interface = _SessionInterface()
     register_views(server, services)
+
+    @server.after_request
+    def _no_framing(response: Response) -> Response:
+        # No page of Pulseboard may be framed by another site (clickjacking).
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     if settings.auth:
         server.secret_key = load_secret_key(settings)
         install_policy(server, services)
@@ -52,3 +61,5 @@ def register_auth(server: Flask, services: Services) -> None:
                 )
         if not settings.keys():
             log.info("sign-in is on and no API keys are set: ingest routes accept signed-in admins only")
+    else:
+        install_open_policy(server, settings)

@@ -1,4 +1,6 @@
-"""``python app.py user add|list|remove|passwd|disable|enable``: dashboard users.
+"""``python app.py user add|list|remove|passwd|role|disable|enable``: dashboard users.
+
+Changing a user's password or role, and disabling them, ends their open sessions.
 
 Passwords come from a prompt (asked twice) or, for scripts, from the first
 line of standard input with ``--password-stdin``; they never appear in the
@@ -16,7 +18,7 @@ from datetime import datetime, timezone
 
 from auth.passwords import PasswordError, check_new_password, hash_password
 from data.db import Database
-from data.users import ROLES, UserExists, add_user, list_users, remove_user, set_disabled, set_password
+from data.users import ROLES, UserExists, add_user, list_users, remove_user, set_disabled, set_password, set_role
 from settings import Settings
 
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")
@@ -27,7 +29,9 @@ class CliError(Exception):
 
 
 def add_arguments(parser: argparse.ArgumentParser, add_settings: Callable[[argparse.ArgumentParser], None]) -> None:
-    sub = parser.add_subparsers(dest="user_command", required=True, metavar="{add,list,remove,passwd,disable,enable}")
+    sub = parser.add_subparsers(
+        dest="user_command", required=True, metavar="{add,list,remove,passwd,role,disable,enable}"
+    )
     add = sub.add_parser("add", help="Add a user.")
     add.add_argument("user_name", metavar="NAME")
     add.add_argument(
@@ -47,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser, add_settings: Callable[[argpa
     add_settings(sub.add_parser("list", help="List the users."))
     for name, text in (
         ("remove", "Remove a user."),
-        ("disable", "Stop a user from signing in."),
+        ("disable", "Stop a user from signing in (their open sessions end)."),
         ("enable", "Let a disabled user sign in again."),
     ):
         leaf = sub.add_parser(name, help=text)
@@ -62,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser, add_settings: Callable[[argpa
         help="Read the password from standard input.",
     )
     add_settings(passwd)
+    role = sub.add_parser("role", help="Change a user's role (their open sessions end).")
+    role.add_argument("user_name", metavar="NAME")
+    role.add_argument("user_role", metavar="ROLE", choices=ROLES, help="viewer or admin")
+    add_settings(role)
 
 
 def read_password(from_stdin: bool) -> str:
@@ -125,6 +133,10 @@ def _run(args: argparse.Namespace, db: Database) -> int:
         with db.write() as conn:
             found = set_password(conn, name, password_hash)
         done = "password changed"
+    elif command == "role":
+        with db.write() as conn:
+            found = set_role(conn, name, args.user_role)
+        done = f"role changed to {args.user_role}"
     elif command == "remove":
         with db.write() as conn:
             found = remove_user(conn, name)

@@ -10,8 +10,14 @@ so a write route added later is closed until it is listed here.
 
 Requests from a session that change state (any method but GET/HEAD/OPTIONS,
 and WebSocket handshakes) must come from the dashboard's own origin: the
-``Origin`` header (or, without one, the ``Referer``) must name this host.
-Requests with a Bearer key carry no ambient credential and are not checked.
+``Origin`` header (or, without one, the ``Referer``) must name this scheme and
+host. Requests with a Bearer key carry no ambient credential and are not checked.
+
+With sign-in off (:func:`install_open_policy`) there is no credential to
+steal, but a page elsewhere could still drive the dashboard through the
+visitor's browser (DNS rebinding): the ``Host`` must be a loopback name, the
+bound address or one of ``--allowed-hosts``, and a state-changing request or
+WebSocket handshake that names an origin must name this one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import ipaddress
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -27,6 +34,7 @@ from flask import Flask, Response, current_app, g, redirect, request, session
 
 from data.users import get_user_by_id
 from services import Services
+from settings import Settings
 from web.http import API_PREFIXES, error_response, presented_key
 
 OPEN, VIEWER, INGEST, ADMIN = "open", "viewer", "ingest", "admin"
@@ -73,6 +81,7 @@ POLICY: tuple[Rule, ...] = (
     Rule("/api/alerts/*", WRITE, ADMIN),
     Rule("/api/exports*", WRITE, ADMIN),
     Rule("/api/backup*", ANY, ADMIN),  # a backup holds password hashes: not for viewers
+    Rule("/api/users/active", READ, VIEWER),  # who is online: a documented read route
     Rule("/api/users*", ANY, ADMIN),
     Rule("/api/keys*", ANY, ADMIN),
     # The payments app's admin analytics: an API key or a signed-in admin reads; clearing the caches needs an admin.
@@ -112,12 +121,19 @@ def password_version(password_hash: str) -> str:
 def sign_in(user: dict[str, Any], now_epoch: float, csrf: str) -> None:
     session.clear()  # a fresh session: nothing from before sign-in survives it
     session.permanent = True
-    session.update(uid=user["id"], ver=password_version(user["password_hash"]), iat=int(now_epoch), csrf=csrf)
+    session.update(
+        uid=user["id"],
+        ver=password_version(user["password_hash"]),
+        gen=int(user.get("session_gen") or 0),
+        iat=int(now_epoch),
+        csrf=csrf,
+    )
 
 
 def session_user(services: Services) -> Principal | None:
     """The signed-in user of this request, or None (and the cookie cleared) when the
-    session is missing, expired, for a removed or disabled user, or predates a password change."""
+    session is missing, expired, for a removed or disabled user, or made before the user's
+    session generation last moved (sign-out, disable, a role or password change)."""
     uid = session.get("uid")
     if not isinstance(uid, int):
         return None
@@ -130,20 +146,65 @@ def session_user(services: Services) -> Principal | None:
         or user["disabled"]
         or age is None
         or not 0 <= age < SESSION_LIFETIME.total_seconds() + 60  # 60: clock skew between workers
+        or session.get("gen") != int(user.get("session_gen") or 0)
         or not hmac.compare_digest(str(session.get("ver", "")), password_version(user["password_hash"]))
     ):
         session.clear()
         return None
+    g.pulse_uid = user["id"]
     return Principal(user["username"], user["role"])
 
 
 def same_origin() -> bool:
-    """Whether ``Origin`` (or else ``Referer``) names this host: the request came from our own pages."""
+    """Whether ``Origin`` (or else ``Referer``) names this scheme and host: the request came from our own pages."""
     origin = request.headers.get("Origin") or request.headers.get("Referer")
     if not origin or origin == "null":
         return False
     parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+    return parts.scheme == request.scheme and parts.netloc.lower() == request.host.lower()
+
+
+def _host_name(host: str) -> str:
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def host_allowed(host: str, settings: Settings) -> bool:
+    """Whether a ``Host`` header names this server without sign-in: ``localhost``
+    (or a name under it), a loopback address, the bound address, or ``--allowed-hosts``.
+
+    >>> s = Settings(allowed_hosts="dash.example")
+    >>> [host_allowed(h, s) for h in ("127.0.0.1:8050", "[::1]:80", "localhost", "dash.example:8050", "evil.example")]
+    [True, True, True, True, False]
+    """
+    name = _host_name(host.strip().lower()).rstrip(".")
+    if not name:
+        return False
+    if name == "localhost" or name.endswith(".localhost") or name in settings.hosts():
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return address.is_loopback or (name == settings.host and not address.is_unspecified)
+
+
+def check_open_request(settings: Settings) -> Response | None:
+    """The before-request hook with sign-in off: a foreign ``Host`` or ``Origin`` is refused."""
+    if not host_allowed(request.host, settings):
+        return error_response(
+            421, "this Host is not served here without sign-in; list it in --allowed-hosts, or turn on --auth"
+        )
+    websocket = request.headers.get("Upgrade", "").lower() == "websocket"
+    if request.method not in READ | {"OPTIONS"} or websocket:
+        named = request.headers.get("Origin") or request.headers.get("Referer")
+        # A browser always names the origin of a cross-site write or socket; other clients name none.
+        if named is not None and not same_origin():
+            return error_response(
+                403, "cross-origin request refused: state-changing requests must come from the dashboard's own pages"
+            )
+    return None
 
 
 def _wants_json(path: str) -> bool:
@@ -160,7 +221,8 @@ def _unauthenticated(path: str, need: str) -> Response:
     if _wants_json(path):
         return error_response(401, "sign in, or send a valid API key as 'Authorization: Bearer <key>'")
     target = request.full_path if request.query_string else path
-    return redirect(f"/login?next={quote(target, safe='/?=&')}", 302)  # type: ignore[return-value]
+    # Encoded whole: "&" in the query would otherwise end the next parameter.
+    return redirect(f"/login?next={quote(target, safe='/')}", 302)  # type: ignore[return-value]
 
 
 def check_request(services: Services) -> Response | None:
@@ -195,6 +257,12 @@ def install_policy(server: Flask, services: Services) -> None:
     @server.before_request
     def _policy() -> Response | None:
         return check_request(services)
+
+
+def install_open_policy(server: Flask, settings: Settings) -> None:
+    @server.before_request
+    def _open_policy() -> Response | None:
+        return check_open_request(settings)
 
 
 def current_role() -> str:

@@ -1,5 +1,6 @@
-"""The key that signs session cookies: ``PULSE_SECRET_KEY``, or one generated
-once into ``<data-dir>/secret_key`` (mode 0600) and read back by every process."""
+"""The key that signs session cookies: ``PULSE_SECRET_KEY``, the file named by
+``--secret-key-file``, or one generated once into ``<data-dir>/secret_key``
+(mode 0600) and read back by every process."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ def load_secret_key(settings: Settings) -> str:
                 "PULSE_SECRET_KEY: use at least 16 characters (e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
             )
         return settings.secret_key
-    path = Path(settings.data_dir) / "secret_key"
+    path = Path(settings.secret_key_file or Path(settings.data_dir) / "secret_key")
     try:
-        if not path.exists():
+        if not path.exists() and not settings.secret_key_file:
             _create(path)
         key = path.read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -1,4 +1,6 @@
-"""``/login`` (a form; POST signs in) and ``/logout`` (POST signs out).
+"""``/login`` (a form; POST signs in) and ``/logout`` (POST signs out, ending
+every session of the user: the cookie of this browser, any copy of it, and
+those of the user's other devices).
 
 The form carries a CSRF token kept in the session (so no other site can sign
 a browser in to an account of its choosing); failed sign-ins are limited per
@@ -12,12 +14,12 @@ import math
 import secrets
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request, session
+from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template_string, request, session
 
 from auth.passwords import verify_password
 from auth.policy import same_origin, session_user, sign_in
 from core.limits import TokenBucket
-from data.users import get_user
+from data.users import end_sessions, get_user
 from services import Services
 
 # Failed sign-ins per client address: 10 at once, then one more every 6 seconds.
@@ -167,6 +169,10 @@ def register_views(server: Flask, services: Services) -> None:
         from_us = same_origin() or (isinstance(token, str) and hmac.compare_digest(sent.encode(), token.encode()))
         if not from_us:
             return Response("cross-origin sign-out refused", status=403, mimetype="text/plain")
+        if session_user(services) is not None:
+            # The cookie is signed, not stored: a copy saved before sign-out must stop working too.
+            with services.db.write() as conn:
+                end_sessions(conn, g.pulse_uid)
         session.clear()
         return redirect("/login", 303)
 

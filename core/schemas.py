@@ -1,9 +1,10 @@
 """Every body the API accepts, as pydantic models, and the one function that
 turns a validation failure into field-named errors.
 
-Limits here are the product's contract: strings have sane lengths, numbers are
-finite, timestamps lie between 1970 and one day ahead, ``attrs`` is a small
-shallow object.
+Limits here are the product's contract: strings have sane lengths and no NUL
+(``attrs`` keys and values included), numbers are finite and at most
+``MAX_NUMBER`` in size (so sums of many stay finite), timestamps lie between
+1970 and one day ahead, ``attrs`` is a small shallow object.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ MAX_MESSAGE = 10_000
 MIN_TS = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FUTURE_SLACK = timedelta(days=1)
 MAX_RUN_MS = 366 * 86_400_000.0  # a run's duration becomes a timedelta: keep it in range
+MAX_NUMBER = 1e15  # |value|, durations, metrics: a sum of a billion such numbers is still finite
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
 
 
@@ -47,9 +49,24 @@ def _deeper_than(value: Any, levels: int) -> bool:
     return any(_deeper_than(v, levels - 1) for v in items)
 
 
+def _has_nul(value: Any, levels: int = MAX_ATTRS_DEPTH + 1) -> bool:
+    """Whether a NUL is in any key or string of ``value`` (at most ``levels`` deep)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if levels < 0:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v, levels - 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, levels - 1) for v in value)
+    return False
+
+
 def _attrs(value: dict[str, Any]) -> dict[str, Any]:
     if _deeper_than(value, MAX_ATTRS_DEPTH):
         raise ValueError(f"nested deeper than {MAX_ATTRS_DEPTH} levels")
+    if _has_nul(value):
+        raise ValueError("keys and values must not contain NUL characters")
     if len(orjson.dumps(value)) > MAX_ATTRS_BYTES:
         raise ValueError(f"larger than {MAX_ATTRS_BYTES} bytes as JSON")
     return value
@@ -74,8 +91,8 @@ Status = Annotated[str, Field(max_length=50), NoNul]
 RunStatus = Annotated[str, Field(min_length=1, max_length=50), NoNul]
 Message = Annotated[str, Field(max_length=MAX_MESSAGE), NoNul]
 Ident = Annotated[str, Field(min_length=1, max_length=100, pattern=ID_PATTERN)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Finite = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
 RunDuration = Annotated[float, Field(ge=0, le=MAX_RUN_MS, allow_inf_nan=False)]
 ExitCode = Annotated[int, Field(ge=-(2**31), lt=2**31)]
 Metrics = Annotated[dict[Annotated[str, Field(min_length=1, max_length=200), NoNul], Finite], Field(max_length=200)]
@@ -166,8 +183,8 @@ class InteractionIn(BaseModel):
     button_key: Label | None = None
     execution_time_ms: NonNegative | None = None
     total_boxes: Finite | None = None
-    degradation_assignments: Annotated[str, Field(max_length=2000)] | None = None
-    degradation_counts: dict[Annotated[str, Field(max_length=200)], Finite] | None = None
+    degradation_assignments: Annotated[str, Field(max_length=2000), NoNul] | None = None
+    degradation_counts: dict[Annotated[str, Field(max_length=200), NoNul], Finite] | None = None
     timestamp: UTC | None = None
     uid: Uid | None = None
 

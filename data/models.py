@@ -334,6 +334,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))  # viewer | admin
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # Signed into each session cookie; bumped on sign-out, disable, role and password changes.
+    session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 def table_of(model: type[Base]) -> Table:

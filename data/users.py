@@ -1,4 +1,7 @@
-"""Dashboard users: names, password hashes (made in ``auth.passwords``), roles."""
+"""Dashboard users: names, password hashes (made in ``auth.passwords``), roles,
+and the session generation: every session cookie carries the generation it was
+made in, and a change that must end a user's sessions (sign-out, disable, a
+new role or password) bumps it."""
 
 from __future__ import annotations
 
@@ -23,7 +26,14 @@ def add_user(conn: Connection, *, username: str, password_hash: str, role: str, 
         raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     if get_user(conn, username) is not None:
         raise UserExists(f"user {username!r} already exists")
-    row = {"username": username, "password_hash": password_hash, "role": role, "disabled": False, "created_at": now}
+    row = {
+        "username": username,
+        "password_hash": password_hash,
+        "role": role,
+        "disabled": False,
+        "created_at": now,
+        "session_gen": 0,
+    }
     try:
         result = conn.execute(insert(USERS), row)
     except IntegrityError:  # another writer took the name in between
@@ -54,11 +64,27 @@ def remove_user(conn: Connection, username: str) -> bool:
     return conn.execute(delete(USERS).where(USERS.c.username == username)).rowcount > 0
 
 
+def _change(conn: Connection, username: str, **values: Any) -> bool:
+    """Update a user and end their sessions; False when there is no such user."""
+    bumped = {**values, "session_gen": USERS.c.session_gen + 1}
+    return conn.execute(update(USERS).where(USERS.c.username == username).values(**bumped)).rowcount > 0
+
+
 def set_password(conn: Connection, username: str, password_hash: str) -> bool:
-    return (
-        conn.execute(update(USERS).where(USERS.c.username == username).values(password_hash=password_hash)).rowcount > 0
-    )
+    return _change(conn, username, password_hash=password_hash)
 
 
 def set_disabled(conn: Connection, username: str, disabled: bool) -> bool:
-    return conn.execute(update(USERS).where(USERS.c.username == username).values(disabled=disabled)).rowcount > 0
+    return _change(conn, username, disabled=disabled)
+
+
+def set_role(conn: Connection, username: str, role: str) -> bool:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    return _change(conn, username, role=role)
+
+
+def end_sessions(conn: Connection, user_id: int) -> bool:
+    """Bump the user's session generation: every session cookie made so far stops working."""
+    bump = update(USERS).where(USERS.c.id == user_id).values(session_gen=USERS.c.session_gen + 1)
+    return conn.execute(bump).rowcount > 0

@@ -385,3 +385,114 @@ def test_an_id_beyond_the_id_columns_is_a_404_json(shared_server: Any, method: s
     r = shared_server.http.request(method, shared_server.url + path.format(id=id_), timeout=30)
     assert r.status_code == 404, r.text
     assert "error" in r.json()
+
+
+# ------------------------------------------------- sign-in off: Host and Origin
+
+EVIL_ORIGIN = "http://attacker.example:8073"
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def state_changing_routes(server: Any) -> list[tuple[str, str]]:
+    """Every (method, path) of the app that changes state, with ids filled in."""
+    import re
+
+    found = []
+    for rule in server.app.server.url_map.iter_rules():
+        path = re.sub(r"<[^>]+>", "1", rule.rule)
+        found += [(method, path) for method in sorted((rule.methods or set()) & WRITES)]
+    return found
+
+
+def test_with_sign_in_off_a_rebinding_page_cannot_create_a_webhook_rule(sqlite_server: Any) -> None:
+    rule = {"name": "rebound", "metric": "count", "op": ">", "threshold": 1, "notify": ["http://169.254.169.254/"]}
+    for headers in ({"Host": "attacker.example:8073", "Origin": EVIL_ORIGIN}, {"Origin": EVIL_ORIGIN}):
+        r = sqlite_server.post("/api/rules", json=rule, headers=headers)
+        assert r.status_code in (403, 421), r.text
+    assert "rebound" not in sqlite_server.get("/api/rules").text
+
+
+def test_with_sign_in_off_every_state_changing_route_refuses_a_foreign_host_or_origin(sqlite_server: Any) -> None:
+    routes = state_changing_routes(sqlite_server)
+    assert len(routes) >= 20 and ("POST", "/api/events") in routes
+    local = sqlite_server.url
+    for method, path in routes:
+        for headers, status in (
+            ({"Origin": EVIL_ORIGIN}, 403),
+            ({"Referer": EVIL_ORIGIN + "/page"}, 403),
+            ({"Origin": local.replace("http://", "https://")}, 403),  # the scheme counts too
+            ({"Origin": "null"}, 403),
+            ({"Host": "attacker.example:8073"}, 421),
+        ):
+            r = sqlite_server.http.request(method, local + path, headers=headers, json={}, timeout=30)
+            assert r.status_code == status, (method, path, headers, r.status_code)
+    # The dashboard's own pages and clients that name no origin still write.
+    assert sqlite_server.post("/api/events", json={"type": "ok"}, headers={"Origin": local}).status_code == 201
+    assert sqlite_server.post("/api/events", json={"type": "ok"}).status_code == 201
+
+
+@pytest.mark.parametrize("path", ["/ws", "/ws/metrics"])
+def test_with_sign_in_off_a_websocket_from_a_foreign_host_or_origin_is_refused(sqlite_server: Any, path: str) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(sqlite_server.url).port
+    assert port is not None
+
+    def handshake(host: str, origin: str) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            sock.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+            )
+            return sock.recv(200).split(b"\r\n", 1)[0]
+
+    local = f"127.0.0.1:{port}"
+    assert handshake(local, EVIL_ORIGIN).startswith(b"HTTP/1.1 403")
+    assert handshake("attacker.example:8073", "http://attacker.example:8073").startswith(b"HTTP/1.1 421")
+    assert handshake(local, f"http://{local}").startswith(b"HTTP/1.1 101")
+
+
+# ------------------------------------------------------------------ low findings
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/dash/..%2f..%2fapp.py",
+        "/_dash-component-suites/dash/dash-renderer/build/nope.js",
+        "/_dash-component-suites/nothing/x.js",
+    ],
+)
+def test_a_bad_dash_asset_path_is_404_without_a_traceback(
+    sqlite_server: Any, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = sqlite_server.get(path)
+    assert r.status_code == 404
+    assert "Traceback" not in r.text and "app.py" not in r.text
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("path", ["/", "/api/events", "/health", "/_dash-layout", "/no-such-page", "/api/nope"])
+def test_every_response_forbids_framing(sqlite_server: Any, path: str) -> None:
+    r = sqlite_server.get(path, headers={"Accept": "text/html"})
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+
+
+def test_huge_values_are_refused_so_sums_stay_finite(server: Any) -> None:
+    for body, field in (
+        ([{"type": uid("big"), "value": 1.7e308}, {"type": "big", "value": 1.7e308}], "value"),
+        ({"type": uid("big"), "duration_ms": 1e300}, "duration_ms"),
+    ):
+        r = server.post("/api/events", json=body)
+        assert r.status_code == 422 and field in r.json()["error"], r.text
+        assert r.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("attrs", [{"k": "a\x00b"}, {"a\x00b": 1}, {"k": ["x\x00"]}])
+def test_nul_in_attrs_keys_and_values_is_refused(server: Any, attrs: dict[str, Any]) -> None:
+    kind = uid("nul")
+    r = server.post("/api/events", json={"type": kind, "attrs": attrs})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "attrs", r.text
+    assert server.get("/api/events", params={"type": kind}).json()["count"] == 0

@@ -3,6 +3,7 @@ live feed need a session or an API key; roles; CSRF; sign-out; expiry."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ import simple_websocket
 from auth.passwords import hash_password
 from auth.policy import current_role, current_user
 from auth.secret import load_secret_key
-from data.users import add_user, set_disabled, set_password
+from data.users import add_user, set_disabled, set_password, set_role
 from settings import SettingsError, load_settings
 from tests.factories import totals, uid
 
@@ -64,7 +65,11 @@ def sign_in(server: Any, name: str, password: str | None = None, **extra: str) -
 
 
 def test_pages_redirect_to_the_sign_in_form(secured: Any) -> None:
-    for path, target in (("/", "/login?next=/"), ("/explore?type=scan", "/login?next=/explore?type=scan")):
+    for path, target in (
+        ("/", "/login?next=/"),
+        ("/explore?type=scan", "/login?next=/explore%3Ftype%3Dscan"),
+        ("/explore?type=scan&source=a", "/login?next=/explore%3Ftype%3Dscan%26source%3Da"),
+    ):
         r = requests.get(secured.url + path, headers={"Accept": "text/html"}, allow_redirects=False, timeout=30)
         assert (r.status_code, r.headers["Location"]) == (302, target)
     form = requests.get(secured.url + "/login?next=/explore", timeout=30)
@@ -362,7 +367,119 @@ def test_with_sign_in_off_nothing_asks_for_it(make_server_for: Any, sqlite_url: 
     assert (r.status_code, r.headers["Location"]) == (303, "/")
     assert server.post("/logout", allow_redirects=False).headers["Location"] == "/"
     assert "kpis" in server.get("/api/overview").json()
+    assert server.post("/api/events", json={"type": "open"}).status_code == 201  # a client that names no origin
+    # A browser on another site is refused even so (DNS rebinding, CSRF without a session).
     assert (
-        server.post("/api/events", json={"type": "open"}, headers={"Origin": "http://evil.example"}).status_code == 201
+        server.post("/api/events", json={"type": "open"}, headers={"Origin": "http://evil.example"}).status_code == 403
     )
     assert "Sign out" not in server.get("/_dash-layout").text
+
+
+def saved_cookie(http: requests.Session) -> dict[str, str]:
+    """The session cookie as an attacker (or a backup of the browser profile) would keep it."""
+    return {"pulse_session": http.cookies["pulse_session"]}
+
+
+def reads_with(server: Any, cookie: dict[str, str]) -> int:
+    return requests.get(server.url + "/api/events", cookies=cookie, timeout=30).status_code
+
+
+def test_a_cookie_saved_before_sign_out_is_refused_afterwards(secured: Any) -> None:
+    name = uid("out")
+    add(secured, name, "sign-out-pw-1", "viewer")
+    http = sign_in(secured, name, "sign-out-pw-1")
+    other_device = sign_in(secured, name, "sign-out-pw-1")
+    cookie = saved_cookie(http)
+    assert reads_with(secured, cookie) == 200
+    assert http.post(secured.url + "/logout", allow_redirects=False, timeout=30).status_code == 303
+    assert reads_with(secured, cookie) == 401
+    assert other_device.get(secured.url + "/api/events", timeout=30).status_code == 401  # every session of the user
+    again = sign_in(secured, name, "sign-out-pw-1")
+    assert again.get(secured.url + "/api/events", timeout=30).status_code == 200
+
+
+def test_a_cookie_saved_before_disable_does_not_come_back_with_enable(secured: Any) -> None:
+    name = uid("dis")
+    add(secured, name, "disable-pw-1", "viewer")
+    cookie = saved_cookie(sign_in(secured, name, "disable-pw-1"))
+    with secured.services.db.write() as conn:
+        set_disabled(conn, name, True)
+    assert reads_with(secured, cookie) == 401
+    with secured.services.db.write() as conn:
+        set_disabled(conn, name, False)
+    assert reads_with(secured, cookie) == 401
+    assert reads_with(secured, saved_cookie(sign_in(secured, name, "disable-pw-1"))) == 200
+
+
+def test_a_cookie_saved_before_a_password_or_role_change_is_refused(secured: Any) -> None:
+    name = uid("pw")
+    add(secured, name, "password-pw-1", "viewer")
+    cookie = saved_cookie(sign_in(secured, name, "password-pw-1"))
+    with secured.services.db.write() as conn:
+        set_password(conn, name, hash_password("password-pw-2"))
+    assert reads_with(secured, cookie) == 401
+    cookie = saved_cookie(sign_in(secured, name, "password-pw-2"))
+    with secured.services.db.write() as conn:
+        set_role(conn, name, "admin")
+    assert reads_with(secured, cookie) == 401
+
+
+def test_the_user_commands_end_sessions(secured: Any, module_db_url: str, tmp_path: Path) -> None:
+    import io
+    import sys
+
+    from app import main
+
+    name = uid("cli")
+    add(secured, name, "command-pw-1", "viewer")
+    common = ["--db", module_db_url, "--data-dir", str(tmp_path)]
+
+    def user(*args: str) -> None:
+        stdin, sys.stdin = sys.stdin, io.StringIO("command-pw-1\n")
+        try:
+            assert main(["user", *args, *common]) == 0
+        finally:
+            sys.stdin = stdin
+
+    for args in (["role", name, "admin"], ["passwd", name, "--password-stdin"]):
+        cookie = saved_cookie(sign_in(secured, name, "command-pw-1"))
+        user(*args)
+        assert reads_with(secured, cookie) == 401, args
+    cookie = saved_cookie(sign_in(secured, name, "command-pw-1"))
+    user("disable", name)
+    user("enable", name)
+    assert reads_with(secured, cookie) == 401
+
+
+def test_users_active_is_readable_by_viewers_and_keys(secured: Any) -> None:
+    viewer = sign_in(secured, "vic")
+    assert viewer.get(secured.url + "/api/users/active", timeout=30).status_code == 200
+    r = requests.get(secured.url + "/api/users/active", headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+    assert r.status_code == 200
+    assert viewer.get(secured.url + "/api/users", timeout=30).status_code in (403, 404)
+
+
+def test_the_sign_in_redirect_keeps_every_filter(secured: Any) -> None:
+    path = "/explore?type=scan&source=lab a&entity=x%26y"
+    r = requests.get(secured.url + path, headers={"Accept": "text/html"}, allow_redirects=False, timeout=30)
+    http = requests.Session()
+    form = http.get(secured.url + r.headers["Location"], timeout=30)
+    next_ = re.search(r'name="next" value="([^"]+)"', form.text)
+    assert next_ is not None
+    data = {
+        "username": "vic",
+        "password": PASSWORDS["vic"],
+        "csrf_token": csrf_of(form.text),
+        "next": html.unescape(next_.group(1)),
+    }
+    done = http.post(secured.url + "/login", data=data, allow_redirects=False, timeout=30)
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/explore?type=scan&source=lab%20a&entity=x%26y"
+
+
+def test_the_origin_must_name_the_same_scheme(secured: Any) -> None:
+    http = sign_in(secured, "ada")
+    https_origin = secured.url.replace("http://", "https://")
+    r = http.post(secured.url + "/api/rules/probe", headers={"Origin": https_origin}, timeout=30)
+    assert r.status_code == 403 and r.json() == CROSS_ORIGIN
+    assert http.post(secured.url + "/api/rules/probe", timeout=30).status_code == 200

@@ -107,8 +107,41 @@ def test_no_event_string_may_contain_nul(field: str) -> None:
     assert errors_of(EventIn, data) == [{"field": field, "message": "must not contain NUL characters"}]
 
 
-def test_nul_in_attrs_values_is_kept() -> None:
-    assert EventIn(type="x", attrs={"k": "a\x00b"}).attrs == {"k": "a\x00b"}
+@pytest.mark.parametrize(
+    "attrs",
+    [{"k": "a\x00b"}, {"a\x00b": 1}, {"k": {"deep": ["x", "y\x00"]}}, {"k": [{"n\x00": 1}]}],
+    ids=["value", "key", "nested-value", "nested-key"],
+)
+def test_nul_anywhere_in_attrs_is_refused_naming_attrs(attrs: dict[str, Any]) -> None:
+    assert errors_of(EventIn, {"type": "x", "attrs": attrs}) == [
+        {"field": "attrs", "message": "keys and values must not contain NUL characters"}
+    ]
+
+
+def test_nul_in_the_fields_kept_as_attrs_is_refused() -> None:
+    with pytest.raises(ValueError, match="NUL"):
+        SessionStartIn.model_validate({"canvas_mode": "a\x00"}).extra_attrs()
+    assert errors_of(InteractionIn, {"session_id": "s", "interaction_type": "t", "degradation_counts": {"k\x00": 1}})
+
+
+@pytest.mark.parametrize(
+    ("model", "data", "field"),
+    [
+        (EventIn, {"type": "x", "value": 1.7e308}, "value"),
+        (EventIn, {"type": "x", "value": -1e16}, "value"),
+        (EventIn, {"type": "x", "duration_ms": 1e16}, "duration_ms"),
+        (ExecutionIn, {"script": "s", "metrics": {"m": 1e300}}, "metrics.m"),
+        (InteractionIn, {"session_id": "s", "interaction_type": "t", "execution_time_ms": 1e300}, "execution_time_ms"),
+    ],
+)
+def test_numbers_past_1e15_are_refused_naming_the_field(model: Any, data: dict[str, Any], field: str) -> None:
+    errors = errors_of(model, data)
+    assert [e["field"] for e in errors] == [field], errors
+    assert "1e+15" in errors[0]["message"] or "1000000000000000" in errors[0]["message"]
+
+
+def test_numbers_up_to_1e15_are_accepted() -> None:
+    assert EventIn(type="x", value=-1e15, duration_ms=1e15).value == -1e15
 
 
 @pytest.mark.parametrize(
