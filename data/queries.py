@@ -153,6 +153,19 @@ def count_events(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(EVENTS)).scalar() or 0)
 
 
+def count_with_prefix(
+    conn: Connection, *, since: datetime, until: datetime, filters: Filters, message_prefix: str
+) -> int:
+    """How many events in ``[since, until)`` match ``filters`` and have a message
+    starting with ``message_prefix``."""
+    t = EVENTS
+    escaped = message_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    stmt = _where(select(func.count()).select_from(t), t, filters).where(
+        t.c.ts >= to_micros(since), t.c.ts < to_micros(until), t.c.message.like(escaped + "%", escape="\\")
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
 def last_event_id(conn: Connection) -> int:
     return int(conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
 

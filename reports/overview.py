@@ -25,6 +25,7 @@ DEGRADED = ("degraded", "warning", "slow", "busy")
 SCAN_TYPE = "scan"
 SYNC_TYPE = "sync"
 QUEUE_TYPE = "queue_size"
+QUEUED_TYPE, QUEUED_PREFIX = "warning", "Cloud sync queued"  # a sync that did not go through
 
 
 def day_start(now: datetime) -> datetime:
@@ -187,13 +188,24 @@ def monitor_metrics(
         columns=("count",),
     )
     mix = status_mix(syncs)
+    # The scanner logs a `sync` (no status) when a record reached the cloud and a
+    # `warning` "Cloud sync queued: ..." when it did not; explicit statuses count too.
+    synced = mix["total"] - mix["failure"]
+    queued = queries.count_with_prefix(
+        conn,
+        since=day_start(now),
+        until=end,
+        filters=Filters(type=(QUEUED_TYPE,), source=src),
+        message_prefix=QUEUED_PREFIX,
+    )
+    failed = mix["failure"] + queued
     queue, _ = queries.latest_value(conn, type_=queue_type, source=source)
     return {
         "scans_today": count(conn, day_start(now), end, scans),
         "scans_last_hour": count(conn, now - timedelta(hours=1), end, scans),
-        "success_rate": mix["success_rate"],
+        "success_rate": round(100.0 * synced / (synced + failed), 2) if synced + failed else None,
         "queue_size": int(queue) if queue is not None else 0,
-        "failed_syncs": mix["failure"],
+        "failed_syncs": failed,
         "uptime_seconds": int(uptime_seconds),
     }
 
