@@ -1,7 +1,7 @@
 """Pulseboard: the app factory, the WSGI entry point and the command line.
 
 python app.py serve [--host H] [--port P] [--db PATH|URL] [--demo]
-gunicorn -k gthread --threads 64 'app:create_server()'
+gunicorn -k web.serving.PulseWorker --threads 64 'app:create_server()'
 """
 
 from __future__ import annotations

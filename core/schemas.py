@@ -122,7 +122,7 @@ EventList = TypeAdapter(list[EventIn])
 
 
 class SessionStartIn(BaseModel):
-    """``POST /api/sessions`` and the macro document's ``POST /session/start``:
+    """``POST /api/sessions`` and the macro-sessions tool's ``POST /session/start``:
     fields other than these (e.g. ``canvas_mode``) are kept in ``attrs``."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False, populate_by_name=True)
@@ -175,7 +175,7 @@ class ComponentIn(Strict):
 
 
 class InteractionIn(BaseModel):
-    """The macro document's ``POST /ingest/interaction``; unknown fields go to attrs."""
+    """The macro-sessions tool's ``POST /ingest/interaction``; unknown fields go to attrs."""
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     session_id: Ident

@@ -139,7 +139,7 @@ INTERACTIONS = [
 
 
 def macro_session(server: Any, now: datetime, session_id: str, *, started_minutes_before: int = 20) -> str:
-    """A macro session started with the document's own routes, then its interactions."""
+    """A macro session started with the macro-sessions tool's own routes, then its interactions."""
     freeze(server, now)
     r = server.post(
         "/session/start",
