@@ -1,43 +1,80 @@
-/* Pulseboard's live feed in the browser.
+/* Pulseboard's live feed: the clientside callbacks behind the overview's
+ * dash-extensions WebSocket component (registered in callbacks/live.py).
  *
- * One WebSocket per tab carries frames of committed events. Frames are applied
- * here, directly: new events go to the feed list and to the live chart
- * (Plotly.extendTraces), the KPI cards count them, and nothing goes back to
- * the server. Events are de-duplicated by id; frames carry a sequence number,
- * and a gap (or a server "resync") asks for everything after the last id known
- * to be complete. When the socket closes, it reconnects with backoff and,
- * meanwhile, polls GET /api/events?after_id= so nothing is missed.
+ * No socket is opened here: the component owns it. The KPI cards, the status
+ * badge, the toasts and the socket's url and send change through callback
+ * Outputs, the live chart through dash_clientside.set_props (extendData), and
+ * the feed list as DOM nodes (see addToFeed); no Dash callback writes any of
+ * them besides. The ids and limits come from the page's config store
+ * (layouts/overview.py, ids from layouts/ids.py).
  *
- * Messages are handled in the socket's own onmessage rather than through a
- * Dash component property: a property is overwritten when frames arrive faster
- * than Dash renders, which lost frames in a 1,000-event burst.
+ * The component's `message` property keeps only the newest frame when frames
+ * arrive faster than Dash runs the callback, so frames can be skipped. Frames
+ * carry `seq`: on a gap (or a server "resync") the page asks for every event
+ * after the last id known to be complete (`request_update` with `after_id`),
+ * and events are de-duplicated by id, so a skipped frame costs a replay, not
+ * an event.
  */
 (function () {
   "use strict";
-  var FEED_MAX = 100;
-  var CHART_MAX = 5000;
-  var POLL_MS = 1000;
   var SUCCESS = /^(ok|success|succeeded|completed|complete|online|healthy|up|done|passed|2\d\d)$/i;
   var FAILURE = /^(error|failed|failure|fail|timeout|timed_out|offline|down|critical|rejected|declined|[45]\d\d)$/i;
+  var TOAST_COLOURS = {resolved: "#2f9e44", info: "#1971c2"};
 
-  var live = {
-    socket: null,
-    status: "connecting",
-    ready: false,      // initial_data received on the current socket
-    seen: new Set(),
-    seenOrder: [],
-    lastId: 0,         // highest id received
-    safeId: 0,         // every event up to this id has been received
-    seq: 0,            // last frame number
-    received: 0,
-    resyncs: 0,
-    attempts: 0,
-    reconnectTimer: null,
-    pollTimer: null,
-    pending: [],       // events waiting for the chart to exist
-    topics: ["all"]
-  };
+  // The page's live state, also read by the tests and bench/live.py.
+  var live = {holder: null};
   window.pulseboardLive = live;
+
+  function reset(holder) {
+    live.holder = holder;      // the chart's element: a new one means the page was mounted again
+    live.ready = false;        // initial_data received on the current socket
+    live.open = false;
+    live.everOpen = false;     // the socket has been open on this page
+    live.seen = new Set();
+    live.seenOrder = [];
+    live.lastId = 0;           // highest id received
+    live.safeId = 0;           // every event up to this id has been received
+    live.startId = null;       // events after this one are new since the page opened (toasts)
+    live.seq = 0;              // last frame number on the current socket
+    live.received = 0;
+    live.resyncs = 0;          // replays asked for after a gap or a resync
+    live.recovering = null;    // time the pending request_update went out
+    live.requests = [];        // request_update messages sent (after_id), newest last
+    live.toasts = [];
+    live.pending = [];         // chart points waiting for the next redraw
+    live.chartTimer = null;
+    live.lastDraw = 0;
+    live.kpiBase = null;
+    live.kpiAfter = 0;         // events received with an id above the KPI base's last id
+    live.attempts = 0;
+    live.lastAttempt = 0;
+    live.polling = false;
+    live.nonce = 0;
+    live.lastMessage = null;
+    live.lastState = null;
+    live.lastClick = null;
+    live.lastBase = null;
+  }
+  reset(null);
+
+  function nu() { return window.dash_clientside.no_update; }
+
+  function chartHolder(cfg) { return document.getElementById(cfg.ids.chart); }
+
+  /* The state belongs to one mounted overview: navigating away and back starts afresh. */
+  function session(cfg) {
+    var holder = chartHolder(cfg);
+    if (holder && holder !== live.holder) reset(holder);
+    return live;
+  }
+
+  /* plotly.js loads lazily: the socket opens only once the live chart is drawn,
+   * so every pushed point can be plotted at once. */
+  function chartReady(cfg) {
+    var holder = chartHolder(cfg);
+    var gd = holder && holder.querySelector(".js-plotly-plot");
+    return !!(window.Plotly && gd && gd.data);
+  }
 
   function outcome(status) {
     if (status === null || status === undefined) return "neutral";
@@ -45,6 +82,97 @@
     if (SUCCESS.test(s)) return "success";
     if (FAILURE.test(s)) return "failure";
     return "neutral";
+  }
+
+  function h(type, props) {
+    return {type: type, namespace: "dash_html_components", props: props};
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = String(text);  // never innerHTML: event text is data
+    return node;
+  }
+
+  function feedItem(cfg, e) {
+    var kind = outcome(e.status);
+    var colour = kind === "success" ? "success" : kind === "failure" ? "danger" : "secondary";
+    var text = e.message || [e.entity, e.user, e.status].filter(function (x) { return x; }).join(" ");
+    var li = el("li", "pb-feed-item pb-feed-" + kind);
+    li.id = cfg.ids.feed_item + e.id;
+    li.appendChild(el("span", "pb-feed-time", new Date(e.ts).toLocaleTimeString([], {hour12: false})));
+    li.appendChild(el("span", "badge text-bg-" + colour + " me-2", e.type));
+    li.appendChild(el("span", "text-body-secondary me-2 small", e.source));
+    li.appendChild(el("span", "pb-feed-text", text));
+    return li;
+  }
+
+  /* The feed is this code's alone (no callback has it as an Output): items are
+   * prepended as DOM nodes, because a Dash children update costs a layout
+   * pass per frame - measured at hundreds of milliseconds on a busy machine
+   * against about one for the nodes themselves. */
+  function addToFeed(cfg, events) {
+    var list = document.getElementById(cfg.ids.feed);
+    if (!list || !events.length) return;
+    var empty = list.querySelector(".pb-feed-empty");
+    if (empty) empty.remove();
+    for (var i = 0; i < events.length; i++) list.insertBefore(feedItem(cfg, events[i]), list.firstChild);
+    while (list.children.length > cfg.feed_max) list.removeChild(list.lastChild);
+  }
+
+  function localPath(href) {
+    return typeof href === "string" && href.length < 2000 && /^\/(?![\/\\])[^\s\\]*$/.test(href) ? href : null;
+  }
+
+  function attrsOf(e) {
+    var a = e.attrs || e.context;
+    if (typeof a === "string") { try { a = JSON.parse(a); } catch (err) { a = null; } }
+    return a && typeof a === "object" ? a : {};
+  }
+
+  /* Alerts and components that break are raised as toasts (bounded, dismissed by
+   * a click or after a while). An alert's toast links to the alert and to the
+   * events behind it (attrs.link): links come from event data, so only paths on
+   * this site are used. A click anywhere but on a link dismisses the toast: the
+   * EventListener around the toasts reports the clicked element's data-toast,
+   * which every part of a toast carries except its links. */
+  function toastItem(cfg, t) {
+    var e = t.event;
+    var key = String(e.id);
+    var mark = {"data-toast": key};
+    var isAlert = e.type === "alert";
+    var level = isAlert ? String(e.status || "warning") : "error";
+    var root = {
+      id: cfg.ids.toast + e.id,
+      className: "pb-toast pb-toast-" + (level === "error" || level === "critical" ? "error" : "warning"),
+      role: "alert",
+      "data-toast": key
+    };
+    if (Object.prototype.hasOwnProperty.call(TOAST_COLOURS, level)) root.style = {borderLeftColor: TOAST_COLOURS[level]};
+    var children = [h("Button", Object.assign({type: "button", className: "btn-close float-end ms-2 pb-toast-close", "aria-label": "Dismiss"}, mark))];
+    if (isAlert) {
+      var attrs = attrsOf(e);
+      var alertId = parseInt(attrs.alert_id, 10);
+      var events = localPath(attrs.link);
+      var target = alertId > 0 ? "/alerts?alert=" + alertId : events;
+      var title = String(e.entity || "Alert") + (level === "resolved" ? " resolved" : " · " + level);
+      var message = String(e.message || "");
+      children.push(target
+        ? h("A", {className: "fw-semibold d-block pb-toast-title", href: target, children: title})
+        : h("Div", Object.assign({className: "fw-semibold pb-toast-title", children: title}, mark)));
+      children.push(target
+        ? h("A", {className: "small d-block text-body pb-toast-body", href: target, children: message})
+        : h("Div", Object.assign({className: "small pb-toast-body", children: message}, mark)));
+      if (events && events !== target) {
+        children.push(h("A", {className: "small pb-toast-events", href: events, children: events.indexOf("/executions") === 0 ? "runs →" : "events →"}));
+      }
+    } else {
+      children.push(h("Div", Object.assign({className: "fw-semibold", children: String(e.entity) + " is " + String(e.status)}, mark)));
+      children.push(h("Div", Object.assign({className: "small", children: String(e.message || "")}, mark)));
+    }
+    root.children = children;
+    return h("Div", root);
   }
 
   function fresh(events) {
@@ -63,243 +191,224 @@
     return out;
   }
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined && text !== null) node.textContent = String(text);  // never innerHTML: event text is data
-    return node;
+  /* What changed, for the receive callback to render. */
+  function apply(cfg, events, changed) {
+    var add = fresh(events);
+    if (!add.length) return;
+    var base = live.kpiBase;
+    var now = Date.now();
+    add.forEach(function (e) {
+      if (base && e.id > base.last_event_id) live.kpiAfter += 1;
+      var isNew = live.startId !== null && e.id > live.startId;
+      if (isNew && (e.type === "alert" || (e.type === "component" && outcome(e.status) === "failure"))) {
+        live.toasts.unshift({event: e, expires: now + (cfg.toast_ms[e.type === "alert" ? "alert" : "component"] || 10000)});
+        changed.toasts = true;
+      }
+    });
+    live.toasts = live.toasts.slice(0, cfg.toasts_max);
+    if (base) changed.kpis = true;
+    // Pulseboard's own self-monitoring events belong to the System page, not the feed.
+    var shown = add.filter(function (e) { return e.source !== "pulseboard"; });
+    if (!shown.length) return;
+    addToFeed(cfg, shown);
+    live.pending = live.pending.concat(shown);
+    scheduleChart(cfg);
   }
 
-  function feedItem(e) {
-    var kind = outcome(e.status);
-    var colour = kind === "success" ? "success" : kind === "failure" ? "danger" : "secondary";
-    var text = e.message || [e.entity, e.user, e.status].filter(function (x) { return x; }).join(" ");
-    var li = el("li", "pb-feed-item pb-feed-" + kind);
-    li.id = "feed-event-" + e.id;
-    li.appendChild(el("span", "pb-feed-time", new Date(e.ts).toLocaleTimeString([], {hour12: false})));
-    li.appendChild(el("span", "badge text-bg-" + colour + " me-2", e.type));
-    li.appendChild(el("span", "text-body-secondary me-2 small", e.source));
-    li.appendChild(el("span", "pb-feed-text", text));
-    return li;
-  }
-
-  function addToFeed(events) {
-    var list = document.getElementById("event-feed");
-    if (!list || !events.length) return;
-    var empty = list.querySelector(".pb-feed-empty");
-    if (empty) empty.remove();
-    for (var i = 0; i < events.length; i++) list.insertBefore(feedItem(events[i]), list.firstChild);
-    while (list.children.length > FEED_MAX) list.removeChild(list.lastChild);
-  }
-
-  function chartDiv() {
-    var holder = document.getElementById("live-chart");
-    var gd = holder && holder.querySelector(".js-plotly-plot");
-    return gd && gd.data && window.Plotly ? gd : null;
-  }
-
-  var CHART_EVERY_MS = 250;  // a redraw costs 40-100 ms: batch points instead of redrawing per frame
-
-  function addToChart(events) {
-    live.pending = live.pending.concat(events);
+  /* A redraw costs tens of milliseconds, so points are batched: at most one
+   * extendData every chart_every_ms, applied after the feed has been rendered. */
+  function scheduleChart(cfg) {
     if (live.chartTimer || !live.pending.length) return;
-    live.chartTimer = setTimeout(flushChart, live.lastDraw && Date.now() - live.lastDraw < CHART_EVERY_MS ? CHART_EVERY_MS : 0);
+    var wait = Math.max(0, live.lastDraw + cfg.chart_every_ms - Date.now());
+    live.chartTimer = setTimeout(function () { flushChart(cfg); }, wait);
   }
 
-  function flushChart() {
+  function flushChart(cfg) {
     live.chartTimer = null;
-    var gd = chartDiv();
-    if (!gd || !live.pending.length) return;  // a cold page: plotted once plotly.js is ready (tick retries)
+    if (!live.pending.length || !chartReady(cfg)) return;
     live.lastDraw = Date.now();
     var batch = live.pending;
     live.pending = [];
-    window.Plotly.extendTraces(gd, {
-      x: [batch.map(function (e) { return e.ts; })],
-      y: [batch.map(function (e) { return e.source; })],
-      text: [batch.map(function (e) { return "#" + e.id + " " + e.type + (e.status ? " " + e.status : ""); })],
-      "marker.color": [batch.map(function (e) {
-        var k = outcome(e.status);
-        return k === "success" ? "#2f9e44" : k === "failure" ? "#e03131" : "#3b6cf6";
-      })]
-    }, [0], CHART_MAX);
+    window.dash_clientside.set_props(cfg.ids.chart, {
+      extendData: [{
+        x: [batch.map(function (e) { return e.ts; })],
+        y: [batch.map(function (e) { return e.source; })],
+        text: [batch.map(function (e) { return "#" + e.id + " " + e.type + (e.status ? " " + e.status : ""); })],
+        "marker.color": [batch.map(function (e) {
+          var k = outcome(e.status);
+          return k === "success" ? "#2f9e44" : k === "failure" ? "#e03131" : "#3b6cf6";
+        })]
+      }, [0], cfg.chart_max]
+    });
   }
 
-  function bump(id, n) {
-    var card = document.getElementById(id);
-    if (!card || !n) return;
-    var value = parseInt(card.textContent.replace(/[^0-9]/g, ""), 10) || 0;
-    card.textContent = (value + n).toLocaleString("en-US");
+  function message(body) {
+    live.nonce += 1;  // the component sends only a value that differs from the last one
+    return JSON.stringify(Object.assign({}, body, {n: live.nonce}));
   }
 
-  /* Alerts and components that break are raised as toasts (bounded, dismissable).
-   * An alert's toast links to the alert (/alerts?alert=<id>) and to the events
-   * behind it (attrs.link). Links come from event data, so only paths on this
-   * site are used, and all text is set with textContent. */
-  var TOASTS_MAX = 5;
-  var TOAST_MS = {alert: 30000, component: 10000};
-  var TOAST_COLOURS = {resolved: "#2f9e44", info: "#1971c2"};
-
-  function localPath(href) {
-    return typeof href === "string" && href.length < 2000 && /^\/(?![\/\\])[^\s\\]*$/.test(href) ? href : null;
+  function requestUpdate() {
+    live.resyncs += 1;
+    live.recovering = Date.now();
+    live.requests.push(live.safeId);
+    return message({type: "request_update", after_id: live.safeId});
   }
 
-  function attrsOf(e) {
-    var a = e.attrs || e.context;
-    if (typeof a === "string") { try { a = JSON.parse(a); } catch (err) { a = null; } }
-    return a && typeof a === "object" ? a : {};
-  }
-
-  function link(cls, text, href) {
-    var a = el("a", cls, text);
-    a.href = href;
-    return a;
-  }
-
-  function toast(e) {
-    var box = document.getElementById("toasts");
-    if (!box) return;
-    var isAlert = e.type === "alert";
-    var level = isAlert ? String(e.status || "warning") : "error";
-    var node = el("div", "pb-toast pb-toast-" + (level === "error" || level === "critical" ? "error" : "warning"));
-    if (Object.prototype.hasOwnProperty.call(TOAST_COLOURS, level)) node.style.borderLeftColor = TOAST_COLOURS[level];
-    node.id = "toast-" + e.id;
-    node.setAttribute("role", "alert");
-    var close = el("button", "btn-close float-end ms-2 pb-toast-close");
-    close.type = "button";
-    close.setAttribute("aria-label", "Dismiss");
-    node.appendChild(close);
-    if (isAlert) {
-      var attrs = attrsOf(e);
-      var alertId = parseInt(attrs.alert_id, 10);
-      var events = localPath(attrs.link);
-      var target = alertId > 0 ? "/alerts?alert=" + alertId : events;
-      var title = (e.entity || "Alert") + (level === "resolved" ? " resolved" : " · " + level);
-      node.appendChild(target ? link("fw-semibold d-block pb-toast-title", title, target) : el("div", "fw-semibold pb-toast-title", title));
-      node.appendChild(target ? link("small d-block text-body pb-toast-body", e.message || "", target) : el("div", "small pb-toast-body", e.message || ""));
-      if (events && events !== target) {
-        node.appendChild(link("small pb-toast-events", events.indexOf("/executions") === 0 ? "runs →" : "events →", events));
-      }
-    } else {
-      node.appendChild(el("div", "fw-semibold", e.entity + " is " + e.status));
-      node.appendChild(el("div", "small", e.message || ""));
-    }
-    // A click on a link follows it; a click anywhere else dismisses the toast.
-    node.onclick = function (ev) {
-      if (ev.target && ev.target.closest && ev.target.closest("a")) return;
-      node.remove();
-    };
-    box.insertBefore(node, box.firstChild);
-    while (box.children.length > TOASTS_MAX) box.removeChild(box.lastChild);
-    setTimeout(function () { node.remove(); }, TOAST_MS[isAlert ? "alert" : "component"]);
-  }
-
-  function apply(events, counted) {
-    var add = fresh(events);
-    if (!add.length) return add;
-    if (counted) {
-      add.forEach(function (e) {
-        if (e.type === "alert" || (e.type === "component" && outcome(e.status) === "failure")) toast(e);
-      });
-    }
-    // Pulseboard's own self-monitoring events belong to the System page, not the feed.
-    var shown = add.filter(function (e) { return e.source !== "pulseboard"; });
-    addToFeed(shown);
-    addToChart(shown);
-    if (counted) {
-      bump("kpi-events-today", add.length);
-      bump("kpi-events-last-hour", add.length);
-    }
-    return add;
-  }
-
-  function setStatus(status) {
-    live.status = status;
-    var badge = document.getElementById("live-status");
-    if (badge) {
-      badge.textContent = status;
-      badge.className = "pb-live " + (status === "live" ? "pb-live-on" : "pb-live-off");
-    }
-  }
-
-  function send(message) {
-    if (live.socket && live.socket.readyState === 1) live.socket.send(JSON.stringify(message));
-  }
-
-  function onMessage(raw) {
+  /* One frame from the socket; returns a message to send, if any. */
+  function onFrame(cfg, raw, changed) {
     var data;
-    try { data = JSON.parse(raw.data); } catch (err) { return; }
+    try { data = JSON.parse(raw); } catch (err) { return null; }
+    if (!data || typeof data !== "object") return null;
     if (data.type === "initial_data") {
       live.ready = true;
+      live.recovering = null;
       live.seq = data.seq || 0;
-      apply(data.events, false);
-      live.safeId = Math.max(live.safeId, data.last_id || 0, live.lastId);
-    } else if (data.type === "realtime_update") {
-      var gap = data.seq !== live.seq + 1;
-      live.seq = data.seq;
-      apply(data.events, true);
-      if (gap) {
-        live.resyncs += 1;
-        send({type: "request_update", after_id: live.safeId});
-      } else {
-        live.safeId = Math.max(live.safeId, data.last_id);
+      var events = data.events || [];
+      if (live.startId === null) live.startId = data.last_id || 0;
+      apply(cfg, events, changed);
+      if (events.length >= cfg.replay_limit) {
+        // A replay is capped: complete up to its last event, and ask for the rest.
+        live.safeId = Math.max(live.safeId, events[events.length - 1].id);
+        return requestUpdate();
       }
-    } else if (data.type === "error" && data.resync) {
-      live.resyncs += 1;
-      send({type: "request_update", after_id: live.safeId});
+      live.safeId = Math.max(live.safeId, data.last_id || 0);
+      return null;
     }
+    if (data.type === "realtime_update") {
+      // A frame before this socket's initial_data means that initial_data was skipped.
+      var gap = !live.ready || data.seq !== live.seq + 1;
+      live.seq = data.seq;
+      apply(cfg, data.events, changed);
+      if (!gap && live.recovering === null) {
+        live.safeId = Math.max(live.safeId, data.last_id);
+        return null;
+      }
+      // One replay at a time: it covers every frame sent before it.
+      return gap && live.recovering === null ? requestUpdate() : null;
+    }
+    if (data.type === "error" && data.resync) return requestUpdate();
+    return null;
   }
 
-  function poll() {
-    if (live.socket && live.socket.readyState === 1) return;
-    fetch("/api/events?after_id=" + live.safeId + "&limit=1000")
+  function kpiText(value) {
+    return value === null || value === undefined ? "–" : Number(value).toLocaleString("en-US");
+  }
+
+  function setBase(base) {
+    live.kpiBase = base;
+    var n = 0;
+    if (base) live.seen.forEach(function (id) { if (id > base.last_event_id) n += 1; });
+    live.kpiAfter = n;
+  }
+
+  function poll(cfg) {
+    live.polling = true;
+    var url = cfg.poll_path + "?after_id=" + live.safeId + "&limit=" + cfg.poll_limit;
+    return fetch(url, {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.json() : {events: []}; })
+      .catch(function () { return {events: []}; })
       .then(function (body) {
-        var events = body.events || [];
-        apply(events, true);
+        live.polling = false;
+        var events = (body && body.events) || [];
+        var changed = {};
+        apply(cfg, events, changed);
+        // Polled events come in id order, all after safeId: complete up to the last.
         events.forEach(function (e) { if (e.id > live.safeId) live.safeId = e.id; });
-      })
-      .catch(function () { setStatus(live.attempts > 6 ? "offline" : "reconnecting"); });
+        return changed;
+      });
   }
 
-  function connect() {
-    live.reconnectTimer = null;
-    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
-    var socket = new WebSocket(url);
-    live.socket = socket;
-    live.ready = false;
-    socket.onopen = function () {
-      live.attempts = 0;
-      live.seq = 0;
-      setStatus("live");
-      var msg = {type: "subscribe", topics: live.topics};
-      if (live.safeId > 0) msg.after_id = live.safeId;
-      socket.send(JSON.stringify(msg));
-    };
-    socket.onmessage = onMessage;
-    socket.onclose = function () {
-      if (live.socket !== socket) return;
-      live.ready = false;
-      live.attempts += 1;
-      setStatus(live.attempts > 6 ? "offline" : "reconnecting");
-      var delay = Math.min(30000, 250 * Math.pow(2, live.attempts - 1));
-      live.reconnectTimer = setTimeout(connect, delay);
-    };
-  }
-
-  /* Called every second by a clientside callback on the page's Interval. */
-  live.tick = function () {
-    if (!live.socket) {
-      connect();
-      live.pollTimer = setInterval(poll, POLL_MS);
+  function render(cfg, changed, send) {
+    var out = [nu(), nu(), nu(), nu()];
+    if (changed.kpis && live.kpiBase) {
+      var b = live.kpiBase;
+      out[0] = kpiText(b.events_today === null ? null : b.events_today + live.kpiAfter);
+      out[1] = kpiText(b.events_last_hour === null ? null : b.events_last_hour + live.kpiAfter);
     }
-    if (live.pending.length && !live.chartTimer) flushChart();
-    setStatus(live.status);
-    return live.status;
+    if (changed.toasts) out[2] = live.toasts.map(function (t) { return toastItem(cfg, t); });
+    if (send) out[3] = send;
+    return out;
+  }
+
+  window.dash_clientside = window.dash_clientside || {};
+  window.dash_clientside.pulse = {
+    /* The socket's url and the status badge: the url is set once the chart is
+     * drawn, and set again (a new query string) to reconnect, with backoff. */
+    connect: function (_n, state, cfg, url) {
+      session(cfg);
+      var rs = state ? state.readyState : null;
+      var now = Date.now();
+      var next = nu();
+      if (!url) {
+        if (chartReady(cfg)) {
+          next = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.socket_path;
+          live.lastAttempt = now;
+        }
+      } else if (rs === 3) {
+        var delay = Math.min(cfg.backoff_max_ms, 250 * Math.pow(2, Math.max(0, live.attempts - 1)));
+        if (now - live.lastAttempt >= delay) {
+          live.attempts += 1;
+          live.lastAttempt = now;
+          next = url.split("?")[0] + "?attempt=" + live.attempts;
+        }
+      } else if (rs === 1) {
+        live.attempts = 0;
+      }
+      if (rs === 1) live.everOpen = true;
+      var status = rs === 1 ? "live" : live.attempts > 6 ? "offline" : live.everOpen ? "reconnecting" : "connecting";
+      return [next, status, "pb-live " + (status === "live" ? "pb-live-on" : "pb-live-off")];
+    },
+
+    /* Frames, the KPI base, toast clicks and the one-second tick -> the two
+     * counting KPI cards, the toasts and messages to the server; the feed and
+     * the chart are updated on the way. */
+    receive: function (msg, state, base, click, _n, cfg) {
+      session(cfg);
+      var changed = {};
+      var send = null;
+      if (state && state !== live.lastState) {
+        live.lastState = state;
+        live.open = state.readyState === 1;
+        if (live.open) {
+          live.ready = false;
+          live.seq = 0;
+          live.recovering = null;
+          var sub = {type: "subscribe", topics: cfg.topics};
+          if (live.safeId > 0) sub.after_id = live.safeId;
+          send = message(sub);
+        } else {
+          live.ready = false;
+        }
+      }
+      if (base && base !== live.lastBase) {
+        live.lastBase = base;
+        setBase(base);
+        changed.kpis = true;
+      }
+      if (msg && msg !== live.lastMessage && live.open) {
+        live.lastMessage = msg;
+        send = onFrame(cfg, msg.data, changed) || send;
+      }
+      if (click && click !== live.lastClick) {
+        live.lastClick = click;
+        var key = click["target.dataset.toast"];
+        if (key) {
+          live.toasts = live.toasts.filter(function (t) { return String(t.event.id) !== key; });
+          changed.toasts = true;
+        }
+      }
+      var now = Date.now();
+      if (live.toasts.some(function (t) { return t.expires <= now; })) {
+        live.toasts = live.toasts.filter(function (t) { return t.expires > now; });
+        changed.toasts = true;
+      }
+      // The answer to a replay request can itself be skipped: ask again.
+      if (!send && live.open && live.recovering !== null && now - live.recovering > cfg.recover_ms) send = requestUpdate();
+      // While the socket is down, poll so that nothing is missed meanwhile.
+      if (!live.open && live.startId !== null && !live.polling) {
+        return poll(cfg).then(function (polled) { return render(cfg, Object.assign(changed, polled), send); });
+      }
+      return render(cfg, changed, send);
+    }
   };
-
-  window.dash_clientside = Object.assign({}, window.dash_clientside, {
-    pulse: {
-      tick: function () { return live.tick(); }
-    }
-  });
 })();

@@ -42,10 +42,13 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
         )
 
     kpis, state, activity, sources = cached(services, ("overview-page", window, now.replace(microsecond=0)), compute)
-    values = [_format(name, kpis[name]) for name, _ in overview.KPIS]
+    values = [_format(name, kpis[name]) for name, _ in overview.KPIS if name not in overview.LIVE_KPIS]
+    # The counting cards are the browser's to write: it adds the events pushed after last_event_id.
+    base = {name: kpis[name] for name in (*overview.LIVE_KPIS, "last_event_id")}
     uptime = report.format_uptime(services.uptime_seconds())
     return (
         *values,
+        base,
         overview.health(state, uptime),
         figures.activity(activity, dark=dark),
         figures.breakdown_bar(sources, label="source", dark=dark),
@@ -63,7 +66,8 @@ def _format(name: str, value: Any) -> str:
 
 
 def register(app: dash.Dash, services: Services) -> None:
-    outputs = [Output(ids.kpi(name), "children") for name, _ in overview.KPIS]
+    outputs = [Output(ids.kpi(name), "children") for name, _ in overview.KPIS if name not in overview.LIVE_KPIS]
+    outputs += [Output(ids.LIVE_KPI_BASE, "data")]
     outputs += [Output(ids.HEALTH, "children"), Output(ids.ACTIVITY, "figure"), Output(ids.SOURCES, "figure")]
 
     @app.callback(

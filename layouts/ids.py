@@ -28,7 +28,13 @@ LIVE_CHART = "live-chart"
 # live push
 WS_WATCHDOG = "ws-watchdog"
 LIVE_STATUS = "live-status"
+LIVE_SOCKET = "live-socket"  # the dash-extensions WebSocket
+LIVE_CONFIG = "live-config"  # ids and limits for the clientside code (assets/live.js)
+LIVE_KPI_BASE = "live-kpi-base"  # the counting cards' values from the server, with the last event id counted
 TOASTS = "toasts"
+TOAST_CLICKS = "toast-clicks"  # the EventListener around the toasts
+FEED_EVENT = "feed-event"  # prefix: feed-event-<event id>
+TOAST = "toast"  # prefix: toast-<event id>
 
 
 def kpi(name: str) -> str:
@@ -73,14 +79,6 @@ X_DETAIL = "x-detail"
 X_ID = "x-id"
 X_COMPARISON = "x-comparison"
 X_EVENTS = "x-events"
-X_PREV = "x-prev"  # the same script's previous run
-X_NEXT = "x-next"
-X_ERROR = "x-error"  # a failed run's error message
-X_REASON = "x-reason"  # why the run's duration is (or is not) outside its band, in words
-X_ATTRS = "x-attrs"
-X_NEIGHBOURS = "x-neighbours"  # chart: the run among the previous and next runs of its script
-X_EXPLORE = "x-explore"  # link: the script's events around the run in Explore
-X_EVENTS_API = "x-events-api"  # link: every event of the run's time window, as JSON
 
 # sessions
 SS_TABLE = "ss-table"

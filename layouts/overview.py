@@ -6,9 +6,11 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash_extensions import EventListener, WebSocket
 
 from analytics.uptime import HEALTHY
 from layouts import figures, ids
+from live.endpoints import REPLAY_LIMIT
 
 KPIS = (
     ("events_today", "Events today"),
@@ -43,11 +45,42 @@ def kpi_card(name: str, label: str) -> dbc.Col:
     )
 
 
+# The cards the browser counts up as events arrive (from a server base, see
+# callbacks/live.py); the server's refresh writes the others.
+LIVE_KPIS = ("events_today", "events_last_hour")
+
+
+def live_config() -> dict[str, Any]:
+    """What the clientside code (assets/live.js) needs: the ids it writes and its limits."""
+    return {
+        "ids": {"chart": ids.LIVE_CHART, "feed": ids.FEED, "feed_item": f"{ids.FEED_EVENT}-", "toast": f"{ids.TOAST}-"},
+        "socket_path": "/ws",
+        "poll_path": "/api/events",
+        "poll_limit": 1000,
+        "topics": ["all"],
+        "feed_max": 100,
+        "chart_max": 5000,
+        "chart_every_ms": 250,  # a redraw costs tens of milliseconds: points are batched
+        "toasts_max": 5,
+        "toast_ms": {"alert": 30_000, "component": 10_000},
+        "replay_limit": REPLAY_LIMIT,
+        "recover_ms": 500,  # a replay's answer can be skipped too: ask again after this
+        "backoff_max_ms": 8000,
+    }
+
+
 def live_controls() -> list[Any]:
-    """The page's live feed (assets/live.js): its watchdog tick and the indicator."""
+    """The page's live feed: the socket, the one-second watchdog, the status badge and the toasts."""
     return [
+        WebSocket(id=ids.LIVE_SOCKET),  # its url is set clientside once the live chart is drawn
+        dcc.Store(id=ids.LIVE_CONFIG, data=live_config()),
+        dcc.Store(id=ids.LIVE_KPI_BASE),
         dcc.Interval(id=ids.WS_WATCHDOG, interval=1000),
-        html.Div(id=ids.TOASTS, className="pb-toasts", role="status"),
+        EventListener(
+            html.Div(id=ids.TOASTS, className="pb-toasts", role="status"),
+            id=ids.TOAST_CLICKS,
+            events=[{"event": "click", "props": ["target.dataset.toast"]}],
+        ),
         html.Div(html.Span("connecting", id=ids.LIVE_STATUS, className="pb-live pb-live-off"), className="pb-live-bar"),
     ]
 

@@ -1,14 +1,18 @@
 """Live push in a real browser: frames applied clientside, no loss, no
-duplicates, reconnect after a restart, and two processes on one database."""
+duplicates, a skipped frame recovered, reconnect after a restart, and two
+processes on one database."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 pytestmark = pytest.mark.browser
 
@@ -97,3 +101,64 @@ def test_a_component_that_breaks_raises_a_toast(page: Page, sqlite_server: Any) 
     expect(toast).to_contain_text("No connectivity")
     toast.click()
     expect(toast).to_have_count(0)
+
+
+def wait_until(page: Page, condition: Callable[[], bool], timeout_ms: float = 30_000) -> None:
+    """Wait for a condition that Python-side socket handlers make true (they run
+    while Playwright waits, so the wait is spent inside a Playwright call)."""
+    waited = 0.0
+    while not condition():
+        assert waited < timeout_ms, "condition not met in time"
+        page.wait_for_timeout(50)
+        waited += 50
+
+
+def test_a_skipped_frame_is_asked_for_again_and_shown(page: Page, sqlite_server: Any) -> None:
+    # The page's socket goes through this relay, which withholds one realtime_update
+    # frame, as the component does when frames outrun Dash: the page must see the
+    # gap in seq and ask for the events after the last complete id.
+    sent: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    armed = threading.Event()
+
+    def relay(ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            sent.append(json.loads(message))
+            server.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if armed.is_set() and frame.get("type") == "realtime_update":
+                armed.clear()
+                dropped.append(frame)
+                return
+            ws.send(message)
+
+        ws.on_message(to_server)
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/ws(\?.*)?$"), relay)
+    page.goto(sqlite_server.url + "/")
+    wait_live(page)
+
+    def post(message: str) -> int:
+        r = sqlite_server.post("/api/events", json={"type": "probe", "source": "probe", "message": message})
+        return int(r.json()["ids"][0])
+
+    first = post("before the gap")
+    expect(page.locator(f"#feed-event-{first}")).to_contain_text("before the gap")
+    armed.set()
+    skipped = post("in the skipped frame")
+    wait_until(page, lambda: bool(dropped))
+    assert [e["id"] for e in dropped[0]["events"]] == [skipped]
+    after = post("after the gap")
+
+    expect(page.locator(f"#feed-event-{skipped}")).to_contain_text("in the skipped frame")
+    expect(page.locator(f"#feed-event-{after}")).to_contain_text("after the gap")
+    requests_sent = [m for m in sent if m.get("type") == "request_update"]
+    assert [m["after_id"] for m in requests_sent] == [first]
+    page.wait_for_function(f"() => ({POINTS})() === 3")
+    assert page.evaluate("() => [window.pulseboardLive.received, window.pulseboardLive.resyncs]") == [3, 1]
+    assert page.locator("#event-feed li[id^='feed-event-']").count() == 3
