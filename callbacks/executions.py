@@ -4,7 +4,7 @@ with baseline, anomalies and regressions; the drill-down page."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import dash
 import pandas as pd
@@ -14,7 +14,7 @@ from analytics.baselines import rolling_baseline
 from analytics.distributions import duration_histogram
 from data import queries
 from layouts import executions as layout
-from layouts import figures, ids
+from layouts import figures, format, ids
 from reports import scripts
 from services import Services
 
@@ -22,20 +22,57 @@ DAYS = 30
 
 
 def run_rows(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Table rows: a markdown link to the drill-down, metrics as text."""
+    """Table rows: a markdown link to the drill-down, the duration in ms (to
+    sort and export) and in human units (to read), metrics as text.
+
+    >>> row = run_rows([{"id": "e1", "script": "a.py", "status": "success", "started_at": "2026-01-01T00:00:00+00:00",
+    ...                  "duration_ms": 1546696.8, "exit_code": 0, "attempt": 1, "metrics": {"rows": 124662.0, "cpu_s": 8.12}}])[0]
+    >>> row["duration_ms"], row["duration"], row["metrics"]
+    (1546696.8, '25 min 47 s', 'cpu_s 8.12 · rows 124,662')
+    """
     return [
         {
-            "run": f"[{r['id']}](/executions/{r['id']})",
+            "run": f"[{r['id']}](/executions/{quote(r['id'])})",
             "script": r["script"],
             "status": r["status"],
-            "started_at": (r["started_at"] or "")[:19].replace("T", " "),
+            "started_at": format.timestamp(r["started_at"]),
             "duration_ms": None if r["duration_ms"] is None else round(r["duration_ms"], 1),
+            "duration": "running" if r["duration_ms"] is None else format.duration(r["duration_ms"]),
             "exit_code": r["exit_code"],
             "attempt": r["attempt"],
-            "metrics": ", ".join(f"{k}={v:g}" for k, v in sorted(r.get("metrics", {}).items())),
+            "metrics": " · ".join(f"{k} {format.number(v)}" for k, v in sorted(r.get("metrics", {}).items())),
         }
         for r in runs
     ]
+
+
+def stat_row(name: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """One metric's row of the aggregated statistics: durations in human units.
+
+    >>> stat_row("duration_ms", {"count": 720, "mean": 59063.2, "p95": 1546696.8, "relative_error": 0.0})
+    {'metric': 'duration_ms', 'count': '720', 'mean': '59 s', 'p95': '25 min 47 s'}
+    >>> stat_row("rows", {"count": 3, "mean": 2034.93054})["mean"]
+    '2,035'
+    """
+    writer = format.duration if name == scripts.DURATION else format.number
+    return {"metric": name} | {
+        k: format.integer(v) if k == "count" else writer(v) for k, v in summary.items() if k != "relative_error"
+    }
+
+
+def step_note(step: dict[str, Any], metric: str) -> str:
+    """A detected step in words, its levels in the metric's units.
+
+    >>> step_note({"kind": "regression", "start_ts": "2026-11-28T14:05:00+00:00", "before": 4.19e4, "after": 5.906e4,
+    ...            "size_pct": 40.95}, "rows")
+    'regression at 2026-11-28 14:05: 41,900 → 59,060 (+41 %)'
+    >>> step_note({"kind": "improvement", "start_ts": "2026-11-28T14:05:00+00:00", "before": 4.19e4, "after": 3.1e4,
+    ...            "size_pct": None}, "duration_ms")
+    'improvement at 2026-11-28 14:05: 42 s → 31 s'
+    """
+    writer = format.duration if metric == scripts.DURATION else format.number
+    size = f" ({format.percent(step['size_pct'], signed=True)})" if step["size_pct"] is not None else ""
+    return f"{step['kind']} at {format.timestamp(step['start_ts'])[:16]}: {writer(step['before'])} → {writer(step['after'])}{size}"
 
 
 def trend_parts(
@@ -57,6 +94,18 @@ def trend_parts(
     anomalies = scripts.anomalies(conn, script=script, name=metric, days=DAYS, now=now)
     steps = scripts.regressions(conn, script=script, name=metric, days=DAYS, now=now)
     return points, band, anomalies, steps
+
+
+def distribution(bins: list[dict[str, Any]], metric: str, dark: bool) -> Any:
+    """The histogram of the chosen metric, a duration axis in human units."""
+    fig = figures.histogram(bins, dark=dark)
+    if metric == scripts.DURATION and bins:
+        fig.update_xaxes(**figures.duration_axis(max(b["right"] for b in bins)))
+        fig.update_traces(
+            customdata=[f"{format.duration(b['left'])} – {format.duration(b['right'])}" for b in bins],
+            hovertemplate="%{customdata}<br>%{y} runs<extra></extra>",
+        )
+    return fig
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -99,24 +148,19 @@ def register(app: dash.Dash, services: Services) -> None:
         size = services.db.size_bytes()
         cards = layout.stat_cards(
             [
-                ("total executions", layout.fmt(counts["executions"])),
-                ("metrics recorded", layout.fmt(counts["metrics"])),
-                ("scripts", layout.fmt(len(all_scripts))),
-                ("database size", f"{(size or 0) / 1048576:,.1f} MB"),
+                ("total executions", format.integer(counts["executions"])),
+                ("metrics recorded", format.integer(counts["metrics"])),
+                ("scripts", format.integer(len(all_scripts))),
+                ("database size", format.size(size or 0)),
             ]
         )
         frame = pd.DataFrame({"value": [p["value"] for p in points]})
         bins = duration_histogram(frame, column="value", bins=20).to_dict("records") if points else []
-        stat_rows = [
-            {"metric": name}
-            | {k: (round(v, 3) if isinstance(v, float) else v) for k, v in s.items() if k != "relative_error"}
-            for name, s in stats.items()
-        ]
+        stat_rows = [stat_row(name, s) for name, s in stats.items()]
         stat_cols = [{"field": c} for c in (stat_rows[0].keys() if stat_rows else ["metric"])]
         step_text = [
             html.Div(
-                f"{s['kind']} at {s['start_ts'][:16].replace('T', ' ')}: {s['before']:.4g} → {s['after']:.4g}"
-                + (f" ({s['size_pct']:+.1f} %)" if s["size_pct"] is not None else ""),
+                step_note(s, metric),
                 className="text-danger" if s["kind"] == "regression" else "text-success",
             )
             for s in steps
@@ -146,7 +190,7 @@ def register(app: dash.Dash, services: Services) -> None:
             [{"label": n, "value": n} for n in names],
             run_rows(runs),
             figures.metric_trend(points, band=band, anomalies=anomalies, steps=steps, name=metric, dark=dark),
-            figures.histogram(bins, dark=dark),
+            distribution(bins, metric, dark),
             stat_rows,
             stat_cols,
             step_text,
@@ -155,8 +199,10 @@ def register(app: dash.Dash, services: Services) -> None:
             metric,
         )
 
-    @app.callback(Output(ids.X_DETAIL, "children"), Input(ids.X_ID, "data"))
-    def detail(execution_id: str) -> Any:
+    @app.callback(Output(ids.X_DETAIL, "children"), Input(ids.X_ID, "data"), Input(ids.THEME_STORE, "data"))
+    def detail(execution_id: str, theme: str | None) -> Any:
         with services.db.read() as conn:
             body = scripts.execution_detail(conn, execution_id)
-        return layout.not_found(execution_id) if body is None else layout.detail(body)
+        if body is None:
+            return layout.not_found(execution_id)
+        return layout.detail(body, now=services.now(), dark=theme == "dark")

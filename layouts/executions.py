@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlencode
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
+from layouts import figures, format, ids
+
+DURATION = "duration_ms"
 
 STATUS_STYLE = {
     "styleConditions": [
@@ -32,7 +35,13 @@ RUN_COLUMNS: list[dict[str, Any]] = [
     {"field": "script", "headerName": "script"},
     {"field": "status", "headerName": "status", "cellStyle": STATUS_STYLE},
     {"field": "started_at", "headerName": "started (UTC)"},
-    {"field": "duration_ms", "headerName": "duration ms", "type": "numericColumn"},
+    # Sorted and exported in ms, shown in human units (the row's "duration" text).
+    {
+        "field": "duration_ms",
+        "headerName": "duration",
+        "type": "numericColumn",
+        "valueFormatter": {"function": "params.data.duration"},
+    },
     {"field": "exit_code", "headerName": "exit", "type": "numericColumn", "maxWidth": 90},
     {"field": "attempt", "headerName": "attempt", "type": "numericColumn", "maxWidth": 100},
     {"field": "metrics", "headerName": "metrics"},
@@ -132,7 +141,9 @@ def detail_page(execution_id: str) -> html.Div:
     return html.Div([dcc.Store(id=ids.X_ID, data=execution_id), html.Div(id=ids.X_DETAIL, children=dbc.Spinner())])
 
 
-def stat_cards(items: list[tuple[str, str]]) -> dbc.Row:
+def stat_cards(items: list[tuple[str, str]], *, xs: int = 12) -> dbc.Row:
+    """A row of figure cards, four a row from medium screens on (``xs``: the
+    columns of 12 each takes on a phone)."""
     return dbc.Row(
         [
             dbc.Col(
@@ -142,8 +153,10 @@ def stat_cards(items: list[tuple[str, str]]) -> dbc.Row:
                             html.Div(label, className="pb-card-label"),
                             html.Div(value, className="pb-card-value pb-card-value-sm"),
                         ]
-                    )
+                    ),
+                    className="h-100",
                 ),
+                xs=xs,
                 md=3,
             )
             for label, value in items
@@ -153,84 +166,231 @@ def stat_cards(items: list[tuple[str, str]]) -> dbc.Row:
 
 
 def fmt(value: Any, digits: int = 1) -> str:
-    """A number for a card or table cell.
+    """A number with a fixed number of decimals, for the cards of the
+    Sessions, System and Revenue pages (see :mod:`layouts.format` for
+    numbers by magnitude and durations).
 
-    >>> fmt(1234.5), fmt(None), fmt(3)
-    ('1,234.5', '–', '3')
+    >>> fmt(1234.5), fmt(None), fmt(3), fmt(float("nan"))
+    ('1,234.5', '–', '3', '–')
     """
-    if value is None:
-        return "–"
+    if value is None or (isinstance(value, float) and value != value):
+        return format.MISSING
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def detail(body: dict[str, Any]) -> html.Div:
-    status_colour = {
-        "success": "success",
-        "failed": "danger",
-        "error": "danger",
-        "timeout": "danger",
-        "running": "primary",
-    }
+STATUS_COLOUR = {"success": "success", "failed": "danger", "error": "danger", "timeout": "danger", "running": "primary"}
+FAILED = ("failed", "error", "timeout")
+# Attrs shown in this order first; "error" has its own box.
+ATTR_ORDER = ("host", "trigger", "user", "command", "cwd", "version")
+SHORT_WINDOWS = (("15min", 900), ("1h", 3600), ("24h", 86400), ("7d", 7 * 86400), ("30d", 30 * 86400))
+
+
+def _runs(n: int, step: dict[str, Any] | None = None) -> str:
+    """The comparable runs in words.
+
+    >>> _runs(1), _runs(22, {"kind": "regression", "start_ts": "2026-11-30T19:05:00+00:00"})
+    ('the last successful run', 'the last 22 successful runs, since the regression of 2026-11-30 19:05')
+    """
+    runs = "the last successful run" if n == 1 else f"the last {n} successful runs"
+    return runs + (f", since the {step['kind']} of {format.timestamp(step['start_ts'])[:16]}" if step else "")
+
+
+def reason(name: str, c: dict[str, Any]) -> str:
+    """Why a metric of a run is or is not outside its band, in words.
+
+    >>> band = {"centre": 650_000.0, "lower": 540_000.0, "upper": 780_000.0}
+    >>> reason("duration_ms", {"value": 1_574_000.0, "baseline": band, "within_band": False,
+    ...                        "ratio": 2.42, "direction": "above", "runs": 30})
+    'took 26 min 14 s, 2.4× its usual 10 min 50 s (band 9–13 min over the last 30 successful runs)'
+    >>> reason("rows", {"value": 80.0, "baseline": {"centre": 100.0, "lower": 95.0, "upper": 105.0},
+    ...                 "within_band": False, "ratio": 0.8, "direction": "below", "runs": 1})
+    'rows was 80, 20 % less than its usual 100 (band 95–105 over the last successful run)'
+    >>> reason("rows", {"value": 3.0, "baseline": {"centre": None}, "within_band": None, "runs": 0})
+    'no earlier successful run to compare with'
+    """
+    if c.get("within_band") is None:
+        return "no earlier successful run to compare with"
+    b = c["baseline"]
+    duration = name == DURATION
+    what = format.duration if duration else format.number
+    band = band_text(name, b)
+    did = f"took {what(c['value'])}" if duration else f"{name} was {what(c['value'])}"
+    ratio = c.get("ratio")
+    if ratio is None:
+        how = f"its usual is {what(b['centre'])}"
+    elif ratio >= 1.5:
+        how = f"{format.ratio(ratio)} its usual {what(b['centre'])}"
+    elif ratio >= 1:
+        how = f"{format.percent(100 * (ratio - 1))} more than its usual {what(b['centre'])}"
+    else:
+        how = f"{format.percent(100 * (1 - ratio))} less than its usual {what(b['centre'])}"
+    runs = _runs(c["runs"], c.get("since_step"))
+    if c["within_band"]:
+        return f"{did}, within its usual band ({band} over {runs})"
+    return f"{did}, {how} (band {band} over {runs})"
+
+
+def explore_url(body: dict[str, Any], now: datetime) -> str:
+    """The Explore page on the script's events around the run: the shortest
+    trailing window that reaches back to the run, the script as entity, and
+    the run's own time span and id (``since``, ``until``, ``execution_id``).
+
+    >>> from datetime import timezone
+    >>> body = {"id": "exe_1", "script": "etl.py", "events_window": {"since": "2026-01-01T11:59:00+00:00",
+    ...         "until": "2026-01-01T12:05:00+00:00"}}
+    >>> explore_url(body, datetime(2026, 1, 1, 18, tzinfo=timezone.utc))
+    '/explore?window=24h&entity=etl.py&since=2026-01-01T11%3A59%3A00%2B00%3A00&until=2026-01-01T12%3A05%3A00%2B00%3A00&execution_id=exe_1'
+    """
+    since = body["events_window"]["since"]
+    age = (now - datetime.fromisoformat(since)).total_seconds() if since else 0
+    window = next((w for w, seconds in SHORT_WINDOWS if seconds >= age), SHORT_WINDOWS[-1][0])
+    params = {"window": window, "entity": body["script"], "since": since, "until": body["events_window"]["until"]}
+    return "/explore?" + urlencode({**params, "execution_id": body["id"]})
+
+
+def events_api_url(body: dict[str, Any]) -> str:
+    """Every event of the run's time window (its own and its neighbours'), as JSON.
+
+    >>> events_api_url({"events_window": {"since": "a", "until": "b"}})
+    '/api/events?since=a&until=b&limit=500'
+    """
+    w = body["events_window"]
+    return "/api/events?" + urlencode({"since": w["since"], "until": w["until"], "limit": 500})
+
+
+def error_box(body: dict[str, Any]) -> Any:
+    """A failed run's error message, first and in full; nothing for other runs."""
+    if body["status"] not in FAILED:
+        return None
+    error = body["attrs"].get("error")
+    exit_text = f" with exit code {body['exit_code']}" if body["exit_code"] is not None else ""
+    return dbc.Alert(
+        [
+            html.Div(
+                f"{body['status'].capitalize()}{exit_text} after {format.duration(body['duration_ms'])}",
+                className="fw-semibold mb-1",
+            ),
+            html.Pre(
+                str(error),
+                className="mb-0 small",
+                style={"whiteSpace": "pre-wrap", "wordBreak": "break-word", "background": "none", "color": "inherit"},
+            )
+            if error
+            else html.Div("The run recorded no error message.", className="small"),
+        ],
+        id=ids.X_ERROR,
+        color="danger",
+        className="mb-3",
+    )
+
+
+def attrs_table(attrs: dict[str, Any], run: dict[str, Any] | None = None) -> html.Table:
+    """The run's attrs but its error: host and trigger first, then the rest
+    by name; then where the run came from and when it finished."""
+    shown = [k for k in ATTR_ORDER if k in attrs] + sorted(k for k in attrs if k not in ATTR_ORDER and k != "error")
+    extra = {"source": (run or {}).get("source"), "finished (UTC)": format.timestamp((run or {}).get("finished_at"))}
+    attrs = {**attrs, **{k: v for k, v in extra.items() if k not in attrs and v}}
+    shown += [k for k in extra if k in attrs and k not in shown]
+    rows = [
+        html.Tr(
+            [
+                html.Th(
+                    k, className="text-body-secondary fw-normal pe-3", style={"width": "1%", "whiteSpace": "nowrap"}
+                ),
+                html.Td(format.value(attrs[k]), className="font-monospace small", style={"wordBreak": "break-word"}),
+            ]
+        )
+        for k in shown
+    ]
+    if not rows:
+        rows = [html.Tr(html.Td("The run recorded no attributes.", className="text-body-secondary"))]
+    return html.Table(html.Tbody(rows), id=ids.X_ATTRS, className="table table-sm mb-0")
+
+
+def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.Div:
+    """The drill-down of one run: what went wrong first, then why its
+    figures are unusual, its context and its neighbours."""
     nav = html.Div(
         [
             dcc.Link(
                 "← previous run",
-                href=f"/executions/{body['previous_id']}",
-                id="x-prev",
+                href=f"/executions/{quote(body['previous_id'])}",
+                id=ids.X_PREV,
                 className="btn btn-sm btn-outline-secondary",
             )
             if body["previous_id"]
             else html.Span("first run", className="text-body-secondary small"),
-            dcc.Link("all executions", href=f"/executions?script={body['script']}", className="btn btn-sm btn-link"),
+            dcc.Link(
+                "all runs of this script",
+                href=f"/executions?{urlencode({'script': body['script']})}",
+                className="btn btn-sm btn-link",
+            ),
             dcc.Link(
                 "next run →",
-                href=f"/executions/{body['next_id']}",
-                id="x-next",
+                href=f"/executions/{quote(body['next_id'])}",
+                id=ids.X_NEXT,
                 className="btn btn-sm btn-outline-secondary",
             )
             if body["next_id"]
             else html.Span("latest run", className="text-body-secondary small"),
         ],
-        className="d-flex gap-2 align-items-center mb-3",
+        className="d-flex flex-wrap gap-2 align-items-center mb-3",
     )
     header = html.Div(
         [
             html.H4(
                 [
-                    body["script"],
-                    " ",
-                    dbc.Badge(body["status"], color=status_colour.get(body["status"], "secondary"), className="ms-2"),
+                    html.Span(body["script"], style={"wordBreak": "break-all"}),
+                    dbc.Badge(
+                        body["status"],
+                        color=STATUS_COLOUR.get(body["status"], "secondary"),
+                        className="ms-2 align-middle",
+                    ),
                 ]
             ),
-            html.Div(body["id"], className="text-body-secondary font-monospace small"),
+            html.Div(
+                body["id"], className="text-body-secondary font-monospace small", style={"wordBreak": "break-all"}
+            ),
         ],
         className="mb-3",
     )
+    duration = body["comparison"].get(DURATION)
+    why = (
+        html.P(
+            reason(DURATION, duration).capitalize() + ".",
+            id=ids.X_REASON,
+            className="fw-semibold text-danger" if duration["within_band"] is False else "text-body-secondary",
+        )
+        if duration
+        else html.P("Still running." if body["status"] == "running" else "", id=ids.X_REASON)
+    )
     cards = stat_cards(
         [
-            ("duration", f"{fmt(body['duration_ms'])} ms"),
-            ("exit code", fmt(body["exit_code"])),
-            ("attempt", fmt(body["attempt"])),
-            ("started (UTC)", (body["started_at"] or "")[:19].replace("T", " ")),
-        ]
+            ("duration", "running" if body["duration_ms"] is None else format.duration(body["duration_ms"])),
+            ("exit code", format.value(body["exit_code"])),
+            ("attempt", format.value(body["attempt"])),
+            ("started (UTC)", format.timestamp(body["started_at"])),
+        ],
+        xs=6,
     )
     comparison = [
         {
             "metric": name,
-            "value": c["value"],
-            "baseline": c["baseline"]["centre"],
-            "lower": c["baseline"]["lower"],
-            "upper": c["baseline"]["upper"],
-            "delta %": c["delta_pct"],
+            "value": text(c["value"]),
+            "usual": text(c["baseline"]["centre"]),
+            "band": band_text(name, c["baseline"]),
+            "change": format.percent(c["delta_pct"], signed=True),
             "verdict": "no history"
             if c["within_band"] is None
             else "within band"
             if c["within_band"]
             else "outside band",
+            "why": reason(name, c),
         }
         for name, c in body["comparison"].items()
+        for text in [format.duration if name == DURATION else format.number]
     ]
     verdict_style = {
         "styleConditions": [
@@ -238,31 +398,130 @@ def detail(body: dict[str, Any]) -> html.Div:
             {"condition": "params.value === 'within band'", "style": {"color": "#2f9e44"}},
         ]
     }
-    cols: list[dict[str, Any]] = [{"field": k} for k in ("metric", "value", "baseline", "lower", "upper", "delta %")]
-    cols.append({"field": "verdict", "cellStyle": verdict_style})
+    cols: list[dict[str, Any]] = [
+        {"field": "metric", "minWidth": 130},
+        {"field": "value", "type": "rightAligned", "minWidth": 110},
+        {"field": "usual", "headerName": "usual (median)", "type": "rightAligned", "minWidth": 130},
+        {"field": "band", "type": "rightAligned", "minWidth": 140},
+        {"field": "change", "type": "rightAligned", "maxWidth": 110},
+        {"field": "verdict", "cellStyle": verdict_style, "minWidth": 120},
+        {
+            "field": "why",
+            "flex": 3,
+            "minWidth": 320,
+            "wrapText": True,
+            "autoHeight": True,
+            "cellStyle": {"lineHeight": "1.4", "paddingTop": "6px", "paddingBottom": "6px"},
+        },
+    ]
     events = [
         {
-            "ts": e["ts"],
+            "ts": format.timestamp(e["ts"]),
             "type": e["type"],
             "status": e["status"],
             "message": e["message"],
-            "duration_ms": e["duration_ms"],
+            "duration": format.duration(e["duration_ms"]),
         }
         for e in body["events"]
     ]
     compare_grid = grid(ids.X_COMPARISON, cols)
     compare_grid.rowData = comparison
-    events_grid = grid(ids.X_EVENTS, [{"field": k} for k in ("ts", "type", "status", "duration_ms", "message")])
+    events_grid = grid(
+        ids.X_EVENTS,
+        [
+            {"field": "ts", "headerName": "time (UTC)", "minWidth": 170},
+            {"field": "type", "minWidth": 150},
+            {"field": "status", "minWidth": 100},
+            {"field": "duration", "minWidth": 110},
+            {"field": "message", "minWidth": 200, "flex": 2},
+        ],
+    )
     events_grid.rowData = events
+    runs = body["neighbours"]
+    before = next((i for i, r in enumerate(runs) if r["current"]), 0)
+    after = len(runs) - before - 1
+    band = (duration or {}).get("baseline") or {}
+    chart_note = f"{before} earlier and {after} later runs of {body['script']}; red: failed; " + (
+        f"green band: {format.duration_range(band['lower'], band['upper'])}, the usual range."
+        if band.get("lower") is not None
+        else "no usual range yet."
+    )
+    context = card(
+        "Context",
+        [
+            attrs_table(body["attrs"], body),
+            html.Div(
+                [
+                    html.A(
+                        "Events around this run in Explore",
+                        href=explore_url(body, now),
+                        id=ids.X_EXPLORE,
+                        className="btn btn-sm btn-outline-primary",
+                    ),
+                    html.A(
+                        "Events of its time window (JSON)",
+                        href=events_api_url(body),
+                        id=ids.X_EVENTS_API,
+                        target="_blank",
+                        className="btn btn-sm btn-link",
+                    ),
+                ],
+                className="d-flex flex-wrap gap-2 mt-3",
+            ),
+            html.Div(
+                f"{format.timestamp(body['events_window']['since'])} – {format.timestamp(body['events_window']['until'])} UTC",
+                className="small text-body-secondary mt-1",
+            ),
+        ],
+        className="h-100",
+    )
+    neighbours_card = card(
+        "This run among its neighbours",
+        [
+            dcc.Graph(
+                id=ids.X_NEIGHBOURS,
+                figure=figures.execution_neighbours(runs, band=band, dark=dark),
+                config={"displayModeBar": False, "responsive": True},
+                style={"height": "240px"},
+            ),
+            html.Div(chart_note, className="small text-body-secondary"),
+        ],
+        className="h-100",
+    )
     return html.Div(
         [
             nav,
             header,
+            error_box(body),
+            why,
             cards,
-            card("Metrics against the script's baseline (previous 30 runs)", compare_grid, className="my-3"),
+            dbc.Row(
+                [dbc.Col(context, lg=5), dbc.Col(neighbours_card, lg=7)],
+                className="g-3 my-1",
+            ),
+            card(
+                f"Metrics against the usual of {_runs(body['baseline_runs'])} before it", compare_grid, className="my-3"
+            ),
             card("Events of this run", events_grid),
         ]
     )
+
+
+def band_text(name: str, b: dict[str, Any]) -> str:
+    """A baseline's band as the comparison table shows it.
+
+    >>> band_text("duration_ms", {"lower": 1200.0, "upper": 2500.0}), band_text("rows", {"lower": 65118.9, "upper": 174210.1})
+    ('1.2–2.5 s', '65,119–174,210')
+    >>> band_text("cpu_s", {"lower": 21.826, "upper": 70.574})
+    '21.8–70.6'
+    >>> band_text("rows", {"lower": None, "upper": None})
+    '–'
+    """
+    if b.get("lower") is None or b.get("upper") is None:
+        return format.MISSING
+    if name == DURATION:
+        return format.duration_range(b["lower"], b["upper"])
+    return f"{format.number(b['lower'], 3)}–{format.number(b['upper'], 3)}"
 
 
 def not_found(execution_id: str) -> html.Div:

@@ -3,9 +3,12 @@ no Dash, no database)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import plotly.graph_objects as go
+
+from layouts import format
 
 ACCENT = "#3b6cf6"
 STATUS_COLOURS = {"success": "#2f9e44", "failure": "#e03131", "neutral": "#868e96"}
@@ -215,6 +218,8 @@ def metric_trend(
                 name="baseline band",
             )
         )
+    is_duration = name == DURATION
+    writer = format.duration if is_duration else format.number
     fig.add_trace(
         go.Scatter(
             x=[p["timestamp"] for p in points],
@@ -224,7 +229,8 @@ def metric_trend(
             marker={"size": 5, "color": ACCENT},
             line={"color": ACCENT, "width": 1.5},
             customdata=[p["execution_id"] for p in points],
-            hovertemplate="%{x}<br>%{y}<br>%{customdata}<extra></extra>",
+            text=[writer(p["value"]) for p in points],
+            hovertemplate="%{x}<br>%{text}<br>%{customdata}<extra></extra>",
         )
     )
     if anomalies:
@@ -254,6 +260,105 @@ def metric_trend(
         )
     fig = _layout(fig, dark=dark, height=340)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": -0.2})
+    if is_duration and points:
+        highest = max([p["value"] for p in points] + [b["upper"] for b in band or []])
+        fig.update_yaxes(**duration_axis(highest))
+    return fig
+
+
+DURATION = "duration_ms"
+# Steps of a duration axis (ms): each a round number in the unit it is read in.
+_STEPS = [
+    *(m * 10**e for e in range(0, 3) for m in (1, 2, 5)),
+    *(s * 1000 for s in (1, 2, 5, 10, 15, 30)),
+    *(m * 60_000 for m in (1, 2, 5, 10, 15, 30)),
+    *(h * 3_600_000 for h in (1, 2, 3, 6, 12)),
+    *(d * 86_400_000 for d in (1, 2, 7, 14, 30, 90, 365)),
+]
+
+
+def duration_axis(highest: float, *, ticks: int = 5) -> dict[str, Any]:
+    """Axis settings that label durations (ms) from 0 to ``highest`` in
+    human units, at round steps.
+
+    >>> duration_axis(1_600_000)["ticktext"]
+    ['0', '10 min', '20 min', '30 min']
+    >>> duration_axis(0)["ticktext"], duration_axis(float("nan"))
+    (['0', '1 ms'], {})
+    """
+    if not math.isfinite(highest) or highest < 0:
+        return {}
+    step = next((s for s in _STEPS if highest / s <= ticks), _STEPS[-1])
+    n = max(1, int(-(-highest // step)))
+    values = [i * step for i in range(n + 1)]
+    text = ["0", *(format.duration(v) for v in values[1:])]
+    return {"tickvals": values, "ticktext": text, "rangemode": "tozero"}
+
+
+def execution_neighbours(
+    runs: list[dict[str, Any]], *, band: dict[str, Any] | None = None, dark: bool = False
+) -> go.Figure:
+    """A run among its script's neighbours: one bar per run (``execution_id,
+    started_at, duration_ms, status, current``) in start order, failures in
+    red, the run itself outlined and labelled, the duration band of its
+    comparable runs (``lower, centre, upper``) shaded.
+
+    >>> runs = [{"execution_id": "a", "started_at": "t1", "duration_ms": 1000.0, "status": "success", "current": False},
+    ...         {"execution_id": "b", "started_at": "t2", "duration_ms": 9000.0, "status": "failed", "current": True}]
+    >>> f = execution_neighbours(runs, band={"lower": 800.0, "centre": 1000.0, "upper": 1200.0})
+    >>> list(f.data[0].marker.color), f.layout.annotations[0].text, len(f.layout.shapes)
+    (['#3b6cf6', '#e03131'], 'this run', 2)
+    """
+    failed = {"failed", "error", "timeout"}
+    colours = [STATUS_COLOURS["failure"] if r["status"] in failed else ACCENT for r in runs]
+    fig = go.Figure(
+        go.Bar(
+            x=list(range(len(runs))),
+            y=[r["duration_ms"] or 0 for r in runs],
+            marker={
+                "color": colours,
+                "opacity": [1.0 if r["current"] else 0.55 for r in runs],
+                "line": {
+                    "color": ["#f08c00" if r["current"] else "rgba(0,0,0,0)" for r in runs],
+                    "width": [3 if r["current"] else 0 for r in runs],
+                },
+            },
+            customdata=[
+                [r["execution_id"], format.timestamp(r["started_at"]), format.duration(r["duration_ms"]), r["status"]]
+                for r in runs
+            ],
+            hovertemplate="%{customdata[1]} UTC<br>%{customdata[2]} · %{customdata[3]}<br>%{customdata[0]}<extra></extra>",
+            name="runs",
+        )
+    )
+    here = next((i for i, r in enumerate(runs) if r["current"]), None)
+    values = [r["duration_ms"] or 0 for r in runs]
+    top = max(values, default=0)
+    if band and band.get("lower") is not None and band.get("upper") is not None:
+        fig.add_hrect(
+            y0=max(0.0, band["lower"]), y1=band["upper"], fillcolor="rgba(47,158,68,0.15)", line_width=0, layer="below"
+        )
+        if band.get("centre") is not None:
+            fig.add_hline(y=band["centre"], line_dash="dot", line_color="rgba(47,158,68,0.8)", line_width=1)
+        top = max(top, band["upper"])
+    if here is not None:
+        fig.add_annotation(
+            x=here,
+            y=values[here],
+            text="this run",
+            showarrow=True,
+            arrowhead=2,
+            arrowcolor="#f08c00",
+            ay=-36,
+            font={"color": "#f08c00"},
+            bgcolor="rgba(0,0,0,0)",
+        )
+    fig = _layout(fig, dark=dark, height=240)
+    ends = [(0, "← earlier"), (len(runs) - 1, "later →")]
+    ends = [(i, text) for i, text in ends if i != here] if len(runs) > 1 else []
+    fig.update_xaxes(tickvals=[i for i, _ in ends], ticktext=[t for _, t in ends], showgrid=False, zeroline=False)
+    fig.update_yaxes(**duration_axis(top * 1.15))
+    fig.update_layout(bargap=0.25, margin={"l": 64, "r": 16, "t": 24, "b": 32})
     return fig
 
 

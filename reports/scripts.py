@@ -17,7 +17,7 @@ from analytics.baselines import baseline
 from analytics.distributions import summary_stats
 from analytics.regressions import detect_steps
 from analytics.trends import trend
-from data import queries
+from data import queries, records
 from data.records import get_metrics
 from reports.overview import event_json
 
@@ -165,33 +165,157 @@ def anomalies(conn: Connection, *, script: str, name: str, days: float, now: dat
     ]
 
 
+NEIGHBOURS = 20  # runs either side of a run on its drill-down chart
+EVENTS_MARGIN = timedelta(minutes=1)  # the events "around" a run: its time span widened by this much
+
+
+def _script_runs(conn: Connection, script: str) -> pd.DataFrame:
+    """Every run of ``script``, oldest first (ties by id)."""
+    runs = queries.executions_frame(conn, script=script, newest_first=False)
+    return runs.sort_values(["started_at", "id"], kind="stable").reset_index(drop=True)
+
+
+def _position(runs: pd.DataFrame, execution_id: str) -> int:
+    return int(runs.index[runs["id"] == execution_id][0])
+
+
+def comparable_runs(runs: pd.DataFrame, execution_id: str, *, limit: int = BASELINE_RUNS) -> pd.DataFrame:
+    """The runs a run is measured against: of the same script's runs
+    (``runs``, oldest first, as :func:`_script_runs` reads them), the last
+    ``limit`` successful ones started before it, never the run itself.
+
+    >>> runs = pd.DataFrame({"id": ["a", "b", "c", "d"], "status": ["success", "failed", "success", "success"]})
+    >>> comparable_runs(runs, "d")["id"].tolist(), comparable_runs(runs, "d", limit=1)["id"].tolist()
+    (['a', 'c'], ['c'])
+    """
+    before = runs.iloc[: _position(runs, execution_id)]
+    return before[before["status"] == records.SUCCESS].tail(limit)
+
+
+def neighbours(runs: pd.DataFrame, execution_id: str, *, n: int = NEIGHBOURS) -> list[dict[str, Any]]:
+    """Up to ``n`` runs before and after a run (any status), the run itself
+    flagged ``current``: what its drill-down chart draws.
+
+    >>> at = pd.Timestamp("2026-01-01", tz="UTC")
+    >>> runs = pd.DataFrame({"id": list("abcde"), "started_at": [at] * 5, "duration_ms": [1.0, 2, 3, None, 5],
+    ...                      "status": ["success"] * 4 + ["failed"]})
+    >>> [(r["execution_id"], r["current"]) for r in neighbours(runs, "c", n=1)]
+    [('b', False), ('c', True), ('d', False)]
+    """
+    at = _position(runs, execution_id)
+    window = runs.iloc[max(0, at - n) : at + n + 1]
+    return [
+        {
+            "execution_id": str(r["id"]),
+            "started_at": _iso(r["started_at"]),
+            "duration_ms": None if r["duration_ms"] != r["duration_ms"] else float(r["duration_ms"]),
+            "status": str(r["status"]),
+            "current": r["id"] == execution_id,
+        }
+        for r in window.to_dict("records")
+    ]
+
+
+MIN_LEVEL_RUNS = 8  # a step in the comparable runs starts a new baseline once this many runs follow it
+
+
+def current_level(earlier: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any] | None]:
+    """The comparable runs at their current level: when the series stepped
+    (a regression or improvement, :func:`analytics.regressions.detect_steps`)
+    and at least :data:`MIN_LEVEL_RUNS` runs follow the last step, only those
+    (a band over two levels is wide enough to hide anything); with the step.
+
+    >>> ts = pd.date_range("2026-01-01", periods=24, freq="h", tz="UTC")
+    >>> s = pd.DataFrame({"ts": ts, "value": [40.0, 41, 39, 40, 42, 38, 40, 41, 39, 40, 41, 40] + [56.0, 57, 55, 56, 58, 54, 56, 57, 55, 56, 57, 56]})
+    >>> level, step = current_level(s)
+    >>> len(level), step["kind"], step["start_ts"]
+    (12, 'regression', '2026-01-01T12:00:00+00:00')
+    """
+    if len(earlier) < 2 * MIN_LEVEL_RUNS:
+        return earlier, None
+    steps = detect_steps(earlier[["ts", "value"]])
+    if steps.empty:
+        return earlier, None
+    last = steps.iloc[-1]
+    start = int(last["start_index"])
+    if len(earlier) - start < MIN_LEVEL_RUNS:
+        return earlier, None
+    size_pct = None if last["size_pct"] != last["size_pct"] else round(float(last["size_pct"]), 2)
+    return earlier.iloc[start:], {"start_ts": _iso(last["start_ts"]), "kind": str(last["kind"]), "size_pct": size_pct}
+
+
+def _compare(value: float, earlier: pd.DataFrame) -> dict[str, Any]:
+    earlier, step = current_level(earlier.sort_values("ts", kind="stable").reset_index(drop=True))
+    b = baseline(earlier, method="intelligent", lookback=BASELINE_RUNS)
+    within = None if b.lower is None or b.upper is None else bool(b.lower <= value <= b.upper)
+    return {
+        "value": value,
+        "baseline": b.as_dict(),
+        "within_band": within,
+        "delta_pct": round(100 * (value - b.centre) / b.centre, 2) if b.centre else None,
+        "ratio": value / b.centre if b.centre else None,
+        "direction": None
+        if within is None or within
+        else "above"
+        if b.upper is not None and value > b.upper
+        else "below",
+        "runs": len(earlier),
+        "since_step": step,
+    }
+
+
+def events_window(row: dict[str, Any]) -> dict[str, str | None]:
+    """The time span of a run's events, widened by :data:`EVENTS_MARGIN`
+    either side (a run still running ends where it started).
+
+    >>> from datetime import timezone
+    >>> at = datetime(2026, 1, 1, 12, tzinfo=timezone.utc)
+    >>> events_window({"started_at": at, "finished_at": None, "duration_ms": 90_000.0})
+    {'since': '2026-01-01T11:59:00+00:00', 'until': '2026-01-01T12:02:30+00:00'}
+    """
+    start = pd.Timestamp(row["started_at"])
+    end = row.get("finished_at")
+    if end is None or end is pd.NaT:
+        duration = row.get("duration_ms")
+        end = start + pd.Timedelta(milliseconds=duration) if duration is not None and duration == duration else start
+    return {"since": _iso(start - EVENTS_MARGIN), "until": _iso(pd.Timestamp(end) + EVENTS_MARGIN)}
+
+
 def execution_detail(conn: Connection, execution_id: str) -> dict[str, Any] | None:
+    """One run with what explains it: its attrs (error, host, trigger...),
+    its events, the previous and next run of its script, each metric
+    against the baseline of the comparable runs (:func:`comparable_runs`)
+    with the band, ratio and direction, the neighbours' durations for a
+    chart and the time window of its events."""
     row = queries.get_execution(conn, execution_id)
     if row is None:
         return None
     metrics = get_metrics(conn, execution_id)
     prev_id, next_id = queries.neighbour_executions(conn, row)
     events = queries.events_frame(conn, filters=queries.Filters(execution_id=(execution_id,)), limit=500)
+    runs = _script_runs(conn, row["script"])
+    earlier = comparable_runs(runs, execution_id)
+    series = {DURATION: pd.DataFrame({"ts": earlier["started_at"], "value": earlier["duration_ms"]})}
+    ids = earlier["id"].tolist()
+    named = queries.metrics_frame(conn, execution_ids=ids or [""])
+    for name in metrics:
+        m = named[named["name"] == name]
+        series[name] = pd.DataFrame({"ts": m["started_at"], "value": m["value"]})
     comparison = {}
     values = {DURATION: row["duration_ms"], **metrics}
     for name, value in values.items():
-        if value is None:
+        if value is None or value != value:
             continue
-        s = metric_series(conn, script=row["script"], name=name, since=None)
-        earlier = s[s["ts"] < pd.Timestamp(row["started_at"])]
-        b = baseline(earlier, method="intelligent", lookback=BASELINE_RUNS)
-        within = None if b.lower is None or b.upper is None else bool(b.lower <= value <= b.upper)
-        comparison[name] = {
-            "value": value,
-            "baseline": b.as_dict(),
-            "within_band": within,
-            "delta_pct": round(100 * (value - b.centre) / b.centre, 2) if b.centre else None,
-        }
+        comparison[name] = _compare(float(value), series[name].dropna())
     return execution_json(row, metrics) | {
+        "attrs": dict(row.get("attrs") or {}),
         "previous_id": prev_id,
         "next_id": next_id,
         "events": [event_json(r) for r in events.to_dict("records")],
         "comparison": comparison,
+        "baseline_runs": BASELINE_RUNS,
+        "neighbours": neighbours(runs, execution_id),
+        "events_window": events_window(row),
     }
 
 
