@@ -11,6 +11,10 @@ WebSocket protocol
 
 Frames go out at most every ``FRAME_INTERVAL`` seconds per client; an event
 after a quiet spell goes out at once, bursts are coalesced.
+
+The replaced dashboards' events (``join_session``, ``join_admin_room``, ...)
+are handed to ``live/rooms.py``; so is ``request_update`` on a socket that
+joined a session and subscribed to no topics (see ``live.rooms.takes``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from flask_sock import Sock
 from data.queries import Filters, events_frame
 from live.broker import Broker, Subscriber, TooManyClients, TopicError, matches, parse_topics
 from live.compat import refuse_socket, refuse_stream, register_compat_live
+from live.rooms import RoomHub, connection_role, takes
+from live.socketio import register_socketio
 from reports.overview import event_json, kpis
 from services import Services
 from web.docs import ROUTES, Param, RouteDoc
@@ -92,11 +98,12 @@ def _after(message: dict[str, Any]) -> int | None:
 
 
 class WebSocketSession:
-    def __init__(self, ws: Any, services: Services, sub: Subscriber) -> None:
+    def __init__(self, ws: Any, services: Services, sub: Subscriber, hub: RoomHub) -> None:
         self.ws = ws
         self.services = services
         self.broker = services.live.broker
         self.sub = sub  # holds the client's place under the subscriber cap from the start
+        self.rooms = hub.member(self.send, *connection_role())  # the replaced dashboards' events
         self.last_sent = 0.0
         self.seq = 0  # frame number: lets the browser notice a frame it did not apply
         self.floor = 0  # events up to this id went out in initial_data
@@ -109,7 +116,9 @@ class WebSocketSession:
                     self.handle(raw)
                     raw = self.ws.receive(timeout=0)
                 self.pump()
+                self.rooms.pump()
         finally:
+            self.rooms.close()
             self.broker.unsubscribe(self.sub)
             if self.services.live.stopping.is_set():
                 self.ws.close(reason=1001, message="server shutting down")
@@ -130,7 +139,9 @@ class WebSocketSession:
         except orjson.JSONDecodeError:
             kind, message = None, {}
         try:
-            if kind == "subscribe":
+            if takes(kind, in_session=self.rooms.session_id is not None, subscribed=bool(self.sub.topics)):
+                self.rooms.handle(kind, message)  # live/rooms.py
+            elif kind == "subscribe":
                 topics = parse_topics(message.get("topics") or ["all"])
                 self.sub.topics = self.sub.topics | topics
                 self.send_initial(self.sub.topics, _after(message))
@@ -237,6 +248,8 @@ ROUTES.append(
 def register_live(server: Flask, services: Services) -> None:
     server.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": 25})
     sock = Sock(server)
+    hub = RoomHub(services)
+    register_socketio(server, services, hub)
 
     @server.before_request
     def _start_live() -> None:
@@ -249,7 +262,7 @@ def register_live(server: Flask, services: Services) -> None:
         except TooManyClients as exc:
             refuse_socket(ws, exc)
             return
-        WebSocketSession(ws, services, sub).run()
+        WebSocketSession(ws, services, sub, hub).run()
 
     def get_stream() -> Response:
         try:

@@ -32,6 +32,8 @@ LAYERS: dict[str, int] = {
     "api": 5,
     "live.endpoints": 5,
     "live.compat": 5,
+    "live.rooms": 5,
+    "live.socketio": 5,
     "auth": 5,
     "layouts": 6,
     "callbacks": 6,
