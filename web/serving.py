@@ -28,6 +28,7 @@ from settings import Settings
 
 # Requests served by the live pool: paths that stay open as long as the client watches.
 LIVE_PATHS = frozenset({"/ws", "/ws/metrics", "/api/stream", "/realtime/stream"})
+LIVE_PREFIXES = ("/socket.io/",)  # Socket.IO websockets and long polls hold their request too
 LIVE_SPARE = 16  # live-pool threads beyond the cap, to answer clients over it with 503/1013 at once
 MAX_HEAD = 64 * 1024  # request line and headers; gunicorn's own limits apply after this
 MAX_BUFFERED = 256 * 1024 * 1024  # bodies held by the event loop at once; beyond, a thread reads them
@@ -192,7 +193,7 @@ def worker_class(settings: Settings) -> type[ThreadWorker]:
                     return False
                 head.deadline = time.monotonic() + body_timeout
                 self.buffered += len(head.data) - head.head_end
-            live = head.path in LIVE_PATHS
+            live = head.path in LIVE_PATHS or head.path.startswith(LIVE_PREFIXES)
             body_here = len(head.data) - head.head_end
             if not live and head.want > body_here and self.buffered < MAX_BUFFERED:
                 return False  # wait in the loop for the rest of the body

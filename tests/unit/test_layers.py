@@ -42,7 +42,19 @@ LAYERS: dict[str, int] = {
 }
 NAMES = {1: "pure", 2: "storage", 3: "services", 4: "wiring", 5: "web", 6: "pages", 7: "app"}
 # Packages of HTTP and of the pages, which only the web layer and above may import.
-WEB_PACKAGES = ("flask", "werkzeug", "dash", "dash_bootstrap_components", "dash_ag_grid", "flask_sock", "gunicorn")
+WEB_PACKAGES = (
+    "flask",
+    "werkzeug",
+    "dash",
+    "dash_bootstrap_components",
+    "dash_ag_grid",
+    "dash_extensions",
+    "flask_sock",
+    "gunicorn",
+    "socketio",
+    "engineio",
+    "simple_websocket",
+)
 # The pure layer is also kept free of database sessions.
 PURE_FORBIDDEN = ("sqlalchemy",)
 
