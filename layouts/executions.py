@@ -402,7 +402,7 @@ def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.D
         {"field": "metric", "minWidth": 130},
         {"field": "value", "type": "rightAligned", "minWidth": 110},
         {"field": "usual", "headerName": "usual (median)", "type": "rightAligned", "minWidth": 130},
-        {"field": "band", "type": "rightAligned", "minWidth": 140},
+        {"field": "band", "type": "rightAligned", "minWidth": 180},
         {"field": "change", "type": "rightAligned", "maxWidth": 110},
         {"field": "verdict", "cellStyle": verdict_style, "minWidth": 120},
         {
@@ -437,15 +437,13 @@ def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.D
         ],
     )
     events_grid.rowData = events
+    # A few events: a grid as tall as its rows (an auto-height grid keeps room for 150 px of rows).
+    shown = max(1, min(len(events), 20))
+    events_grid.dashGridOptions = {**events_grid.dashGridOptions, "domLayout": "normal"}
+    events_grid.style = {"width": "100%", "height": f"{50 + 42 * shown + 52}px"}
     runs = body["neighbours"]
-    before = next((i for i, r in enumerate(runs) if r["current"]), 0)
-    after = len(runs) - before - 1
     band = (duration or {}).get("baseline") or {}
-    chart_note = f"{before} earlier and {after} later runs of {body['script']}; red: failed; " + (
-        f"green band: {format.duration_range(band['lower'], band['upper'])}, the usual range."
-        if band.get("lower") is not None
-        else "no usual range yet."
-    )
+    chart_note = neighbours_note(runs, body["script"], band)
     context = card(
         "Context",
         [
@@ -453,7 +451,7 @@ def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.D
             html.Div(
                 [
                     html.A(
-                        "Events around this run in Explore",
+                        f"Events of {body['script']} in Explore",
                         href=explore_url(body, now),
                         id=ids.X_EXPLORE,
                         className="btn btn-sm btn-outline-primary",
@@ -500,11 +498,36 @@ def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.D
                 className="g-3 my-1",
             ),
             card(
-                f"Metrics against the usual of {_runs(body['baseline_runs'])} before it", compare_grid, className="my-3"
+                f"Metrics against their usual (up to {body['baseline_runs']} successful runs before this one)",
+                compare_grid,
+                className="my-3",
             ),
             card("Events of this run", events_grid),
         ]
     )
+
+
+def neighbours_note(runs: list[dict[str, Any]], script: str, band: dict[str, Any]) -> str:
+    """What the neighbours chart shows, in words.
+
+    >>> runs = [{"current": False, "status": "failed"}, {"current": True, "status": "success"}]
+    >>> neighbours_note(runs, "a.py", {"lower": 540_000.0, "upper": 780_000.0})
+    'The 1 run of a.py before this one (none after it); red: failed; green: its usual range, 9–13 min.'
+    >>> neighbours_note(runs[1:], "a.py", {})
+    'The first run of a.py; no usual range yet.'
+    """
+    at = next((i for i, r in enumerate(runs) if r["current"]), 0)
+    before, after = at, len(runs) - at - 1
+    if not before and not after:
+        text = f"The first run of {script}"
+    else:
+        text = f"The {before} run{'s' if before != 1 else ''} of {script} before this one"
+        text += f" and {after} after it" if after else " (none after it)"
+    if any(r["status"] in FAILED for r in runs):
+        text += "; red: failed"
+    if band.get("lower") is None or band.get("upper") is None:
+        return text + "; no usual range yet."
+    return text + f"; green: its usual range, {format.duration_range(band['lower'], band['upper'])}."
 
 
 def band_text(name: str, b: dict[str, Any]) -> str:
