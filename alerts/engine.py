@@ -88,7 +88,10 @@ def link(rule: Rule, labels: dict[str, str], sample: Sample | None) -> str:
     return "/explore?" + urlencode(params)
 
 
-def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: str) -> str:
+def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: str, holds: bool = True) -> str:
+    """One line for an alert: its value against the condition, as true for
+    its state (``holds``: whether the condition held at this evaluation; a
+    firing alert whose condition cleared keeps firing for ``keep_firing_for``)."""
     title = rule.description or rule.name
     group = ", ".join(f"{k}={v}" for k, v in labels.items() if k not in rule.labels)
     where = f" [{group}]" if group else ""
@@ -96,6 +99,17 @@ def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: st
     shown = format_value(value)
     if state == "resolved":
         return f"{title}{where}: resolved ({rule.metric} now {shown})"
+    if not holds and state == "firing":
+        keep = f"keeps firing for {rule.keep_firing_for} after it cleared"
+        if rule.kind == "absence":
+            return f"{title}{where}: events arrive again ({shown} in the last {rule.window}); {keep}"
+        if rule.kind in ("anomaly", "duration"):
+            return f"{title}{where}: no longer flagged ({rule.metric} {shown}); {keep}"
+        now_is = f"is {shown}" if sample is not None else f"has no matching events in the last {rule.window}"
+        return (
+            f"{title}{where}: {rule.metric} {now_is}, no longer {rule.op} {format_value(rule.threshold)} "
+            f"over {rule.window}; {keep}"
+        )
     if rule.kind == "absence":
         return f"{title}{where}: no matching events in the last {rule.window}"
     if rule.kind in ("anomaly", "duration") and sample is not None and sample.detail:
@@ -289,7 +303,7 @@ class AlertEngine:
             for i, (row, rule, st, sample) in enumerate(planned):
                 s = st.after
                 values = {f: getattr(s, f) for f in _SERIES_FIELDS} | {
-                    "summary": summary(rule, s.labels, sample, s.state),
+                    "summary": summary(rule, s.labels, sample, s.state, matches(rule, sample)),
                     "severity": rule.severity,
                     "labels": s.labels,
                 }

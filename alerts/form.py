@@ -14,8 +14,10 @@ import re
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
-from alerts.rules import GROUP_DIMENSIONS, RuleError
+from alerts.rules import GROUP_DIMENSIONS, TODAY, Rule, RuleError, parse_rule
+from core.schemas import field_errors
 
 FILTER_DIMENSIONS = ("source", "type", "entity", "status")
 
@@ -97,6 +99,22 @@ LABELS = {
     "webhook": "webhook URLs",
     "advanced": "advanced",
 }
+
+
+# The durations the rule model accepts (alerts.rules.duration), as the help texts and the errors show them.
+DURATION_EXAMPLES = "90 (seconds), 30s, 5m, 10min, 6h, 7d or 2w"
+DURATION_FIELDS = ("window", "for", "keep_firing_for", "repeat_interval", "bucket", "history")
+ZERO_ALLOWED = ("for", "keep_firing_for")  # "0s": at once / not at all
+# The help under each duration control: the same examples, with what 0 or today means there.
+HELP = {
+    "window": "e.g. 30s, 5m, 10min, 6h, 7d or today",
+    "for": "how long it must hold before it fires: 0s (at once), 5m, 10min",
+    "keep_firing_for": "after the condition clears: 0s (not at all), 5m, 10min",
+    "repeat_interval": "notify again while firing: 30min, 4h, 1d",
+}
+ADVANCED_FIELDS = "labels, filter.attrs, filter.user, samples_filter, bucket, history"
+# A form holds at most this many errors (a broken advanced box could name hundreds).
+MAX_ERRORS = 20
 
 
 class FormError(ValueError):
@@ -258,19 +276,182 @@ def control_for(field: str) -> str | None:
     return None
 
 
+def plain(field: str, message: str) -> str:
+    """A validation message in words a person understands (the rule model's
+    and pydantic's texts mapped to what to write instead).
+
+    >>> plain("threshold", "Input should be a valid number, unable to parse string as a number")
+    'write a number, like 3 or 2.5'
+    >>> plain("window", "expected a duration like 90, 10min, 6h or 7d, got '5 parsecs'")
+    "'5 parsecs' is not a duration; write e.g. 90 (seconds), 30s, 5m, 10min, 6h, 7d, 2w or today"
+    >>> plain("repeat_interval", "must be between 1 second and 400 days, got '0s'")
+    'must be longer than 0, e.g. 30min, 4h or 1d'
+    >>> plain("history", "must be between 1 second and 400 days, got '500d'")
+    "'500d' is too long: at most 400 days"
+    >>> plain("op", "Input should be '>', '>=' or '<'")
+    'choose one of >, >= or <'
+    """
+    head = field.split(".")[0]
+    got = re.search(r", got (.+)$", message)
+    typed = got.group(1) if got else None
+    if head in DURATION_FIELDS and (message.startswith("expected a duration") or message.startswith("must be between")):
+        shown = f"{typed} " if typed else ""
+        if message.startswith("must be between"):
+            if typed and re.match(r"^'[0.\s]*[a-z]*'$", typed):
+                return "must be longer than 0, e.g. 30min, 4h or 1d"
+            return f"{shown}is too long: at most 400 days"
+        examples = DURATION_EXAMPLES.replace(" or ", ", ") + f" or {TODAY}" if head == "window" else DURATION_EXAMPLES
+        return f"{shown or 'that '}is not a duration; write e.g. {examples}"
+    if message in ("Field required",) or message.startswith("String should have at least 1 character"):
+        if head == "name":
+            return "give the rule a name"
+        return "must not be empty" if "[key]" not in field else "a key must not be empty"
+    if message.startswith("String should have at most"):
+        return "too long: at most " + message.removeprefix("String should have at most ")
+    if message.startswith("Input should be a valid number") or message.startswith("Input should be a finite number"):
+        return "write a number, like 3 or 2.5"
+    if message.startswith("Input should be a valid integer"):
+        return "write a whole number, like 10"
+    if message.startswith("Input should be greater than or equal to 0"):
+        return "must be 0 or more"
+    if message.startswith("Input should be less than or equal to"):
+        return "must be at most " + f"{int(float(message.rsplit(' ', 1)[-1])):,}"
+    if message.startswith("Input should be a valid boolean"):
+        return "write true or false"
+    if message.startswith("Input should be a valid dictionary"):
+        return "write key: value pairs here"
+    if message.startswith("Input should be a valid list"):
+        return "write a list of values"
+    if message.startswith("Input should be a valid string"):
+        return "write text here"
+    if message == "Extra inputs are not permitted":
+        return f"is not a rule field (check the spelling; the advanced box takes {ADVANCED_FIELDS})"
+    if message.startswith("List should have at most"):
+        return "too many: at most " + message.removeprefix("List should have at most ")
+    choices = re.fullmatch(r"Input should be (('[^']*'(, | or )?)+)", message)
+    if choices:
+        return "choose one of " + choices.group(1).replace("'", "")
+    if message == "must be an http:// or https:// URL":
+        return "write a URL that starts with http:// or https://"
+    return message
+
+
 def error_text(field: str, message: str) -> str:
-    """A validation message that names the field as the form labels it.
+    """A validation message, in plain words, that names the field as the form labels it.
 
     >>> error_text("filter.type", "give at least one value")
     "Check the field 'type' (filter.type): give at least one value"
     >>> error_text("threshold", "Input should be a valid number")
-    "Check the field 'threshold': Input should be a valid number"
+    "Check the field 'threshold': write a number, like 3 or 2.5"
     """
     control = control_for(field)
     label = LABELS.get(control, control) if control else None
+    text = plain(field, message)
     if label is None or label == field:
-        return f"Check the field '{field}': {message}"
-    return f"Check the field '{label}' ({field}): {message}"
+        return f"Check the field '{field}': {text}"
+    return f"Check the field '{label}' ({field}): {text}"
+
+
+def _without(spec: dict[str, Any], field: str) -> bool:
+    """Drop the part of ``spec`` an error names (the rule's default applies
+    instead); False when nothing could be dropped."""
+    head = field.split(".")[0].replace("for_", "for")
+    if head == "name":
+        if spec.get("name") == "unnamed":
+            return False
+        spec["name"] = "unnamed"  # required: a stand-in, so the other fields are still checked
+        return True
+    if head == "targets" and field.endswith(".url") and isinstance(spec.get("targets"), list):
+        index = int(field.split(".")[1]) if field.split(".")[1].isdigit() else -1
+        if 0 <= index < len(spec["targets"]):
+            spec["targets"] = [t for i, t in enumerate(spec["targets"]) if i != index]
+            return True
+    return spec.pop(head, None) is not None
+
+
+def validate(values: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The form's rule spec and every problem of it at once: ``(spec,
+    [(field, message), ...])``, the list empty when the rule is valid. Each
+    field is named as ``RuleError.field`` names it (``threshold``,
+    ``filter.type``, ``targets.2.url``); each message is the rule model's,
+    for :func:`plain` or :func:`error_text` to show.
+
+    >>> spec, errors = validate(FORM_DEFAULTS | {"name": "", "threshold": "high", "window": "5 parsecs"})
+    >>> [field for field, _message in errors]
+    ['name', 'window', 'threshold']
+    >>> validate(FORM_DEFAULTS | {"name": "ok", "threshold": "3"})[1]
+    []
+    """
+    errors: list[tuple[str, str]] = []
+    try:
+        spec = form_spec(values)
+    except FormError as exc:  # a broken advanced box: check the rest of the form without it
+        errors.append((exc.field, exc.message))
+        spec = form_spec(values | {"advanced": ""})
+    checked = dict(spec)
+    try:
+        Rule.model_validate(checked)
+    except ValidationError as exc:
+        for err in field_errors(exc):
+            field = err["field"].replace("for_", "for")
+            errors.append((field, err["message"]))
+            _without(checked, field)
+    for _ in range(MAX_ERRORS):  # the checks that span fields, each once its fields are valid
+        try:
+            parse_rule(checked)
+            break
+        except RuleError as exc:
+            if (exc.field, exc.message) not in errors:
+                errors.append((exc.field, exc.message))
+            if not _without(checked, exc.field):
+                break
+    return spec, errors[:MAX_ERRORS]
+
+
+def form_errors(errors: list[tuple[str, str]]) -> dict[str, str]:
+    """Each control's message for ``validate``'s errors (a field no control
+    holds came from the advanced box, which then says so).
+
+    >>> form_errors([("threshold", "Input should be a valid number"), ("colour", "Extra inputs are not permitted")])["advanced"]
+    'colour: is not a rule field (check the spelling; the advanced box takes labels, filter.attrs, filter.user, samples_filter, bucket, history)'
+    """
+    out: dict[str, list[str]] = {}
+    for field, message in errors:
+        control = control_for(field) or "advanced"
+        text = plain(field, message)
+        if control == "advanced" and field != "advanced":  # the box holds many fields: say which
+            text = f"{field}: {text}"
+        out.setdefault(control, []).append(text)
+    return {control: "; ".join(texts) for control, texts in out.items()}
+
+
+def summary_text(errors: list[tuple[str, str]]) -> str:
+    """The line under the form for ``validate``'s errors.
+
+    >>> summary_text([("threshold", "Input should be a valid number")])
+    "Check the field 'threshold': write a number, like 3 or 2.5"
+    >>> summary_text([("threshold", "x"), ("window", "y")])
+    "2 fields need a fix (marked in red): 'threshold', 'window'."
+    """
+    if len(errors) == 1:
+        return error_text(*errors[0])
+    names = []
+    for field, _message in errors:
+        control = control_for(field)
+        name = f"'{LABELS.get(control, control) if control else field}'"
+        if name not in names:
+            names.append(name)
+    return f"{len(errors)} fields need a fix (marked in red): {', '.join(names)}."
+
+
+def invalid_all(errors: list[tuple[str, str]]) -> dict[str, bool]:
+    """Which controls to mark invalid for ``validate``'s errors.
+
+    >>> [f for f, bad in invalid_all([("threshold", "x"), ("filter.type.0", "y"), ("colour", "z")]).items() if bad]
+    ['threshold', 'type', 'advanced']
+    """
+    marked = {control_for(field) or "advanced" for field, _message in errors}
+    return {f: f in marked for f in INVALIDABLE}
 
 
 def invalid_flags(field: str | None) -> dict[str, bool]:

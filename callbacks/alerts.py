@@ -27,18 +27,19 @@ from alerts import manage
 from alerts.form import (
     FORM_FIELDS,
     INVALIDABLE,
-    FormError,
     error_text,
-    form_spec,
+    form_errors,
     form_values,
     id_of,
-    invalid_flags,
+    invalid_all,
     silence_error,
     silence_spec,
+    summary_text,
+    validate,
 )
 from alerts.rules import RuleError
 from auth import current_role, current_user
-from layouts import alerts_active, alerts_history, alerts_rules, figures, ids
+from layouts import alerts_active, alerts_history, alerts_rules, ids
 from layouts.alerts_active import message
 from layouts.alerts_format import describe, labels_text, when
 from services import Services
@@ -145,7 +146,7 @@ def active(services: Services, *, previous: str | None, alert_id: Any, **_trigge
             [r["id"] for r in recent],
             detail,
             [(r["id"], r["enabled"]) for r in rules],
-            len(silences),
+            [(s["id"], s["ends_at"]) for s in silences],
             now.strftime("%Y-%m-%dT%H:%M"),
         ],
         default=str,
@@ -156,10 +157,12 @@ def active(services: Services, *, previous: str | None, alert_id: Any, **_trigge
     specs = {r["id"]: r["spec"] for r in rules}
     detail_spec = specs.get(detail["rule_id"]) if detail else None
     return {
-        "alerts": alerts_active.active_list(alerts, specs, now),
+        "alerts": alerts_active.active_list(alerts, specs, now, silences),
         "key": key,
-        "counts": alerts_active.counts_badges(alerts, len(rules), sum(1 for r in rules if r["enabled"]), len(silences)),
-        "detail": alerts_active.alert_detail(detail, detail_spec, now, alert_id) if alert_id else None,
+        "counts": alerts_active.counts_badges(
+            alerts, len(rules), sum(1 for r in rules if r["enabled"]), len(silences), silences
+        ),
+        "detail": alerts_active.alert_detail(detail, detail_spec, now, alert_id, silences) if alert_id else None,
         "recent": alerts_active.recent_list(recent),
     }
 
@@ -329,9 +332,19 @@ def _edited(rule: dict[str, Any]) -> Reply:
     }
 
 
-def _invalid(field: str, text: str) -> Reply:
-    """The error shown under the form, with its control marked."""
-    return {"invalid": invalid_flags(field), "message": message(text, "danger")}
+def _invalid(errors: list[tuple[str, str]]) -> Reply:
+    """Every error of the form at once: each bad control marked, with its
+    message under it, and a line under the form naming them."""
+    by_control = form_errors(errors)
+    return {
+        "invalid": invalid_all(errors),
+        "feedback": {f: by_control.get(f) for f in FORM_FIELDS},
+        "message": message(summary_text(errors), "danger"),
+    }
+
+
+# A valid answer: no control marked, no message under any.
+_VALID: Reply = {"invalid": invalid_all([]), "feedback": {f: None for f in FORM_FIELDS}}
 
 
 def edit_rule(services: Services, rule_id: int, changed: int | None) -> Reply:
@@ -356,15 +369,14 @@ def delete_rule(services: Services, editing: int | None, changed: int | None) ->
 
 
 def save_rule(services: Services, values: dict[str, Any], editing: int | None, changed: int | None) -> Reply:
-    """Create the form's rule, or update the one being edited; a bad field is
-    named and its control marked."""
+    """Create the form's rule, or update the one being edited; every bad
+    field is named, its control marked and its message shown under it."""
     refused = may_change()
     if refused:
         return {"message": message(refused, "warning")}
-    try:
-        spec = form_spec(values)
-    except FormError as exc:
-        return _invalid(exc.field, error_text(exc.field, exc.message))
+    spec, errors = validate(values)
+    if errors:
+        return _invalid(errors)
     try:
         with services.db.write() as conn:
             old = manage.get_rule(conn, editing) if editing is not None else None
@@ -374,8 +386,8 @@ def save_rule(services: Services, values: dict[str, Any], editing: int | None, c
             if old is not None and "enabled" not in spec:
                 spec["enabled"] = bool(old["enabled"])  # saving an edit keeps the rule's switch as it is
             saved = manage.save_rule(conn, spec, now=services.now(), rule_id=editing)
-    except RuleError as exc:
-        return _invalid(exc.field, error_text(exc.field, exc.message))
+    except RuleError as exc:  # e.g. another rule has the name
+        return _invalid([(exc.field, exc.message)])
     verb = "updated" if editing is not None else "created"
     text = f"Rule '{saved['name']}' {verb}: {describe(saved['spec'])}."
     return _edited(saved) | {"message": message(text, "success"), "changed": _bump(changed)}
@@ -399,7 +411,7 @@ def rule_form(
         reply = save_rule(services, values, editing, changed)
     else:
         raise PreventUpdate
-    return {"invalid": invalid_flags(None)} | reply
+    return _VALID | reply
 
 
 # ------------------------------------------------------------ backtest
@@ -412,12 +424,14 @@ def backtest(
     from_form = dash.ctx.triggered_id == ids.AL_FORM_BACKTEST
     reply: Reply = {"tab": "backtest"} if from_form else {}
     if from_form:
-        try:
-            spec: Any = form_spec(values)
-        except FormError as exc:
-            return reply | {"result": message(error_text(exc.field, exc.message), "danger")}
-        title = f"The form's rule '{spec.get('name') or 'unnamed'}'"
-        spec.setdefault("name", "unsaved rule")
+        spec: Any
+        named = str(values.get("name") or "").strip()
+        spec, errors = validate(values | {"name": named or "unsaved rule"})  # a rule tried out needs no name yet
+        if errors:
+            lines = [html.Div(error_text(field, text)) for field, text in errors]
+            head = "Fix the rule in the form first:" if len(errors) > 1 else None
+            return reply | {"result": message([head, *lines] if head else lines, "danger")}
+        title = f"The form's rule '{named or 'unnamed'}'"
     else:
         wanted = id_of(rule_id)
         if wanted is None:
@@ -436,9 +450,7 @@ def backtest(
     except Exception as exc:  # a metric that cannot be computed over this history: say so rather than fail the page
         log.exception("backtest of %r failed", spec.get("name"))
         return reply | {"result": message(f"The backtest failed: {exc}", "danger")}
-    fig = figures.alert_timeline(
-        result["transitions"], since=result["since"], until=result["until"], dark=theme == "dark"
-    )
+    fig = alerts_history.backtest_figure(result, spec if isinstance(spec, dict) else None, dark=theme == "dark")
     return reply | {"result": alerts_history.backtest_view(result, fig, title)}
 
 
@@ -568,6 +580,7 @@ def register(app: dash.Dash, services: Services) -> None:
         output={
             "values": {f: Output(ids.al_field(f), "value") for f in FORM_FIELDS},
             "invalid": {f: Output(ids.al_field(f), "invalid") for f in INVALIDABLE},
+            "feedback": {f: Output(ids.al_field_error(f), "children") for f in FORM_FIELDS},
             "editing": Output(ids.AL_EDITING, "data"),
             "title": Output(ids.AL_FORM_TITLE, "children"),
             "message": Output(ids.AL_FORM_MESSAGE, "children"),

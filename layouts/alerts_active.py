@@ -15,9 +15,9 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from alerts.engine import link
-from alerts.rules import RuleError, parse_rule
+from alerts.rules import RuleError, duration, parse_rule
 from layouts import ids
-from layouts.alerts_format import ago, labels_text, value_text, when
+from layouts.alerts_format import ago, at_time, condition_text, labels_text, spec_span, value_text, when
 from layouts.executions import card
 
 SEVERITY_COLOUR = {"error": "danger", "warning": "warning", "info": "info"}
@@ -68,30 +68,120 @@ def events_link(alert: dict[str, Any], spec: dict[str, Any] | None) -> str | Non
     return link(rule, labels, None)
 
 
-def alert_card(
-    alert: dict[str, Any], spec: dict[str, Any] | None, now: datetime, *, ack_button: bool = True
-) -> dbc.Card:
-    """One pending or firing alert: severity colour, rule, labels, value, since,
-    acknowledgement (or the button), links to its events and history."""
-    since = alert.get("fired_at") or alert.get("started_at")
-    ack: Any
+def silence_of(alert: dict[str, Any], silences: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """The silence in force that mutes ``alert`` (every matcher equals the
+    alert's rule name or one of its labels, as the engine matches), or None.
+
+    >>> s = [{"id": 1, "matchers": {"rule": "q", "entity": "a"}, "active": True}]
+    >>> silence_of({"rule": "q", "labels": {"entity": "a"}}, s)["id"], silence_of({"rule": "q", "labels": {}}, s)
+    (1, None)
+    """
+    labels = alert.get("labels") or {}
+    for silence in silences or []:
+        if silence.get("active") is False:
+            continue
+        matchers = silence.get("matchers") or {}
+        if matchers and all(
+            (alert.get("rule") if key == "rule" else labels.get(key)) == str(want) for key, want in matchers.items()
+        ):
+            return silence
+    return None
+
+
+def keeps_firing(alert: dict[str, Any]) -> bool:
+    """A firing alert whose condition no longer held at the last evaluation
+    (it keeps firing for the rule's ``keep_firing_for``)."""
+    last_match, last_eval = alert.get("last_match_at"), alert.get("last_eval_at")
+    return alert.get("state") == "firing" and bool(last_match and last_eval and last_match < last_eval)
+
+
+def alert_status(
+    alert: dict[str, Any], spec: dict[str, Any] | None, silence: dict[str, Any] | None, now: datetime
+) -> tuple[str, list[tuple[str, str, str]]]:
+    """How an alert card looks: its look (``firing``, ``pending``,
+    ``keeping``, ``silenced`` or ``acknowledged``: what most needs saying) and
+    its badges with their words, ``[(badge, colour, sentence)]``."""
+    state = alert.get("state") or "firing"
+    notes: list[tuple[str, str, str]] = []
+    look = state
+    if keeps_firing(alert):
+        keep = (spec or {}).get("keep_firing_for")
+        last = alert.get("last_match_at")
+        until = ""
+        try:
+            if last and keep:
+                end = datetime.fromisoformat(last) + duration(keep, allow_zero=True)
+                until = f", {'keeps' if end > now else 'kept'} firing until {at_time(end.isoformat())} UTC"
+        except ValueError:
+            pass
+        notes.append(
+            (
+                "keeps firing",
+                "warning",
+                f"condition resolved {ago(last, now)}{until} (keep_firing_for {spec_span(keep)})",
+            )
+        )
+        look = "keeping"
     if alert.get("acknowledged"):
         by = f" by {alert['acknowledged_by']}" if alert.get("acknowledged_by") else ""
-        ack = html.Span(
-            f"✓ acknowledged{by} {ago(alert.get('acknowledged_at'), now)}",
-            className="pb-alert-ack text-success small fw-semibold",
+        at = alert.get("acknowledged_at")
+        notes.append(
+            (
+                "acknowledged",
+                "info",
+                f"acknowledged{by} at {when(at)} UTC ({ago(at, now)}): no repeat notifications",
+            )
         )
-    elif ack_button:
-        ack = dbc.Button(
-            "Acknowledge",
-            id={"type": ids.AL_ACK, "index": alert["id"]},
-            size="sm",
-            color="secondary",
-            outline=True,
-            className="pb-alert-ack-button",
+        look = "acknowledged"
+    if silence is not None:
+        why = f"“{silence['comment']}”" if silence.get("comment") else f"silence #{silence.get('id')}"
+        who = f" ({silence['created_by']})" if silence.get("created_by") else ""
+        notes.append(
+            (
+                "silenced",
+                "secondary",
+                f"silenced by {why}{who} until {when(silence.get('ends_at'))} UTC: no notifications meanwhile",
+            )
         )
-    else:
-        ack = html.Span("not acknowledged", className="text-body-secondary small")
+        look = "silenced"
+    return look, notes
+
+
+# A card's left border by its look: what needs attention keeps the severity's colour.
+LOOK_BORDER = {"silenced": "5px solid #868e96", "acknowledged": "5px solid #0c8599", "keeping": "5px dashed"}
+
+
+def alert_card(
+    alert: dict[str, Any],
+    spec: dict[str, Any] | None,
+    now: datetime,
+    *,
+    ack_button: bool = True,
+    silences: list[dict[str, Any]] | None = None,
+) -> dbc.Card:
+    """One pending or firing alert: severity colour, rule, labels, value against
+    the condition (true for its state), since, and what mutes it: silenced,
+    acknowledged (or the button), keeping firing after the condition cleared;
+    links to its events and history."""
+    since = alert.get("fired_at") or alert.get("started_at")
+    state = alert.get("state") or "firing"
+    severity = alert.get("severity") or "warning"
+    silence = silence_of(alert, silences)
+    look, notes = alert_status(alert, spec, silence, now)
+    ack: Any = None
+    if not alert.get("acknowledged"):
+        ack = (
+            dbc.Button(
+                "Acknowledge",
+                id={"type": ids.AL_ACK, "index": alert["id"]},
+                size="sm",
+                color="secondary",
+                outline=True,
+                className="pb-alert-ack-button",
+            )
+            if ack_button
+            else html.Span("not acknowledged", className="text-body-secondary small")
+        )
     href = events_link(alert, spec)
     links = [
         html.A("events →" if not href or not href.startswith("/executions") else "runs →", href=href, className="me-3")
@@ -99,7 +189,9 @@ def alert_card(
         else None,
         html.A("details", href=f"/alerts?alert={alert['id']}", className="me-3"),
         html.A("history", href=f"/alerts?tab=history&rule={alert['rule_id']}", className="me-3"),
-        html.A(
+        None
+        if silence is not None
+        else html.A(
             "silence…",
             href="/alerts?"
             + urlencode(
@@ -111,11 +203,16 @@ def alert_card(
             ),
         ),
     ]
-    state = alert.get("state") or "firing"
-    severity = alert.get("severity") or "warning"
+    # A firing alert someone already handles (silenced, acknowledged) keeps its state, in a quieter badge.
+    quiet = look in ("silenced", "acknowledged")
     head = html.Div(
         [
-            badge(state, STATE_COLOUR.get(state, "secondary")),
+            badge(state, STATE_COLOUR.get(state, "secondary"))
+            if not quiet
+            else html.Span(
+                state, className="badge me-1 bg-danger-subtle text-danger-emphasis border border-danger-subtle"
+            ),
+            *[badge(name, colour, className="me-1 pb-alert-badge") for name, colour, _words in notes],
             badge(severity, SEVERITY_COLOUR.get(severity, "secondary")),
             html.Span(alert.get("rule") or "", className="fw-semibold me-2 pb-alert-rule"),
             *label_badges(alert.get("labels")),
@@ -127,38 +224,55 @@ def alert_card(
             )
             if spec is not None and spec.get("enabled") is False
             else None,
-            html.Div(ack, className="ms-auto"),
+            html.Div(ack, className="ms-auto") if ack is not None else None,
         ],
         className="d-flex align-items-center flex-wrap gap-1",
     )
     sent = alert.get("notifications") or 0  # a count; get_alert's JSON holds the list instead
     sent = len(sent) if isinstance(sent, list) else sent
-    facts = (
-        f"value {value_text(alert.get('value'))} · {'firing' if state == 'firing' else 'pending'} since {when(since)} UTC "
-        f"({ago(since, now)}) · {sent} notification(s)"
+    facts = f"{state} since {when(since)} UTC ({ago(since, now)}) · {sent} notification(s)"
+    title = (spec or {}).get("description") or alert.get("rule") or ""
+    group = ", ".join(
+        f"{k}={v}" for k, v in (alert.get("labels") or {}).items() if k not in (spec or {}).get("labels", {})
     )
+    text = f"{title}{f' [{group}]' if group else ''}: {condition_text(spec, alert, not keeps_firing(alert))}"
+    if state == "pending" and spec and spec.get("for") not in (None, "", "0", "0s"):
+        text += f"; fires once it has held for {spec_span(spec['for'])}"
+    border = LOOK_BORDER.get(look, "5px solid")
+    colour = "" if look in ("silenced", "acknowledged") else f" {SEVERITY_HEX.get(severity, '#868e96')}"
     return dbc.Card(
         dbc.CardBody(
             [
                 head,
-                html.Div(alert.get("summary") or "", className="my-1"),
+                html.Div(
+                    text, className="my-1 pb-alert-summary" + (" text-body-secondary" if look == "silenced" else "")
+                ),
+                *[
+                    html.Div(words, className=f"small pb-alert-note pb-alert-note-{name.split()[0]}")
+                    for name, _c, words in notes
+                ],
                 html.Div(
                     [html.Span(facts, className="me-3"), *[l for l in links if l is not None]],
-                    className="small text-body-secondary",
+                    className="small text-body-secondary mt-1",
                 ),
             ],
             className="py-2",
         ),
         id=ids.al_alert(alert["id"]) if ack_button else ids.al_alert_in_detail(alert["id"]),
-        className="mb-2 pb-alert-card",
-        style={"borderLeft": f"5px solid {SEVERITY_HEX.get(severity, '#868e96')}"},
+        className=f"mb-2 pb-alert-card pb-alert-{look}",
+        style={"borderLeft": border + colour},
     )
 
 
-def active_list(alerts: list[dict[str, Any]], specs: dict[int, dict[str, Any]], now: datetime) -> Any:
+def active_list(
+    alerts: list[dict[str, Any]],
+    specs: dict[int, dict[str, Any]],
+    now: datetime,
+    silences: list[dict[str, Any]] | None = None,
+) -> Any:
     if not alerts:
         return html.Div(NO_ACTIVE, className="text-body-secondary pb-alerts-empty")
-    return html.Div([alert_card(a, specs.get(a["rule_id"]), now) for a in alerts])
+    return html.Div([alert_card(a, specs.get(a["rule_id"]), now, silences=silences) for a in alerts])
 
 
 def recent_list(alerts: list[dict[str, Any]]) -> Any:
@@ -182,7 +296,13 @@ def recent_list(alerts: list[dict[str, Any]]) -> Any:
     )
 
 
-def alert_detail(alert: dict[str, Any] | None, spec: dict[str, Any] | None, now: datetime, alert_id: Any = None) -> Any:
+def alert_detail(
+    alert: dict[str, Any] | None,
+    spec: dict[str, Any] | None,
+    now: datetime,
+    alert_id: Any = None,
+    silences: list[dict[str, Any]] | None = None,
+) -> Any:
     """The alert a link points to (``/alerts?alert=<id>``) with every
     notification sent for it."""
     close = html.A("×", href="/alerts", className="ms-auto text-decoration-none fs-5", title="close")
@@ -236,7 +356,7 @@ def alert_detail(alert: dict[str, Any] | None, spec: dict[str, Any] | None, now:
         [html.Span(f"Alert #{alert['id']}", className="fw-semibold"), close], className="d-flex align-items-center"
     )
     body = [
-        alert_card(alert, spec, now, ack_button=False)
+        alert_card(alert, spec, now, ack_button=False, silences=silences)
         if alert.get("state") in ("pending", "firing")
         else html.Div(
             [
@@ -257,11 +377,29 @@ def alert_detail(alert: dict[str, Any] | None, spec: dict[str, Any] | None, now:
     return dbc.Card([dbc.CardHeader(header), dbc.CardBody(body)], className="mb-3", id=ids.AL_ALERT_DETAIL)
 
 
-def counts_badges(alerts: list[dict[str, Any]], rules: int, enabled: int, silences: int) -> list[Any]:
-    firing = sum(1 for a in alerts if a.get("state") == "firing")
+def counts_badges(
+    alerts: list[dict[str, Any]], rules: int, enabled: int, silences: int, in_force: list[dict[str, Any]] | None = None
+) -> list[Any]:
+    """The counts above the tabs; firing alerts that are silenced or
+    acknowledged are counted apart, so "3 firing" means three need someone."""
+    firing = [a for a in alerts if a.get("state") == "firing"]
     pending = sum(1 for a in alerts if a.get("state") == "pending")
+    muted = sum(1 for a in firing if silence_of(a, in_force) is not None)
+    acked = sum(1 for a in firing if a.get("acknowledged") and silence_of(a, in_force) is None)
+    loud = len(firing) - muted - acked
+    handled = [
+        badge(f"{n} {what}", colour, className="me-2 fs-6 fw-normal", title=f"firing, {what}")
+        for n, what, colour in ((muted, "silenced", "secondary"), (acked, "acknowledged", "info"))
+        if n
+    ]
     return [
-        badge(f"{firing} firing", "danger" if firing else "secondary", className="me-2 fs-6 fw-normal"),
+        badge(
+            f"{loud} firing",
+            "danger" if loud else "secondary",
+            className="me-2 fs-6 fw-normal",
+            title="firing, neither silenced nor acknowledged" if handled else "firing",
+        ),
+        *handled,
         badge(f"{pending} pending", "warning" if pending else "secondary", className="me-2 fs-6 fw-normal"),
         html.Span(
             f"{enabled} of {rules} rules on · {silences} silence(s) in force", className="text-body-secondary small"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from alerts.rules import OPS, duration
 from layouts import format
 
 
@@ -106,3 +107,67 @@ def describe(spec: dict[str, Any]) -> str:
     if spec.get("for") not in (None, "", "0", "0s"):
         text += f", for {spec['for']}"
     return text
+
+
+def at_time(iso: str | None) -> str:
+    """A timestamp as a time of day (UTC), for "until 12:40".
+
+    >>> at_time("2026-01-02T12:40:05+00:00"), at_time(None)
+    ('12:40:05', '–')
+    """
+    return iso[11:19] if iso else "–"
+
+
+def spec_span(text: Any) -> str:
+    """A rule's duration field as the page says it: ``10m`` -> ``10 min``.
+
+    >>> spec_span("10m"), spec_span("90"), spec_span("2h"), spec_span(None)
+    ('10 min', '1 min 30 s', '2 h', '0 s')
+    """
+    try:
+        seconds = duration(text if text is not None else "0", allow_zero=True).total_seconds()
+    except ValueError:
+        return str(text)
+    return span_text(seconds) if seconds else "0 s"
+
+
+def condition_text(spec: dict[str, Any] | None, alert: dict[str, Any], holds: bool) -> str:
+    """An alert's current value against its rule's condition, as true for its
+    state: ``holds`` says whether the condition held at the last evaluation
+    (a firing alert whose condition cleared keeps firing a while).
+
+    >>> spec = {"metric": "failures", "window": "10m", "op": ">", "threshold": 3.0}
+    >>> condition_text(spec, {"value": 5.0, "state": "firing"}, True)
+    'failures is 5 (> 3 over 10m)'
+    >>> condition_text(spec, {"value": 3.0, "state": "firing"}, False)
+    'failures is 3, no longer > 3 over 10m'
+    >>> condition_text(spec, {"value": 5.0, "state": "firing"}, False)
+    'failures is 0 (no matching events in the last 10m; it was 5), no longer > 3 over 10m'
+    >>> condition_text({"kind": "absence", "window": "5m"}, {"value": 0.0}, True)
+    'no matching events in the last 5m'
+    """
+    if not spec:
+        return str(alert.get("summary") or "")
+    kind = spec.get("kind", "threshold")
+    window = spec.get("window", "5m")
+    value = value_text(alert.get("value"))
+    if kind == "absence":
+        if holds:
+            return f"no matching events in the last {window}"
+        return f"events arrive again ({value} in the last {window})"
+    if kind in ("anomaly", "duration"):
+        stored = str(alert.get("summary") or "")
+        detail = stored.split(": ", 1)[1] if ": " in stored else stored
+        return detail if holds else f"no longer flagged (value {value})"
+    metric = spec.get("metric", "count")
+    op, threshold = spec.get("op", ">"), float(spec.get("threshold", 0))
+    condition = f"{op} {value_text(threshold)} over {window}"
+    if holds:
+        return f"{metric} is {value} ({condition})"
+    number = alert.get("value")
+    if isinstance(number, (int, float)) and OPS[op](float(number), threshold):
+        # The value kept is the last one seen: the group had no matching events at the last evaluation.
+        if metric in ("count", "rate", "failures", "sum"):
+            return f"{metric} is 0 (no matching events in the last {window}; it was {value}), no longer {condition}"
+        return f"{metric} has no value (no matching events in the last {window}; it was {value}), no longer {condition}"
+    return f"{metric} is {value}, no longer {condition}"

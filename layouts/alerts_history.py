@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
@@ -269,6 +270,140 @@ def silences_tab(rule: str, labels: str) -> list[Any]:
 # ------------------------------------------------------------ backtests
 
 
+FIRING_FILL = {False: "rgba(224, 49, 49, 0.16)", True: "rgba(255, 107, 107, 0.30)"}  # by dark theme
+PENDING_FILL = {False: "rgba(232, 89, 12, 0.10)", True: "rgba(255, 146, 43, 0.20)"}
+THRESHOLD_COLOUR = "#e03131"
+SERIES_COLOURS = ("#3b6cf6", "#0ca678", "#ae3ec9", "#f08c00", "#1098ad", "#d6336c", "#74b816", "#7048e8")
+CHART_SERIES = 8  # groups drawn in the chart (the ones that fired first)
+
+
+def spans(transitions: list[dict[str, Any]], until: str) -> list[tuple[str, str, str, str]]:
+    """Pending and firing spans ``(start, end, state, labels)`` of a backtest's
+    transitions; a span still open at the end runs to ``until``.
+
+    >>> t = [{"ts": "a", "labels": {}, "from": "normal", "to": "pending"}, {"ts": "b", "labels": {}, "from": "pending", "to": "firing"},
+    ...      {"ts": "c", "labels": {}, "from": "firing", "to": "resolved"}, {"ts": "d", "labels": {}, "from": "resolved", "to": "firing"}]
+    >>> spans(t, "z")
+    [('a', 'b', 'pending', ''), ('b', 'c', 'firing', ''), ('d', 'z', 'firing', '')]
+    """
+    open_at: dict[str, tuple[str, str]] = {}
+    out: list[tuple[str, str, str, str]] = []
+    for t in transitions:
+        key = labels_text(t.get("labels"))
+        if key in open_at:
+            start, state = open_at.pop(key)
+            if t["ts"] != start:
+                out.append((start, t["ts"], state, key))
+        if t["to"] in ("pending", "firing"):
+            open_at[key] = (t["ts"], t["to"])
+    out += [(start, until, state, key) for key, (start, state) in open_at.items()]
+    return sorted(out)
+
+
+def _gapped(ts: list[str], values: list[Any], step_seconds: float) -> tuple[list[Any], list[Any]]:
+    """The points with a break (None) where steps are missing, so a line does
+    not bridge steps at which the group had no value."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    previous: datetime | None = None
+    for t, v in zip(ts, values):
+        at = datetime.fromisoformat(t)
+        if previous is not None and (at - previous).total_seconds() > 1.5 * step_seconds:
+            xs.append(None)
+            ys.append(None)
+        xs.append(at)
+        ys.append(v)
+        previous = at
+    return xs, ys
+
+
+def backtest_figure(result: dict[str, Any], spec: dict[str, Any] | None, *, dark: bool = False) -> go.Figure:
+    """A backtest's metric over time, one line per group, against the
+    threshold (a dashed line), with the spans it would have fired shaded
+    (pending lighter)."""
+    spec = spec or {}
+    kind = spec.get("kind", "threshold")
+    metric = "events" if kind == "absence" else spec.get("metric", "count")
+    if spec.get("field") == "duration_ms" and metric not in ("count", "rate", "success_rate", "failures"):
+        metric += " of duration_ms"
+    fig = go.Figure()
+    series = (result.get("series") or [])[:CHART_SERIES]
+    for i, s in enumerate(series):
+        name = (
+            labels_text({k: v for k, v in (s.get("labels") or {}).items() if k not in spec.get("labels", {})}) or metric
+        )
+        xs, ys = _gapped(s["ts"], s["values"], float(result.get("step_seconds") or 60))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers" if len(xs) < 60 else "lines",
+                line={"width": 2, "color": SERIES_COLOURS[i % len(SERIES_COLOURS)]},
+                marker={"size": 4},
+                name=name,
+                hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{y:,.4~g}<extra>" + name.replace("%", "%%") + "</extra>",
+            )
+        )
+    if kind in ("threshold", "absence"):
+        threshold = 0.0 if kind == "absence" else float(spec.get("threshold", 0))
+        op = "==" if kind == "absence" else spec.get("op", ">")
+        fig.add_hline(
+            y=threshold,
+            line={"color": THRESHOLD_COLOUR, "dash": "dash", "width": 1.5},
+            annotation={
+                "text": f"threshold {op} {value_text(threshold)}",
+                "font": {"color": THRESHOLD_COLOUR, "size": 11},
+            },
+            annotation_position="top left",
+        )
+        fig.add_trace(  # the threshold in the legend too
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line={"color": THRESHOLD_COLOUR, "dash": "dash"},
+                name=f"threshold {op} {value_text(threshold)}",
+            )
+        )
+    for start, end, state, _labels in spans(result.get("transitions") or [], result["until"]):
+        fig.add_vrect(
+            x0=start,
+            x1=end,
+            fillcolor=(FIRING_FILL if state == "firing" else PENDING_FILL)[dark],
+            line_width=0,
+            layer="below",
+        )
+    if any(state == "firing" for *_x, state, _l in spans(result.get("transitions") or [], result["until"])):
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"symbol": "square", "size": 12, "color": FIRING_FILL[dark].rsplit(",", 1)[0] + ", 0.6)"},
+                name="would fire",
+            )
+        )
+    grid = "rgba(128,128,128,0.2)"
+    fig.update_layout(
+        template="plotly_dark" if dark else "plotly_white",
+        height=300,
+        margin={"l": 48, "r": 16, "t": 16, "b": 36},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        showlegend=True,
+        legend={"orientation": "h", "y": -0.18, "x": 0},
+        uirevision="keep",
+        font={"color": "#c9d1d9"} if dark else {},
+        xaxis={"range": [result["since"], result["until"]], "gridcolor": grid},
+        yaxis={
+            "title": {"text": f"{metric} over {spec.get('window', '5m')}", "font": {"size": 11}},
+            "gridcolor": grid,
+            "rangemode": "tozero",
+        },
+    )
+    return fig
+
+
 def backtest_view(result: dict[str, Any], figure: Any, title: str) -> html.Div:
     """A backtest's outcome: how often it would have fired and notified, the
     state timeline, and the transitions."""
@@ -304,11 +439,21 @@ def backtest_view(result: dict[str, Any], figure: Any, title: str) -> html.Div:
                 ]
             )
         )
-        table = dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-0 small")
+        table = dbc.Table([head, html.Tbody(rows)], size="sm", responsive=True, className="mb-0 small")
+    shown, total = min(len(result.get("series") or []), CHART_SERIES), result.get("series_total", 0)
+    more = (
+        html.Div(
+            f"The chart shows {shown} of {total} groups: those that would have fired first.",
+            className="small text-body-secondary",
+        )
+        if total > shown
+        else None
+    )
     return html.Div(
         [
             html.Div(summary, className="mb-2 pb-backtest-summary"),
-            dcc.Graph(figure=figure, config={"displayModeBar": False}),
+            dcc.Graph(figure=figure, config={"displayModeBar": False}, className="pb-backtest-chart"),
+            more,
             table,
         ]
     )

@@ -10,7 +10,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from alerts.form import FILTER_DIMENSIONS, FORM_DEFAULTS, LABELS
+from alerts.form import ADVANCED_FIELDS, DURATION_EXAMPLES, FILTER_DIMENSIONS, FORM_DEFAULTS, HELP, LABELS
 from alerts.rules import GROUP_DIMENSIONS, SEVERITIES
 from alerts.rules import OPS as RULE_OPS
 from layouts import ids
@@ -130,12 +130,15 @@ def rules_table(rules: list[dict[str, Any]], editing: int | None = None) -> Any:
 
 
 def _field(name: str, control: Any, md: int, hint: str | None = None, label: str | None = None) -> dbc.Col:
+    """A control with its label above it, what is wrong with it (filled by the
+    Save callback) and its hint below it."""
     parts = [
         dbc.Label(label or LABELS.get(name, name), html_for=control.id, className="small text-body-secondary mb-1"),
         control,
+        html.Div(id=ids.al_field_error(name), className="invalid-feedback d-block pb-field-error"),
     ]
     if hint:
-        parts.append(dbc.FormText(hint))
+        parts.append(dbc.FormText(hint, className="d-block"))
     return dbc.Col(parts, md=md)
 
 
@@ -177,7 +180,7 @@ def rule_form() -> dbc.Card:
                         [
                             _field("metric", _select("metric", METRICS), 2),
                             _field("field", _select("field", FIELDS), 2, label="of field"),
-                            _field("window", _input("window", "5m"), 2, "30s, 5m, 1h, 1d or today"),
+                            _field("window", _input("window", "5m"), 2, HELP["window"]),
                             _field("op", _select("op", OPS), 1, label="is"),
                             _field("threshold", _input("threshold", "e.g. 3", inputMode="decimal"), 2),
                             _field("min_samples", _input("min_samples", "0", inputMode="numeric"), 1),
@@ -206,9 +209,9 @@ def rule_form() -> dbc.Card:
                     ),
                     dbc.Row(
                         [
-                            _field("for", _input("for", "0s"), 2, "how long before it fires"),
-                            _field("keep_firing_for", _input("keep_firing_for", "0s"), 2, "after the condition clears"),
-                            _field("repeat_interval", _input("repeat_interval", "4h"), 2, "notify again while firing"),
+                            _field("for", _input("for", "0s"), 2, HELP["for"]),
+                            _field("keep_firing_for", _input("keep_firing_for", "0s"), 2, HELP["keep_firing_for"]),
+                            _field("repeat_interval", _input("repeat_interval", "4h"), 2, HELP["repeat_interval"]),
                             _field(
                                 "targets",
                                 dbc.Checklist(
@@ -245,7 +248,7 @@ def rule_form() -> dbc.Card:
                                     className="font-monospace",
                                 ),
                                 12,
-                                "labels, filter.attrs, filter.user, samples_filter, bucket, history",
+                                ADVANCED_FIELDS + f"; durations like {DURATION_EXAMPLES}",
                             ),
                         ],
                         className="g-2 mb-2",

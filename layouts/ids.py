@@ -175,6 +175,11 @@ def al_field(name: str) -> str:
     return f"{AL_FORM}-{name.replace('_', '-')}"
 
 
+def al_field_error(name: str) -> str:
+    """What is wrong with a rule form control, under it."""
+    return f"{al_field(name)}-error"
+
+
 def al_tab(tab: str) -> str:
     return f"al-tab-{tab}"
 

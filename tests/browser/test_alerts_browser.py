@@ -35,8 +35,24 @@ def test_a_rule_made_on_the_page_fires_a_toast_and_is_acknowledged(page: Page, s
     page.locator("#al-f-threshold").fill("many")
     page.select_option("#al-f-severity", "error")
     page.locator("#al-save").click()
-    expect(page.locator("#al-form-message")).to_contain_text("Check the field 'threshold'")
+    expect(page.locator("#al-form-message")).to_contain_text("Check the field 'threshold': write a number")
     expect(page.locator("#al-f-threshold")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#al-f-threshold-error")).to_have_text("write a number, like 3 or 2.5")
+
+    # Every bad field at once, each with its message under it.
+    page.locator("#al-f-window").fill("a minute")
+    page.locator("#al-f-repeat-interval").fill("0s")
+    page.locator("#al-save").click()
+    expect(page.locator("#al-form-message")).to_contain_text("3 fields need a fix")
+    for control in ("window", "threshold", "repeat-interval"):
+        expect(page.locator(f"#al-f-{control}")).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(page.locator("#al-f-window-error")).to_contain_text(
+        "'a minute' is not a duration; write e.g. 90 (seconds), 30s, 5m, 10min"
+    )
+    expect(page.locator("#al-f-repeat-interval-error")).to_have_text("must be longer than 0, e.g. 30min, 4h or 1d")
+    expect(page.locator("#al-f-name")).not_to_have_class(re.compile(r"\bis-invalid\b"))
+    page.locator("#al-f-window").fill("1m")
+    page.locator("#al-f-repeat-interval").fill("4h")
     assert all(r["name"] != "errors burst" for r in server.get("/api/rules").json()["rules"])
 
     page.locator("#al-f-threshold").fill("3")
@@ -80,14 +96,15 @@ def test_a_rule_made_on_the_page_fires_a_toast_and_is_acknowledged(page: Page, s
     expect(page.locator("#al-counts")).to_contain_text("1 firing")
     card = page.locator(f"#alert-{alert_id}")
     expect(card).to_contain_text("errors burst")
-    expect(card).to_contain_text("value 5")
+    expect(card).to_contain_text("count is 5 (> 3 over 1m)")
     card.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#al-message")).to_contain_text(f"Alert #{alert_id} (errors burst) acknowledged")
     expect(card).to_contain_text("acknowledged")
     expect(card.get_by_role("button", name="Acknowledge")).to_have_count(0)
     assert server.get(f"/api/alerts/{alert_id}").json()["acknowledged"] is True
     page.reload()
-    expect(page.locator(f"#alert-{alert_id}")).to_contain_text("✓ acknowledged")
+    expect(page.locator(f"#alert-{alert_id}")).to_contain_text(re.compile(r"acknowledged (by \S+ )?at 20\d\d-"))
+    expect(page.locator(f"#alert-{alert_id}")).to_have_class(re.compile(r"\bpb-alert-acknowledged\b"))
     page.locator(f"#alert-{alert_id}").get_by_role("link", name="silence…").click()
     expect(page.locator("#al-tabs .nav-link.active")).to_have_text("Silences")
     expect(page.locator("#al-s-rule")).to_have_value("errors burst")
@@ -188,7 +205,14 @@ def test_a_backtest_counts_the_notifications_a_rule_would_have_sent(page: Page, 
     expect(result).to_contain_text("Rule 'bt errors'")
     expect(result).to_contain_text("would have fired 1 time(s)")
     expect(result).to_contain_text("sent 1 notification(s)")
-    expect(result.locator(".js-plotly-plot")).to_have_count(1)
+    chart = result.locator(".js-plotly-plot")
+    expect(chart).to_have_count(1)
+    # The metric over time against the dashed threshold, the firing span shaded behind it.
+    expect(chart.locator(".legendtext")).to_have_text(["count", "threshold > 3", "would fire"])
+    expect(chart.locator(".ytitle")).to_have_text("count over 1h")
+    expect(chart.locator(".scatterlayer .trace").first.locator("path.js-line")).to_have_count(1)
+    expect(chart.locator(".annotation-text")).to_have_text("threshold > 3")
+    expect(chart.locator(".shapelayer path")).to_have_count(2)  # the threshold line and one firing span
 
     # The form's (unsaved) rule, with a threshold it never crosses.
     page.locator("#al-tabs").get_by_text("Rules").click()

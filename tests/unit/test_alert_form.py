@@ -1,10 +1,13 @@
 """``alerts.form``: the rule form's values become a rule (through the real
 rule model) and come back unchanged; a broken advanced box is an error on
 that box that says what is wrong; a bad duration, in the rule form or the
-silence form, names its field as the form labels it."""
+silence form, names its field as the form labels it; every bad field is
+reported at once, each in plain words on its control, and the durations the
+help texts and errors show are ones the rule accepts."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +16,22 @@ import pytest
 
 from alerts import manage
 from alerts.form import (
+    DURATION_EXAMPLES,
     FORM_DEFAULTS,
+    HELP,
     FormError,
     dump_advanced,
     error_text,
+    form_errors,
     form_spec,
     form_values,
+    invalid_all,
     invalid_flags,
     parse_advanced,
     silence_error,
     silence_spec,
+    summary_text,
+    validate,
 )
 from alerts.rules import RuleError, parse_rule
 from app import create_app
@@ -171,3 +180,102 @@ def test_a_silence_from_the_form_is_stored_with_its_matchers(services: Any) -> N
     with pytest.raises(RuleError) as info:
         silence_spec("", "entity", "1h", "", None)
     assert info.value.field == "labels" and "key=value" in info.value.message
+
+
+# ------------------------------------------------------------ every field at once, in plain words
+
+
+BROKEN = FORM_DEFAULTS | {
+    "name": "",
+    "threshold": "many",
+    "min_samples": "-1",
+    "window": "10 minutes please",
+    "for": "soon",
+    "repeat_interval": "0s",
+    "webhook": "ftp://example.com/x",
+    "advanced": "colour: red",
+}
+
+
+def test_every_bad_field_is_reported_at_once_each_on_its_control() -> None:
+    _spec, errors = validate(BROKEN)
+    fields = [field for field, _message in errors]
+    assert fields == ["name", "window", "threshold", "min_samples", "for", "repeat_interval", "targets.2.url", "colour"]
+    marked = [f for f, bad in invalid_all(errors).items() if bad]
+    assert set(marked) == {
+        "name",
+        "window",
+        "threshold",
+        "min_samples",
+        "for",
+        "repeat_interval",
+        "webhook",
+        "advanced",
+    }
+    under = form_errors(errors)
+    assert under["name"] == "give the rule a name"
+    assert under["threshold"] == "write a number, like 3 or 2.5"
+    assert under["min_samples"] == "must be 0 or more"
+    assert (
+        under["window"]
+        == f"'10 minutes please' is not a duration; write e.g. {DURATION_EXAMPLES.replace(' or ', ', ')} or today"
+    )
+    assert under["for"] == f"'soon' is not a duration; write e.g. {DURATION_EXAMPLES}"
+    assert under["repeat_interval"] == "must be longer than 0, e.g. 30min, 4h or 1d"
+    assert under["webhook"] == "write a URL that starts with http:// or https://"
+    assert under["advanced"].startswith("colour: is not a rule field")
+    assert summary_text(errors).startswith("8 fields need a fix (marked in red): 'name', 'window', 'threshold'")
+    for text in under.values():  # pydantic's and the parser's own words never reach the page
+        assert not any(raw in text for raw in ("Input should", "Value error", "expected a duration", "Extra inputs"))
+
+
+def test_a_check_across_fields_is_reported_beside_the_field_errors() -> None:
+    _spec, errors = validate(FORM_DEFAULTS | {"name": "x", "kind": "absence", "metric": "sum", "threshold": "high"})
+    assert [f for f, _m in errors] == ["threshold", "metric"]
+    assert form_errors(errors)["metric"] == "an absence rule counts events: use metric count (or leave it out)"
+
+
+def test_a_broken_advanced_box_does_not_hide_the_other_fields_errors() -> None:
+    _spec, errors = validate(FORM_DEFAULTS | {"name": "x", "threshold": "high", "advanced": "labels: {a: b"})
+    assert [f for f, _m in errors] == ["advanced", "threshold"]
+    assert "not valid YAML" in form_errors(errors)["advanced"]
+
+
+def test_a_valid_form_has_no_errors_and_the_spec_the_api_takes() -> None:
+    spec, errors = validate(EVERYTHING)
+    assert errors == [] and parse_rule(spec).spec() == parse_rule(form_spec(EVERYTHING)).spec()
+
+
+@pytest.mark.parametrize("field", ["window", "for", "keep_firing_for", "repeat_interval"])
+def test_every_duration_the_help_and_the_errors_show_is_one_the_rule_accepts(field: str) -> None:
+    shown = " ".join(
+        [
+            HELP[field],
+            DURATION_EXAMPLES,
+            *form_errors(validate(FORM_DEFAULTS | {"name": "x", field: "soon"})[1]).values(),
+        ]
+    )
+    examples = set(re.findall(r"\b\d+(?:s|m|min|h|d|w)?\b(?! \()", shown)) | ({"today"} if "today" in shown else set())
+    assert {"30s", "5m", "10min"} & examples
+    for example in examples:
+        if example == "0s" and field not in ("for", "keep_firing_for"):
+            continue
+        _spec, errors = validate(FORM_DEFAULTS | {"name": "x", "threshold": "1", field: example})
+        assert errors == [], (example, errors)
+
+
+def test_saving_a_broken_form_marks_every_bad_control_with_its_message(services: Any) -> None:
+    from flask import Flask
+
+    from callbacks import alerts as cb
+
+    with Flask(__name__).test_request_context():
+        reply = cb.save_rule(services, BROKEN, None, 0)
+    assert {f for f, on in reply["invalid"].items() if on} == {
+        f for f, on in invalid_all(validate(BROKEN)[1]).items() if on
+    }
+    assert reply["feedback"]["threshold"] == "write a number, like 3 or 2.5"
+    assert reply["feedback"]["kind"] is None and "changed" not in reply
+    assert "8 fields need a fix" in str(reply["message"].children)
+    with services.db.read() as conn:
+        assert manage.list_rules(conn) and all(r["name"] != "" for r in manage.list_rules(conn))

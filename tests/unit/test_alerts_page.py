@@ -184,7 +184,8 @@ def test_every_rule_error_names_its_field_and_maps_to_its_control(
     assert info.value.field.startswith(field)
     assert forms.control_for(info.value.field) == control
     shown = forms.error_text(info.value.field, info.value.message)
-    assert info.value.field in shown and info.value.message in shown
+    assert info.value.field in shown and forms.plain(info.value.field, info.value.message) in shown
+    assert "Input should" not in shown and "Value error" not in shown  # pydantic's words stay inside
 
 
 def test_bad_advanced_yaml_is_a_form_error_on_the_advanced_box() -> None:
@@ -217,7 +218,7 @@ def test_an_alert_card_shows_rule_labels_value_since_and_the_acknowledge_button(
     for part in (
         "errors",
         "source=web",
-        "value 5",
+        "errors [source=web]: count is 5 (> 3 over 1m)",
         "2026-11-30 11:58:00",
         "2 min ago",
         "Acknowledge",
@@ -239,6 +240,103 @@ def test_an_acknowledged_alert_says_by_whom_instead_of_a_button() -> None:
     )
     out = text(card)
     assert "acknowledged by ana" in out and "Acknowledge" not in out
+
+
+SILENCE = {
+    "id": 4,
+    "matchers": {"rule": "errors", "source": "web"},
+    "starts_at": (NOW - timedelta(minutes=5)).isoformat(),
+    "ends_at": (NOW + timedelta(hours=2)).isoformat(),
+    "comment": "deploy of the web tier",
+    "created_by": "ana",
+    "active": True,
+}
+KEEP_SPEC = SPEC | {"keep_firing_for": "10m"}
+
+
+def keeping(**kw: Any) -> dict[str, Any]:
+    """A firing alert whose condition last held 3 minutes ago (its rule keeps it firing 10 minutes)."""
+    base = {"value": 2.0, "last_match_at": (NOW - timedelta(minutes=3)).isoformat(), "last_eval_at": NOW.isoformat()}
+    return alert(**(base | kw))
+
+
+def card_of(a: dict[str, Any], spec: dict[str, Any] = SPEC, silences: list[dict[str, Any]] | None = None) -> Any:
+    return json.loads(text(active.alert_card(a, spec, NOW, silences=silences)))
+
+
+def badges(card: Any) -> list[str]:
+    """The card's state and severity badges, in order (not its label pills)."""
+    return [
+        n["props"]["children"]
+        for n in _nodes(card)
+        if n["type"] == "Badge" or str(n["props"].get("className", "")).startswith("badge me-1 bg-danger-subtle")
+    ]
+
+
+def test_a_firing_card_says_the_value_against_the_condition_and_wants_attention() -> None:
+    card = card_of(alert(last_match_at=NOW.isoformat()))
+    flat = json.dumps(card, ensure_ascii=False)
+    assert "errors [source=web]: count is 5 (> 3 over 1m)" in flat
+    assert badges(card)[:2] == ["firing", "error"] and "#e03131" in card["props"]["style"]["borderLeft"]
+    assert "pb-alert-firing" in card["props"]["className"]
+    assert not any(w in flat for w in ("silenced by", "acknowledged by", "keeps firing", "no longer"))
+
+
+def test_a_card_that_keeps_firing_says_the_condition_cleared_and_until_when() -> None:
+    card = card_of(keeping(), KEEP_SPEC)
+    flat = json.dumps(card, ensure_ascii=False)
+    assert "keeps firing" in badges(card) and "pb-alert-keeping" in card["props"]["className"]
+    assert "errors [source=web]: count is 2, no longer > 3 over 1m" in flat
+    assert "count is 2 (> 3" not in flat  # the old lie: a value below the threshold shown as breaking it
+    assert "condition resolved 3 min ago, keeps firing until 12:07:00 UTC (keep_firing_for 10 min)" in flat
+    assert "dashed" in card["props"]["style"]["borderLeft"]
+    # Its window emptied: the value kept is the last one seen, and the card says so.
+    stale = json.dumps(card_of(keeping(value=5.0), KEEP_SPEC), ensure_ascii=False)
+    assert "count is 0 (no matching events in the last 1m; it was 5), no longer > 3 over 1m" in stale
+    later = json.dumps(card_of(keeping(last_match_at=(NOW - timedelta(minutes=12)).isoformat()), KEEP_SPEC))
+    assert "kept firing until 11:58:00 UTC" in later  # past its end, before the next evaluation resolves it
+
+
+def test_a_silenced_card_says_by_which_silence_until_when_and_looks_quiet() -> None:
+    card = card_of(alert(), SPEC, [SILENCE])
+    flat = json.dumps(card, ensure_ascii=False)
+    assert "silenced" in badges(card) and "pb-alert-silenced" in card["props"]["className"]
+    assert "silenced by “deploy of the web tier” (ana) until 2026-11-30 14:00:00 UTC" in flat
+    assert "#868e96" in card["props"]["style"]["borderLeft"] and "#e03131" not in card["props"]["style"]["borderLeft"]
+    assert "silence…" not in flat  # already silenced: no link to silence it again
+    assert "errors [source=web]: count is 5 (> 3 over 1m)" in flat  # still the truth about the value
+    other = card_of(alert(labels={"source": "api"}), SPEC, [SILENCE])  # a label the silence does not match
+    assert "silenced" not in badges(other)
+    ended = card_of(alert(), SPEC, [SILENCE | {"active": False}])
+    assert "silenced" not in badges(ended)
+
+
+def test_an_acknowledged_card_says_by_whom_and_when() -> None:
+    acked = alert(acknowledged=True, acknowledged_by="ana", acknowledged_at=(NOW - timedelta(minutes=4)).isoformat())
+    card = card_of(acked)
+    flat = json.dumps(card, ensure_ascii=False)
+    assert "acknowledged" in badges(card) and "pb-alert-acknowledged" in card["props"]["className"]
+    assert "acknowledged by ana at 2026-11-30 11:56:00 UTC (4 min ago): no repeat notifications" in flat
+    assert "Acknowledge" not in [n["props"].get("children") for n in _nodes(card) if n["type"] == "Button"]
+    assert "#0c8599" in card["props"]["style"]["borderLeft"]
+    both = card_of(
+        keeping(acknowledged=True, acknowledged_by="ana", acknowledged_at=NOW.isoformat()), KEEP_SPEC, [SILENCE]
+    )
+    assert {"keeps firing", "acknowledged", "silenced"} <= set(badges(both))
+    assert "pb-alert-silenced" in both["props"]["className"]  # the quietest look wins
+
+
+def test_the_counts_tell_firing_alerts_apart_from_silenced_and_acknowledged_ones() -> None:
+    alerts = [
+        alert(id=1),
+        alert(id=2, labels={"source": "web"}),
+        alert(id=3, labels={"source": "api"}, acknowledged=True),
+        alert(id=4, state="pending", fired_at=None),
+    ]
+    out = text(active.counts_badges(alerts, 5, 4, 1, [SILENCE | {"matchers": {"rule": "errors", "source": "web"}}]))
+    assert "0 firing" in out and "2 silenced" in out and "1 acknowledged" in out and "1 pending" in out
+    plain = [n["props"]["children"] for n in _nodes(json.loads(text(active.counts_badges(alerts[2:], 5, 4, 0, []))))]
+    assert plain[:3] == ["0 firing", "1 acknowledged", "1 pending"]
 
 
 def test_a_duration_rule_links_to_the_script_s_runs() -> None:
@@ -384,6 +482,47 @@ def test_the_backtest_view_counts_notifications_and_draws_the_timeline() -> None
     assert "would not have left the normal state" in text(past.backtest_view(result | {"transitions": []}, empty, "x"))
 
 
+def test_the_backtest_chart_draws_the_metric_against_the_threshold_with_the_firing_spans_shaded() -> None:
+    result = {
+        "since": "2026-11-30T10:00:00+00:00",
+        "until": "2026-11-30T10:20:00+00:00",
+        "step_seconds": 300.0,
+        "steps": 5,
+        "transitions": [
+            {"ts": "2026-11-30T10:05:00+00:00", "labels": {"source": "web"}, "from": "normal", "to": "firing"},
+            {"ts": "2026-11-30T10:15:00+00:00", "labels": {"source": "web"}, "from": "firing", "to": "resolved"},
+        ],
+        "series": [
+            {
+                "labels": {"source": "web"},
+                "ts": [f"2026-11-30T10:{m:02d}:00+00:00" for m in (0, 5, 10, 20)],
+                "values": [1.0, 5.0, 4.0, 0.0],
+            },
+            {"labels": {"source": "api"}, "ts": ["2026-11-30T10:00:00+00:00"], "values": [2.0]},
+        ],
+        "series_total": 2,
+    }
+    fig = past.backtest_figure(result, SPEC, dark=True)
+    lines = {t.name: t for t in fig.data}
+    web = lines["source=web"]
+    assert list(web.y) == [1.0, 5.0, 4.0, None, 0.0]  # a break where the 10:15 step had no value
+    assert "source=api" in lines and "threshold > 3" in lines and "would fire" in lines
+    (threshold,) = [s for s in fig.layout.shapes if s.type == "line"]
+    assert (threshold.y0, threshold.y1, threshold.line.dash) == (3.0, 3.0, "dash")
+    (firing,) = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert (firing.x0, firing.x1) == ("2026-11-30T10:05:00+00:00", "2026-11-30T10:15:00+00:00")
+    assert fig.layout.yaxis.title.text == "count over 1m" and fig.layout.template.layout.paper_bgcolor is not None
+    quiet = past.backtest_figure(result | {"transitions": [], "series": []}, SPEC | {"kind": "anomaly"})
+    assert not quiet.layout.shapes and not quiet.data
+    assert past.spans(
+        [
+            {"ts": "a", "labels": {}, "from": "normal", "to": "pending"},
+            {"ts": "b", "labels": {}, "from": "pending", "to": "firing"},
+        ],
+        "z",
+    ) == [("a", "b", "pending", ""), ("b", "z", "firing", "")]
+
+
 def test_the_page_reads_its_filters_from_the_url_and_ignores_bad_ones() -> None:
     def props(page: Any, id_: str) -> dict[str, Any]:
         return next(n["props"] for n in _nodes(json.loads(text(page))) if n["props"].get("id") == id_)
@@ -423,6 +562,7 @@ def test_every_alerts_id_the_callbacks_use_is_on_the_page() -> None:
 def test_every_id_on_the_page_comes_from_the_ids_module() -> None:
     named = {v for k, v in vars(ids).items() if k.startswith("AL_") and isinstance(v, str)}
     named |= {ids.al_field(f) for f in forms.FORM_FIELDS} | {ids.al_tab(t) for t, _ in layout.TABS}
+    named |= {ids.al_field_error(f) for f in forms.FORM_FIELDS}
     named |= {ids.page_url("alerts"), ids.csv_button(ids.AL_HISTORY)}
     present = component_ids(layout.page("/alerts", {"alert": "7"}))
     assert present <= named, present - named
