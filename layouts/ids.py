@@ -79,6 +79,14 @@ X_DETAIL = "x-detail"
 X_ID = "x-id"
 X_COMPARISON = "x-comparison"
 X_EVENTS = "x-events"
+X_PREV = "x-prev"  # the same script's previous run
+X_NEXT = "x-next"
+X_ERROR = "x-error"  # a failed run's error message
+X_REASON = "x-reason"  # why the run's duration is (or is not) outside its band, in words
+X_ATTRS = "x-attrs"
+X_NEIGHBOURS = "x-neighbours"  # chart: the run among the previous and next runs of its script
+X_EXPLORE = "x-explore"  # link: the script's events around the run in Explore
+X_EVENTS_API = "x-events-api"  # link: every event of the run's time window, as JSON
 
 # sessions
 SS_TABLE = "ss-table"
