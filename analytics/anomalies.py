@@ -17,10 +17,11 @@ import sys
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from analytics._frames import series_arrays
-from analytics.detector import DetectorConfig, OnlineDetector
+from analytics.detector import DetectorConfig, OnlineDetector, gaussian_log10_sf, score_from_surprise
 
 OUTPUT_COLUMNS = [
     "ts",
@@ -111,6 +112,33 @@ def detect_anomalies(
     )[OUTPUT_COLUMNS]
 
 
+def combine_channels(scores: npt.ArrayLike, k: float = 3.5) -> npt.NDArray[np.float64]:
+    """One score per timestamp for ``m`` channels scored on the same timestamps
+    (an ``m x n`` array of :func:`detect_anomalies` scores at the same ``k``):
+    the most surprising channel, Sidak-corrected for having looked at ``m``
+    of them. Each score is turned back into its tail probability ``p``; the
+    combined one is ``1 - (1 - min p) ** m``, the chance that at least one of
+    ``m`` normal channels is that surprising, so that the threshold keeps its
+    meaning (``0.5``: once in ~2,000 normal timestamps, not channel-points).
+
+    >>> one = combine_channels([[0.0, 0.5, 0.9]])
+    >>> [round(float(v), 12) for v in one]
+    [0.0, 0.5, 0.9]
+    >>> both = combine_channels([[0.0, 0.5, 0.9], [0.2, 0.1, 0.95]])
+    >>> bool(both[1] < 0.5 and 0.9 < both[2] < 0.95)
+    True
+    """
+    s = np.atleast_2d(np.asarray(scores, dtype=np.float64))
+    m, half = s.shape[0], -gaussian_log10_sf(k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surprise = np.where(s >= 1.0, np.inf, half * s / (1.0 - s)).max(axis=0)
+        p = np.power(10.0, -np.minimum(surprise, 300.0))
+        exact = -np.log10(-np.expm1(m * np.log1p(-p)))
+    # Far out 1 - (1 - p)^m is m p to double precision: keep the log form (no rounding to 1).
+    combined = np.where(surprise > 12.0, surprise - np.log10(m), exact)
+    return np.array([score_from_surprise(float(v), half) for v in combined], dtype=np.float64)
+
+
 def _read_input(path: str) -> pd.DataFrame:
     try:
         raw = pd.read_csv(path)
@@ -128,7 +156,9 @@ def _read_input(path: str) -> pd.DataFrame:
             ts = pd.to_datetime(stamps, unit="s", utc=True)
         else:
             # Naive timestamps in a CSV are read as UTC, the product's convention.
-            ts = pd.to_datetime(stamps, utc=True, format="ISO8601")
+            # "mixed", not "ISO8601": the latter gives naive stamps the offset of
+            # the first stamp that has one (pandas 2.3).
+            ts = pd.to_datetime(stamps, utc=True, format="mixed")
     except (ValueError, TypeError, OverflowError):
         raise ValueError(f"{path}: column timestamp holds values that are not timestamps") from None
     values = pd.to_numeric(raw["value"], errors="coerce")

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,7 +87,8 @@ RANGE_FLOOR = 0.01  # SD >= this fraction of the recent range
 LEVEL_FLOOR = 1e-6  # SD >= this fraction of |level|
 ABS_FLOOR = 1e-12
 STRONG_LOG10_P = -2.0  # p < 0.01: a point that counts toward a level shift / keeps an episode open
-KEEP_BELOW = 3.0  # points with a surprise above this (p < 1e-3) do not teach the tail
+KEEP_BELOW = 3.0  # points with a surprise above this (p < 1e-3) teach the tail only when they are common
+HELD_SHARE = 0.05  # ... more than this share of the last TAIL_WINDOW points
 PERSIST = 1e-3
 WORSE = 2.0  # inside an episode, a point is flagged again when its deviation is WORSE x the flagged one
 RECHECK = 8
@@ -250,8 +252,8 @@ class TailModel:
 
     @staticmethod
     def prior(u: float = 2.0) -> TailModel:
-        zeta = math.erfc(u / _SQRT2)
-        return TailModel(u, math.log(zeta), u / -float(ndtri(zeta / 2.0)), PRIOR_RATE, 0.0, 0.0)
+        # A Gaussian through u: its body scale is 1 (log space: u may be far out).
+        return TailModel(u, gaussian_log10_sf(u) * _LN10, 1.0, PRIOR_RATE, 0.0, 0.0)
 
     @staticmethod
     def fit(x: npt.NDArray[np.float64]) -> TailModel:
@@ -265,7 +267,7 @@ class TailModel:
         m = TAIL_PRIOR_WEIGHT
         prior = TailModel.prior(u)
         zeta = (y.size + m * math.exp(prior.log_zeta)) / (n + m)
-        zeta = min(zeta, 0.5)
+        zeta = min(max(zeta, 0.5 / (n + m)), 0.5)
         a, g, xi = prior.a, 0.0, 0.0
         if y.size >= 5:
             # Trimmed method of moments: the lowest 1 - TRIM of the excesses
@@ -337,6 +339,14 @@ class _Model:
         self.xs = _Buffer()  # this model's recent deviations (floored SDs), excursions left out
         self.tail = TailModel.prior()
         self.x_strong = self.tail.isf(STRONG_LOG10_P)
+        self.held: deque[bool] = deque(maxlen=TAIL_WINDOW)  # which recent points were held out of the tail
+        self.held_count = 0
+
+    def hold(self, held: bool) -> None:
+        if len(self.held) == TAIL_WINDOW:
+            self.held_count -= self.held[0]
+        self.held.append(held)
+        self.held_count += held
 
     def refit(self) -> None:
         self.tail = TailModel.fit(self.xs.tail(TAIL_WINDOW))
@@ -551,9 +561,14 @@ class OnlineDetector:
             if p is not None and p.sigma is not None:
                 sig = max(p.sigma, floor)
                 x_m = abs(value - p.expected) / sig
-                # Each model learns its tail from its own unsurprising points only.
-                if keep and -m.tail.log10_sf(x_m) <= KEEP_BELOW:
+                # Surprising points (flagged, in an excursion, p < 1e-3) do not
+                # teach the tail, so that anomalies do not fatten it, unless
+                # they are common: a deviation that keeps coming back is this
+                # series' normal (else a recurring wiggle stays surprising for ever).
+                held = not keep or -m.tail.log10_sf(x_m) > KEEP_BELOW
+                if not held or m.held_count > HELD_SHARE * TAIL_WINDOW:
                     m.xs.append(x_m)
+                m.hold(held)
                 strong = m.x_strong * sig
             shifts[name] = m.observe(secs, phases, value, p, strong)
         self._values.append(value)
@@ -636,5 +651,5 @@ class OnlineDetector:
             chosen,
             surprise,
         )
-        # Flagged and damped points stay out so that an excursion does not widen the tail.
+        # Flagged and damped points are held out so that an excursion does not widen the tail.
         return scored, not (flagged or in_excursion)
