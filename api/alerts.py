@@ -134,7 +134,7 @@ def _backtest(spec: Any) -> Response:
 @doc(
     "POST",
     "/api/rules/<id:rule_id>/backtest",
-    "Run a saved rule over stored history: when it would have fired and resolved",
+    "Run a saved rule over stored history: when it would have fired and resolved, and its metric per group at every step (series)",
     WINDOW,
     SINCE,
     UNTIL,
@@ -151,7 +151,7 @@ def post_backtest(rule_id: int) -> Response:
 @doc(
     "POST",
     "/api/rules/backtest",
-    'Backtest an unsaved rule (the body, or {"rule": {...}})',
+    'Backtest an unsaved rule (the body, or {"rule": {...}}): transitions and series, as for a saved rule',
     WINDOW,
     SINCE,
     UNTIL,
