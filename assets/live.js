@@ -276,15 +276,20 @@
     }
     if (data.type === "realtime_update") {
       // A frame before this socket's initial_data means that initial_data was skipped.
-      var gap = !live.ready || data.seq !== live.seq + 1;
+      // A frame repeats the events of frames back to from_seq: a gap is only a
+      // frame (or an initial_data) that no later frame covered.
+      if (live.ready && data.seq <= live.seq) return null;  // older than what was applied
+      var gap = !live.ready || (data.from_seq || data.seq) > live.seq + 1;
       live.seq = data.seq;
       apply(cfg, data.events, changed);
       if (!gap && live.recovering === null) {
         live.safeId = Math.max(live.safeId, data.last_id);
         return null;
       }
-      // One replay at a time: it covers every frame sent before it.
-      return gap && live.recovering === null ? requestUpdate() : null;
+      // One replay at a time: it covers every frame sent before it. With overlapping
+      // frames the replay's answer is numbered and no later frame reaches back past
+      // it, so a gap while one is pending means its answer was skipped: ask again now.
+      return gap && (live.recovering === null || cfg.overlap > 1) ? requestUpdate() : null;
     }
     if (data.type === "error" && data.resync) return requestUpdate();
     return null;
@@ -373,7 +378,7 @@
           live.ready = false;
           live.seq = 0;
           live.recovering = null;
-          var sub = {type: "subscribe", topics: cfg.topics};
+          var sub = {type: "subscribe", topics: cfg.topics, overlap: cfg.overlap};
           if (live.safeId > 0) sub.after_id = live.safeId;
           send = message(sub);
         } else {

@@ -64,6 +64,9 @@ def live_config() -> dict[str, Any]:
         "toasts_max": 5,
         "toast_ms": {"alert": 30_000, "component": 10_000},
         "replay_limit": REPLAY_LIMIT,
+        # Each frame repeats the events of the frames before it, up to this many:
+        # frames the socket component drops while a redraw runs cost no replay.
+        "overlap": 8,
         "recover_ms": 500,  # a replay's answer can be skipped too: ask again after this
         "backoff_max_ms": 8000,
     }

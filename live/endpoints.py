@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,6 +42,7 @@ from web.http import ApiError, client_gone
 log = logging.getLogger(__name__)
 
 FRAME_INTERVAL = 0.05
+MAX_OVERLAP = 16
 KEEPALIVE = 15.0
 REPLAY_LIMIT = 10_000
 _FILTER_OF = {
@@ -85,10 +87,13 @@ def recent_for(
 
 def initial_data(services: Services, topics: frozenset[str], after_id: int | None = None) -> dict[str, Any]:
     """KPIs and events: the newest 50, or (on a reconnect) all after ``after_id``."""
+    # The broker's mark is read before the events: an event published in between
+    # is then in the answer or above last_id (and so in a later frame), never lost.
+    published = services.live.broker.last_id
     with services.db.read() as conn:
         figures = kpis(conn, services.now())
     events = recent_for(services, topics, after_id=after_id)
-    last_id = max([services.live.broker.last_id, *(e["id"] for e in events)])
+    last_id = max([published, *(e["id"] for e in events)])
     return {"type": "initial_data", "topics": sorted(topics), "kpis": figures, "events": events, "last_id": last_id}
 
 
@@ -107,6 +112,11 @@ class WebSocketSession:
         self.last_sent = 0.0
         self.seq = 0  # frame number: lets the browser notice a frame it did not apply
         self.floor = 0  # events up to this id went out in initial_data
+        # With `overlap: k` in its subscribe, a client gets each frame's events again
+        # in the next k-1 frames (a page whose socket component keeps only the newest
+        # message then skips frames without losing events), and initial_data counts in seq.
+        self.overlap = 1
+        self.recent: deque[tuple[int, bytes, int]] = deque(maxlen=1)  # (seq, events' JSON, count) of the last frames
 
     def run(self) -> None:
         try:
@@ -130,6 +140,11 @@ class WebSocketSession:
     def send_initial(self, topics: frozenset[str], after_id: int | None) -> None:
         message = initial_data(self.services, topics, after_id)
         self.floor = max(self.floor, message["last_id"])
+        if self.overlap > 1:
+            # Numbered, and no later frame repeats what came before it: a skipped
+            # initial_data then shows as a gap in the next frame's from_seq.
+            self.seq += 1
+            self.recent.clear()
         self.send(message | {"seq": self.seq})
 
     def handle(self, raw: str | bytes) -> None:
@@ -142,6 +157,7 @@ class WebSocketSession:
             if takes(kind, in_session=self.rooms.session_id is not None, subscribed=bool(self.sub.topics)):
                 self.rooms.handle(kind, message)  # live/rooms.py
             elif kind == "subscribe":
+                self.set_overlap(message.get("overlap"))
                 topics = parse_topics(message.get("topics") or ["all"])
                 self.sub.topics = self.sub.topics | topics
                 self.send_initial(self.sub.topics, _after(message))
@@ -158,6 +174,14 @@ class WebSocketSession:
                 )
         except TopicError as exc:
             self.send({"type": "error", "message": str(exc)})
+
+    def set_overlap(self, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_OVERLAP:
+            raise TopicError(f"overlap: expected a whole number of frames from 1 to {MAX_OVERLAP}, got {value!r}")
+        self.overlap = value
+        self.recent = deque(self.recent, maxlen=value)
 
     def pump(self) -> None:
         """Send what arrived, coalescing while events keep coming."""
@@ -183,9 +207,15 @@ class WebSocketSession:
         elif events:
             self.seq += 1
             # The frame is assembled from each event's JSON, encoded once for all clients.
-            body = b",".join(self.broker.encoded(e) for e in events)
-            tail = b'],"last_id":%d,"count":%d}' % (events[-1]["id"], len(events))
-            self.ws.send((b'{"type":"realtime_update","seq":%d,"events":[' % self.seq + body + tail).decode())
+            self.recent.append((self.seq, b",".join(self.broker.encoded(e) for e in events), len(events)))
+            first = self.recent[0][0]
+            body = b",".join(part for _, part, _ in self.recent)
+            count = sum(n for _, _, n in self.recent)
+            head = b'{"type":"realtime_update","seq":%d,' % self.seq
+            if self.overlap > 1:
+                head += b'"from_seq":%d,' % first
+            tail = b'],"last_id":%d,"count":%d}' % (events[-1]["id"], count)
+            self.ws.send((head + b'"events":[' + body + tail).decode())
             self.last_sent = time.monotonic()
 
 

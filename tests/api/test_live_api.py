@@ -243,3 +243,39 @@ def test_with_two_workers_every_client_gets_every_event_once(process_server: Any
     finally:
         for ws in clients:
             ws.close()
+
+
+def test_overlapping_frames_repeat_the_frames_before_them_and_number_initial_data(sqlite_server: Any) -> None:
+    ws = connect(sqlite_server)
+    try:
+        ws.send(json.dumps({"type": "subscribe", "topics": ["all"], "overlap": 3}))
+        initial = receive(ws)
+        assert (initial["type"], initial["seq"]) == ("initial_data", 1)  # counted, so a skipped one shows
+        frames = []
+        ids: list[int] = []
+        for k in range(4):  # one event a frame: each POST waits for its frame
+            ids += sqlite_server.post("/api/events", json=[{"type": "o", "value": k}]).json()["ids"]
+            frames.append(receive(ws))
+        assert [f["seq"] for f in frames] == [2, 3, 4, 5]
+        assert [f["from_seq"] for f in frames] == [2, 2, 2, 3]  # at most 3 frames: its own and 2 before
+        assert [[e["id"] for e in f["events"]] for f in frames] == [ids[:1], ids[:2], ids[:3], ids[1:4]]
+        assert [f["count"] for f in frames] == [1, 2, 3, 3] and frames[-1]["last_id"] == ids[-1]
+        # A replay starts the window afresh: the next frame does not reach back past it.
+        ws.send(json.dumps({"type": "request_update", "after_id": ids[-1]}))
+        replay = receive(ws)
+        assert (replay["type"], replay["seq"], replay["events"]) == ("initial_data", 6, [])
+        new = sqlite_server.post("/api/events", json=[{"type": "o", "value": 9}]).json()["ids"]
+        after = receive(ws)
+        assert (after["seq"], after["from_seq"], [e["id"] for e in after["events"]]) == (7, 7, new)
+    finally:
+        ws.close()
+
+
+def test_a_bad_overlap_is_an_error_naming_it(sqlite_server: Any) -> None:
+    ws = connect(sqlite_server)
+    try:
+        ws.send(json.dumps({"type": "subscribe", "topics": ["all"], "overlap": 99}))
+        message = receive(ws)
+        assert message["type"] == "error" and message["message"].startswith("overlap:")
+    finally:
+        ws.close()

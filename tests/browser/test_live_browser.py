@@ -14,6 +14,8 @@ import pytest
 import requests
 from playwright.sync_api import Page, WebSocketRoute, expect
 
+from layouts.overview import live_config
+
 pytestmark = pytest.mark.browser
 
 POINTS = "() => { const g = document.querySelector('#live-chart .js-plotly-plot'); return g && g.data ? g.data[0].x.length : -1; }"
@@ -113,13 +115,9 @@ def wait_until(page: Page, condition: Callable[[], bool], timeout_ms: float = 30
         waited += 50
 
 
-def test_a_skipped_frame_is_asked_for_again_and_shown(page: Page, sqlite_server: Any) -> None:
-    # The page's socket goes through this relay, which withholds one realtime_update
-    # frame, as the component does when frames outrun Dash: the page must see the
-    # gap in seq and ask for the events after the last complete id.
-    sent: list[dict[str, Any]] = []
-    dropped: list[dict[str, Any]] = []
-    armed = threading.Event()
+def relayed_page(page: Page, withhold: list[int], sent: list[dict[str, Any]], dropped: list[dict[str, Any]]) -> None:
+    """The page's socket goes through a relay that withholds the next ``withhold[0]``
+    realtime_update frames, as the socket component does when frames outrun Dash."""
 
     def relay(ws: WebSocketRoute) -> None:
         server = ws.connect_to_server()
@@ -130,8 +128,8 @@ def test_a_skipped_frame_is_asked_for_again_and_shown(page: Page, sqlite_server:
 
         def to_page(message: str | bytes) -> None:
             frame = json.loads(message)
-            if armed.is_set() and frame.get("type") == "realtime_update":
-                armed.clear()
+            if withhold[0] > 0 and frame.get("type") == "realtime_update":
+                withhold[0] -= 1
                 dropped.append(frame)
                 return
             ws.send(message)
@@ -140,25 +138,56 @@ def test_a_skipped_frame_is_asked_for_again_and_shown(page: Page, sqlite_server:
         server.on_message(to_page)
 
     page.route_web_socket(re.compile(r"/ws(\?.*)?$"), relay)
+
+
+def probe(server: Any, message: str) -> int:
+    r = server.post("/api/events", json={"type": "probe", "source": "probe", "message": message})
+    return int(r.json()["ids"][0])
+
+
+def test_a_skipped_frame_is_covered_by_the_next_one(page: Page, sqlite_server: Any) -> None:
+    # Frames repeat the frames before them (overlap): one lost frame costs no replay.
+    sent: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    withhold = [0]
+    relayed_page(page, withhold, sent, dropped)
     page.goto(sqlite_server.url + "/")
     wait_live(page)
-
-    def post(message: str) -> int:
-        r = sqlite_server.post("/api/events", json={"type": "probe", "source": "probe", "message": message})
-        return int(r.json()["ids"][0])
-
-    first = post("before the gap")
+    first = probe(sqlite_server, "before the gap")
     expect(page.locator(f"#feed-event-{first}")).to_contain_text("before the gap")
-    armed.set()
-    skipped = post("in the skipped frame")
+    withhold[0] = 1
+    skipped = probe(sqlite_server, "in the skipped frame")
     wait_until(page, lambda: bool(dropped))
-    assert [e["id"] for e in dropped[0]["events"]] == [skipped]
-    after = post("after the gap")
-
+    assert [e["id"] for e in dropped[0]["events"]][-1] == skipped
+    after = probe(sqlite_server, "after the gap")
     expect(page.locator(f"#feed-event-{skipped}")).to_contain_text("in the skipped frame")
+    expect(page.locator(f"#feed-event-{after}")).to_contain_text("after the gap")
+    assert [m for m in sent if m.get("type") == "request_update"] == []
+    page.wait_for_function(f"() => ({POINTS})() === 3")
+    assert page.evaluate("() => [window.pulseboardLive.received, window.pulseboardLive.resyncs]") == [3, 0]
+    assert page.locator("#event-feed li[id^='feed-event-']").count() == 3
+
+
+def test_frames_skipped_past_the_overlap_are_asked_for_again_and_shown(page: Page, sqlite_server: Any) -> None:
+    sent: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    withhold = [0]
+    relayed_page(page, withhold, sent, dropped)
+    page.goto(sqlite_server.url + "/")
+    wait_live(page)
+    overlap = int(live_config()["overlap"])
+    first = probe(sqlite_server, "before the gap")
+    expect(page.locator(f"#feed-event-{first}")).to_contain_text("before the gap")
+    withhold[0] = overlap  # every frame that could still carry the first lost event
+    lost = []
+    for k in range(overlap):
+        lost.append(probe(sqlite_server, f"lost {k}"))
+        wait_until(page, lambda n=k: len(dropped) > n)
+    after = probe(sqlite_server, "after the gap")
+    for k, event_id in enumerate(lost):
+        expect(page.locator(f"#feed-event-{event_id}")).to_contain_text(f"lost {k}")
     expect(page.locator(f"#feed-event-{after}")).to_contain_text("after the gap")
     requests_sent = [m for m in sent if m.get("type") == "request_update"]
     assert [m["after_id"] for m in requests_sent] == [first]
-    page.wait_for_function(f"() => ({POINTS})() === 3")
-    assert page.evaluate("() => [window.pulseboardLive.received, window.pulseboardLive.resyncs]") == [3, 1]
-    assert page.locator("#event-feed li[id^='feed-event-']").count() == 3
+    page.wait_for_function(f"() => ({POINTS})() === {overlap + 2}")
+    assert page.locator("#event-feed li[id^='feed-event-']").count() == overlap + 2
