@@ -55,6 +55,8 @@ def session_metrics(
         "execution_time": summary_stats(work, column="duration_ms").as_dict(),
         "execution_time_histogram": hist.to_dict("records") if len(hist) else [],
         "categories": categories.to_dict("records"),
+        # The macro-sessions tool's own name for the same totals, as a mapping.
+        "degradation_counts": {str(r.category): float(r.count) for r in categories.itertuples(index=False)},
         "buttons": buttons.to_dict("records") if len(buttons) else [],
         "attrs": session["attrs"] if session else None,
     }
