@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
+
+from flask import Blueprint, Response, request
 
 from api.ingest import services
 from data import queries
+from data.export import csv_lines
 from reports import scripts
 from web import params as p
 from web.docs import LIMIT, Param, doc
@@ -32,17 +35,38 @@ def get_scripts() -> Response:
         return json_response({"scripts": scripts.scripts(conn)})
 
 
+RUN_COLUMNS = ("id", "script", "source", "started_at", "finished_at", "duration_ms", "status", "exit_code", "attempt")
+
+
+def executions_csv(rows: list[dict[str, Any]]) -> Response:
+    """The script runner's CSV export: one line per run, a column per metric
+    (named ``metric_<name>`` when the name is a run column's)."""
+    names = sorted({name for r in rows for name in r["metrics"]})
+    columns = {name: f"metric_{name}" if name in RUN_COLUMNS else name for name in names}
+    lines = [{c: r.get(c) for c in RUN_COLUMNS} | {columns[k]: v for k, v in r["metrics"].items()} for r in rows]
+    body = csv_lines([*RUN_COLUMNS, *columns.values()], [lines])
+    headers = {"Content-Disposition": 'attachment; filename="pulseboard-executions.csv"'}
+    return Response(body, mimetype="text/csv", headers=headers)
+
+
 @doc(
     "GET",
     "/api/executions",
-    "Recent executions, newest first, with their metrics (default 20)",
+    "Recent executions, newest first, with their metrics (default 20); as CSV with format=csv or Accept: text/csv",
     LIMIT,
     Param("script_path"),
     Param("status"),
     Param("metric_name", description="Only runs that report this metric"),
+    Param("format", enum=("json", "csv")),
+    produces=("application/json", "text/csv"),
 )
 @bp.get("/api/executions")
 def get_executions() -> Response:
+    if p.arg("format") is not None:
+        as_csv = p.choice_arg("format", "json", ("json", "csv")) == "csv"
+    else:
+        accept = request.accept_mimetypes.best_match(["application/json", "text/csv"])
+        as_csv = accept == "text/csv" and "text/csv" in request.headers.get("Accept", "")
     with services().db.read() as conn:
         rows = scripts.executions(
             conn,
@@ -51,6 +75,8 @@ def get_executions() -> Response:
             limit=p.int_arg("limit", 20),
             metric=p.arg("metric_name"),
         )
+    if as_csv:
+        return executions_csv(rows)
     return json_response({"executions": rows, "count": len(rows)})
 
 
