@@ -55,7 +55,10 @@ def post_interaction() -> Response:
 @bp.post("/session/start")
 @require_key
 def post_session_start() -> Response:
-    row, created = start_session(read_json())
+    body = read_json()
+    if isinstance(body, dict) and "source" not in body:
+        body = {**body, "source": "macro"}  # the session's source is its interactions' source
+    row, created = start_session(body)
     return json_response({"status": "success", "session_id": row["id"], "created": created}, 201 if created else 200)
 
 

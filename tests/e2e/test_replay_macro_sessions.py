@@ -186,6 +186,11 @@ def test_the_macro_tool_records_sessions_and_its_dashboard_reads_them(
     check_metrics(final, runs)
     listed = {s["id"]: s for s in requests.get(url + "/api/sessions", timeout=30).json()["sessions"]}
     assert listed[SESSION]["ended_at"] == final["ended_at"] and listed[OTHER]["ended_at"] is None
+    assert (listed[SESSION]["source"], listed[SESSION]["user"]) == ("macro", "john_doe")  # as its interactions
+    for marker in ("session_start", "session_end"):
+        params = {"source": "macro", "session_id": SESSION, "type": marker}
+        found = requests.get(url + "/api/events", params=params, timeout=30).json()["events"]
+        assert [(e["user"], e["session_id"]) for e in found] == [("john_doe", SESSION)], marker
     assert requests.get(url + f"/metrics/{OTHER}", timeout=30).json()["active"] is True
     missing = post(url, "/session/end", {})
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "session_id"
