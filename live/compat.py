@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -17,6 +18,7 @@ import orjson
 from flask import Flask, Response, request, stream_with_context
 from flask_sock import Sock
 
+from core.durations import parse_duration
 from data.queries import Filters
 from live.broker import TooManyClients
 from reports import scripts, usage
@@ -26,7 +28,8 @@ from services import Services
 from web.docs import ROUTES, Param, RouteDoc
 from web.http import ApiError, client_gone, error_response
 
-TOOL_WINDOW = timedelta(minutes=30)
+TOOL_WINDOW = timedelta(hours=6)  # the history the tool-usage dashboard kept, and filters in the browser
+TOOL_TYPE = "borrow"  # what its per-minute counts count
 METRICS_EVERY = 2.0
 
 ROUTES.append(
@@ -34,7 +37,12 @@ ROUTES.append(
         "GET",
         "/realtime/stream",
         "Tool-usage SSE: per-tool per-minute history every second",
-        (Param("source", description="Only this source"), Param("flag", description="attrs key counted as a flag")),
+        (
+            Param("source", description="Only this source"),
+            Param("flag", description="attrs key counted as a flag"),
+            Param("type", description="Event type counted per tool and minute (default borrow; 'all' for every type)"),
+            Param("window", description="History sent, at most 6h (default 6h): 90, 30min, 1h"),
+        ),
         responses=(200, 503),
         produces=("text/event-stream",),
     )
@@ -61,12 +69,18 @@ def refuse_stream(exc: TooManyClients) -> Response:
     return response
 
 
-def tool_snapshot(services: Services, filters: Filters, flag: str) -> dict[str, Any]:
+def tool_snapshot(
+    services: Services, filters: Filters, flag: str, *, counted: Filters = Filters(), window: timedelta = TOOL_WINDOW
+) -> dict[str, Any]:
+    """The stream's payload: per-tool per-minute history of the ``counted`` events
+    over ``window``, rates, and the recent events of every type."""
     now = services.now()
 
     def compute() -> dict[str, Any]:
         with services.db.read() as conn:
-            history = usage.entity_history(conn, window=TOOL_WINDOW, now=now, filters=filters, flag_key=flag)
+            history = usage.entity_history(
+                conn, window=window, now=now, filters=dataclasses.replace(filters, type=counted.type), flag_key=flag
+            )
             recent = recent_events(conn, limit=20, filters=filters)
         rates = {}
         for minutes in (1, 5, 10):
@@ -80,21 +94,29 @@ def tool_snapshot(services: Services, filters: Filters, flag: str) -> dict[str, 
             "rates": rates,
             "recent_events": recent,
             "buffer_stats": {
-                "window_seconds": int(TOOL_WINDOW.total_seconds()),
+                "window_seconds": int(window.total_seconds()),
                 "points": sum(len(v) for v in history.values()),
             },
             "tool_metrics": history,
         }
 
-    return cached(services, ("tool-stream", filters, flag, now.replace(microsecond=0)), compute, ttl=1.0)
+    key = ("tool-stream", filters, flag, counted, window, now.replace(microsecond=0))
+    return cached(services, key, compute, ttl=1.0)
 
 
 def tool_stream(
-    services: Services, filters: Filters, flag: str, gone: Callable[[], bool] = lambda: False
+    services: Services,
+    filters: Filters,
+    flag: str,
+    gone: Callable[[], bool] = lambda: False,
+    *,
+    counted: Filters = Filters(),
+    window: timedelta = TOOL_WINDOW,
 ) -> Iterator[str]:
     yield "retry: 2000\n\n"
     while not services.live.stopping.is_set() and not gone():
-        yield f"data: {orjson.dumps(tool_snapshot(services, filters, flag)).decode()}\n\n"
+        snapshot = tool_snapshot(services, filters, flag, counted=counted, window=window)
+        yield f"data: {orjson.dumps(snapshot).decode()}\n\n"
         services.live.stopping.wait(1.0)
 
 
@@ -115,12 +137,20 @@ def register_compat_live(server: Flask, sock: Sock, services: Services) -> None:
         if source is not None and not 0 < len(source) <= 100:
             raise ApiError(400, "parameter 'source': 1 to 100 characters")
         filters = Filters(source=(source,) if source else ())
+        kind = request.args.get("type") or TOOL_TYPE
+        if not 0 < len(kind) <= 100:
+            raise ApiError(400, "parameter 'type': 1 to 100 characters")
+        counted = Filters() if kind == "all" else Filters(type=(kind,))
+        raw_window = request.args.get("window")
+        window = parse_duration(raw_window, "window", longest=TOOL_WINDOW) if raw_window else TOOL_WINDOW
         try:  # a place under the subscriber cap (no topics: the snapshots come from the database)
             slot = services.live.broker.subscribe(frozenset())
         except TooManyClients as exc:
             return refuse_stream(exc)
         flag = request.args.get("flag") or "overage"
-        body = stream_with_context(tool_stream(services, filters, flag, client_gone(request.environ)))
+        body = stream_with_context(
+            tool_stream(services, filters, flag, client_gone(request.environ), counted=counted, window=window)
+        )
         response = Response(
             body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )

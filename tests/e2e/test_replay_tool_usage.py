@@ -11,12 +11,9 @@ window it offered (1, 5, 10 and 30 minutes, 1, 3 and 6 hours) through
 ``/api/entities/history``; the history is exported as CSV with
 ``/api/query.csv``. Every answer is computed here from what was sent.
 
-What the stream does not do as the dashboard did: ``/realtime/stream`` has
-no event-type filter, so a tool's returns and failures count in its
-``tool_metrics`` and ``rates`` with its borrows (``/api/entities/history``
-takes ``type=borrow``), and it carries the last 30 minutes only, not the
-6 hours the dashboard filtered in the browser (the longer windows come from
-``/api/entities/history``). The assertions below state that behaviour."""
+The stream counts borrows per tool and minute over the 6 hours the
+dashboard kept (``type=`` and ``window=`` change that), and its
+``recent_events`` carry every type, as the dashboard's did."""
 
 from __future__ import annotations
 
@@ -148,14 +145,17 @@ def test_the_tool_usage_dashboard_reads_per_tool_history_live_and_after_a_refres
         {"timestamp": minute_of(now - 5), "count": 1, "users": ["alice"], "overage_count": 1}
     ]
 
-    # 1. The dashboard opens: the stream's message with the last 30 minutes per tool.
+    # 1. The dashboard opens: the stream's message with the last 6 hours of borrows per tool.
     frame = first_frame(url)
     assert set(frame) >= {"timestamp", "tools", "rates", "recent_events", "buffer_stats", "tool_metrics"}
     at = datetime.fromisoformat(frame["timestamp"]).timestamp()
-    live = within(sent, 30 * MIN, at, every)  # no type filter on the stream: returns and failures count too
+    live = within(sent, 6 * HOUR, at, borrows)
     assert frame["tool_metrics"] == expected_history(live)
-    assert frame["tools"] == sorted({e["tool"] for e in live}) == [MATLAB, DAVINCI]
-    assert frame["buffer_stats"] == {"window_seconds": 1800, "points": sum(map(len, frame["tool_metrics"].values()))}
+    assert frame["tools"] == sorted({e["tool"] for e in live}) == [CANOE, MATLAB, DAVINCI]
+    assert frame["buffer_stats"] == {"window_seconds": 21600, "points": sum(map(len, frame["tool_metrics"].values()))}
+    # Asked for every type, the returns and failures count too.
+    everything = first_frame(url, type="all", window="30min")
+    assert everything["tool_metrics"] == expected_history(within(sent, 30 * MIN, at, every))
     for minutes in (1, 5, 10):
         cutoff = minute_of(at - minutes * MIN)
         counted = sum(1 for e in live if minute_of(e["ts"]) >= cutoff)
@@ -175,8 +175,8 @@ def test_the_tool_usage_dashboard_reads_per_tool_history_live_and_after_a_refres
     )
     assert burst["count"] >= 2 and burst["overage_count"] >= 1
 
-    # The browser's window filter over the stream's history (30 minutes and less).
-    for name in ("5min", "10min", "30min"):
+    # The browser's window filter over the stream's history, every window it offered.
+    for name in ("5min", "10min", "30min", "1h", "3h", "6h"):
         cutoff = at - WINDOWS[name]
         shown = {
             tool: [p for p in points if datetime.fromisoformat(p["timestamp"]).timestamp() >= cutoff]
