@@ -377,7 +377,9 @@ class AlertEngine:
         with self.services.db.read() as conn:
             history: HistoryReader | None = None
             if not stepwise and rule.kind in ("threshold", "absence"):
-                lookback = max(rule.window_delta, rule.history_delta if rule.kind == "absence" else timedelta(0))
+                # An absence rule per group also reads which groups sent events over its history.
+                known = rule.kind == "absence" and bool(rule.group_by)
+                lookback = max(rule.window_delta, rule.history_delta if known else timedelta(0))
                 history = HistoryReader(
                     conn,
                     since - lookback,

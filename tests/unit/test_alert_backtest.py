@@ -155,3 +155,21 @@ def test_a_window_the_read_range_does_not_cover_is_read_on_its_own(db: Database)
         assert outside == compute(Reader(conn, SINCE + timedelta(minutes=20)), rule)
     # Rollup windows are whole minutes, the minute in progress included: 61 and 21 minutes of two payments.
     assert inside[()].value == 2 * 61 + 3 and outside[()].value == 2 * 21
+
+
+def test_a_stored_summary_says_when_the_condition_no_longer_holds() -> None:
+    """What notifications and the history show for an alert kept firing by ``keep_firing_for``."""
+    from alerts.engine import summary
+    from alerts.metrics import Sample
+
+    rule = parse_rule(
+        {"name": "payments failing", "metric": "failures", "window": "10m", "threshold": 3, "keep_firing_for": "2m"}
+    )
+    assert summary(rule, {}, Sample(5.0, 9), "firing") == "payments failing: failures is 5 (> 3 over 10m)"
+    assert (
+        summary(rule, {}, Sample(3.0, 9), "firing", holds=False)
+        == "payments failing: failures is 3, no longer > 3 over 10m; keeps firing for 2m after it cleared"
+    )
+    assert summary(rule, {"entity": "/pay"}, None, "firing", holds=False).startswith(
+        "payments failing [entity=/pay]: failures has no matching events in the last 10m, no longer > 3"
+    )
