@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from api import admin, alerts, compat, exports, ingest, openapi, query, read, read_scripts
+from api import admin, alerts, compat, exports, forecast, ingest, openapi, query, read, read_scripts
 from api.limits import register_limits
 from api.metrics import register_metrics
 from services import Services
@@ -24,6 +24,7 @@ def register_api(server: Flask, services: Services) -> None:
     server.register_blueprint(read.bp)
     server.register_blueprint(read_scripts.bp)
     server.register_blueprint(query.bp)
+    server.register_blueprint(forecast.bp)
     server.register_blueprint(exports.bp)
     server.register_blueprint(alerts.bp)
     server.register_blueprint(admin.bp)

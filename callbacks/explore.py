@@ -14,11 +14,13 @@ from dash import Input, Output, State, no_update
 from analytics.anomalies import detect_anomalies
 from analytics.baselines import rolling_baseline
 from core.durations import parse_duration
+from core.errors import InvalidInput
 from data import queries
 from data.export import csv_lines
 from layouts import explore as layout
 from layouts import figures, ids
 from reports import explore
+from reports import forecast as forecasts
 from reports.cache import cached
 from services import Services
 
@@ -82,6 +84,25 @@ def overlays(rows: list[dict[str, Any]], wanted: list[str]) -> tuple[list[dict[s
     return band, marks
 
 
+def forecast_overlay(services: Services, q: explore.Query) -> tuple[list[dict[str, Any]], str]:
+    """The forecast of the charted series beyond now (a fifth of the window
+    ahead) and the line under the chart naming the model and why; no points,
+    and the reason, when the view is not one bucketed series."""
+    try:
+        steps = forecasts.horizon_steps(q, None)
+    except InvalidInput as exc:
+        return [], f"No forecast: {exc.errors[0]['message'] if exc.errors else exc.message}."
+    result = forecasts.query_forecast(services, q, steps)
+    model = result["model"]
+    if not result["points"]:
+        return [], f"No forecast: {model['reason']}."
+    scale = result["diagnostics"].get("interval_scale")
+    widened = f"; intervals widened x{scale:.2f} by the held-out check" if scale and scale > 1 else ""
+    return result[
+        "points"
+    ], f"Forecast ({len(result['points'])} buckets, 80 % and 95 % bands): {model['name']}: {model['reason']}{widened}."
+
+
 def register(app: dash.Dash, services: Services) -> None:
     filter_ids = [ids.ex_filter(d) for d in layout.FILTER_DIMENSIONS]
 
@@ -117,6 +138,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EX_TABLE, "columnDefs"),
         Output(ids.EX_SUMMARY, "children"),
         Output(ids.EX_ERROR, "children"),
+        Output(ids.EX_FORECAST, "children"),
         Output(ids.page_url("explore"), "search"),
         *inputs,
         Input(ids.THEME_STORE, "data"),
@@ -130,10 +152,14 @@ def register(app: dash.Dash, services: Services) -> None:
             df = cached(services, ("explore-page", q), lambda: _run(services, q))
         except explore.QueryTooLarge as exc:
             alert = dash.html.Div(str(exc), className="alert alert-warning")
-            return figures.explore([], dark=theme == "dark"), [], [], "Too many events", alert, no_update
+            return figures.explore([], dark=theme == "dark"), [], [], "Too many events", alert, None, no_update
         rows = [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in explore.to_records(df)]
         band, marks = overlays(rows, s["overlays"] or [])
         fig = figures.explore(rows, chart=s["chart"], band=band, anomalies=marks, dark=theme == "dark")
+        note = None
+        if "forecast" in (s["overlays"] or []) and s["chart"] in ("line", "area", "bar") and rows:
+            points, note = forecast_overlay(services, q)
+            layout.add_forecast(fig, points)
         columns = [{"field": c, "headerName": c} for c in df.columns]
         summary = f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {'rollups' if q.uses_rollups() else 'raw events'}"
         empty = (
@@ -145,7 +171,7 @@ def register(app: dash.Dash, services: Services) -> None:
             )
         )
         new_search = state_to_search(s)
-        return fig, rows, columns, summary, empty, (no_update if new_search == (search or "") else new_search)
+        return fig, rows, columns, summary, empty, note, (no_update if new_search == (search or "") else new_search)
 
     for dim in layout.FILTER_DIMENSIONS:
         _register_options(app, services, dim)

@@ -11,7 +11,9 @@ from dash import Input, Output, State, no_update
 from data.queries import Filters
 from layouts import figures, ids
 from layouts.executions import fmt, stat_cards
+from layouts.explore import add_forecast
 from reports import usage
+from reports.forecast import revenue_forecast
 from services import Services
 
 PAYMENTS = Filters(type=("payment",))
@@ -22,6 +24,7 @@ SPANS = {"hour": ("H", timedelta(hours=48)), "day": ("D", timedelta(days=30)), "
 def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output(ids.RV_CARDS, "children"),
+        Output(ids.RV_FORECAST, "children"),
         Output(ids.RV_CHART, "figure"),
         Output(ids.RV_STATUS, "figure"),
         Output(ids.RV_HEATMAP, "figure"),
@@ -43,6 +46,7 @@ def register(app: dash.Dash, services: Services) -> None:
             users = usage.users(conn, now=now, minutes=30, filters=Filters())
             heat = usage.heatmap(conn, since=now - timedelta(days=28), until=end, filters=Filters(), tz="UTC")
             timings = usage.timings(conn, since=now - timedelta(hours=1), until=end, filters=REQUESTS)
+        ahead = revenue_forecast(services, now=now, filters=PAYMENTS)
         peak = revenue["peak_period"][:16].replace("T", " ") if revenue["peak_period"] else "–"
         cards = stat_cards(
             [
@@ -50,6 +54,7 @@ def register(app: dash.Dash, services: Services) -> None:
                 (f"average per {period}", fmt(revenue["average"], 2)),
                 (f"peak ({peak})", fmt(revenue["peak_amount"], 2)),
                 ("success rate (24 h)", "–" if mix["success_rate"] is None else f"{mix['success_rate']:.1f} %"),
+                ("next 7 days (forecast)", "–" if ahead["total"] is None else fmt(ahead["total"]["value"], 2)),
             ]
         )
         cards.children.append(
@@ -59,6 +64,8 @@ def register(app: dash.Dash, services: Services) -> None:
             )
         )
         chart = figures.activity([{"bucket": p["period"], "value": p["total"]} for p in revenue["periods"]], dark=dark)
+        if period == "day":
+            add_forecast(chart, ahead["points"])
         status = figures.donut([s["status"] for s in mix["statuses"]], [s["count"] for s in mix["statuses"]], dark=dark)
         heatmap = figures.heatmap(heat["counts"], x=heat["hours"], y=heat["weekdays"], dark=dark)
         rows = [
@@ -71,4 +78,36 @@ def register(app: dash.Dash, services: Services) -> None:
             for t in timings
         ]
         wanted = "" if period == "day" else f"?period={period}"
-        return cards, chart, status, heatmap, rows, no_update if wanted == (search or "") else wanted
+        return (
+            cards,
+            forecast_note(ahead),
+            chart,
+            status,
+            heatmap,
+            rows,
+            no_update if wanted == (search or "") else wanted,
+        )
+
+
+def forecast_note(ahead: dict[str, Any]) -> str:
+    """The line under the cards: the next 7 days' expected revenue, its
+    cautious 80 % range and the model.
+
+    >>> forecast_note({"total": None, "model": {"name": "none", "reason": "no history"}})
+    'Next 7 days: no forecast (no history).'
+    >>> t = {"value": 70.0, "lower_80": 50.0, "upper_80": 90.0, "lower_95": 40.0, "upper_95": 99.0}
+    >>> forecast_note({"total": t, "model": {"name": "drift", "reason": "only 5 buckets of history"}})
+    'Next 7 days: 70.00 expected, 50.00 to 90.00 (80 %), 40.00 to 99.00 (95 %); per day in the daily chart. Model drift: only 5 buckets of history.'
+    """
+    total, model = ahead["total"], ahead["model"]
+    if total is None:
+        return f"Next 7 days: no forecast ({model['reason']})."
+    ranges = ", ".join(
+        f"{fmt(total[f'lower_{lv}'], 2)} to {fmt(total[f'upper_{lv}'], 2)} ({lv} %)"
+        for lv in (80, 95)
+        if total[f"lower_{lv}"] is not None
+    )
+    return (
+        f"Next 7 days: {fmt(total['value'], 2)} expected{', ' + ranges if ranges else ''}; per day in the daily chart. "
+        f"Model {model['name']}: {model['reason']}."
+    )

@@ -14,7 +14,9 @@ from dash import Input, Output
 from data.queries import Filters
 from layouts import figures, ids
 from layouts.executions import fmt, stat_cards
+from layouts.explore import add_forecast
 from reports import explore, usage
+from reports.forecast import capacity_forecast
 from reports.overview import format_uptime
 from services import Services
 
@@ -26,6 +28,8 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.SY_CARDS, "children"),
         Output(ids.SY_CHART, "figure"),
         Output(ids.SY_TIMINGS, "rowData"),
+        Output(ids.SY_FULL, "children"),
+        Output(ids.SY_GROWTH, "figure"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
     )
@@ -73,4 +77,52 @@ def register(app: dash.Dash, services: Services) -> None:
             }
             for t in timings
         ]
-        return cards, figures.activity(explore.to_records(rate), dark=theme == "dark"), rows
+        growth = capacity_forecast(services, now=now, disk_free_mb=disk.free / 1048576)
+        chart = figures.line(growth["database"]["history"], x="bucket", name="database MB", dark=theme == "dark")
+        add_forecast(chart, growth["database"]["points"], name="database MB forecast")
+        return (
+            cards,
+            figures.activity(explore.to_records(rate), dark=theme == "dark"),
+            rows,
+            full_text(growth),
+            chart,
+        )
+
+
+def full_text(growth: dict[str, Any]) -> list[Any]:
+    """One line per store: "full in N days" (with the earliest plausible day,
+    from the 95 % bound) when the forecast reaches the limit within 30 days,
+    else why not.
+
+    >>> g = {"database": {"full": {"days": 12.0, "earliest_days": 9.5}, "history": [1, 2], "model": {"name": "drift"}},
+    ...      "disk": {"full": None, "history": [], "model": {"name": "none"}}}
+    >>> [d.children for d in full_text(g)]
+    ['Database: full in 12 days (at the earliest in 9.5 days; the disk fills when the database has grown by its free space) · drift', 'Disk: no disk_percent gauge recorded yet']
+    """
+    out = []
+    for name, what in (("database", "db_size_mb"), ("disk", "disk_percent")):
+        part = growth[name]
+        label = name.capitalize()
+        full = part["full"]
+        how = (
+            "the disk fills when the database has grown by its free space"
+            if name == "database"
+            else "use reaches 100 %"
+        )
+        if len(part["history"]) < 2:
+            text = f"{label}: no {what} gauge recorded yet"
+        elif full is None:
+            text = f"{label}: not full within 30 days at the forecast growth ({how}) · {part['model']['name']}"
+        elif full["days"] is None:
+            text = (
+                f"{label}: could be full in {full['earliest_days']:g} days (the 95 % bound; the forecast itself "
+                f"stays below within 30 days; {how}) · {part['model']['name']}"
+            )
+        else:
+            text = (
+                f"{label}: full in {full['days']:g} days (at the earliest in {full['earliest_days']:g} days; {how})"
+                f" · {part['model']['name']}"
+            )
+        warn = full is not None and full["earliest_days"] is not None and full["earliest_days"] <= 7
+        out.append(dash.html.Div(text, className="text-danger fw-semibold" if warn else "text-body-secondary"))
+    return out

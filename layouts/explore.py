@@ -1,5 +1,6 @@
-"""The Explore page: filters, metric, group-by, bucket and chart type, all in
-the URL; the chart, the table of exactly what is shown, CSV and JSON."""
+"""The Explore page: filters, metric, group-by, bucket, chart type and the
+overlays (baseline band, anomalies, forecast), all in the URL; the chart, the
+table of exactly what is shown, CSV and JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
@@ -53,6 +55,7 @@ BUCKETS = (
     ("D", "day"),
     ("W", "week"),
 )
+OVERLAYS = ("baseline", "anomalies", "forecast")
 DEFAULTS = {
     "window": "24h",
     "metric": "count",
@@ -83,7 +86,7 @@ def state_from_query(query: dict[str, str]) -> dict[str, Any]:
     out["group_by"] = (
         group if group in dict(GROUPS) or (group.startswith("attrs.") and 6 < len(group) <= 100) else "none"
     )
-    out["overlays"] = [o for o in out["overlays"].split(",") if o in ("baseline", "anomalies")]
+    out["overlays"] = [o for o in out["overlays"].split(",") if o in OVERLAYS]
     for dim in FILTER_DIMENSIONS:
         out[dim] = [v for v in query.get(dim, "").split(",") if v][:50]
     out["attr_key"] = query.get("attr_key", "")[:100]
@@ -154,6 +157,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                     options=[
                         {"label": "baseline band", "value": "baseline"},
                         {"label": "anomalies", "value": "anomalies"},
+                        {"label": "forecast", "value": "forecast"},
                     ],
                     value=s["overlays"],
                     inline=True,
@@ -192,6 +196,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                         [
                             html.Div(id=ids.EX_ERROR),
                             dcc.Loading(dcc.Graph(id=ids.EX_CHART, config={"displaylogo": False}), type="dot"),
+                            html.Div(id=ids.EX_FORECAST, className="small text-body-secondary"),
                         ]
                     ),
                 ],
@@ -241,3 +246,54 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
             ),
         ]
     )
+
+
+FORECAST_FILL = {80: "rgba(245,159,0,0.30)", 95: "rgba(245,159,0,0.15)"}
+FORECAST_LINE = "#f59f00"
+
+
+def add_forecast(fig: go.Figure, points: list[dict[str, Any]], *, name: str = "forecast") -> go.Figure:
+    """Draw forecast ``points`` (``bucket``, ``value``, ``lower_80``/``upper_80``,
+    ``lower_95``/``upper_95``) on ``fig``: the 95 % and 80 % bands, then the
+    dashed point forecast. Pages that forecast share it.
+
+    >>> pts = [{"bucket": "t1", "value": 2.0, "lower_80": 1.0, "upper_80": 3.0, "lower_95": 0.5, "upper_95": 3.5}]
+    >>> [t.name for t in add_forecast(go.Figure(), pts).data]
+    ['forecast 95 %', 'forecast 95 %', 'forecast 80 %', 'forecast 80 %', 'forecast']
+    """
+    if not points:
+        return fig
+    xs = [p["bucket"] for p in points]
+    for level in (95, 80):
+        lower, upper = [p[f"lower_{level}"] for p in points], [p[f"upper_{level}"] for p in points]
+        if all(v is None for v in lower):
+            continue
+        label = f"{name} {level} %"
+        fig.add_trace(
+            go.Scatter(x=xs, y=upper, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False, name=label)
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=lower,
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                fillcolor=FORECAST_FILL[level],
+                name=label,
+                customdata=upper,
+                hovertemplate=f"{level} % band: %{{y:.4g}} to %{{customdata:.4g}}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[p["value"] for p in points],
+            mode="lines",
+            line={"color": FORECAST_LINE, "dash": "dash"},
+            name=name,
+            hovertemplate="%{x}<br>forecast %{y:.4g}<extra></extra>",
+        )
+    )
+    fig.update_layout(showlegend=True)
+    return fig

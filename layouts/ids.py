@@ -50,6 +50,7 @@ EX_GROUP = "ex-group"
 EX_BUCKET = "ex-bucket"
 EX_CHART_TYPE = "ex-chart-type"
 EX_OVERLAYS = "ex-overlays"
+EX_FORECAST = "ex-forecast"  # the forecast's model and reason under the chart
 EX_ATTR_KEY = "ex-attr-key"
 EX_ATTR_VALUE = "ex-attr-value"
 EX_CHART = "ex-chart"
@@ -111,11 +112,14 @@ RV_CHART = "rv-chart"
 RV_STATUS = "rv-status"
 RV_HEATMAP = "rv-heatmap"
 RV_TIMINGS = "rv-timings"
+RV_FORECAST = "rv-forecast"  # the next 7 days' revenue and its model
 
 # system
 SY_CARDS = "sy-cards"
 SY_CHART = "sy-chart"
 SY_TIMINGS = "sy-timings"
+SY_GROWTH = "sy-growth"  # database and disk growth, forecast
+SY_FULL = "sy-full"  # "full in N days" or why not
 
 # exports
 EXP_NAME = "exp-name"

@@ -1,5 +1,6 @@
-"""Revenue (the payments admin dashboard): sums per hour/day/week, status mix, users,
-activity heatmap and request timings."""
+"""Revenue (the payments admin dashboard): sums per hour/day/week, the next 7
+days forecast with their intervals, status mix, users, activity heatmap and
+request timings."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                 label_checked_class_name="active",
             ),
             html.Div(id=ids.RV_CARDS, className="mb-3"),
+            html.Div(id=ids.RV_FORECAST, className="small text-body-secondary mb-3"),
             dbc.Row(
                 [
                     dbc.Col(

@@ -1,4 +1,5 @@
-"""System: the server's own health - process, database, ingest and live clients."""
+"""System: the server's own health - process, database, ingest, live clients,
+and the growth of the database and the disk with when they would fill it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,16 @@ def page(_pathname: str, _query: dict[str, str]) -> html.Div:
             card(
                 "Ingest (events per minute, 6 h)",
                 dcc.Graph(id=ids.SY_CHART, config={"displayModeBar": False}),
+                className="mb-3",
+            ),
+            card(
+                "Database size, with 30 days of growth forecast (hourly maxima of the 'db_size_mb' gauge, 14 days)",
+                html.Div(
+                    [
+                        html.Div(id=ids.SY_FULL, className="mb-2"),
+                        dcc.Graph(id=ids.SY_GROWTH, config={"displayModeBar": False}),
+                    ]
+                ),
                 className="mb-3",
             ),
             card(
