@@ -604,7 +604,9 @@ class OnlineDetector:
         # A sliver of the previous point's surprise breaks ties between equal
         # deviations (quantised data): a surprise that persists ranks higher.
         surprise = -log10_p + PERSIST * self._last_surprise
-        self._last_surprise = -log10_p
+        # A decaying memory of earlier surprises (halved each point), not just
+        # the last one: two equal deviations a few points apart still differ.
+        self._last_surprise = 0.5 * self._last_surprise - log10_p
         sign = math.copysign(1.0, diff)
         ep = self._episode
         effective, note = surprise, ""
