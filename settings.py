@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,26 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+def _origins(raw: str) -> str:
+    """A comma-separated list of origins (``scheme://host[:port]``), or ``*`` for any.
+
+    >>> _origins(" https://a.example , http://localhost:3000/ ")
+    'https://a.example,http://localhost:3000'
+    >>> _origins("a.example")
+    Traceback (most recent call last):
+    ValueError: 'a.example' is not an origin: write it as scheme://host[:port], e.g. https://a.example
+    """
+    origins = [o.strip().rstrip("/").lower() for o in raw.split(",") if o.strip()]
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(
+            r"https?://[^/\s:@]+(:\d{1,5})?|https?://\[[0-9a-f:.]+\](:\d{1,5})?", origin
+        ):
+            raise ValueError(f"{origin!r} is not an origin: write it as scheme://host[:port], e.g. https://a.example")
+    if "*" in origins and len(origins) > 1:
+        raise ValueError("'*' allows every origin: give it alone")
+    return ",".join(origins)
+
+
 @dataclasses.dataclass(frozen=True)
 class Field:
     name: str
@@ -147,7 +168,13 @@ FIELDS: tuple[Field, ...] = (
         "Server processes; each tails the database, so live clients of every worker see every event.",
     ),
     Field("log_level", "INFO", _log_level, "Log level."),
-    Field("cors_origins", "", _str, "Comma-separated origins allowed by CORS (off when empty)."),
+    Field(
+        "cors_origins",
+        "",
+        _origins,
+        "Comma-separated origins (scheme://host[:port], or * for any) whose pages may call the API with an API key"
+        " (CORS; off when empty).",
+    ),
     Field("rules", "", _str, "YAML file of alert rules, created or updated by name at start."),
     Field("alert_interval", 5.0, _positive_float, "Seconds between alert rule evaluations."),
     Field(
@@ -300,6 +327,10 @@ class Settings:
         """``allowed_hosts`` as lower-case names (a port, if given, is dropped)."""
         names = (h.strip().lower() for h in self.allowed_hosts.split(","))
         return tuple(_host_name(h) for h in names if h)
+
+    def origins(self) -> tuple[str, ...]:
+        """``cors_origins`` as a tuple (empty when CORS is off)."""
+        return tuple(o for o in self.cors_origins.split(",") if o)
 
     @property
     def max_body_bytes(self) -> int:

@@ -8,6 +8,7 @@ from api import admin, alerts, compat, exports, forecast, ingest, openapi, query
 from api.limits import register_limits
 from api.metrics import register_metrics
 from services import Services
+from web.cors import install_cors
 from web.http import API_PREFIXES, ApiError, IdConverter, install_error_handlers
 
 
@@ -17,6 +18,7 @@ def register_api(server: Flask, services: Services) -> None:
     server.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     server.config["PULSE_API_KEYS"] = settings.keys()
     server.config["PULSE_MAX_BATCH"] = settings.max_batch
+    install_cors(server, settings)
     register_limits(server, settings.rate_limit)  # first: a flood is refused before any other work
     server.url_map.converters["id"] = IdConverter
     server.register_blueprint(ingest.bp)

@@ -35,6 +35,7 @@ from flask import Flask, Response, current_app, g, redirect, request, session
 from data.users import get_user_by_id
 from services import Services
 from settings import Settings
+from web.cors import cors_allowed, is_preflight
 from web.http import API_PREFIXES, error_response, presented_key
 
 OPEN, VIEWER, INGEST, ADMIN = "open", "viewer", "ingest", "admin"
@@ -200,7 +201,10 @@ def check_open_request(settings: Settings) -> Response | None:
     if request.method not in READ | {"OPTIONS"} or websocket:
         named = request.headers.get("Origin") or request.headers.get("Referer")
         # A browser always names the origin of a cross-site write or socket; other clients name none.
-        if named is not None and not same_origin():
+        # An origin listed in --cors-origins is one the operator trusts to call the API.
+        origin = request.headers.get("Origin")
+        listed = origin is not None and request.path.startswith(API_PREFIXES) and cors_allowed(origin, settings)
+        if named is not None and not same_origin() and not listed:
             return error_response(
                 403, "cross-origin request refused: state-changing requests must come from the dashboard's own pages"
             )
@@ -229,8 +233,8 @@ def check_request(services: Services) -> Response | None:
     """The before-request hook: None lets the request on, a response refuses it."""
     path, method = request.path, request.method
     need = needs(path, method)
-    if need == OPEN:
-        return None
+    if need == OPEN or (is_preflight() and services.settings.origins()):
+        return None  # a preflight carries no credentials; Flask-CORS answers it
     if presented_key() is not None:
         if need == ADMIN:
             return error_response(403, "API keys may read and ingest; this needs a signed-in admin")

@@ -13,9 +13,10 @@ filters by script and metric, ``/api/execution/{id}``, ``/api/metrics/latest``,
 the runner dashboard's ``DASHBOARD_DB`` variable. Every answer is computed
 here from what the scripts printed and how they exited.
 
-Not replayed because Pulseboard does not do it: the CORS setting its guide
-shows (``allow_origins=[...]``); Pulseboard's ``--cors-origins`` is declared
-but no response carries ``Access-Control-Allow-Origin``."""
+Its guide's CORS restriction (``allow_origins=["https://yourdomain.com"]``)
+is ``--cors-origins https://yourdomain.com``: the front end on that origin
+reads the API. Unlike that dashboard, Pulseboard allows no origin by default
+and never shares its sign-in cookie cross-origin."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from tests.e2e.test_serve_cli import ROOT, clean_env
 SCRIPT = "my_script.py"
 OTHER = "nightly_etl.py"
 ROWS = [100, 112, 119, 131, 140, 152, 160, 171]  # rows per run of my_script.py: a rising trend
+FRONT_END = "https://yourdomain.com"  # its guide's allow_origins
 BATCH = 50  # the same every run
 # The script prints its metrics as runner lines and exits with the code it is given.
 BODY = """import sys
@@ -76,7 +78,13 @@ def test_the_script_runners_dashboard_reads_the_runs_it_recorded(
     tmp_path: Path, process_server: Any, db_url: str
 ) -> None:
     # python dashboard/backend/app.py --db ... --port ...: the database from its DASHBOARD_DB variable.
-    server = process_server("--log-level", "WARNING", env={"DASHBOARD_DB": db_url, "DASHBOARD_HOST": "127.0.0.1"})
+    server = process_server(
+        "--log-level",
+        "WARNING",
+        "--cors-origins",
+        FRONT_END,
+        env={"DASHBOARD_DB": db_url, "DASHBOARD_HOST": "127.0.0.1"},
+    )
     url = server.url
 
     # Terminal 1: run scripts (creates history). Output streams through, exit codes are kept.
@@ -92,6 +100,8 @@ def test_the_script_runners_dashboard_reads_the_runs_it_recorded(
     # The dashboard: health, then the overview cards.
     health = get(url, "/api/health")
     assert (health["status"], health["database"]) == ("healthy", "ok")
+    cross = requests.get(f"{url}/api/scripts", headers={"Origin": FRONT_END}, timeout=30)
+    assert cross.headers["Access-Control-Allow-Origin"] == FRONT_END and "scripts" in cross.json()
     stats = get(url, "/api/stats/database")
     assert stats["total_executions"] == total
     runs = get(url, "/api/executions", limit=100)["executions"]

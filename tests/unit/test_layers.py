@@ -44,6 +44,7 @@ NAMES = {1: "pure", 2: "storage", 3: "services", 4: "wiring", 5: "web", 6: "page
 # Packages of HTTP and of the pages, which only the web layer and above may import.
 WEB_PACKAGES = (
     "flask",
+    "flask_cors",
     "werkzeug",
     "dash",
     "dash_bootstrap_components",
