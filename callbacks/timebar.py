@@ -67,8 +67,8 @@ def read(search: str | None, pathname: str | None, longest: timedelta) -> dict[s
     return {
         "store": tr.to_store(),
         "preset": tr.range if has_range else None,
-        "from": query.get("from", "") if error else timebar.typed(tr.to_store()["since"]),
-        "to": query.get("to", "") if error else timebar.typed(tr.to_store()["until"]),
+        "from": _shown(query.get("from", ""), "from") if error else timebar.typed(tr.to_store()["since"]),
+        "to": _shown(query.get("to", ""), "to") if error else timebar.typed(tr.to_store()["until"]),
         "refresh": tr.refresh,
         "error": error,
         "field": field,
@@ -112,6 +112,14 @@ def write(
     keys = ("range", "from", "to", "refresh") if default else ("refresh",)
     wanted = with_time(search, time, keys=keys)
     return None if wanted == (search or "") else wanted
+
+
+def _shown(raw: str, name: str) -> str:
+    """A moment of the URL as the inputs show it; one that cannot be read as it is."""
+    try:
+        return timebar.typed(iso(parse_moment(raw, name)))
+    except InvalidInput:
+        return raw
 
 
 def _normal(raw: str | None, name: str) -> str:

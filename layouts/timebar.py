@@ -75,7 +75,6 @@ def bar() -> html.Div:
                 size="sm",
                 className="pb-tb-absolute",
             ),
-            html.Div(id=ids.TB_ERROR, className="pb-tb-error text-danger small", role="alert"),
         ],
         id=ids.TB_RANGE_PART,
         className="pb-tb-range",
@@ -102,7 +101,11 @@ def bar() -> html.Div:
         className="pb-tb-controls",
     )
     return html.Div(
-        dbc.Container([range_part, refresh], fluid=True, className="pb-tb-inner"),
+        dbc.Container(
+            [range_part, refresh, html.Div(id=ids.TB_ERROR, className="pb-tb-error text-danger small", role="alert")],
+            fluid=True,
+            className="pb-tb-inner",
+        ),
         id=ids.TIMEBAR,
         className="pb-timebar mb-3",
         **FLAGS,

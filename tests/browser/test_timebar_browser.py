@@ -154,6 +154,7 @@ def test_pause_stops_the_refresh_and_resume_starts_it(page: Page, sqlite_server:
 def test_refresh_off_never_refreshes_and_is_kept_in_the_url(page: Page, sqlite_server: Any) -> None:
     page.clock.install()
     page.goto(sqlite_server.url + "/explore?metric=sum")
+    expect(page.locator("#ex-summary")).to_contain_text("Sum")  # the page and its bar are drawn
     page.locator("#tb-refresh").select_option("off")
     expect(page).to_have_url(sqlite_server.url + "/explore?metric=sum&refresh=off")
     ticks = flag(page, "ticks")
