@@ -8,6 +8,10 @@
  * them besides. The ids and limits come from the page's config store
  * (layouts/overview.py, ids from layouts/ids.py).
  *
+ * The time bar holds the live chart still while it is paused or shows an
+ * absolute range (its data-paused / data-follow): points are buffered (up to
+ * chart_max) and drawn on resume. The feed and the counting cards go on.
+ *
  * The component's `message` property keeps only the newest frame when frames
  * arrive faster than Dash runs the callback, so frames can be skipped. Frames
  * carry `seq`: on a gap (or a server "resync") the page asks for every event
@@ -42,6 +46,7 @@
     live.requests = [];        // request_update messages sent (after_id), newest last
     live.toasts = [];
     live.pending = [];         // chart points waiting for the next redraw
+    live.held = false;         // the time bar holds the chart still (paused or a fixed range)
     live.chartTimer = null;
     live.lastDraw = 0;
     live.kpiBase = null;
@@ -74,6 +79,13 @@
     var holder = chartHolder(cfg);
     var gd = holder && holder.querySelector(".js-plotly-plot");
     return !!(window.Plotly && gd && gd.data);
+  }
+
+  /* The time bar says the charts must not move: paused, or a fixed (zoomed) range. */
+  function held(cfg) {
+    var bar = cfg.ids.timebar && document.getElementById(cfg.ids.timebar);
+    if (!bar) return false;
+    return bar.getAttribute("data-paused") === "true" || bar.getAttribute("data-follow") === "false";
   }
 
   function outcome(status) {
@@ -219,6 +231,12 @@
    * extendData every chart_every_ms, applied after the feed has been rendered. */
   function scheduleChart(cfg) {
     if (live.chartTimer || !live.pending.length) return;
+    if (held(cfg)) {  // buffered for the resume; the oldest go first, as extendData would drop them
+      live.held = true;
+      if (live.pending.length > cfg.chart_max) live.pending = live.pending.slice(-cfg.chart_max);
+      return;
+    }
+    live.held = false;
     var wait = Math.max(0, live.lastDraw + cfg.chart_every_ms - Date.now());
     live.chartTimer = setTimeout(function () { flushChart(cfg); }, wait);
   }
@@ -226,6 +244,7 @@
   function flushChart(cfg) {
     live.chartTimer = null;
     if (!live.pending.length || !chartReady(cfg)) return;
+    if (held(cfg)) { scheduleChart(cfg); return; }
     live.lastDraw = Date.now();
     var batch = live.pending;
     live.pending = [];
@@ -402,6 +421,7 @@
           changed.toasts = true;
         }
       }
+      scheduleChart(cfg);  // points held while the time bar was paused are drawn once it resumes
       var now = Date.now();
       if (live.toasts.some(function (t) { return t.expires <= now; })) {
         live.toasts = live.toasts.filter(function (t) { return t.expires > now; });

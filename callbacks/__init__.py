@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import alerts, entities, executions, explore, exports, overview, revenue, sessions, shell, system, tables
+from callbacks import (
+    alerts,
+    entities,
+    executions,
+    explore,
+    exports,
+    overview,
+    revenue,
+    sessions,
+    shell,
+    system,
+    tables,
+    timebar,
+)
 from services import Services
 
 
 def register_all(app: dash.Dash, services: Services) -> None:
     shell.register(app, services)
+    timebar.register(app, services)
     overview.register(app, services)
     explore.register(app, services)
     executions.register(app, services)

@@ -39,6 +39,7 @@ from alerts.form import (
 )
 from alerts.rules import RuleError
 from auth import current_role, current_user
+from core.timerange import keep_time
 from layouts import alerts_active, alerts_history, alerts_rules, ids
 from layouts.alerts_active import message
 from layouts.alerts_format import describe, labels_text, when
@@ -234,6 +235,7 @@ def url(
 ) -> Reply:
     """The page's filters written into its URL (when they changed it)."""
     wanted = url_search(tab, str(alert) if alert else None, rule, state, bt_rule, bt_range)
+    wanted = keep_time(wanted, search, keys=("refresh",))  # the time bar's refresh (range= is the backtest's here)
     return {"search": no_update if wanted == (search or "") else wanted}
 
 

@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, no_update
 
+from callbacks import timebar
 from callbacks.explore import known_values
-from core.durations import parse_duration
 from data import queries
 from layouts import figures, ids
+from layouts.timebar import fit_x
 from reports import usage
 from services import Services
 
@@ -24,12 +25,15 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EN_USERS, "children"),
         Output(ids.page_url("entities"), "search"),
         Input(ids.EN_ENTITY, "value"),
-        Input(ids.EN_WINDOW, "value"),
+        Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
         State(ids.URL, "search"),
     )
-    def update(entity: str | None, window: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
+    def update(
+        entity: str | None, time_range: dict[str, Any] | None, _n: Any, theme: str | None, search: str | None
+    ) -> tuple[Any, ...]:
+        since, until = timebar.bounds(services, time_range, "/entities")
         with services.db.read() as conn:
             entities = known_values(services, "entity")
             if entity is None and entities:
@@ -37,8 +41,8 @@ def register(app: dash.Dash, services: Services) -> None:
             history = (
                 usage.entity_history(
                     conn,
-                    window=parse_duration(window, "window", longest=services.max_window()),
-                    now=services.now(),
+                    window=until - since,
+                    now=until,
                     filters=queries.Filters(entity=(entity,)) if entity else queries.Filters(entity=("",)),
                     flag_key="overage",
                 )
@@ -53,16 +57,13 @@ def register(app: dash.Dash, services: Services) -> None:
                 f"{len(users)} users: {', '.join(users[:30])}{' …' if len(users) > 30 else ''}"
             )
             if points
-            else "No events for this entity in this window."
+            else "No events for this entity in this time range."
         )
-        wanted = "?" + urlencode(
-            {k: v for k, v in (("entity", entity), ("window", window)) if v and not (k == "window" and v == "30min")}
-        )
-        wanted = "" if wanted == "?" else wanted
+        wanted = timebar.page_search("?" + urlencode({"entity": entity}) if entity else "", search, "/entities")
         return (
             [{"label": e, "value": e} for e in entities],
             entity,
-            figures.usage_bars(points, dark=theme == "dark"),
+            fit_x(figures.usage_bars(points, dark=theme == "dark"), time_range, (since, until)),
             summary,
             no_update if wanted == (search or "") else wanted,
         )

@@ -12,9 +12,11 @@ from dash import Input, Output, State, html, no_update
 
 from analytics.baselines import rolling_baseline
 from analytics.distributions import duration_histogram
+from callbacks import timebar
 from data import queries
 from layouts import executions as layout
 from layouts import figures, format, ids
+from layouts.timebar import fit_x
 from reports import scripts
 from services import Services
 
@@ -76,9 +78,13 @@ def step_note(step: dict[str, Any], metric: str) -> str:
 
 
 def trend_parts(
-    conn: Any, script: str, metric: str, now: Any
+    conn: Any, script: str, metric: str, now: Any, days: float = DAYS
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    points = scripts.history(conn, script=script, name=metric, days=DAYS, now=now)
+    """The trend over the ``days`` before ``now``: points, baseline band, anomalies and steps."""
+    until = now.isoformat()
+    points = [
+        p for p in scripts.history(conn, script=script, name=metric, days=days, now=now) if p["timestamp"] <= until
+    ]
     band: list[dict[str, Any]] = []
     if len(points) >= 6:
         series = pd.DataFrame(
@@ -91,8 +97,8 @@ def trend_parts(
         band = [
             {"timestamp": t.isoformat(), "lower": lo, "upper": hi} for t, lo, hi in zip(b["ts"], b["lower"], b["upper"])
         ]
-    anomalies = scripts.anomalies(conn, script=script, name=metric, days=DAYS, now=now)
-    steps = scripts.regressions(conn, script=script, name=metric, days=DAYS, now=now)
+    anomalies = scripts.anomalies(conn, script=script, name=metric, days=days, now=now)
+    steps = scripts.regressions(conn, script=script, name=metric, days=days, now=now)
     return points, band, anomalies, steps
 
 
@@ -124,16 +130,23 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.XS_METRIC, "value"),
         Input(ids.XS_SCRIPT, "value"),
         Input(ids.XS_METRIC, "value"),
+        Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
         State(ids.URL, "search"),
     )
     def update(
-        script: str | None, metric: str | None, _n: Any, theme: str | None, search: str | None
+        script: str | None,
+        metric: str | None,
+        time_range: dict[str, Any] | None,
+        _n: Any,
+        theme: str | None,
+        search: str | None,
     ) -> tuple[Any, ...]:
         dark = theme == "dark"
         metric = metric or scripts.DURATION
-        now = services.now()
+        since, now = timebar.bounds(services, time_range, "/executions")
+        days = (now - since).total_seconds() / 86400
         with services.db.read() as conn:
             counts = queries.table_counts(conn)
             all_scripts = [s["script"] for s in scripts.scripts(conn)]
@@ -143,8 +156,10 @@ def register(app: dash.Dash, services: Services) -> None:
                 conn, script=script, status=None, limit=20, metric=None if metric == scripts.DURATION else metric
             )
             names = scripts.metric_names(conn, script)
-            points, band, anomalies, steps = trend_parts(conn, script, metric, now) if script else ([], [], [], [])
-            stats = scripts.aggregated(conn, script=script, days=DAYS, now=now) if script else {}
+            points, band, anomalies, steps = (
+                trend_parts(conn, script, metric, now, days) if script else ([], [], [], [])
+            )
+            stats = scripts.aggregated(conn, script=script, days=days, now=now) if script else {}
         size = services.db.size_bytes()
         cards = layout.stat_cards(
             [
@@ -183,13 +198,14 @@ def register(app: dash.Dash, services: Services) -> None:
                 if v and not (k == "metric" and v == scripts.DURATION)
             }
         )
-        wanted = "" if wanted == "?" else wanted
+        wanted = timebar.page_search("" if wanted == "?" else wanted, search, "/executions")
+        trend = figures.metric_trend(points, band=band, anomalies=anomalies, steps=steps, name=metric, dark=dark)
         return (
             cards,
             [{"label": s, "value": s} for s in all_scripts],
             [{"label": n, "value": n} for n in names],
             run_rows(runs),
-            figures.metric_trend(points, band=band, anomalies=anomalies, steps=steps, name=metric, dark=dark),
+            fit_x(trend, time_range, (since, now)),
             distribution(bins, metric, dark),
             stat_rows,
             stat_cols,

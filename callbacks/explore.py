@@ -13,24 +13,25 @@ from dash import Input, Output, State, no_update
 
 from analytics.anomalies import detect_anomalies
 from analytics.baselines import rolling_baseline
-from core.durations import parse_duration
+from callbacks import timebar
 from core.errors import InvalidInput
 from data import queries
 from data.export import csv_lines
 from layouts import explore as layout
 from layouts import figures, ids
+from layouts.timebar import fit_x
 from reports import explore
 from reports import forecast as forecasts
 from reports.cache import cached
 from services import Services
 
-CONTROLS = [ids.EX_WINDOW, ids.EX_METRIC, ids.EX_FIELD, ids.EX_GROUP, ids.EX_BUCKET, ids.EX_CHART_TYPE]
+CONTROLS = [ids.EX_METRIC, ids.EX_FIELD, ids.EX_GROUP, ids.EX_BUCKET, ids.EX_CHART_TYPE]
 
 
 def state_to_search(values: dict[str, Any]) -> str:
     """The URL query of a view: only what differs from the defaults.
 
-    >>> state_to_search({"metric": "p95", "window": "24h", "source": ["a", "b"], "overlays": []})
+    >>> state_to_search({"metric": "p95", "field": "value", "source": ["a", "b"], "overlays": []})
     '?metric=p95&source=a%2Cb'
     """
     params = {}
@@ -41,12 +42,16 @@ def state_to_search(values: dict[str, Any]) -> str:
     return "?" + urlencode(params) if params else ""
 
 
-def build_query(services: Services, s: dict[str, Any]) -> explore.Query:
-    now = services.now().replace(microsecond=0)  # whole seconds: refreshes within a second share the cache
+def build_query(services: Services, s: dict[str, Any], time_range: dict[str, Any] | None = None) -> explore.Query:
+    """The query of a view over the time bar's range (``time_range``, its store)."""
+    since, until = timebar.bounds(services, time_range, "/explore")
+    if not time_range or time_range.get("live", True):
+        # Whole seconds: refreshes within a second share the cache; this second's events count.
+        since, until = since.replace(microsecond=0), until.replace(microsecond=0) + timedelta(seconds=1)
     filters = queries.Filters(**{dim: tuple(s[dim]) for dim in layout.FILTER_DIMENSIONS if s.get(dim)})
     return explore.Query(
-        since=now - parse_duration(s["window"], "window", longest=services.max_window()),
-        until=now + timedelta(seconds=1),
+        since=since,
+        until=until,
         metric=s["metric"],
         field=s["field"],
         group_by=None if s["group_by"] in ("", "none", None) else s["group_by"],
@@ -106,10 +111,15 @@ def forecast_overlay(services: Services, q: explore.Query) -> tuple[list[dict[st
 def register(app: dash.Dash, services: Services) -> None:
     filter_ids = [ids.ex_filter(d) for d in layout.FILTER_DIMENSIONS]
 
-    # "Schedule…" opens the Exports page with this view's query filled in.
+    # "Schedule…" opens the Exports page with this view's query filled in; a
+    # saved query names its time as window= (trailing) or since=/until=.
     app.clientside_callback(  # type: ignore[no-untyped-call]
         """function (search) {
-            const query = (search || '').replace(/^[?]/, '');
+            const params = new URLSearchParams(search || '');
+            const names = {range: 'window', from: 'since', to: 'until'};
+            const out = new URLSearchParams();
+            params.forEach(function (v, k) { if (k !== 'refresh') out.append(names[k] || k, v); });
+            const query = out.toString();
             return query ? '/exports?query=' + encodeURIComponent(query) : '/exports';
         }""",
         Output(ids.EX_SCHEDULE, "href"),
@@ -119,7 +129,6 @@ def register(app: dash.Dash, services: Services) -> None:
 
     def collect(values: tuple[Any, ...]) -> dict[str, Any]:
         names = [
-            "window",
             "metric",
             "field",
             "group_by",
@@ -141,13 +150,15 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EX_FORECAST, "children"),
         Output(ids.page_url("explore"), "search"),
         *inputs,
+        Input(ids.TIME_RANGE, "data"),
+        Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
         State(ids.URL, "search"),
     )
     def update(*values: Any) -> tuple[Any, ...]:
-        *controls, theme, search = values
+        *controls, time_range, _tick, theme, search = values
         s = collect(tuple(controls))
-        q = build_query(services, s)
+        q = build_query(services, s, time_range)
         try:
             df = cached(services, ("explore-page", q), lambda: _run(services, q))
         except explore.QueryTooLarge as exc:
@@ -156,6 +167,8 @@ def register(app: dash.Dash, services: Services) -> None:
         rows = [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in explore.to_records(df)]
         band, marks = overlays(rows, s["overlays"] or [])
         fig = figures.explore(rows, chart=s["chart"], band=band, anomalies=marks, dark=theme == "dark")
+        if s["chart"] in ("line", "area", "bar") and rows and "bucket" in rows[0]:
+            fit_x(fig, time_range, (q.since, q.until))
         note = None
         if "forecast" in (s["overlays"] or []) and s["chart"] in ("line", "area", "bar") and rows:
             points, note = forecast_overlay(services, q)
@@ -170,7 +183,7 @@ def register(app: dash.Dash, services: Services) -> None:
                 className="alert alert-secondary",
             )
         )
-        new_search = state_to_search(s)
+        new_search = timebar.page_search(state_to_search(s), search, "/explore")
         return fig, rows, columns, summary, empty, note, (no_update if new_search == (search or "") else new_search)
 
     for dim in layout.FILTER_DIMENSIONS:

@@ -6,27 +6,29 @@ from datetime import timedelta
 from typing import Any
 
 import dash
-from dash import Input, Output, State, no_update
+from dash import Input, Output
 
-from callbacks import live
-from core.durations import parse_duration
+from callbacks import live, timebar
 from data import queries
 from layouts import figures, ids, overview
+from layouts.timebar import fit_x
 from reports import explore
 from reports import overview as report
 from reports.cache import cached
 from services import Services
 
 
-def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
+def refresh(services: Services, time_range: dict[str, Any] | None, dark: bool) -> tuple[Any, ...]:
     now = services.now()
+    since, until = timebar.bounds(services, time_range, "/")
+    follows = not time_range or bool(time_range.get("live", True))
 
     def compute() -> tuple[Any, ...]:
         with services.db.read() as conn:
             kpis = report.kpis(conn, now)
             state = report.system_state(conn, now, services.settings.component_ttl, uptime=True)
-            since = now - parse_duration(window, "window", longest=services.max_window())
-            activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1)))
+            end = until + timedelta(seconds=1) if follows else until  # following now: this second's events too
+            activity = explore.run(conn, explore.Query(since=since, until=end))
             sources = queries.rollup_totals(
                 conn,
                 since=report.day_start(now),
@@ -41,7 +43,9 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
             [{"source": r.source, "count": int(r.count)} for r in sources.itertuples()],
         )
 
-    kpis, state, activity, sources = cached(services, ("overview-page", window, now.replace(microsecond=0)), compute)
+    kpis, state, activity, sources = cached(
+        services, ("overview-page", since.replace(microsecond=0), until.replace(microsecond=0)), compute
+    )
     values = [_format(name, kpis[name]) for name, _ in overview.KPIS if name not in overview.LIVE_KPIS]
     # The counting cards are the browser's to write: it adds the events pushed after last_event_id.
     base = {name: kpis[name] for name in (*overview.LIVE_KPIS, "last_event_id")}
@@ -50,7 +54,7 @@ def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
         *values,
         base,
         overview.health(state, uptime),
-        figures.activity(activity, dark=dark),
+        fit_x(figures.activity(activity, dark=dark), time_range, (since, until)),
         figures.breakdown_bar(sources, label="source", dark=dark),
     )
 
@@ -71,19 +75,9 @@ def register(app: dash.Dash, services: Services) -> None:
     outputs += [Output(ids.HEALTH, "children"), Output(ids.ACTIVITY, "figure"), Output(ids.SOURCES, "figure")]
 
     @app.callback(
-        outputs, Input(ids.REFRESH, "n_intervals"), Input(ids.WINDOW, "value"), Input(ids.THEME_STORE, "data")
+        outputs, Input(ids.REFRESH, "n_intervals"), Input(ids.TIME_RANGE, "data"), Input(ids.THEME_STORE, "data")
     )
-    def update(_n: int | None, window: str | None, theme: str | None) -> tuple[Any, ...]:
-        return refresh(services, window or "1h", theme == "dark")
-
-    @app.callback(
-        Output(ids.page_url("overview"), "search"),
-        Input(ids.WINDOW, "value"),
-        State(ids.URL, "search"),
-        prevent_initial_call=True,
-    )
-    def remember_window(window: str, search: str | None) -> Any:
-        wanted = f"?window={window}"
-        return no_update if search == wanted else wanted
+    def update(_n: int | None, time_range: dict[str, Any] | None, theme: str | None) -> tuple[Any, ...]:
+        return refresh(services, time_range, theme == "dark")
 
     live.register(app)

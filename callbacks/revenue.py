@@ -8,17 +8,19 @@ from typing import Any
 import dash
 from dash import Input, Output, State, no_update
 
+from callbacks import timebar
 from data.queries import Filters
 from layouts import figures, ids
 from layouts.executions import fmt, stat_cards
 from layouts.explore import add_forecast
+from layouts.timebar import fit_x
 from reports import usage
 from reports.forecast import revenue_forecast
 from services import Services
 
 PAYMENTS = Filters(type=("payment",))
 REQUESTS = Filters(type=("request",))
-SPANS = {"hour": ("H", timedelta(hours=48)), "day": ("D", timedelta(days=30)), "week": ("W", timedelta(weeks=12))}
+FREQS = {"hour": "H", "day": "D", "week": "W"}
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -31,17 +33,29 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.RV_TIMINGS, "rowData"),
         Output(ids.page_url("revenue"), "search"),
         Input(ids.RV_PERIOD, "value"),
+        Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
         State(ids.URL, "search"),
     )
-    def update(period: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
+    def update(
+        period: str, time_range: dict[str, Any] | None, _n: Any, theme: str | None, search: str | None
+    ) -> tuple[Any, ...]:
         dark = theme == "dark"
         now = services.now()
-        freq, span = SPANS.get(period, SPANS["day"])
+        freq = FREQS.get(period, "D")
+        since, until = timebar.bounds(services, time_range, "/revenue")
+        follows = not time_range or time_range.get("live", True)
         end = now + timedelta(minutes=1)
         with services.db.read() as conn:
-            revenue = usage.revenue(conn, since=now - span, until=end, freq=freq, filters=PAYMENTS, success_only=True)
+            revenue = usage.revenue(
+                conn,
+                since=since,
+                until=end if follows else until,
+                freq=freq,
+                filters=PAYMENTS,
+                success_only=True,
+            )
             mix = usage.transactions(conn, since=now - timedelta(days=1), until=end, filters=PAYMENTS)
             users = usage.users(conn, now=now, minutes=30, filters=Filters())
             heat = usage.heatmap(conn, since=now - timedelta(days=28), until=end, filters=Filters(), tz="UTC")
@@ -64,8 +78,9 @@ def register(app: dash.Dash, services: Services) -> None:
             )
         )
         chart = figures.activity([{"bucket": p["period"], "value": p["total"]} for p in revenue["periods"]], dark=dark)
-        if period == "day":
+        if period == "day" and follows:
             add_forecast(chart, ahead["points"])
+        fit_x(chart, time_range, (since, until))
         status = figures.donut([s["status"] for s in mix["statuses"]], [s["count"] for s in mix["statuses"]], dark=dark)
         heatmap = figures.heatmap(heat["counts"], x=heat["hours"], y=heat["weekdays"], dark=dark)
         rows = [
@@ -77,7 +92,7 @@ def register(app: dash.Dash, services: Services) -> None:
             }
             for t in timings
         ]
-        wanted = "" if period == "day" else f"?period={period}"
+        wanted = timebar.page_search("" if period == "day" else f"?period={period}", search, "/revenue")
         return (
             cards,
             forecast_note(ahead),

@@ -11,10 +11,12 @@ import dash
 import psutil
 from dash import Input, Output
 
+from callbacks import timebar
 from data.queries import Filters
 from layouts import figures, ids
 from layouts.executions import fmt, stat_cards
 from layouts.explore import add_forecast
+from layouts.timebar import fit_x
 from reports import explore, usage
 from reports.forecast import capacity_forecast
 from reports.overview import format_uptime
@@ -30,16 +32,22 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.SY_TIMINGS, "rowData"),
         Output(ids.SY_FULL, "children"),
         Output(ids.SY_GROWTH, "figure"),
+        Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
     )
-    def update(_n: Any, theme: str | None) -> tuple[Any, ...]:
+    def update(time_range: dict[str, Any] | None, _n: Any, theme: str | None) -> tuple[Any, ...]:
         now = services.now()
+        since, until = timebar.bounds(services, time_range, "/system")
+        follows = not time_range or time_range.get("live", True)
         with services.db.read() as conn:
             rate = explore.run(
                 conn,
                 explore.Query(
-                    since=now - timedelta(hours=6), until=now + timedelta(seconds=1), metric="count", bucket="1min"
+                    since=since,
+                    until=until + timedelta(seconds=1) if follows else until,
+                    metric="count",
+                    bucket="1min" if until - since <= timedelta(hours=6) else "auto",
                 ),
             )
             timings = usage.timings(
@@ -82,7 +90,7 @@ def register(app: dash.Dash, services: Services) -> None:
         add_forecast(chart, growth["database"]["points"], name="database MB forecast")
         return (
             cards,
-            figures.activity(explore.to_records(rate), dark=theme == "dark"),
+            fit_x(figures.activity(explore.to_records(rate), dark=theme == "dark"), time_range, (since, until)),
             rows,
             full_text(growth),
             chart,

@@ -47,7 +47,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     bt_range = query.get("range", "24h") if query.get("range", "24h") in dict(RANGES) else "24h"
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("alerts"), refresh=False),
+            dcc.Location(id=ids.page_url("alerts"), refresh="callback-nav"),
             dcc.Store(id=ids.AL_CHANGED, data=0),
             dcc.Store(id=ids.AL_ACTIVE_DATA),
             dcc.Store(id=ids.AL_ALERT_ID, data=alert_id or None),

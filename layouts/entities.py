@@ -1,6 +1,6 @@
 """Entities (the tool-usage dashboard): one entity's per-minute history with the
 users of each minute; the history comes from the server, so switching
-entities or reloading keeps it."""
+entities or reloading keeps it. The history covers the time bar's range."""
 
 from __future__ import annotations
 
@@ -10,23 +10,11 @@ from dash import dcc, html
 from layouts import ids
 from layouts.executions import card
 
-WINDOWS = (
-    ("1min", "1 min"),
-    ("5min", "5 min"),
-    ("10min", "10 min"),
-    ("30min", "30 min"),
-    ("1h", "1 h"),
-    ("3h", "3 h"),
-    ("6h", "6 h"),
-)
-
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
-    window = query.get("window", "30min")
-    window = window if window in dict(WINDOWS) else "30min"
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("entities"), refresh=False),
+            dcc.Location(id=ids.page_url("entities"), refresh="callback-nav"),
             dbc.Row(
                 [
                     dbc.Col(
@@ -40,21 +28,6 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                             ),
                         ],
                         md=5,
-                    ),
-                    dbc.Col(
-                        [
-                            dbc.Label("window", className="small text-body-secondary mb-1"),
-                            dbc.RadioItems(
-                                id=ids.EN_WINDOW,
-                                options=[{"label": l, "value": v} for v, l in WINDOWS],
-                                value=window,
-                                inline=True,
-                                input_class_name="btn-check",
-                                label_class_name="btn btn-sm btn-outline-primary",
-                                label_checked_class_name="active",
-                            ),
-                        ],
-                        md=7,
                     ),
                 ],
                 className="g-2 mb-3",

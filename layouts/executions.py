@@ -87,7 +87,7 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
         return detail_page(unquote(parts[2]))
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("executions"), refresh=False),
+            dcc.Location(id=ids.page_url("executions"), refresh="callback-nav"),
             html.Div(id=ids.XS_CARDS, className="mb-3"),
             dbc.Row(
                 [
@@ -132,7 +132,7 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
                 ],
                 className="g-3 mb-3",
             ),
-            card("Aggregated statistics (30 days)", grid(ids.XS_STATS, [], page_size=50)),
+            card("Aggregated statistics (over the time range)", grid(ids.XS_STATS, [], page_size=50)),
         ]
     )
 

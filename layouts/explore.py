@@ -1,6 +1,7 @@
 """The Explore page: filters, metric, group-by, bucket, chart type and the
 overlays (baseline band, anomalies, forecast), all in the URL; the chart, the
-table of exactly what is shown, CSV and JSON."""
+table of exactly what is shown, CSV and JSON. The time range is the time
+bar's (layouts/timebar.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,6 @@ from layouts import ids
 from layouts.figures import CHART_TYPES
 
 FILTER_DIMENSIONS = ("source", "type", "entity", "user", "status")
-WINDOWS = (
-    ("15min", "15 min"),
-    ("1h", "1 hour"),
-    ("6h", "6 hours"),
-    ("24h", "24 hours"),
-    ("7d", "7 days"),
-    ("30d", "30 days"),
-)
 METRICS = (
     ("count", "Count"),
     ("rate", "Rate / min"),
@@ -57,7 +50,6 @@ BUCKETS = (
 )
 OVERLAYS = ("baseline", "anomalies", "forecast")
 DEFAULTS = {
-    "window": "24h",
     "metric": "count",
     "field": "value",
     "group_by": "none",
@@ -73,7 +65,7 @@ def state_from_query(query: dict[str, str]) -> dict[str, Any]:
     >>> state_from_query({"metric": "p95", "chart": "nope", "source": "a,b"})["chart"], state_from_query({"source": "a,b"})["source"]
     ('line', ['a', 'b'])
     """
-    allowed = {"window": WINDOWS, "metric": METRICS, "field": FIELDS, "bucket": BUCKETS}
+    allowed = {"metric": METRICS, "field": FIELDS, "bucket": BUCKETS}
     out: dict[str, Any] = {}
     for key, default in DEFAULTS.items():
         value = query.get(key, default)
@@ -139,7 +131,6 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
         md=2,
     )
     controls = [
-        _select(ids.EX_WINDOW, WINDOWS, s["window"], "time range"),
         _select(ids.EX_METRIC, METRICS, s["metric"], "metric"),
         _select(ids.EX_FIELD, FIELDS, s["field"], "of field"),
         _select(
@@ -179,7 +170,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     )
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("explore"), refresh=False),
+            dcc.Location(id=ids.page_url("explore"), refresh="callback-nav"),
             dbc.Card(
                 dbc.CardBody([dbc.Row(filters + [attrs], className="g-2 mb-2"), dbc.Row(controls, className="g-2")]),
                 className="mb-3",
@@ -195,7 +186,11 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                     dbc.CardBody(
                         [
                             html.Div(id=ids.EX_ERROR),
-                            dcc.Loading(dcc.Graph(id=ids.EX_CHART, config={"displaylogo": False}), type="dot"),
+                            dcc.Loading(
+                                dcc.Graph(id=ids.EX_CHART, config={"displaylogo": False}),
+                                type="dot",
+                                delay_show=800,  # a refresh tick redraws in place, without a spinner
+                            ),
                             html.Div(id=ids.EX_FORECAST, className="small text-body-secondary"),
                         ]
                     ),

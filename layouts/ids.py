@@ -231,3 +231,30 @@ GRIDS: tuple[str, ...] = (
     EXP_SCHEDULES,
 )
 GRIDS += (AL_HISTORY,)
+
+# time bar (layouts/timebar.py): one range, refresh and link for every page
+TIME_RANGE = "time-range"  # store: {range, seconds, since, until, live, refresh}
+TIMEBAR = "timebar"  # the bar; data-paused, data-follow, data-ticks, data-refreshed
+TB_URL = "timebar-url"  # the bar's own Location, which writes the time parameters
+TB_PRESET = "tb-preset"  # prefix: tb-preset-<preset>
+TB_RANGE_PART = "tb-range"  # presets and from/to (hidden where a page has no time range)
+TB_FROM = "tb-from"
+TB_TO = "tb-to"
+TB_APPLY = "tb-apply"
+TB_ERROR = "tb-error"
+TB_REFRESH = "tb-refresh"  # the refresh interval select
+TB_PAUSE = "tb-pause"
+TB_PAUSED = "tb-paused"  # store: bool
+TB_LAST = "tb-last"  # store: the last relative range (double-click on a chart returns to it)
+TB_ZOOM = "tb-zoom"  # store: a chart's drag-zoom or autoscale, {from, to} or {reset}
+TB_COPY = "tb-copy"
+TB_COPIED = "tb-copied"
+
+
+def tb_preset(preset: str) -> dict[str, str]:
+    """A preset button's pattern-matching id (its DOM id is ``{"type":...,"value":...}``)."""
+    return {"type": TB_PRESET, "value": preset}
+
+
+# Charts with a time x axis: a drag-zoom on one sets the bar's from/to.
+TIME_CHARTS: tuple[str, ...] = (ACTIVITY, EX_CHART, XS_TREND, EN_CHART, RV_CHART, SY_CHART)

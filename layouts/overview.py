@@ -20,16 +20,6 @@ KPIS = (
     ("active_users_30m", "Active users (30 min)"),
     ("open_sessions", "Open sessions"),
 )
-WINDOWS = (
-    ("1min", "1 min"),
-    ("5min", "5 min"),
-    ("10min", "10 min"),
-    ("30min", "30 min"),
-    ("1h", "1 h"),
-    ("3h", "3 h"),
-    ("6h", "6 h"),
-    ("24h", "24 h"),
-)
 
 
 def kpi_card(name: str, label: str) -> dbc.Col:
@@ -53,7 +43,13 @@ LIVE_KPIS = ("events_today", "events_last_hour")
 def live_config() -> dict[str, Any]:
     """What the clientside code (assets/live.js) needs: the ids it writes and its limits."""
     return {
-        "ids": {"chart": ids.LIVE_CHART, "feed": ids.FEED, "feed_item": f"{ids.FEED_EVENT}-", "toast": f"{ids.TOAST}-"},
+        "ids": {
+            "chart": ids.LIVE_CHART,
+            "feed": ids.FEED,
+            "feed_item": f"{ids.FEED_EVENT}-",
+            "toast": f"{ids.TOAST}-",
+            "timebar": ids.TIMEBAR,  # its data-paused / data-follow hold the live chart still
+        },
         "socket_path": "/ws",
         "poll_path": "/api/events",
         "poll_limit": 1000,
@@ -88,15 +84,15 @@ def live_controls() -> list[Any]:
     ]
 
 
-def page(_pathname: str, query: dict[str, str]) -> html.Div:
-    window = query.get("window", "1h")
-    return layout(window if window in dict(WINDOWS) else "1h")
+def page(_pathname: str, _query: dict[str, str]) -> html.Div:
+    """The overview; its activity chart covers the time bar's range."""
+    return layout()
 
 
-def layout(window: str = "1h") -> html.Div:
+def layout() -> html.Div:
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("overview"), refresh=False),
+            dcc.Location(id=ids.page_url("overview"), refresh="callback-nav"),
             *live_controls(),
             dbc.Row([kpi_card(n, label) for n, label in KPIS], className="g-3 mb-3"),
             dbc.Row(
@@ -104,24 +100,7 @@ def layout(window: str = "1h") -> html.Div:
                     dbc.Col(
                         dbc.Card(
                             [
-                                dbc.CardHeader(
-                                    html.Div(
-                                        [
-                                            html.Span("Activity", className="fw-semibold"),
-                                            dbc.RadioItems(
-                                                id=ids.WINDOW,
-                                                options=[{"label": l, "value": v} for v, l in WINDOWS],
-                                                value=window,
-                                                inline=True,
-                                                className="pb-window ms-auto",
-                                                input_class_name="btn-check",
-                                                label_class_name="btn btn-sm btn-outline-primary",
-                                                label_checked_class_name="active",
-                                            ),
-                                        ],
-                                        className="d-flex align-items-center gap-2",
-                                    )
-                                ),
+                                dbc.CardHeader(html.Span("Activity", className="fw-semibold")),
                                 dbc.CardBody(
                                     dcc.Graph(
                                         id=ids.ACTIVITY, config={"displayModeBar": False}, style={"height": "280px"}

@@ -23,17 +23,20 @@ class Page:
     title: str
     layout: Layout
     nav: bool = True
+    # The time bar's range when the URL names none; None: the page has no time
+    # range (the bar shows only the refresh controls and the link).
+    time_range: str | None = None
 
 
 PAGES: list[Page] = [
-    Page("/", "Overview", overview.page),
-    Page("/explore", "Explore", explore.page),
+    Page("/", "Overview", overview.page, time_range="1h"),
+    Page("/explore", "Explore", explore.page, time_range="24h"),
     Page("/sessions", "Sessions", sessions.page),
-    Page("/executions", "Executions", executions.page),
+    Page("/executions", "Executions", executions.page, time_range="30d"),
     Page("/alerts", "Alerts", alerts.page),
-    Page("/entities", "Entities", entities.page),
-    Page("/revenue", "Revenue", revenue.page),
-    Page("/system", "System", system.page),
+    Page("/entities", "Entities", entities.page, time_range="1h"),
+    Page("/revenue", "Revenue", revenue.page, time_range="30d"),
+    Page("/system", "System", system.page, time_range="6h"),
     Page("/exports", "Exports", exports.page),
 ]
 

@@ -10,14 +10,15 @@ from dash import dcc, html
 from layouts import ids
 from layouts.executions import card, grid
 
-PERIODS = (("hour", "per hour (48 h)"), ("day", "per day (30 days)"), ("week", "per week (12 weeks)"))
+# Buckets of the revenue chart; the range they cover is the time bar's.
+PERIODS = (("hour", "per hour"), ("day", "per day"), ("week", "per week"))
 
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
     period = query.get("period", "day")
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("revenue"), refresh=False),
+            dcc.Location(id=ids.page_url("revenue"), refresh="callback-nav"),
             dbc.RadioItems(
                 id=ids.RV_PERIOD,
                 options=[{"label": l, "value": v} for v, l in PERIODS],

@@ -1,4 +1,4 @@
-"""The page shell: navigation, theme switch, refresh timer and the page container."""
+"""The page shell: navigation, theme switch, the time bar (range and refresh) and the page container."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from dash import dcc, html
 from flask import has_request_context
 
 from auth import csrf_token, current_user
-from layouts import ids
+from layouts import ids, timebar
 from layouts.pages import PAGES
-
-REFRESH_MS = 5000
 
 
 def build_layout() -> html.Div:
@@ -19,7 +17,7 @@ def build_layout() -> html.Div:
         children=[
             dcc.Location(id=ids.URL, refresh="callback-nav"),
             dcc.Store(id=ids.THEME_STORE, storage_type="local"),
-            dcc.Interval(id=ids.REFRESH, interval=REFRESH_MS),
+            *timebar.stores(),  # the time range every page reads, and the refresh timer
             html.Div(id=ids.THEME, hidden=True),
             dbc.Navbar(
                 dbc.Container(
@@ -43,6 +41,7 @@ def build_layout() -> html.Div:
                 dark=False,
                 className="pb-navbar mb-3 border-bottom",
             ),
+            timebar.bar(),
             dbc.Container(html.Main(id=ids.PAGE), fluid=True, className="pb-page"),
         ],
     )

@@ -14,7 +14,7 @@ def page(_pathname: str, _query: dict[str, str]) -> html.Div:
         [
             html.Div(id=ids.SY_CARDS, className="mb-3"),
             card(
-                "Ingest (events per minute, 6 h)",
+                "Ingest over the time range (events per minute, coarser beyond 6 h)",
                 dcc.Graph(id=ids.SY_CHART, config={"displayModeBar": False}),
                 className="mb-3",
             ),

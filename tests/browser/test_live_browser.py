@@ -37,6 +37,19 @@ def test_an_event_posted_appears_in_the_feed_and_the_chart(page: Page, sqlite_se
     page.wait_for_function(f"() => ({POINTS})() === 1")
 
 
+def test_paused_the_live_chart_holds_still_and_resumed_it_draws_what_came(page: Page, sqlite_server: Any) -> None:
+    page.goto(sqlite_server.url + "/")
+    wait_live(page)
+    page.locator("#tb-pause").click()
+    expect(page.locator("#timebar")).to_have_attribute("data-paused", "true")
+    event_id = sqlite_server.post("/api/events", json={"type": "scan", "message": "while paused"}).json()["ids"][0]
+    expect(page.locator(f"#feed-event-{event_id}")).to_contain_text("while paused")  # the feed goes on
+    page.wait_for_function("() => window.pulseboardLive.held && window.pulseboardLive.pending.length === 1")
+    assert page.evaluate(POINTS) == 0
+    page.locator("#tb-pause").click()
+    page.wait_for_function(f"() => ({POINTS})() === 1")
+
+
 def test_a_burst_of_1000_events_gives_exactly_1000_points(page: Page, sqlite_server: Any) -> None:
     page.goto(sqlite_server.url + "/")
     wait_live(page)

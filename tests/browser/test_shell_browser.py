@@ -27,13 +27,22 @@ def test_it_shows_stored_events_in_the_cards_and_feed(page: Page, sqlite_server:
     expect(page.locator("#event-feed")).to_contain_text("cloud down")
 
 
-def test_it_keeps_the_activity_window_in_the_url(page: Page, sqlite_server: Any) -> None:
+def test_it_keeps_the_time_range_in_the_url_and_old_window_links_work(page: Page, sqlite_server: Any) -> None:
     page.goto(sqlite_server.url + "/?window=6h")
-    expect(page.locator("#activity-window input[value='6h']")).to_be_checked()
-    page.locator("label", has_text="30 min").click()
-    expect(page).to_have_url(sqlite_server.url + "/?window=30min")
+    expect(page).to_have_url(sqlite_server.url + "/?range=6h")
+    expect(page.locator(".pb-tb-presets button.active")).to_have_text("6 h")
+    page.locator(".pb-tb-presets button", has_text="24 h").click()
+    expect(page).to_have_url(sqlite_server.url + "/?range=24h")
     page.reload()
-    expect(page.locator("#activity-window input[value='30min']")).to_be_checked()
+    expect(page.locator(".pb-tb-presets button.active")).to_have_text("24 h")
+
+
+def test_the_time_bar_shows_only_the_refresh_where_a_page_has_no_time_range(page: Page, sqlite_server: Any) -> None:
+    page.goto(sqlite_server.url + "/exports")
+    expect(page.locator("#tb-refresh")).to_be_visible()
+    expect(page.locator("#tb-range")).to_be_hidden()
+    page.goto(sqlite_server.url + "/system")
+    expect(page.locator("#tb-range")).to_be_visible()
 
 
 def test_it_remembers_the_dark_theme(page: Page, sqlite_server: Any) -> None:
