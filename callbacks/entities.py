@@ -8,12 +8,23 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, no_update
 
-from callbacks.explore import known_values
 from core.durations import parse_duration
 from data import queries
-from layouts import figures, ids
+from layouts import figures, ids, selfmon
 from reports import usage
 from services import Services
+
+
+def known_entities(services: Services, include_self: bool) -> list[str]:
+    """The entity picker's values (Pulseboard's own routes and gauges only
+    with the switch on): a GROUP BY over the rollups, so kept for a minute."""
+    filters = queries.Filters().business(include_self)
+
+    def compute() -> list[str]:
+        with services.db.read() as conn:
+            return usage.entities(conn, filters=filters)
+
+    return services.cache.get_or_compute(("known-entities", include_self), 0, compute, ttl=60.0)
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -27,11 +38,14 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.EN_WINDOW, "value"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
+        Input(ids.EN_SELF, "value"),
         State(ids.URL, "search"),
     )
-    def update(entity: str | None, window: str, _n: Any, theme: str | None, search: str | None) -> tuple[Any, ...]:
+    def update(
+        entity: str | None, window: str, _n: Any, theme: str | None, include_self: bool | None, search: str | None
+    ) -> tuple[Any, ...]:
         with services.db.read() as conn:
-            entities = known_values(services, "entity")
+            entities = known_entities(services, bool(include_self))
             if entity is None and entities:
                 entity = entities[0]
             history = (
@@ -39,7 +53,7 @@ def register(app: dash.Dash, services: Services) -> None:
                     conn,
                     window=parse_duration(window, "window", longest=services.max_window()),
                     now=services.now(),
-                    filters=queries.Filters(entity=(entity,)) if entity else queries.Filters(entity=("",)),
+                    filters=queries.Filters(entity=(entity,)).business(bool(include_self)),
                     flag_key="overage",
                 )
                 if entity
@@ -57,6 +71,7 @@ def register(app: dash.Dash, services: Services) -> None:
         )
         wanted = "?" + urlencode(
             {k: v for k, v in (("entity", entity), ("window", window)) if v and not (k == "window" and v == "30min")}
+            | selfmon.params(include_self)
         )
         wanted = "" if wanted == "?" else wanted
         return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 from dash import Input, Output, State, no_update
@@ -11,45 +12,48 @@ from dash import Input, Output, State, no_update
 from callbacks import live
 from core.durations import parse_duration
 from data import queries
-from layouts import figures, ids, overview
+from data.queries import Filters
+from layouts import figures, ids, overview, selfmon
 from reports import explore
 from reports import overview as report
 from reports.cache import cached
 from services import Services
 
 
-def refresh(services: Services, window: str, dark: bool) -> tuple[Any, ...]:
+def refresh(services: Services, window: str, dark: bool, include_self: bool = False) -> tuple[Any, ...]:
     now = services.now()
+    filters = Filters().business(include_self)
 
     def compute() -> tuple[Any, ...]:
         with services.db.read() as conn:
-            kpis = report.kpis(conn, now)
-            state = report.system_state(conn, now, services.settings.component_ttl, uptime=True)
+            kpis = report.kpis(conn, now, filters)
             since = now - parse_duration(window, "window", longest=services.max_window())
-            activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1)))
+            activity = explore.run(conn, explore.Query(since=since, until=now + timedelta(seconds=1), filters=filters))
             sources = queries.rollup_totals(
                 conn,
                 since=report.day_start(now),
                 until=now + timedelta(minutes=1),
+                filters=filters,
                 group_by=("source",),
                 columns=("count",),
             )
         return (
             kpis,
-            state,
+            report.live_system_state(services, now),
             explore.to_records(activity),
             [{"source": r.source, "count": int(r.count)} for r in sources.itertuples()],
         )
 
-    kpis, state, activity, sources = cached(services, ("overview-page", window, now.replace(microsecond=0)), compute)
+    key = ("overview-page", window, include_self, now.replace(microsecond=0))
+    kpis, state, activity, sources = cached(services, key, compute)
     values = [_format(name, kpis[name]) for name, _ in overview.KPIS if name not in overview.LIVE_KPIS]
     # The counting cards are the browser's to write: it adds the events pushed after last_event_id.
-    base = {name: kpis[name] for name in (*overview.LIVE_KPIS, "last_event_id")}
-    uptime = report.format_uptime(services.uptime_seconds())
+    base = {name: kpis[name] for name in (*overview.LIVE_KPIS, "last_event_id")} | {"include_self": include_self}
     return (
         *values,
         base,
-        overview.health(state, uptime),
+        overview.health(state),
+        overview.server_uptime(report.format_uptime(services.uptime_seconds())),
         figures.activity(activity, dark=dark),
         figures.breakdown_bar(sources, label="source", dark=dark),
     )
@@ -68,22 +72,28 @@ def _format(name: str, value: Any) -> str:
 def register(app: dash.Dash, services: Services) -> None:
     outputs = [Output(ids.kpi(name), "children") for name, _ in overview.KPIS if name not in overview.LIVE_KPIS]
     outputs += [Output(ids.LIVE_KPI_BASE, "data")]
-    outputs += [Output(ids.HEALTH, "children"), Output(ids.ACTIVITY, "figure"), Output(ids.SOURCES, "figure")]
+    outputs += [Output(ids.HEALTH, "children"), Output(ids.OV_UPTIME, "children")]
+    outputs += [Output(ids.ACTIVITY, "figure"), Output(ids.SOURCES, "figure")]
 
     @app.callback(
-        outputs, Input(ids.REFRESH, "n_intervals"), Input(ids.WINDOW, "value"), Input(ids.THEME_STORE, "data")
+        outputs,
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.WINDOW, "value"),
+        Input(ids.THEME_STORE, "data"),
+        Input(ids.OV_SELF, "value"),
     )
-    def update(_n: int | None, window: str | None, theme: str | None) -> tuple[Any, ...]:
-        return refresh(services, window or "1h", theme == "dark")
+    def update(_n: int | None, window: str | None, theme: str | None, include_self: bool | None) -> tuple[Any, ...]:
+        return refresh(services, window or "1h", theme == "dark", bool(include_self))
 
     @app.callback(
         Output(ids.page_url("overview"), "search"),
         Input(ids.WINDOW, "value"),
+        Input(ids.OV_SELF, "value"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
     )
-    def remember_window(window: str, search: str | None) -> Any:
-        wanted = f"?window={window}"
+    def remember_window(window: str, include_self: bool | None, search: str | None) -> Any:
+        wanted = "?" + urlencode({"window": window, **selfmon.params(include_self)})
         return no_update if search == wanted else wanted
 
     live.register(app)

@@ -231,3 +231,9 @@ GRIDS: tuple[str, ...] = (
     EXP_SCHEDULES,
 )
 GRIDS += (AL_HISTORY,)
+
+# "Include Pulseboard's own events" switches (URL parameter self=1)
+OV_SELF = "ov-self"
+RV_SELF = "rv-self"
+EN_SELF = "en-self"
+OV_UPTIME = "ov-server-uptime"  # the server's own uptime, under the Health card
