@@ -20,6 +20,7 @@ from settings import Settings
 log = logging.getLogger(__name__)
 
 Listener = Callable[[list[dict[str, Any]]], None]
+ReadinessCheck = Callable[[], str | None]  # what is still being prepared, or None once it is done
 
 
 @dataclasses.dataclass
@@ -34,6 +35,7 @@ class Services:
     background: list[Any] = dataclasses.field(default_factory=list)  # things with .stop(), started by start_background
     jobs: Jobs | None = None  # once started
     alerts: AlertEngine = dataclasses.field(init=False)  # evaluation, backtests, notifications
+    readiness: list[ReadinessCheck] = dataclasses.field(default_factory=list)  # see starting()
 
     def __post_init__(self) -> None:
         self.live = Live(self.db, max_clients=self.settings.max_ws_clients)
@@ -46,6 +48,13 @@ class Services:
     def max_window(self) -> timedelta:
         """The longest time range a query may cover (``--max-query-days``)."""
         return timedelta(days=self.settings.max_query_days)
+
+    def starting(self) -> list[str]:
+        """What the server still prepares before it is ready (empty: ready).
+        The schema is upgraded before the server listens; background work
+        that must finish first (the demo's backfill) adds a check to
+        ``readiness``."""
+        return [reason for check in self.readiness if (reason := check())]
 
     def uptime_seconds(self) -> float:
         return time.monotonic() - self.started_monotonic

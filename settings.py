@@ -145,6 +145,13 @@ FIELDS: tuple[Field, ...] = (
         aliases=("PULSE_DB_URL", "DASHBOARD_DB"),
     ),
     Field("demo", False, _bool, "Feed the dashboard with the demo simulator."),
+    Field("demo_days", 7, _positive_int, "Days of history the demo backfills into a fresh demo database."),
+    Field(
+        "demo_incident_after",
+        120.0,
+        _non_negative_float,
+        "Seconds after the live demo starts when its first incident (the scanner's cloud offline) begins.",
+    ),
     Field("api_keys", "", _str, "Comma-separated API keys; when set, write routes need one."),
     Field("api_keys_file", "", _str, "File with one API key per line (blank lines and # comments ignored)."),
     Field("max_body_mb", 5.0, _positive_float, "Largest accepted request body, in MB."),
@@ -254,6 +261,8 @@ class Settings:
     data_dir: str = "var"
     db: str = ""
     demo: bool = False
+    demo_days: int = 7
+    demo_incident_after: float = 120.0
     api_keys: str = ""
     api_keys_file: str = ""
     max_body_mb: float = 5.0

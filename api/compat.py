@@ -77,20 +77,26 @@ def post_session_end() -> Response:
 
 
 def health_body() -> tuple[dict[str, Any], int]:
+    """``healthy`` (200); ``starting`` (503, with ``waiting_for``) while the
+    server still prepares (the demo's backfill); ``unhealthy`` (503) when the
+    database does not answer."""
     svc = services()
     try:
         svc.db.check()
         database = "ok"
     except Exception as exc:  # the health route reports a broken database, it does not fail
         database = f"error: {type(exc).__name__}"
-    status = "healthy" if database == "ok" else "unhealthy"
-    body = {
+    waiting = svc.starting()
+    status = "unhealthy" if database != "ok" else ("starting" if waiting else "healthy")
+    body: dict[str, Any] = {
         "status": status,
         "database": database,
         "timestamp": svc.now().isoformat(),
         "uptime_seconds": round(svc.uptime_seconds(), 1),
         "version": "1.0.0",
     }
+    if waiting:
+        body["waiting_for"] = waiting
     return body, 200 if status == "healthy" else 503
 
 

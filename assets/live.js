@@ -51,6 +51,7 @@
     live.lastDraw = 0;
     live.kpiBase = null;
     live.kpiAfter = 0;         // events received with an id above the KPI base's last id
+    live.selfIds = new Set();  // ids of Pulseboard's own events: counted only when the base includes them
     live.attempts = 0;
     live.lastAttempt = 0;
     live.polling = false;
@@ -193,7 +194,12 @@
       if (e && typeof e.id === "number" && !live.seen.has(e.id)) {
         live.seen.add(e.id);
         live.seenOrder.push(e.id);
-        if (live.seenOrder.length > 50000) live.seen.delete(live.seenOrder.shift());
+        if (e.source === "pulseboard") live.selfIds.add(e.id);
+        if (live.seenOrder.length > 50000) {
+          var old = live.seenOrder.shift();
+          live.seen.delete(old);
+          live.selfIds.delete(old);
+        }
         if (e.id > live.lastId) live.lastId = e.id;
         out.push(e);
       }
@@ -210,7 +216,7 @@
     var base = live.kpiBase;
     var now = Date.now();
     add.forEach(function (e) {
-      if (base && e.id > base.last_event_id) live.kpiAfter += 1;
+      if (base && e.id > base.last_event_id && (base.include_self || e.source !== "pulseboard")) live.kpiAfter += 1;
       var isNew = live.startId !== null && e.id > live.startId;
       if (isNew && (e.type === "alert" || (e.type === "component" && outcome(e.status) === "failure"))) {
         live.toasts.unshift({event: e, expires: now + (cfg.toast_ms[e.type === "alert" ? "alert" : "component"] || 10000)});
@@ -321,7 +327,9 @@
   function setBase(base) {
     live.kpiBase = base;
     var n = 0;
-    if (base) live.seen.forEach(function (id) { if (id > base.last_event_id) n += 1; });
+    if (base) live.seen.forEach(function (id) {
+      if (id > base.last_event_id && (base.include_self || !live.selfIds.has(id))) n += 1;
+    });
     live.kpiAfter = n;
   }
 

@@ -9,12 +9,23 @@ import dash
 from dash import Input, Output, State, no_update
 
 from callbacks import timebar
-from callbacks.explore import known_values
 from data import queries
-from layouts import figures, ids
+from layouts import figures, ids, selfmon
 from layouts.timebar import fit_x
 from reports import usage
 from services import Services
+
+
+def known_entities(services: Services, include_self: bool) -> list[str]:
+    """The entity picker's values (Pulseboard's own routes and gauges only
+    with the switch on): a GROUP BY over the rollups, so kept for a minute."""
+    filters = queries.Filters().business(include_self)
+
+    def compute() -> list[str]:
+        with services.db.read() as conn:
+            return usage.entities(conn, filters=filters)
+
+    return services.cache.get_or_compute(("known-entities", include_self), 0, compute, ttl=60.0)
 
 
 def register(app: dash.Dash, services: Services) -> None:
@@ -28,14 +39,20 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
+        Input(ids.EN_SELF, "value"),
         State(ids.URL, "search"),
     )
     def update(
-        entity: str | None, time_range: dict[str, Any] | None, _n: Any, theme: str | None, search: str | None
+        entity: str | None,
+        time_range: dict[str, Any] | None,
+        _n: Any,
+        theme: str | None,
+        include_self: bool | None,
+        search: str | None,
     ) -> tuple[Any, ...]:
         since, until = timebar.bounds(services, time_range, "/entities")
         with services.db.read() as conn:
-            entities = known_values(services, "entity")
+            entities = known_entities(services, bool(include_self))
             if entity is None and entities:
                 entity = entities[0]
             history = (
@@ -43,7 +60,7 @@ def register(app: dash.Dash, services: Services) -> None:
                     conn,
                     window=until - since,
                     now=until,
-                    filters=queries.Filters(entity=(entity,)) if entity else queries.Filters(entity=("",)),
+                    filters=queries.Filters(entity=(entity,)).business(bool(include_self)),
                     flag_key="overage",
                 )
                 if entity
@@ -59,7 +76,8 @@ def register(app: dash.Dash, services: Services) -> None:
             if points
             else "No events for this entity in this time range."
         )
-        wanted = timebar.page_search("?" + urlencode({"entity": entity}) if entity else "", search, "/entities")
+        own = urlencode({k: v for k, v in (("entity", entity),) if v} | selfmon.params(include_self))
+        wanted = timebar.page_search(f"?{own}" if own else "", search, "/entities")
         return (
             [{"label": e, "value": e} for e in entities],
             entity,

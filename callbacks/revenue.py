@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 from dash import Input, Output, State, no_update
 
 from callbacks import timebar
 from data.queries import Filters
-from layouts import figures, ids
+from layouts import figures, ids, selfmon
 from layouts.executions import fmt, stat_cards
 from layouts.explore import add_forecast
+from layouts.revenue import card_help
 from layouts.timebar import fit_x
 from reports import usage
 from reports.forecast import revenue_forecast
@@ -36,10 +38,16 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
+        Input(ids.RV_SELF, "value"),
         State(ids.URL, "search"),
     )
     def update(
-        period: str, time_range: dict[str, Any] | None, _n: Any, theme: str | None, search: str | None
+        period: str,
+        time_range: dict[str, Any] | None,
+        _n: Any,
+        theme: str | None,
+        include_self: bool | None,
+        search: str | None,
     ) -> tuple[Any, ...]:
         dark = theme == "dark"
         now = services.now()
@@ -47,20 +55,21 @@ def register(app: dash.Dash, services: Services) -> None:
         since, until = timebar.bounds(services, time_range, "/revenue")
         follows = not time_range or time_range.get("live", True)
         end = now + timedelta(minutes=1)
+        payments, requests, every = (f.business(bool(include_self)) for f in (PAYMENTS, REQUESTS, Filters()))
         with services.db.read() as conn:
             revenue = usage.revenue(
                 conn,
                 since=since,
                 until=end if follows else until,
                 freq=freq,
-                filters=PAYMENTS,
+                filters=payments,
                 success_only=True,
             )
-            mix = usage.transactions(conn, since=now - timedelta(days=1), until=end, filters=PAYMENTS)
-            users = usage.users(conn, now=now, minutes=30, filters=Filters())
-            heat = usage.heatmap(conn, since=now - timedelta(days=28), until=end, filters=Filters(), tz="UTC")
-            timings = usage.timings(conn, since=now - timedelta(hours=1), until=end, filters=REQUESTS)
-        ahead = revenue_forecast(services, now=now, filters=PAYMENTS)
+            mix = usage.transactions(conn, since=now - timedelta(days=1), until=end, filters=payments)
+            users = usage.users(conn, now=now, minutes=30, filters=every)
+            heat = usage.heatmap(conn, since=now - timedelta(days=28), until=end, filters=every, tz="UTC")
+            timings = usage.timings(conn, since=now - timedelta(hours=1), until=end, filters=requests)
+        ahead = revenue_forecast(services, now=now, filters=payments)
         peak = revenue["peak_period"][:16].replace("T", " ") if revenue["peak_period"] else "–"
         cards = stat_cards(
             [
@@ -69,12 +78,14 @@ def register(app: dash.Dash, services: Services) -> None:
                 (f"peak ({peak})", fmt(revenue["peak_amount"], 2)),
                 ("success rate (24 h)", "–" if mix["success_rate"] is None else f"{mix['success_rate']:.1f} %"),
                 ("next 7 days (forecast)", "–" if ahead["total"] is None else fmt(ahead["total"]["value"], 2)),
-            ]
+            ],
+            titles=card_help(period) | {f"peak ({peak})": f"The {period} with the largest sum"},
         )
         cards.children.append(
             dash.html.Div(
                 f"{users['active_users']} active users in the last 30 minutes",
                 className="text-body-secondary small mt-2",
+                title=card_help(period)["active users"],
             )
         )
         chart = figures.activity([{"bucket": p["period"], "value": p["total"]} for p in revenue["periods"]], dark=dark)
@@ -92,7 +103,8 @@ def register(app: dash.Dash, services: Services) -> None:
             }
             for t in timings
         ]
-        wanted = timebar.page_search("" if period == "day" else f"?period={period}", search, "/revenue")
+        query = urlencode({**({} if period == "day" else {"period": period}), **selfmon.params(include_self)})
+        wanted = timebar.page_search(f"?{query}" if query else "", search, "/revenue")
         return (
             cards,
             forecast_note(ahead),

@@ -75,7 +75,7 @@ def register(app: dash.Dash, services: Services) -> None:
         dark = theme == "dark"
         with services.db.read() as conn:
             m = sessions.session_metrics(conn, session_id, services.now()) or {}
-            events = sessions.interactions(conn, session_id, 500)
+            events = sessions.interactions(conn, session_id, layout.INTERACTIONS_SHOWN)
         categories = m.get("categories", [])
         return (
             figures.line(m.get("speed_over_time", []), dark=dark),

@@ -14,6 +14,7 @@ from dash import Input, Output
 from callbacks import timebar
 from data.queries import Filters
 from layouts import figures, ids
+from layouts import system as layout
 from layouts.executions import fmt, stat_cards
 from layouts.explore import add_forecast
 from layouts.timebar import fit_x
@@ -67,7 +68,8 @@ def register(app: dash.Dash, services: Services) -> None:
                 ("process memory", f"{rss / 1048576:,.0f} MB"),
                 ("database", f"{size / 1048576:,.1f} MB"),
                 ("disk free", f"{disk.free / 1073741824:,.1f} GB"),
-            ]
+            ],
+            titles=layout.CARD_HELP,
         )
         cards.children.append(
             dash.html.Div(

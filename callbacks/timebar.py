@@ -232,13 +232,15 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.REFRESH, "disabled"),
         Output(ids.TIMEBAR, "data-paused"),
         Output(ids.TIMEBAR, "data-follow"),
+        Output(ids.TIMEBAR, "data-stopped"),
         Output(ids.TB_PAUSE, "children"),
         Input(ids.TIME_RANGE, "data"),
         Input(ids.TB_PAUSED, "data"),
     )
     def timer(store: Any, paused: bool | None) -> tuple[Any, ...]:
         t = refresh_timer(store, paused)
-        return t["interval"], t["disabled"], t["paused"], t["follow"], t["label"]
+        stopped = "true" if t["disabled"] else "false"
+        return t["interval"], t["disabled"], t["paused"], t["follow"], stopped, t["label"]
 
     app.clientside_callback(  # type: ignore[no-untyped-call]
         "function (_n, paused) { return !paused; }",

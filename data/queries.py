@@ -52,6 +52,8 @@ EVENT_FIELDS = (
 def _where(stmt: Select[Any], table: Any, filters: Filters) -> Select[Any]:
     for name, values in filters.items():
         stmt = stmt.where(table.c[name].in_(values))
+    if filters.exclude_source:
+        stmt = stmt.where(table.c.source.not_in(filters.exclude_source))
     return stmt
 
 
@@ -141,11 +143,12 @@ def events_frame(
     return df
 
 
-def distinct_values(conn: Connection, column: str, *, limit: int = 500) -> list[str]:
+def distinct_values(conn: Connection, column: str, *, limit: int = 500, filters: Filters = Filters()) -> list[str]:
     """Known values of a dimension (from rollups when it has them: cheap)."""
-    t = ROLLUPS if column in ROLLUP_DIMENSIONS else EVENTS
+    t = ROLLUPS if column in ROLLUP_DIMENSIONS and filters.rollup_compatible else EVENTS
     col = t.c[column]
-    stmt = select(col).where(col.is_not(None), col != "").group_by(col).order_by(col).limit(limit)
+    stmt = _where(select(col), t, filters)
+    stmt = stmt.where(col.is_not(None), col != "").group_by(col).order_by(col).limit(limit)
     return [r[0] for r in conn.execute(stmt)]
 
 
@@ -342,6 +345,12 @@ def time_span(conn: Connection) -> tuple[datetime | None, datetime | None]:
     return from_micros(int(row[0])), from_micros(int(row[1]))
 
 
+def first_event_time(conn: Connection) -> datetime | None:
+    """The oldest stored event's time (an index lookup, unlike :func:`time_span`)."""
+    first = conn.execute(select(EVENTS.c.ts).order_by(EVENTS.c.ts).limit(1)).scalar()
+    return first if first is None or isinstance(first, datetime) else from_micros(int(first))
+
+
 def list_components(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(select(COMPONENTS).order_by(COMPONENTS.c.name)).mappings()]
 
@@ -350,14 +359,12 @@ def component_reports(conn: Connection, name: str, since: datetime, until: datet
     """A component's state reports in ``[since, until)``, preceded by the last
     one before ``since`` (the state the window starts in), oldest first."""
     t = EVENTS
+    ts = _micros(t.c.ts)  # plain integers: a month of heartbeats is tens of thousands of rows
     mine = and_(t.c.entity == name, t.c.type == "component", t.c.status.is_not(None))
-    before = conn.execute(
-        select(t.c.ts, t.c.status).where(mine, t.c.ts < since).order_by(t.c.ts.desc()).limit(1)
-    ).first()
-    rows = conn.execute(
-        select(t.c.ts, t.c.status).where(mine, t.c.ts >= since, t.c.ts < until).order_by(t.c.ts, t.c.id)
-    ).all()
-    return ([(before[0], before[1])] if before else []) + [(r[0], r[1]) for r in rows]
+    lo, hi = to_micros(since), to_micros(until)
+    before = conn.execute(select(ts, t.c.status).where(mine, ts < lo).order_by(ts.desc()).limit(1)).first()
+    rows = conn.execute(select(ts, t.c.status).where(mine, ts >= lo, ts < hi).order_by(ts, t.c.id)).all()
+    return [(from_micros(int(r[0])), r[1]) for r in [*([before] if before else []), *rows]]
 
 
 ROLLUP_SUMS = ("count", "value_count", "value_sum", "dur_count", "dur_sum")

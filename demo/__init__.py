@@ -3,8 +3,8 @@
 script runner), with daily seasonality, bursts and a few incidents.
 
     counts = demo.backfill(services, days=7, now=services.now(), seed=7)
-    sim = demo.Simulator(services, seed=7, rate=5.0)
-    sim.start()   # daemon thread, ~5 events/s with bursts
+    sim = demo.Simulator(services, seed=7)
+    sim.start()   # daemon thread: the history's rates for the time of day, with bursts
     sim.stop()
 
 Everything goes through the ordinary write path (``data.ingest.ingest`` and

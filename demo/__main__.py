@@ -1,4 +1,4 @@
-"""``python -m demo --db PATH [--days 7] [--seed 7] [--live SECONDS] [--rate 5]``:
+"""``python -m demo --db PATH [--days 7] [--seed 7] [--live SECONDS] [--scale 1]``:
 backfill a database with demo history (timed), then optionally stream live
 events for a while. Prints what was stored."""
 
@@ -19,7 +19,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=7, help="days of history (default 7)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--live", type=float, default=0.0, help="then stream live events for this many seconds")
-    parser.add_argument("--rate", type=float, default=5.0, help="live events per second on average (default 5)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="live rates as a multiple of the history's (default 1)"
+    )
     args = parser.parse_args(argv)
 
     from app import create_app
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("backfill: skipped (the database already holds demo data)")
         if args.live > 0:
-            sim = Simulator(services, seed=args.seed, rate=args.rate)
+            sim = Simulator(services, seed=args.seed, scale=args.scale)
             sim.start()
             try:
                 time.sleep(args.live)

@@ -14,7 +14,19 @@ from datetime import datetime
 
 from data import queries
 from demo.macro import Macro
-from demo.model import BACKFILL, DAY, HOUR, MINUTE, Act, Incident, Incidents, Mode, Scenario, is_weekend
+from demo.model import (
+    DAY,
+    HEARTBEAT,
+    HOUR,
+    MINUTE,
+    Act,
+    Incident,
+    Incidents,
+    Mode,
+    Scenario,
+    backfill_mode,
+    is_weekend,
+)
 from demo.payments import Payments
 from demo.runner import Runner
 from demo.scanner import Scanner
@@ -78,9 +90,12 @@ def has_demo_data(services: Services) -> bool:
         return bool(set(queries.distinct_values(conn, "source")) & set(SOURCES))
 
 
-def backfill(services: Services, *, days: int = 7, now: datetime, seed: int = 7) -> dict[str, int]:
+def backfill(
+    services: Services, *, days: int = 7, now: datetime, seed: int = 7, heartbeat: float = HEARTBEAT
+) -> dict[str, int]:
     """Fill ``days`` of history before ``now``; stored events per source
     (``{}`` when the database already holds demo data or ``days <= 0``).
+    Components send a heartbeat at most ``heartbeat`` seconds apart.
     History is not published to the live feed."""
     if now.tzinfo is None:
         raise ValueError("now must be a timezone-aware datetime")
@@ -90,7 +105,7 @@ def backfill(services: Services, *, days: int = 7, now: datetime, seed: int = 7)
     t1 = now.timestamp()
     t0 = t1 - days * DAY
     incidents = Incidents(i for i in plan_incidents(now) if i.end > t0)
-    scenarios = make_scenarios(seed, BACKFILL)
+    scenarios = make_scenarios(seed, backfill_mode(heartbeat))
     writer = Writer(services, batch=BATCH, publish=False)
     a = t0
     while a < t1:

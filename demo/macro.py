@@ -3,8 +3,8 @@
 interaction records the button, its execution time, the boxes drawn and
 the image degradations assigned.
 
-Backfill: a few sessions a working day (25-90 min each), none at night.
-Live: one session after another (15-30 min, a short pause between)."""
+A few sessions a working day (25-90 min each), none at night, the same in a
+backfill and live (``mode.scale`` makes sessions more or less frequent)."""
 
 from __future__ import annotations
 
@@ -61,11 +61,9 @@ class Macro(Scenario):
     # ------------------------------------------------------------ planning
     def _plan_next(self, after: float, first: bool = False) -> float:
         rng = self.rng
-        if self.mode.live:
-            return after + (rng.uniform(0.5, 3.0) if first else rng.uniform(20.0, 90.0))
         t = after + (0.0 if first else rng.uniform(5.0, 25.0) * 60.0)
         while True:  # 10-minute slots, more likely in working hours
-            if rng.random() < 0.07 * profile_at(office, t):
+            if rng.random() < 0.07 * self.mode.scale * profile_at(office, t):
                 return t + rng.uniform(0.0, 600.0)
             t += 600.0
 
@@ -78,7 +76,7 @@ class Macro(Scenario):
             t += 1.0
         self.used_ids.add(sid)
         user = rng.choice(USERS)
-        minutes = rng.uniform(15.0, 30.0) if self.mode.live else rng.uniform(25.0, 90.0)
+        minutes = rng.uniform(25.0, 90.0)
         pace = math.exp(rng.gauss(0.0, 0.2))
         self.session = _Session(sid, user, t, t + minutes * 60.0, pace, t + rng.uniform(3.0, 12.0), t)
         self.op(

@@ -66,8 +66,11 @@ def to_datetime(t: float) -> datetime:
 
 @dataclasses.dataclass(frozen=True)
 class Mode:
-    """Backfill (``live=False``: daily seasonality, history-sized volumes) or
-    live (``live=True``: a steady stream scaled by ``scale``, short bursts)."""
+    """Backfill (``live=False``) or live (``live=True``: shorter, more frequent
+    bursts; runs recorded ``running`` then finished). Both follow the same
+    daily profiles at the same mean rates, times ``scale``, so the live
+    stream continues the history without a step. Components send a
+    heartbeat every ``heartbeat`` seconds in both."""
 
     live: bool
     seed: int = 7
@@ -75,6 +78,7 @@ class Mode:
     burst_slot: float = 300.0  # seconds per burst slot
     burst_prob: float = 0.03  # share of slots that burst
     burst_gain: tuple[float, float] = (2.0, 4.0)
+    heartbeat: float = 60.0
 
     @property
     def mean_burst(self) -> float:
@@ -82,10 +86,23 @@ class Mode:
 
 
 BACKFILL = Mode(live=False)
+HEARTBEAT = BACKFILL.heartbeat
 
 
-def live_mode(seed: int, rate: float) -> Mode:
-    return Mode(live=True, seed=seed, scale=rate / 5.0, burst_slot=30.0, burst_prob=0.08, burst_gain=(2.5, 4.0))
+def backfill_mode(heartbeat: float = HEARTBEAT) -> Mode:
+    return dataclasses.replace(BACKFILL, heartbeat=heartbeat)
+
+
+def live_mode(seed: int, scale: float = 1.0, heartbeat: float = HEARTBEAT) -> Mode:
+    return Mode(
+        live=True,
+        seed=seed,
+        scale=scale,
+        burst_slot=30.0,
+        burst_prob=0.08,
+        burst_gain=(2.5, 4.0),
+        heartbeat=heartbeat,
+    )
 
 
 # ------------------------------------------------------- hashing and bursts
@@ -329,12 +346,11 @@ class Scenario:
         return []
 
     # -- rates
-    def intensity(self, stream: int, peak: float, profile: RateFn, live: float) -> RateFn:
-        """Per-second rate of one Poisson stream: ``peak * profile(t)`` in a
-        backfill, ``live * scale`` in live mode; both with bursts."""
+    def intensity(self, stream: int, peak: float, profile: RateFn) -> RateFn:
+        """Per-second rate of one Poisson stream: ``peak * profile(t) * scale``
+        with bursts, the bursts scaled so that live and backfill have the
+        same mean rate at the same time of day."""
         mode = self.mode
         key = self.index * 100 + stream
-        if mode.live:
-            base = live * mode.scale / mode.mean_burst
-            return lambda t: base * burst(mode, key, t)
-        return lambda t: peak * profile(t) * burst(mode, key, t)
+        gain = mode.scale * BACKFILL.mean_burst / mode.mean_burst
+        return lambda t: peak * gain * profile(t) * burst(mode, key, t)

@@ -32,6 +32,7 @@ ACTION_WEIGHTS = (25, 22, 12, 14, 9, 4, 10, 4)
 METHODS = ("card", "paypal", "apple_pay", "bank_transfer")
 METHOD_WEIGHTS = (62, 20, 12, 6)
 HOST = "web-1"
+GAUGE_EVERY = 60.0  # seconds between the host's CPU, memory and disk gauges
 _USER = Weighted(USERS, USER_WEIGHTS)
 _ENDPOINT = Weighted(ENDPOINTS, ENDPOINT_WEIGHTS)
 _ACTION = Weighted(ACTIONS, ACTION_WEIGHTS)
@@ -51,10 +52,10 @@ class Payments(Scenario):
 
     def __init__(self, seed: int, index: int, mode: Mode) -> None:
         super().__init__(seed, index, mode)
-        self.request_rate = self.intensity(0, 0.30, consumer, 1.9)
-        self.payment_rate = self.intensity(1, 0.045, consumer, 0.3)
-        self.activity_rate = self.intensity(2, 0.045, consumer, 0.3)
-        self.gauge_every = 15.0 if mode.live else 300.0
+        self.request_rate = self.intensity(0, 0.30, consumer)
+        self.payment_rate = self.intensity(1, 0.045, consumer)
+        self.activity_rate = self.intensity(2, 0.045, consumer)
+        self.gauge_every = GAUGE_EVERY
         self.next_gauge: float | None = None
         self.disk = 61.0 + self.rng.uniform(0.0, 2.0)
         self.tx = 0
@@ -203,7 +204,7 @@ class Payments(Scenario):
 
     def _host(self, t: float, incidents: Incidents) -> None:
         rng = self.rng
-        load = 0.6 if self.mode.live else profile_at(consumer, t)
+        load = profile_at(consumer, t)
         if incidents.active("payment_failures", t) or incidents.active("latency_spike", t):
             load = min(load + 0.35, 1.0)
         cpu = float(np.clip(12.0 + 62.0 * load + rng.gauss(0.0, 4.0), 1.0, 100.0))

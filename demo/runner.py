@@ -3,8 +3,8 @@
 named metrics ``rows``, ``peak_rss_mb`` and ``cpu_s``. A failed run is
 retried (attempt 2, 3) a minute later.
 
-Backfill: cron-like schedules, each attempt one finished record. Live: a run
-of a random short script every ~25 s, recorded ``running`` when it starts and
+Both modes run the same cron-like schedules. Backfill: each attempt one
+finished record (and the ``execution_started`` event live runs have). Live: each attempt recorded ``running`` when it starts and
 finished through ``data.records.finish_execution`` when it ends.
 
 Incidents: ``regression`` (``etl_sync.py`` takes ~40 % longer from its
@@ -25,11 +25,8 @@ from demo.model import (
     Incidents,
     Mode,
     Scenario,
-    Weighted,
-    arrivals,
     is_weekend,
     lognormal,
-    office,
     to_datetime,
 )
 
@@ -50,14 +47,13 @@ class Script:
     fail_rate: float = 0.01
     weekdays_only: bool = False
     hours: tuple[int, int] = (0, 24)
-    live_weight: float = 1.0
 
 
 SCRIPTS = (
-    Script("etl_sync.py", HOUR, 300.0, 42.0, 0.07, 120_000, 180.0, 0.78, live_weight=4.0),
-    Script("cleanup_tmp.sh", HOUR, 2400.0, 3.2, 0.25, 0, 12.0, 0.4, live_weight=2.0),
+    Script("etl_sync.py", HOUR, 300.0, 42.0, 0.07, 120_000, 180.0, 0.78),
+    Script("cleanup_tmp.sh", HOUR, 2400.0, 3.2, 0.25, 0, 12.0, 0.4),
     Script("backup.sh", 6 * HOUR, 1800.0, 95.0, 0.12, 0, 64.0, 0.35),
-    Script("nightly-report.py", DAY, 2 * HOUR, 310.0, 0.1, 1_200_000, 420.0, 0.9, live_weight=0.0),
+    Script("nightly-report.py", DAY, 2 * HOUR, 310.0, 0.1, 1_200_000, 420.0, 0.9),
     Script(
         "send_invoices.py",
         HOUR,
@@ -70,13 +66,10 @@ SCRIPTS = (
         fail_rate=0.03,
         weekdays_only=True,
         hours=(8, 19),
-        live_weight=2.0,
     ),
-    Script("ml_train.py", DAY, 3 * HOUR, 1750.0, 0.08, 2_400_000, 3100.0, 1.7, fail_rate=0.02, live_weight=0.0),
-    Script("sync_inventory.py", 2 * HOUR, 1200.0, 26.0, 0.2, 9_500, 140.0, 0.7, live_weight=1.5),
+    Script("ml_train.py", DAY, 3 * HOUR, 1750.0, 0.08, 2_400_000, 3100.0, 1.7, fail_rate=0.02),
+    Script("sync_inventory.py", 2 * HOUR, 1200.0, 26.0, 0.2, 9_500, 140.0, 0.7),
 )
-_LIVE = [s for s in SCRIPTS if s.live_weight > 0]
-_LIVE_SCRIPTS = Weighted(_LIVE, [s.live_weight for s in _LIVE])
 DEFAULT_FAILURE = "Traceback (most recent call last): ... RuntimeError: upstream returned 503"
 FAIL_MESSAGES = {
     "backup.sh": "rsync: write failed on /mnt/backup: No space left on device (28)",
@@ -90,13 +83,8 @@ class Runner(Scenario):
     def __init__(self, seed: int, index: int, mode: Mode) -> None:
         super().__init__(seed, index, mode)
         self.next_run: list[float | None] = [None] * len(SCRIPTS)
-        self.live_rate = self.intensity(0, 0.0, office, 0.04)
 
     def generate(self, t0: float, t1: float, incidents: Incidents) -> None:
-        if self.mode.live:
-            for t in arrivals(self.np_rng, t0, t1, self.live_rate).tolist():
-                self._run_live(_LIVE_SCRIPTS.pick(self.rng), t, 1, incidents)
-            return
         for i, script in enumerate(SCRIPTS):
             nxt = self.next_run[i]
             if nxt is None:
@@ -129,7 +117,7 @@ class Runner(Scenario):
             "peak_rss_mb": round(lognormal(rng, script.rss_mb, 0.06), 1),
             "cpu_s": round(seconds * script.cpu_share * rng.uniform(0.9, 1.1), 2),
         }
-        trigger = "retry" if attempt > 1 else ("manual" if self.mode.live and rng.random() < 0.2 else "cron")
+        trigger = "retry" if attempt > 1 else "cron"
         attrs: dict[str, Any] = {"host": "batch-01", "trigger": trigger}
         if self.mode.live:
             attrs["generator"] = "demo"
@@ -151,22 +139,18 @@ class Runner(Scenario):
         return fields
 
     def _run(self, script: Script, start: float, incidents: Incidents) -> None:
-        """Backfill: one scheduled run and its retries (a minute apart), each
-        attempt one finished execution record, written at its end."""
+        """One scheduled run and its retries (a minute apart)."""
         for attempt in (1, 2, 3):
             fields = self._outcome(script, start, attempt, incidents)
-            self.op(fields["finished_at"], EXECUTION, fields=fields)
+            if self.mode.live:  # recorded running when it starts, finished when it ends
+                begin = {k: fields[k] for k in ("id", "script", "source", "started_at", "attempt")}
+                attrs = {k: v for k, v in fields["attrs"].items() if k != "error"}
+                self.op(start, EXECUTION, fields=begin | {"attrs": attrs})
+                end = {k: fields[k] for k in ("finished_at", "duration_ms", "exit_code", "metrics", "attrs")}
+                self.op(fields["finished_at"], FINISH, execution_id=fields["id"], fields=end)
+            else:  # one finished record, written at its end, and the start's event
+                self.ev(start, "execution_started", entity=script.name, execution_id=fields["id"], status="running")
+                self.op(fields["finished_at"], EXECUTION, fields=fields)
             if fields["exit_code"] == 0:
                 return
             start = fields["finished_at"] + 60.0
-
-    def _run_live(self, script: Script, start: float, attempt: int, incidents: Incidents) -> None:
-        """Live: the run is recorded ``running`` when it starts and finished
-        (``finish_execution``) when it ends; a failure is retried once."""
-        fields = self._outcome(script, start, attempt, incidents)
-        begin = {k: fields[k] for k in ("id", "script", "source", "started_at", "attempt")}
-        self.op(start, EXECUTION, fields=begin | {"attrs": {k: v for k, v in fields["attrs"].items() if k != "error"}})
-        end = {k: fields[k] for k in ("finished_at", "duration_ms", "exit_code", "metrics", "attrs")}
-        self.op(fields["finished_at"], FINISH, execution_id=fields["id"], fields=end)
-        if fields["exit_code"] != 0 and attempt == 1:
-            self._run_live(script, fields["finished_at"] + 20.0, 2, incidents)

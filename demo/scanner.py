@@ -1,21 +1,32 @@
 """The attendance scanner: every scan saves a photo, syncs the
 record to the cloud and texts the parents. Failed syncs wait in a queue that
 a housekeeping tick drains once the cloud is back; the queue length is a
-``queue_size`` gauge. Components ``camera``, ``cloud`` and ``sms`` change
-state through ``data.records.set_component``.
+``queue_size`` gauge. Components ``camera``, ``cloud`` and ``sms`` report
+their state through ``data.records.set_component`` when it changes, and each
+sends a heartbeat (its current state) on its own schedule, at most
+``mode.heartbeat`` seconds apart, so none goes silent past its TTL. In a
+backfill the heartbeats are written as plain ``component`` events (the same
+rows ``set_component`` writes) and the components table gets the last state
+at the end.
 
 Incidents: ``sync_outage`` (cloud offline: every sync fails, the queue grows,
-then drains) and ``camera_fault`` (the camera errors for a few minutes)."""
+then drains; the cloud component reports ``offline`` until it is over) and
+``camera_fault`` (the camera reports ``error`` for a few minutes)."""
 
 from __future__ import annotations
 
 import math
 
-from demo.model import COMPONENT, Incidents, Mode, Scenario, arrivals, lognormal, school
+from demo.model import COMPONENT, Act, Incidents, Mode, Scenario, arrivals, lognormal, school
 
 STUDENTS = tuple(f"2021{n:03d}" for n in range(1, 501))
-LIVE_TICK = 10.0
-BACKFILL_TICK = 60.0
+TICK = 60.0  # seconds between housekeeping ticks (queue drain, queue_size gauge)
+# component: (state while well, incident that breaks it, state during that incident)
+COMPONENTS = {
+    "camera": (("online", "640x480"), "camera_fault", ("error", "Failed to start")),
+    "cloud": (("online", "Connected"), "sync_outage", ("offline", "No connectivity")),
+    "sms": (("online", "Ready"), "", ("online", "Ready")),
+}
 
 
 class Scanner(Scenario):
@@ -25,23 +36,49 @@ class Scanner(Scenario):
         super().__init__(seed, index, mode)
         self.queue = 0
         self.record_id = 1000
-        self.tick = LIVE_TICK if mode.live else BACKFILL_TICK
-        self.gauge_every = 1 if mode.live else 5  # ticks between gauges while all is well
-        self.drain_per_tick = 5 if mode.live else 15
+        self.tick = TICK
+        self.drain_per_tick = 15
         self.next_tick: float | None = None
-        self.ticks = 0
-        self.started = False
-        self.scan_rate = self.intensity(0, 0.105, school, 0.32)
+        self.next_beat: dict[str, float] = {}
+        self.last_beat: dict[str, tuple[float, str, str]] = {}
+        self.scan_rate = self.intensity(0, 0.105, school)
 
     def _component(self, t: float, name: str, status: str, detail: str) -> None:
         self.op(t, COMPONENT, name=name, status=status, detail=detail, source=self.source)
+        self.last_beat[name] = (t, status, detail)
+
+    @staticmethod
+    def state(name: str, t: float, incidents: Incidents) -> tuple[str, str]:
+        """What component ``name`` reports at ``t``: ``(status, detail)``."""
+        well, incident, broken = COMPONENTS[name]
+        return broken if incident and incidents.active(incident, t) else well
+
+    def _heartbeats(self, t0: float, t1: float, incidents: Incidents) -> None:
+        """Each component's heartbeats in ``[t0, t1)``: the first at once, then
+        85-100 % of ``mode.heartbeat`` apart (each component drifts on its own)."""
+        for i, name in enumerate(COMPONENTS):
+            t = self.next_beat.get(name, t0 + 0.01 * i)
+            while t < t1:
+                status, detail = self.state(name, t, incidents)
+                if self.mode.live:
+                    self._component(t, name, status, detail)
+                else:  # the row set_component writes, in bulk; close() updates the table
+                    self.ev(t, "component", entity=name, status=status, message=detail)
+                    self.last_beat[name] = (t, status, detail)
+                t += self.mode.heartbeat * self.rng.uniform(0.85, 1.0)
+            self.next_beat[name] = t
+
+    def close(self, t: float) -> list[Act]:
+        """The components table gets each component's last state, as a heartbeat at the end."""
+        return [
+            Act(
+                max(at, t - 0.001), COMPONENT, {"name": name, "status": status, "detail": detail, "source": self.source}
+            )
+            for name, (at, status, detail) in self.last_beat.items()
+        ]
 
     def generate(self, t0: float, t1: float, incidents: Incidents) -> None:
-        if not self.started:
-            self.started = True
-            self._component(t0, "camera", "online", "640x480")
-            self._component(t0, "cloud", "online", "Connected")
-            self._component(t0, "sms", "online", "Ready")
+        self._heartbeats(t0, t1, incidents)
         for inc in incidents.starting("sync_outage", t0, t1):
             self._component(inc.start, "cloud", "offline", "No connectivity")
             self._notice(inc.start, "error", "cloud", "Cloud connection lost: sync endpoint unreachable")
@@ -90,9 +127,7 @@ class Scanner(Scenario):
                     attrs={"retry": True},
                 )
             self.queue -= n
-        if outage or self.queue > 0 or self.ticks % self.gauge_every == 0:
-            self.ev(t, "queue_size", value=float(self.queue), message=f"{self.queue} records pending sync")
-        self.ticks += 1
+        self.ev(t, "queue_size", value=float(self.queue), message=f"{self.queue} records pending sync")
 
     def _scan(self, t: float, incidents: Incidents) -> None:
         rng = self.rng

@@ -1,6 +1,9 @@
-"""The live demo: a daemon thread that keeps the five scenarios streaming,
-~``rate`` events per second on average with short bursts, and a rotating
-incident every ``incident_every`` seconds so that alerts fire live."""
+"""The live demo: a daemon thread that keeps the five scenarios streaming at
+the rates of the backfilled history for the time of day (times ``scale``),
+with short bursts, components' heartbeats, and a rotating incident every
+``incident_every`` seconds so that alerts fire live. The first one, after
+``first_incident_after`` seconds, is the scanner's ``sync_outage``: its cloud
+component reports ``offline`` for four minutes, then recovers."""
 
 from __future__ import annotations
 
@@ -12,16 +15,17 @@ from datetime import datetime
 
 from data import queries
 from demo.backfill import advance_all, make_scenarios
-from demo.model import FINISH, SESSION_END, Act, Incident, Incidents, live_mode
+from demo.model import FINISH, HEARTBEAT, SESSION_END, Act, Incident, Incidents, live_mode
 from demo.writer import Writer
 from services import Services
 
 log = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 30.0  # seconds: a late tick (sleep, debugger) does not replay more
-# kind, duration (s): what the alert rules and the feed should see
+MAX_RESUME = 3600.0  # seconds: the most the first step writes when resuming after a backfill
+# kind, duration (s): what the alert rules and the feed should see, in this order
 LIVE_INCIDENTS = (
-    ("sync_outage", 240.0),  # cloud offline, failed syncs, queue > 50 (at rate 5)
+    ("sync_outage", 240.0),  # cloud offline, failed syncs, the queue grows
     ("payment_failures", 120.0),  # failed payments, checkout 502/504
     ("license_outage", 90.0),  # tool failures
     ("latency_spike", 120.0),  # /api/vectorize p95 x5
@@ -33,36 +37,43 @@ THREAD_NAME = "pulseboard-demo"
 class Simulator:
     """Live demo events. ``step(now)`` writes one tick (what happened since
     the previous step); ``start()`` runs steps every ``tick`` seconds in a
-    daemon thread until ``stop()``. Deterministic given the seed and the
-    sequence of ``now`` values."""
+    daemon thread until ``stop()``. ``since`` (a backfill's end) makes the
+    first step write from there, so history and live data meet without a
+    gap. Components send a heartbeat at most ``heartbeat`` seconds apart.
+    Deterministic given the seed and the sequence of ``now`` values."""
 
     def __init__(
         self,
         services: Services,
         *,
         seed: int = 7,
-        rate: float = 5.0,
+        scale: float = 1.0,
         tick: float = 0.5,
+        heartbeat: float = HEARTBEAT,
         incident_every: float = 900.0,
         first_incident_after: float = 120.0,
+        since: datetime | None = None,
     ) -> None:
-        if not rate > 0:
-            raise ValueError("rate must be > 0 events per second")
+        if not scale > 0:
+            raise ValueError("scale must be > 0 (1: the history's rates)")
         if not tick > 0:
             raise ValueError("tick must be > 0 seconds")
+        if not heartbeat > 0:
+            raise ValueError("heartbeat must be > 0 seconds")
         self.services = services
         self.seed = seed
-        self.rate = rate
+        self.scale = scale
         self.tick = tick
         self.incident_every = incident_every
         self.first_incident_after = first_incident_after
-        self.scenarios = make_scenarios(seed, live_mode(seed, rate))
+        self.scenarios = make_scenarios(seed, live_mode(seed, scale, heartbeat))
         # The backfill's regression (etl_sync.py slower) has happened for good.
         self.incidents = Incidents([Incident("regression", -math.inf, math.inf)])
         self._rng = random.Random(seed * 7919 + 17)
-        self._kind = self._rng.randrange(len(LIVE_INCIDENTS))
+        self._kind = 0
         self._next_incident: float | None = None
         self._last: float | None = None
+        self._since = since.timestamp() if since is not None else None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,11 +90,13 @@ class Simulator:
                 raise ValueError("now must be a timezone-aware datetime")
             t1 = now.timestamp()
             writer = Writer(self.services, batch=10_000, publish=True)
+            catch_up = MAX_CATCH_UP
             if self._last is None:
-                self._last = t1 - self.tick
-                writer.add(self._tidy_previous_run(t1))
+                self._last = t1 - self.tick if self._since is None else self._since
+                catch_up = MAX_RESUME
+                writer.add(self._tidy_previous_run(self._last))
                 self._next_incident = t1 + self.first_incident_after
-            t0 = max(self._last, t1 - MAX_CATCH_UP)
+            t0 = max(self._last, t1 - catch_up)
             if t1 <= t0:
                 return 0
             self._plan_incidents(t1)

@@ -11,15 +11,15 @@ import heapq
 
 from demo.model import Incidents, Mode, Scenario, arrivals, lognormal, office
 
-# tool, licensed seats, share of borrows
+# tool, licensed seats (a tool's borrow rate follows from its seats)
 TOOLS = (
-    ("Vector - DaVinci Configurator SE", 6, 10),
-    ("Vector - CANoe", 10, 16),
-    ("MATLAB", 25, 34),
-    ("Simulink", 12, 15),
-    ("dSPACE ControlDesk", 5, 8),
-    ("ETAS INCA", 6, 9),
-    ("Lauterbach TRACE32", 4, 8),
+    ("Vector - DaVinci Configurator SE", 6),
+    ("Vector - CANoe", 10),
+    ("MATLAB", 25),
+    ("Simulink", 12),
+    ("dSPACE ControlDesk", 5),
+    ("ETAS INCA", 6),
+    ("Lauterbach TRACE32", 4),
 )
 _FIRST = (
     "anna",
@@ -64,14 +64,13 @@ class Tools(Scenario):
         super().__init__(seed, index, mode)
         rng = self.rng
         self.users = sorted({f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}" for _ in range(60)})
-        self.hold_median = 150.0 if mode.live else 2700.0  # seconds
+        self.hold_median = 2700.0  # seconds
         mean_hold = self.hold_median * 1.38  # lognormal sigma 0.8
         self.rates = []
-        for i, (_, seats, share) in enumerate(TOOLS):
+        for i, (_, seats) in enumerate(TOOLS):
             # Peak-hour concurrency near the seat count, so peaks overflow into overage.
             peak = 0.95 * seats / mean_hold
-            live = 0.3 * share / sum(t[2] for t in TOOLS)
-            self.rates.append(self.intensity(i, peak, office, live))
+            self.rates.append(self.intensity(i, peak, office))
         self.out: list[list[float]] = [[] for _ in TOOLS]  # return times of open borrows
         self.borrows = 0
 
@@ -85,7 +84,7 @@ class Tools(Scenario):
 
     def _borrow(self, t: float, i: int, incidents: Incidents) -> None:
         rng = self.rng
-        tool, seats, _ = TOOLS[i]
+        tool, seats = TOOLS[i]
         held = self.out[i]
         while held and held[0] <= t:
             heapq.heappop(held)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
+from layouts import ids, selfmon
 from layouts.executions import card
 
 
@@ -30,8 +30,9 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                         md=5,
                     ),
                 ],
-                className="g-2 mb-3",
+                className="g-2 mb-2",
             ),
+            html.Div(selfmon.switch(ids.EN_SELF, query), className="d-flex justify-content-end mb-2"),
             card(
                 "Per-minute use (hover a bar for the users of that minute)",
                 [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
@@ -141,19 +142,24 @@ def detail_page(execution_id: str) -> html.Div:
     return html.Div([dcc.Store(id=ids.X_ID, data=execution_id), html.Div(id=ids.X_DETAIL, children=dbc.Spinner())])
 
 
-def stat_cards(items: list[tuple[str, str]], *, xs: int = 12) -> dbc.Row:
+def stat_cards(items: list[tuple[str, str]], *, xs: int = 12, titles: Mapping[str, str] | None = None) -> dbc.Row:
     """A row of figure cards, four a row from medium screens on (``xs``: the
-    columns of 12 each takes on a phone)."""
+    columns of 12 each takes on a phone); ``titles``: a definition shown on
+    hover, by label."""
     return dbc.Row(
         [
             dbc.Col(
-                dbc.Card(
-                    dbc.CardBody(
-                        [
-                            html.Div(label, className="pb-card-label"),
-                            html.Div(value, className="pb-card-value pb-card-value-sm"),
-                        ]
+                html.Div(
+                    dbc.Card(
+                        dbc.CardBody(
+                            [
+                                html.Div(label, className="pb-card-label"),
+                                html.Div(value, className="pb-card-value pb-card-value-sm"),
+                            ]
+                        ),
+                        className="h-100",
                     ),
+                    title=(titles or {}).get(label),
                     className="h-100",
                 ),
                 xs=xs,

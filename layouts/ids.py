@@ -258,3 +258,9 @@ def tb_preset(preset: str) -> dict[str, str]:
 
 # Charts with a time x axis: a drag-zoom on one sets the bar's from/to.
 TIME_CHARTS: tuple[str, ...] = (ACTIVITY, EX_CHART, XS_TREND, EN_CHART, RV_CHART, SY_CHART)
+
+# "Include Pulseboard's own events" switches (URL parameter self=1)
+OV_SELF = "ov-self"
+RV_SELF = "rv-self"
+EN_SELF = "en-self"
+OV_UPTIME = "ov-server-uptime"  # the server's own uptime, under the Health card

@@ -9,7 +9,7 @@ from dash import dcc, html
 from dash_extensions import EventListener, WebSocket
 
 from analytics.uptime import HEALTHY
-from layouts import figures, ids
+from layouts import figures, ids, selfmon
 from live.endpoints import REPLAY_LIMIT
 
 KPIS = (
@@ -20,14 +20,32 @@ KPIS = (
     ("active_users_30m", "Active users (30 min)"),
     ("open_sessions", "Open sessions"),
 )
+# What each card counts (shown on hover).
+_OWN = "Pulseboard's own excluded (unless the switch includes them)"
+KPI_HELP = {
+    "events_today": f"Events received since 00:00 UTC, {_OWN}",
+    "events_last_hour": f"Events received in the last 60 minutes, {_OWN}",
+    "rate_per_min": f"Events per minute, averaged over the last 10 minutes, {_OWN}",
+    "success_rate": f"Today's events with a success status, in % of those with a success or failure status; {_OWN}",
+    "active_users_30m": f"Distinct users of the events of the last 30 minutes, {_OWN}",
+    "open_sessions": "Sessions started and not yet ended",
+}
 
 
 def kpi_card(name: str, label: str) -> dbc.Col:
     return dbc.Col(
-        dbc.Card(
-            dbc.CardBody(
-                [html.Div(label, className="pb-card-label"), html.Div("–", id=ids.kpi(name), className="pb-card-value")]
-            )
+        html.Div(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.Div(label, className="pb-card-label"),
+                        html.Div("–", id=ids.kpi(name), className="pb-card-value"),
+                    ]
+                ),
+                className="h-100",
+            ),
+            title=KPI_HELP[name],
+            className="h-100",
         ),
         xs=6,
         md=4,
@@ -84,16 +102,17 @@ def live_controls() -> list[Any]:
     ]
 
 
-def page(_pathname: str, _query: dict[str, str]) -> html.Div:
+def page(_pathname: str, query: dict[str, str]) -> html.Div:
     """The overview; its activity chart covers the time bar's range."""
-    return layout()
+    return layout(query)
 
 
-def layout() -> html.Div:
+def layout(query: dict[str, str] | None = None) -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.page_url("overview"), refresh="callback-nav"),
             *live_controls(),
+            html.Div(selfmon.switch(ids.OV_SELF, query or {}), className="d-flex justify-content-end mb-2"),
             dbc.Row([kpi_card(n, label) for n, label in KPIS], className="g-3 mb-3"),
             dbc.Row(
                 [
@@ -110,7 +129,24 @@ def layout() -> html.Div:
                         ),
                         lg=8,
                     ),
-                    dbc.Col(dbc.Card([dbc.CardHeader("Health"), dbc.CardBody(id=ids.HEALTH)]), lg=4),
+                    dbc.Col(
+                        dbc.Card(
+                            [
+                                dbc.CardHeader("Health"),
+                                dbc.CardBody(id=ids.HEALTH),
+                                dbc.CardFooter(
+                                    html.Div(
+                                        "–",
+                                        id=ids.OV_UPTIME,
+                                        title="How long this Pulseboard server process has been running",
+                                    ),
+                                    className="small text-body-secondary",
+                                ),
+                            ],
+                            className="h-100",
+                        ),
+                        lg=4,
+                    ),
                 ],
                 className="g-3 mb-3",
             ),
@@ -124,7 +160,7 @@ def layout() -> html.Div:
                                     [
                                         dcc.Graph(
                                             id=ids.LIVE_CHART,
-                                            figure=figures.live_stream(),
+                                            figure=live_chart(),
                                             config={"displayModeBar": False},
                                         ),
                                         html.Ul(empty_feed(), id=ids.FEED, className="pb-feed"),
@@ -150,14 +186,38 @@ def layout() -> html.Div:
     )
 
 
-def health(state: dict[str, Any], uptime: str) -> list[Any]:
+STATUS_HELP = {
+    "healthy": "Every component reports a healthy state",
+    "partial": "Some components are offline (silent past their TTL, or reporting offline)",
+    "degraded": "A component reports a degraded state",
+    "error": "A component reports an error, or none is up",
+    "unknown": "No component has reported yet",
+}
+
+
+def server_uptime(uptime: str) -> str:
+    return f"Pulseboard server up {uptime}"
+
+
+def live_chart() -> Any:
+    """The live swimlanes, with room for the source names the browser adds
+    (plotly sizes the margin only for the lanes it had when drawn)."""
+    fig = figures.live_stream()
+    fig.update_yaxes(automargin=True, ticklabelstandoff=4)
+    fig.update_layout(margin={"l": 84})
+    return fig
+
+
+def health(state: dict[str, Any]) -> list[Any]:
     colour = {"healthy": "success", "degraded": "warning", "partial": "warning", "error": "danger", "offline": "danger"}
     items: list[Any] = [
         html.Div(
-            [
-                dbc.Badge(state["status"].title(), color=colour.get(state["status"], "secondary"), className="fs-6"),
-                html.Span(f"up {uptime}", className="text-body-secondary ms-2"),
-            ],
+            dbc.Badge(
+                state["status"].title(),
+                color=colour.get(state["status"], "secondary"),
+                title=STATUS_HELP.get(state["status"], ""),
+                className="fs-6 pb-health-status",
+            ),
             className="mb-3",
         ),
     ]
@@ -175,16 +235,17 @@ def health(state: dict[str, Any], uptime: str) -> list[Any]:
             html.Div(
                 [
                     html.Span(className=f"pb-dot {'pb-dot-ok' if ok else 'pb-dot-bad'}"),
-                    html.Span(c["name"], className="fw-semibold me-2"),
-                    html.Span(c["status"]),
-                    html.Span(c["detail"] or "", className="text-body-secondary ms-2 small"),
+                    html.Span(c["name"], className="fw-semibold"),
+                    html.Span(c["status"], className="pb-component-status"),
+                    html.Span(c["detail"] or "", className="text-body-secondary small"),
                     html.Span(
-                        f"up {uptime}" if uptime else "",
+                        f"uptime {uptime}" if uptime else "",
                         className="text-body-secondary ms-auto small pb-uptime",
-                        title="Uptime over 24 h, 7 d and 30 d",
+                        title="Share of the last 24 h, 7 d and 30 d the component was up (silence past its TTL is down)",
                     ),
                 ],
-                className="pb-component d-flex align-items-baseline",
+                className="pb-component d-flex flex-wrap align-items-baseline column-gap-2",
+                **{"data-component": c["name"], "data-status": c["status"]},
             )
         )
     return items

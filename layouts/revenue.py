@@ -7,11 +7,22 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids
+from layouts import ids, selfmon
 from layouts.executions import card, grid
 
 # Buckets of the revenue chart; the range they cover is the time bar's.
 PERIODS = (("hour", "per hour"), ("day", "per day"), ("week", "per week"))
+_OWN = "Pulseboard's own events excluded unless the switch includes them"
+
+
+def card_help(period: str) -> dict[str, str]:
+    """The cards' definitions (shown on hover), by label."""
+    return {
+        "total": "Sum of the successful payments' amounts over the span shown",
+        f"average per {period}": f"Total divided by the {period}s since the first payment of the span (not every {period})",
+        "success rate (24 h)": "Completed payments in % of those completed or failed, last 24 hours",
+        "next 7 days (forecast)": "Expected revenue of the next 7 days from the daily history",
+    } | {"active users": f"Distinct users of the last 30 minutes' events, {_OWN}"}
 
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
@@ -19,15 +30,20 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.page_url("revenue"), refresh="callback-nav"),
-            dbc.RadioItems(
-                id=ids.RV_PERIOD,
-                options=[{"label": l, "value": v} for v, l in PERIODS],
-                value=period if period in dict(PERIODS) else "day",
-                inline=True,
-                className="mb-3",
-                input_class_name="btn-check",
-                label_class_name="btn btn-sm btn-outline-primary",
-                label_checked_class_name="active",
+            html.Div(
+                [
+                    dbc.RadioItems(
+                        id=ids.RV_PERIOD,
+                        options=[{"label": l, "value": v} for v, l in PERIODS],
+                        value=period if period in dict(PERIODS) else "day",
+                        inline=True,
+                        input_class_name="btn-check",
+                        label_class_name="btn btn-sm btn-outline-primary",
+                        label_checked_class_name="active",
+                    ),
+                    selfmon.switch(ids.RV_SELF, query),
+                ],
+                className="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-3",
             ),
             html.Div(id=ids.RV_CARDS, className="mb-3"),
             html.Div(id=ids.RV_FORECAST, className="small text-body-secondary mb-3"),

@@ -39,9 +39,25 @@ def page(pathname: str, _query: dict[str, str]) -> html.Div:
     return html.Div([card("Sessions, newest first", grid(ids.SS_TABLE, SESSION_COLUMNS))])
 
 
+INTERACTIONS_SHOWN = 500  # the latest interactions the table holds
+
+
+def interactions_title(total: int, shown: int = INTERACTIONS_SHOWN) -> str:
+    """The interactions card's title, saying when the table holds only the latest.
+
+    >>> interactions_title(120), interactions_title(1086)
+    ('Interactions (120)', 'Interactions (showing the latest 500 of 1,086)')
+    """
+    return (
+        f"Interactions ({total:,})" if total <= shown else f"Interactions (showing the latest {shown:,} of {total:,})"
+    )
+
+
 def detail(m: dict[str, Any]) -> html.Div:
     speed = "–" if m["average_speed"] is None else f"{m['average_speed']:.3f}/s"
     current = "–" if m["current_speed"] is None else f"{m['current_speed']:.3f}/s"
+    # An ended session has no current speed: the same window is its final one.
+    speed_label = "current speed (10 min)" if m["active"] else "final speed (last 10 min)"
     minutes = m["session_duration_s"] / 60
     header = html.Div(
         [
@@ -68,8 +84,15 @@ def detail(m: dict[str, Any]) -> html.Div:
             ("total boxes", fmt(m["total_boxes"], 0)),
             ("duration", f"{minutes:,.1f} min"),
             ("average speed", speed),
-            ("current speed (10 min)", current),
-        ]
+            (speed_label, current),
+        ],
+        titles={
+            "total boxes": "Boxes drawn by the session's interactions",
+            "duration": "From the session's start to its end (or to now while it is active)",
+            "average speed": "Total boxes divided by the session's duration, per second",
+            "current speed (10 min)": "Boxes per second over the last 10 minutes",
+            "final speed (last 10 min)": "Boxes per second over the session's last 10 minutes",
+        },
     )
     return html.Div(
         [
@@ -100,6 +123,6 @@ def detail(m: dict[str, Any]) -> html.Div:
                 ],
                 className="g-3 mb-3",
             ),
-            card(f"Interactions ({m['total_executions']:,})", grid(ids.S_INTERACTIONS, INTERACTION_COLUMNS)),
+            card(interactions_title(m["total_executions"]), grid(ids.S_INTERACTIONS, INTERACTION_COLUMNS)),
         ]
     )

@@ -8,6 +8,14 @@ from dash import dcc, html
 from layouts import ids
 from layouts.executions import card, grid
 
+# What each card shows (on hover), by label.
+CARD_HELP = {
+    "process CPU": "CPU used by this Pulseboard server process since the previous refresh, in % of one core",
+    "process memory": "Resident memory of this Pulseboard server process",
+    "database": "Size of the database (the SQLite file with its WAL, or the PostgreSQL database)",
+    "disk free": "Free space on the disk that holds the data directory",
+}
+
 
 def page(_pathname: str, _query: dict[str, str]) -> html.Div:
     return html.Div(

@@ -25,8 +25,15 @@ from layouts import ids
 PRESET_LABELS = {"15m": "15 min", "1h": "1 h", "6h": "6 h", "24h": "24 h", "7d": "7 days", "30d": "30 days"}
 REFRESH_LABELS = {"off": "off", "5s": "5 s", "10s": "10 s", "30s": "30 s", "1m": "1 min", "5m": "5 min"}
 TYPED = "%Y-%m-%d %H:%M"  # how the from/to inputs show a moment (UTC)
-# The bar's flags for scripts and tests: paused, following now, refresh ticks, time charts redrawn.
-FLAGS: dict[str, Any] = {"data-paused": "false", "data-follow": "true", "data-ticks": "0", "data-refreshed": "0"}
+# The bar's flags for scripts and tests: paused, following now, refresh timer stopped (paused or off),
+# refresh ticks, time charts redrawn.
+FLAGS: dict[str, Any] = {
+    "data-paused": "false",
+    "data-follow": "true",
+    "data-stopped": "false",
+    "data-ticks": "0",
+    "data-refreshed": "0",
+}
 
 
 def stores() -> list[Any]:

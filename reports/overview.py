@@ -49,6 +49,18 @@ def count(conn: Connection, since: datetime, until: datetime, filters: Filters =
     return int(df["count"].sum()) if len(df) else 0
 
 
+RATE_MINUTES = 10  # the per-minute card's window
+
+
+def rate_minutes(conn: Connection, now: datetime, minutes: int) -> float:
+    """The minutes a per-minute rate over the last ``minutes`` divides by:
+    fewer when the first event is more recent (a fresh install), at least 1."""
+    first = queries.first_event_time(conn)
+    if first is None:
+        return float(minutes)
+    return min(float(minutes), max((now - first).total_seconds() / 60.0, 1.0))
+
+
 def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[str, Any]:
     """The overview's cards."""
     end = now + timedelta(minutes=1)  # include the minute in progress
@@ -60,7 +72,7 @@ def kpis(conn: Connection, now: datetime, filters: Filters = Filters()) -> dict[
     return {
         "events_today": mix["total"],
         "events_last_hour": count(conn, now - timedelta(hours=1), end, filters),
-        "rate_per_min": round(last_10 / 10.0, 2),
+        "rate_per_min": round(last_10 / rate_minutes(conn, now, RATE_MINUTES), 2),
         "success_rate": mix["success_rate"],
         "active_users_30m": queries.count_active_users(conn, since=now - timedelta(minutes=30), filters=filters),
         "open_sessions": queries.count_open_sessions(conn),
@@ -90,6 +102,7 @@ def overall_status(components: list[dict[str, Any]]) -> str:
 
 
 UPTIME_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+UPTIME_REFRESH = 60.0  # seconds a page keeps the components' uptime (a month of heartbeats to read)
 
 
 def system_state(conn: Connection, now: datetime, default_ttl: float, *, uptime: bool = False) -> dict[str, Any]:
@@ -114,14 +127,40 @@ def system_state(conn: Connection, now: datetime, default_ttl: float, *, uptime:
                 f"no report for {format_uptime(item['age_seconds']).removeprefix('0h ')} (last: {c['status']})"
             )
         if uptime:
-            longest = max(UPTIME_WINDOWS.values())
-            reports = queries.component_reports(conn, c["name"], now - longest, now)
-            item["uptime"] = {k: uptime_percent(reports, now - w, now, ttl) for k, w in UPTIME_WINDOWS.items()}
+            item["uptime"] = component_uptime(conn, c["name"], now, ttl)
         components.append(item)
     state: dict[str, Any] = {"status": overall_status(components)}
     for c in components:
         state[f"{c['name']}_status"] = c["status"]
     state["components"] = components
+    return state
+
+
+def component_uptime(conn: Connection, name: str, now: datetime, ttl: timedelta) -> dict[str, float | None]:
+    """A component's healthy share of the last 24 h, 7 d and 30 d, in percent."""
+    reports = queries.component_reports(conn, name, now - max(UPTIME_WINDOWS.values()), now)
+    return {k: uptime_percent(reports, now - w, now, ttl) for k, w in UPTIME_WINDOWS.items()}
+
+
+def live_system_state(services: Any, now: datetime) -> dict[str, Any]:
+    """:func:`system_state` with uptime for a page that refreshes every few
+    seconds: the states are current, the uptimes at most
+    :data:`UPTIME_REFRESH` seconds old."""
+    default_ttl = services.settings.component_ttl
+    with services.db.read() as conn:
+        state = system_state(conn, now, default_ttl)
+
+    def compute() -> dict[str, dict[str, float | None]]:
+        with services.db.read() as conn:
+            return {
+                c["name"]: component_uptime(conn, c["name"], now, timedelta(seconds=c["ttl_seconds"]))
+                for c in state["components"]
+            }
+
+    names = tuple(c["name"] for c in state["components"])
+    uptimes = services.cache.get_or_compute(("component-uptime", names), 0, compute, ttl=UPTIME_REFRESH)
+    for c in state["components"]:
+        c["uptime"] = uptimes.get(c["name"])
     return state
 
 

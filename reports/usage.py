@@ -21,6 +21,11 @@ from reports.overview import status_mix
 MAX_HISTORY = timedelta(hours=6)
 
 
+def entities(conn: Connection, *, filters: Filters, limit: int = 500) -> list[str]:
+    """The entities of the events ``filters`` match (from rollups: cheap)."""
+    return queries.distinct_values(conn, "entity", limit=limit, filters=filters)
+
+
 def entity_history(
     conn: Connection, *, window: timedelta, now: datetime, filters: Filters, flag_key: str
 ) -> dict[str, list[dict[str, Any]]]:
@@ -38,12 +43,16 @@ def entity_history(
 def revenue(
     conn: Connection, *, since: datetime, until: datetime, freq: str, filters: Filters, success_only: bool
 ) -> dict[str, Any]:
-    """Sums of ``value`` per period, from rollups (exact)."""
+    """Sums of ``value`` per period, from rollups (exact). ``average`` is per
+    period with data (``periods_with_data``: from the first period with a
+    matching event, of any status, on), so a span reaching back before the
+    first payment does not dilute it; a quiet period after it counts as 0."""
     step = {"H": 3600, "D": 86400, "W": 7 * 86400}[freq]
     offset = 4 * 86400 if freq == "W" else 0
     grouped = queries.rollup_totals(
         conn, since=since, until=until, filters=filters, group_by=("status",), bucket_seconds=step, bucket_offset=offset
     )
+    first_data = grouped["bucket"].min() if len(grouped) else None
     if success_only and len(grouped):
         grouped = grouped[classify_statuses(grouped["status"].replace("", None)) == "success"]
     frame = pd.DataFrame({"ts": grouped["bucket"], "value": grouped["value_sum"], "count": grouped["value_count"]})
@@ -52,7 +61,11 @@ def revenue(
     minute = int(since.timestamp()) // 60 * 60
     first = datetime.fromtimestamp(minute - (minute - offset) % step, tz=timezone.utc)
     totals = period_totals(frame, freq="h" if freq == "H" else freq, start=first, end=until, count_col="count")
-    return totals.as_dict()
+    out = totals.as_dict()
+    with_data = 0 if first_data is None else int((totals.periods["period"] >= first_data).sum())
+    out["periods_with_data"] = with_data
+    out["average"] = totals.total / with_data if with_data else None
+    return out
 
 
 def transactions(conn: Connection, *, since: datetime, until: datetime, filters: Filters) -> dict[str, Any]:

@@ -266,12 +266,17 @@ class ProcessServer:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="pulse-server-", suffix=".log", delete=False)
 
-    def start(self) -> ProcessServer:
+    def start(self, timeout: float = 60) -> ProcessServer:
+        self.launch()
+        wait_until(self._healthy, timeout=timeout, message=f"server on {self.url} ({self.log.name})")
+        return self
+
+    def launch(self) -> ProcessServer:
+        """Start the process without waiting for it to be healthy."""
         cmd = [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port), "--rate-limit", "0", *self.args]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        wait_until(self._healthy, timeout=60, message=f"server on {self.url} ({self.log.name})")
         return self
 
     def _healthy(self) -> bool:

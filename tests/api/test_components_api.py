@@ -120,11 +120,13 @@ def test_a_silent_component_goes_offline_after_its_ttl_and_uptime_counts_it(serv
     body = server.get("/api/components").json()
     assert (body["status"], body["camera_status"], body["cloud_status"]) == ("partial", "online", "offline")
 
-    # Camera: online 10 min (its TTL), then silent; 60 min observed -> 16.67 % up.
+    # Camera: silent for 60 min, longer than its 10-minute TTL: down as a whole.
+    freeze(server, t0 + timedelta(minutes=10))
+    assert component(server, "camera")["uptime"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0}  # within its TTL
     freeze(server, t0 + timedelta(hours=1))
     cam = component(server, "camera")
     assert cam["status"] == "offline"
-    assert cam["uptime"] == {"24h": 16.67, "7d": 16.67, "30d": 16.67}
+    assert cam["uptime"] == {"24h": 0.0, "7d": 0.0, "30d": 0.0}
     assert server.get("/api/components").json()["status"] == "error"  # nothing up
 
 
@@ -141,5 +143,7 @@ def test_uptime_follows_reported_states(server: Any) -> None:
     sms = component(server, "sms")
     assert sms["status"] == "online"
     assert sms["uptime"]["24h"] == 87.5  # 15 of 120 minutes in error
-    freeze(server, t0 + timedelta(days=2))  # the day before is all online (within the 1-day TTL until 00:45 + 24 h)
-    assert component(server, "sms")["uptime"]["24h"] == round(100 * 45 / (24 * 60), 2)
+    freeze(server, t0 + timedelta(hours=24, minutes=45))  # still within its 1-day TTL: up since 00:45
+    assert component(server, "sms")["uptime"]["24h"] == 100.0
+    freeze(server, t0 + timedelta(days=2))  # silent for longer than its TTL: that silence is down as a whole
+    assert component(server, "sms")["uptime"] == {"24h": 0.0, "7d": round(100 * 30 / (48 * 60), 2), "30d": 1.04}

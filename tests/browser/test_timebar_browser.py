@@ -142,6 +142,7 @@ def test_pause_stops_the_refresh_and_resume_starts_it(page: Page, sqlite_server:
     page.locator("#tb-pause").click()
     expect(page.locator("#timebar")).to_have_attribute("data-paused", "true")
     expect(page.locator("#tb-pause")).to_have_text("Resume")
+    expect(page.locator("#timebar")).to_have_attribute("data-stopped", "true")
     ticks = flag(page, "ticks")
     page.clock.run_for(60_000)
     assert flag(page, "ticks") == ticks
@@ -157,6 +158,7 @@ def test_refresh_off_never_refreshes_and_is_kept_in_the_url(page: Page, sqlite_s
     expect(page.locator("#ex-summary")).to_contain_text("Sum")  # the page and its bar are drawn
     page.locator("#tb-refresh").select_option("off")
     expect(page).to_have_url(sqlite_server.url + "/explore?metric=sum&refresh=off")
+    expect(page.locator("#timebar")).to_have_attribute("data-stopped", "true")
     ticks = flag(page, "ticks")
     page.clock.run_for(600_000)
     assert flag(page, "ticks") == ticks

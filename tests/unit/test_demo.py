@@ -3,6 +3,7 @@ live simulator (steps and its thread), on real SQLite databases."""
 
 from __future__ import annotations
 
+import collections
 import re
 import threading
 import time
@@ -23,8 +24,10 @@ from data import queries, records
 from data.queries import Filters
 from demo import rules as demo_rules
 from demo.backfill import advance_all, make_scenarios, plan_incidents
-from demo.model import BACKFILL, Incidents
+from demo.model import BACKFILL, FINISH, SESSION_END, Incidents, Mode, live_mode
+from demo.service import DemoRunner
 from demo.simulator import THREAD_NAME
+from reports import overview
 from reports.explore import Query, run
 from reports.sessions import session_metrics
 from settings import load_settings
@@ -107,7 +110,7 @@ def test_every_source_has_its_event_types(filled: tuple[Any, dict[str, int]]) ->
     assert {"scan", "photo", "sync", "sms", "warning", "error", "queue_size", "component"} <= types["scanner"]
     assert {"payment", "request", "user_activity", "cpu_percent", "memory_percent", "disk_percent"} <= types["payments"]
     assert {"borrow", "return", "failure"} <= types["tools"]
-    assert types["runner"] == {"execution_finished"}
+    assert types["runner"] == {"execution_started", "execution_finished"}
 
 
 def test_working_hours_are_busier(filled: tuple[Any, dict[str, int]]) -> None:
@@ -142,8 +145,10 @@ def test_scanner_sync_outage(filled: tuple[Any, dict[str, int]]) -> None:
     services, _ = filled
     start, end = Y + timedelta(hours=7, minutes=20), Y + timedelta(hours=8, minutes=35)
     comp = events(services, source=("scanner",), type=("component",))
-    cloud = comp[comp["entity"] == "cloud"]
-    assert [(r.ts, r.status) for r in cloud.itertuples()][-2:] == [(start, "offline"), (end, "online")]
+    cloud = comp[comp["entity"] == "cloud"].set_index("ts")["status"]
+    changes = cloud[cloud != cloud.shift()]
+    assert list(changes.items())[-2:] == [(start, "offline"), (end, "online")]
+    assert (cloud[(cloud.index >= start) & (cloud.index < end)] == "offline").all()  # its heartbeats say so
     syncs = events(services, source=("scanner",), type=("sync",))
     during = syncs[(syncs["ts"] >= start) & (syncs["ts"] < end)]
     assert (during["status"] == "failed").sum() > 50 and (during["status"] == "ok").sum() == 0
@@ -300,7 +305,7 @@ def services(tmp_path: Path) -> Iterator[Any]:
 def test_simulator_steps_write_several_sources_and_publish(services: Any) -> None:
     published: list[dict[str, Any]] = []
     services.listeners.append(published.extend)
-    sim = demo.Simulator(services, seed=3, rate=5.0)
+    sim = demo.Simulator(services, seed=3, scale=10.0)
     start = datetime(2026, 11, 19, 9, 0, tzinfo=timezone.utc)
     last = start
     for i in range(1, 121):  # one simulated minute, half-second ticks
@@ -308,18 +313,17 @@ def test_simulator_steps_write_several_sources_and_publish(services: Any) -> Non
         sim.step(last)
     df = events(services)
     assert len(df) == sim.stored == len(published) > 100
-    assert len(set(df["source"])) >= 4
+    assert {"payments", "scanner", "tools"} <= set(df["source"])  # sessions and runs come less often
     assert df["ts"].max() <= last
     assert sim.step(last) == 0  # nothing new at the same instant
 
 
 def test_simulator_rate_bursts_and_live_incidents(services: Any) -> None:
-    sim = demo.Simulator(services, seed=5, rate=5.0, tick=5.0, incident_every=150.0, first_incident_after=10.0)
-    start = datetime(2026, 11, 19, 9, 0, tzinfo=timezone.utc)
+    """The morning rush at school, ten times the history's rates: every live incident in turn."""
+    sim = demo.Simulator(services, seed=5, scale=10.0, tick=5.0, incident_every=150.0, first_incident_after=10.0)
+    start = datetime(2026, 11, 19, 7, 25, tzinfo=timezone.utc)
     for i in range(1, 181):  # 15 minutes
         sim.step(start + timedelta(seconds=5.0 * i))
-    rate = sim.stored / 900.0
-    assert 3.5 < rate < 7.0, rate
     requests = events(services, source=("payments",), type=("request",))
     per_slot = requests.groupby(requests["ts"].dt.floor("30s")).size()
     assert per_slot.max() > 2 * per_slot.median()  # bursts
@@ -327,19 +331,17 @@ def test_simulator_rate_bursts_and_live_incidents(services: Any) -> None:
     assert {"sync_outage", "payment_failures", "license_outage", "latency_spike", "runner_failures"} <= kinds
     cloud = events(services, source=("scanner",), type=("component",))
     assert {"offline", "online"} <= set(cloud[cloud["entity"] == "cloud"]["status"])
+    assert [i.kind for i in sorted(sim.incidents.items, key=lambda i: i.start)][1] == "sync_outage"  # the first
     queue = events(services, source=("scanner",), type=("queue_size",))
     assert queue["value"].max() > 50
     assert (events(services, source=("payments",), type=("payment",))["status"] == "failed").sum() > 10
-    with services.db.read() as conn:
-        runs = queries.executions_frame(conn)
-    assert (runs["status"] == "failed").any()
 
 
 def test_simulator_runs_go_from_running_to_finished(services: Any) -> None:
-    sim = demo.Simulator(services, seed=4, rate=5.0, tick=5.0, incident_every=0)
+    sim = demo.Simulator(services, seed=4, tick=30.0, incident_every=0)
     start = datetime(2026, 11, 19, 9, 0, tzinfo=timezone.utc)
-    for i in range(1, 121):  # ten minutes
-        sim.step(start + timedelta(seconds=5.0 * i))
+    for i in range(1, 361):  # three hours of the scripts' schedules
+        sim.step(start + timedelta(seconds=30.0 * i))
     with services.db.read() as conn:
         runs = queries.executions_frame(conn)
         metrics = queries.metrics_frame(conn)
@@ -352,27 +354,24 @@ def test_simulator_runs_go_from_running_to_finished(services: Any) -> None:
 
 def test_simulator_tidies_what_a_previous_run_left_open(services: Any) -> None:
     start = datetime(2026, 11, 19, 9, 0, tzinfo=timezone.utc)
-    first = demo.Simulator(services, seed=1, incident_every=0)
-    for i in range(1, 31):
-        first.step(start + timedelta(seconds=i))
-    with services.db.write() as conn:  # a run the first simulator left running, and somebody else's
+    with services.db.write() as conn:  # a session and a run a previous simulator left open, and somebody else's
+        for session_id, attrs in (("sess_demo", {"generator": "demo"}), ("sess_real", None)):
+            records.start_session(conn, session_id=session_id, source="macro", user="u", started_at=start, attrs=attrs)
         for run_id, attrs in (("exe_demo", {"generator": "demo"}), ("exe_real", None)):
             fields = {"id": run_id, "script": "etl_sync.py", "source": "runner", "started_at": start, "attrs": attrs}
             records.record_execution(conn, fields, start)
-    with services.db.read() as conn:
-        assert queries.count_open_sessions(conn) == 1
     second = demo.Simulator(services, seed=2, incident_every=0)
     second.step(start + timedelta(seconds=40))
     with services.db.read() as conn:
         open_ids = [s["id"] for s in queries.list_sessions(conn, open_only=True)]
         interrupted, untouched = queries.get_execution(conn, "exe_demo"), queries.get_execution(conn, "exe_real")
-    assert len(open_ids) <= 1 and all(s >= "sess_20261119_090039" for s in open_ids)
+    assert "sess_demo" not in open_ids and "sess_real" in open_ids
     assert interrupted is not None and interrupted["status"] == "failed" and interrupted["exit_code"] == 143
     assert untouched is not None and untouched["status"] == "running"
 
 
 def test_simulator_thread_starts_and_stops_promptly(services: Any) -> None:
-    sim = demo.Simulator(services, seed=1, rate=20.0, tick=0.05)
+    sim = demo.Simulator(services, seed=1, scale=20.0, tick=0.05)
     sim.start()
     sim.start()  # idempotent
     try:
@@ -389,6 +388,117 @@ def test_simulator_thread_starts_and_stops_promptly(services: Any) -> None:
 
 def test_simulator_rejects_bad_settings(services: Any) -> None:
     with pytest.raises(ValueError):
-        demo.Simulator(services, rate=0)
+        demo.Simulator(services, scale=0)
     with pytest.raises(ValueError):
         demo.Simulator(services, tick=0)
+    with pytest.raises(ValueError):
+        demo.Simulator(services, heartbeat=0)
+
+
+# ------------------------------------------------- rates, heartbeats, incident
+
+
+def _source(act: Any) -> str:
+    """The scenario an action belongs to (a run's finish and a session's end name only their record)."""
+    if act.kind == FINISH:
+        return "runner"
+    if act.kind == SESSION_END:
+        return "macro"
+    return str(act.data.get("source") or act.data["fields"]["source"])
+
+
+def _per_minute(mode: Mode, since: datetime, hours: float, step: float) -> dict[str, float]:
+    """Events per minute of each scenario over ``hours`` from ``since`` (each action writes one event)."""
+    scenarios, t0 = make_scenarios(7, mode), since.timestamp()
+    t1 = t0 + hours * 3600.0
+    counts: collections.Counter[str] = collections.Counter()
+    a = t0
+    while a < t1:
+        counts.update(_source(act) for act in advance_all(scenarios, a, min(a + step, t1), Incidents()))
+        a += step
+    return {source: counts[source] / (hours * 60.0) for source in demo.SOURCES}
+
+
+def test_live_and_backfill_rates_match_per_scenario() -> None:
+    """Two weekdays of each: the live stream continues the history at its
+    rate (no cliff where the backfill ends), for every scenario."""
+    since = datetime(2026, 11, 17, tzinfo=timezone.utc)  # a Tuesday
+    history = _per_minute(BACKFILL, since, 48.0, 3600.0)
+    live = _per_minute(live_mode(7), since, 48.0, 60.0)
+    for source in demo.SOURCES:
+        assert history[source] > 0, source
+        assert live[source] == pytest.approx(history[source], rel=0.2), (source, history, live)
+    office_hours = _per_minute(live_mode(7), since + timedelta(hours=9), 2.0, 30.0)
+    night = _per_minute(live_mode(7), since + timedelta(hours=2), 2.0, 30.0)
+    assert office_hours["tools"] > 3 * night["tools"]  # live follows the time of day too
+    doubled = _per_minute(live_mode(7, scale=2.0), since, 48.0, 60.0)
+    assert doubled["tools"] == pytest.approx(2 * live["tools"], rel=0.15)
+
+
+def _component_reports(services: Any) -> pd.DataFrame:
+    return events(services, source=("scanner",), type=("component",))
+
+
+def test_components_send_heartbeats_well_under_the_ttl(services: Any) -> None:
+    sim = demo.Simulator(services, seed=1, heartbeat=5.0, incident_every=0)
+    start = datetime(2026, 11, 19, 9, 0, tzinfo=timezone.utc)
+    for i in range(1, 121):  # a minute in half-second ticks
+        sim.step(start + timedelta(seconds=0.5 * i))
+    reports = _component_reports(services)
+    for name in ("camera", "cloud", "sms"):
+        ts = reports[reports["entity"] == name]["ts"]
+        assert len(ts) >= 11, name
+        assert ts.diff().dropna().max() <= timedelta(seconds=5), name
+    with services.db.read() as conn:  # 20 s after the last tick: under a 20-second TTL, still up
+        state = overview.system_state(conn, start + timedelta(seconds=75), 20.0, uptime=True)
+    assert state["status"] == "healthy"
+    assert all(c["uptime"]["24h"] == 100.0 for c in state["components"])
+
+
+def test_the_first_live_incident_takes_the_cloud_offline_then_back(services: Any) -> None:
+    sim = demo.Simulator(services, seed=1, heartbeat=5.0, first_incident_after=0.0, tick=2.0)
+    start = datetime(2026, 11, 19, 9, 0, tzinfo=timezone.utc)
+    seen: dict[str, set[str]] = collections.defaultdict(set)
+    for i in range(1, 151):  # five minutes in 2-second ticks
+        now = start + timedelta(seconds=2.0 * i)
+        sim.step(now)
+        with services.db.read() as conn:
+            state = overview.system_state(conn, now, 20.0)
+        seen[state["cloud_status"]].add(state["status"])
+        assert state["camera_status"] == state["sms_status"] == "online"
+    assert seen["offline"] == {"partial"}  # the card shows the cloud offline during the incident
+    assert state["cloud_status"] == "online" and state["status"] == "healthy"  # then it recovers
+    reports = _component_reports(services)
+    offline = reports[(reports["entity"] == "cloud") & (reports["status"] == "offline")]["ts"]
+    assert offline.min() - start <= timedelta(seconds=4) and offline.max() - offline.min() >= timedelta(minutes=3)
+
+
+def test_backfilled_components_read_about_100_percent_up(filled: tuple[Any, dict[str, int]]) -> None:
+    services, _ = filled
+    with services.db.read() as conn:
+        state = overview.system_state(conn, NOW, 300.0, uptime=True)
+    up = {c["name"]: c["uptime"] for c in state["components"]}
+    assert state["status"] == "healthy"
+    assert up["sms"]["24h"] == up["sms"]["7d"] == 100.0
+    assert up["camera"]["24h"] == 100.0 and 99.5 < up["camera"]["7d"] < 100.0  # D2's 4-minute camera fault
+    assert 90.0 < up["cloud"]["7d"] < 99.9  # W's 75-minute sync outage
+
+
+def test_the_demo_runner_is_ready_once_the_backfill_is_done(tmp_path: Path) -> None:
+    settings = load_settings(
+        {"db": str(tmp_path / "r.db"), "demo_days": 1, "component_ttl": 40.0, "demo_incident_after": 0.0},
+        environ={},
+    )
+    services = create_app(settings).server.extensions["pulseboard"]
+    runner = DemoRunner(services)
+    try:
+        assert services.starting() == ["demo backfill"] and runner.heartbeat == 10.0
+        runner.start()
+        wait_until(lambda: not services.starting(), timeout=120, message="the demo backfill to finish")
+        assert runner.simulator is not None and runner.simulator.running
+        with services.db.read() as conn:
+            first, last = queries.time_span(conn)
+        assert first is not None and last is not None and last - first > timedelta(hours=23)
+    finally:
+        runner.stop()
+        services.close()
