@@ -23,12 +23,13 @@ from typing import Any
 import pandas as pd
 
 from alerts.baseline_rules import _COUNT_LIKE, _at, _buckets
-from alerts.metrics import Key, Reader, Sample
+from alerts.metrics import Key, MetricError, Reader, Sample
 from alerts.rules import OPS, Rule, format_value
 from analytics.forecast import forecast
 
 COLUMN = {"value": "value", "upper": "upper_95", "lower": "lower_95"}
 BOUND_TEXT = {"value": "forecast", "upper": "forecast upper 95 % bound", "lower": "forecast lower 95 % bound"}
+MAX_GROUPS = 20  # series one rule forecasts: each fit takes a fraction of a second to a second or two
 _NONNEGATIVE = (*_COUNT_LIKE, "p50", "p90", "p95", "p99", "success_rate")
 
 
@@ -49,6 +50,10 @@ def judge(reader: Reader, rule: Rule) -> dict[Key, Sample]:
         for key, sample in per_bucket[b].items():
             if sample.value is not None:
                 series.setdefault(key, []).append((b, float(sample.value)))
+    if len(series) > MAX_GROUPS:
+        raise MetricError(
+            f"group_by: {len(series)} groups to forecast, at most {MAX_GROUPS}; narrow the filter or group by less"
+        )
     if rule.metric in _COUNT_LIKE:  # no events in the newest buckets is a count of 0, not a gap
         for points in series.values():
             if points[-1][0] < until_s - step:

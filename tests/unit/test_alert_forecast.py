@@ -15,7 +15,7 @@ import pytest
 
 from alerts.engine import AlertEngine, summary
 from alerts.measure import compute
-from alerts.metrics import Reader, matches
+from alerts.metrics import MetricError, Reader, matches
 from alerts.rules import RuleError, parse_rule
 from data.db import Database
 from data.ingest import event_row, ingest
@@ -160,3 +160,10 @@ def test_a_bad_forecast_rule_names_the_field(extra: dict[str, Any], field: str, 
     with pytest.raises(RuleError) as caught:
         rule(**extra)
     assert caught.value.field == field and message in caught.value.message
+
+
+def test_too_many_groups_are_refused_naming_group_by(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("alerts.forecast_rules.MAX_GROUPS", 1)
+    grouped = rule(filter={"type": "disk_percent"}, group_by=["entity"])
+    with db.read() as conn, pytest.raises(MetricError, match=r"^group_by: 2 groups to forecast, at most 1"):
+        compute(Reader(conn, NOW), grouped)
