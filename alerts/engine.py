@@ -49,6 +49,7 @@ _SERIES_FIELDS = (
     "acknowledged_at",
     "acknowledged_by",
 )
+_EXPLORE_BUCKETS = {60: "1min", 300: "5min", 900: "15min", 3600: "1h", 21600: "6h", 86400: "D"}
 _EXPLORE_WINDOWS = (("15min", 900), ("1h", 3600), ("6h", 21600), ("24h", 86400), ("7d", 604800), ("30d", 2592000))
 
 
@@ -69,10 +70,16 @@ def link(rule: Rule, labels: dict[str, str], sample: Sample | None) -> str:
     Explore view of the rule's events, narrowed to the series' group."""
     if rule.kind == "duration" and sample is not None and sample.execution_id:
         return f"/executions/{sample.execution_id}"
-    seconds = rule.window_delta.total_seconds()
+    forecasting = rule.kind == "forecast"  # Explore over its history, with the forecast drawn
+    seconds = (rule.history_delta if forecasting else rule.window_delta).total_seconds()
     window = next((name for name, s in _EXPLORE_WINDOWS if s >= seconds), "30d")
     metric = {"latest": "max", "failures": "success_rate"}.get(rule.metric, rule.metric)
     params: dict[str, str] = {"window": window}
+    if forecasting:
+        params["overlays"] = "forecast"
+        bucket = _EXPLORE_BUCKETS.get(int(rule.bucket_delta.total_seconds()))
+        if bucket:
+            params["bucket"] = bucket
     if metric != "count":
         params["metric"] = metric
     if rule.field != "value" and metric not in ("count", "rate", "success_rate", "unique_users"):
@@ -103,7 +110,7 @@ def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: st
         keep = f"keeps firing for {rule.keep_firing_for} after it cleared"
         if rule.kind == "absence":
             return f"{title}{where}: events arrive again ({shown} in the last {rule.window}); {keep}"
-        if rule.kind in ("anomaly", "duration"):
+        if rule.kind in ("anomaly", "duration", "forecast"):
             return f"{title}{where}: no longer flagged ({rule.metric} {shown}); {keep}"
         now_is = f"is {shown}" if sample is not None else f"has no matching events in the last {rule.window}"
         return (
@@ -112,7 +119,7 @@ def summary(rule: Rule, labels: dict[str, str], sample: Sample | None, state: st
         )
     if rule.kind == "absence":
         return f"{title}{where}: no matching events in the last {rule.window}"
-    if rule.kind in ("anomaly", "duration") and sample is not None and sample.detail:
+    if rule.kind in ("anomaly", "duration", "forecast") and sample is not None and sample.detail:
         return f"{title}{where}: {sample.detail}"
     return f"{title}{where}: {rule.metric} is {shown} ({rule.op} {format_value(rule.threshold)} over {rule.window})"
 
@@ -349,8 +356,9 @@ class AlertEngine:
         (:class:`alerts.metrics.HistoryReader`) and slice each step's window
         from them; ``stepwise`` reads every step on its own instead, as the
         evaluation does (the same answer, one read per step: the benchmark's
-        baseline). Anomaly and duration rules always go step by step (their
-        detectors read only what is new at each step)."""
+        baseline). Anomaly, duration and forecast rules always go step by step (their
+        detectors read only what is new at each step; forecast rules refit once
+        per new bucket)."""
         if since >= until:
             raise RuleError("since", "must be before until")
         span = until - since

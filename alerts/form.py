@@ -41,6 +41,8 @@ FORM_FIELDS = (
     "for",
     "keep_firing_for",
     "repeat_interval",
+    "horizon",
+    "bound",
     "targets",
     "webhook",
     "advanced",
@@ -64,6 +66,8 @@ FORM_DEFAULTS: dict[str, Any] = {
     "for": "0s",
     "keep_firing_for": "0s",
     "repeat_interval": "4h",
+    "horizon": "",
+    "bound": "value",
     "targets": ["live", "log"],
     "webhook": "",
     "advanced": "",
@@ -82,7 +86,10 @@ _TEXT_KEYS = (
     "for",
     "keep_firing_for",
     "repeat_interval",
+    "horizon",
+    "bound",
 )
+FORECAST_KEYS = ("horizon", "bound")  # only a forecast rule takes them: the form sends them for that kind alone
 # Rule fields the form shows; everything else goes to the advanced (YAML) box.
 _FORM_KEYS = {*_TEXT_KEYS, "threshold", "min_samples", "filter", "group_by", "targets", "enabled"}
 # Rule defaults the advanced box leaves out, so an untouched rule shows an empty box.
@@ -98,12 +105,14 @@ LABELS = {
     "group_by": "group by",
     "webhook": "webhook URLs",
     "advanced": "advanced",
+    "horizon": "forecast horizon",
+    "bound": "forecast bound",
 }
 
 
 # The durations the rule model accepts (alerts.rules.duration), as the help texts and the errors show them.
 DURATION_EXAMPLES = "90 (seconds), 30s, 5m, 10min, 6h, 7d or 2w"
-DURATION_FIELDS = ("window", "for", "keep_firing_for", "repeat_interval", "bucket", "history")
+DURATION_FIELDS = ("window", "for", "keep_firing_for", "repeat_interval", "bucket", "history", "horizon")
 ZERO_ALLOWED = ("for", "keep_firing_for")  # "0s": at once / not at all
 # The help under each duration control: the same examples, with what 0 or today means there.
 HELP = {
@@ -111,6 +120,7 @@ HELP = {
     "for": "how long it must hold before it fires: 0s (at once), 5m, 10min",
     "keep_firing_for": "after the condition clears: 0s (not at all), 5m, 10min",
     "repeat_interval": "notify again while firing: 30min, 4h, 1d",
+    "horizon": "forecast rules: how far ahead, e.g. 6h or 3d (bucket and history under advanced)",
 }
 ADVANCED_FIELDS = "labels, filter.attrs, filter.user, samples_filter, bucket, history"
 # A form holds at most this many errors (a broken advanced box could name hundreds).
@@ -192,9 +202,10 @@ def form_spec(values: dict[str, Any]) -> dict[str, Any]:
     {'name': 'errors', 'window': '1m', 'threshold': 3.0, 'filter': {'type': ['error', 'fatal']}, 'targets': [{'type': 'live'}, {'type': 'webhook', 'url': 'http://h/x'}], 'labels': {'team': 'ops'}}
     """
     spec: dict[str, Any] = {}
+    forecasting = str(values.get("kind") or "").strip() == "forecast"
     for key in _TEXT_KEYS:
         text = str(values.get(key) or "").strip()
-        if text:
+        if text and (forecasting or key not in FORECAST_KEYS):
             spec[key] = text
     for key in ("threshold", "min_samples"):
         text = str(values.get(key) if values.get(key) is not None else "").strip()
@@ -360,6 +371,12 @@ def _without(spec: dict[str, Any], field: str) -> bool:
         if spec.get("name") == "unnamed":
             return False
         spec["name"] = "unnamed"  # required: a stand-in, so the other fields are still checked
+        return True
+    if head in FORECAST_KEYS and spec.get("kind") == "forecast":
+        # A forecast rule cannot go without a horizon: check the rest as a threshold rule.
+        spec["kind"] = "threshold"
+        for key in FORECAST_KEYS:
+            spec.pop(key, None)
         return True
     if head == "targets" and field.endswith(".url") and isinstance(spec.get("targets"), list):
         index = int(field.split(".")[1]) if field.split(".")[1].isdigit() else -1

@@ -41,7 +41,7 @@ class MetricError(ValueError):
 class Sample:
     value: float | None
     samples: int
-    flag: bool | None = None  # anomaly/duration: the detector's or the band's verdict
+    flag: bool | None = None  # anomaly/duration/forecast: the detector's, the band's or the forecast's verdict
     detail: str = ""
     execution_id: str | None = None  # duration rules: the run judged
 
@@ -404,7 +404,7 @@ def matches(rule: Rule, sample: Sample | None) -> bool:
         return sample.value == 0
     if sample.value is None or sample.samples < rule.min_samples:
         return False
-    if rule.kind in ("anomaly", "duration"):
+    if rule.kind in ("anomaly", "duration", "forecast"):
         return bool(sample.flag)
     return rule.holds(sample.value)
 

@@ -6,8 +6,11 @@ over ``window``, one series per ``group_by`` value), when that is trouble
 last (``for``) and linger (``keep_firing_for``), and whom to tell
 (``targets``). ``kind`` picks the condition: ``threshold``, ``absence``
 (no matching event in the window: a dead-man switch), ``anomaly`` (the
-analytics detector flags the newest bucket of the metric's series) or
-``duration`` (a script's newest run is outside its learned duration band).
+analytics detector flags the newest bucket of the metric's series),
+``duration`` (a script's newest run is outside its learned duration band) or
+``forecast`` (the metric per ``bucket`` over ``history``, forecast
+``horizon`` ahead, crosses the threshold: its central forecast or, with
+``bound``, its upper or lower 95 % bound).
 
 >>> r = parse_rule({"name": "slow", "metric": "p95", "field": "duration_ms", "threshold": 500, "for": "2m"})
 >>> r.window_delta.total_seconds(), r.for_delta.total_seconds(), r.op
@@ -47,6 +50,7 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 SEVERITIES = ("error", "warning", "info")
 GROUP_DIMENSIONS = ("source", "type", "entity", "status", "user")
 TODAY = "today"  # a window: since midnight UTC, as the device monitor counts
+MAX_HORIZON_BUCKETS = 500  # buckets a forecast rule looks ahead, at most (one fit per new bucket)
 _ZERO = re.compile(r"^0+(\.0+)?\s*[a-z]*$")
 
 
@@ -151,7 +155,7 @@ class Rule(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(max_length=2000)] = ""
     enabled: bool = True
-    kind: Literal["threshold", "absence", "anomaly", "duration"] = "threshold"
+    kind: Literal["threshold", "absence", "anomaly", "duration", "forecast"] = "threshold"
     metric: Literal[
         "count",
         "rate",
@@ -184,8 +188,14 @@ class Rule(Strict):
     severity: Literal["error", "warning", "info"] = "warning"
     labels: dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=200)]] = {}
     targets: list[Target] = Field(default_factory=lambda: list(DEFAULT_TARGETS), max_length=20)
-    bucket: Span = "5m"  # anomaly: the series' bucket
-    history: Span = "7d"  # anomaly: the series' length; duration: the runs that teach the band
+    bucket: Span = "5m"  # anomaly, forecast: the series' bucket
+    history: Span = "7d"  # anomaly, forecast: the series' length; duration: the runs that teach the band
+    horizon: Span | None = Field(
+        None, description="forecast rules: how far ahead a crossing is looked for (more than bucket, at most history)"
+    )
+    bound: Literal["value", "upper", "lower"] | None = Field(
+        None, description="forecast rules: the central forecast (value, the default) or its upper or lower 95 % bound"
+    )
 
     @property
     def window_delta(self) -> timedelta:
@@ -216,6 +226,10 @@ class Rule(Strict):
     def history_delta(self) -> timedelta:
         return duration(self.history)
 
+    @property
+    def horizon_delta(self) -> timedelta:
+        return duration(self.horizon or "0", allow_zero=True)
+
     def holds(self, value: float) -> bool:
         return OPS[self.op](value, self.threshold)
 
@@ -233,12 +247,17 @@ def _cross_checks(rule: Rule) -> None:
             "filter.attrs" if rule.filter.attrs else "group_by",
             "the latest value is read by source, type, entity and status",
         )
-    if rule.kind == "anomaly" and rule.metric in ("latest", "unique_users"):
-        raise RuleError("metric", "an anomaly rule needs a metric per bucket: not latest or unique_users")
-    if rule.kind == "anomaly" and rule.bucket_delta < timedelta(minutes=1):
+    bucketed = rule.kind in ("anomaly", "forecast")
+    if bucketed and rule.metric in ("latest", "unique_users"):
+        raise RuleError(
+            "metric",
+            f"{'an anomaly' if rule.kind == 'anomaly' else 'a forecast'} rule needs a metric per bucket: not latest or unique_users",
+        )
+    if bucketed and rule.bucket_delta < timedelta(minutes=1):
         raise RuleError("bucket", "at least 1 minute")
-    if rule.kind == "anomaly" and rule.history_delta < rule.bucket_delta * 10:
+    if bucketed and rule.history_delta < rule.bucket_delta * 10:
         raise RuleError("history", "must hold at least 10 buckets")
+    _forecast_checks(rule)
     if rule.kind == "duration" and any(g not in ("entity",) for g in rule.group_by):
         raise RuleError("group_by", "a duration rule has one series per script (entity)")
     for i, target in enumerate(rule.targets):
@@ -248,6 +267,25 @@ def _cross_checks(rule: Rule) -> None:
             raise RuleError(f"targets.{i}.url", "only webhook targets take a url")
     if len({(t.type, t.url) for t in rule.targets}) != len(rule.targets):
         raise RuleError("targets", "the same target is listed twice")
+
+
+def _forecast_checks(rule: Rule) -> None:
+    if rule.kind != "forecast":
+        for name in ("horizon", "bound"):
+            if getattr(rule, name) is not None:
+                raise RuleError(name, "only a forecast rule takes a horizon and a bound")
+        return
+    if rule.horizon is None:
+        raise RuleError("horizon", "a forecast rule needs a horizon, e.g. 3d: how far ahead to look")
+    if rule.horizon_delta <= rule.bucket_delta:
+        raise RuleError("horizon", f"must be longer than the bucket ({rule.bucket}), got {rule.horizon}")
+    if rule.horizon_delta > rule.history_delta:
+        raise RuleError("horizon", f"at most the history ({rule.history}), got {rule.horizon}")
+    if rule.horizon_delta > rule.bucket_delta * MAX_HORIZON_BUCKETS:
+        raise RuleError(
+            "horizon",
+            f"at most {MAX_HORIZON_BUCKETS} buckets of {rule.bucket}, got {rule.horizon}: choose a larger bucket",
+        )
 
 
 def parse_rule(data: Any, *, prefix: str = "") -> Rule:

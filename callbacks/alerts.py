@@ -468,6 +468,13 @@ def register(app: dash.Dash, services: Services) -> None:
     changed_state = State(ids.AL_CHANGED, "data")
     tab_in = Input(ids.AL_TABS, "active_tab")
 
+    # The horizon and bound controls belong to forecast rules: shown for that kind only.
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        "function (kind) { return kind === 'forecast' ? {} : {display: 'none'}; }",
+        Output(ids.AL_FORECAST_ROW, "style"),
+        Input(ids.al_field("kind"), "value"),
+    )
+
     _add(
         app,
         partial(active, services),

@@ -7,13 +7,17 @@ transaction, so ingest is never held up for long.
 Self-monitoring records the server's own figures as ordinary events of source
 ``pulseboard`` (shown on the System page): a ``request`` event per HTTP request
 (entity = route, duration_ms), and every minute ``cpu_percent``,
-``memory_mb``, ``db_size_mb`` and ``live_clients`` gauges.
+``memory_mb``, ``db_size_mb``, ``disk_percent`` (the share of the data
+directory's filesystem in use, as the System page reports it) and
+``live_clients`` gauges: enough for a forecast rule to say "disk used above
+90 % within 3 days" before it happens.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 from collections import deque
 from datetime import datetime, timedelta
@@ -100,11 +104,19 @@ class SelfMonitor:
             _event(now, "cpu_percent", value=cpu),
             _event(now, "memory_mb", value=round(rss, 2)),
             _event(now, "db_size_mb", value=round(size, 3)),
+            _event(now, "disk_percent", value=disk_percent(self.services.settings.data_dir)),
             _event(now, "live_clients", value=float(self.services.live.broker.client_count)),
         ]
         result = ingest(self.services.db, rows)
         self.services.committed(result.stored)
         return len(rows)
+
+
+def disk_percent(path: str) -> float:
+    """The share (percent) of the filesystem holding ``path`` in use, space
+    reserved for the superuser counted as used (as the System page counts it)."""
+    usage = shutil.disk_usage(path if os.path.isdir(path) else ".")
+    return round(100.0 * (usage.total - usage.free) / usage.total, 2) if usage.total else 0.0
 
 
 def _event(ts: datetime, type_: str, **fields: Any) -> dict[str, Any]:

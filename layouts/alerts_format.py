@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from alerts.forecast_rules import describe_bound
 from alerts.rules import OPS, duration
 from layouts import format
 
@@ -78,6 +79,9 @@ def describe(spec: dict[str, Any]) -> str:
     'count of type=error over 1m > 3, per source'
     >>> describe({"kind": "absence", "filter": {"source": ["cron"]}, "window": "1h", "for": "5m"})
     'no events of source=cron in 1h, for 5m'
+    >>> describe({"kind": "forecast", "metric": "max", "filter": {"type": ["disk_percent"]}, "bucket": "1h", "history": "7d",
+    ...           "horizon": "3d", "bound": "upper", "op": ">", "threshold": 90.0})
+    'forecast upper 95 % bound of max of type=disk_percent > 90 within 3d (1h buckets over 7d)'
     """
     kind = spec.get("kind", "threshold")
     filt = spec.get("filter") or {}
@@ -100,6 +104,11 @@ def describe(spec: dict[str, Any]) -> str:
         text = f"{metric} of {what} is anomalous ({spec.get('bucket', '5m')} buckets over {spec.get('history', '7d')})"
     elif kind == "duration":
         text = f"a run of {what} outside its learned duration band"
+    elif kind == "forecast":
+        text = (
+            f"{describe_bound(spec)} of {metric} of {what} {spec.get('op', '>')} {float(spec.get('threshold', 0)):g} "
+            f"within {spec.get('horizon')} ({spec.get('bucket', '5m')} buckets over {spec.get('history', '7d')})"
+        )
     else:
         text = f"{metric} of {what} over {spec.get('window', '5m')} {spec.get('op', '>')} {float(spec.get('threshold', 0)):g}"
     if spec.get("group_by"):
@@ -155,7 +164,7 @@ def condition_text(spec: dict[str, Any] | None, alert: dict[str, Any], holds: bo
         if holds:
             return f"no matching events in the last {window}"
         return f"events arrive again ({value} in the last {window})"
-    if kind in ("anomaly", "duration"):
+    if kind in ("anomaly", "duration", "forecast"):
         stored = str(alert.get("summary") or "")
         detail = stored.split(": ", 1)[1] if ": " in stored else stored
         return detail if holds else f"no longer flagged (value {value})"

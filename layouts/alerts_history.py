@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from alerts.forecast_rules import describe_bound
 from layouts import ids
 from layouts.alerts_active import badge, label_badges
 from layouts.alerts_format import labels_text, span_text, value_text, when
@@ -326,6 +327,8 @@ def backtest_figure(result: dict[str, Any], spec: dict[str, Any] | None, *, dark
     metric = "events" if kind == "absence" else spec.get("metric", "count")
     if spec.get("field") == "duration_ms" and metric not in ("count", "rate", "success_rate", "failures"):
         metric += " of duration_ms"
+    if kind == "forecast":  # each step's value is the forecast bound judged at that step
+        metric = f"{describe_bound(spec)} of {metric}"
     fig = go.Figure()
     series = (result.get("series") or [])[:CHART_SERIES]
     for i, s in enumerate(series):
@@ -344,7 +347,7 @@ def backtest_figure(result: dict[str, Any], spec: dict[str, Any] | None, *, dark
                 hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{y:,.4~g}<extra>" + name.replace("%", "%%") + "</extra>",
             )
         )
-    if kind in ("threshold", "absence"):
+    if kind in ("threshold", "absence", "forecast"):
         threshold = 0.0 if kind == "absence" else float(spec.get("threshold", 0))
         op = "==" if kind == "absence" else spec.get("op", ">")
         fig.add_hline(

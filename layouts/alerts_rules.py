@@ -23,6 +23,12 @@ KINDS = (
     ("absence", "absence (dead-man)"),
     ("anomaly", "anomaly"),
     ("duration", "run duration"),
+    ("forecast", "forecast (about to cross)"),
+)
+BOUNDS = (
+    ("value", "central forecast"),
+    ("upper", "upper 95 % bound (earliest plausible)"),
+    ("lower", "lower 95 % bound"),
 )
 METRICS = (
     ("count", "count"),
@@ -44,7 +50,7 @@ FIELDS = (("value", "value"), ("duration_ms", "duration (ms)"))
 OPS = tuple(RULE_OPS)
 ADVANCED_HELP = (
     "Less common fields as YAML (or JSON), e.g.\nlabels: {team: ops}\nfilter: {attrs: {site: north}, user: [ana]}\n"
-    "samples_filter: {type: [scan]}\nbucket: 5m   # anomaly rules\nhistory: 7d"
+    "samples_filter: {type: [scan]}\nbucket: 5m   # anomaly and forecast rules\nhistory: 7d"
 )
 NO_RULES = "No rules yet — add one with the form below, or start Pulseboard with --rules rules.yaml."
 
@@ -194,6 +200,20 @@ def rule_form() -> dbc.Card:
                             ),
                         ],
                         className="g-2 mb-2",
+                    ),
+                    dbc.Row(
+                        [
+                            _field("horizon", _input("horizon", "3d"), 3, HELP["horizon"]),
+                            _field(
+                                "bound",
+                                _select("bound", BOUNDS),
+                                4,
+                                "which forecast line must meet the condition (is / threshold) within the horizon",
+                            ),
+                        ],
+                        id=ids.AL_FORECAST_ROW,
+                        className="g-2 mb-2",
+                        style={"display": "none"},
                     ),
                     dbc.Row(
                         [

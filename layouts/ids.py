@@ -181,6 +181,7 @@ AL_BT_RANGE = "al-bt-range"
 AL_BT_RUN = "al-bt-run"
 AL_BT_SPEC = "al-bt-spec"
 AL_BT_RESULT = "al-bt-result"
+AL_FORECAST_ROW = "al-forecast-row"  # the rule form's forecast controls, shown for kind forecast
 
 
 def al_field(name: str) -> str:

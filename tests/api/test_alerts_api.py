@@ -353,3 +353,88 @@ def test_one_process_evaluates_at_a_time(server: Any) -> None:
     waiting.join(30)
     assert answer[0]["rules"] == 3
     assert evaluate(server)["rules"] == 3
+
+
+FORECAST_RULE = {
+    "name": "disk-filling",
+    "kind": "forecast",
+    "metric": "max",
+    "filter": {"source": "pulseboard", "type": "disk_percent"},
+    "bucket": "1h",
+    "history": "3d",
+    "horizon": "2d",
+    "bound": "upper",
+    "op": ">",
+    "threshold": 90,
+    "severity": "error",
+}
+
+
+def test_a_forecast_rule_round_trips_and_a_bad_horizon_is_a_400_naming_it(server: Any) -> None:
+    r = server.post("/api/rules", json=FORECAST_RULE)
+    assert r.status_code == 201, r.text
+    created = r.json()
+    spec = created["spec"]
+    assert (spec["kind"], spec["horizon"], spec["bound"], spec["bucket"], spec["history"]) == (
+        "forecast",
+        "2d",
+        "upper",
+        "1h",
+        "3d",
+    )
+    assert server.get(f"/api/rules/{created['id']}").json() == created
+    r = server.put(f"/api/rules/{created['id']}", json=FORECAST_RULE | {"horizon": "36h", "bound": "value"})
+    assert r.status_code == 200 and (r.json()["spec"]["horizon"], r.json()["spec"]["bound"]) == ("36h", "value")
+    for bad, says in (
+        ({"horizon": "30m"}, "longer than the bucket"),
+        ({"horizon": "5d"}, "at most the history"),
+        ({"horizon": "later"}, "expected a duration"),
+        ({"horizon": None}, "needs a horizon"),
+    ):
+        for r in (
+            server.post("/api/rules", json=FORECAST_RULE | {"name": "other"} | bad),
+            server.put(f"/api/rules/{created['id']}", json=FORECAST_RULE | bad),
+        ):
+            assert r.status_code == 400, r.text
+            assert r.json()["errors"][0]["field"] == "horizon" and says in r.json()["errors"][0]["message"]
+            assert "'horizon'" in r.json()["error"]
+    assert server.get(f"/api/rules/{created['id']}").json()["spec"]["horizon"] == "36h"  # nothing replaced
+    openapi = server.get("/api/openapi.json").json()
+    for method, path in (("post", "/api/rules"), ("put", "/api/rules/{rule_id}")):
+        fields = openapi["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+        assert "forecast" in fields["kind"]["enum"] and "ahead" in fields["horizon"]["description"]
+        assert ["value", "upper", "lower"] in [option.get("enum") for option in fields["bound"]["anyOf"]]
+
+
+def test_a_forecast_rule_fires_before_the_gauge_crosses_and_notifies(clocked: Any) -> None:
+    server = clocked
+    now = server.clock.now
+    gauge = [
+        {
+            "source": "pulseboard",
+            "type": "disk_percent",
+            "ts": (now - timedelta(hours=h, minutes=10)).isoformat(),
+            "value": 80.0 - h / 8 + (0.15 if h % 2 else -0.1),
+        }
+        for h in range(72)
+    ]  # from 71 % three days ago to 80 % now: 90 % is about 80 hours away
+    assert server.post("/api/events", json=gauge).status_code == 201
+    rule_id = server.post("/api/rules", json=FORECAST_RULE | {"horizon": "3d"}).json()["id"]
+    summary = evaluate(server)
+    assert summary["errors"] == [] and summary["firing"] == 1
+    (alert,) = server.get("/api/alerts/active").json()["alerts"]
+    assert (alert["rule_id"], alert["state"], alert["severity"]) == (rule_id, "firing", "error")
+    assert alert["value"] > 90 and max(e["value"] for e in gauge) < 90
+    assert alert["summary"].startswith("disk-filling: forecast upper 95 % bound reaches ")
+    assert " > 90 in about " in alert["summary"] and "(model " in alert["summary"]
+    detail = server.get(f"/api/alerts/{alert['id']}").json()
+    assert [(n["kind"], n["target"], n["ok"]) for n in detail["notifications"]] == [
+        ("firing", "live", True),
+        ("firing", "log", True),
+    ]
+    toast = server.get("/api/events", params={"type": "alert"}).json()["events"][0]
+    assert toast["attrs"]["link"] == (
+        "/explore?window=7d&overlays=forecast&bucket=1h&metric=max&source=pulseboard&type=disk_percent"
+    )
+    server.clock.now += 10 * MIN
+    assert evaluate(server)["transitions"] == []  # the same bucket: the same verdict, no new notification

@@ -279,3 +279,46 @@ def test_saving_a_broken_form_marks_every_bad_control_with_its_message(services:
     assert "8 fields need a fix" in str(reply["message"].children)
     with services.db.read() as conn:
         assert manage.list_rules(conn) and all(r["name"] != "" for r in manage.list_rules(conn))
+
+
+FORECAST = FORM_DEFAULTS | {
+    "name": "disk filling",
+    "kind": "forecast",
+    "metric": "max",
+    "source": "pulseboard",
+    "type": "disk_percent",
+    "op": ">",
+    "threshold": "90",
+    "horizon": "3d",
+    "bound": "upper",
+    "advanced": "bucket: 1h\n",
+}
+
+
+def test_a_forecast_rule_survives_form_to_rule_to_form() -> None:
+    rule = parse_rule(form_spec(FORECAST))
+    assert (rule.kind, rule.horizon, rule.bound, rule.bucket, rule.history) == ("forecast", "3d", "upper", "1h", "7d")
+    assert round_trip(FORECAST) == FORECAST
+
+
+def test_the_forecast_controls_are_left_out_for_the_other_kinds() -> None:
+    spec = form_spec(FORECAST | {"kind": "threshold", "advanced": ""})
+    assert "horizon" not in spec and "bound" not in spec
+    assert validate(FORECAST | {"kind": "threshold", "advanced": ""})[1] == []
+
+
+@pytest.mark.parametrize(
+    ("horizon", "says"),
+    [
+        ("", "a forecast rule needs a horizon"),
+        ("30m", "must be longer than the bucket (1h), got 30m"),
+        ("8d", "at most the history (7d), got 8d"),
+        ("soon", "'soon' is not a duration"),
+    ],
+)
+def test_a_bad_horizon_is_marked_on_its_control_in_plain_words(horizon: str, says: str) -> None:
+    _spec, errors = validate(FORECAST | {"horizon": horizon})
+    assert [field for field, _message in errors] == ["horizon"]
+    assert says in form_errors(errors)["horizon"]
+    assert summary_text(errors).startswith("Check the field 'forecast horizon' (horizon): ")
+    assert [f for f, bad in invalid_all(errors).items() if bad] == ["horizon"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -68,7 +69,7 @@ def test_self_monitoring_stores_requests_and_gauges_as_pulseboard_events(service
     monitor.request("/api/events", "POST", 201, 0.012, NOW)
     monitor.request("/api/events", "POST", 422, 0.002, NOW)
     assert monitor.flush() == 2
-    assert monitor.gauges() == 4
+    assert monitor.gauges() == 5
     with services.db.read() as conn:
         rows = conn.execute(
             text("SELECT type, entity, status, duration_ms FROM events WHERE source = 'pulseboard' ORDER BY id")
@@ -77,7 +78,11 @@ def test_self_monitoring_stores_requests_and_gauges_as_pulseboard_events(service
         ("request", "/api/events", "201", 12.0),
         ("request", "/api/events", "422", 2.0),
     ]
-    assert {r[0] for r in rows[2:]} == {"cpu_percent", "memory_mb", "db_size_mb", "live_clients"}
+    assert {r[0] for r in rows[2:]} == {"cpu_percent", "memory_mb", "db_size_mb", "disk_percent", "live_clients"}
+    with services.db.read() as conn:
+        disk = conn.execute(text("SELECT value FROM events WHERE type = 'disk_percent'")).scalar_one()
+    usage = shutil.disk_usage(services.settings.data_dir)
+    assert 0.0 < disk <= 100.0 and disk == pytest.approx(100.0 * (usage.total - usage.free) / usage.total, abs=1.0)
 
 
 def test_the_scheduler_starts_and_stops_without_leaving_a_thread(services: Any) -> None:
