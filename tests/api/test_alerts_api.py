@@ -408,7 +408,7 @@ def test_a_forecast_rule_round_trips_and_a_bad_horizon_is_a_400_naming_it(server
 
 def test_a_forecast_rule_fires_before_the_gauge_crosses_and_notifies(clocked: Any) -> None:
     server = clocked
-    now = server.clock.now
+    server.clock.now = now = server.clock.now.replace(minute=30, second=0)  # ten minutes on stay in the same hour
     gauge = [
         {
             "source": "pulseboard",
