@@ -172,7 +172,7 @@ def register(app: dash.Dash, services: Services) -> None:
         frame = pd.DataFrame({"value": [p["value"] for p in points]})
         bins = duration_histogram(frame, column="value", bins=20).to_dict("records") if points else []
         stat_rows = [stat_row(name, s) for name, s in stats.items()]
-        stat_cols = [{"field": c} for c in (stat_rows[0].keys() if stat_rows else ["metric"])]
+        stat_cols = layout.columns([{"field": c} for c in (stat_rows[0].keys() if stat_rows else ["metric"])])
         step_text = [
             html.Div(
                 step_note(s, metric),

@@ -19,6 +19,7 @@ from data import queries
 from data.export import csv_lines
 from layouts import explore as layout
 from layouts import figures, ids
+from layouts.executions import columns as grid_columns
 from layouts.timebar import fit_x
 from reports import explore
 from reports import forecast as forecasts
@@ -173,7 +174,7 @@ def register(app: dash.Dash, services: Services) -> None:
         if "forecast" in (s["overlays"] or []) and s["chart"] in ("line", "area", "bar") and rows:
             points, note = forecast_overlay(services, q)
             layout.add_forecast(fig, points)
-        columns = [{"field": c, "headerName": c} for c in df.columns]
+        columns = grid_columns([{"field": c, "headerName": c} for c in df.columns])
         summary = f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {'rollups' if q.uses_rollups() else 'raw events'}"
         empty = (
             None

@@ -1,4 +1,4 @@
-"""Routing and the theme switch."""
+"""Routing, the navigation menu on narrow screens and the theme switch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,29 @@ from layouts.pages import resolve
 from services import Services
 
 
+def toggle_menu(trigger: object, is_open: bool | None) -> bool:
+    """The collapsed menu opens and closes with its toggler and closes when
+    the page changes (a link in it was followed).
+
+    >>> toggle_menu(ids.NAV_TOGGLER, False), toggle_menu(ids.NAV_TOGGLER, True), toggle_menu(ids.URL, True)
+    (True, False, False)
+    """
+    return not is_open if trigger == ids.NAV_TOGGLER else False
+
+
+def menu(_clicks: int | None, _pathname: str | None, is_open: bool | None) -> bool:
+    return toggle_menu(dash.ctx.triggered_id, is_open)
+
+
 def register(app: dash.Dash, services: Services) -> None:
+    app.callback(
+        Output(ids.NAV_COLLAPSE, "is_open"),
+        Input(ids.NAV_TOGGLER, "n_clicks"),
+        Input(ids.URL, "pathname"),
+        State(ids.NAV_COLLAPSE, "is_open"),
+        prevent_initial_call=True,
+    )(menu)
+
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "pathname"), State(ids.URL, "search"))
     def route(pathname: str | None, search: str | None) -> object:
         query = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}

@@ -49,20 +49,54 @@ RUN_COLUMNS: list[dict[str, Any]] = [
 ]
 
 
-def grid(id_: str, columns: list[dict[str, Any]], *, page_size: int = 20) -> dag.AgGrid:
+# Pixels a header needs besides its text: padding, the sort and the filter icons.
+HEADER_CHROME = 56
+MIN_COLUMN = 100
+# assets/grids.js: pins a grid's first (key) column when its columns no longer fit (phones).
+GRID_EVENTS = {
+    event: ["pinKeyColumn(params)"]
+    for event in ("firstDataRendered", "rowDataUpdated", "gridSizeChanged", "newColumnsLoaded")
+}
+
+
+def min_width(column: dict[str, Any]) -> dict[str, Any]:
+    """A column that keeps room for its header, so that a narrow screen
+    scrolls the table sideways instead of squeezing values to an ellipsis.
+
+    >>> min_width({"field": "started_at", "headerName": "started (UTC)"})["minWidth"]
+    160
+    >>> min_width({"field": "exit", "maxWidth": 90})["minWidth"], min_width({"field": "run", "minWidth": 250})["minWidth"]
+    (90, 250)
+    """
+    if "minWidth" in column:
+        return column
+    header = str(column.get("headerName") or column.get("field") or "")
+    width = max(MIN_COLUMN, 8 * len(header) + HEADER_CHROME)
+    return {**column, "minWidth": min(width, column.get("maxWidth", width))}
+
+
+def columns(defs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``min_width`` of each column, for a grid's ``columnDefs`` (callbacks that set them too)."""
+    return [min_width(c) for c in defs]
+
+
+def grid(id_: str, defs: list[dict[str, Any]], *, page_size: int = 20) -> dag.AgGrid:
+    """Every table of the dashboard: sortable, filterable, paged, as tall as
+    its rows; on a narrow screen it scrolls sideways with its first column pinned."""
     return dag.AgGrid(
         id=id_,
         rowData=[],
-        columnDefs=columns,
+        columnDefs=columns(defs),
         className="ag-theme-alpine pb-grid",
         style={"width": "100%"},
-        defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1, "minWidth": MIN_COLUMN},
         dashGridOptions={
             "pagination": True,
             "paginationPageSize": page_size,
             "paginationPageSizeSelector": False,
             "domLayout": "autoHeight",
         },
+        eventListeners=GRID_EVENTS,
     )
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import ids
+from layouts.executions import grid
 from layouts.figures import CHART_TYPES
 
 FILTER_DIMENSIONS = ("source", "type", "entity", "user", "status")
@@ -226,17 +226,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                             className="d-flex align-items-center gap-2",
                         )
                     ),
-                    dbc.CardBody(
-                        dag.AgGrid(
-                            id=ids.EX_TABLE,
-                            rowData=[],
-                            columnDefs=[],
-                            className="ag-theme-alpine pb-grid",
-                            defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1},
-                            dashGridOptions={"pagination": True, "paginationPageSize": 20, "domLayout": "autoHeight"},
-                            style={"width": "100%"},
-                        )
-                    ),
+                    dbc.CardBody(grid(ids.EX_TABLE, [])),
                 ]
             ),
         ]

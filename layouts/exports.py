@@ -174,7 +174,7 @@ def files_table(files: list[dict[str, Any]], names: dict[str, str]) -> Any:
     head = html.Thead(
         html.Tr([html.Th("Schedule"), html.Th("File"), html.Th("Size", className="text-end"), html.Th("Created (UTC)")])
     )
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, className="mb-0 align-middle")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0 align-middle")
 
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:

@@ -14,6 +14,8 @@ PAGE = "page"
 THEME = "theme"
 THEME_TOGGLE = "theme-toggle"
 THEME_STORE = "theme-store"
+NAV_TOGGLER = "nav-toggler"
+NAV_COLLAPSE = "nav-collapse"
 REFRESH = "refresh"
 
 # overview

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import has_request_context
@@ -20,23 +22,8 @@ def build_layout() -> html.Div:
             *timebar.stores(),  # the time range every page reads, and the refresh timer
             html.Div(id=ids.THEME, hidden=True),
             dbc.Navbar(
-                dbc.Container(
-                    [
-                        dbc.NavbarBrand([html.Span("●", className="pb-logo me-2"), "Pulseboard"], href="/"),
-                        dbc.Nav(
-                            [
-                                dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial")
-                                for p in PAGES
-                                if p.nav
-                            ],
-                            navbar=True,
-                            className="me-auto",
-                        ),
-                        *user_menu(),
-                        dbc.Button("◐ Theme", id=ids.THEME_TOGGLE, color="secondary", outline=True, size="sm"),
-                    ],
-                    fluid=True,
-                ),
+                dbc.Container(navbar_items(), fluid=True),
+                expand="lg",
                 color="body-tertiary",
                 dark=False,
                 className="pb-navbar mb-3 border-bottom",
@@ -47,13 +34,37 @@ def build_layout() -> html.Div:
     )
 
 
+def navbar_items() -> list[object]:
+    """The brand, then a toggler that shows the links, the theme button and the
+    user menu below ``lg`` (992 px), where they would not fit on one line."""
+    links = dbc.Nav(
+        [dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial") for p in PAGES if p.nav],
+        navbar=True,
+        className="me-auto",
+    )
+    actions: list[Any] = [
+        *user_menu(),
+        dbc.Button("◐ Theme", id=ids.THEME_TOGGLE, color="secondary", outline=True, size="sm"),
+    ]
+    return [
+        dbc.NavbarBrand([html.Span("●", className="pb-logo me-2"), "Pulseboard"], href="/"),
+        dbc.NavbarToggler(id=ids.NAV_TOGGLER, n_clicks=0),
+        dbc.Collapse(
+            [links, html.Div(actions, className="d-flex align-items-center flex-wrap gap-2 py-2 py-lg-0")],
+            id=ids.NAV_COLLAPSE,
+            is_open=False,
+            navbar=True,
+        ),
+    ]
+
+
 def user_menu() -> list[object]:
     """The signed-in user's name and a sign-out button (nothing with sign-in off)."""
     name = current_user() if has_request_context() else None
     if name is None:
         return []
     return [
-        html.Span(name, className="navbar-text small me-2 pb-user"),
+        html.Span(name, className="navbar-text small pb-user"),
         html.Form(
             [
                 dcc.Input(type="hidden", name="csrf_token", value=csrf_token()),
@@ -61,7 +72,7 @@ def user_menu() -> list[object]:
             ],
             method="POST",
             action="/logout",
-            className="me-2 mb-0",
+            className="mb-0",
         ),
     ]
 

@@ -1,0 +1,39 @@
+/* Tables on narrow screens: when a grid's columns no longer fit beside each
+ * other (their minimum widths add up to more than the grid is wide, as on a
+ * phone), the table scrolls sideways and its first column, the key of each
+ * row, is pinned to the left so that every row stays readable; on a wider
+ * screen it is unpinned again.
+ *
+ * The grids built by layouts/executions.py `grid` call pinKeyColumn on their
+ * rows, size changes and new columns (dash-ag-grid eventListeners).
+ */
+(function () {
+  "use strict";
+
+  // The grid's inner width: its centre viewport plus what is pinned beside it.
+  function gridWidth(api, cols) {
+    var range = api.getHorizontalPixelRange();
+    var pinned = cols.reduce(function (sum, c) { return c.isVisible() && c.getPinned() ? sum + c.getActualWidth() : sum; }, 0);
+    return range.right - range.left + pinned;
+  }
+
+  function fit(api) {
+    if (api.isDestroyed()) return;
+    var cols = api.getAllGridColumns();
+    var width = gridWidth(api, cols);
+    if (!width || !cols.length) return;
+    var needed = cols.reduce(function (sum, c) { return c.isVisible() ? sum + c.getMinWidth() : sum; }, 0);
+    var pinned = cols.length > 1 && needed > width ? "left" : null;
+    var key = cols[0];
+    if ((key.getPinned() || null) === pinned) return;
+    api.applyColumnState({ state: [{ colId: key.getColId(), pinned: pinned }] });
+  }
+
+  // After the grid has laid out what the event changed, so that its viewport is measured.
+  function pinKeyColumn(params) {
+    window.requestAnimationFrame(function () { fit(params.api); });
+  }
+
+  window.dashAgGridFunctions = window.dashAgGridFunctions || {};
+  window.dashAgGridFunctions.pinKeyColumn = pinKeyColumn;
+})();
