@@ -42,7 +42,7 @@ def detect_anomalies(
     *,
     window: int = 60,
     min_history: int = 30,
-    k: float = 3.5,
+    k: float = 4.0,
     threshold: float = 0.5,
     season: str | None = "auto",
     seasons: int | None = None,
@@ -54,7 +54,7 @@ def detect_anomalies(
 ) -> pd.DataFrame:
     """Score every point of a series; columns ``ts, value, anomaly_score``
     (0..1, a calibrated tail probability: 0.5 is a deviation seen once in
-    ~2,000 normal points at the default ``k``), ``is_anomaly``, ``baseline``
+    ~16,000 normal points at the default ``k``), ``is_anomaly``, ``baseline``
     (expected value), ``lower, upper`` (where the score crosses ``threshold``),
     ``reason``, ``status`` (``scored``, ``learning`` or ``missing``) and
     ``predictor`` (``plain``, ``day`` or ``week``), sorted by ``ts``.
@@ -112,14 +112,14 @@ def detect_anomalies(
     )[OUTPUT_COLUMNS]
 
 
-def combine_channels(scores: npt.ArrayLike, k: float = 3.5) -> npt.NDArray[np.float64]:
+def combine_channels(scores: npt.ArrayLike, k: float = 4.0) -> npt.NDArray[np.float64]:
     """One score per timestamp for ``m`` channels scored on the same timestamps
     (an ``m x n`` array of :func:`detect_anomalies` scores at the same ``k``):
     the most surprising channel, Sidak-corrected for having looked at ``m``
     of them. Each score is turned back into its tail probability ``p``; the
     combined one is ``1 - (1 - min p) ** m``, the chance that at least one of
     ``m`` normal channels is that surprising, so that the threshold keeps its
-    meaning (``0.5``: once in ~2,000 normal timestamps, not channel-points).
+    meaning (``0.5``: once in ~16,000 normal timestamps, not channel-points).
 
     >>> one = combine_channels([[0.0, 0.5, 0.9]])
     >>> [round(float(v), 12) for v in one]
@@ -187,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("input", help="CSV with columns timestamp,value")
     parser.add_argument("output", help="CSV to write")
     parser.add_argument("--threshold", type=float, default=0.5, help="score above which a point is an anomaly (0..1)")
-    parser.add_argument("--k", type=float, default=3.5, help="a Gaussian deviation of k SDs scores 0.5")
+    parser.add_argument("--k", type=float, default=4.0, help="a Gaussian deviation of k SDs scores 0.5")
     parser.add_argument("--window", type=int, default=60, help="previous points in the plain baseline")
     parser.add_argument("--min-history", type=int, default=30, help="points before scoring starts")
     parser.add_argument(

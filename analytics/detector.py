@@ -18,7 +18,10 @@ Noise floor. The SD never falls below what the data can resolve: the value
 resolution (smallest nonzero difference between distinct recent values),
 1 % of the range of the last :data:`TAIL_WINDOW` values and a millionth of
 the level. A flat stretch or an integer count therefore gives a finite,
-meaningful ``x = |value - expected| / SD``.
+meaningful ``x = |value - expected| / SD``. Event counts (non-negative
+integers at least as noisy as Poisson counts) also get the counting noise
+``sqrt(expected)``: a busy hour's count varies more than a quiet one's, and
+one SD measured over the whole day would flag every busy hour.
 
 Calibration. ``x`` is turned into a tail probability ``p`` (the chance, under
 the series' recent behaviour, of a deviation at least this large) by a model
@@ -83,6 +86,7 @@ U_MIN = 0.5
 XI_MAX = 0.5
 TRIM = 0.1  # top fraction of the excesses left out of the tail fit
 PRIOR_RATE = 1.5  # excess decay rate of the prior (exponential) tail, near the Gaussian one at u
+COUNT_DISPERSION = 0.5  # counts: noise variance at least this share of the mean (Poisson: 1)
 RANGE_FLOOR = 0.01  # SD >= this fraction of the recent range
 LEVEL_FLOOR = 1e-6  # SD >= this fraction of |level|
 ABS_FLOOR = 1e-12
@@ -145,7 +149,7 @@ class DetectorConfig:
 
     window: int = 60
     min_history: int = 30
-    k: float = 3.5
+    k: float = 4.0
     threshold: float = 0.5
     season: str | None = "auto"
     seasons: int | None = None
@@ -439,6 +443,24 @@ def _odds(log10_p: float) -> str:
     return f"1 in {10**-log10_p:.2g}" if log10_p > -300 else f"1 in 1e+{-log10_p:.0f}"
 
 
+def _count_like(values: npt.NDArray[np.float64]) -> bool:
+    """Whether recent values look like event counts: non-negative integers
+    whose point-to-point noise is at least about Poisson (half the variance
+    of successive differences at least :data:`COUNT_DISPERSION` x the mean).
+    A gauge that holds integer levels for long stretches is not.
+
+    >>> rng = np.random.default_rng(1)
+    >>> _count_like(rng.poisson(12.0, 500).astype(float)), _count_like(np.full(500, 12.0))
+    (True, False)
+    >>> _count_like(np.round(rng.normal(50.0, 1.0, 500), 1))
+    False
+    """
+    if values.size < 30 or values.min() < 0 or not np.all(values == np.round(values)):
+        return False
+    mean = float(values.mean())
+    return mean > 0 and float(np.var(np.diff(values))) / 2.0 >= COUNT_DISPERSION * mean
+
+
 class OnlineDetector:
     """Scores points in time order; each verdict depends only on earlier points.
 
@@ -468,6 +490,7 @@ class OnlineDetector:
         self._ranked: list[str] = []
         self._floor_res = math.inf
         self._floor_range = 0.0
+        self._counts = False
         self._first_secs: list[float] = []
         self._learn: int | None = None
         self._episode: _Episode | None = None
@@ -512,10 +535,12 @@ class OnlineDetector:
             steps = np.diff(np.unique(self._values.tail(self.config.window * 2)))
             if steps.size:
                 self._floor_res = min(self._floor_res, float(steps.min()))
+            self._counts = _count_like(recent)
 
     def _floor(self, level: float) -> float:
         res = self._floor_res if math.isfinite(self._floor_res) else 0.0
-        return max(res, self._floor_range, LEVEL_FLOOR * abs(level), ABS_FLOOR)
+        counting = math.sqrt(max(level, 1.0)) if self._counts else 0.0
+        return max(res, self._floor_range, LEVEL_FLOOR * abs(level), ABS_FLOOR, counting)
 
     def update_at(self, secs: float, phases: dict[str, int], value: float) -> Scored:
         """:meth:`update` with the time as epoch seconds and the local phases

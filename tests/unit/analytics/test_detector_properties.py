@@ -63,6 +63,21 @@ def test_noise_floor_on_integer_counts() -> None:
     assert detect_anomalies(frame(y))["is_anomaly"].iloc[2500]
 
 
+def test_busy_hours_of_a_cyclic_count_are_judged_by_their_counting_noise() -> None:
+    # Poisson counts per 5 minutes whose rate swings from 2 to 38 over the day:
+    # one SD measured over the whole day is too small for the busy hours.
+    rng = np.random.default_rng(5)
+    ts = pd.date_range("2024-03-04", periods=4000, freq="5min", tz="UTC")
+    rate = 20.0 + 18.0 * np.sin(2 * np.pi * (ts.hour.to_numpy() + ts.minute.to_numpy() / 60.0) / 24.0)
+    y = rng.poisson(rate).astype(float)
+    quiet = detect_anomalies(pd.DataFrame({"ts": ts, "value": y}))
+    assert quiet["is_anomaly"].sum() <= 2  # 7 with one SD for the whole day
+    burst = y.copy()
+    burst[3000:3012] = rng.poisson(rate[3000:3012] * 3.0)  # an hour at three times the usual rate
+    flagged = detect_anomalies(pd.DataFrame({"ts": ts, "value": burst}))["is_anomaly"].to_numpy()
+    assert flagged[3000:3012].sum() == 1  # flagged once, the rest of the burst damped as the same episode
+
+
 def test_a_level_shift_is_flagged_once_then_learned() -> None:
     for seed in range(4):
         y = noise(800, seed=seed)
