@@ -1,5 +1,6 @@
 """Executions: overview cards, recent runs, the chosen script's metric trend
-with baseline, anomalies and regressions; the drill-down page."""
+with baseline, anomalies and regressions (and, for run duration, its
+forecast beyond now); the drill-down page."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from callbacks import timebar
 from data import queries
 from layouts import executions as layout
 from layouts import figures, format, ids
+from layouts.explore import add_forecast
 from layouts.timebar import fit_x
+from reports import forecast as forecasts
 from reports import scripts
 from services import Services
 
@@ -102,6 +105,49 @@ def trend_parts(
     return points, band, anomalies, steps
 
 
+def forecast_note(fc: dict[str, Any]) -> str:
+    """The run-duration forecast in one line: the next bucket's expected
+    duration and its 80 % interval, in human units, and the model.
+
+    >>> forecast_note({"points": [{"value": 1_560_000, "lower_80": 1_320_000, "upper_80": 1_860_000}],
+    ...                "model": {"name": "drift"}, "step_seconds": 3600})
+    'Next runs expected ~26 min (80 %: 22–31 min) · median per hour, drift'
+    >>> forecast_note({"points": [{"value": 1500, "lower_80": None, "upper_80": None}], "model": {"name": "naive"}, "step_seconds": 86400})
+    'Next runs expected ~1.5 s (too few runs for an interval) · median per day, naive'
+    >>> forecast_note({"points": [], "model": {"reason": "only 2 buckets of runs"}, "step_seconds": 86400})
+    'No duration forecast: only 2 buckets of runs in this range.'
+    """
+    if not fc["points"]:
+        return f"No duration forecast: {fc['model']['reason']} in this range."
+    first = fc["points"][0]
+    band = (
+        f"80 %: {format.duration_range(first['lower_80'], first['upper_80'])}"
+        if first["lower_80"] is not None and first["upper_80"] is not None
+        else "too few runs for an interval"
+    )
+    per = {3600: "hour", 21600: "6 hours", 86400: "day"}.get(
+        int(fc["step_seconds"]), format.seconds(fc["step_seconds"])
+    )
+    return f"Next runs expected ~{format.duration(first['value'])} ({band}) · median per {per}, {fc['model']['name']}"
+
+
+def trend_figure(
+    parts: tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]],
+    fc: dict[str, Any] | None,
+    metric: str,
+    dark: bool,
+) -> Any:
+    """The trend chart, with the run-duration forecast's bands beyond now."""
+    points, band, anomalies, steps = parts
+    fig = figures.metric_trend(points, band=band, anomalies=anomalies, steps=steps, name=metric, dark=dark)
+    if fc and fc["points"]:
+        add_forecast(fig, fc["points"], name="duration forecast")
+        highest = [p["value"] for p in points] + [b["upper"] for b in band]
+        highest += [p[k] for p in fc["points"] for k in ("value", "upper_95") if p[k] is not None]
+        fig.update_yaxes(**figures.duration_axis(max(highest)))
+    return fig
+
+
 def distribution(bins: list[dict[str, Any]], metric: str, dark: bool) -> Any:
     """The histogram of the chosen metric, a duration axis in human units."""
     fig = figures.histogram(bins, dark=dark)
@@ -156,9 +202,7 @@ def register(app: dash.Dash, services: Services) -> None:
                 conn, script=script, status=None, limit=20, metric=None if metric == scripts.DURATION else metric
             )
             names = scripts.metric_names(conn, script)
-            points, band, anomalies, steps = (
-                trend_parts(conn, script, metric, now, days) if script else ([], [], [], [])
-            )
+            parts = trend_parts(conn, script, metric, now, days) if script else ([], [], [], [])
             stats = scripts.aggregated(conn, script=script, days=days, now=now) if script else {}
         size = services.db.size_bytes()
         cards = layout.stat_cards(
@@ -168,6 +212,14 @@ def register(app: dash.Dash, services: Services) -> None:
                 ("scripts", format.integer(len(all_scripts))),
                 ("database size", format.size(size or 0)),
             ]
+        )
+        points, _band, _anomalies, steps = parts
+        # Forecast beyond now only: a range ending in the past is pinned to its window.
+        live = not time_range or time_range.get("live", True)
+        fc = (
+            forecasts.duration_forecast(services, script=script, points=points, now=now)
+            if script and metric == scripts.DURATION and points and live
+            else None
         )
         frame = pd.DataFrame({"value": [p["value"] for p in points]})
         bins = duration_histogram(frame, column="value", bins=20).to_dict("records") if points else []
@@ -180,6 +232,8 @@ def register(app: dash.Dash, services: Services) -> None:
             )
             for s in steps
         ]
+        if fc is not None:
+            step_text.insert(0, html.Div(forecast_note(fc), className="text-body-secondary pb-duration-forecast"))
         if not all_scripts:
             step_text = [
                 html.Div(
@@ -199,13 +253,12 @@ def register(app: dash.Dash, services: Services) -> None:
             }
         )
         wanted = timebar.page_search("" if wanted == "?" else wanted, search, "/executions")
-        trend = figures.metric_trend(points, band=band, anomalies=anomalies, steps=steps, name=metric, dark=dark)
         return (
             cards,
             [{"label": s, "value": s} for s in all_scripts],
             [{"label": n, "value": n} for n in names],
             run_rows(runs),
-            fit_x(trend, time_range, (since, now)),
+            fit_x(trend_figure(parts, fc, metric, dark), time_range, (since, now)),
             distribution(bins, metric, dark),
             stat_rows,
             stat_cols,

@@ -1,8 +1,9 @@
 """Forecasts of what Pulseboard stores: an Explore query's series
 (:func:`query_forecast`, behind ``GET /api/forecast`` and the Explore
 page's forecast toggle), revenue per day (:func:`revenue_forecast`, the
-Revenue page) and the growth of the database and of the disk
-(:func:`capacity_forecast`, the System page).
+Revenue page), the growth of the database and of the disk
+(:func:`capacity_forecast`, the System page) and a script's run duration
+(:func:`duration_forecast`, the Executions page).
 
 Each answer is kept like the other cached reads (``reports.cache.cached``):
 recomputed once an event is stored, else reused for :data:`TTL` seconds.
@@ -40,6 +41,11 @@ REVENUE_DAYS = 7
 REVENUE_HISTORY = timedelta(weeks=8)
 CAPACITY_HISTORY = timedelta(days=14)
 CAPACITY_HORIZON = timedelta(days=30)
+#: Bucket sizes a script's run durations are tried in, smallest first (see run_buckets).
+RUN_STEPS = (3600, 6 * 3600, 86400)
+RUN_GAP_SHARE = 0.9  # a bucket a little shorter than the usual gap still holds a run most times (jitter)
+RUN_CACHE = "forecast-runs"
+RUN_TTL = 3600.0  # a run-duration fit depends only on its input buckets: kept while they are unchanged
 
 
 def horizon_steps(q: Query, raw: str | None) -> int:
@@ -211,6 +217,57 @@ def capacity_forecast(services: Any, *, now: datetime, disk_free_mb: float) -> d
         ttl=TTL,
         name=CACHE,
     )
+
+
+def run_buckets(points: list[dict[str, Any]], *, now: datetime) -> tuple[pd.DataFrame, int]:
+    """A script's runs (``timestamp``, ``value`` = duration in ms) as the
+    median duration per bucket of the complete buckets before ``now``, and the
+    bucket size in seconds: the smallest of :data:`RUN_STEPS` that the usual
+    gap between runs fits in (so most buckets hold a run), else a day.
+
+    >>> from datetime import timezone
+    >>> now = datetime(2026, 1, 3, tzinfo=timezone.utc)
+    >>> runs = [{"timestamp": (now - timedelta(minutes=20 * i + 5)).isoformat(), "value": 1000.0 + i} for i in range(60)]
+    >>> frame, step = run_buckets(runs, now=now)
+    >>> step, len(frame), float(frame["value"].iloc[-1])
+    (3600, 20, 1001.0)
+    >>> run_buckets(runs[::6], now=now)[1]  # every two hours: medians of 6 hours
+    21600
+    """
+    ts = pd.to_datetime([p["timestamp"] for p in points], utc=True, format="ISO8601")
+    runs = pd.Series([float(p["value"]) for p in points], index=ts, dtype="float64").sort_index()
+    gaps = runs.index.to_series().diff().dropna().dt.total_seconds()
+    usual = float(gaps.median()) if len(gaps) else float(RUN_STEPS[-1])
+    step = next((s for s in RUN_STEPS if s >= RUN_GAP_SHARE * usual), RUN_STEPS[-1])
+    freq = f"{step}s"
+    kept = runs[runs.index.floor(freq) < pd.Timestamp(now).floor(freq)]
+    medians = kept.groupby(kept.index.floor(freq)).median()
+    frame = pd.DataFrame({"bucket": pd.DatetimeIndex(medians.index), "value": medians.to_numpy(dtype="float64")})
+    return frame, step
+
+
+def duration_forecast(services: Any, *, script: str, points: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """The run duration of ``script`` ahead of ``now``: its runs (``points``,
+    as ``reports.scripts.history`` gives them) as the median per bucket
+    (:func:`run_buckets`), forecast a fifth of their span ahead (at least one
+    bucket) with 80 % and 95 % intervals. ``step_seconds`` is the bucket
+    size; ``points`` is empty with fewer than 3 buckets of runs. A fit is
+    kept while its input buckets are unchanged (new runs of the bucket in
+    progress do not refit it)."""
+    frame, step = run_buckets(points, now=now)
+    if len(frame) < 3:
+        reason = f"only {len(frame)} bucket{'s' if len(frame) != 1 else ''} of runs"
+        return {"model": {"name": "none", "season_length": 0, "reason": reason}, "points": [], "step_seconds": step}
+    span = (frame["bucket"].iloc[-1] - frame["bucket"].iloc[0]).total_seconds() + step
+    steps = max(1, min(MAX_STEPS, round(span / 5 / step)))
+
+    def compute() -> dict[str, Any]:
+        result = series_forecast(frame, steps=steps, step_seconds=float(step), counting=False, nonnegative=True)
+        return public(result) | {"step_seconds": step}
+
+    key = ("run-duration", script, step, steps, tuple(frame["bucket"].astype("int64")), tuple(frame["value"]))
+    cache = services.cache.named(RUN_CACHE, RUN_TTL)
+    return cache.get_or_compute(key, 0, compute, RUN_TTL)  # type: ignore[no-any-return]
 
 
 def _gauge(conn: Connection, type_: str, now: datetime) -> pd.DataFrame:

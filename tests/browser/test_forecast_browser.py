@@ -1,6 +1,7 @@
 """Forecasts in a real browser: the Explore forecast switch draws the bands
 beyond now and keeps them in the URL; the System page says when a growing
-disk will be full; the Revenue page gives the next 7 days."""
+disk will be full; the Revenue page gives the next 7 days; the Executions
+page draws a script's run-duration forecast beyond its last run."""
 
 from __future__ import annotations
 
@@ -105,3 +106,30 @@ def test_the_revenue_page_gives_the_next_seven_days(page: Page, sqlite_server: A
         re.compile(r"Next 7 days: [\d,.]+ expected, [\d,.]+ to [\d,.]+ \(80 %\)")
     )
     expect(page.locator("#rv-chart .legend")).to_contain_text("forecast 80 %")
+
+
+def test_the_executions_chart_draws_a_script_s_duration_forecast(page: Page, sqlite_server: Any) -> None:
+    # Two days of half-hourly runs of about 26 minutes, a little slower each day.
+    last = datetime.now(timezone.utc) - timedelta(minutes=70)
+    for i in range(96):
+        started = last - timedelta(minutes=30 * (95 - i))
+        duration = 1_500_000 + 1_000 * i + (30_000 if i % 3 == 0 else -20_000)
+        body = {"script": "etl.py", "started_at": started.isoformat(), "duration_ms": duration, "exit_code": 0}
+        sqlite_server.post("/api/executions", json=body).raise_for_status()
+    page.goto(sqlite_server.url + "/executions?script=etl.py")
+    note = page.locator("#xs-steps .pb-duration-forecast")
+    expect(note).to_contain_text(
+        re.compile(r"^Next runs expected ~2\d min( \d+ s)? \(80 %: [\d.]+–[\d.]+ min\) · median per hour, \S+")
+    )
+    expect(page.locator("#xs-trend .legend")).to_contain_text("duration forecast 95 %")
+    drawn: dict[str, list[str]] = {
+        t["name"]: t["x"]
+        for t in page.locator("#xs-trend .js-plotly-plot").evaluate(
+            "el => el.data.map(t => ({name: t.name || '', x: Array.from(t.x || [])}))"
+        )
+    }
+    assert {"duration forecast", "duration forecast 80 %", "duration forecast 95 %"} <= set(drawn)
+    ahead = [datetime.fromisoformat(x.replace("Z", "+00:00")) for x in drawn["duration forecast"]]
+    runs = [datetime.fromisoformat(x.replace("Z", "+00:00")) for x in drawn["duration_ms"]]
+    assert len(ahead) in (9, 10)  # a fifth of the runs' 47 to 49 hourly buckets
+    assert min(ahead) > max(runs)  # beyond the last run
