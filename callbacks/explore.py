@@ -207,7 +207,7 @@ def register(app: dash.Dash, services: Services) -> None:
         *controls, time_range, _tick, theme, search = values
         s = collect(tuple(controls))
         out = view(services, s, time_range, dark=theme == "dark")
-        new_search = timebar.page_search(state_to_search(s), search, "/explore")
+        new_search = timebar.page_search(state_to_search(layout.url_state(s)), search, "/explore")
         return (
             out["figure"],
             out["rows"],
@@ -288,6 +288,7 @@ def view(services: Services, s: dict[str, Any], time_range: dict[str, Any] | Non
         stack=q.metric in charts.ADDITIVE,
         unit=unit,
         digits=3 if coarse else fmt.SIGNIFICANT,
+        muted=(explore.OTHER_LABEL, f"({explore.OTHER_LABEL})") if hidden else (),
         dark=dark,
     )
     if s["chart"] in ("line", "area", "bar") and grid:

@@ -121,8 +121,9 @@ def rules_query(s: dict[str, Any]) -> Query:
 
 def guarded(s: dict[str, Any], wanted_chart: str | None = None) -> dict[str, Any]:
     """What the chart-type buttons and overlay switches show for the view
-    ``s``: each option (disabled ones titled with why), the chart drawn and
-    the overlays kept, and the notes that say what was refused.
+    ``s``: each option (disabled ones titled with why), the chart drawn
+    (``wanted_chart``, else the first that fits) and the overlays kept, and
+    the notes that say what was refused.
 
     >>> g = guarded({"metric": "count", "group_by": "none", "bucket": "auto", "overlays": []}, "pie")
     >>> g["chart"], g["chart_note"]
@@ -132,7 +133,9 @@ def guarded(s: dict[str, Any], wanted_chart: str | None = None) -> dict[str, Any
     ([], 'Baseline band off: the overlays judge one series; remove the group-by to use them.')
     """
     q = rules_query(s)
-    chart, chart_note = charts.resolve_chart(q, wanted_chart or s.get("chart") or "line")
+    chart, chart_note = charts.resolve_chart(q, wanted_chart or DEFAULTS["chart"])
+    if wanted_chart is None:  # nothing asked for: the first type that fits, without a note
+        chart_note = None
     wanted = list(s.get("overlays") or [])
     kept = charts.usable_overlays(q, wanted)
     overlay_opts = charts.overlay_options(q)
@@ -162,6 +165,17 @@ def guarded(s: dict[str, Any], wanted_chart: str | None = None) -> dict[str, Any
         ],
         "overlay_note": overlay_note,
     }
+
+
+def url_state(s: dict[str, Any]) -> dict[str, Any]:
+    """The view ``s`` as the URL keeps it: the chart type only when it is not
+    the one the query gets by default (line, else the first type that fits).
+
+    >>> url_state({"metric": "count", "group_by": "none", "bucket": "none", "chart": "bar"})["chart"]
+    ''
+    """
+    natural = guarded(s)["chart"]
+    return {**s, "chart": "" if s.get("chart") == natural else s.get("chart")}
 
 
 def _select(id_: str, options: tuple[tuple[str, str], ...], value: str, label: str) -> dbc.Col:
@@ -208,7 +222,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
         ],
         md=2,
     )
-    g = guarded(s, query.get("chart", "line")[:40])
+    g = guarded(s, query["chart"][:40] if query.get("chart") else None)
     controls = [
         _select(ids.EX_METRIC, METRICS, s["metric"], "metric"),
         _select(ids.EX_FIELD, FIELDS, s["field"], "of field"),

@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import plotly.colors
 import plotly.graph_objects as go
 
 from layouts import format
 
 ACCENT = "#3b6cf6"
+MUTED = "#868e96"
+PALETTE = plotly.colors.qualitative.Plotly  # ten; a group-by draws at most the top ten by default
 STATUS_COLOURS = {"success": "#2f9e44", "failure": "#e03131", "neutral": "#868e96"}
 
 
@@ -92,6 +95,7 @@ def explore(
     stack: bool = False,
     unit: str = "number",
     digits: int = format.SIGNIFICANT,
+    muted: tuple[str, ...] = (),
     dark: bool = False,
 ) -> go.Figure:
     """The Explore chart from query rows (``bucket``? ``group``? ``value``).
@@ -104,7 +108,7 @@ def explore(
     (``bucket, lower, upper``) shade the baseline, ``anomalies`` rows
     (``bucket, value, reason``) are marked. Hover text and the value axis
     follow ``unit`` (``layouts.format.by_unit``), to ``digits`` significant
-    digits.
+    digits. Groups named in ``muted`` (the sum of the rest) are grey.
 
     >>> rows = [{"bucket": "t1", "group": "a", "value": 1}, {"bucket": "t3", "group": "a", "value": 2}]
     >>> f = explore(rows, chart="line", buckets=["t1", "t2", "t3"])
@@ -177,6 +181,7 @@ def explore(
     series: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         series.setdefault(str(r["group"]) if grouped else "value", []).append(r)
+    colours: list[str] = []  # of the groups so far; the grey rest takes none of the palette
     for name, points in series.items():
         if timed:
             values = {p["bucket"]: p["value"] for p in points}
@@ -186,8 +191,13 @@ def explore(
             x, y = [name], [p["value"] for p in points]
         hover = "%{x}<br>%{text}<extra>" + name.replace("%", "%%")[:40] + "</extra>"
         labels = [text(v) for v in y]
+        colour = MUTED if name in muted else PALETTE[len(colours) % len(PALETTE)] if grouped else ACCENT
+        if name not in muted:
+            colours.append(colour)
         if chart == "bar" or not timed:
-            fig.add_trace(go.Bar(x=x, y=y, name=name, text=labels, textposition="none", hovertemplate=hover))
+            fig.add_trace(
+                go.Bar(x=x, y=y, name=name, text=labels, textposition="none", hovertemplate=hover, marker_color=colour)
+            )
             continue
         shown = sum(v is not None for v in y)
         fig.add_trace(
@@ -198,6 +208,7 @@ def explore(
                 text=labels,
                 hovertemplate=hover,
                 connectgaps=False,
+                line={"color": colour} if colour else None,
                 mode="lines+markers" if shown < 60 else "lines",
                 stackgroup="total" if chart == "area" and stack and grouped else None,
                 fill="tozeroy" if chart == "area" and not (stack and grouped) else None,
@@ -220,6 +231,8 @@ def explore(
         showlegend=grouped or bool(band) or bool(anomalies),
         barmode="stack" if stack else "group",
         title={"text": title, "x": 0.01, "font": {"size": 14}},
+        # Below the plot: a phone's width goes to the chart, not to eleven names.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
     )
     if unit == DURATION_UNIT:
         highest = max([float(r["value"]) for r in rows if r["value"] is not None], default=0.0)

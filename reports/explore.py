@@ -61,8 +61,8 @@ def run(conn: Connection, q: Query) -> pd.DataFrame:
 
 
 def run_top(conn: Connection, q: Query, n: int) -> tuple[pd.DataFrame, int]:
-    """The rows of ``q`` for its ``n`` largest groups, and how many groups
-    were left out of them.
+    """The rows of ``q`` for its ``n`` largest groups, largest first, and
+    how many groups were left out of them.
 
     Groups rank by their total over the whole range: the metric's own for a
     count, rate or sum, the number of events for any other metric. For a
@@ -77,17 +77,29 @@ def run_top(conn: Connection, q: Query, n: int) -> tuple[pd.DataFrame, int]:
     if len(totals) <= n:
         return run(conn, q), 0
     top = list(totals.index[:n])
-    shown = run(conn, _only(q, top))
-    shown = shown[shown["group"].isin(top)]
+    only = _only(q, top)
+    fetched = run(conn, only)
+    shown = fetched[fetched["group"].isin(top)]
     if q.metric in ADDITIVE:
         label = OTHER_LABEL if OTHER_LABEL not in top else f"({OTHER_LABEL})"
-        rest = _rest(run(conn, dataclasses.replace(q, group_by=None)), shown, label)
+        if only == q:  # every group was fetched: the rest is summed from them
+            keys = ["bucket"] if q.freq else []
+            others = fetched[~fetched["group"].isin(top)]
+            rest = (
+                others.groupby(keys)["value"].sum().reset_index()
+                if keys
+                else pd.DataFrame({"value": [others["value"].sum()]})
+            ).assign(group=label)
+        else:
+            rest = _rest(run(conn, dataclasses.replace(q, group_by=None)), shown, label)
         cols = list(shown.columns)
         shown = pd.concat([shown, rest[cols]], ignore_index=True) if len(rest) else shown
         if q.metric == "count":
             shown = shown.astype({"value": "int64"})
-        if q.freq:
-            shown = shown.sort_values(["bucket", "group"], kind="stable")
+    # Largest group first (legend and table alike), the rest last.
+    rank = shown["group"].map({g: i for i, g in enumerate(top)}).fillna(len(top))
+    keys = ["_rank"] + (["bucket"] if q.freq else [])
+    shown = shown.assign(_rank=rank).sort_values(keys, kind="stable").drop(columns="_rank")
     return shown.reset_index(drop=True), len(totals) - n
 
 
