@@ -46,6 +46,18 @@ class Option(NamedTuple):
     reason: str
 
 
+_NAMES = {"avg": "a mean", "min": "a minimum", "max": "a maximum", "success_rate": "a success rate"}
+
+
+def _a(metric: str) -> str:
+    """The metric as the reasons name it.
+
+    >>> _a("avg"), _a("p95"), _a("unique_users")
+    ('a mean', 'a p95', 'a number of unique users')
+    """
+    return "a number of unique users" if metric == "unique_users" else _NAMES.get(metric, f"a {metric}")
+
+
 def _is_series(q: Query) -> bool:
     return q.freq is not None
 
@@ -62,14 +74,14 @@ def chart_options(q: Query) -> list[Option]:
             if not series
             else ""
             if not grouped or adds_up
-            else f"stacks the groups, and a {q.metric} does not add up over groups; use Line"
+            else f"stacks the groups, and {_a(q.metric)} does not add up over groups"
         ),
         "pie": (
             "needs a group-by (it shows each group’s share)"
             if not grouped
             else ""
             if adds_up
-            else f"shows shares of a total, and a {q.metric} does not add up over groups"
+            else f"shows shares of a total, and {_a(q.metric)} does not add up over groups"
         ),
         "heatmap": "needs a group-by (groups against time)" if not grouped else "" if series else no_buckets,
     }

@@ -284,10 +284,10 @@ def axis(unit: str) -> dict[str, Any]:
     ticks depend on the largest value, ``layouts.figures.duration_axis``).
 
     >>> axis("percent"), axis("number")
-    ({'ticksuffix': ' %', 'rangemode': 'tozero'}, {'tickformat': ',~r'})
+    ({'ticksuffix': ' %'}, {'tickformat': ',~r'})
     """
-    if unit == "percent":
-        return {"ticksuffix": " %", "rangemode": "tozero"}
+    if unit == "percent":  # not from zero: 92 % to 99 % would be a flat line at the top
+        return {"ticksuffix": " %"}
     if unit == "rate":
         return {"ticksuffix": " /min", "rangemode": "tozero", "tickformat": ",~r"}
     if unit == "count":
