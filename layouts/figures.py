@@ -134,6 +134,8 @@ def explore(
                 hole=0.45,
                 text=[text(v) for v in totals.values()],
                 textinfo="percent",
+                sort=False,  # the groups' own order: largest first, the rest last
+                marker={"colors": _colours(list(totals), muted)},
                 hovertemplate="%{label}<br>%{text} · %{percent}<extra></extra>",
             )
         )
@@ -181,7 +183,7 @@ def explore(
     series: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         series.setdefault(str(r["group"]) if grouped else "value", []).append(r)
-    colours: list[str] = []  # of the groups so far; the grey rest takes none of the palette
+    colours = dict(zip(series, _colours(list(series), muted))) if grouped else {}
     for name, points in series.items():
         if timed:
             values = {p["bucket"]: p["value"] for p in points}
@@ -191,9 +193,7 @@ def explore(
             x, y = [name], [p["value"] for p in points]
         hover = "%{x}<br>%{text}<extra>" + name.replace("%", "%%")[:40] + "</extra>"
         labels = [text(v) for v in y]
-        colour = MUTED if name in muted else PALETTE[len(colours) % len(PALETTE)] if grouped else ACCENT
-        if name not in muted:
-            colours.append(colour)
+        colour = colours.get(name, ACCENT)
         if chart == "bar" or not timed:
             fig.add_trace(
                 go.Bar(x=x, y=y, name=name, text=labels, textposition="none", hovertemplate=hover, marker_color=colour)
@@ -249,6 +249,22 @@ def explore(
 
 
 DURATION_UNIT = "duration"
+
+
+def _colours(names: list[str], muted: tuple[str, ...]) -> list[str]:
+    """A colour per group: the palette in order, grey for the ``muted`` (the rest), which takes no turn.
+
+    >>> _colours(["a", "other", "b"], ("other",)) == [PALETTE[0], MUTED, PALETTE[1]]
+    True
+    """
+    out, turn = [], 0
+    for name in names:
+        if name in muted:
+            out.append(MUTED)
+        else:
+            out.append(PALETTE[turn % len(PALETTE)])
+            turn += 1
+    return out
 
 
 def metric_trend(
