@@ -1,4 +1,5 @@
-"""Explore: controls -> URL and query -> chart, table and downloads."""
+"""Explore: controls -> chart rules (what fits), URL and query -> chart,
+table and downloads."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from dash import Input, Output, State, no_update
 from analytics.anomalies import detect_anomalies
 from analytics.baselines import rolling_baseline
 from callbacks import timebar
+from core import charts
 from core.errors import InvalidInput
 from data import queries
 from data.export import csv_lines
 from layouts import explore as layout
 from layouts import figures, ids
+from layouts import format as fmt
 from layouts.executions import columns as grid_columns
 from layouts.timebar import fit_x
 from reports import explore
@@ -26,7 +29,7 @@ from reports import forecast as forecasts
 from reports.cache import cached
 from services import Services
 
-CONTROLS = [ids.EX_METRIC, ids.EX_FIELD, ids.EX_GROUP, ids.EX_BUCKET, ids.EX_CHART_TYPE]
+CONTROLS = [ids.EX_METRIC, ids.EX_FIELD, ids.EX_GROUP, ids.EX_BUCKET, ids.EX_CHART_TYPE, ids.EX_TOP]
 
 
 def state_to_search(values: dict[str, Any]) -> str:
@@ -63,8 +66,12 @@ def build_query(services: Services, s: dict[str, Any], time_range: dict[str, Any
     )
 
 
-def overlays(rows: list[dict[str, Any]], wanted: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Baseline band and anomalies of an ungrouped time series (each point uses earlier points only)."""
+def overlays(
+    rows: list[dict[str, Any]], wanted: list[str], q: explore.Query | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Baseline band and anomalies of an ungrouped time series (each point
+    uses earlier points only); the band stays within the metric's domain
+    (``q``'s: never below zero for counts, durations and percentiles)."""
     if not rows or "bucket" not in rows[0] or "group" in rows[0] or not wanted:
         return [], []
     series = pd.DataFrame(
@@ -80,6 +87,8 @@ def overlays(rows: list[dict[str, Any]], wanted: list[str]) -> tuple[list[dict[s
         band = [
             {"bucket": t.isoformat(), "lower": lo, "upper": hi} for t, lo, hi in zip(b["ts"], b["lower"], b["upper"])
         ]
+        if q is not None:
+            band = [{**p, "lower": charts.clamp(p["lower"], q), "upper": charts.clamp(p["upper"], q)} for p in band]
     if "anomalies" in wanted and len(series) >= 12:
         scored = detect_anomalies(series, min_history=10, window=60)
         flagged = scored[scored["is_anomaly"]]
@@ -135,12 +144,49 @@ def register(app: dash.Dash, services: Services) -> None:
             "group_by",
             "bucket",
             "chart",
+            "top",
             *layout.FILTER_DIMENSIONS,
             "attr_key",
             "attr_value",
             "overlays",
         ]
-        return dict(zip(names, values))
+        s = dict(zip(names, values))
+        s["top"] = layout.top_from(s["top"])
+        return s
+
+    @app.callback(
+        Output(ids.EX_CHART_TYPE, "options"),
+        Output(ids.EX_CHART_TYPE, "value"),
+        Output(ids.EX_CHART_NOTE, "children"),
+        Output(ids.EX_CHART_NOTE, "className"),
+        Output(ids.EX_OVERLAYS, "options"),
+        Output(ids.EX_OVERLAYS, "value"),
+        Output(ids.EX_OVERLAY_NOTE, "children"),
+        Input(ids.EX_METRIC, "value"),
+        Input(ids.EX_FIELD, "value"),
+        Input(ids.EX_GROUP, "value"),
+        Input(ids.EX_BUCKET, "value"),
+        Input(ids.EX_CHART_TYPE, "value"),
+        Input(ids.EX_OVERLAYS, "value"),
+        prevent_initial_call=True,  # the page renders its first state (layouts.explore.guarded)
+    )
+    def guard(
+        metric: str, field: str, group_by: str, bucket: str, chart: str, wanted: list[str] | None
+    ) -> tuple[Any, ...]:
+        g = layout.guarded(
+            {"metric": metric, "field": field, "group_by": group_by, "bucket": bucket, "overlays": wanted or []},
+            chart,
+        )
+        note_class = "small alert alert-info py-1 px-2 mb-2" if g["chart_note"] else None
+        return (
+            g["chart_options"],
+            g["chart"],
+            g["chart_note"],
+            note_class,
+            g["overlay_options"],
+            g["overlays"],
+            g["overlay_note"],
+        )
 
     @app.callback(
         Output(ids.EX_CHART, "figure"),
@@ -149,6 +195,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EX_SUMMARY, "children"),
         Output(ids.EX_ERROR, "children"),
         Output(ids.EX_FORECAST, "children"),
+        Output(ids.EX_NOTES, "children"),
         Output(ids.page_url("explore"), "search"),
         *inputs,
         Input(ids.TIME_RANGE, "data"),
@@ -159,33 +206,18 @@ def register(app: dash.Dash, services: Services) -> None:
     def update(*values: Any) -> tuple[Any, ...]:
         *controls, time_range, _tick, theme, search = values
         s = collect(tuple(controls))
-        q = build_query(services, s, time_range)
-        try:
-            df = cached(services, ("explore-page", q), lambda: _run(services, q))
-        except explore.QueryTooLarge as exc:
-            alert = dash.html.Div(str(exc), className="alert alert-warning")
-            return figures.explore([], dark=theme == "dark"), [], [], "Too many events", alert, None, no_update
-        rows = [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in explore.to_records(df)]
-        band, marks = overlays(rows, s["overlays"] or [])
-        fig = figures.explore(rows, chart=s["chart"], band=band, anomalies=marks, dark=theme == "dark")
-        if s["chart"] in ("line", "area", "bar") and rows and "bucket" in rows[0]:
-            fit_x(fig, time_range, (q.since, q.until))
-        note = None
-        if "forecast" in (s["overlays"] or []) and s["chart"] in ("line", "area", "bar") and rows:
-            points, note = forecast_overlay(services, q)
-            layout.add_forecast(fig, points)
-        columns = grid_columns([{"field": c, "headerName": c} for c in df.columns])
-        summary = f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {'rollups' if q.uses_rollups() else 'raw events'}"
-        empty = (
-            None
-            if rows
-            else dash.html.Div(
-                "No events match these filters in this time range. Widen the range or remove a filter.",
-                className="alert alert-secondary",
-            )
+        out = view(services, s, time_range, dark=theme == "dark")
+        new_search = timebar.page_search(state_to_search(layout.url_state(s)), search, "/explore")
+        return (
+            out["figure"],
+            out["rows"],
+            out["columns"],
+            out["summary"],
+            out["error"],
+            out["forecast"],
+            out["notes"],
+            no_update if new_search == (search or "") else new_search,
         )
-        new_search = timebar.page_search(state_to_search(s), search, "/explore")
-        return fig, rows, columns, summary, empty, note, (no_update if new_search == (search or "") else new_search)
 
     for dim in layout.FILTER_DIMENSIONS:
         _register_options(app, services, dim)
@@ -211,6 +243,106 @@ def register(app: dash.Dash, services: Services) -> None:
         return {"content": "".join(csv_lines(names, [rows])), "filename": "pulseboard-explore.csv", "type": "text/csv"}
 
 
+def view(services: Services, s: dict[str, Any], time_range: dict[str, Any] | None, *, dark: bool) -> dict[str, Any]:
+    """Everything the chart card and the table show for the view ``s``:
+    the chart type that fits (``s`` is corrected in place, so the URL says
+    what is drawn), the top groups, every bucket of the range (missing ones
+    0 for counts, gaps for values), overlays within the metric's domain, and
+    numbers written for the metric's unit."""
+    q = build_query(services, s, time_range)
+    s["chart"], _ = charts.resolve_chart(q, s["chart"])
+    s["overlays"] = charts.usable_overlays(q, s["overlays"] or [])
+    top = int(s["top"])
+    try:
+        df, hidden = cached(services, ("explore-page", q, top), lambda: _run(services, q, top))
+    except explore.QueryTooLarge as exc:
+        alert = dash.html.Div(str(exc), className="alert alert-warning")
+        return {
+            "figure": figures.explore([], dark=dark),
+            "rows": [],
+            "columns": [],
+            "summary": "Too many events",
+            "error": alert,
+            "forecast": None,
+            "notes": None,
+        }
+    coarse = charts.from_histogram(q)
+    rows = [
+        {
+            k: (fmt.significant(v) if coarse and k == "value" else round(v, 4)) if isinstance(v, float) else v
+            for k, v in r.items()
+        }
+        for r in explore.to_records(df)
+    ]
+    grid = explore.bucket_starts(q) if rows and "bucket" in rows[0] else None
+    missing = 0 if q.metric in charts.COUNTING else None
+    band, marks = overlays(_filled(rows, grid, missing), s["overlays"], q)
+    unit = charts.unit(q)
+    fig = figures.explore(
+        rows,
+        chart=s["chart"],
+        band=band,
+        anomalies=marks,
+        buckets=grid,
+        missing=missing,
+        stack=q.metric in charts.ADDITIVE,
+        unit=unit,
+        digits=3 if coarse else fmt.SIGNIFICANT,
+        muted=(explore.OTHER_LABEL, f"({explore.OTHER_LABEL})") if hidden else (),
+        dark=dark,
+    )
+    if s["chart"] in ("line", "area", "bar") and grid:
+        fit_x(fig, time_range, (q.since, q.until))
+    note = None
+    if "forecast" in s["overlays"] and rows:
+        points, note = forecast_overlay(services, q)
+        layout.add_forecast(fig, [_clamped(p, q) for p in points])
+    source = "rollups" if q.uses_rollups() else "raw events"
+    return {
+        "figure": fig,
+        "rows": rows,
+        "columns": grid_columns([{"field": c, "headerName": c} for c in df.columns]),
+        "summary": f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {source}",
+        "error": None
+        if rows
+        else dash.html.Div(
+            "No events match these filters in this time range. Widen the range or remove a filter.",
+            className="alert alert-secondary",
+        ),
+        "forecast": note,
+        "notes": " ".join(n for n in (_top_note(q, top, hidden), _precision_note(coarse)) if n) or None,
+    }
+
+
+def _filled(rows: list[dict[str, Any]], grid: list[str] | None, missing: float | None) -> list[dict[str, Any]]:
+    """An ungrouped series over every bucket (for the baseline and anomalies)."""
+    if not grid or not rows or "group" in rows[0]:
+        return rows
+    values = {r["bucket"]: r["value"] for r in rows}
+    return [{"bucket": b, "value": values.get(b, missing)} for b in grid]
+
+
+def _clamped(point: dict[str, Any], q: explore.Query) -> dict[str, Any]:
+    keys = ("value", "lower_80", "upper_80", "lower_95", "upper_95")
+    return {**point, **{k: charts.clamp(point[k], q) for k in keys if k in point}}
+
+
+def _top_note(q: explore.Query, top: int, hidden: int) -> str | None:
+    if not hidden:
+        return None
+    ranked = "their total" if q.metric in ("count", "rate", "sum") else "number of events"
+    rest = (
+        f"the other {hidden:,} are summed as one series, other."
+        if q.metric in charts.ADDITIVE
+        else f"the other {hidden:,} are left out: a {q.metric} of the rest is no sum of theirs."
+    )
+    return f"The {top} largest groups by {ranked} are drawn; {rest}"
+
+
+def _precision_note(coarse: bool) -> str | None:
+    return "Percentiles come from the rollups' duration histograms: shown to 3 significant digits." if coarse else None
+
+
 def known_values(services: Services, dimension: str) -> list[str]:
     """Values for a filter picker: a GROUP BY over all rollups, so kept for a minute."""
 
@@ -221,9 +353,9 @@ def known_values(services: Services, dimension: str) -> list[str]:
     return services.cache.get_or_compute(("known-values", dimension), 0, compute, ttl=60.0)
 
 
-def _run(services: Services, q: explore.Query) -> pd.DataFrame:
+def _run(services: Services, q: explore.Query, top: int) -> tuple[pd.DataFrame, int]:
     with services.db.read() as conn:
-        return explore.run(conn, q)
+        return explore.run_top(conn, q, top)
 
 
 def _register_options(app: dash.Dash, services: Services, dim: str) -> None:

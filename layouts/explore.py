@@ -1,19 +1,23 @@
-"""The Explore page: filters, metric, group-by, bucket, chart type and the
-overlays (baseline band, anomalies, forecast), all in the URL; the chart, the
-table of exactly what is shown, CSV and JSON. The time range is the time
-bar's (layouts/timebar.py)."""
+"""The Explore page: filters, metric, group-by, top groups, bucket, chart
+type and the overlays (baseline band, anomalies, forecast), all in the URL;
+the chart, the table of exactly what is shown, CSV and JSON. The time range
+is the time bar's (layouts/timebar.py). Chart types and overlays that do not
+fit the query are shown disabled with the reason (core/charts.py)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from core import charts
+from core.charts import CHART_TYPES, OVERLAYS
+from core.query import Query
 from layouts import ids
 from layouts.executions import grid
-from layouts.figures import CHART_TYPES
 
 FILTER_DIMENSIONS = ("source", "type", "entity", "user", "status")
 METRICS = (
@@ -48,7 +52,6 @@ BUCKETS = (
     ("D", "day"),
     ("W", "week"),
 )
-OVERLAYS = ("baseline", "anomalies", "forecast")
 DEFAULTS = {
     "metric": "count",
     "field": "value",
@@ -56,7 +59,9 @@ DEFAULTS = {
     "bucket": "auto",
     "chart": "line",
     "overlays": "",
+    "top": str(charts.TOP_N),
 }
+_RULES_DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)  # chart rules read no time, only whether there are buckets
 
 
 def state_from_query(query: dict[str, str]) -> dict[str, Any]:
@@ -79,11 +84,98 @@ def state_from_query(query: dict[str, str]) -> dict[str, Any]:
         group if group in dict(GROUPS) or (group.startswith("attrs.") and 6 < len(group) <= 100) else "none"
     )
     out["overlays"] = [o for o in out["overlays"].split(",") if o in OVERLAYS]
+    out["top"] = top_from(out["top"])
     for dim in FILTER_DIMENSIONS:
         out[dim] = [v for v in query.get(dim, "").split(",") if v][:50]
     out["attr_key"] = query.get("attr_key", "")[:100]
     out["attr_value"] = query.get("attr_value", "")[:200]
     return out
+
+
+def top_from(raw: Any) -> str:
+    """How many groups to draw, from the URL or the input: 1 to
+    ``MAX_TOP_N``, else the default.
+
+    >>> top_from("25"), top_from("0"), top_from("x"), top_from(None), top_from(7)
+    ('25', '10', '10', '10', '7')
+    """
+    try:
+        n = int(str(raw))
+    except ValueError:
+        return DEFAULTS["top"]
+    return str(n) if 1 <= n <= charts.MAX_TOP_N else DEFAULTS["top"]
+
+
+def rules_query(s: dict[str, Any]) -> Query:
+    """The query the chart rules judge: metric, field, group-by and bucket of ``s``."""
+    group = s.get("group_by")
+    return Query(
+        since=_RULES_DAY,
+        until=_RULES_DAY + timedelta(days=1),
+        metric=s.get("metric") or "count",
+        field=s.get("field") or "value",
+        group_by=None if group in ("", "none", None) else group,
+        bucket=s.get("bucket") or "auto",
+    )
+
+
+def guarded(s: dict[str, Any], wanted_chart: str | None = None) -> dict[str, Any]:
+    """What the chart-type buttons and overlay switches show for the view
+    ``s``: each option (disabled ones titled with why), the chart drawn
+    (``wanted_chart``, else the first that fits) and the overlays kept, and
+    the notes that say what was refused.
+
+    >>> g = guarded({"metric": "count", "group_by": "none", "bucket": "auto", "overlays": []}, "pie")
+    >>> g["chart"], g["chart_note"]
+    ('line', 'Pie needs a group-by (it shows each group’s share); showing Line.')
+    >>> g = guarded({"metric": "p95", "group_by": "user", "bucket": "auto", "chart": "line", "overlays": ["baseline"]})
+    >>> g["overlays"], g["overlay_note"]
+    ([], 'Baseline band off: the overlays judge one series; remove the group-by to use them.')
+    """
+    q = rules_query(s)
+    chart, chart_note = charts.resolve_chart(q, wanted_chart or DEFAULTS["chart"])
+    if wanted_chart is None:  # nothing asked for: the first type that fits, without a note
+        chart_note = None
+    wanted = list(s.get("overlays") or [])
+    kept = charts.usable_overlays(q, wanted)
+    overlay_opts = charts.overlay_options(q)
+    reason = next((o.reason for o in overlay_opts if not o.enabled), "")
+    dropped = [charts.OVERLAY_LABELS[o] for o in wanted if o not in kept]
+    overlay_note = (
+        f"{', '.join(dropped).capitalize()} off: the overlays {reason}."
+        if dropped
+        else f"The overlays {reason}."
+        if reason
+        else None
+    )
+    return {
+        "chart": chart,
+        "chart_note": chart_note,
+        "chart_options": [
+            {
+                "label": html.Span(o.chart.title(), title=f"{o.chart.title()} {o.reason}" if o.reason else None),
+                "value": o.chart,
+                "disabled": not o.enabled,
+            }
+            for o in charts.chart_options(q)
+        ],
+        "overlays": kept,
+        "overlay_options": [
+            {"label": charts.OVERLAY_LABELS[o.chart], "value": o.chart, "disabled": not o.enabled} for o in overlay_opts
+        ],
+        "overlay_note": overlay_note,
+    }
+
+
+def url_state(s: dict[str, Any]) -> dict[str, Any]:
+    """The view ``s`` as the URL keeps it: the chart type only when it is not
+    the one the query gets by default (line, else the first type that fits).
+
+    >>> url_state({"metric": "count", "group_by": "none", "bucket": "none", "chart": "bar"})["chart"]
+    ''
+    """
+    natural = guarded(s)["chart"]
+    return {**s, "chart": "" if s.get("chart") == natural else s.get("chart")}
 
 
 def _select(id_: str, options: tuple[tuple[str, str], ...], value: str, label: str) -> dbc.Col:
@@ -130,6 +222,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
         ],
         md=2,
     )
+    g = guarded(s, query["chart"][:40] if query.get("chart") else None)
     controls = [
         _select(ids.EX_METRIC, METRICS, s["metric"], "metric"),
         _select(ids.EX_FIELD, FIELDS, s["field"], "of field"),
@@ -139,31 +232,48 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
             s["group_by"],
             "group by",
         ),
+        dbc.Col(
+            html.Div(
+                [
+                    dbc.Label("top groups", html_for=ids.EX_TOP, className="small text-body-secondary mb-1"),
+                    dbc.Input(
+                        id=ids.EX_TOP,
+                        type="number",
+                        min=1,
+                        max=charts.MAX_TOP_N,
+                        step=1,
+                        value=int(s["top"]),
+                        size="sm",
+                        debounce=True,
+                    ),
+                ],
+                title=f"With a group-by, draw the largest groups only (1 to {charts.MAX_TOP_N});"
+                " counts and sums of the rest become one series, other",
+            ),
+            md=1,
+        ),
         _select(ids.EX_BUCKET, BUCKETS, s["bucket"], "bucket"),
         dbc.Col(
             [
                 dbc.Label("show", className="small text-body-secondary mb-1"),
                 dbc.Checklist(
                     id=ids.EX_OVERLAYS,
-                    options=[
-                        {"label": "baseline band", "value": "baseline"},
-                        {"label": "anomalies", "value": "anomalies"},
-                        {"label": "forecast", "value": "forecast"},
-                    ],
-                    value=s["overlays"],
+                    options=g["overlay_options"],
+                    value=g["overlays"],
                     inline=True,
                     switch=True,
                 ),
+                html.Div(g["overlay_note"], id=ids.EX_OVERLAY_NOTE, className="small text-body-secondary"),
             ],
-            md=2,
+            md=3,
         ),
     ]
     chart_types = dbc.RadioItems(
         id=ids.EX_CHART_TYPE,
-        options=[{"label": c.title(), "value": c} for c in CHART_TYPES],
-        value=s["chart"],
+        options=g["chart_options"],
+        value=g["chart"],
         inline=True,
-        className="ms-auto",
+        className="ms-auto pb-chart-types",
         input_class_name="btn-check",
         label_class_name="btn btn-sm btn-outline-primary",
         label_checked_class_name="active",
@@ -185,12 +295,19 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                     ),
                     dbc.CardBody(
                         [
+                            html.Div(
+                                g["chart_note"],
+                                id=ids.EX_CHART_NOTE,
+                                className="small alert alert-info py-1 px-2 mb-2" if g["chart_note"] else None,
+                                role="status",
+                            ),
                             html.Div(id=ids.EX_ERROR),
                             dcc.Loading(
                                 dcc.Graph(id=ids.EX_CHART, config={"displaylogo": False}),
                                 type="dot",
                                 delay_show=800,  # a refresh tick redraws in place, without a spinner
                             ),
+                            html.Div(id=ids.EX_NOTES, className="small text-body-secondary"),
                             html.Div(id=ids.EX_FORECAST, className="small text-body-secondary"),
                         ]
                     ),

@@ -6,11 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import plotly.colors
 import plotly.graph_objects as go
 
 from layouts import format
 
 ACCENT = "#3b6cf6"
+MUTED = "#868e96"
+PALETTE = plotly.colors.qualitative.Plotly  # ten; a group-by draws at most the top ten by default
 STATUS_COLOURS = {"success": "#2f9e44", "failure": "#e03131", "neutral": "#868e96"}
 
 
@@ -80,9 +83,6 @@ def live_stream() -> go.Figure:
     return fig
 
 
-CHART_TYPES = ("line", "bar", "area", "pie", "heatmap")
-
-
 def explore(
     rows: list[dict[str, Any]],
     *,
@@ -90,38 +90,74 @@ def explore(
     band: list[dict[str, Any]] | None = None,
     anomalies: list[dict[str, Any]] | None = None,
     title: str = "",
+    buckets: list[str] | None = None,
+    missing: float | None = None,
+    stack: bool = False,
+    unit: str = "number",
+    digits: int = format.SIGNIFICANT,
+    muted: tuple[str, ...] = (),
     dark: bool = False,
 ) -> go.Figure:
     """The Explore chart from query rows (``bucket``? ``group``? ``value``).
 
-    Time series draw one trace per group; ``pie`` sums per group (or per
-    bucket); ``heatmap`` lays groups against buckets. ``band`` rows
+    Time series draw one trace per group over ``buckets`` (every bucket of
+    the range, when given): a bucket without a row is ``missing``, 0 for
+    counts and None, a gap, for values measured on events. ``stack`` stacks
+    grouped areas and bars (metrics that add up over groups). ``pie`` sums
+    per group; ``heatmap`` lays groups against buckets. ``band`` rows
     (``bucket, lower, upper``) shade the baseline, ``anomalies`` rows
-    (``bucket, value, reason``) are marked.
+    (``bucket, value, reason``) are marked. Hover text and the value axis
+    follow ``unit`` (``layouts.format.by_unit``), to ``digits`` significant
+    digits. Groups named in ``muted`` (the sum of the rest) are grey.
 
-    >>> rows = [{"bucket": "t1", "group": "a", "value": 1}, {"bucket": "t2", "group": "a", "value": 2}]
-    >>> [t.type for t in explore(rows, chart="bar").data]
-    ['bar']
+    >>> rows = [{"bucket": "t1", "group": "a", "value": 1}, {"bucket": "t3", "group": "a", "value": 2}]
+    >>> f = explore(rows, chart="line", buckets=["t1", "t2", "t3"])
+    >>> list(f.data[0].y), f.data[0].connectgaps
+    ([1, None, 2], False)
     """
     fig = go.Figure()
     timed = bool(rows) and "bucket" in rows[0]
     grouped = bool(rows) and "group" in rows[0]
+
+    def text(v: Any) -> str:
+        return format.by_unit(v, unit, digits)
+
     if chart == "pie":
-        key = "group" if grouped else "bucket" if timed else None
         totals: dict[str, float] = {}
         for r in rows:
-            label = str(r.get(key, "all")) if key else "all"
+            label = str(r["group"]) if grouped else "all"
             totals[label] = totals.get(label, 0.0) + float(r["value"] or 0)
-        fig.add_trace(go.Pie(labels=list(totals), values=list(totals.values()), hole=0.45))
+        fig.add_trace(
+            go.Pie(
+                labels=list(totals),
+                values=list(totals.values()),
+                hole=0.45,
+                text=[text(v) for v in totals.values()],
+                textinfo="percent",
+                sort=False,  # the groups' own order: largest first, the rest last
+                marker={"colors": _colours(list(totals), muted)},
+                hovertemplate="%{label}<br>%{text} · %{percent}<extra></extra>",
+            )
+        )
         fig = _layout(fig, dark=dark, height=380)
         fig.update_layout(showlegend=True)
         return fig
     if chart == "heatmap" and timed and grouped:
-        buckets = sorted({r["bucket"] for r in rows})
-        groups = sorted({str(r["group"]) for r in rows})
+        xs = buckets or sorted({r["bucket"] for r in rows})
+        groups = list(dict.fromkeys(str(r["group"]) for r in rows))
         cell = {(r["bucket"], str(r["group"])): r["value"] for r in rows}
-        z = [[cell.get((b, g)) for b in buckets] for g in groups]
-        fig.add_trace(go.Heatmap(x=buckets, y=groups, z=z, colorscale="Blues"))
+        z = [[cell.get((b, g), missing) for b in xs] for g in groups]
+        fig.add_trace(
+            go.Heatmap(
+                x=xs,
+                y=groups,
+                z=z,
+                text=[[text(v) for v in line] for line in z],
+                colorscale="Blues",
+                hovertemplate="%{y}<br>%{x}<br>%{text}<extra></extra>",
+            )
+        )
+        fig.update_yaxes(autorange="reversed")  # the largest group on top, as in the legend
         return _layout(fig, dark=dark, height=max(280, 28 * len(groups) + 80))
     if band:
         xs = [b["bucket"] for b in band]
@@ -138,28 +174,46 @@ def explore(
                 line={"width": 0},
                 fill="tonexty",
                 fillcolor="rgba(59,108,246,0.15)",
-                hoverinfo="skip",
+                customdata=[text(b["upper"]) for b in band],
+                text=[text(b["lower"]) for b in band],
+                hovertemplate="baseline %{text} to %{customdata}<extra></extra>",
                 name="baseline band",
             )
         )
     series: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         series.setdefault(str(r["group"]) if grouped else "value", []).append(r)
+    colours = dict(zip(series, _colours(list(series), muted))) if grouped else {}
     for name, points in series.items():
-        x = [p["bucket"] for p in points] if timed else [name]
-        y = [p["value"] for p in points]
-        if chart == "bar" or not timed:
-            fig.add_trace(go.Bar(x=x, y=y, name=name))
+        if timed:
+            values = {p["bucket"]: p["value"] for p in points}
+            x = buckets or list(values)
+            y = [values.get(b, missing) for b in x]
         else:
+            x, y = [name], [p["value"] for p in points]
+        hover = "%{x}<br>%{text}<extra>" + name.replace("%", "%%")[:40] + "</extra>"
+        labels = [text(v) for v in y]
+        colour = colours.get(name, ACCENT)
+        if chart == "bar" or not timed:
             fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=y,
-                    name=name,
-                    mode="lines+markers" if len(x) < 60 else "lines",
-                    fill="tozeroy" if chart == "area" else None,
-                )
+                go.Bar(x=x, y=y, name=name, text=labels, textposition="none", hovertemplate=hover, marker_color=colour)
             )
+            continue
+        shown = sum(v is not None for v in y)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                name=name,
+                text=labels,
+                hovertemplate=hover,
+                connectgaps=False,
+                line={"color": colour} if colour else None,
+                mode="lines+markers" if shown < 60 else "lines",
+                stackgroup="total" if chart == "area" and stack and grouped else None,
+                fill="tozeroy" if chart == "area" and not (stack and grouped) else None,
+            )
+        )
     if anomalies:
         fig.add_trace(
             go.Scatter(
@@ -175,10 +229,42 @@ def explore(
     fig = _layout(fig, dark=dark, height=380)
     fig.update_layout(
         showlegend=grouped or bool(band) or bool(anomalies),
-        barmode="group",
+        barmode="stack" if stack else "group",
         title={"text": title, "x": 0.01, "font": {"size": 14}},
+        # Below the plot: a phone's width goes to the chart, not to eleven names.
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
     )
+    if unit == DURATION_UNIT:
+        highest = max([float(r["value"]) for r in rows if r["value"] is not None], default=0.0)
+        if stack:  # stacked groups reach the largest sum per bucket
+            sums: dict[str, float] = {}
+            for r in rows:
+                sums[r.get("bucket", "")] = sums.get(r.get("bucket", ""), 0.0) + float(r["value"] or 0)
+            highest = max(sums.values(), default=highest)
+        highest = max([highest, *(float(b["upper"]) for b in band or [] if b["upper"] is not None)])
+        fig.update_yaxes(**duration_axis(highest * 1.05))
+    else:
+        fig.update_yaxes(**format.axis(unit))
     return fig
+
+
+DURATION_UNIT = "duration"
+
+
+def _colours(names: list[str], muted: tuple[str, ...]) -> list[str]:
+    """A colour per group: the palette in order, grey for the ``muted`` (the rest), which takes no turn.
+
+    >>> _colours(["a", "other", "b"], ("other",)) == [PALETTE[0], MUTED, PALETTE[1]]
+    True
+    """
+    out, turn = [], 0
+    for name in names:
+        if name in muted:
+            out.append(MUTED)
+        else:
+            out.append(PALETTE[turn % len(PALETTE)])
+            turn += 1
+    return out
 
 
 def metric_trend(

@@ -238,3 +238,58 @@ def value(v: Any) -> str:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return number(v)
     return str(v)
+
+
+def significant(value: Any, digits: int = 3) -> float | None:
+    """``value`` rounded to ``digits`` significant digits: what a number
+    known to that precision (a percentile from histogram buckets) may show.
+
+    >>> significant(469.5061), significant(0.0123456), significant(123456.0), significant(0), significant(None)
+    (470.0, 0.0123, 123000.0, 0.0, None)
+    """
+    v = _real(value)
+    if v is None or math.isinf(v) or v == 0:
+        return v
+    return round(v, digits - 1 - math.floor(math.log10(abs(v))))
+
+
+UNITS = ("count", "rate", "percent", "duration", "number")
+
+
+def by_unit(value: Any, unit: str, digits: int = SIGNIFICANT) -> str:
+    """A value written for its unit (see ``core.charts.unit``): a count
+    whole, a rate per minute, a percentage, a duration (ms) in human units,
+    any other number to ``digits`` significant digits.
+
+    >>> by_unit(1234, "count"), by_unit(0.42857, "rate"), by_unit(97.123, "percent")
+    ('1,234', '0.4286 /min', '97 %')
+    >>> by_unit(469.5061, "duration"), by_unit(469.5061, "number", 3), by_unit(None, "count")
+    ('470 ms', '470', '–')
+    """
+    if unit == "count":
+        return integer(value) if _real(value) is None or float(value) == round(float(value)) else number(value)
+    if unit == "rate":
+        text = number(value, digits)
+        return text if text == MISSING else f"{text} /min"
+    if unit == "percent":
+        return percent(value)
+    if unit == "duration":
+        v = _real(value)
+        return duration(v if v is None else significant(v, digits))
+    return number(value, digits)
+
+
+def axis(unit: str) -> dict[str, Any]:
+    """Plotly axis settings for values of ``unit`` (durations excepted: their
+    ticks depend on the largest value, ``layouts.figures.duration_axis``).
+
+    >>> axis("percent"), axis("number")
+    ({'ticksuffix': ' %'}, {'tickformat': ',~r'})
+    """
+    if unit == "percent":  # not from zero: 92 % to 99 % would be a flat line at the top
+        return {"ticksuffix": " %"}
+    if unit == "rate":
+        return {"ticksuffix": " /min", "rangemode": "tozero", "tickformat": ",~r"}
+    if unit == "count":
+        return {"rangemode": "tozero", "tickformat": ",~r"}
+    return {"tickformat": ",~r"}

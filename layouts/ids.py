@@ -63,6 +63,10 @@ EX_CSV = "ex-csv"
 EX_JSON = "ex-json"
 EX_SCHEDULE = "ex-schedule"
 EX_DOWNLOAD = "ex-download"
+EX_TOP = "ex-top"  # how many groups are drawn (top N by total)
+EX_CHART_NOTE = "ex-chart-note"  # why the chart shown is not the one asked for
+EX_OVERLAY_NOTE = "ex-overlay-note"  # why the overlays are off
+EX_NOTES = "ex-notes"  # under the chart: groups left out or summed, precision
 
 
 def ex_filter(dimension: str) -> str:

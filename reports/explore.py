@@ -5,10 +5,16 @@ entity or status; buckets of a minute or more): the work is then
 O(buckets), whatever the number of events. Everything else (users, attrs,
 sub-minute buckets, percentiles of ``value``) reads raw events, bounded by
 ``MAX_RAW_ROWS``.
+
+A grouped chart draws the top groups only (:func:`run_top`): ranked first
+over the whole range (in SQL, one row per group), then only those groups
+are fetched per bucket, and the rest become one "other" series when the
+metric adds up over groups.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -18,9 +24,11 @@ import pandas as pd
 from sqlalchemy import Connection
 
 from analytics.breakdowns import MISSING_LABEL, classify_statuses
-from analytics.buckets import bucket_keys, bucket_seconds
+from analytics.buckets import bucket_index, bucket_keys, bucket_seconds
 from analytics.histogram import percentiles_from_hist
+from core.charts import ADDITIVE
 from core.errors import TooLarge
+from core.filters import DIMENSIONS
 from core.query import BUCKETS as BUCKETS  # re-exported: the pages and jobs read them here
 from core.query import FIELDS as FIELDS
 from core.query import METRICS as METRICS
@@ -28,6 +36,7 @@ from core.query import Query as Query
 from data import queries
 
 MAX_RAW_ROWS = 500_000
+OTHER_LABEL = "other"
 _WEEK_OFFSET = 4 * 86400  # 1970-01-01 was a Thursday; weeks start on Monday
 
 
@@ -49,6 +58,103 @@ def run(conn: Connection, q: Query) -> pd.DataFrame:
     cols = (["bucket"] if q.freq else []) + (["group"] if q.group_by else []) + ["value"]
     df = df[cols].sort_values(cols[:-1] or ["value"], ascending=bool(cols[:-1])).reset_index(drop=True)
     return df
+
+
+def run_top(conn: Connection, q: Query, n: int) -> tuple[pd.DataFrame, int]:
+    """The rows of ``q`` for its ``n`` largest groups, largest first, and
+    how many groups were left out of them.
+
+    Groups rank by their total over the whole range: the metric's own for a
+    count, rate or sum, the number of events for any other metric. For a
+    count, rate or sum the left-out groups are summed into one series named
+    ``other`` (the whole, ungrouped, minus the top groups, per bucket); a
+    mean, percentile, minimum, maximum or success rate of the rest is no sum
+    of theirs, so they are left out and the caller says so.
+    """
+    if not q.group_by:
+        return run(conn, q), 0
+    totals = group_totals(conn, q)
+    if len(totals) <= n:
+        return run(conn, q), 0
+    top = list(totals.index[:n])
+    only = _only(q, top)
+    fetched = run(conn, only)
+    shown = fetched[fetched["group"].isin(top)]
+    if q.metric in ADDITIVE:
+        label = OTHER_LABEL if OTHER_LABEL not in top else f"({OTHER_LABEL})"
+        if only == q:  # every group was fetched: the rest is summed from them
+            keys = ["bucket"] if q.freq else []
+            others = fetched[~fetched["group"].isin(top)]
+            rest = (
+                others.groupby(keys)["value"].sum().reset_index()
+                if keys
+                else pd.DataFrame({"value": [others["value"].sum()]})
+            ).assign(group=label)
+        else:
+            rest = _rest(run(conn, dataclasses.replace(q, group_by=None)), shown, label)
+        cols = list(shown.columns)
+        shown = pd.concat([shown, rest[cols]], ignore_index=True) if len(rest) else shown
+        if q.metric == "count":
+            shown = shown.astype({"value": "int64"})
+    # Largest group first (legend and table alike), the rest last.
+    rank = shown["group"].map({g: i for i, g in enumerate(top)}).fillna(len(top))
+    keys = ["_rank"] + (["bucket"] if q.freq else [])
+    shown = shown.assign(_rank=rank).sort_values(keys, kind="stable").drop(columns="_rank")
+    return shown.reset_index(drop=True), len(totals) - n
+
+
+def group_totals(conn: Connection, q: Query) -> pd.Series:
+    """Each group's total over the range of ``q`` (see :func:`run_top`),
+    largest first (ties by name)."""
+    assert q.group_by
+    rank = dataclasses.replace(q, bucket="none", metric="sum" if q.metric == "sum" else "count")
+    if not rank.uses_rollups() and rank.group_by in DIMENSIONS and rank.attr_key is None:
+        # Count in the database: one row per group (and per half of the range), not every event.
+        df = queries.event_counts(
+            conn,
+            since=q.since,
+            until=q.until,
+            bucket_seconds=int(_span_seconds(q)) + 1,
+            filters=q.filters,
+            group_by=rank.group_by,
+        )
+        df["group"] = df["group"].astype(str).replace("", MISSING_LABEL)
+        totals = df.groupby("group")["count"].sum().astype("float64")
+    else:
+        df = run(conn, rank)
+        totals = df.set_index("group")["value"].astype("float64").fillna(0.0)
+    order = sorted(totals.index, key=lambda g: (-totals[g], str(g)))
+    return totals.reindex(order)
+
+
+def _only(q: Query, groups: list[str]) -> Query:
+    """``q`` restricted to ``groups`` when the database can filter on them."""
+    if q.group_by not in DIMENSIONS or MISSING_LABEL in groups:
+        return q
+    filters = dataclasses.replace(q.filters, **{q.group_by: tuple(groups)})
+    return dataclasses.replace(q, filters=filters)
+
+
+def _rest(whole: pd.DataFrame, shown: pd.DataFrame, label: str) -> pd.DataFrame:
+    """The whole minus the shown groups, per bucket (or over the range)."""
+    if "bucket" in whole.columns:
+        parts = shown.groupby("bucket")["value"].sum()
+        total = whole.set_index("bucket")["value"]
+        rest = (total - parts.reindex(total.index, fill_value=0)).reset_index()
+    else:
+        rest = pd.DataFrame({"value": [float(whole["value"].sum()) - float(shown["value"].sum())]})
+    scale = max(1.0, float(whole["value"].abs().max() or 0.0)) if len(whole) else 1.0
+    rest = rest[rest["value"].abs() > 1e-9 * scale]  # float residue of a subtraction is no event
+    return rest.assign(group=label)
+
+
+def bucket_starts(q: Query) -> list[str]:
+    """Every bucket of ``q``'s range (ISO 8601, as :func:`to_records` writes
+    them), so that a chart shows the buckets without rows; none unbucketed."""
+    freq = q.freq
+    if not freq:
+        return []
+    return [t.isoformat() for t in bucket_index(q.since, q.until, freq, q.tz)]
 
 
 def _span_seconds(q: Query) -> float:

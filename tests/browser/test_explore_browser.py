@@ -60,6 +60,7 @@ def test_a_shared_url_reloads_to_the_same_view(page: Page, explore_server: Any) 
     assert parse_qs(urlparse(page.url).query) == parse_qs(urlparse(url).query)
 
     # "Schedule…" carries this view to the Exports page's form.
+    expect(page.locator("#ex-schedule")).to_have_attribute("href", re.compile(r"^/exports\?query="))
     page.locator("#ex-schedule").click()
     expect(page).to_have_url(re.compile(r"/exports\?query="))
     expect(page.locator("#exp-query")).to_have_value(re.compile("metric=sum"))
@@ -82,3 +83,63 @@ def test_the_csv_download_has_exactly_the_rows_shown(page: Page, explore_server:
 def test_an_empty_result_says_what_to_do(page: Page, explore_server: Any) -> None:
     page.goto(explore_server.url + "/explore?source=nothing-here")
     expect(page.locator("#ex-error")).to_contain_text("No events match")
+
+
+def test_pie_is_disabled_with_its_reason_for_an_ungrouped_time_series(page: Page, explore_server: Any) -> None:
+    page.goto(explore_server.url + "/explore?window=24h")
+    expect(page.locator("#ex-summary")).to_contain_text("rows")
+    pie = page.locator("#ex-chart-type input[value='pie']")
+    expect(pie).to_be_disabled()
+    expect(page.locator("#ex-chart-type label", has_text="Pie").locator("span")).to_have_attribute(
+        "title", re.compile("needs a group-by")
+    )
+    expect(page.locator("#ex-chart-type input[value='line']")).to_be_enabled()
+    # Grouped, the pie is there to pick.
+    page.locator("#ex-group").select_option("source")
+    expect(pie).to_be_enabled()
+    page.locator("#ex-chart-type label", has_text="Pie").click()
+    expect(page.locator("#ex-chart .pielayer path.surface")).to_have_count(2)
+    # Without the group-by again, the page falls back to a line and says so.
+    page.locator("#ex-group").select_option("none")
+    expect(page.locator("#ex-chart-note")).to_contain_text("Pie needs a group-by")
+    expect(page.locator("#ex-chart-type input[value='line']")).to_be_checked()
+
+
+def test_an_impossible_chart_type_in_the_url_falls_back_with_a_note(page: Page, explore_server: Any) -> None:
+    page.goto(explore_server.url + "/explore?window=24h&chart=heatmap")
+    expect(page.locator("#ex-chart-note")).to_have_text("Heatmap needs a group-by (groups against time); showing Line.")
+    expect(page.locator("#ex-chart-type input[value='line']")).to_be_checked()
+    expect(page.locator("#ex-chart .scatterlayer .trace")).to_have_count(1)
+    expect(page).to_have_url(explore_server.url + "/explore")  # the URL says what is drawn
+
+
+@pytest.fixture
+def many_users_server(sqlite_server: Any) -> Any:
+    """14 users in the last hours: user u00 with 14 scans, u01 with 13, ... u13 with one."""
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    events = [
+        {"ts": (now - timedelta(minutes=9 * i)).isoformat(), "type": "scan", "source": "scanner", "user": f"u{u:02d}"}
+        for u in range(14)
+        for i in range(14 - u)
+    ]
+    sqlite_server.post("/api/events", json=events)
+    return sqlite_server
+
+
+def test_grouping_by_user_draws_the_ten_largest_and_other(page: Page, many_users_server: Any) -> None:
+    page.goto(many_users_server.url + "/explore?window=24h&group_by=user&overlays=baseline")
+    traces = page.locator("#ex-chart .scatterlayer .trace")
+    expect(traces).to_have_count(11)
+    names = page.locator("#ex-chart .legend .traces .legendtext")
+    expect(names).to_have_count(11)
+    assert "other" in names.all_text_contents() and "u10" not in names.all_text_contents()
+    expect(page.locator("#ex-notes")).to_contain_text("the other 4 are summed as one series, other")
+    # The overlays judge one series: off, and the page says why.
+    expect(page.locator("#ex-overlays input[value='baseline']")).to_be_disabled()
+    expect(page.locator("#ex-overlays input[value='baseline']")).not_to_be_checked()
+    expect(page.locator("#ex-overlay-note")).to_contain_text("remove the group-by")
+    # top= draws more or fewer.
+    page.locator("#ex-top").fill("3")
+    page.locator("#ex-top").press("Enter")
+    expect(traces).to_have_count(4)
+    expect(page).to_have_url(re.compile(r"top=3"))

@@ -45,6 +45,40 @@ def test_explore_marks_anomalies_and_shades_the_baseline() -> None:
     assert list(fig.data[-1].text) == ["high"]
 
 
+BUCKETS = ["2026-11-22T10:00:00+00:00", "2026-11-22T11:00:00+00:00", "2026-11-22T12:00:00+00:00"]
+
+
+def test_explore_shows_a_missing_bucket_as_a_gap_for_values_and_as_zero_for_counts() -> None:
+    rows = [{"bucket": BUCKETS[0], "value": 4.0}, {"bucket": BUCKETS[2], "value": 6.0}]
+    gaps = figures.explore(rows, buckets=BUCKETS, missing=None).data[0]
+    assert (list(gaps.x), list(gaps.y), gaps.connectgaps) == (BUCKETS, [4.0, None, 6.0], False)
+    zeros = figures.explore(rows, buckets=BUCKETS, missing=0).data[0]
+    assert list(zeros.y) == [4.0, 0, 6.0]
+
+
+def test_explore_stacks_grouped_areas_and_bars_of_metrics_that_add_up() -> None:
+    area = figures.explore(ROWS, chart="area", stack=True, buckets=BUCKETS[:2], missing=0)
+    assert [t.stackgroup for t in area.data] == ["total", "total"] and area.data[0].fill is None
+    assert list(area.data[1].y) == [2, 0]  # scan had no event at 11:00
+    assert figures.explore(ROWS, chart="bar", stack=True).layout.barmode == "stack"
+
+
+def test_explore_writes_hover_text_and_the_axis_by_unit() -> None:
+    rows = [{"bucket": BUCKETS[0], "value": 469.5061}, {"bucket": BUCKETS[1], "value": 1_600_000.0}]
+    fig = figures.explore(rows, unit="duration", digits=3)
+    assert list(fig.data[0].text) == ["470 ms", "26 min 40 s"]
+    assert fig.layout.yaxis.ticktext[-1].endswith("min")  # duration ticks, not 1.6M
+    rate = figures.explore([{"bucket": BUCKETS[0], "value": 0.5}], unit="rate")
+    assert list(rate.data[0].text) == ["0.5 /min"] and rate.layout.yaxis.ticksuffix == " /min"
+
+
+def test_explore_draws_the_rest_of_the_groups_in_grey() -> None:
+    rows = [*ROWS, {"bucket": BUCKETS[0], "group": "other", "value": 9}]
+    fig = figures.explore(rows, muted=("other",))
+    assert fig.data[-1].name == "other" and fig.data[-1].line.color == figures.MUTED
+    assert [t.line.color for t in fig.data[:2]] == list(figures.PALETTE[:2])  # the grey takes no colour of theirs
+
+
 def test_explore_with_no_rows_is_an_empty_chart() -> None:
     assert figures.explore([], chart="line").data == ()
 

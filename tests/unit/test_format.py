@@ -144,3 +144,50 @@ def test_the_alerts_page_writes_values_and_times_as_the_other_pages_do() -> None
     assert alerts_format.when("2026-01-02T03:04:05.678+00:00") == fmt.timestamp("2026-01-02T03:04:05.678+00:00")
     now = datetime(2026, 1, 1, 2, 5, tzinfo=timezone.utc)
     assert alerts_format.ago("2026-01-01T00:00:00+00:00", now) == "2 h 5 min ago"
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "rounded"),
+    [
+        (469.5061, 3, 470.0),
+        (1234.5678, 3, 1230.0),
+        (0.00098765, 3, 0.000988),
+        (-2.34567, 2, -2.3),
+        (99.96, 3, 100.0),
+        (float("inf"), 3, float("inf")),
+    ],
+)
+def test_significant_rounds_to_the_digits_a_histogram_resolves(value: float, digits: int, rounded: float) -> None:
+    assert fmt.significant(value, digits) == rounded
+
+
+@pytest.mark.parametrize("missing", MISSING)
+def test_significant_and_by_unit_keep_a_missing_value_missing(missing: object) -> None:
+    assert fmt.significant(missing) is None
+    for unit in fmt.UNITS:
+        assert fmt.by_unit(missing, unit) == "–", unit
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "digits", "text"),
+    [
+        (12, "count", 4, "12"),
+        (12345, "count", 4, "12,345"),
+        (2.5, "count", 4, "2.5"),  # an average count per bucket is not rounded to whole
+        (0.0333333, "rate", 4, "0.03333 /min"),
+        (99.5, "percent", 4, "100 %"),
+        (469.5061, "duration", 3, "470 ms"),
+        (61_234.0, "duration", 3, "1 min 1 s"),
+        (469.5061, "number", 3, "470"),
+        (469.5061, "number", 4, "469.5"),
+    ],
+)
+def test_by_unit_writes_a_value_for_what_it_measures(value: float, unit: str, digits: int, text: str) -> None:
+    assert fmt.by_unit(value, unit, digits) == text
+
+
+def test_axis_settings_suffix_rates_and_percentages_and_start_counts_at_zero() -> None:
+    assert fmt.axis("rate")["ticksuffix"] == " /min"
+    assert fmt.axis("percent")["ticksuffix"] == " %"
+    assert fmt.axis("count")["rangemode"] == "tozero"
+    assert "rangemode" not in fmt.axis("number")  # a value may be negative
