@@ -76,6 +76,12 @@ def error_response(status: int, message: str, errors: list[dict[str, Any]] | Non
 
 def read_json() -> Any:
     """The request body parsed as strict JSON (no NaN/Infinity, valid UTF-8)."""
+    return parse_json(read_body())
+
+
+def read_body() -> bytes:
+    """The request body of a JSON request, as bytes: refused when it is not
+    sent as JSON, is larger than the limit or is empty."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise ApiError(415, "send the body as JSON with 'Content-Type: application/json'")
@@ -89,6 +95,11 @@ def read_json() -> Any:
         raise ApiError(413, _too_large(), close=True) from None
     if not raw.strip():
         raise ApiError(400, "the request body is empty; send a JSON document")
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` parsed as strict JSON; a 400 naming what is wrong with it."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
