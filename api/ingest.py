@@ -82,20 +82,24 @@ def event_batch(body: Any, max_batch: int, now: datetime | None = None) -> list[
     return rows
 
 
-def commit_events(rows: list[dict[str, Any]]) -> IngestResult:
-    svc = services()
+def commit_events(rows: list[dict[str, Any]], svc: Services | None = None) -> IngestResult:
+    svc = svc or services()
     result = ingest(svc.db, rows)
     svc.committed(result.stored)
     return result
+
+
+def events_answer(rows: list[dict[str, Any]], result: IngestResult) -> tuple[dict[str, Any], int]:
+    """The body and status of ``POST /api/events``: 201 when something was stored, 200 for duplicates only."""
+    body = {"accepted": len(rows), "stored": len(result.stored), "duplicates": result.duplicates, "ids": result.ids}
+    return body, 201 if result.stored else 200
 
 
 @bp.post("/api/events")
 @require_key
 def post_events() -> Response:
     rows = event_rows(read_body(), current_app.config["PULSE_MAX_BATCH"])
-    result = commit_events(rows)
-    body = {"accepted": len(rows), "stored": len(result.stored), "duplicates": result.duplicates, "ids": result.ids}
-    return json_response(body, 201 if result.stored else 200)
+    return json_response(*events_answer(rows, commit_events(rows)))
 
 
 def _optional_body() -> Any:

@@ -76,24 +76,34 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
     rejects the batch and the caller's retry (see :func:`ingest`) finds the uid
     stored.
     """
+    return insert_batches(conn, [events])[0]
+
+
+def insert_batches(conn: Connection, batches: Sequence[Sequence[dict[str, Any]]]) -> list[IngestResult]:
+    """:func:`insert_events` for several batches with the same statements, as
+    if each were inserted after the one before it (a uid of an earlier batch
+    is a duplicate in a later one)."""
     cur = _Cursor(conn)
-    uids = [uid for e in events if (uid := e.get("uid"))]
+    uids = [uid for events in batches for e in events if (uid := e.get("uid"))]
     existing = _existing_uids(cur, uids) if uids else {}
     new_rows: list[dict[str, Any]] = []
     slots: list[int | str] = []  # per input: index into new_rows, or a uid already stored
     seen: dict[str, int] = {}
-    for event in events:
-        uid = event.get("uid")
-        if uid:
-            if uid in existing:
-                slots.append(uid)
-                continue
-            if uid in seen:
-                slots.append(seen[uid])
-                continue
-            seen[uid] = len(new_rows)
-        slots.append(len(new_rows))
-        new_rows.append(_BLANK | event)
+    starts = []  # per batch: where its inputs start in slots, its new rows in new_rows
+    for events in batches:
+        starts.append((len(slots), len(new_rows)))
+        for event in events:
+            uid = event.get("uid")
+            if uid:
+                if uid in existing:
+                    slots.append(uid)
+                    continue
+                if uid in seen:
+                    slots.append(seen[uid])
+                    continue
+                seen[uid] = len(new_rows)
+            slots.append(len(new_rows))
+            new_rows.append(_BLANK | event)
     new_ids = _allocate_ids(cur, len(new_rows))
     if new_rows:
         micros = [to_micros(row["ts"]) for row in new_rows]
@@ -104,7 +114,11 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
         if cur.pg:  # wakes the live tail of every process at commit
             cur.execute("NOTIFY pulse_events")
     ids = [existing[s] if isinstance(s, str) else new_ids[s] for s in slots]
-    return IngestResult(ids=ids, stored=new_rows, duplicates=len(events) - len(new_rows))
+    results = []
+    for (first, stored_from), (end, stored_to) in zip(starts, [*starts[1:], (len(slots), len(new_rows))]):
+        stored = new_rows[stored_from:stored_to]
+        results.append(IngestResult(ids=ids[first:end], stored=stored, duplicates=end - first - len(stored)))
+    return results
 
 
 class _Cursor:
@@ -216,7 +230,7 @@ class GroupCommit:
     def _write(self, group: list[_Batch]) -> None:
         if len(group) > 1:
             try:
-                results = write_retrying(self.db, lambda conn: [insert_events(conn, b.events) for b in group])
+                results = write_retrying(self.db, lambda conn: insert_batches(conn, [b.events for b in group]))
             except Exception:  # some batch broke the shared transaction: find out which, alone
                 pass
             else:

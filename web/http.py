@@ -62,6 +62,14 @@ class ApiError(Exception):
         self.close = close  # answer, then end the connection (the body was not read)
 
 
+# On every answer: no page of Pulseboard may be framed by another site (clickjacking), nor sniffed as another type.
+SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
     return Response(data, status=status, mimetype="application/json", headers=headers)
@@ -235,8 +243,11 @@ def presented_key() -> int | None:
 
 
 def _match_key() -> int | None:
-    keys: tuple[str, ...] = current_app.config.get("PULSE_API_KEYS", ())
-    header = request.headers.get("Authorization", "")
+    return key_index(request.headers.get("Authorization", ""), current_app.config.get("PULSE_API_KEYS", ()))
+
+
+def key_index(header: str, keys: tuple[str, ...]) -> int | None:
+    """Index in ``keys`` of the key an ``Authorization`` header value presents as ``Bearer <key>``, or None."""
     scheme, _, token = header.partition(" ")
     if not keys or scheme.lower() != "bearer":
         return None

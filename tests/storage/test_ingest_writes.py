@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from data.db import Database
-from data.ingest import COPY_FROM, event_row, ingest, rollup_deltas
+from data.ingest import COPY_FROM, event_row, ingest, insert_batches, rollup_deltas
 from data.models import EVENTS, ROLLUPS, ROLLUPS_HOURLY
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -96,3 +96,15 @@ def test_a_row_the_database_refuses_fails_the_batch_whole_as_an_integrity_error(
         ingest(db, bad)
     assert stored(db, f"bad{n}") == []
     assert len(ingest(db, rows(n, f"good{n}")).stored) == n  # the connection is usable after
+
+
+def test_batches_written_together_come_out_as_if_written_one_after_another(db: Any) -> None:
+    ingest(db, rows(2, "t"))  # t-0, t-1 stored before
+    first = rows(4, "t")[1:]  # t-1 stored, t-2 and t-3 new
+    second = [*rows(5, "t")[3:], *rows(1, "other")]  # t-3 new in the first batch, t-4 and other-0 new
+    with db.write() as conn:
+        a, b = insert_batches(conn, [first, second])
+    assert (len(a.stored), a.duplicates, len(b.stored), b.duplicates) == (2, 1, 2, 1)
+    assert a.ids[2] == b.ids[0] == a.stored[1]["id"]  # t-3: stored once, by the first
+    assert [r["uid"] for r in b.stored] == ["t-4", "other-0"] and b.ids[1:] == [r["id"] for r in b.stored]
+    assert len(stored(db, "t")) == 5
