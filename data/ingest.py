@@ -444,7 +444,18 @@ def _write_rollups(cur: _Cursor, rows: list[dict[str, Any]], micros: list[int] |
     per_minute = rollup_deltas(rows, micros)
     for tier, (agg_rows, hist_rows) in (("minute", per_minute), ("hour", hourly(*per_minute))):
         rollup_sql, hist_sql = _UPSERTS[tier]
-        if agg_rows:
-            cur.executemany(rollup_sql.format(marks=cur.marks(14)), agg_rows)
-        if hist_rows:
-            cur.executemany(hist_sql.format(marks=cur.marks(7)), hist_rows)
+        for sql, values, types in ((rollup_sql, agg_rows, _ROLLUP_TYPES), (hist_sql, hist_rows, _HIST_TYPES)):
+            if not values:
+                continue
+            if cur.pg:  # one statement over arrays, one value per column: no round trip per row
+                columns = ", ".join(f"%s::{t}[]" for t in types)
+                cur.execute(
+                    sql.replace("VALUES ({marks})", f"SELECT * FROM unnest({columns})"), [list(c) for c in zip(*values)]
+                )
+            else:
+                cur.executemany(sql.format(marks=cur.marks(len(types))), values)
+
+
+_KEY_TYPES = ("bigint", "text", "text", "text", "text")
+_ROLLUP_TYPES = (*_KEY_TYPES, "bigint", "bigint", "float8", "float8", "float8", "bigint", "float8", "float8", "float8")
+_HIST_TYPES = (*_KEY_TYPES, "integer", "bigint")
