@@ -444,18 +444,23 @@ def _write_rollups(cur: _Cursor, rows: list[dict[str, Any]], micros: list[int] |
     per_minute = rollup_deltas(rows, micros)
     for tier, (agg_rows, hist_rows) in (("minute", per_minute), ("hour", hourly(*per_minute))):
         rollup_sql, hist_sql = _UPSERTS[tier]
-        for sql, values, types in ((rollup_sql, agg_rows, _ROLLUP_TYPES), (hist_sql, hist_rows, _HIST_TYPES)):
+        for sql, values, columns in ((rollup_sql, agg_rows, _ROLLUP_COLUMNS), (hist_sql, hist_rows, _HIST_COLUMNS)):
             if not values:
                 continue
-            if cur.pg:  # one statement over arrays, one value per column: no round trip per row
-                columns = ", ".join(f"%s::{t}[]" for t in types)
-                cur.execute(
-                    sql.replace("VALUES ({marks})", f"SELECT * FROM unnest({columns})"), [list(c) for c in zip(*values)]
-                )
+            if cur.pg:  # one statement over one JSON document (orjson, not the driver's per-value adaptation)
+                names = [name for name, _ in columns]
+                shape = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+                sql = sql.replace("VALUES ({marks})", f"SELECT * FROM json_to_recordset(%s::json) AS x({shape})")
+                cur.execute(sql, (orjson.dumps([dict(zip(names, v)) for v in values]).decode(),))
             else:
-                cur.executemany(sql.format(marks=cur.marks(len(types))), values)
+                cur.executemany(sql.format(marks=cur.marks(len(columns))), values)
 
 
-_KEY_TYPES = ("bigint", "text", "text", "text", "text")
-_ROLLUP_TYPES = (*_KEY_TYPES, "bigint", "bigint", "float8", "float8", "float8", "bigint", "float8", "float8", "float8")
-_HIST_TYPES = (*_KEY_TYPES, "integer", "bigint")
+_KEY_COLUMNS = (("minute", "bigint"), ("source", "text"), ("type", "text"), ("entity", "text"), ("status", "text"))
+_ROLLUP_COLUMNS = (
+    *_KEY_COLUMNS,
+    *(("count", "bigint"), ("value_count", "bigint"), ("value_sum", "float8")),
+    *(("value_min", "float8"), ("value_max", "float8"), ("dur_count", "bigint")),
+    *(("dur_sum", "float8"), ("dur_min", "float8"), ("dur_max", "float8")),
+)
+_HIST_COLUMNS = (*_KEY_COLUMNS, ("bucket", "integer"), ("count", "bigint"))
