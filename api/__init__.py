@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response
 
 from api import admin, alerts, compat, exports, forecast, ingest, openapi, query, read, read_scripts
+from api.fast_ingest import install_fast_ingest
 from api.limits import register_limits
 from api.metrics import register_metrics
 from services import Services
@@ -32,7 +33,7 @@ def register_api(server: Flask, services: Services) -> None:
     server.register_blueprint(admin.bp)
     server.register_blueprint(openapi.bp)
     install_error_handlers(server)
-    register_metrics(server, services)
+    install_fast_ingest(server, services, register_metrics(server, services))
 
     # Unknown API paths answer 404 JSON instead of falling into the pages' catch-all.
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]

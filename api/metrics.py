@@ -46,19 +46,46 @@ class AlertStates(Collector):
         yield family
 
 
-def register_metrics(server: Flask, services: Services) -> None:
+class RequestMetrics:
+    """Each request's count and latency per route (``pulseboard_http_requests``,
+    ``pulseboard_http_request_seconds``) and its self-monitoring event."""
+
+    def __init__(self, registry: CollectorRegistry, services: Services) -> None:
+        self.services = services
+        self.requests = Counter(
+            "pulseboard_http_requests", "HTTP requests", ["endpoint", "method", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "pulseboard_http_request_seconds",
+            "HTTP request latency",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        # Label children by route, kept here: prometheus_client looks them up under a lock each time.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def observe(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        key = (endpoint, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.latency.labels(endpoint),
+                self.requests.labels(endpoint, method, str(status)),
+            )
+        children[0].observe(seconds)
+        children[1].inc()
+        jobs = self.services.jobs
+        if jobs is not None and not endpoint.startswith(QUIET):
+            jobs.monitor.request(endpoint, method, status, seconds, self.services.now())
+
+
+def register_metrics(server: Flask, services: Services) -> RequestMetrics:
+    """``GET /metrics`` and the request hooks that feed it; the
+    :class:`RequestMetrics` is kept in ``server.extensions["pulseboard_metrics"]``."""
     registry = CollectorRegistry()
     events = Counter("pulseboard_events_ingested", "Events stored (committed)", registry=registry)
-    requests_total = Counter(
-        "pulseboard_http_requests", "HTTP requests", ["endpoint", "method", "status"], registry=registry
-    )
-    latency = Histogram(
-        "pulseboard_http_request_seconds",
-        "HTTP request latency",
-        ["endpoint"],
-        buckets=LATENCY_BUCKETS,
-        registry=registry,
-    )
+    request_metrics = server.extensions["pulseboard_metrics"] = RequestMetrics(registry, services)
     clients = Gauge("pulseboard_live_clients", "Open WebSocket and SSE subscribers", registry=registry)
     db_bytes = Gauge("pulseboard_database_bytes", "Size of the database", registry=registry)
     last_id = Gauge("pulseboard_last_event_id", "Id of the newest stored event", registry=registry)
@@ -76,15 +103,13 @@ def register_metrics(server: Flask, services: Services) -> None:
     def _observe(response: Response) -> Response:
         started = getattr(g, "pulse_started", None)
         if started is not None and request.url_rule is not None:
-            endpoint = request.url_rule.rule
-            seconds = time.perf_counter() - started
-            latency.labels(endpoint).observe(seconds)
-            requests_total.labels(endpoint, request.method, str(response.status_code)).inc()
-            if services.jobs is not None and not endpoint.startswith(QUIET):
-                services.jobs.monitor.request(endpoint, request.method, response.status_code, seconds, services.now())
+            request_metrics.observe(
+                request.url_rule.rule, request.method, response.status_code, time.perf_counter() - started
+            )
         return response
 
     def metrics() -> Any:
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
     server.add_url_rule("/metrics", "prometheus_metrics", metrics, methods=["GET"])
+    return request_metrics

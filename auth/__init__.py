@@ -14,6 +14,7 @@ from auth.secret import load_secret_key
 from auth.views import csrf_token, register_views
 from data.users import count_users
 from services import Services
+from web.http import SECURITY_HEADERS
 
 __all__ = ["current_role", "current_user", "csrf_token", "register_auth"]
 log = logging.getLogger(__name__)
@@ -45,10 +46,9 @@ def register_auth(server: Flask, services: Services) -> None:
 
     @server.after_request
     def _no_framing(response: Response) -> Response:
-        # No page of Pulseboard may be framed by another site (clickjacking).
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers = response.headers
+        for name, value in SECURITY_HEADERS:
+            headers.setdefault(name, value)
         return response
 
     if settings.auth:

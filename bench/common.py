@@ -439,6 +439,80 @@ def run_clients(
     return load
 
 
+def run_fixed_rate(
+    server: Server,
+    path: str,
+    rate: float,
+    seconds: float,
+    next_body: Callable[[int, int], bytes | None],
+    *,
+    clients: int = 32,
+    timeout: float = 60.0,
+) -> Load:
+    """POST at a fixed ``rate`` a second for ``seconds`` (an open loop: request ``i``
+    is due at ``start + i / rate`` whether or not earlier ones were answered),
+    from up to ``clients`` keep-alive connections. Latency runs from when a
+    request was due, so a server that falls behind shows it in full (no
+    coordinated omission); a request for which no connection was free waits."""
+    load = Load()
+    lock = threading.Lock()
+    counter = itertools.count()
+    barrier = threading.Barrier(clients + 1)
+    start: list[float] = []
+
+    def client(cid: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+        lat: list[float] = []
+        errors, first = 0, ""
+        barrier.wait()
+        t0 = start[0]
+        while True:
+            with lock:
+                i = next(counter)
+            due = t0 + i / rate
+            if due - t0 >= seconds:
+                break
+            body = next_body(cid, i)
+            if body is None:
+                break
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            try:
+                conn.request("POST", path, body, HEADERS)
+                resp = conn.getresponse()
+                data = resp.read()
+                ok = 200 <= resp.status < 300
+                if not ok and not first:
+                    first = f"HTTP {resp.status}: {data[:300]!r}"
+            except (OSError, http.client.HTTPException) as exc:
+                ok = False
+                first = first or f"{type(exc).__name__}: {exc}"
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+            lat.append(time.perf_counter() - due)
+            errors += not ok
+        conn.close()
+        with lock:
+            load.latencies.extend(lat)
+            load.errors += errors
+            load.first_error = load.first_error or first
+
+    threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(clients)]
+    for t in threads:
+        t.start()
+    cpu0, scpu0 = _process_cpu(), server.cpu_seconds()
+    start.append(time.perf_counter() + 0.05)
+    barrier.wait()
+    for t in threads:
+        while t.is_alive():
+            t.join(0.2)
+    load.elapsed = time.perf_counter() - start[0]
+    load.client_cpu, load.server_cpu = _process_cpu() - cpu0, server.cpu_seconds() - scpu0
+    load.requests = len(load.latencies)
+    return load
+
+
 def _process_cpu() -> float:
     t = os.times()
     return t.user + t.system

@@ -83,13 +83,20 @@ UTC = Annotated[datetime, AfterValidator(_utc)]
 Attrs = Annotated[dict[str, Any], AfterValidator(_attrs)]
 NoNul = AfterValidator(_no_nul)
 # String limits match the columns they land in (events.session_id is 100 wide, entity 200).
-Name = Annotated[str, Field(min_length=1, max_length=100), NoNul]
-Label = Annotated[str, Field(max_length=200), NoNul]
-Key = Annotated[str, Field(max_length=100), NoNul]
-Uid = Annotated[str, Field(min_length=1, max_length=100), NoNul]
-Status = Annotated[str, Field(max_length=50), NoNul]
+# The bare limits (checked by pydantic-core alone) serve quick_events; NoNul is a Python check.
+_Name = Annotated[str, Field(min_length=1, max_length=100)]
+_Label = Annotated[str, Field(max_length=200)]
+_Key = Annotated[str, Field(max_length=100)]
+_Uid = Annotated[str, Field(min_length=1, max_length=100)]
+_Status = Annotated[str, Field(max_length=50)]
+_Message = Annotated[str, Field(max_length=MAX_MESSAGE)]
+Name = Annotated[_Name, NoNul]
+Label = Annotated[_Label, NoNul]
+Key = Annotated[_Key, NoNul]
+Uid = Annotated[_Uid, NoNul]
+Status = Annotated[_Status, NoNul]
 RunStatus = Annotated[str, Field(min_length=1, max_length=50), NoNul]
-Message = Annotated[str, Field(max_length=MAX_MESSAGE), NoNul]
+Message = Annotated[_Message, NoNul]
 Ident = Annotated[str, Field(min_length=1, max_length=100, pattern=ID_PATTERN)]
 Finite = Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)]
@@ -119,6 +126,87 @@ class EventIn(Strict):
 
 
 EventList = TypeAdapter(list[EventIn])
+
+# attrs as most clients send them: flat, scalar values the way orjson reads them
+# (integers beyond 64 bits become floats there, so they are floats here).
+_AttrScalar = (
+    str | Annotated[int, Field(ge=-(2**63), lt=2**64)] | Annotated[float, Field(allow_inf_nan=False)] | bool | None
+)
+
+
+class _QuickEventIn(Strict):
+    """EventIn with only the checks pydantic-core makes itself; :func:`quick_events` makes the rest."""
+
+    ts: datetime | None = None
+    source: _Name = "default"
+    type: _Name
+    entity: _Label | None = None
+    user: _Label | None = None
+    session_id: _Key | None = None
+    execution_id: _Key | None = None
+    status: _Status | None = None
+    value: Finite | None = None
+    duration_ms: NonNegative | None = None
+    message: _Message | None = None
+    attrs: dict[str, _AttrScalar] | None = None
+    uid: _Uid | None = None
+
+
+_QUICK_ONE = TypeAdapter(_QuickEventIn)
+_QUICK_LIST = TypeAdapter(list[_QuickEventIn])
+_CAREFUL = (b"\\u0000", b"NaN", b"Infinity")  # a NUL in some string; what JSON has no number for
+
+
+def quick_events(raw: bytes, now: datetime) -> list[dict[str, Any]] | None:
+    """The events of a JSON body (one event or a list of them) as the rows
+    ``data.ingest`` takes, every field present, ``ts`` in UTC (``now`` when
+    not given), validated from the bytes in one pydantic-core pass; or None
+    when the body needs the careful path (``orjson`` then :data:`EventList`).
+
+    It accepts only what that path accepts, with the same values: a body with
+    anything it does not check itself (a NUL escape, ``NaN``, nested ``attrs``,
+    the ``{"events": [...]}`` form) or anything invalid gets None, so that
+    the careful path answers it, with its field-named errors.
+
+    >>> rows = quick_events(b'[{"type": "t", "ts": 0, "attrs": {"a": 1}}]', datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> rows[0]["ts"], rows[0]["source"], rows[0]["attrs"], rows[0]["uid"]
+    (datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc), 'default', {'a': 1}, None)
+    >>> quick_events(b'{"type": "t", "attrs": {"a": {"b": 1}}}', datetime(2026, 1, 1, tzinfo=timezone.utc)) is None
+    True
+    """
+    if any(token in raw for token in _CAREFUL):
+        return None
+    start = raw.lstrip()[:1]
+    try:
+        if start == b"[":
+            models = _QUICK_LIST.validate_json(raw)
+        elif start == b"{":
+            models = [_QUICK_ONE.validate_json(raw)]
+        else:
+            return None
+    except ValidationError:
+        return None
+    latest = datetime.now(timezone.utc) + FUTURE_SLACK
+    utc = timezone.utc
+    rows = []
+    for model in models:
+        row = model.__dict__  # the validated fields, in declaration order (the model is dropped)
+        ts = row["ts"]
+        if ts is None:
+            row["ts"] = now
+        else:
+            try:
+                ts = ts.replace(tzinfo=utc) if ts.tzinfo is None else ts.astimezone(utc)
+            except OverflowError:
+                return None
+            if ts < MIN_TS or ts > latest:
+                return None
+            row["ts"] = ts
+        attrs = row["attrs"]
+        if attrs is not None and len(orjson.dumps(attrs)) > MAX_ATTRS_BYTES:
+            return None
+        rows.append(row)
+    return rows
 
 
 class SessionStartIn(BaseModel):

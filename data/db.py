@@ -140,4 +140,5 @@ def _sqlite_pragmas(engine: Engine, synchronous: str, busy_timeout_ms: int) -> N
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("pulse_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver's connection: this runs before every transaction, and needs no result.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]

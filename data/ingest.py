@@ -16,19 +16,20 @@ requests would otherwise each pay.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import Connection, func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from analytics.histogram import bucket_index
-from data.models import EVENTS, to_micros
+from data.models import to_micros
 
 EVENT_COLUMNS = (
     "ts",
@@ -46,7 +47,6 @@ EVENT_COLUMNS = (
     "uid",
 )
 _UID_CHUNK = 500  # stay far below SQLite's bound-parameter limit
-events_table = EVENTS
 T = TypeVar("T")
 
 
@@ -69,35 +69,88 @@ class IngestResult:
 def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestResult:
     """Insert ``events`` and update rollups in the caller's transaction.
 
-    On PostgreSQL a concurrent writer can store the same uid between our check
-    and our insert; the unique index then rejects the batch and the caller's
-    retry (see :func:`ingest`) finds the uid stored.
+    The statements go through the driver's own cursor: a handful of prepared
+    statements per batch, with the rows converted once here rather than by
+    SQLAlchemy per row and per statement. On PostgreSQL a concurrent writer can
+    store the same uid between our check and our insert; the unique index then
+    rejects the batch and the caller's retry (see :func:`ingest`) finds the uid
+    stored.
     """
-    existing = _existing_uids(conn, [e["uid"] for e in events if e.get("uid")])
+    return insert_batches(conn, [events])[0]
+
+
+def insert_batches(conn: Connection, batches: Sequence[Sequence[dict[str, Any]]]) -> list[IngestResult]:
+    """:func:`insert_events` for several batches with the same statements, as
+    if each were inserted after the one before it (a uid of an earlier batch
+    is a duplicate in a later one)."""
+    cur = _Cursor(conn)
+    uids = [uid for events in batches for e in events if (uid := e.get("uid"))]
+    existing = _existing_uids(cur, uids) if uids else {}
     new_rows: list[dict[str, Any]] = []
     slots: list[int | str] = []  # per input: index into new_rows, or a uid already stored
     seen: dict[str, int] = {}
-    for event in events:
-        uid = event.get("uid")
-        if uid and uid in existing:
-            slots.append(uid)
-        elif uid and uid in seen:
-            slots.append(seen[uid])
-        else:
+    starts = []  # per batch: where its inputs start in slots, its new rows in new_rows
+    for events in batches:
+        starts.append((len(slots), len(new_rows)))
+        for event in events:
+            uid = event.get("uid")
             if uid:
+                if uid in existing:
+                    slots.append(uid)
+                    continue
+                if uid in seen:
+                    slots.append(seen[uid])
+                    continue
                 seen[uid] = len(new_rows)
             slots.append(len(new_rows))
-            new_rows.append({c: event.get(c) for c in EVENT_COLUMNS})
-    new_ids = _allocate_ids(conn, len(new_rows))
+            new_rows.append(_BLANK | event)
+    new_ids = _allocate_ids(cur, len(new_rows))
     if new_rows:
+        micros = [to_micros(row["ts"]) for row in new_rows]
         for row, new_id in zip(new_rows, new_ids):
             row["id"] = new_id
-        _insert_rows(conn, new_rows)
-        update_rollups(conn, new_rows)
-        if conn.dialect.name == "postgresql":  # wakes the live tail of every process at commit
-            conn.exec_driver_sql("NOTIFY pulse_events")
+        _insert_rows(cur, new_rows, micros)
+        _write_rollups(cur, new_rows, micros)
+        if cur.pg:  # wakes the live tail of every process at commit
+            cur.execute("NOTIFY pulse_events")
     ids = [existing[s] if isinstance(s, str) else new_ids[s] for s in slots]
-    return IngestResult(ids=ids, stored=new_rows, duplicates=len(events) - len(new_rows))
+    results = []
+    for (first, stored_from), (end, stored_to) in zip(starts, [*starts[1:], (len(slots), len(new_rows))]):
+        stored = new_rows[stored_from:stored_to]
+        results.append(IngestResult(ids=ids[first:end], stored=stored, duplicates=end - first - len(stored)))
+    return results
+
+
+class _Cursor:
+    """The driver's cursor of a SQLAlchemy connection, inside its transaction,
+    with the placeholder that driver takes (``?`` sqlite3, ``%s`` psycopg).
+    Driver errors are raised as SQLAlchemy raises them (``IntegrityError``...),
+    so callers see one kind of error whichever way a statement went."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.pg = conn.dialect.name == "postgresql"
+        self.mark = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+        self.dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    def marks(self, n: int) -> str:
+        return ", ".join([self.mark] * n)
+
+    @contextlib.contextmanager
+    def statement(self, sql: str) -> Iterator[Any]:
+        try:
+            yield self.cursor
+        except self.dbapi_error as exc:
+            raise DBAPIError.instance(sql, None, exc, self.dbapi_error) from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.statement(sql) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self.statement(sql) as cursor:
+            cursor.executemany(sql, rows)
 
 
 def ingest(db: Any, events: Sequence[dict[str, Any]]) -> IngestResult:
@@ -177,7 +230,7 @@ class GroupCommit:
     def _write(self, group: list[_Batch]) -> None:
         if len(group) > 1:
             try:
-                results = write_retrying(self.db, lambda conn: [insert_events(conn, b.events) for b in group])
+                results = write_retrying(self.db, lambda conn: insert_batches(conn, [b.events for b in group]))
             except Exception:  # some batch broke the shared transaction: find out which, alone
                 pass
             else:
@@ -208,15 +261,19 @@ def write_retrying(db: Any, work: Callable[[Connection], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """One driver-level executemany: the rows are converted here once rather
-    than through SQLAlchemy's per-row bind processing (3x faster on SQLite)."""
-    names = ", ".join(f'"{c}"' for c in ("id", *EVENT_COLUMNS))
-    sql = f"INSERT INTO events ({names}) VALUES ({_marks(conn, len(EVENT_COLUMNS) + 1)})"
+_BLANK = dict.fromkeys(EVENT_COLUMNS)
+_INSERT_COLUMNS = ", ".join(f'"{c}"' for c in ("id", *EVENT_COLUMNS))
+COPY_FROM = 50  # PostgreSQL: batches of at least this many rows are written with COPY
+
+
+def _insert_rows(cur: _Cursor, rows: list[dict[str, Any]], micros: list[int]) -> None:
+    """One prepared statement for the batch (``executemany``), or on PostgreSQL
+    a ``COPY`` for a large one; the rows are converted here once."""
+    dumps = orjson.dumps
     params = [
         (
             r["id"],
-            to_micros(r["ts"]),
+            ts,
             r["source"],
             r["type"],
             r["entity"],
@@ -227,15 +284,21 @@ def _insert_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
             r["value"],
             r["duration_ms"],
             r["message"],
-            None if r["attrs"] is None else orjson.dumps(r["attrs"]).decode(),
+            None if r["attrs"] is None else dumps(r["attrs"]).decode(),
             r["uid"],
         )
-        for r in rows
+        for r, ts in zip(rows, micros)
     ]
-    conn.exec_driver_sql(sql, params)
+    if cur.pg and len(params) >= COPY_FROM:
+        sql = f"COPY events ({_INSERT_COLUMNS}) FROM STDIN"
+        with cur.statement(sql) as cursor, cursor.copy(sql) as copy:
+            for row in params:
+                copy.write_row(row)
+        return
+    cur.executemany(f"INSERT INTO events ({_INSERT_COLUMNS}) VALUES ({cur.marks(len(EVENT_COLUMNS) + 1)})", params)
 
 
-def _allocate_ids(conn: Connection, n: int) -> list[int]:
+def _allocate_ids(cur: _Cursor, n: int) -> list[int]:
     """Ids for ``n`` new events, known before the insert so that one plain
     executemany writes the batch (RETURNING would cost a statement per row).
 
@@ -243,32 +306,39 @@ def _allocate_ids(conn: Connection, n: int) -> list[int]:
     ours. PostgreSQL: values drawn from the id sequence."""
     if n == 0:
         return []
-    if conn.dialect.name == "postgresql":
-        stmt = text("SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :n)")
-        return [row[0] for row in conn.execute(stmt, {"n": n})]
-    top = conn.execute(select(func.max(events_table.c.id))).scalar() or 0
+    if cur.pg:
+        stmt = "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, %s)"
+        return [row[0] for row in cur.execute(stmt, (n,))]
+    top = cur.execute("SELECT max(id) FROM events")[0][0] or 0
     return list(range(top + 1, top + 1 + n))
 
 
-def _existing_uids(conn: Connection, uids: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
+def _existing_uids(cur: _Cursor, uids: list[str]) -> dict[str, int]:
     unique = list(dict.fromkeys(uids))
+    if cur.pg:
+        return dict(cur.execute("SELECT uid, id FROM events WHERE uid = ANY(%s)", (unique,)))
+    found: dict[str, int] = {}
     for start in range(0, len(unique), _UID_CHUNK):
         chunk = unique[start : start + _UID_CHUNK]
-        stmt = select(events_table.c.uid, events_table.c.id).where(events_table.c.uid.in_(chunk))
-        found.update({uid: id_ for uid, id_ in conn.execute(stmt)})
+        found.update(cur.execute(f"SELECT uid, id FROM events WHERE uid IN ({cur.marks(len(chunk))})", chunk))
     return found
 
 
-def rollup_deltas(rows: Iterable[dict[str, Any]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def rollup_deltas(
+    rows: Iterable[dict[str, Any]], micros: Iterable[int] | None = None
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Aggregate rows into rollup increments ``(*key, count, value_count,
     value_sum, value_min, value_max, dur_count, dur_sum, dur_min, dur_max)``
     and histogram increments ``(*key, bucket, count)``, sorted by key so that
-    concurrent batches lock rollup rows in the same order (no deadlocks)."""
+    concurrent batches lock rollup rows in the same order (no deadlocks).
+    ``micros``: the rows' ``ts`` as microseconds, when already converted."""
     agg: dict[tuple[Any, ...], list[Any]] = {}
     hist: dict[tuple[Any, ...], int] = {}
-    for row in rows:
-        key = (_minute(row["ts"]), row["source"], row["type"], row["entity"] or "", row["status"] or "")
+    if micros is None:
+        rows = list(rows)
+        micros = [to_micros(row["ts"]) for row in rows]
+    for row, us in zip(rows, micros):
+        key = (us // 60_000_000 * 60, row["source"], row["type"], row["entity"] or "", row["status"] or "")
         acc = agg.get(key)
         if acc is None:
             acc = agg[key] = [0, 0, 0.0, None, None, 0, 0.0, None, None]
@@ -282,10 +352,6 @@ def rollup_deltas(rows: Iterable[dict[str, Any]]) -> tuple[list[tuple[Any, ...]]
             hkey = (*key, bucket_index(duration))
             hist[hkey] = hist.get(hkey, 0) + 1
     return [(*k, *agg[k]) for k in sorted(agg)], [(*k, n) for k, n in sorted(hist.items())]
-
-
-def _minute(ts: datetime) -> int:
-    return to_micros(ts) // 60_000_000 * 60
 
 
 def _accumulate(acc: list[Any], at: int, x: float) -> None:
@@ -369,16 +435,32 @@ def hourly(
     return [(*k, *agg[k]) for k in sorted(agg)], [(*k, n) for k, n in sorted(hist.items())]
 
 
-def _marks(conn: Connection, n: int) -> str:
-    return ", ".join(["%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"] * n)
-
-
 def update_rollups(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     """Add ``rows`` to the per-minute and the per-hour rollup tables."""
-    per_minute = rollup_deltas(rows)
+    _write_rollups(_Cursor(conn), list(rows))
+
+
+def _write_rollups(cur: _Cursor, rows: list[dict[str, Any]], micros: list[int] | None = None) -> None:
+    per_minute = rollup_deltas(rows, micros)
     for tier, (agg_rows, hist_rows) in (("minute", per_minute), ("hour", hourly(*per_minute))):
         rollup_sql, hist_sql = _UPSERTS[tier]
-        if agg_rows:
-            conn.exec_driver_sql(rollup_sql.format(marks=_marks(conn, 14)), agg_rows)
-        if hist_rows:
-            conn.exec_driver_sql(hist_sql.format(marks=_marks(conn, 7)), hist_rows)
+        for sql, values, columns in ((rollup_sql, agg_rows, _ROLLUP_COLUMNS), (hist_sql, hist_rows, _HIST_COLUMNS)):
+            if not values:
+                continue
+            if cur.pg:  # one statement over one JSON document (orjson, not the driver's per-value adaptation)
+                names = [name for name, _ in columns]
+                shape = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+                sql = sql.replace("VALUES ({marks})", f"SELECT * FROM json_to_recordset(%s::json) AS x({shape})")
+                cur.execute(sql, (orjson.dumps([dict(zip(names, v)) for v in values]).decode(),))
+            else:
+                cur.executemany(sql.format(marks=cur.marks(len(columns))), values)
+
+
+_KEY_COLUMNS = (("minute", "bigint"), ("source", "text"), ("type", "text"), ("entity", "text"), ("status", "text"))
+_ROLLUP_COLUMNS = (
+    *_KEY_COLUMNS,
+    *(("count", "bigint"), ("value_count", "bigint"), ("value_sum", "float8")),
+    *(("value_min", "float8"), ("value_max", "float8"), ("dur_count", "bigint")),
+    *(("dur_sum", "float8"), ("dur_min", "float8"), ("dur_max", "float8")),
+)
+_HIST_COLUMNS = (*_KEY_COLUMNS, ("bucket", "integer"), ("count", "bigint"))

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 SOURCE = "pulseboard"
 BATCH = 2000
 MAX_PENDING = 20_000  # requests recorded between flushes; beyond this they are counted, not stored
+FLUSH_CHUNK = 250  # request events per write: ingest waiting behind a flush waits for one chunk, not for all
 
 
 def purge(db: Any, *, now: datetime, retention_days: int, rollup_retention_days: int) -> dict[str, int]:
@@ -89,8 +90,8 @@ class SelfMonitor:
         with self.lock:
             rows = list(self.pending)
             self.pending.clear()
-        if rows:
-            result = ingest(self.services.db, rows)
+        for start in range(0, len(rows), FLUSH_CHUNK):
+            result = ingest(self.services.db, rows[start : start + FLUSH_CHUNK])
             self.services.committed(result.stored)
         return len(rows)
 

@@ -62,6 +62,14 @@ class ApiError(Exception):
         self.close = close  # answer, then end the connection (the body was not read)
 
 
+# On every answer: no page of Pulseboard may be framed by another site (clickjacking), nor sniffed as another type.
+SECURITY_HEADERS = (
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
     return Response(data, status=status, mimetype="application/json", headers=headers)
@@ -76,6 +84,12 @@ def error_response(status: int, message: str, errors: list[dict[str, Any]] | Non
 
 def read_json() -> Any:
     """The request body parsed as strict JSON (no NaN/Infinity, valid UTF-8)."""
+    return parse_json(read_body())
+
+
+def read_body() -> bytes:
+    """The request body of a JSON request, as bytes: refused when it is not
+    sent as JSON, is larger than the limit or is empty."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise ApiError(415, "send the body as JSON with 'Content-Type: application/json'")
@@ -89,6 +103,11 @@ def read_json() -> Any:
         raise ApiError(413, _too_large(), close=True) from None
     if not raw.strip():
         raise ApiError(400, "the request body is empty; send a JSON document")
+    return raw
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` parsed as strict JSON; a 400 naming what is wrong with it."""
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -224,8 +243,11 @@ def presented_key() -> int | None:
 
 
 def _match_key() -> int | None:
-    keys: tuple[str, ...] = current_app.config.get("PULSE_API_KEYS", ())
-    header = request.headers.get("Authorization", "")
+    return key_index(request.headers.get("Authorization", ""), current_app.config.get("PULSE_API_KEYS", ()))
+
+
+def key_index(header: str, keys: tuple[str, ...]) -> int | None:
+    """Index in ``keys`` of the key an ``Authorization`` header value presents as ``Bearer <key>``, or None."""
     scheme, _, token = header.partition(" ")
     if not keys or scheme.lower() != "bearer":
         return None

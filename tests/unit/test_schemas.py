@@ -3,10 +3,14 @@ field-named errors a ValidationError becomes."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from core.schemas import (
@@ -19,6 +23,7 @@ from core.schemas import (
     InteractionIn,
     SessionStartIn,
     field_errors,
+    quick_events,
 )
 
 UTC = timezone.utc
@@ -255,3 +260,106 @@ def test_good_component_names_match(name: str) -> None:
 @pytest.mark.parametrize("name", ["", "-cam", ".cam", "cam era", "cam/1", "x" * 101, "caméra", "cam\n"])
 def test_bad_component_names_do_not_match(name: str) -> None:
     assert not COMPONENT_NAME.match(name)
+
+
+# ------------------------------------------------------------- quick_events: the one-pass path
+
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+
+def careful(raw: bytes) -> list[dict[str, Any]] | None:
+    """What the careful path makes of a body: rows as quick_events gives them, or None when it refuses."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    items = body if isinstance(body, list) else [body]
+    try:
+        rows = [e.model_dump() for e in EventList.validate_python(items)]
+    except ValidationError:
+        return None
+    return [r | {"ts": r["ts"] or NOW} for r in rows]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with the same types (True is not 1, 1 is not 1.0)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b and getattr(a, "tzinfo", None) == getattr(b, "tzinfo", None)
+
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+texts = st.one_of(st.text(max_size=6), st.sampled_from(["", "a\x00b", "x" * 101, "é", "\\u0000"]))
+times = st.one_of(
+    st.sampled_from(["2026-06-01T10:00:00", "2026-06-01T10:00:00+05:00", "1969-12-31T23:59:59Z", "0001-01-01T00:00"]),
+    st.sampled_from(["3026-01-01T00:00:00Z", "not a time", "2026-06-01T10:00:00.123456Z"]),
+    st.integers(min_value=-10, max_value=2_000_000_000),
+    st.floats(min_value=0, max_value=2e9),
+)
+events = st.fixed_dictionaries(
+    {"type": texts},
+    optional={
+        "ts": times,
+        "source": texts,
+        "entity": texts,
+        "status": texts,
+        "uid": texts,
+        "session_id": texts,
+        "value": st.one_of(scalars, st.just(2e15)),
+        "duration_ms": st.one_of(scalars, st.just(-1.0)),
+        "message": texts,
+        "attrs": st.one_of(
+            st.none(),
+            st.dictionaries(st.text(max_size=4), scalars, max_size=4),
+            st.dictionaries(st.text(max_size=2), st.lists(scalars, max_size=2), max_size=2),
+            st.just({"big": "x" * MAX_ATTRS_BYTES}),
+            st.just([1]),
+        ),
+        "extra": scalars,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(events, st.lists(events, max_size=4)), st.booleans())
+def test_quick_events_accepts_only_what_the_careful_path_accepts_with_the_same_values(body: Any, ascii: bool) -> None:
+    raw = json.dumps(body, ensure_ascii=ascii).encode()
+    quick = quick_events(raw, NOW)
+    if quick is not None:
+        assert same(quick, careful(raw))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'[{"type": "x", "attrs": {"a": 1e400}}]',  # infinity in JSON's clothes: orjson refuses it
+        b'[{"type": "x", "attrs": {"a": NaN}}]',
+        b'[{"type": "x\\u0000"}]',
+        b'[{"type": "x", "attrs": {"a": 123456789012345678901234567890123456789}}]',
+        b'{"events": [{"type": "x"}]}',
+        b"[]",
+        b'"x"',
+    ],
+)
+def test_quick_events_leaves_bodies_it_does_not_check_itself_to_the_careful_path(raw: bytes) -> None:
+    quick = quick_events(raw, NOW)
+    assert quick is None or same(quick, careful(raw))
+
+
+def test_quick_events_reads_a_flat_batch_in_one_pass_with_every_field() -> None:
+    raw = (
+        b'[{"type": "t", "ts": "2026-06-01T10:00:00-02:00", "value": 3, "attrs": {"ok": true, "n": 2}}, {"type": "u"}]'
+    )
+    rows = quick_events(raw, NOW)
+    assert rows is not None and same(rows, careful(raw))
+    assert rows[0]["ts"] == datetime(2026, 6, 1, 12, tzinfo=UTC) and rows[1]["ts"] == NOW
+    assert rows[0]["attrs"] == {"ok": True, "n": 2} and rows[0]["value"] == 3.0 and rows[1]["source"] == "default"
