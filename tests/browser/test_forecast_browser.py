@@ -52,7 +52,8 @@ def test_the_forecast_switch_draws_the_band_beyond_now(page: Page, explore_serve
     history = drawn["value"]
     ahead = drawn["forecast"]
     assert len(ahead) == round(7 * 24 / 5)  # a fifth of the window
-    assert min(ahead) > max(history)  # the band starts where the data ends: beyond now
+    # The band starts at the bucket in progress (drawn with its count so far) and runs beyond now.
+    assert min(ahead) >= max(history) and sorted(history)[-2] < min(ahead)
     assert datetime.fromisoformat(min(ahead).replace("Z", "+00:00")) >= NOW - timedelta(hours=1)
 
     # The shared URL reloads with the forecast drawn; switching it off removes it.
@@ -66,7 +67,11 @@ def test_the_forecast_switch_draws_the_band_beyond_now(page: Page, explore_serve
 
 def test_a_grouped_view_says_why_it_has_no_forecast(page: Page, explore_server: Any) -> None:
     page.goto(explore_server.url + "/explore?window=24h&bucket=1h&group_by=source&overlays=forecast")
-    expect(page.locator("#ex-forecast")).to_contain_text("No forecast: a forecast is of one series")
+    expect(page.locator("#ex-overlay-note")).to_contain_text(
+        "Forecast off: the overlays judge one series; remove the group-by to use them."
+    )
+    expect(page.locator("#ex-forecast")).to_be_empty()
+    expect(page.locator("#ex-overlays input[value='forecast']")).to_be_disabled()
 
 
 def test_the_system_page_says_when_a_growing_disk_is_full(page: Page, sqlite_server: Any) -> None:
