@@ -44,9 +44,10 @@ ARGS = [
 ]
 VIEWPORTS: dict[str, ViewportSize] = {"": {"width": 1440, "height": 900}, "-phone": {"width": 390, "height": 844}}
 THEMES = ("light", "dark")
-# Each page of the registry: the view's name, its URL and what shows it is drawn.
-SHOWN: dict[str, tuple[str, str, str]] = {
-    "/": ("overview", "/", f"#{ids.ACTIVITY} .main-svg"),
+# Each page of the registry: the view's name, its URL and what shows it is drawn
+# (the overview: its activity and the first live events).
+SHOWN: dict[str, tuple[str, ...]] = {
+    "/": ("overview", "/", f"#{ids.ACTIVITY} .main-svg", f"#{ids.LIVE_CHART} .point"),
     "/explore": ("explore", "/explore?window=7d&group_by=source&bucket=6h&chart=area", f"#{ids.EX_CHART} .main-svg"),
     "/sessions": ("sessions", "/sessions", f"#{ids.SS_TABLE} .ag-row"),
     "/executions": ("executions", "/executions?script=etl_sync.py", f"#{ids.XS_TREND} .main-svg"),
@@ -67,7 +68,7 @@ DEEP = [
 ]
 
 
-def views(url: str) -> list[tuple[str, str, str]]:
+def views(url: str) -> list[tuple[str, ...]]:
     """Every page of the registry, then the deeper views; the session and the
     execution shown are the demo's newest."""
     missing = [p.path for p in PAGES if p.path not in SHOWN]
@@ -131,10 +132,10 @@ def shoot(url: str, out: Path, only: set[str]) -> None:
                 f"localStorage.setItem({json.dumps(ids.THEME_STORE)}, {json.dumps(json.dumps(theme))})"
             )
             page = context.new_page()
-            for name, path, ready in shots:
+            for name, path, *ready in shots:
                 page.goto(url + path)
-                page.wait_for_selector(f"html[data-bs-theme={theme}]", timeout=60_000)
-                page.wait_for_selector(ready, timeout=60_000)
+                for selector in (f"html[data-bs-theme={theme}]", *ready):
+                    page.wait_for_selector(selector, timeout=60_000)
                 page.wait_for_load_state("networkidle")
                 file = out / f"{name}{'-dark' if theme == 'dark' else ''}{suffix}.png"
                 page.screenshot(path=str(file), full_page=True)
