@@ -206,7 +206,8 @@ def live_chart() -> Any:
     shows the axis with the first points)."""
     fig = figures.live_stream()
     fig.update_yaxes(automargin=True, ticklabelstandoff=4)
-    fig.update_xaxes(showticklabels=False)
+    # At most 5 upright times: a phone's narrow chart would turn more on their side.
+    fig.update_xaxes(showticklabels=False, nticks=5, tickangle=0)
     fig.add_annotation(
         text="Waiting for live events…", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 14}
     )
