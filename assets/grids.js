@@ -6,6 +6,7 @@
  *
  * The grids built by layouts/executions.py `grid` call pinKeyColumn on their
  * rows, size changes and new columns (dash-ag-grid eventListeners).
+ * Cells format with bucketTime and groupedNumber (columnDefs valueFormatter).
  */
 (function () {
   "use strict";
@@ -34,6 +35,24 @@
     window.requestAnimationFrame(function () { fit(params.api); });
   }
 
+  /* Cell formatters (valueFormatter): a bucket's ISO time to the
+   * minute, a number as layouts/format.py `number` writes it (grouped in
+   * thousands from 1,000 on, else 4 significant digits), a missing value "–". */
+  function bucketTime(params) {
+    var v = params.value;
+    return typeof v === "string" ? v.slice(0, 16).replace("T", " ") : v == null ? "–" : String(v);
+  }
+
+  function groupedNumber(params) {
+    var v = params.value;
+    if (v == null || (typeof v === "number" && isNaN(v))) return "–";
+    if (typeof v !== "number") return String(v);
+    var rounded = Number(v.toPrecision(4));
+    return Math.abs(rounded) >= 1000 ? v.toLocaleString("en-US", { maximumFractionDigits: 0 }) : String(rounded);
+  }
+
   window.dashAgGridFunctions = window.dashAgGridFunctions || {};
   window.dashAgGridFunctions.pinKeyColumn = pinKeyColumn;
+  window.dashAgGridFunctions.bucketTime = bucketTime;
+  window.dashAgGridFunctions.groupedNumber = groupedNumber;
 })();

@@ -265,6 +265,9 @@
         })]
       }, [0], cfg.chart_max]
     });
+    // The first points: the time axis instead of the waiting note (layouts/overview.py live_chart).
+    var gd = chartHolder(cfg).querySelector(".js-plotly-plot");
+    if ((gd.layout.annotations || []).length) window.Plotly.relayout(gd, {"xaxis.showticklabels": true, annotations: []});
   }
 
   function message(body) {

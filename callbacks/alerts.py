@@ -41,6 +41,7 @@ from alerts.rules import RuleError
 from auth import current_role, current_user
 from core.timerange import keep_time
 from layouts import alerts_active, alerts_history, alerts_rules, ids
+from layouts import format as fmt
 from layouts.alerts_active import message
 from layouts.alerts_format import describe, labels_text, when
 from services import Services
@@ -209,7 +210,7 @@ def history(services: Services, *, rule: str | None, state: str | None, tab: str
     elif total > HISTORY_LIMIT:
         note = f"The newest {HISTORY_LIMIT:,} of {total:,} alerts; narrow the filters (or use GET /api/alerts/history) for older ones."
     else:
-        note = f"{total:,} alert(s)."
+        note = f"{fmt.count(total, 'alert')}."
     return {"rows": alerts_history.history_rows(page["alerts"]), "note": note}
 
 

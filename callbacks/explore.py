@@ -22,7 +22,6 @@ from data.export import csv_lines
 from layouts import explore as layout
 from layouts import figures, ids
 from layouts import format as fmt
-from layouts.executions import columns as grid_columns
 from layouts.timebar import fit_x
 from reports import explore
 from reports import forecast as forecasts
@@ -301,7 +300,7 @@ def view(services: Services, s: dict[str, Any], time_range: dict[str, Any] | Non
     return {
         "figure": fig,
         "rows": rows,
-        "columns": grid_columns([{"field": c, "headerName": c} for c in df.columns]),
+        "columns": layout.result_columns(list(df.columns)),
         "summary": f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {source}",
         "error": None
         if rows

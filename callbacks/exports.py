@@ -15,6 +15,7 @@ from data import schedules
 from jobs import export_schedules as schedule_service
 from jobs import exports
 from layouts import exports as layout
+from layouts import format as fmt
 from layouts import ids
 from services import Services
 
@@ -99,7 +100,7 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
         row = schedule_service.save_schedule(services, {"enabled": not row["enabled"]}, sid)
         return _alert(f"Schedule '{row['name']}' {'enabled' if row['enabled'] else 'disabled'}.", "success"), True
     removed = schedule_service.delete_schedule(services, sid)
-    return _alert(f"Schedule '{selected['name']}' deleted with its {removed} file(s).", "success"), True
+    return _alert(f"Schedule '{selected['name']}' deleted with its {fmt.count(removed, 'file')}.", "success"), True
 
 
 def register(app: dash.Dash, services: Services) -> None:

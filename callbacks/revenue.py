@@ -15,6 +15,7 @@ from layouts import figures, ids, selfmon
 from layouts.executions import fmt, stat_cards
 from layouts.explore import add_forecast
 from layouts.revenue import card_help
+from layouts.system import timing_rows
 from layouts.timebar import fit_x
 from reports import usage
 from reports.forecast import revenue_forecast
@@ -94,15 +95,7 @@ def register(app: dash.Dash, services: Services) -> None:
         fit_x(chart, time_range, (since, until))
         status = figures.donut([s["status"] for s in mix["statuses"]], [s["count"] for s in mix["statuses"]], dark=dark)
         heatmap = figures.heatmap(heat["counts"], x=heat["hours"], y=heat["weekdays"], dark=dark)
-        rows = [
-            {
-                "endpoint": t["endpoint"],
-                "requests": t["requests"],
-                "avg ms": round(t["avg_ms"] or 0, 1),
-                "p95 ms": round(t["p95_ms"] or 0, 1),
-            }
-            for t in timings
-        ]
+        rows = timing_rows(timings)
         query = urlencode({**({} if period == "day" else {"period": period}), **selfmon.params(include_self)})
         wanted = timebar.page_search(f"?{query}" if query else "", search, "/revenue")
         return (

@@ -78,15 +78,7 @@ def register(app: dash.Dash, services: Services) -> None:
                 className="text-body-secondary small mt-2",
             )
         )
-        rows = [
-            {
-                "endpoint": t["endpoint"],
-                "requests": t["requests"],
-                "avg ms": round(t["avg_ms"] or 0, 1),
-                "p95 ms": round(t["p95_ms"] or 0, 1),
-            }
-            for t in timings
-        ]
+        rows = layout.timing_rows(timings)
         growth = capacity_forecast(services, now=now, disk_free_mb=disk.free / 1048576)
         chart = figures.line(growth["database"]["history"], x="bucket", name="database MB", dark=theme == "dark")
         add_forecast(chart, growth["database"]["points"], name="database MB forecast")

@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from alerts.engine import link
 from alerts.rules import RuleError, duration, parse_rule
+from layouts import format as fmt
 from layouts import ids
 from layouts.alerts_format import ago, at_time, condition_text, labels_text, spec_span, value_text, when
 from layouts.executions import card
@@ -230,7 +231,7 @@ def alert_card(
     )
     sent = alert.get("notifications") or 0  # a count; get_alert's JSON holds the list instead
     sent = len(sent) if isinstance(sent, list) else sent
-    facts = f"{state} since {when(since)} UTC ({ago(since, now)}) · {sent} notification(s)"
+    facts = f"{state} since {when(since)} UTC ({ago(since, now)}) · {fmt.count(sent, 'notification')}"
     title = (spec or {}).get("description") or alert.get("rule") or ""
     group = ", ".join(
         f"{k}={v}" for k, v in (alert.get("labels") or {}).items() if k not in (spec or {}).get("labels", {})
@@ -402,7 +403,8 @@ def counts_badges(
         *handled,
         badge(f"{pending} pending", "warning" if pending else "secondary", className="me-2 fs-6 fw-normal"),
         html.Span(
-            f"{enabled} of {rules} rules on · {silences} silence(s) in force", className="text-body-secondary small"
+            f"{enabled} of {rules} rules on · {fmt.count(silences, 'silence')} in force",
+            className="text-body-secondary small",
         ),
     ]
 
@@ -412,14 +414,14 @@ def evaluation_text(summary: dict[str, Any]) -> list[Any]:
 
     >>> evaluation_text({"rules": 4, "firing": 1, "pending": 0, "notifications": 1, "transitions": [{}], "errors": [],
     ...                  "duration_ms": 12.5, "evaluated_at": "2026-01-01T00:00:00+00:00"})[0]
-    'Evaluated 4 rules at 2026-01-01 00:00:00 UTC in 12 ms: 1 firing, 0 pending, 1 change(s), 1 notification(s) sent.'
+    'Evaluated 4 rules at 2026-01-01 00:00:00 UTC in 12 ms: 1 firing, 0 pending, 1 change, 1 notification sent.'
     """
     if "skipped" in summary:
         return ["Another server process is evaluating the rules right now; try again in a moment."]
     text = (
         f"Evaluated {summary['rules']} rules at {when(summary.get('evaluated_at'))} UTC in {summary.get('duration_ms', 0):.0f} ms: "
-        f"{summary['firing']} firing, {summary['pending']} pending, {len(summary.get('transitions') or [])} change(s), "
-        f"{summary['notifications']} notification(s) sent."
+        f"{summary['firing']} firing, {summary['pending']} pending, {fmt.count(len(summary.get('transitions') or []), 'change')}, "
+        f"{fmt.count(summary['notifications'], 'notification')} sent."
     )
     out: list[Any] = [text]
     for err in summary.get("errors") or []:

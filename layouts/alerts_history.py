@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from alerts.forecast_rules import describe_bound
+from layouts import format as fmt
 from layouts import ids
 from layouts.alerts_active import badge, label_badges
 from layouts.alerts_format import labels_text, span_text, value_text, when
@@ -412,13 +413,14 @@ def backtest_view(result: dict[str, Any], figure: Any, title: str) -> html.Div:
     state timeline, and the transitions."""
     summary = (
         f"{title}: over {when(result['since'])} – {when(result['until'])} UTC ({result['steps']} evaluations every "
-        f"{span_text(result['step_seconds'])}) it would have fired {result['fired']} time(s), resolved {result['resolved']} time(s) and sent "
-        f"{result['notifications']} notification(s) ({result['deliveries']} deliveries to its targets)."
+        f"{span_text(result['step_seconds'])}) it would have fired {fmt.count(result['fired'], 'time')}, resolved "
+        f"{fmt.count(result['resolved'], 'time')} and sent {fmt.count(result['notifications'], 'notification')} "
+        f"({fmt.count(result['deliveries'], 'delivery', 'deliveries')} to its targets)."
     )
     rows = [
         html.Tr(
             [
-                html.Td(when(t["ts"])),
+                html.Td(when(t["ts"]), className="text-nowrap"),
                 html.Td(labels_text(t.get("labels")) or "–"),
                 html.Td(f"{t['from']} → {t['to']}"),
                 html.Td(value_text(t.get("value")), className="text-end"),

@@ -17,6 +17,7 @@ from core import charts
 from core.charts import CHART_TYPES, OVERLAYS
 from core.query import Query
 from layouts import ids
+from layouts.executions import columns as grid_columns
 from layouts.executions import grid
 
 FILTER_DIMENSIONS = ("source", "type", "entity", "user", "status")
@@ -352,6 +353,25 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
 
 FORECAST_FILL = {80: "rgba(245,159,0,0.30)", 95: "rgba(245,159,0,0.15)"}
 FORECAST_LINE = "#f59f00"
+
+
+def result_columns(names: list[str]) -> list[dict[str, Any]]:
+    """The result table's columns: a bucket to the minute, numbers grouped in
+    thousands (the rows keep their exact values for the downloads).
+
+    >>> [c.get("valueFormatter") for c in result_columns(["bucket", "value"])]
+    [{'function': 'bucketTime(params)'}, {'function': 'groupedNumber(params)'}]
+    """
+    return grid_columns(
+        [
+            {
+                "field": c,
+                "headerName": c,
+                "valueFormatter": {"function": "bucketTime(params)" if c == "bucket" else "groupedNumber(params)"},
+            }
+            for c in names
+        ]
+    )
 
 
 def add_forecast(fig: go.Figure, points: list[dict[str, Any]], *, name: str = "forecast") -> go.Figure:

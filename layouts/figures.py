@@ -485,12 +485,26 @@ def line(
 
 
 def donut(labels: list[str], values: list[float], *, dark: bool = False) -> go.Figure:
-    """A doughnut of shares.
+    """A doughnut of shares, each written as the dashboard writes a percentage
+    (upright, so that a thin slice's label stays readable).
 
-    >>> list(donut(["ok", "failed"], [3, 1]).data[0].values)
-    [3, 1]
+    >>> f = donut(["ok", "failed"], [3, 1])
+    >>> list(f.data[0].values), list(f.data[0].text)
+    ([3, 1], ['75 %', '25 %'])
     """
-    fig = go.Figure(go.Pie(labels=labels, values=values, hole=0.55, sort=False))
+    total = sum(values) or 1
+    fig = go.Figure(
+        go.Pie(
+            labels=labels,
+            values=values,
+            hole=0.55,
+            sort=False,
+            text=[format.percent(100 * v / total) for v in values],
+            textinfo="text",
+            insidetextorientation="horizontal",
+            hovertemplate="%{label}: %{value:,} (%{text})<extra></extra>",
+        )
+    )
     fig = _layout(fig, dark=dark, height=260)
     fig.update_layout(showlegend=True)
     return fig

@@ -79,6 +79,15 @@ def integer(value: Any) -> str:
     return number(v) if math.isinf(v) else f"{round(v):,}"
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` things, the noun in the plural unless there is one.
+
+    >>> count(1, "notification"), count(0, "silence"), count(1086, "alert"), count(2, "delivery", "deliveries")
+    ('1 notification', '0 silences', '1,086 alerts', '2 deliveries')
+    """
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def _two_units(total: float, big: float, big_name: str, small: float, small_name: str) -> str:
     whole = int(total // small)  # in small units, rounded down first so that 59.6 s is never "60 s"
     if total - whole * small >= small / 2:

@@ -132,7 +132,7 @@ def layout(query: dict[str, str] | None = None) -> html.Div:
                     dbc.Col(
                         dbc.Card(
                             [
-                                dbc.CardHeader("Health"),
+                                dbc.CardHeader("Health", className="fw-semibold"),
                                 dbc.CardBody(id=ids.HEALTH),
                                 dbc.CardFooter(
                                     html.Div(
@@ -155,7 +155,7 @@ def layout(query: dict[str, str] | None = None) -> html.Div:
                     dbc.Col(
                         dbc.Card(
                             [
-                                dbc.CardHeader("Live events"),
+                                dbc.CardHeader("Live events", className="fw-semibold"),
                                 dbc.CardBody(
                                     [
                                         dcc.Graph(
@@ -173,7 +173,7 @@ def layout(query: dict[str, str] | None = None) -> html.Div:
                     dbc.Col(
                         dbc.Card(
                             [
-                                dbc.CardHeader("Sources today"),
+                                dbc.CardHeader("Sources today", className="fw-semibold"),
                                 dbc.CardBody(dcc.Graph(id=ids.SOURCES, config={"displayModeBar": False})),
                             ]
                         ),
@@ -201,9 +201,16 @@ def server_uptime(uptime: str) -> str:
 
 def live_chart() -> Any:
     """The live swimlanes, with room for the source names the browser adds
-    (plotly sizes the margin only for the lanes it had when drawn)."""
+    (plotly sizes the margin only for the lanes it had when drawn). Until the
+    first event it says it is waiting, without a time axis (assets/live.js
+    shows the axis with the first points)."""
     fig = figures.live_stream()
     fig.update_yaxes(automargin=True, ticklabelstandoff=4)
+    # At most 5 upright times: a phone's narrow chart would turn more on their side.
+    fig.update_xaxes(showticklabels=False, nticks=5, tickangle=0)
+    fig.add_annotation(
+        text="Waiting for live events…", xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 14}
+    )
     fig.update_layout(margin={"l": 84})
     return fig
 
@@ -240,7 +247,7 @@ def health(state: dict[str, Any]) -> list[Any]:
                     html.Span(c["detail"] or "", className="text-body-secondary small"),
                     html.Span(
                         f"uptime {uptime}" if uptime else "",
-                        className="text-body-secondary ms-auto small pb-uptime",
+                        className="text-body-secondary small pb-uptime",
                         title="Share of the last 24 h, 7 d and 30 d the component was up (silence past its TTL is down)",
                     ),
                 ],

@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from layouts import ids, selfmon
 from layouts.executions import card, grid
+from layouts.system import TIMING_COLUMNS
 
 # Buckets of the revenue chart; the range they cover is the time bar's.
 PERIODS = (("hour", "per hour"), ("day", "per day"), ("week", "per week"))
@@ -78,7 +79,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                     dbc.Col(
                         card(
                             "Response time per endpoint (1 h)",
-                            grid(ids.RV_TIMINGS, [{"field": k} for k in ("endpoint", "requests", "avg ms", "p95 ms")]),
+                            grid(ids.RV_TIMINGS, TIMING_COLUMNS),
                         ),
                         lg=5,
                     ),

@@ -26,7 +26,17 @@ SESSION_COLUMNS: list[dict[str, Any]] = [
     {"field": "state"},
 ]
 INTERACTION_COLUMNS: list[dict[str, Any]] = [
-    {"field": k} for k in ("time", "type", "button", "boxes", "execution ms", "categories")
+    {"field": "time"},
+    {"field": "type"},
+    {"field": "button"},
+    {"field": "boxes", "type": "numericColumn"},
+    {
+        "field": "execution ms",
+        "headerName": "Execution (ms)",
+        "type": "numericColumn",
+        "valueFormatter": {"function": "groupedNumber(params)"},
+    },
+    {"field": "categories"},
 ]
 
 
