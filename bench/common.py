@@ -361,6 +361,27 @@ class Load:
 HEADERS = {"Content-Type": "application/json", "Connection": "keep-alive"}
 
 
+def _post(
+    conn: http.client.HTTPConnection, server: Server, path: str, body: bytes, timeout: float
+) -> tuple[http.client.HTTPConnection, bool, bytes, str]:
+    """One keep-alive POST: ``(connection, ok, body, error)``; a broken
+    connection is replaced and reported, a non-2xx answer reported."""
+    try:
+        conn.request("POST", path, body, HEADERS)
+        resp = conn.getresponse()
+        data = resp.read()
+    except (OSError, http.client.HTTPException) as exc:
+        conn.close()
+        return (
+            http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout),
+            False,
+            b"",
+            f"{type(exc).__name__}: {exc}",
+        )
+    ok = 200 <= resp.status < 300
+    return conn, ok, data, "" if ok else f"HTTP {resp.status}: {data[:300]!r}"
+
+
 def run_clients(
     server: Server,
     path: str,
@@ -394,18 +415,8 @@ def run_clients(
             if body is None:
                 break
             t0 = time.perf_counter()
-            try:
-                conn.request("POST", path, body, HEADERS)
-                resp = conn.getresponse()
-                data = resp.read()
-                ok = 200 <= resp.status < 300
-                if not ok and not first:
-                    first = f"HTTP {resp.status}: {data[:300]!r}"
-            except (OSError, http.client.HTTPException) as exc:
-                ok, data = False, b""
-                first = first or f"{type(exc).__name__}: {exc}"
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+            conn, ok, data, error = _post(conn, server, path, body, timeout)
+            first = first or error
             t1 = time.perf_counter()
             lat.append(t1 - t0)
             errors += not ok
@@ -478,18 +489,8 @@ def run_fixed_rate(
             pause = due - time.perf_counter()
             if pause > 0:
                 time.sleep(pause)
-            try:
-                conn.request("POST", path, body, HEADERS)
-                resp = conn.getresponse()
-                data = resp.read()
-                ok = 200 <= resp.status < 300
-                if not ok and not first:
-                    first = f"HTTP {resp.status}: {data[:300]!r}"
-            except (OSError, http.client.HTTPException) as exc:
-                ok = False
-                first = first or f"{type(exc).__name__}: {exc}"
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+            conn, ok, _, error = _post(conn, server, path, body, timeout)
+            first = first or error
             lat.append(time.perf_counter() - due)
             errors += not ok
         conn.close()

@@ -7,23 +7,13 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-import pytest
 from sqlalchemy import event, func, select, text
 
-from data.db import Database
 from data.ingest import GroupCommit, event_row
 from data.models import EVENTS, ROLLUPS
 from tests.conftest import wait_until
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(db_url: str) -> Any:
-    database = Database(db_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def batch(n: int, tag: str) -> list[dict[str, Any]]:

@@ -11,19 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from data.db import Database
 from data.ingest import COPY_FROM, event_row, ingest, insert_batches, rollup_deltas
 from data.models import EVENTS, ROLLUPS, ROLLUPS_HOURLY
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def db(db_url: str) -> Any:
-    database = Database(db_url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def rows(n: int, tag: str) -> list[dict[str, Any]]:
