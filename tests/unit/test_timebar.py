@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from callbacks.timebar import read, refresh_timer, write
+from callbacks.timebar import nav_links, read, refresh_timer, write
 from layouts import ids
 
 LONGEST = timedelta(days=400)
@@ -29,8 +29,35 @@ def test_a_bad_from_is_shown_as_typed_with_the_error_and_the_default_range_is_us
 
 
 def test_a_page_without_a_time_range_ignores_a_range_parameter_of_its_own() -> None:
-    r = read("?tab=backtest&range=7d&refresh=30s", "/alerts", LONGEST)
-    assert (r["has_range"], r["error"], r["store"]["refresh"]) == (False, None, "30s")
+    r = read("?range=forever&refresh=30s&paused=1", "/no-such-page", LONGEST)
+    assert (r["has_range"], r["error"], r["store"]["refresh"], r["paused"]) == (False, None, "30s", True)
+
+
+def test_alerts_sessions_and_exports_read_the_range() -> None:
+    for path, default in (("/alerts", "7d"), ("/sessions", "7d"), ("/exports", "30d")):
+        r = read("?range=24h", path, LONGEST)
+        assert (r["has_range"], r["store"]["range"], read("", path, LONGEST)["preset"]) == (True, "24h", default)
+
+
+def test_pause_is_read_from_and_written_to_the_url() -> None:
+    assert read("?range=6h&paused=1", "/", LONGEST)["paused"] is True
+    assert read("?paused=nope", "/", LONGEST)["field"] == "paused"
+    assert read("?paused=nope&refresh=off", "/", LONGEST)["store"]["refresh"] == "off"
+    assert write(ids.TB_PAUSE, "?range=6h", "/", longest=LONGEST) == "?range=6h&paused=1"
+    assert write(ids.TB_PAUSE, "?range=6h&paused=1", "/", longest=LONGEST) == "?range=6h"
+    assert write(ids.tb_preset("24h"), "?paused=1", "/", longest=LONGEST) == "?range=24h&paused=1"
+
+
+def test_the_navigation_links_carry_the_range_and_mark_the_current_page() -> None:
+    store = read("?range=6h&refresh=off", "/", LONGEST)["store"]
+    hrefs, active = nav_links(["/", "/executions", "/alerts"], store, True, "/executions/exe_1")
+    assert hrefs == ["/?range=6h&refresh=off&paused=1", "/executions?range=6h&refresh=off&paused=1"] + [
+        "/alerts?range=6h&refresh=off&paused=1"
+    ]
+    assert active == [False, True, False]
+    default = read("", "/", LONGEST)["store"]  # Overview's 1 h is taken along too; it is Executions' default no more
+    assert nav_links(["/", "/executions"], default, False, "/")[0] == ["/", "/executions?range=1h"]
+    assert nav_links(["/"], None, False, "/") == (["/"], [True])
 
 
 def test_a_preset_replaces_from_and_to() -> None:
