@@ -55,7 +55,7 @@ def form(query: str = "") -> dbc.Card:
                                     value=query,
                                     rows=2,
                                     size="sm",
-                                    placeholder="http://…/explore?window=24h&group_by=source  or  window=24h&metric=count&group_by=source",
+                                    placeholder="http://…/explore?range=24h&group_by=source  or  window=24h&metric=count&group_by=source",
                                 ),
                                 9,
                                 "Use the current Explore view: open Explore, set the filters, copy the address and paste it here. "
