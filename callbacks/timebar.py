@@ -26,7 +26,6 @@ from core.timerange import (
     PRESETS,
     REFRESH,
     TIME_KEYS,
-    carried,
     iso,
     keep_time,
     parse_moment,
@@ -120,8 +119,8 @@ def write(
             time = {"range": last or default or FALLBACK}
         elif zoom.get("from") and zoom.get("to"):
             time = {"from": _normal(zoom["from"], "from"), "to": _normal(zoom["to"], "to")}
-    if time.get("range") == default:
-        time = {}
+    if time.get("range") == default and not isinstance(trigger, dict):
+        time = {}  # a chosen preset stays in the URL (and goes along to the next page), even the page's default
     wanted_refresh = refresh if trigger == ids.TB_REFRESH else current.get("refresh")
     if wanted_refresh and wanted_refresh != "5s":
         time["refresh"] = wanted_refresh
@@ -166,17 +165,16 @@ def refresh_timer(store: Mapping[str, Any] | None, paused: bool | None) -> dict[
     }
 
 
-def nav_links(
-    paths: list[str], store: Mapping[str, Any] | None, paused: bool, pathname: str | None
-) -> tuple[list[str], list[bool]]:
-    """The navigation links' targets, each with the range shown (and the
-    refresh and pause) taken along, and which one is the current page.
+def nav_links(paths: list[str], search: str | None, pathname: str | None) -> tuple[list[str], list[bool]]:
+    """The navigation links' targets, each taking along the time parameters
+    the URL holds (a range chosen, the refresh, pause), and which one is the
+    current page. A page whose URL names no range leaves each its default.
 
-    >>> nav_links(["/", "/explore"], {"live": True, "range": "24h"}, True, "/explore")
-    (['/?range=24h&paused=1', '/explore?paused=1'], [False, True])
+    >>> nav_links(["/", "/explore"], "?metric=sum&range=24h&paused=1", "/explore")
+    (['/?range=24h&paused=1', '/explore?range=24h&paused=1'], [False, True])
     """
     here = resolve(pathname)
-    hrefs = [path + with_time("", carried(store, paused, default=default_range(path))) for path in paths]
+    hrefs = [path + keep_time("", search) for path in paths]
     return hrefs, [here is not None and here.path == path for path in paths]
 
 
@@ -282,13 +280,12 @@ def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
         Output({"type": ids.NAV_LINK, "path": ALL}, "active"),
-        Input(ids.TIME_RANGE, "data"),
-        Input(ids.TB_PAUSED, "data"),
+        Input(ids.URL, "search"),
         Input(ids.URL, "pathname"),
     )
-    def links(store: Any, paused: bool | None, pathname: str | None) -> tuple[list[str], list[bool]]:
+    def links(search: str | None, pathname: str | None) -> tuple[list[str], list[bool]]:
         paths = [o["id"]["path"] for o in dash.ctx.outputs_list[0]]
-        return nav_links(paths, store, bool(paused), pathname)
+        return nav_links(paths, search, pathname)
 
     app.clientside_callback(  # type: ignore[no-untyped-call]
         ClientsideFunction("timebar", "copyLink"),

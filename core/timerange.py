@@ -122,35 +122,6 @@ def parse_paused(raw: str | None) -> bool:
     return PAUSED[raw.lower()]
 
 
-def carried(data: Mapping[str, Any] | None, paused: bool, *, default: str | None) -> dict[str, str]:
-    """The time parameters a link to another page takes along from the stored
-    range ``data`` (:meth:`TimeRange.to_store`): the range shown, the refresh
-    and pause; the target page's ``default`` range is left out, and a page
-    without a range (``default`` None) takes only refresh and pause.
-
-    >>> carried({"live": True, "range": "6h", "refresh": "off"}, True, default="1h")
-    {'range': '6h', 'refresh': 'off', 'paused': '1'}
-    >>> carried({"live": False, "since": "2026-12-01T10:00:00Z", "until": "2026-12-01T11:00:00Z"}, False, default="1h")
-    {'from': '2026-12-01T10:00:00Z', 'to': '2026-12-01T11:00:00Z'}
-    >>> carried({"live": True, "range": "6h", "refresh": "5s"}, False, default=None), carried(None, False, default="1h")
-    ({}, {})
-    """
-    if not data:
-        return {}
-    out: dict[str, str] = {}
-    if default is not None:
-        if data.get("live"):
-            if data.get("range") and data["range"] != default:
-                out["range"] = data["range"]
-        elif data.get("since") and data.get("until"):
-            out["from"], out["to"] = data["since"], data["until"]
-    if data.get("refresh") and data["refresh"] != DEFAULT_REFRESH:
-        out["refresh"] = data["refresh"]
-    if paused:
-        out["paused"] = "1"
-    return out
-
-
 def parse_range(query: Mapping[str, str], *, default: str, longest: timedelta) -> TimeRange:
     """The time range, refresh and pause of a URL query (``range``,
     ``from``/``to``, legacy ``window``, ``refresh``, ``paused``), at most

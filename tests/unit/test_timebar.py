@@ -49,22 +49,28 @@ def test_pause_is_read_from_and_written_to_the_url() -> None:
 
 
 def test_the_navigation_links_carry_the_range_and_mark_the_current_page() -> None:
-    store = read("?range=6h&refresh=off", "/", LONGEST)["store"]
-    hrefs, active = nav_links(["/", "/executions", "/alerts"], store, True, "/executions/exe_1")
+    search = "?script=etl.py&range=6h&refresh=off&paused=1"
+    hrefs, active = nav_links(["/", "/executions", "/alerts"], search, "/executions/exe_1")
     assert hrefs == ["/?range=6h&refresh=off&paused=1", "/executions?range=6h&refresh=off&paused=1"] + [
         "/alerts?range=6h&refresh=off&paused=1"
     ]
     assert active == [False, True, False]
-    default = read("", "/", LONGEST)["store"]  # Overview's 1 h is taken along too; it is Executions' default no more
-    assert nav_links(["/", "/executions"], default, False, "/")[0] == ["/", "/executions?range=1h"]
-    assert nav_links(["/"], None, False, "/") == (["/"], [True])
+    fixed = "?from=2026-12-01T10:00:00Z&to=2026-12-01T12:00:00Z"
+    assert nav_links(["/"], fixed, "/explore")[0] == ["/" + fixed]
+    # Nothing chosen: each page opens on its own default range.
+    assert nav_links(["/", "/executions"], "?metric=sum", "/") == (["/", "/executions"], [True, False])
+    assert nav_links(["/"], "?window=6h", "/explore")[0] == ["/?range=6h"]
+
+
+def test_a_chosen_preset_stays_in_the_url_even_when_it_is_the_pages_default() -> None:
+    assert write(ids.tb_preset("1h"), "?range=6h", "/", longest=LONGEST) == "?range=1h"
 
 
 def test_a_preset_replaces_from_and_to() -> None:
     search = "?metric=sum&from=2026-12-01T10:00:00Z&to=2026-12-01T11:00:00Z"
     trigger = ids.tb_preset("7d")
     assert write(trigger, search, "/explore", longest=LONGEST) == "?metric=sum&range=7d"
-    assert write(ids.tb_preset("24h"), search, "/explore", longest=LONGEST) == "?metric=sum"
+    assert write(ids.tb_preset("24h"), search, "/explore", longest=LONGEST) == "?metric=sum&range=24h"
 
 
 def test_typed_times_go_to_the_url_in_iso_utc() -> None:

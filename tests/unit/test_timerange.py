@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from core.errors import InvalidInput
-from core.timerange import TimeRange, carried, keep_time, parse_range, store_bounds, with_time
+from core.timerange import TimeRange, keep_time, parse_range, store_bounds, with_time
 
 LONGEST = timedelta(days=30)
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
@@ -128,15 +128,3 @@ def test_a_bad_paused_is_named() -> None:
     with pytest.raises(InvalidInput) as err:
         parse_range({"paused": "maybe"}, default="1h", longest=LONGEST)
     assert err.value.field == "paused"
-
-
-def test_a_link_to_another_page_takes_the_shown_range_along() -> None:
-    live = parse_range({"range": "1h", "refresh": "30s"}, default="1h", longest=LONGEST).to_store()
-    assert carried(live, False, default="30d") == {"range": "1h", "refresh": "30s"}
-    assert carried(live, True, default="1h") == {"refresh": "30s", "paused": "1"}  # the target's default is left out
-    fixed = parse_range(
-        {"from": "2026-12-01 10:00", "to": "2026-12-01 12:00"}, default="1h", longest=LONGEST
-    ).to_store()
-    assert carried(fixed, False, default="30d") == {"from": "2026-12-01T10:00:00Z", "to": "2026-12-01T12:00:00Z"}
-    assert carried(fixed, False, default=None) == {}
-    assert with_time("", carried(fixed, False, default="1h")) == "?from=2026-12-01T10:00:00Z&to=2026-12-01T12:00:00Z"
