@@ -201,6 +201,7 @@ def nav(page: Page, title: str) -> Any:
 def test_the_range_goes_along_to_the_page_clicked_in_the_navigation(page: Page, two_events: Any) -> None:
     page.goto(two_events.url + "/")
     preset(page, "6 h").click()
+    expect(page).to_have_url(two_events.url + "/?range=6h")
     page.locator("#tb-refresh").select_option("30s")
     expect(page).to_have_url(two_events.url + "/?range=6h&refresh=30s")
     nav(page, "Executions").click()
