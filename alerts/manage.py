@@ -104,10 +104,13 @@ def alert_history(
     rule_id: int | None = None,
     state: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
-    rows, total = store.alert_history(conn, rule_id=rule_id, state=state, since=since, limit=limit, offset=offset)
+    rows, total = store.alert_history(
+        conn, rule_id=rule_id, state=state, since=since, until=until, limit=limit, offset=offset
+    )
     return {"alerts": [alert_json(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 

@@ -39,7 +39,7 @@ from alerts.form import (
 )
 from alerts.rules import RuleError
 from auth import current_role, current_user
-from core.timerange import keep_time
+from callbacks import timebar
 from layouts import alerts_active, alerts_history, alerts_rules, ids
 from layouts import format as fmt
 from layouts.alerts_active import message
@@ -66,7 +66,7 @@ def url_search(
         "rule": rule or "",
         "state": state or "",
         "backtest": bt_rule or "",
-        "range": bt_range if bt_range and bt_range != "24h" else "",
+        "bt_range": bt_range if bt_range and bt_range != "24h" else "",
     }
     params = {k: v for k, v in params.items() if v}
     return "?" + urlencode(params) if params else ""
@@ -196,13 +196,22 @@ def rule_choices(
     }
 
 
-def history(services: Services, *, rule: str | None, state: str | None, tab: str | None, **_: Any) -> Reply:
-    """The history grid for the filters, refreshed while the tab is in view."""
-    if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "history":
+def history(
+    services: Services, *, rule: str | None, state: str | None, tab: str | None, time_range: Any, **_: Any
+) -> Reply:
+    """The history grid for the filters: the alerts that started in the time
+    bar's range, refreshed while the tab is in view."""
+    if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS, ids.TIME_RANGE) and tab != "history":
         raise PreventUpdate  # refreshed while it is in view (and when it comes into view)
+    since, until = timebar.bounds(services, time_range, "/alerts")
     with services.db.read() as conn:
         page = manage.alert_history(
-            conn, rule_id=id_of(rule), state=state if state in alerts_history.STATES else None, limit=HISTORY_LIMIT
+            conn,
+            rule_id=id_of(rule),
+            state=state if state in alerts_history.STATES else None,
+            since=since,
+            until=until,
+            limit=HISTORY_LIMIT,
         )
     total = page["total"]
     if total == 0:
@@ -236,7 +245,7 @@ def url(
 ) -> Reply:
     """The page's filters written into its URL (when they changed it)."""
     wanted = url_search(tab, str(alert) if alert else None, rule, state, bt_rule, bt_range)
-    wanted = keep_time(wanted, search, keys=("refresh",))  # the time bar's refresh (range= is the backtest's here)
+    wanted = timebar.page_search(wanted, search, "/alerts")
     return {"search": no_update if wanted == (search or "") else wanted}
 
 
@@ -520,6 +529,7 @@ def register(app: dash.Dash, services: Services) -> None:
             "changed": changed_in,
             "refresh": refresh,
             "tab": tab_in,
+            "time_range": Input(ids.TIME_RANGE, "data"),
         },
     )
     _add(

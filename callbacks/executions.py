@@ -83,11 +83,8 @@ def step_note(step: dict[str, Any], metric: str) -> str:
 def trend_parts(
     conn: Any, script: str, metric: str, now: Any, days: float = DAYS
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """The trend over the ``days`` before ``now``: points, baseline band, anomalies and steps."""
-    until = now.isoformat()
-    points = [
-        p for p in scripts.history(conn, script=script, name=metric, days=days, now=now) if p["timestamp"] <= until
-    ]
+    """The trend over the ``days`` before ``now`` (the range's end): points, baseline band, anomalies and steps."""
+    points = scripts.history(conn, script=script, name=metric, days=days, now=now, bounded=True)
     band: list[dict[str, Any]] = []
     if len(points) >= 6:
         series = pd.DataFrame(
@@ -100,8 +97,8 @@ def trend_parts(
         band = [
             {"timestamp": t.isoformat(), "lower": lo, "upper": hi} for t, lo, hi in zip(b["ts"], b["lower"], b["upper"])
         ]
-    anomalies = scripts.anomalies(conn, script=script, name=metric, days=days, now=now)
-    steps = scripts.regressions(conn, script=script, name=metric, days=days, now=now)
+    anomalies = scripts.anomalies(conn, script=script, name=metric, days=days, now=now, bounded=True)
+    steps = scripts.regressions(conn, script=script, name=metric, days=days, now=now, bounded=True)
     return points, band, anomalies, steps
 
 
@@ -203,7 +200,7 @@ def register(app: dash.Dash, services: Services) -> None:
             )
             names = scripts.metric_names(conn, script)
             parts = trend_parts(conn, script, metric, now, days) if script else ([], [], [], [])
-            stats = scripts.aggregated(conn, script=script, days=days, now=now) if script else {}
+            stats = scripts.aggregated(conn, script=script, days=days, now=now, bounded=True) if script else {}
         size = services.db.size_bytes()
         cards = layout.stat_cards(
             [
@@ -274,4 +271,4 @@ def register(app: dash.Dash, services: Services) -> None:
             body = scripts.execution_detail(conn, execution_id)
         if body is None:
             return layout.not_found(execution_id)
-        return layout.detail(body, now=services.now(), dark=theme == "dark")
+        return layout.detail(body, dark=theme == "dark")

@@ -3,6 +3,7 @@ API (one validation path); the schedules and files refresh on every change."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import dash
@@ -10,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
 from auth.policy import current_role
+from callbacks import timebar
 from core.errors import DomainError
 from data import schedules
 from jobs import export_schedules as schedule_service
@@ -72,6 +74,17 @@ def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             item[key] = (item[key] or "")[:19].replace("T", " ") or "–"
         out.append(item | {"when": when(row), "enabled": "yes" if row["enabled"] else "no"})
     return out
+
+
+def written_in(files: list[dict[str, Any]], since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The export files written from ``since`` up to (not including) ``until``.
+
+    >>> from datetime import timezone
+    >>> files = [{"name": "a", "created": "2026-12-01T10:00:00+00:00"}, {"name": "b", "created": "2026-12-02T10:00:00+00:00"}]
+    >>> [f["name"] for f in written_in(files, datetime(2026, 12, 1, tzinfo=timezone.utc), datetime(2026, 12, 2, tzinfo=timezone.utc))]
+    ['a']
+    """
+    return [f for f in files if since <= datetime.fromisoformat(f["created"]) < until]
 
 
 def _alert(children: Any, color: str) -> dbc.Alert:
@@ -145,10 +158,12 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EXP_FILES, "children"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.EXP_CHANGED, "data"),
+        Input(ids.TIME_RANGE, "data"),
     )
-    def refresh(_n: Any, _changed: Any) -> tuple[Any, ...]:
+    def refresh(_n: Any, _changed: Any, time_range: Any) -> tuple[Any, ...]:
         with services.db.read() as conn:
             rows = schedules.list_schedules(conn)
         names = {r["slug"]: r["name"] for r in rows}
         files = exports.list_files(services.settings.exports_dir)
-        return table_rows(rows), bool(rows), layout.files_table(files, names)
+        shown = written_in(files, *timebar.bounds(services, time_range, "/exports"))
+        return table_rows(rows), bool(rows), layout.files_table(shown, names, any_files=bool(files))

@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, html
 
+from callbacks import timebar
 from data import queries
 from layouts import figures, ids
 from layouts import sessions as layout
@@ -45,10 +46,16 @@ def interaction_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def register(app: dash.Dash, services: Services) -> None:
-    @app.callback(Output(ids.SS_TABLE, "rowData"), Input(ids.REFRESH, "n_intervals"), Input(ids.URL, "pathname"))
-    def table(_n: Any, _path: Any) -> list[dict[str, Any]]:
+    @app.callback(
+        Output(ids.SS_TABLE, "rowData"),
+        Input(ids.REFRESH, "n_intervals"),
+        Input(ids.TIME_RANGE, "data"),
+        Input(ids.URL, "pathname"),
+    )
+    def table(_n: Any, time_range: Any, _path: Any) -> list[dict[str, Any]]:
+        since, until = timebar.bounds(services, time_range, "/sessions")
         with services.db.read() as conn:
-            return session_rows(queries.list_sessions(conn, limit=500))
+            return session_rows(queries.list_sessions(conn, limit=500, since=since, until=until))
 
     @app.callback(Output(ids.S_DETAIL, "children"), Input(ids.S_ID, "data"))
     def detail(session_id: str) -> Any:

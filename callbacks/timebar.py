@@ -1,6 +1,7 @@
 """The time bar: URL -> the ``TIME_RANGE`` store and the bar's controls;
-presets, from/to, the refresh select and a chart's drag-zoom -> URL; pause,
-the refresh timer and copy-link (clientside, assets/timebar.js).
+presets, from/to, the refresh select, pause and a chart's drag-zoom -> URL;
+the refresh timer, the navigation links (they take the range along to the
+next page) and copy-link (clientside, assets/timebar.js).
 
 The URL is the one source of truth: every control writes only the URL, and
 one callback reads it back into the store that the pages' callbacks take as
@@ -9,7 +10,7 @@ their Input. A page's own URL state (Explore's metric, ...) is kept as is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,7 +20,19 @@ from dash import ALL, ClientsideFunction, Input, Output, State, no_update
 
 from core.durations import parse_duration
 from core.errors import InvalidInput
-from core.timerange import LEGACY, PRESETS, REFRESH, iso, keep_time, parse_moment, parse_range, store_bounds, with_time
+from core.timerange import (
+    LEGACY,
+    PAUSED,
+    PRESETS,
+    REFRESH,
+    TIME_KEYS,
+    iso,
+    keep_time,
+    parse_moment,
+    parse_range,
+    store_bounds,
+    with_time,
+)
 from layouts import ids, timebar
 from layouts.pages import resolve
 from services import Services
@@ -52,14 +65,15 @@ def read(search: str | None, pathname: str | None, longest: timedelta) -> dict[s
     query = dict(parse_qsl((search or "").lstrip("?")))
     default = default_range(pathname)
     has_range = default is not None
-    if not has_range:  # a page's own parameter may be called range (the alerts' backtest): not ours
-        query = {k: v for k, v in query.items() if k == "refresh"}
+    if not has_range:  # a page's own parameter may be called range: not ours
+        query = {k: v for k, v in query.items() if k in ("refresh", "paused")}
     error, field = None, None
     try:
         tr = parse_range(query, default=default or FALLBACK, longest=longest)
     except InvalidInput as exc:
         field, error = exc.field, str(exc)
-        safe = {k: v for k, v in query.items() if k == "refresh" and v in REFRESH}
+        valid: dict[str, Collection[str]] = {"refresh": REFRESH.keys(), "paused": PAUSED.keys()}
+        safe = {k: v for k, v in query.items() if v.lower() in valid.get(k, ())}
         tr = parse_range(safe, default=default or FALLBACK, longest=longest)
     canonical = None
     if has_range and LEGACY in query and error is None:
@@ -70,6 +84,7 @@ def read(search: str | None, pathname: str | None, longest: timedelta) -> dict[s
         "from": _shown(query.get("from", ""), "from") if error else timebar.typed(tr.to_store()["since"]),
         "to": _shown(query.get("to", ""), "to") if error else timebar.typed(tr.to_store()["until"]),
         "refresh": tr.refresh,
+        "paused": tr.paused,
         "error": error,
         "field": field,
         "has_range": has_range,
@@ -104,12 +119,15 @@ def write(
             time = {"range": last or default or FALLBACK}
         elif zoom.get("from") and zoom.get("to"):
             time = {"from": _normal(zoom["from"], "from"), "to": _normal(zoom["to"], "to")}
-    if time.get("range") == default:
-        time = {}
+    if time.get("range") == default and not isinstance(trigger, dict):
+        time = {}  # a chosen preset stays in the URL (and goes along to the next page), even the page's default
     wanted_refresh = refresh if trigger == ids.TB_REFRESH else current.get("refresh")
     if wanted_refresh and wanted_refresh != "5s":
         time["refresh"] = wanted_refresh
-    keys = ("range", "from", "to", "refresh") if default else ("refresh",)
+    paused = PAUSED.get(current.get("paused", "").lower(), False)
+    if (not paused) if trigger == ids.TB_PAUSE else paused:
+        time["paused"] = "1"
+    keys = TIME_KEYS if default else ("refresh", "paused")
     wanted = with_time(search, time, keys=keys)
     return None if wanted == (search or "") else wanted
 
@@ -147,6 +165,19 @@ def refresh_timer(store: Mapping[str, Any] | None, paused: bool | None) -> dict[
     }
 
 
+def nav_links(paths: list[str], search: str | None, pathname: str | None) -> tuple[list[str], list[bool]]:
+    """The navigation links' targets, each taking along the time parameters
+    the URL holds (a range chosen, the refresh, pause), and which one is the
+    current page. A page whose URL names no range leaves each its default.
+
+    >>> nav_links(["/", "/explore"], "?metric=sum&range=24h&paused=1", "/explore")
+    (['/?range=24h&paused=1', '/explore?range=24h&paused=1'], [False, True])
+    """
+    here = resolve(pathname)
+    hrefs = [path + keep_time("", search) for path in paths]
+    return hrefs, [here is not None and here.path == path for path in paths]
+
+
 def register(app: dash.Dash, services: Services) -> None:
     preset_ids = [ids.tb_preset(p) for p in PRESETS]
 
@@ -161,6 +192,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.TB_ERROR, "children"),
         Output(ids.TB_RANGE_PART, "hidden"),
         Output(ids.TB_LAST, "data"),
+        Output(ids.TB_PAUSED, "data"),
         Output(ids.TB_URL, "search", allow_duplicate=True),
         Input(ids.URL, "search"),
         Input(ids.URL, "pathname"),
@@ -181,6 +213,7 @@ def register(app: dash.Dash, services: Services) -> None:
             r["error"],
             not r["has_range"],
             r["preset"] if r["preset"] else no_update,
+            r["paused"],
             r["canonical"] or no_update,
         )
 
@@ -192,6 +225,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.TB_TO, "n_submit"),
         Input(ids.TB_REFRESH, "value"),
         Input(ids.TB_ZOOM, "data"),
+        Input(ids.TB_PAUSE, "n_clicks"),
         State(ids.TB_FROM, "value"),
         State(ids.TB_TO, "value"),
         State(ids.TB_LAST, "data"),
@@ -206,6 +240,7 @@ def register(app: dash.Dash, services: Services) -> None:
         _to_submit: Any,
         refresh: str | None,
         zoom: Any,
+        _pause: Any,
         typed_from: str | None,
         typed_to: str | None,
         last: str | None,
@@ -242,13 +277,16 @@ def register(app: dash.Dash, services: Services) -> None:
         stopped = "true" if t["disabled"] else "false"
         return t["interval"], t["disabled"], t["paused"], t["follow"], stopped, t["label"]
 
-    app.clientside_callback(  # type: ignore[no-untyped-call]
-        "function (_n, paused) { return !paused; }",
-        Output(ids.TB_PAUSED, "data"),
-        Input(ids.TB_PAUSE, "n_clicks"),
-        State(ids.TB_PAUSED, "data"),
-        prevent_initial_call=True,
+    @app.callback(
+        Output({"type": ids.NAV_LINK, "path": ALL}, "href"),
+        Output({"type": ids.NAV_LINK, "path": ALL}, "active"),
+        Input(ids.URL, "search"),
+        Input(ids.URL, "pathname"),
     )
+    def links(search: str | None, pathname: str | None) -> tuple[list[str], list[bool]]:
+        paths = [o["id"]["path"] for o in dash.ctx.outputs_list[0]]
+        return nav_links(paths, search, pathname)
+
     app.clientside_callback(  # type: ignore[no-untyped-call]
         ClientsideFunction("timebar", "copyLink"),
         Output(ids.TB_COPIED, "children"),

@@ -4,8 +4,9 @@ A view covers either a relative range that follows now (``range=1h``, any
 duration :func:`core.durations.parse_duration` reads; the picker offers
 :data:`PRESETS`) or an absolute one (``from=...&to=...``, ISO 8601, UTC when
 no offset is given: ``2026-12-01 10:00`` is accepted). ``refresh`` is how
-often the page re-queries (:data:`REFRESH`). Old links' ``window=`` reads as
-``range=``. Every bad value is an ``InvalidInput`` naming its parameter.
+often the page re-queries (:data:`REFRESH`); ``paused=1`` opens the view
+paused. Old links' ``window=`` reads as ``range=``. Every bad value is an
+``InvalidInput`` naming its parameter.
 
 >>> tr = parse_range({"range": "6h"}, default="1h", longest=timedelta(days=30))
 >>> tr.live, tr.bounds(datetime(2026, 12, 1, 12, tzinfo=timezone.utc))[0].isoformat()
@@ -32,7 +33,8 @@ PRESETS = ("15m", "1h", "6h", "24h", "7d", "30d")
 # Refresh choices and their period in milliseconds (0: never).
 REFRESH = {"off": 0, "5s": 5_000, "10s": 10_000, "30s": 30_000, "1m": 60_000, "5m": 300_000}
 DEFAULT_REFRESH = "5s"
-TIME_KEYS = ("range", "from", "to", "refresh")
+TIME_KEYS = ("range", "from", "to", "refresh", "paused")
+PAUSED = {"1": True, "true": True, "0": False, "false": False}
 LEGACY = "window"  # the per-page window of older links, read as ``range``
 
 
@@ -45,6 +47,7 @@ class TimeRange:
     since: datetime | None = None
     until: datetime | None = None
     refresh: str = DEFAULT_REFRESH
+    paused: bool = False
 
     @property
     def live(self) -> bool:
@@ -71,11 +74,14 @@ class TimeRange:
             out["from"], out["to"] = iso(self.since), iso(self.until)
         if self.refresh != DEFAULT_REFRESH:
             out["refresh"] = self.refresh
+        if self.paused:
+            out["paused"] = "1"
         return out
 
     def to_store(self) -> dict[str, Any]:
         """The JSON the pages' callbacks take: ``since``/``until`` (ISO, absolute
-        ranges only), ``range``, ``seconds``, ``live`` and ``refresh``."""
+        ranges only), ``range``, ``seconds``, ``live`` and ``refresh`` (pause
+        is kept apart: pausing does not re-query the pages)."""
         return {
             "range": self.range,
             "seconds": self.length.total_seconds(),
@@ -103,10 +109,23 @@ def parse_refresh(raw: str | None) -> str:
     return raw
 
 
+def parse_paused(raw: str | None) -> bool:
+    """``paused=1`` (or ``true``) opens the view paused; left out, ``0`` or ``false``: running.
+
+    >>> parse_paused("1"), parse_paused(None), parse_paused("false")
+    (True, False, False)
+    """
+    if raw is None or raw == "":
+        return False
+    if raw.lower() not in PAUSED:
+        raise InvalidInput("paused", f"must be 1 or 0, got {raw!r}")
+    return PAUSED[raw.lower()]
+
+
 def parse_range(query: Mapping[str, str], *, default: str, longest: timedelta) -> TimeRange:
-    """The time range and refresh of a URL query (``range``, ``from``/``to``,
-    legacy ``window``, ``refresh``), at most ``longest`` long; ``default`` when
-    the query names none.
+    """The time range, refresh and pause of a URL query (``range``,
+    ``from``/``to``, legacy ``window``, ``refresh``, ``paused``), at most
+    ``longest`` long; ``default`` when the query names none.
 
     >>> parse_range({"window": "30min"}, default="1h", longest=timedelta(days=1)).range
     '30min'
@@ -116,6 +135,7 @@ def parse_range(query: Mapping[str, str], *, default: str, longest: timedelta) -
     core.errors.InvalidInput: parameter 'to': give both 'from' and 'to', or neither
     """
     refresh = parse_refresh(query.get("refresh"))
+    paused = parse_paused(query.get("paused"))
     raw_from, raw_to = (query.get(k, "").strip() for k in ("from", "to"))
     if raw_from or raw_to:
         if not (raw_from and raw_to):
@@ -125,10 +145,10 @@ def parse_range(query: Mapping[str, str], *, default: str, longest: timedelta) -
             raise InvalidInput("to", "must be after 'from'")
         if until - since > longest:
             raise InvalidInput("from", f"the range may span at most {longest.days} days")
-        return TimeRange(None, until - since, since, until, refresh)
+        return TimeRange(None, until - since, since, until, refresh, paused)
     name = "range" if query.get("range") else LEGACY if query.get(LEGACY) else "range"
     text = (query.get("range") or query.get(LEGACY) or default).strip()
-    return TimeRange(text, parse_duration(text, name, longest=longest), refresh=refresh)
+    return TimeRange(text, parse_duration(text, name, longest=longest), refresh=refresh, paused=paused)
 
 
 def parse_moment(raw: str, name: str) -> datetime:

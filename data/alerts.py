@@ -185,10 +185,12 @@ def alert_history(
     rule_id: int | None = None,
     state: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Instances newest first, and how many match in all (for paging)."""
+    """Instances newest first (started from ``since``, before ``until``), and
+    how many match in all (for paging)."""
     conds = []
     if rule_id is not None:
         conds.append(ALERTS.c.rule_id == rule_id)
@@ -196,6 +198,8 @@ def alert_history(
         conds.append(ALERTS.c.state == state)
     if since is not None:
         conds.append(ALERTS.c.started_at >= to_micros(since))
+    if until is not None:
+        conds.append(ALERTS.c.started_at < to_micros(until))
     stmt = (
         _alert_select()
         .where(*conds)

@@ -195,10 +195,22 @@ def get_session(conn: Connection, session_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def list_sessions(conn: Connection, *, limit: int = 100, open_only: bool = False) -> list[dict[str, Any]]:
+def list_sessions(
+    conn: Connection,
+    *,
+    limit: int = 100,
+    open_only: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Sessions newest first; ``since``/``until`` bound when they started."""
     stmt = select(SESSIONS)
     if open_only:
         stmt = stmt.where(SESSIONS.c.ended_at.is_(None))
+    if since is not None:
+        stmt = stmt.where(SESSIONS.c.started_at >= to_micros(since))
+    if until is not None:
+        stmt = stmt.where(SESSIONS.c.started_at < to_micros(until))
     stmt = stmt.order_by(SESSIONS.c.started_at.desc()).limit(limit)
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
@@ -220,8 +232,10 @@ def executions_frame(
     limit: int | None = None,
     newest_first: bool = True,
     metric: str | None = None,
+    until: datetime | None = None,
 ) -> pd.DataFrame:
-    """Runs, newest first; with ``metric``, only runs that report that named metric."""
+    """Runs, newest first; with ``metric``, only runs that report that named
+    metric; ``since``/``until`` bound when they started."""
     t = EXECUTIONS
     cols = [
         t.c.id,
@@ -241,6 +255,8 @@ def executions_frame(
         stmt = stmt.where(t.c.status == status)
     if since is not None:
         stmt = stmt.where(t.c.started_at >= to_micros(since))
+    if until is not None:
+        stmt = stmt.where(t.c.started_at < to_micros(until))
     if metric:
         m = EXECUTION_METRICS
         stmt = stmt.where(t.c.id.in_(select(m.c.execution_id).where(m.c.name == metric)))
@@ -266,6 +282,7 @@ def metrics_frame(
     since: datetime | None = None,
     execution_ids: list[str] | None = None,
     limit: int | None = None,
+    until: datetime | None = None,
 ) -> pd.DataFrame:
     """Named execution metrics joined with their run: execution_id, script, started_at, name, value."""
     m, e = EXECUTION_METRICS, EXECUTIONS
@@ -278,6 +295,8 @@ def metrics_frame(
         stmt = stmt.where(m.c.name == name)
     if since is not None:
         stmt = stmt.where(e.c.started_at >= to_micros(since))
+    if until is not None:
+        stmt = stmt.where(e.c.started_at < to_micros(until))
     if execution_ids is not None:
         stmt = stmt.where(m.c.execution_id.in_(execution_ids))
     stmt = stmt.order_by(e.c.started_at.desc(), m.c.name)

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 MODES = ("aggregate", "events")
 # Explore's view-only parameters: accepted in a pasted URL, ignored by the export.
 VIEW_ONLY = ("chart", "overlays")
+# The dashboard's time bar in a pasted address: its range as the query's, refresh and pause dropped.
+BAR_KEYS = {"range": "window", "from": "since", "to": "until"}
+BAR_ONLY = ("refresh", "paused")
 QUERY_KEYS = (
     "window",
     "since",
@@ -87,6 +90,13 @@ def query_params(text: str | Mapping[str, Any]) -> dict[str, str]:
     {'window': '6h', 'source': 'web', 'chart': 'bar'}
     >>> query_params({"window": "24h", "source": ["a", "b"], "bucket": ""})
     {'window': '24h', 'source': 'a,b'}
+
+    The time bar's parameters of a pasted address become the query's own
+    (``range`` -> ``window``, ``from``/``to`` -> ``since``/``until``); its
+    refresh and pause do not belong to a saved query:
+
+    >>> query_params("/explore?range=6h&metric=sum&refresh=off&paused=1")
+    {'window': '6h', 'metric': 'sum'}
     """
     if isinstance(text, str):
         raw = text.strip()
@@ -101,8 +111,12 @@ def query_params(text: str | Mapping[str, Any]) -> dict[str, str]:
             ",".join(str(v) for v in value) if isinstance(value, (list, tuple)) else "" if value is None else str(value)
         )
         # A blank known parameter means its default; an unknown one is kept, so that it is reported.
-        if value.strip() or key.strip() not in (*QUERY_KEYS, *VIEW_ONLY, "mode"):
-            out[str(key).strip()] = value.strip()
+        key = str(key).strip()
+        if key in BAR_ONLY:
+            continue
+        key = BAR_KEYS.get(key, key)
+        if value.strip() or key not in (*QUERY_KEYS, *VIEW_ONLY, "mode"):
+            out[key] = value.strip()
     return out
 
 

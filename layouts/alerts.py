@@ -1,8 +1,10 @@
 """The Alerts page: firing and pending alerts (acknowledge, links to the
 events behind them), the history of alert instances, the rules (enable,
 create, edit), silences and backtests. Every filter is in the URL:
-``/alerts?tab=history&rule=3&state=firing``, ``/alerts?alert=12``,
-``/alerts?tab=backtest&backtest=3&range=7d``.
+``/alerts?tab=history&rule=3&state=firing&range=24h`` (the history
+covers the time bar's range), ``/alerts?alert=12``,
+``/alerts?tab=backtest&backtest=3&bt_range=7d`` (a backtest has a range of
+its own; an older link's ``range=`` on the backtest tab is read as it).
 
 This module lays the page out; each tab's components are built in
 ``layouts.alerts_active`` (firing and pending), ``layouts.alerts_rules``
@@ -44,7 +46,8 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     h_state = query.get("state", "") if query.get("state", "") in STATES else ""
     h_rule = query.get("rule", "") if id_of(query.get("rule")) else ""
     bt_rule = query.get("backtest", "") if id_of(query.get("backtest")) else ""
-    bt_range = query.get("range", "24h") if query.get("range", "24h") in dict(RANGES) else "24h"
+    bt_range = query.get("bt_range") or (query.get("range", "") if tab == "backtest" else "")
+    bt_range = bt_range if bt_range in dict(RANGES) else "24h"
     return html.Div(
         [
             dcc.Location(id=ids.page_url("alerts"), refresh="callback-nav"),

@@ -436,7 +436,7 @@ def active_tab() -> list[Any]:
     return [
         html.Div(id=ids.AL_DETAIL),
         card(
-            "Firing and pending",
+            "Firing and pending now (whatever the time range)",
             loading(html.Div(id=ids.AL_ACTIVE, children=dbc.Spinner(size="sm"))),
             className="mb-3",
         ),

@@ -121,7 +121,7 @@ def history_tab(rule: str, state: str) -> list[Any]:
             ],
             className="g-2 mb-3",
         ),
-        card("Alert history (newest first)", history),
+        card("Alerts started in the time range (newest first)", history),
         html.Div(id=ids.AL_HISTORY_NOTE, className="small text-body-secondary mt-2"),
     ]
 
@@ -480,7 +480,7 @@ def backtest_tab(rule: str, range_: str) -> list[Any]:
                     3,
                 ),
                 _labelled(
-                    "range",
+                    "backtest over",
                     dbc.Select(
                         id=ids.AL_BT_RANGE,
                         options=[{"label": l, "value": v} for v, l in RANGES],

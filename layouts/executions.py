@@ -11,6 +11,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from core.timerange import iso
 from layouts import figures, format, ids
 
 DURATION = "duration_ms"
@@ -153,7 +154,7 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
                 ],
                 className="g-2 mb-3",
             ),
-            card("Recent executions", grid(ids.XS_TABLE, RUN_COLUMNS), className="mb-3"),
+            card("Latest 20 runs (whatever the time range)", grid(ids.XS_TABLE, RUN_COLUMNS), className="mb-3"),
             dbc.Row(
                 [
                     dbc.Col(
@@ -163,7 +164,10 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
                         ),
                         lg=8,
                     ),
-                    dbc.Col(card("Distribution", dcc.Graph(id=ids.XS_DIST, config={"displayModeBar": False})), lg=4),
+                    dbc.Col(
+                        card("Distribution (time range)", dcc.Graph(id=ids.XS_DIST, config={"displayModeBar": False})),
+                        lg=4,
+                    ),
                 ],
                 className="g-3 mb-3",
             ),
@@ -224,7 +228,6 @@ STATUS_COLOUR = {"success": "success", "failed": "danger", "error": "danger", "t
 FAILED = ("failed", "error", "timeout")
 # Attrs shown in this order first; "error" has its own box.
 ATTR_ORDER = ("host", "trigger", "user", "command", "cwd", "version")
-SHORT_WINDOWS = (("15min", 900), ("1h", 3600), ("24h", 86400), ("7d", 7 * 86400), ("30d", 30 * 86400))
 
 
 def _runs(n: int, step: dict[str, Any] | None = None) -> str:
@@ -272,22 +275,19 @@ def reason(name: str, c: dict[str, Any]) -> str:
     return f"{did}, {how} (band {band} over {runs})"
 
 
-def explore_url(body: dict[str, Any], now: datetime) -> str:
-    """The Explore page on the script's events around the run: the shortest
-    trailing window that reaches back to the run, the script as entity, and
-    the run's own time span and id (``since``, ``until``, ``execution_id``).
+def explore_url(body: dict[str, Any]) -> str:
+    """The Explore page on the script's events around the run: the run's own
+    time span as the time bar's absolute range (``from``/``to``), the script as
+    entity and the run's id.
 
-    >>> from datetime import timezone
     >>> body = {"id": "exe_1", "script": "etl.py", "events_window": {"since": "2026-01-01T11:59:00+00:00",
     ...         "until": "2026-01-01T12:05:00+00:00"}}
-    >>> explore_url(body, datetime(2026, 1, 1, 18, tzinfo=timezone.utc))
-    '/explore?window=24h&entity=etl.py&since=2026-01-01T11%3A59%3A00%2B00%3A00&until=2026-01-01T12%3A05%3A00%2B00%3A00&execution_id=exe_1'
+    >>> explore_url(body)
+    '/explore?from=2026-01-01T11:59:00Z&to=2026-01-01T12:05:00Z&entity=etl.py&execution_id=exe_1'
     """
-    since = body["events_window"]["since"]
-    age = (now - datetime.fromisoformat(since)).total_seconds() if since else 0
-    window = next((w for w, seconds in SHORT_WINDOWS if seconds >= age), SHORT_WINDOWS[-1][0])
-    params = {"window": window, "entity": body["script"], "since": since, "until": body["events_window"]["until"]}
-    return "/explore?" + urlencode({**params, "execution_id": body["id"]})
+    span = body["events_window"]
+    params = {"from": iso(datetime.fromisoformat(span["since"])), "to": iso(datetime.fromisoformat(span["until"]))}
+    return "/explore?" + urlencode({**params, "entity": body["script"], "execution_id": body["id"]}, safe=":")
 
 
 def events_api_url(body: dict[str, Any]) -> str:
@@ -349,7 +349,7 @@ def attrs_table(attrs: dict[str, Any], run: dict[str, Any] | None = None) -> htm
     return html.Table(html.Tbody(rows), id=ids.X_ATTRS, className="table table-sm mb-0")
 
 
-def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.Div:
+def detail(body: dict[str, Any], *, dark: bool = False) -> html.Div:
     """The drill-down of one run: what went wrong first, then why its
     figures are unusual, its context and its neighbours."""
     nav = html.Div(
@@ -492,7 +492,7 @@ def detail(body: dict[str, Any], *, now: datetime, dark: bool = False) -> html.D
                 [
                     html.A(
                         f"Events of {body['script']} in Explore",
-                        href=explore_url(body, now),
+                        href=explore_url(body),
                         id=ids.X_EXPLORE,
                         className="btn btn-sm btn-outline-primary",
                     ),

@@ -25,6 +25,7 @@ SCHEDULE_COLUMNS: list[dict[str, Any]] = [
 ]
 NO_SCHEDULES = "No schedules yet. Create one above: set up a view on Explore, paste its address, choose when it runs."
 NO_FILES = "No files yet. Select a schedule and press Run now, or wait for its next run."
+NO_FILES_IN_RANGE = "No files written in the time range; choose a longer one above to see older files."
 
 
 def _field(label: str, control: Any, md: int, hint: str | None = None) -> dbc.Col:
@@ -54,7 +55,7 @@ def form(query: str = "") -> dbc.Card:
                                     value=query,
                                     rows=2,
                                     size="sm",
-                                    placeholder="http://…/explore?window=24h&group_by=source  or  window=24h&metric=count&group_by=source",
+                                    placeholder="http://…/explore?range=24h&group_by=source  or  window=24h&metric=count&group_by=source",
                                 ),
                                 9,
                                 "Use the current Explore view: open Explore, set the filters, copy the address and paste it here. "
@@ -140,6 +141,7 @@ def schedules_card() -> dbc.Card:
     header = html.Div(
         [
             html.Span("Schedules"),
+            html.Span("all of them, whatever the time range", className="small text-body-secondary fw-normal"),
             html.Span("select a row, then", className="ms-auto small text-body-secondary"),
             *buttons,
         ],
@@ -149,10 +151,11 @@ def schedules_card() -> dbc.Card:
     return dbc.Card([dbc.CardHeader(header, className="fw-semibold"), dbc.CardBody(body)], className="mb-3")
 
 
-def files_table(files: list[dict[str, Any]], names: dict[str, str]) -> Any:
-    """The export files with plain download links (the API's download route)."""
+def files_table(files: list[dict[str, Any]], names: dict[str, str], *, any_files: bool = False) -> Any:
+    """The export files with plain download links (the API's download route);
+    ``any_files``: there are files, only none in the time range."""
     if not files:
-        return html.Div(NO_FILES, className="text-body-secondary small")
+        return html.Div(NO_FILES_IN_RANGE if any_files else NO_FILES, className="text-body-secondary small")
     rows = [
         html.Tr(
             [
@@ -184,6 +187,11 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
             form(query.get("query", "")),
             html.Div(id=ids.EXP_MESSAGE),
             schedules_card(),
-            dbc.Card([dbc.CardHeader("Files", className="fw-semibold"), dbc.CardBody(html.Div(id=ids.EXP_FILES))]),
+            dbc.Card(
+                [
+                    dbc.CardHeader("Files written in the time range", className="fw-semibold"),
+                    dbc.CardBody(html.Div(id=ids.EXP_FILES)),
+                ]
+            ),
         ]
     )

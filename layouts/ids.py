@@ -263,6 +263,14 @@ def tb_preset(preset: str) -> dict[str, str]:
     return {"type": TB_PRESET, "value": preset}
 
 
+NAV_LINK = "nav-link"  # a navigation link; the time bar keeps its href carrying the range
+
+
+def nav_link(path: str) -> dict[str, str]:
+    """A navigation link's pattern-matching id, by the page's path."""
+    return {"type": NAV_LINK, "path": path}
+
+
 # Charts with a time x axis: a drag-zoom on one sets the bar's from/to.
 TIME_CHARTS: tuple[str, ...] = (ACTIVITY, EX_CHART, XS_TREND, EN_CHART, RV_CHART, SY_CHART)
 

@@ -112,7 +112,16 @@ def layout(query: dict[str, str] | None = None) -> html.Div:
         [
             dcc.Location(id=ids.page_url("overview"), refresh="callback-nav"),
             *live_controls(),
-            html.Div(selfmon.switch(ids.OV_SELF, query or {}), className="d-flex justify-content-end mb-2"),
+            html.Div(
+                [
+                    html.Span(
+                        "The cards and “Sources today” count the spans they name; the Activity chart follows the time range.",
+                        className="small text-body-secondary pb-range-note",
+                    ),
+                    selfmon.switch(ids.OV_SELF, query or {}),
+                ],
+                className="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-2",
+            ),
             dbc.Row([kpi_card(n, label) for n, label in KPIS], className="g-3 mb-3"),
             dbc.Row(
                 [

@@ -31,13 +31,13 @@ class Page:
 PAGES: list[Page] = [
     Page("/", "Overview", overview.page, time_range="1h"),
     Page("/explore", "Explore", explore.page, time_range="24h"),
-    Page("/sessions", "Sessions", sessions.page),
+    Page("/sessions", "Sessions", sessions.page, time_range="7d"),
     Page("/executions", "Executions", executions.page, time_range="30d"),
-    Page("/alerts", "Alerts", alerts.page),
+    Page("/alerts", "Alerts", alerts.page, time_range="7d"),
     Page("/entities", "Entities", entities.page, time_range="1h"),
     Page("/revenue", "Revenue", revenue.page, time_range="30d"),
     Page("/system", "System", system.page, time_range="6h"),
-    Page("/exports", "Exports", exports.page),
+    Page("/exports", "Exports", exports.page, time_range="30d"),
 ]
 
 

@@ -47,7 +47,12 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                 className="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-3",
             ),
             html.Div(id=ids.RV_CARDS, className="mb-3"),
-            html.Div(id=ids.RV_FORECAST, className="small text-body-secondary mb-3"),
+            html.Div(id=ids.RV_FORECAST, className="small text-body-secondary mb-1"),
+            html.Div(
+                "The chart and its totals cover the time range; the status, the weekday heatmap and the response"
+                " times keep the fixed spans their titles name.",
+                className="small text-body-secondary mb-3 pb-range-note",
+            ),
             dbc.Row(
                 [
                     dbc.Col(

@@ -46,7 +46,7 @@ def page(pathname: str, _query: dict[str, str]) -> html.Div:
         return html.Div(
             [dcc.Store(id=ids.S_ID, data=unquote(parts[2])), html.Div(id=ids.S_DETAIL, children=dbc.Spinner())]
         )
-    return html.Div([card("Sessions, newest first", grid(ids.SS_TABLE, SESSION_COLUMNS))])
+    return html.Div([card("Sessions started in the time range, newest first", grid(ids.SS_TABLE, SESSION_COLUMNS))])
 
 
 INTERACTIONS_SHOWN = 500  # the latest interactions the table holds

@@ -38,7 +38,11 @@ def navbar_items() -> list[object]:
     """The brand, then a toggler that shows the links, the theme button and the
     user menu below ``lg`` (992 px), where they would not fit on one line."""
     links = dbc.Nav(
-        [dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial") for p in PAGES if p.nav],
+        [
+            dbc.NavLink(p.title, href=p.path, active="exact" if p.path == "/" else "partial", id=ids.nav_link(p.path))
+            for p in PAGES
+            if p.nav
+        ],
         navbar=True,
         className="me-auto",
     )

@@ -95,15 +95,18 @@ def executions(
     return [execution_json(r, by_run.get(r["id"], {})) for r in runs.to_dict("records")]
 
 
-def metric_series(conn: Connection, *, script: str, name: str, since: datetime | None) -> pd.DataFrame:
-    """``ts, value, execution_id`` of one metric of one script, oldest first."""
+def metric_series(
+    conn: Connection, *, script: str, name: str, since: datetime | None, until: datetime | None = None
+) -> pd.DataFrame:
+    """``ts, value, execution_id`` of one metric of one script, oldest first
+    (runs started from ``since``, before ``until``)."""
     if name == DURATION:
-        runs = queries.executions_frame(conn, script=script, since=since, newest_first=False)
+        runs = queries.executions_frame(conn, script=script, since=since, until=until, newest_first=False)
         runs = runs[runs["duration_ms"].notna()]
         return pd.DataFrame(
             {"ts": runs["started_at"], "value": runs["duration_ms"], "execution_id": runs["id"]}
         ).reset_index(drop=True)
-    m = queries.metrics_frame(conn, script=script, name=name, since=since)
+    m = queries.metrics_frame(conn, script=script, name=name, since=since, until=until)
     return pd.DataFrame({"ts": m["started_at"], "value": m["value"], "execution_id": m["execution_id"]})
 
 
@@ -112,19 +115,23 @@ def metric_names(conn: Connection, script: str | None) -> list[str]:
     return [DURATION, *sorted(set(m["name"]))]
 
 
-def history(conn: Connection, *, script: str, name: str, days: float, now: datetime) -> list[dict[str, Any]]:
-    s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days))
+def history(
+    conn: Connection, *, script: str, name: str, days: float, now: datetime, bounded: bool = False
+) -> list[dict[str, Any]]:
+    """The metric's points over the ``days`` before ``now`` (and none after it when ``bounded``)."""
+    s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days), until=now if bounded else None)
     return [
         {"timestamp": _iso(r.ts), "value": float(r.value), "execution_id": r.execution_id}
         for r in s.itertuples(index=False)
     ]
 
 
-def aggregated(conn: Connection, *, script: str, days: float, now: datetime) -> dict[str, Any]:
+def aggregated(conn: Connection, *, script: str, days: float, now: datetime, bounded: bool = False) -> dict[str, Any]:
+    """Each metric's summary over the ``days`` before ``now`` (and none after it when ``bounded``)."""
     since = now - timedelta(days=days)
     out = {}
     for name in metric_names(conn, script):
-        s = metric_series(conn, script=script, name=name, since=since)
+        s = metric_series(conn, script=script, name=name, since=since, until=now if bounded else None)
         if len(s):
             out[name] = summary_stats(s, column="value").as_dict()
     return out
@@ -145,8 +152,10 @@ def baseline_analysis(conn: Connection, *, script: str, method: str, name: str |
     return {"script_path": script, "method": method, "baselines": out}
 
 
-def anomalies(conn: Connection, *, script: str, name: str, days: float, now: datetime) -> list[dict[str, Any]]:
-    s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days))
+def anomalies(
+    conn: Connection, *, script: str, name: str, days: float, now: datetime, bounded: bool = False
+) -> list[dict[str, Any]]:
+    s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days), until=now if bounded else None)
     scored = detect_anomalies(s[["ts", "value"]], min_history=10, season=None) if len(s) else pd.DataFrame()
     if scored.empty:
         return []
@@ -335,10 +344,19 @@ def latest_metrics(conn: Connection, *, limit: int) -> list[dict[str, Any]]:
 
 
 def regressions(
-    conn: Connection, *, script: str, name: str, days: float | None, now: datetime, higher_is_better: bool = False
+    conn: Connection,
+    *,
+    script: str,
+    name: str,
+    days: float | None,
+    now: datetime,
+    higher_is_better: bool = False,
+    bounded: bool = False,
 ) -> list[dict[str, Any]]:
-    """Steps in a script's metric: where each starts, its size, regression or improvement."""
-    s = metric_series(conn, script=script, name=name, since=now - timedelta(days=days) if days else None)
+    """Steps in a script's metric: where each starts, its size, regression or
+    improvement (none after ``now`` when ``bounded``)."""
+    since = now - timedelta(days=days) if days else None
+    s = metric_series(conn, script=script, name=name, since=since, until=now if bounded else None)
     if len(s) < 8:
         return []
     steps = detect_steps(s[["ts", "value"]], higher_is_better=higher_is_better)

@@ -38,10 +38,11 @@ def test_it_keeps_the_time_range_in_the_url_and_old_window_links_work(page: Page
 
 
 def test_the_time_bar_shows_only_the_refresh_where_a_page_has_no_time_range(page: Page, sqlite_server: Any) -> None:
-    page.goto(sqlite_server.url + "/exports")
+    page.goto(sqlite_server.url + "/no-such-page")
+    expect(page.locator("#page")).to_contain_text("Page not found")
     expect(page.locator("#tb-refresh")).to_be_visible()
     expect(page.locator("#tb-range")).to_be_hidden()
-    page.goto(sqlite_server.url + "/system")
+    page.goto(sqlite_server.url + "/exports")  # its files follow the range
     expect(page.locator("#tb-range")).to_be_visible()
 
 

@@ -90,6 +90,7 @@ def test_typing_an_absolute_from_to_shows_that_range(page: Page, two_events: Any
 
 def test_a_bad_from_shows_an_inline_error(page: Page, two_events: Any) -> None:
     page.goto(two_events.url + "/")
+    expect(preset(page, "1 h")).to_have_class(re.compile(r"\bactive\b"))  # the bar has read the URL
     page.locator("#tb-from").fill("yesterday")
     page.locator("#tb-to").fill("2026-12-01 10:00")
     page.locator("#tb-to").press("Enter")
@@ -191,3 +192,79 @@ def test_copy_link_puts_the_views_url_in_the_clipboard(clipboard_page: Page, sql
     copied = page.evaluate("() => navigator.clipboard.readText()")
     assert parse_qs(urlparse(copied).query) == {"metric": ["sum"], "range": ["7d"], "refresh": ["1m"]}
     assert copied == page.url
+
+
+def nav(page: Page, title: str) -> Any:
+    return page.locator(".pb-navbar .nav-link", has_text=re.compile(f"^{title}$"))
+
+
+def test_the_range_goes_along_to_the_page_clicked_in_the_navigation(page: Page, two_events: Any) -> None:
+    page.goto(two_events.url + "/")
+    preset(page, "6 h").click()
+    expect(page).to_have_url(two_events.url + "/?range=6h")
+    page.locator("#tb-refresh").select_option("30s")
+    expect(page).to_have_url(two_events.url + "/?range=6h&refresh=30s")
+    nav(page, "Executions").click()
+    expect(page).to_have_url(two_events.url + "/executions?range=6h&refresh=30s")
+    expect(preset(page, "6 h")).to_have_class(re.compile(r"\bactive\b"))
+    expect(nav(page, "Executions")).to_have_class(re.compile(r"\bactive\b"))
+    expect(nav(page, "Overview")).not_to_have_class(re.compile(r"\bactive\b"))
+
+    since, until = two_events.old - timedelta(minutes=5), two_events.old + timedelta(minutes=5)
+    page.locator("#tb-from").fill(since.strftime("%Y-%m-%d %H:%M"))
+    page.locator("#tb-to").fill(until.strftime("%Y-%m-%d %H:%M"))
+    page.locator("#tb-apply").click()
+    expect(page.locator("#timebar")).to_have_attribute("data-follow", "false")
+    nav(page, "Overview").click()
+    expect(page).to_have_url(re.compile(r"/\?from=.*&to=.*&refresh=30s$"))
+    assert query(page)["from"] == [since.strftime("%Y-%m-%dT%H:%M:%SZ")]
+    page.wait_for_function(f"() => ({ACTIVITY_TOTAL})() === 1")  # only the older event falls in that range
+
+
+def test_a_paused_link_opens_paused(page: Page, sqlite_server: Any) -> None:
+    page.clock.install()
+    page.goto(sqlite_server.url + "/system?refresh=10s&paused=1")
+    expect(page.locator("#sy-cards")).to_contain_text("PROCESS MEMORY", ignore_case=True)
+    expect(page.locator("#timebar")).to_have_attribute("data-paused", "true")
+    expect(page.locator("#tb-pause")).to_have_text("Resume")
+    page.clock.run_for(60_000)
+    assert flag(page, "ticks") == 0
+    # The link to Explore takes the refresh and pause along; no range was chosen, so Explore opens on its own.
+    expect(nav(page, "Explore")).to_have_attribute("href", "/explore?refresh=10s&paused=1")
+    page.locator("#tb-pause").click()
+    expect(page).to_have_url(sqlite_server.url + "/system?refresh=10s")
+    expect(page.locator("#timebar")).to_have_attribute("data-paused", "false")
+    page.clock.run_for(11_000)
+    expect(page.locator("#timebar")).not_to_have_attribute("data-ticks", "0")
+    page.locator("#tb-pause").click()
+    expect(page).to_have_url(sqlite_server.url + "/system?refresh=10s&paused=1")
+
+
+def test_sessions_lists_only_those_started_in_the_range(page: Page, sqlite_server: Any) -> None:
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    for name, age in (("recent-one", timedelta(days=2)), ("older-one", timedelta(days=10))):
+        sqlite_server.post("/api/sessions", json={"id": name, "source": "tool", "ts": (now - age).isoformat()})
+    page.goto(sqlite_server.url + "/sessions")
+    expect(page.locator("#ss-table")).to_contain_text("recent-one")  # the page's default: the last 7 days
+    expect(page.locator("#ss-table")).not_to_contain_text("older-one")
+    since, until = now - timedelta(days=11), now - timedelta(days=9)
+    page.locator("#tb-from").fill(since.strftime("%Y-%m-%d %H:%M"))
+    page.locator("#tb-to").fill(until.strftime("%Y-%m-%d %H:%M"))
+    page.locator("#tb-to").press("Enter")
+    expect(page.locator("#ss-table")).to_contain_text("older-one")
+    expect(page.locator("#ss-table")).not_to_contain_text("recent-one")
+    expect(page).to_have_url(re.compile(r"/sessions\?from=.*&to="))
+
+
+def test_the_from_to_inputs_take_the_width_of_a_phone(browser: Browser, sqlite_server: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(sqlite_server.url + "/")
+        expect(preset(page, "1 h")).to_have_class(re.compile(r"\bactive\b"))
+        for field in ("#tb-from", "#tb-to"):
+            box = page.locator(field).bounding_box()
+            assert box is not None and box["width"] >= 250, box
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

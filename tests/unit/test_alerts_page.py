@@ -528,17 +528,20 @@ def test_the_page_reads_its_filters_from_the_url_and_ignores_bad_ones() -> None:
         return next(n["props"] for n in _nodes(json.loads(text(page))) if n["props"].get("id") == id_)
 
     page = layout.page(
-        "/alerts", {"tab": "history", "rule": "3", "state": "firing", "backtest": "2", "range": "7d", "alert": "12"}
+        "/alerts", {"tab": "history", "rule": "3", "state": "firing", "backtest": "2", "bt_range": "7d", "alert": "12"}
     )
     assert props(page, ids.AL_TABS)["active_tab"] == "history"
     assert props(page, ids.AL_H_RULE)["value"] == "3" and props(page, ids.AL_H_STATE)["value"] == "firing"
     assert props(page, ids.AL_BT_RULE)["value"] == "2" and props(page, ids.AL_BT_RANGE)["value"] == "7d"
     assert props(page, ids.AL_ALERT_ID)["data"] == "12"
+    # range= is the time bar's (the history's); an older backtest link's range= still sets the backtest's.
+    assert props(layout.page("/alerts", {"tab": "history", "range": "30d"}), ids.AL_BT_RANGE)["value"] == "24h"
+    assert props(layout.page("/alerts", {"tab": "backtest", "range": "30d"}), ids.AL_BT_RANGE)["value"] == "30d"
     silence = layout.page("/alerts", {"tab": "silences", "silence_rule": "errors", "silence_labels": "source=web"})
     assert (
         props(silence, ids.AL_S_RULE)["value"] == "errors" and props(silence, ids.AL_S_LABELS)["value"] == "source=web"
     )
-    bad = layout.page("/alerts", {"tab": "nope", "rule": "x;", "state": "exploded", "range": "1y"})
+    bad = layout.page("/alerts", {"tab": "nope", "rule": "x;", "state": "exploded", "bt_range": "1y"})
     assert props(bad, ids.AL_TABS)["active_tab"] == "active" and props(bad, ids.AL_H_RULE)["value"] == ""
     assert props(bad, ids.AL_H_STATE)["value"] == "" and props(bad, ids.AL_BT_RANGE)["value"] == "24h"
 
@@ -595,7 +598,7 @@ def test_silence_labels_parse_or_name_the_field() -> None:
 
 def test_the_url_holds_every_filter_and_only_those_not_default() -> None:
     assert cb.url_search("history", None, "3", "firing", None, None) == "?tab=history&rule=3&state=firing"
-    assert cb.url_search("backtest", "9", "", "", "4", "7d") == "?tab=backtest&backtest=4&range=7d"
+    assert cb.url_search("backtest", "9", "", "", "4", "7d") == "?tab=backtest&backtest=4&bt_range=7d"
     assert cb.url_search("active", None, None, None, None, "24h") == ""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from callbacks.timebar import read, refresh_timer, write
+from callbacks.timebar import nav_links, read, refresh_timer, write
 from layouts import ids
 
 LONGEST = timedelta(days=400)
@@ -29,15 +29,48 @@ def test_a_bad_from_is_shown_as_typed_with_the_error_and_the_default_range_is_us
 
 
 def test_a_page_without_a_time_range_ignores_a_range_parameter_of_its_own() -> None:
-    r = read("?tab=backtest&range=7d&refresh=30s", "/alerts", LONGEST)
-    assert (r["has_range"], r["error"], r["store"]["refresh"]) == (False, None, "30s")
+    r = read("?range=forever&refresh=30s&paused=1", "/no-such-page", LONGEST)
+    assert (r["has_range"], r["error"], r["store"]["refresh"], r["paused"]) == (False, None, "30s", True)
+
+
+def test_alerts_sessions_and_exports_read_the_range() -> None:
+    for path, default in (("/alerts", "7d"), ("/sessions", "7d"), ("/exports", "30d")):
+        r = read("?range=24h", path, LONGEST)
+        assert (r["has_range"], r["store"]["range"], read("", path, LONGEST)["preset"]) == (True, "24h", default)
+
+
+def test_pause_is_read_from_and_written_to_the_url() -> None:
+    assert read("?range=6h&paused=1", "/", LONGEST)["paused"] is True
+    assert read("?paused=nope", "/", LONGEST)["field"] == "paused"
+    assert read("?paused=nope&refresh=off", "/", LONGEST)["store"]["refresh"] == "off"
+    assert write(ids.TB_PAUSE, "?range=6h", "/", longest=LONGEST) == "?range=6h&paused=1"
+    assert write(ids.TB_PAUSE, "?range=6h&paused=1", "/", longest=LONGEST) == "?range=6h"
+    assert write(ids.tb_preset("24h"), "?paused=1", "/", longest=LONGEST) == "?range=24h&paused=1"
+
+
+def test_the_navigation_links_carry_the_range_and_mark_the_current_page() -> None:
+    search = "?script=etl.py&range=6h&refresh=off&paused=1"
+    hrefs, active = nav_links(["/", "/executions", "/alerts"], search, "/executions/exe_1")
+    assert hrefs == ["/?range=6h&refresh=off&paused=1", "/executions?range=6h&refresh=off&paused=1"] + [
+        "/alerts?range=6h&refresh=off&paused=1"
+    ]
+    assert active == [False, True, False]
+    fixed = "?from=2026-12-01T10:00:00Z&to=2026-12-01T12:00:00Z"
+    assert nav_links(["/"], fixed, "/explore")[0] == ["/" + fixed]
+    # Nothing chosen: each page opens on its own default range.
+    assert nav_links(["/", "/executions"], "?metric=sum", "/") == (["/", "/executions"], [True, False])
+    assert nav_links(["/"], "?window=6h", "/explore")[0] == ["/?range=6h"]
+
+
+def test_a_chosen_preset_stays_in_the_url_even_when_it_is_the_pages_default() -> None:
+    assert write(ids.tb_preset("1h"), "?range=6h", "/", longest=LONGEST) == "?range=1h"
 
 
 def test_a_preset_replaces_from_and_to() -> None:
     search = "?metric=sum&from=2026-12-01T10:00:00Z&to=2026-12-01T11:00:00Z"
     trigger = ids.tb_preset("7d")
     assert write(trigger, search, "/explore", longest=LONGEST) == "?metric=sum&range=7d"
-    assert write(ids.tb_preset("24h"), search, "/explore", longest=LONGEST) == "?metric=sum"
+    assert write(ids.tb_preset("24h"), search, "/explore", longest=LONGEST) == "?metric=sum&range=24h"
 
 
 def test_typed_times_go_to_the_url_in_iso_utc() -> None:

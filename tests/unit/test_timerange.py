@@ -114,3 +114,17 @@ def test_a_page_writing_its_state_keeps_the_time_parameters() -> None:
     assert keep_time("?tab=backtest&range=7d", "?range=24h&refresh=off", keys=("refresh",)) == (
         "?tab=backtest&range=7d&refresh=off"
     )
+
+
+@pytest.mark.parametrize(("raw", "paused"), [("1", True), ("true", True), ("0", False), ("", False)])
+def test_a_link_can_open_the_view_paused(raw: str, paused: bool) -> None:
+    tr = parse_range({"range": "6h", "paused": raw}, default="1h", longest=LONGEST)
+    assert tr.paused is paused
+    assert tr.params("1h") == ({"range": "6h", "paused": "1"} if paused else {"range": "6h"})
+    assert "paused" not in tr.to_store()  # pausing does not re-query the pages
+
+
+def test_a_bad_paused_is_named() -> None:
+    with pytest.raises(InvalidInput) as err:
+        parse_range({"paused": "maybe"}, default="1h", longest=LONGEST)
+    assert err.value.field == "paused"
