@@ -20,7 +20,7 @@ band collapses to the centre).
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -115,6 +115,15 @@ def _check(method: str, k: float, percentile: float) -> None:
 
 
 def _compute(v: FloatArray, method: str, k: float, percentile: float) -> Baseline:
+    b = _compute_unclamped(v, method, k, percentile)
+    if b.lower is not None and v.size and float(v.min()) >= 0.0 and b.lower < 0.0:
+        # A series that never went below zero (durations, CPU seconds, counts):
+        # its band stops at zero rather than promising negative values.
+        b = replace(b, lower=0.0)
+    return b
+
+
+def _compute_unclamped(v: FloatArray, method: str, k: float, percentile: float) -> Baseline:
     n = int(v.size)
     if n == 0:
         return Baseline(None, None, None, method, 0, 0)

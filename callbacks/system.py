@@ -100,6 +100,9 @@ def full_text(growth: dict[str, Any]) -> list[Any]:
     ...      "disk": {"full": None, "history": [], "model": {"name": "none"}}}
     >>> [d.children for d in full_text(g)]
     ['Database: full in 12 days (at the earliest in 9.5 days; the disk fills when the database has grown by its free space) · drift', 'Disk: no disk_percent gauge recorded yet']
+    >>> g["disk"]["history"] = [1]
+    >>> full_text(g)[1].children
+    'Disk: one disk_percent reading so far; a forecast needs two'
     """
     out = []
     for name, what in (("database", "db_size_mb"), ("disk", "disk_percent")):
@@ -111,8 +114,10 @@ def full_text(growth: dict[str, Any]) -> list[Any]:
             if name == "database"
             else "use reaches 100 %"
         )
-        if len(part["history"]) < 2:
+        if not part["history"]:
             text = f"{label}: no {what} gauge recorded yet"
+        elif len(part["history"]) < 2:
+            text = f"{label}: one {what} reading so far; a forecast needs two"
         elif full is None:
             text = f"{label}: not full within 30 days at the forecast growth ({how}) · {part['model']['name']}"
         elif full["days"] is None:

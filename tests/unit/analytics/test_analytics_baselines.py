@@ -32,6 +32,15 @@ def test_intelligent_baseline_excludes_outliers_then_recomputes() -> None:
     )
 
 
+def test_the_band_of_a_series_that_never_went_below_zero_stops_at_zero() -> None:
+    cpu = hourly([0.2, 0.9, 0.1, 1.4, 0.3, 2.0, 0.5, 1.1])  # CPU seconds: a wide band around a small median
+    for method in ("intelligent", "median", "mean"):
+        b = baseline(cpu, method=method)  # type: ignore[arg-type]
+        assert b.lower == 0.0 and b.upper is not None and b.upper > 2.0
+    signed = hourly([0.2, -0.9, 0.1, 1.4, 0.3, 2.0, 0.5, 1.1])  # a value that can be negative keeps its band
+    assert (baseline(signed, method="mean").lower or 0.0) < 0.0
+
+
 def test_median_baseline_keeps_every_point() -> None:
     b = baseline(SERIES, method="median", k=2.0)
     assert (b.centre, b.n_used, b.n_excluded) == (10.0, 7, 0)
