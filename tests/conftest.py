@@ -155,6 +155,26 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return server.new_database()
 
 
+@contextlib.contextmanager
+def migrated(url: str) -> Iterator[Any]:
+    """A :class:`data.db.Database` at ``url`` with every migration applied, disposed after."""
+    from data.db import Database
+
+    database = Database(url)
+    database.migrate()
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def migrated_db(db_url: str) -> Iterator[Any]:
+    """A migrated database, on SQLite and on PostgreSQL."""
+    with migrated(db_url) as database:
+        yield database
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'pulse.db'}"

@@ -16,6 +16,7 @@ from analytics.histogram import RELATIVE_ERROR
 from data import records
 from data.db import Database
 from data.ingest import event_row, ingest
+from tests.conftest import migrated
 
 NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
@@ -27,10 +28,8 @@ def ev(ago: timedelta, type_: str = "request", **fields: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def db(tmp_path: Any) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'pulse.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
+    with migrated(f"sqlite:///{tmp_path / 'pulse.db'}") as database:
+        yield database
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from data import queries, records
 from data.db import Database
 from layouts import executions as layout
 from reports import scripts
+from tests.conftest import migrated
 
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -25,10 +26,8 @@ WIGGLE = [0.0, 2000.0, -2000.0, 1000.0, -1000.0]
 
 @pytest.fixture
 def db(sqlite_url: str) -> Iterator[Database]:
-    database = Database(sqlite_url)
-    database.migrate()
-    yield database
-    database.dispose()
+    with migrated(sqlite_url) as database:
+        yield database
 
 
 def run(db: Database, id_: str, at: datetime, duration_ms: float | None, **fields: Any) -> None:

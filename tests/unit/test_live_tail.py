@@ -18,17 +18,15 @@ from data.db import Database
 from data.ingest import event_row, ingest
 from live.broker import Broker, Subscriber, parse_topics
 from live.tail import Tail
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, migrated, wait_until
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def db(sqlite_url: str) -> Iterator[Database]:
-    database = Database(sqlite_url)
-    database.migrate()
-    yield database
-    database.dispose()
+    with migrated(sqlite_url) as database:
+        yield database
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ where the range ends."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -20,11 +19,8 @@ T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    database.migrate()
-    yield database
-    database.dispose()
+def db(migrated_db: Database) -> Database:
+    return migrated_db
 
 
 def test_sessions_are_listed_by_when_they_started(db: Database) -> None:
