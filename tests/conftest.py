@@ -12,6 +12,7 @@ fail: they are never skipped.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import itertools
 import os
@@ -153,6 +154,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'pulse.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
     return server.new_database()
+
+
+@dataclasses.dataclass
+class ClockedServices:
+    """What the alert engine needs of Pulseboard's services: the database, the
+    settings and a fixed clock."""
+
+    db: Any
+    at: Any
+    settings: Any = dataclasses.field(default_factory=lambda: load_settings({}, environ={}))
+
+    def now(self) -> Any:
+        return self.at
 
 
 @contextlib.contextmanager

@@ -5,7 +5,6 @@ way, and a group that matched is listed first."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -18,22 +17,11 @@ from alerts.metrics import HistoryReader, Reader, labels_of
 from alerts.rules import Rule, parse_rule
 from data.db import Database
 from data.ingest import event_row, ingest
-from settings import load_settings
+from tests.conftest import ClockedServices
 
 NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
 SINCE = NOW - timedelta(hours=3)
-
-
-@dataclasses.dataclass
-class Services:
-    """What the engine needs of Pulseboard's services: the database, the settings and a fixed clock."""
-
-    db: Database
-    settings: Any = dataclasses.field(default_factory=lambda: load_settings({}, environ={}))
-
-    def now(self) -> datetime:
-        return NOW
 
 
 def events() -> list[dict[str, Any]]:
@@ -121,7 +109,7 @@ RULES = [
 @pytest.mark.parametrize("spec", RULES, ids=lambda s: f"{s.get('kind', 'threshold')}-{s.get('metric', 'count')}")
 def test_the_backtest_series_is_the_metric_step_by_step(db: Database, spec: dict[str, Any]) -> None:
     rule = parse_rule({"name": "r", **spec})
-    engine = AlertEngine(Services(db))
+    engine = AlertEngine(ClockedServices(db, NOW))
     step = timedelta(seconds=150)  # not a whole minute: windows start mid-minute
     result = engine.backtest(rule, SINCE, NOW, step)
     expected = stepwise_values(db, rule, step)
@@ -135,7 +123,7 @@ def test_the_backtest_series_is_the_metric_step_by_step(db: Database, spec: dict
 
 def test_the_failure_burst_fires_and_the_burst_group_comes_first(db: Database) -> None:
     rule = parse_rule({"name": "r", **RULES[0]})
-    result = AlertEngine(Services(db)).backtest(rule, SINCE, NOW, MIN)
+    result = AlertEngine(ClockedServices(db, NOW)).backtest(rule, SINCE, NOW, MIN)
     # /checkout matched, so it comes first; /refund's three errors never exceed 3.
     assert [s["labels"] for s in result["series"]] == [{"entity": "/checkout"}, {"entity": "/refund"}]
     assert max(result["series"][1]["values"]) == 3.0

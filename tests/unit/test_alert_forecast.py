@@ -19,21 +19,12 @@ from alerts.metrics import MetricError, Reader, matches
 from alerts.rules import RuleError, parse_rule
 from data.db import Database
 from data.ingest import event_row, ingest
-from settings import load_settings
+from tests.conftest import ClockedServices
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 HOURS = 6 * 24  # six days of hourly gauges
 CROSSED = START + timedelta(hours=120)  # the data first exceeds 90 here: 50 + 40 * 120 / 120 = 90
 NOW = START + timedelta(hours=96, minutes=20)
-
-
-@dataclasses.dataclass
-class Services:
-    db: Database
-    settings: Any = dataclasses.field(default_factory=lambda: load_settings({}, environ={}))
-
-    def now(self) -> datetime:
-        return NOW
 
 
 NOISE = np.random.default_rng(7).normal(0.0, 0.2, HOURS)
@@ -131,7 +122,7 @@ def test_a_fit_is_reused_until_a_new_bucket_closed(db: Database) -> None:
 
 def test_a_backtest_fires_before_the_data_crosses_the_threshold(db: Database) -> None:
     r = rule(bound="upper", horizon="1d")
-    engine = AlertEngine(Services(db))
+    engine = AlertEngine(ClockedServices(db, NOW))
     since, until = START + timedelta(days=3), START + timedelta(hours=HOURS - 1)
     result = engine.backtest(r, since, until, timedelta(minutes=30))
     fired = [t for t in result["transitions"] if t["to"] == "firing"]
