@@ -15,7 +15,10 @@ How the model is chosen, from the data and the bucket size:
    median gap); a missing bucket is ``fill`` (0 for counts) or, without
    ``fill``, interpolated. At most :data:`MAX_HISTORY` buckets are used (the
    newest; of a seasonal series, at most :data:`MAX_CYCLES` cycles). With ``now``, a last bucket still filling at ``now`` is left out:
-   its partial total would read as a drop.
+   its partial total would read as a drop; with ``now`` and ``fill``, the
+   buckets after the last one with data, up to ``now``, are ``fill`` (a
+   quiet hour of counts is 0), so the forecast starts at the bucket in
+   progress.
 2. Candidate seasons are the cycles of a day, a week and a year that span
    a whole number (at least 2) of buckets: 24 for hourly buckets, 7 for
    daily ones, 168 and 24 for hourly ones over weeks, 12 for monthly ones.
@@ -123,11 +126,14 @@ def forecast(
     if series.empty or step is None or step <= 0:
         return _empty({"history": len(series), "reason": "no history" if series.empty else "no bucket size"})
     delta = pd.Timedelta(seconds=step)
-    if now is not None and len(series) > 1 and series.index[-1] + delta > pd.Timestamp(now):
-        series = series.iloc[:-1]
     grid = pd.date_range(series.index[0], series.index[-1], freq=delta)
     if len(grid) == 0 or grid[-1] != series.index[-1]:
         grid = series.index  # irregular buckets (calendar weeks, DST days): keep them as they are
+    elif fill is not None and now is not None and pd.Timestamp(now) >= grid[-1] + delta:
+        # A counting series has zeros, not gaps, after its last event: up to the bucket in progress.
+        grid = pd.date_range(series.index[0], grid[-1] + delta * int((pd.Timestamp(now) - grid[-1]) // delta), freq=delta)
+    if now is not None and len(grid) > 1 and grid[-1] + delta > pd.Timestamp(now):
+        grid = grid[:-1]  # the bucket in progress is partial: the forecast starts there
     regular = series.reindex(grid)
     regular = regular.fillna(fill) if fill is not None else regular.interpolate(limit_direction="both")
     y = regular.to_numpy(dtype="float64")[-MAX_HISTORY:]
