@@ -131,7 +131,9 @@ def forecast(
         grid = series.index  # irregular buckets (calendar weeks, DST days): keep them as they are
     elif fill is not None and now is not None and pd.Timestamp(now) >= grid[-1] + delta:
         # A counting series has zeros, not gaps, after its last event: up to the bucket in progress.
-        grid = pd.date_range(series.index[0], grid[-1] + delta * int((pd.Timestamp(now) - grid[-1]) // delta), freq=delta)
+        grid = pd.date_range(
+            series.index[0], grid[-1] + delta * int((pd.Timestamp(now) - grid[-1]) // delta), freq=delta
+        )
     if now is not None and len(grid) > 1 and grid[-1] + delta > pd.Timestamp(now):
         grid = grid[:-1]  # the bucket in progress is partial: the forecast starts there
     regular = series.reindex(grid)
