@@ -238,6 +238,7 @@ def serve(settings: Settings) -> None:
     log.info("Pulseboard on http://%s:%s (database %s)", settings.host, settings.port, services.db.safe_url)
     # Connections opened by the migration must not be shared with the forked worker.
     services.db.dispose()
+    serving.settle_heap()  # before the fork: the worker then shares start-up's pages instead of copying them
     _Server().run()
 
 

@@ -69,8 +69,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-from statsmodels.tsa.seasonal import MSTL, STL
 
 from analytics._frames import require_columns, require_frame
 
@@ -321,6 +319,10 @@ def _drift(y: FloatArray, horizon: int, reason: str) -> _Fit:
 
 
 def _ets_forecast(y: FloatArray, horizon: int, damped: bool) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
+    # statsmodels (and the scipy.stats it loads, ~90 MB and a second) is imported
+    # at the first fit: a process that never forecasts does not carry it.
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
     scale = float(np.std(y)) or max(1.0, abs(float(np.mean(y))))
     centre = float(np.mean(y))
     z = pd.Series((y - centre) / scale)  # a unit scale keeps the optimiser well conditioned
@@ -401,6 +403,8 @@ def _decomposed_forecast(
 ) -> tuple[FloatArray, FloatArray, dict[str, Any]]:
     """Seasons removed by STL (MSTL for two), ETS on the rest, each season's
     last cycle added back."""
+    from statsmodels.tsa.seasonal import MSTL, STL
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if len(periods) == 1:

@@ -35,9 +35,12 @@
    records the answer (commit) time of each id. Checked: every event delivered
    to every client exactly once (missing, duplicates, order); the rate the
    producer achieved; delivery latency answer -> client receive (target p95 <=
-   150 ms); server CPU % and RSS sampled every second with psutil. Baselines in
-   the same run: one client at the same rate (latency, CPU), and the server
-   with all clients connected but no events (CPU, RSS). ``--py-spy DIR``
+   150 ms); server CPU % and memory sampled every second with psutil (PSS,
+   target <= 300 MB: the master and its forked worker share start-up's pages,
+   which a sum of RSS would count twice; the sum of RSS is printed beside it),
+   and the memory one connected client costs. Baselines in the same run: one
+   client at the same rate (latency, CPU), and the server with all clients
+   connected but no events (CPU, memory). ``--py-spy DIR``
    samples the server's GIL holder during the fan-out and prints the heaviest
    functions.
 
@@ -519,7 +522,11 @@ def client_worker(url: str, n: int, out: str, pipe: Any, deflate: bool = False) 
 
 
 class Sampler:
-    """CPU % (of one core) and RSS of the server's process tree, every second, tagged by phase."""
+    """CPU % (of one core), RSS and PSS of the server's process tree, every
+    second, tagged by phase. The tree is gunicorn's master and its forked
+    worker: they share the pages start-up built, which a sum of RSS counts
+    once per process; PSS divides each shared page among its sharers, so its
+    sum is the memory the server takes."""
 
     def __init__(self, server: Server, extra_pids: list[int] | None = None) -> None:
         import psutil
@@ -529,7 +536,8 @@ class Sampler:
         self.procs = [root, *root.children(recursive=True)] if root else []
         self.clients = [psutil.Process(p) for p in extra_pids or []]
         self.phase = "idle"
-        self.samples: list[tuple[str, float, float, float]] = []  # phase, server cpu %, server rss MB, clients cpu %
+        # phase, server cpu %, server rss MB, clients cpu %, server pss MB
+        self.samples: list[tuple[str, float, float, float, float]] = []
         self.stop_event = threading.Event()
         for p in [*self.procs, *self.clients]:
             with contextlib.suppress(psutil.Error):
@@ -539,15 +547,17 @@ class Sampler:
 
     def _run(self) -> None:
         while not self.stop_event.wait(1.0):
-            cpu = rss = ccpu = 0.0
+            cpu = rss = ccpu = pss = 0.0
             for p in self.procs:
                 with contextlib.suppress(self.psutil.Error):
                     cpu += p.cpu_percent(None)
-                    rss += p.memory_info().rss / 1048576
+                    mem = p.memory_full_info()
+                    rss += mem.rss / 1048576
+                    pss += getattr(mem, "pss", mem.rss) / 1048576
             for p in self.clients:
                 with contextlib.suppress(self.psutil.Error):
                     ccpu += p.cpu_percent(None)
-            self.samples.append((self.phase, cpu, rss, ccpu))
+            self.samples.append((self.phase, cpu, rss, ccpu, pss))
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -790,12 +800,12 @@ def describe_fanout(r: dict[str, Any], rate: float) -> None:
             flush=True,
         )
     for phase in ("idle", "load"):
-        cpu, rss, ccpu = s.of(phase, 1), s.of(phase, 2), s.of(phase, 3)
+        cpu, rss, ccpu, pss = s.of(phase, 1), s.of(phase, 2), s.of(phase, 3), s.of(phase, 4)
         if cpu:
             print(
                 f"  [{r['label']}] server while {phase:<4} ({len(cpu)} samples): CPU mean {statistics.mean(cpu):.0f} % max {max(cpu):.0f} % "
-                f"(of one core); RSS mean {statistics.mean(rss):.0f} MB max {max(rss):.0f} MB; client processes CPU mean "
-                f"{statistics.mean(ccpu):.0f} %",
+                f"(of one core); PSS mean {statistics.mean(pss):.0f} MB max {max(pss):.0f} MB (sum of RSS, shared pages "
+                f"counted per process: max {max(rss):.0f} MB); client processes CPU mean {statistics.mean(ccpu):.0f} %",
                 flush=True,
             )
 
@@ -853,6 +863,8 @@ def fanout(server: Server, tmp: Path, args: argparse.Namespace) -> list[Figure]:
         return agg(v) if v else float("nan")
 
     n = f"n={len(main.get('lat_answer', [])):,}"
+    # The server's memory when the 1-client run ended, before the main run's clients connected.
+    before_main = base["sampler"].samples[-1][4] if base["sampler"].samples else float("nan")
     bad = main.get("missing", -1) + main.get("dups", -1)
 
     def achieved(r: dict[str, Any]) -> float:
@@ -927,7 +939,29 @@ def fanout(server: Server, tmp: Path, args: argparse.Namespace) -> list[Figure]:
         ),
         show(
             Figure(
-                "fan-out server RSS MB max (load)",
+                "fan-out server memory (PSS) MB max (load)",
+                cpu(main, "load", 4, max),
+                "MB",
+                f"idle with {main['clients']} clients {cpu(main, 'idle', 4, max):.0f} MB, 1 client {cpu(base, 'load', 4, max):.0f} MB",
+                None,
+                "<= 300 MB",
+                cpu(main, "load", 4, max) <= 300,
+            )
+        ),
+        show(
+            Figure(
+                "fan-out memory per connected client (PSS, idle)",
+                1024 * (cpu(main, "idle", 4) - before_main) / max(1, main["clients"] - 1),
+                "KB",
+                f"{main['clients']} idle clients {cpu(main, 'idle', 4):.0f} MB vs {before_main:.0f} MB before they connected",
+                None,
+                "-",
+                None,
+            )
+        ),
+        show(
+            Figure(
+                "fan-out server sum of RSS MB max (load; shared pages counted per process)",
                 cpu(main, "load", 2, max),
                 "MB",
                 f"idle with {main['clients']} clients {cpu(main, 'idle', 2, max):.0f} MB, 1 client {cpu(base, 'load', 2, max):.0f} MB",
