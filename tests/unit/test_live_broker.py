@@ -296,3 +296,23 @@ def test_the_encoded_cache_keeps_the_newest_queue_size_events() -> None:
         broker.publish([ev(i)])
     assert list(broker._json) == [3, 4, 5]
     assert orjson.loads(broker.encoded(ev(1))) == ev(1)  # evicted: still encoded correctly
+
+
+def test_the_encoded_events_it_keeps_take_their_own_size_not_the_encoder_s_buffer() -> None:
+    import tracemalloc
+
+    broker = Broker(queue_size=2_000)
+    sub = broker.subscribe(frozenset({"all"}))
+    events = [ev(i, source="scanner", entity="e1", value=float(i), attrs={"x": i}) for i in range(1, 2_001)]
+    size = sum(len(orjson.dumps(e)) for e in events)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        broker.publish(events)
+        sub.take(0)  # the subscriber's queue is not what is measured
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(broker._json) == 2_000
+    # Each cached event costs about its JSON plus object and dict overheads, not orjson's 4 KB buffer.
+    assert kept < 3 * size, (kept, size)
