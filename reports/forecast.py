@@ -251,7 +251,9 @@ def duration_forecast(services: Any, *, script: str, points: list[dict[str, Any]
     as ``reports.scripts.history`` gives them) as the median per bucket
     (:func:`run_buckets`), forecast a fifth of their span ahead (at least one
     bucket) with 80 % and 95 % intervals. ``step_seconds`` is the bucket
-    size; ``points`` is empty with fewer than 3 buckets of runs. A fit is
+    size; ``points`` is empty with fewer than 3 buckets of runs. When whole
+    buckets have passed without a run, the forecast starts at the bucket in
+    progress and ``idle_since`` says when the runs stopped. A fit is
     kept while its input buckets are unchanged (new runs of the bucket in
     progress do not refit it)."""
     frame, step = run_buckets(points, now=now)
@@ -260,12 +262,21 @@ def duration_forecast(services: Any, *, script: str, points: list[dict[str, Any]
         return {"model": {"name": "none", "season_length": 0, "reason": reason}, "points": [], "step_seconds": step}
     span = (frame["bucket"].iloc[-1] - frame["bucket"].iloc[0]).total_seconds() + step
     steps = max(1, min(MAX_STEPS, round(span / 5 / step)))
+    # A script that stopped running: the forecast is of the buckets from now on,
+    # not of the ones since its last run (they are past, and empty).
+    last = frame["bucket"].iloc[-1]
+    idle = max(0, int((pd.Timestamp(now).floor(f"{step}s") - last).total_seconds() // step) - 1)
 
     def compute() -> dict[str, Any]:
-        result = series_forecast(frame, steps=steps, step_seconds=float(step), counting=False, nonnegative=True)
-        return public(result) | {"step_seconds": step}
+        result = public(
+            series_forecast(frame, steps=idle + steps, step_seconds=float(step), counting=False, nonnegative=True)
+        )
+        if idle:
+            result["points"] = result["points"][idle:]
+            result["idle_since"] = (last + pd.Timedelta(seconds=step)).isoformat()
+        return result | {"step_seconds": step}
 
-    key = ("run-duration", script, step, steps, tuple(frame["bucket"].astype("int64")), tuple(frame["value"]))
+    key = ("run-duration", script, step, steps, idle, tuple(frame["bucket"].astype("int64")), tuple(frame["value"]))
     cache = services.cache.named(RUN_CACHE, RUN_TTL)
     return cache.get_or_compute(key, 0, compute, RUN_TTL)  # type: ignore[no-any-return]
 

@@ -80,3 +80,18 @@ def test_a_short_window_of_frequent_runs_stays_hourly() -> None:
     fc = duration_forecast(Services(), script="sync.py", points=points, now=NOW)
     assert fc["step_seconds"] == 3600 and len(fc["points"]) == 1
     assert fc["points"][0]["value"] > 300_000
+
+
+def test_a_script_that_stopped_is_forecast_from_now_and_says_since_when() -> None:
+    noise = np.random.default_rng(5).normal(0, 5_000, 200)
+    points = runs(timedelta(minutes=20), 200, lambda i: 1_200_000 + noise[i])
+    stopped = [p for p in points if datetime.fromisoformat(p["timestamp"]) < NOW - timedelta(hours=10)]
+    fc = duration_forecast(Services(), script="etl.py", points=stopped, now=NOW)
+    ahead = fc["points"]
+    assert datetime.fromisoformat(ahead[0]["bucket"]) == NOW.replace(minute=0)  # not the hours since the last run
+    assert len(ahead) in (11, 12)  # still a fifth of the ~57 hours the runs span
+    last_run = max(datetime.fromisoformat(p["timestamp"]) for p in stopped)
+    assert datetime.fromisoformat(fc["idle_since"]) == last_run.replace(minute=0) + timedelta(hours=1)
+    assert 1_100_000 < ahead[0]["value"] < 1_300_000
+    # A script still running has no idle_since.
+    assert "idle_since" not in duration_forecast(Services(), script="etl.py", points=points, now=NOW)
