@@ -17,8 +17,9 @@ How the model is chosen, from the data and the bucket size:
    newest; of a seasonal series, at most :data:`MAX_CYCLES` cycles). With ``now``, a last bucket still filling at ``now`` is left out:
    its partial total would read as a drop; with ``now`` and ``fill``, the
    buckets after the last one with data, up to ``now``, are ``fill`` (a
-   quiet hour of counts is 0), so the forecast starts at the bucket in
-   progress.
+   quiet hour of counts is 0); without ``fill`` they are forecast but left
+   out (``gap_buckets`` in the diagnostics). Either way the forecast starts
+   at the bucket in progress.
 2. Candidate seasons are the cycles of a day, a week and a year that span
    a whole number (at least 2) of buckets: 24 for hourly buckets, 7 for
    daily ones, 168 and 24 for hourly ones over weeks, 12 for monthly ones.
@@ -125,7 +126,8 @@ def forecast(
         return _empty({"history": len(series), "reason": "no history" if series.empty else "no bucket size"})
     delta = pd.Timedelta(seconds=step)
     grid = pd.date_range(series.index[0], series.index[-1], freq=delta)
-    if len(grid) == 0 or grid[-1] != series.index[-1]:
+    even = len(grid) > 0 and grid[-1] == series.index[-1]
+    if not even:
         grid = series.index  # irregular buckets (calendar weeks, DST days): keep them as they are
     elif fill is not None and now is not None and pd.Timestamp(now) >= grid[-1] + delta:
         # A counting series has zeros, not gaps, after its last event: up to the bucket in progress.
@@ -137,18 +139,23 @@ def forecast(
     regular = series.reindex(grid)
     regular = regular.fillna(fill) if fill is not None else regular.interpolate(limit_direction="both")
     y = regular.to_numpy(dtype="float64")[-MAX_HISTORY:]
-    fit = _choose(y, step, horizon, damped, lower_bound is not None and lower_bound >= 0 and bool(np.all(y >= 0)))
-    out = pd.DataFrame({"bucket": [grid[-1] + delta * (i + 1) for i in range(horizon)], "value": fit.mean})
+    # A series that stopped (a gauge gone quiet, a script no longer run): the
+    # buckets between its last value and now are past, so the forecast runs
+    # over them and keeps only those from the bucket in progress on.
+    gap = max(0, int((pd.Timestamp(now) - grid[-1]) // delta) - 1) if now is not None and even else 0
+    fit = _choose(y, step, gap + horizon, damped, lower_bound is not None and lower_bound >= 0 and bool(np.all(y >= 0)))
+    out = pd.DataFrame({"bucket": [grid[-1] + delta * (i + 1) for i in range(gap + horizon)], "value": fit.mean})
     for level in LEVELS:
         lo, hi = fit.bounds[level] if fit.bounds else (fit.mean - Z[level] * fit.sd, fit.mean + Z[level] * fit.sd)
         out[f"lower_{level}"], out[f"upper_{level}"] = lo, hi
+    out = out.iloc[gap:].reset_index(drop=True)
     if lower_bound is not None:
         for col in ("value", "lower_80", "upper_80", "lower_95", "upper_95"):
             out[col] = out[col].clip(lower=lower_bound)
     out["model"] = fit.model
     out["season_length"] = fit.season
     out["reason"] = fit.reason
-    out.attrs["diagnostics"] = {"history": len(y), "step_seconds": step, **fit.diagnostics}
+    out.attrs["diagnostics"] = {"history": len(y), "step_seconds": step, "gap_buckets": gap, **fit.diagnostics}
     return out
 
 

@@ -115,7 +115,7 @@ def forecast_note(fc: dict[str, Any]) -> str:
     'No duration forecast: only 2 buckets of runs in this range.'
     >>> forecast_note({"points": [{"value": 1500, "lower_80": 1000, "upper_80": 2000}], "model": {"name": "drift"},
     ...                "step_seconds": 3600, "idle_since": "2026-01-02T10:00:00+00:00"})
-    'Next runs expected ~1.5 s (80 %: 1–2 s) · median per hour, drift · no runs since 2026-01-02 10:00 UTC'
+    'Next runs expected ~1.5 s (80 %: 1–2 s) · median per hour, drift · no runs since 2026-01-02 10:00:00 UTC'
     """
     if not fc["points"]:
         return f"No duration forecast: {fc['model']['reason']} in this range."
@@ -128,7 +128,7 @@ def forecast_note(fc: dict[str, Any]) -> str:
     per = {3600: "hour", 21600: "6 hours", 86400: "day"}.get(
         int(fc["step_seconds"]), format.seconds(fc["step_seconds"])
     )
-    idle = f" · no runs since {fc['idle_since'][:16].replace('T', ' ')} UTC" if fc.get("idle_since") else ""
+    idle = f" · no runs since {format.timestamp(fc['idle_since'])} UTC" if fc.get("idle_since") else ""
     return f"Next runs expected ~{format.duration(first['value'])} ({band}) · median per {per}, {fc['model']['name']}{idle}"
 
 

@@ -205,7 +205,7 @@ class WebSocketSession:
         if not self.sub.topics:
             time.sleep(0.05)  # nothing subscribed yet: only client messages can arrive
             return
-        wait = self.last_sent + frame_interval(len(self.broker.subscribers)) - time.monotonic()
+        wait = self.last_sent + frame_interval(self.broker.client_count) - time.monotonic()
         if wait > 0:
             # A plain sleep: hundreds of sockets waiting on one shared Event would
             # all queue on its lock. The loop checks for shutdown every round.

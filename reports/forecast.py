@@ -45,7 +45,7 @@ CAPACITY_HORIZON = timedelta(days=30)
 RUN_STEPS = (3600, 6 * 3600, 86400)
 RUN_GAP_SHARE = 0.9  # a bucket a little shorter than the usual gap still holds a run most times (jitter)
 RUN_CACHE = "forecast-runs"
-RUN_TTL = 3600.0  # a run-duration fit depends only on its input buckets: kept while they are unchanged
+RUN_TTL = 3600.0  # a run-duration fit depends on its input buckets and the bucket in progress only
 
 
 def horizon_steps(q: Query, raw: str | None) -> int:
@@ -254,29 +254,25 @@ def duration_forecast(services: Any, *, script: str, points: list[dict[str, Any]
     size; ``points`` is empty with fewer than 3 buckets of runs. When whole
     buckets have passed without a run, the forecast starts at the bucket in
     progress and ``idle_since`` says when the runs stopped. A fit is
-    kept while its input buckets are unchanged (new runs of the bucket in
-    progress do not refit it)."""
+    kept while its input buckets and the bucket in progress are unchanged
+    (new runs of the bucket in progress do not refit it)."""
     frame, step = run_buckets(points, now=now)
     if len(frame) < 3:
         reason = f"only {len(frame)} bucket{'s' if len(frame) != 1 else ''} of runs"
         return {"model": {"name": "none", "season_length": 0, "reason": reason}, "points": [], "step_seconds": step}
     span = (frame["bucket"].iloc[-1] - frame["bucket"].iloc[0]).total_seconds() + step
     steps = max(1, min(MAX_STEPS, round(span / 5 / step)))
-    # A script that stopped running: the forecast is of the buckets from now on,
-    # not of the ones since its last run (they are past, and empty).
-    last = frame["bucket"].iloc[-1]
-    idle = max(0, int((pd.Timestamp(now).floor(f"{step}s") - last).total_seconds() // step) - 1)
+    current = pd.Timestamp(now).floor(f"{step}s")
 
     def compute() -> dict[str, Any]:
         result = public(
-            series_forecast(frame, steps=idle + steps, step_seconds=float(step), counting=False, nonnegative=True)
+            series_forecast(frame, steps=steps, step_seconds=float(step), counting=False, nonnegative=True, now=now)
         )
-        if idle:
-            result["points"] = result["points"][idle:]
-            result["idle_since"] = (last + pd.Timedelta(seconds=step)).isoformat()
+        if result["diagnostics"].get("gap_buckets"):  # the script stopped: the forecast starts now all the same
+            result["idle_since"] = (frame["bucket"].iloc[-1] + pd.Timedelta(seconds=step)).isoformat()
         return result | {"step_seconds": step}
 
-    key = ("run-duration", script, step, steps, idle, tuple(frame["bucket"].astype("int64")), tuple(frame["value"]))
+    key = ("run-duration", script, step, steps, current, tuple(frame["bucket"].astype("int64")), tuple(frame["value"]))
     cache = services.cache.named(RUN_CACHE, RUN_TTL)
     return cache.get_or_compute(key, 0, compute, RUN_TTL)  # type: ignore[no-any-return]
 

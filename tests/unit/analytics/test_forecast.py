@@ -109,16 +109,18 @@ def test_the_partial_last_bucket_is_left_out() -> None:
     assert fc["value"].iloc[0] == pytest.approx(10.0)
 
 
-def test_quiet_hours_of_counts_up_to_now_are_zeros_and_the_forecast_starts_in_progress() -> None:
+def test_quiet_hours_up_to_now_are_zeros_of_counts_or_a_gap_of_a_gauge_and_the_forecast_starts_in_progress() -> None:
     # Counts stop at 04:00; at 06:20 the hours 05:00 is 0 and 06:00 is in progress.
     df = hourly(np.array([10.0, 10.0, 10.0, 10.0, 10.0]))
     now = START + pd.Timedelta(hours=6, minutes=20)
     fc = forecast(df, horizon=2, fill=0.0, now=now)
     assert fc["bucket"].iloc[0] == START + pd.Timedelta(hours=6)
     assert fc.attrs["diagnostics"]["history"] == 6  # 00:00 to 05:00, the quiet hour a zero
-    # Without fill (a gauge), a quiet stretch is a gap: the forecast follows the last reading.
+    # Without fill (a gauge), a quiet stretch is a gap, not zeros: it is forecast over, and left out.
     gauge = forecast(df, horizon=2, now=now)
-    assert gauge["bucket"].iloc[0] == START + pd.Timedelta(hours=5)
+    assert gauge["bucket"].iloc[0] == START + pd.Timedelta(hours=6) and len(gauge) == 2
+    assert gauge.attrs["diagnostics"]["history"] == 5 and gauge.attrs["diagnostics"]["gap_buckets"] == 1
+    assert gauge["value"].iloc[0] == pytest.approx(10.0)
 
 
 def test_seasons_follow_the_bucket_size_and_crossings_are_found() -> None:
