@@ -797,6 +797,11 @@ def recorder_class() -> Any:
             self.connected = True
             return None
 
+        def _thread(self) -> None:
+            # Frames that came in the same read as the 101 response are parsed but not yet handled.
+            self.connected = self._handle_events()
+            super()._thread()
+
         def _handle_events(self) -> bool:
             keep: bool = super()._handle_events()
             buffered: list[str | bytes] = self.input_buffer

@@ -15,6 +15,7 @@ import simple_websocket
 from api.limits import TokenBucket
 from auth.passwords import hash_password
 from data.users import add_user
+from tests import wsclient
 from tests.conftest import wait_until
 
 
@@ -125,7 +126,7 @@ def test_failed_sign_ins_are_limited_per_address(make_server_for: Any, sqlite_ur
 
 
 def ws(server: Any, path: str = "/ws") -> simple_websocket.Client:
-    return simple_websocket.Client.connect(server.url.replace("http://", "ws://") + path)
+    return wsclient.connect(server.url.replace("http://", "ws://") + path)
 
 
 def test_live_clients_over_the_cap_get_a_clear_error(make_server_for: Any, sqlite_url: str) -> None:

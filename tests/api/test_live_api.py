@@ -11,10 +11,11 @@ import requests
 import simple_websocket
 
 from live.broker import Broker, parse_topics
+from tests import wsclient
 
 
 def connect(server: Any) -> simple_websocket.Client:
-    return simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/ws")
+    return wsclient.connect(server.url.replace("http://", "ws://") + "/ws")
 
 
 def receive(ws: simple_websocket.Client, timeout: float = 10) -> dict[str, Any]:
@@ -215,7 +216,7 @@ def test_the_script_runner_socket_pushes_metrics(sqlite_server: Any) -> None:
     sqlite_server.post(
         "/api/executions", json={"script": "etl.py", "duration_ms": 900, "exit_code": 0, "metrics": {"rows": 7}}
     )
-    ws = simple_websocket.Client.connect(sqlite_server.url.replace("http://", "ws://") + "/ws/metrics")
+    ws = wsclient.connect(sqlite_server.url.replace("http://", "ws://") + "/ws/metrics")
     try:
         message = receive(ws)
     finally:
@@ -227,7 +228,7 @@ def test_the_script_runner_socket_pushes_metrics(sqlite_server: Any) -> None:
 
 def test_with_two_workers_every_client_gets_every_event_once(process_server: Any) -> None:
     server = process_server("--workers", "2")
-    clients = [simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/ws") for _ in range(6)]
+    clients = [wsclient.connect(server.url.replace("http://", "ws://") + "/ws") for _ in range(6)]
     try:
         for ws in clients:
             ws.send(json.dumps({"type": "subscribe", "topics": ["all"]}))

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import requests
-import simple_websocket
 import socketio
 
+from tests import wsclient
 from tests.conftest import wait_until
 
 _names = itertools.count(1)
@@ -47,7 +47,7 @@ class WsClient:
     """``/ws`` with JSON messages."""
 
     def __init__(self, server: Any) -> None:
-        self.ws = simple_websocket.Client.connect(server.url.replace("http://", "ws://") + "/ws")
+        self.ws = wsclient.connect(server.url.replace("http://", "ws://") + "/ws")
 
     def send(self, message: Any) -> None:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))

@@ -18,6 +18,7 @@ from auth.policy import current_role, current_user
 from auth.secret import load_secret_key
 from data.users import add_user, set_disabled, set_password, set_role
 from settings import SettingsError, load_settings
+from tests import wsclient
 from tests.factories import totals, uid
 
 KEY = "ingest-key-1"
@@ -266,11 +267,11 @@ def cookie_header(http: requests.Session) -> str:
 def test_websockets_need_a_session_or_a_key(secured: Any, path: str) -> None:
     for headers in ({}, {"Authorization": "Bearer wrong"}):
         with pytest.raises(simple_websocket.ConnectionError) as refused:
-            simple_websocket.Client.connect(ws_url(secured, path), headers=headers)
+            wsclient.connect(ws_url(secured, path), headers=headers)
         assert refused.value.status_code == 401
     session = sign_in(secured, "vic")
     with pytest.raises(simple_websocket.ConnectionError) as refused:  # someone else's page using the cookie
-        simple_websocket.Client.connect(
+        wsclient.connect(
             ws_url(secured, path), headers={"Cookie": cookie_header(session), "Origin": "http://evil.example"}
         )
     assert refused.value.status_code == 403
@@ -279,7 +280,7 @@ def test_websockets_need_a_session_or_a_key(secured: Any, path: str) -> None:
         {"Authorization": f"Bearer {KEY}"},
         {"Cookie": cookie_header(session), "Origin": "http://127.0.0.1"},
     ):
-        ws = simple_websocket.Client.connect(ws_url(secured, path), headers=headers)
+        ws = wsclient.connect(ws_url(secured, path), headers=headers)
         try:
             if path == "/ws":
                 ws.send('{"type": "subscribe", "topics": ["all"]}')

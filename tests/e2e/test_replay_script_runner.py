@@ -32,6 +32,7 @@ from typing import Any
 import requests
 import simple_websocket
 
+from tests import wsclient
 from tests.conftest import wait_until
 from tests.e2e.test_serve_cli import ROOT, clean_env
 
@@ -198,7 +199,7 @@ def test_the_script_runners_dashboard_reads_the_runs_it_recorded(
     assert bad.status_code == 400
 
     # The real-time stream: metrics every 2 seconds, and a new run shows up in a later message.
-    ws = simple_websocket.Client.connect(url.replace("http://", "ws://") + "/ws/metrics")
+    ws = wsclient.connect(url.replace("http://", "ws://") + "/ws/metrics")
     try:
         first = receive(ws)
         assert first["type"] == "metrics_update"
