@@ -33,6 +33,14 @@ QUERY_PARAMS = (
     Param("bucket", enum=explore.BUCKETS),
     Param("attr_key", description="Only events whose attrs have this key"),
     Param("attr_value", description="... with this value"),
+    Param(
+        "top",
+        "integer",
+        "With group_by: the N largest groups only, as Explore draws them; for count, rate and sum "
+        'the rest summed per bucket as one group named "other"',
+        minimum=1,
+        maximum=core_query.MAX_TOP_N,
+    ),
 )
 
 
@@ -47,7 +55,7 @@ def run_query(q: explore.Query) -> Any:
 
     def compute() -> Any:
         with svc.db.read() as conn:
-            return explore.run(conn, q)
+            return explore.answer(conn, q)
 
     return cached(svc, ("query", q), compute)  # QueryTooLarge: a 400 from the domain error handler
 
@@ -82,6 +90,7 @@ def get_query() -> Response:
             "field": q.field,
             "group_by": q.group_by,
             "bucket": q.freq or "none",
+            "top": q.top,
             "source": "rollups" if q.uses_rollups() else "event counts" if q.counts_in_sql() else "events",
         },
         "columns": list(df.columns),

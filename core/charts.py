@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from core.query import MAX_TOP_N as MAX_TOP_N
 from core.query import Query
 
 CHART_TYPES = ("line", "bar", "area", "pie", "heatmap")
@@ -35,7 +36,6 @@ ADDITIVE = ("count", "rate", "sum")  # unique users of two groups may be the sam
 NONNEGATIVE = ("count", "rate", "unique_users", "success_rate")
 #: Top groups drawn by default; the rest are summed as one "other" series (or left out).
 TOP_N = 10
-MAX_TOP_N = 50
 
 
 class Option(NamedTuple):

@@ -27,6 +27,7 @@ from core.params import Args
 
 METRICS = ("count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p99", "success_rate", "unique_users")
 FIELDS = ("value", "duration_ms")
+MAX_TOP_N = 50  # the most groups a chart or a top=N query keeps
 BUCKETS = ("auto", "none", "1min", "5min", "15min", "1h", "6h", "D", "W")
 
 
@@ -42,6 +43,7 @@ class Query:
     attr_key: str | None = None
     attr_value: str | None = None
     tz: str = "UTC"
+    top: int | None = None  # the largest groups only (reports.explore.run_top); None: every group
 
     @property
     def freq(self) -> str | None:
@@ -97,4 +99,18 @@ def parse_query(values: Mapping[str, str], *, now: datetime, longest: timedelta 
         filters=args.filters_arg(),
         attr_key=args.arg("attr_key"),
         attr_value=args.arg("attr_value"),
+        top=parse_top(args),
     )
+
+
+def parse_top(args: Args) -> int | None:
+    """``top=N``: the N largest groups (1 to ``MAX_TOP_N``, as Explore draws them); absent: every group.
+
+    >>> parse_top(Args({"top": "5"})), parse_top(Args({}))
+    (5, None)
+    >>> parse_top(Args({"top": "0"}))
+    Traceback (most recent call last):
+    ...
+    core.errors.InvalidInput: parameter 'top': must be between 1 and 50, got 0
+    """
+    return args.int_arg("top", 0, lo=1, hi=MAX_TOP_N) or None

@@ -51,7 +51,9 @@ EVENT_FIELDS = (
 
 def _where(stmt: Select[Any], table: Any, filters: Filters) -> Select[Any]:
     for name, values in filters.items():
-        stmt = stmt.where(table.c[name].in_(values))
+        col = table.c[name]
+        # "" asks for the events without this dimension: rollups keep it as "", events may hold null.
+        stmt = stmt.where(or_(col.in_(values), col.is_(None)) if "" in values else col.in_(values))
     if filters.exclude_source:
         stmt = stmt.where(table.c.source.not_in(filters.exclude_source))
     return stmt

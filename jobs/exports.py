@@ -50,6 +50,7 @@ QUERY_KEYS = (
     "bucket",
     "attr_key",
     "attr_value",
+    "top",
     "source",
     "type",
     "entity",
@@ -172,7 +173,7 @@ def write_csv(db: Database, resolved: Resolved, out: IO[str]) -> int:
                 schedules.event_chunks(conn, since=q.since, until=q.until, filters=q.filters), q
             )
         else:
-            df = explore.run(conn, q)
+            df = explore.answer(conn, q)
             columns, chunks = list(df.columns), explore.iter_records(df)
         for text in csv_lines(columns, _counted(chunks, counter)):
             out.write(text)

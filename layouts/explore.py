@@ -355,6 +355,9 @@ FORECAST_FILL = {80: "rgba(245,159,0,0.30)", 95: "rgba(245,159,0,0.15)"}
 FORECAST_LINE = "#f59f00"
 
 
+BUCKET_WIDTH = 150  # px: a bucket's "2026-12-01 10:00" whole, with the cell's padding, on a phone too
+
+
 def result_columns(names: list[str]) -> list[dict[str, Any]]:
     """The result table's columns: a bucket to the minute, numbers grouped in
     thousands (the rows keep their exact values for the downloads).
@@ -368,6 +371,7 @@ def result_columns(names: list[str]) -> list[dict[str, Any]]:
                 "field": c,
                 "headerName": c,
                 "valueFormatter": {"function": "bucketTime(params)" if c == "bucket" else "groupedNumber(params)"},
+                **({"minWidth": BUCKET_WIDTH} if c == "bucket" else {}),
             }
             for c in names
         ]

@@ -77,7 +77,7 @@ def run_top(conn: Connection, q: Query, n: int) -> tuple[pd.DataFrame, int]:
     if len(totals) <= n:
         return run(conn, q), 0
     top = list(totals.index[:n])
-    only = _only(q, top)
+    only = restricted(q, top)
     fetched = run(conn, only)
     shown = fetched[fetched["group"].isin(top)]
     if q.metric in ADDITIVE:
@@ -108,7 +108,7 @@ def group_totals(conn: Connection, q: Query) -> pd.Series:
     largest first (ties by name)."""
     assert q.group_by
     rank = dataclasses.replace(q, bucket="none", metric="sum" if q.metric == "sum" else "count")
-    if not rank.uses_rollups() and rank.group_by in DIMENSIONS and rank.attr_key is None:
+    if rank.metric == "count" and not rank.uses_rollups() and rank.group_by in DIMENSIONS and rank.attr_key is None:
         # Count in the database: one row per group (and per half of the range), not every event.
         df = queries.event_counts(
             conn,
@@ -127,12 +127,26 @@ def group_totals(conn: Connection, q: Query) -> pd.Series:
     return totals.reindex(order)
 
 
-def _only(q: Query, groups: list[str]) -> Query:
-    """``q`` restricted to ``groups`` when the database can filter on them."""
-    if q.group_by not in DIMENSIONS or MISSING_LABEL in groups:
+def restricted(q: Query, groups: list[str]) -> Query:
+    """``q`` restricted to ``groups`` when the database can filter on them;
+    the group of events without the dimension (``(none)``) is asked for as
+    ``""``, which a filter reads as "missing" (empty or null).
+
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    >>> restricted(Query(since=t, until=t, group_by="entity"), ["a", "(none)"]).filters.entity
+    ('a', '')
+    """
+    if q.group_by not in DIMENSIONS:
         return q
-    filters = dataclasses.replace(q.filters, **{q.group_by: tuple(groups)})
+    wanted = tuple("" if g == MISSING_LABEL else g for g in groups)
+    filters = dataclasses.replace(q.filters, **{q.group_by: wanted})
     return dataclasses.replace(q, filters=filters)
+
+
+def answer(conn: Connection, q: Query) -> pd.DataFrame:
+    """The rows of ``q``: its ``top`` largest groups and "other" when it asks for them, else every row."""
+    return run_top(conn, q, q.top)[0] if q.top else run(conn, q)
 
 
 def _rest(whole: pd.DataFrame, shown: pd.DataFrame, label: str) -> pd.DataFrame:

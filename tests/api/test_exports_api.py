@@ -154,6 +154,19 @@ def test_run_now_answers_the_csv_and_the_file_is_listed_and_downloadable(server:
     assert r.json()["files_removed"] == 1 and server.get(files[0]["url"]).status_code == 404
 
 
+def test_an_export_with_top_keeps_the_largest_groups_and_the_rest_as_other(server: Any) -> None:
+    made = create(server, name="top one", query="/explore?range=1h&type=order&metric=sum&group_by=source&top=1")
+    r = server.post(f"{BASE}/{made['id']}/run")
+    assert r.status_code == 200, r.text
+    assert rows(r.text)[0] == ["bucket", "group", "value"]
+    per_group: dict[str, float] = {}
+    for _, group, value in rows(r.text)[1:]:
+        per_group[group] = per_group.get(group, 0.0) + float(value)
+    assert per_group == {"web": 10 + 20, "other": 5}  # app's 5 is the rest; the 99 is outside the hour
+    r = server.post(BASE, json={"name": "bad top", "query": "group_by=source&top=0", "cron": "@daily"})
+    assert r.status_code == 400 and "'top'" in r.json()["error"]
+
+
 def test_run_now_of_a_raw_events_query_exports_the_rows_neutralised(server: Any) -> None:
     made = create(server, name="raw orders", query={"window": "1h", "type": "order", "mode": "events"})
     r = server.post(f"{BASE}/{made['id']}/run")

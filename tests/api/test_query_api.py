@@ -90,6 +90,7 @@ def test_each_metric_of_todays_payments(explore: Any, metric: str, expected: flo
         "field": "value",
         "group_by": None,
         "bucket": "none",
+        "top": None,
         "source": source,
     }
     assert body["columns"] == ["value"]
@@ -310,6 +311,63 @@ def test_an_empty_result_is_a_header_only_csv(explore: Any) -> None:
     params = {"metric": "count", "bucket": "1h", "type": "nothing", "window": "1h"}
     assert query(explore, **params)["rows"] == []
     assert explore.get("/api/query.csv", params=params).content == b"bucket,value\r\n"
+
+
+# ------------------------------------------------------------ top groups
+
+
+def per_user(rows: list[tuple[Any, float, str, str]], measure: str) -> dict[str, float]:
+    """Each payer's count or sum of the factory's payments, computed here."""
+    out: dict[str, float] = {}
+    for _, amount, _, user in rows:
+        out[user] = out.get(user, 0) + (1 if measure == "count" else amount)
+    return out
+
+
+@pytest.mark.parametrize("metric", ["count", "sum"])
+def test_top_keeps_the_largest_groups_and_sums_the_rest_as_other(explore: Any, metric: str) -> None:
+    totals = per_user(PAYMENTS_TODAY + PAYMENTS_EARLIER, metric)
+    ranked = sorted(totals, key=lambda u: (-totals[u], u))
+    top, rest = ranked[:3], ranked[3:]
+    body = query(explore, metric=metric, bucket="none", group_by="user", top=3, **WEEK)
+    assert body["query"]["top"] == 3
+    assert body["rows"] == [
+        *({"group": u, "value": pytest.approx(totals[u])} for u in top),
+        {"group": "other", "value": pytest.approx(sum(totals[u] for u in rest))},
+    ]
+    csv_rows = parse_csv(
+        explore.get(
+            "/api/query.csv", params={"metric": metric, "bucket": "none", "group_by": "user", "top": 3, **WEEK}
+        ).text
+    )[1]
+    assert [r[0] for r in csv_rows] == [*top, "other"]
+    assert float(csv_rows[-1][1]) == pytest.approx(sum(totals[u] for u in rest))
+
+
+def test_top_per_bucket_leaves_the_buckets_totals_as_they_are(explore: Any) -> None:
+    whole = query(explore, metric="sum", bucket="D", **WEEK)["rows"]
+    top = query(explore, metric="sum", bucket="D", group_by="user", top=2, **WEEK)["rows"]
+    assert {r["group"] for r in top} <= {"jon", "fay", "other"}  # the two largest payers, and the rest
+    per_day: dict[str, float] = {}
+    for r in top:
+        per_day[r["bucket"]] = per_day.get(r["bucket"], 0.0) + r["value"]
+    assert per_day == {r["bucket"]: pytest.approx(r["value"]) for r in whole if r["value"]}
+
+
+def test_top_of_a_mean_leaves_the_rest_out(explore: Any) -> None:
+    body = query(explore, metric="avg", bucket="none", group_by="user", top=2, **WEEK)
+    assert [r["group"] for r in body["rows"]] == ["ann", "ben"]  # ranked by their number of events
+    assert body["rows"][0]["value"] == pytest.approx((10.0 + 5.0) / 2)
+
+
+@pytest.mark.parametrize("top", ["0", "51", "x", "2.5"])
+def test_a_bad_top_is_400_naming_it(explore: Any, top: str) -> None:
+    for r in (
+        explore.get("/api/query", params={"group_by": "user", "top": top}),
+        explore.get("/api/query.csv", params={"group_by": "user", "top": top}),
+    ):
+        assert r.status_code == 400, r.text
+        assert "'top'" in r.json()["error"]
 
 
 # ------------------------------------------------------------ bad input

@@ -6,10 +6,14 @@ silence is added and deleted; history filters and backtests live in the URL."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from data import alerts as store
+from data.db import Database
 
 pytestmark = pytest.mark.browser
 
@@ -266,3 +270,30 @@ def test_an_alert_toast_shows_hostile_text_as_text_and_links_only_within_the_sit
     bad.locator(".pb-toast-close").click()
     expect(toasts).to_have_count(1)
     assert dialogs == []
+
+
+def test_the_history_with_an_absolute_range_lists_only_the_alerts_started_in_it(
+    page: Page, sqlite_server: Any, sqlite_url: str
+) -> None:
+    day = datetime.now(timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    started = {"inside early": day - timedelta(hours=2), "inside late": day + timedelta(hours=2)}
+    started["outside"] = day - timedelta(days=1)
+    db = Database(sqlite_url)
+    try:
+        with db.write() as conn:
+            rule = store.insert_rule(conn, name="history range", enabled=False, origin="user", spec={}, now=day)
+            for summary, at in started.items():
+                values = {"rule_id": rule, "fingerprint": summary, "severity": "warning", "state": "firing"}
+                store.insert_alert(conn, values | {"summary": summary, "started_at": at, "fired_at": at})
+    finally:
+        db.dispose()
+    since, until = (day - timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"), day.strftime("%Y-%m-%dT18:00:00Z")
+    page.goto(sqlite_server.url + f"/alerts?tab=history&from={since}&to={until}")
+    expect(page.locator("#al-tabs .nav-link.active")).to_have_text("History")
+    expect(page.locator("#tb-from")).to_have_value((day - timedelta(hours=6)).strftime("%Y-%m-%d %H:%M"))
+    rows = page.locator("#al-history .ag-center-cols-container .ag-row")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#al-history")).to_contain_text("inside early")
+    expect(page.locator("#al-history")).to_contain_text("inside late")
+    expect(page.locator("#al-history")).not_to_contain_text("outside")
+    expect(page.locator("#al-history-note")).to_contain_text("2 alerts")

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -143,3 +143,19 @@ def test_grouping_by_user_draws_the_ten_largest_and_other(page: Page, many_users
     page.locator("#ex-top").press("Enter")
     expect(traces).to_have_count(4)
     expect(page).to_have_url(re.compile(r"top=3"))
+
+
+def test_on_a_phone_the_bucket_column_shows_its_whole_time(browser: Browser, explore_server: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(explore_server.url + "/explore?bucket=1h&range=24h&group_by=source&chart=line")
+        cells = page.locator("#ex-table .ag-cell[col-id='bucket']")
+        expect(cells.first).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+        widths = page.evaluate(
+            """() => Array.from(document.querySelectorAll("#ex-table .ag-cell[col-id='bucket']")).map(
+                (c) => { const v = c.querySelector('.ag-cell-value') || c; return [v.scrollWidth, v.clientWidth]; })"""
+        )
+        assert widths and all(scroll <= client for scroll, client in widths), widths
+    finally:
+        context.close()

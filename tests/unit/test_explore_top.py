@@ -98,3 +98,31 @@ def test_a_mean_ranks_its_groups_by_their_number_of_events(services: Any) -> Non
         totals = explore.group_totals(conn, query(metric="avg", group_by="user", bucket="1h"))
     assert totals.to_dict() == {user: float(n) for user, n in USERS.items()}
     assert list(totals.index) == list(USERS)  # largest first
+
+
+def test_the_group_without_a_value_among_the_top_is_fetched_alone_not_every_group(services: Any) -> None:
+    # Besides the 105 requests without an entity: e1 five times, e2 three times, e3 once.
+    counts = {"e1": 5, "e2": 3, "e3": 1}
+    ingest(
+        services.db, [event_row(NOW - HOUR, "app0", "request", entity=e) for e, n in counts.items() for _ in range(n)]
+    )
+    q = query(metric="count", group_by="entity", bucket="none")
+    assert explore.restricted(q, ["(none)", "e1"]).filters.entity == ("", "e1")
+    with services.db.read() as conn:
+        fetched = explore.run(conn, explore.restricted(q, ["(none)", "e1"]))
+    assert list(fetched["group"]) == ["(none)", "e1"]  # only the top groups are read
+    df, hidden = run_top(services, q, n=2)
+    assert hidden == 2
+    assert list(zip(df["group"], df["value"])) == [("(none)", 105), ("e1", 5), ("other", 3 + 1)]
+
+
+def test_missing_users_among_the_top_come_from_raw_events_alike(services: Any) -> None:
+    ingest(services.db, [event_row(NOW - HOUR, "app0", "request") for _ in range(20)])  # no user: the largest group
+    q = query(metric="count", group_by="user", bucket="none")
+    assert not q.uses_rollups()
+    with services.db.read() as conn:
+        fetched = explore.run(conn, explore.restricted(q, ["(none)", "u00"]))
+    assert list(zip(fetched["group"], fetched["value"])) == [("(none)", 20), ("u00", 14)]
+    df, hidden = run_top(services, q, n=2)
+    assert hidden == 13
+    assert list(zip(df["group"], df["value"])) == [("(none)", 20), ("u00", 14), ("other", sum(USERS.values()) - 14)]
