@@ -1,10 +1,52 @@
 /* The time bar's clientside callbacks (registered in callbacks/timebar.py):
  * a time chart's drag-zoom as a from/to in UTC, the charts' redraw counter,
  * and copy-link. Plotly draws the charts' UTC timestamps as written, so an
- * axis range reads as UTC. */
+ * axis range reads as UTC.
+ *
+ * The navigation links and the brand are completed when clicked: the time
+ * parameters of the address at that moment go along (core.timerange.keep_time
+ * on the server does the same for the links' hrefs, which a callback rewrites
+ * after every change of the address; a click in between would lose them). */
 (function () {
   "use strict";
   var MOMENT = /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$/;
+  var TIME_KEYS = ["range", "from", "to", "refresh", "paused"];
+  var LEGACY = "window";
+
+  /* The time parameters of an address's query, in TIME_KEYS order ("" for none). */
+  function timeQuery(search) {
+    var current = new URLSearchParams(search || "");
+    var pairs = [];
+    TIME_KEYS.forEach(function (key) {
+      var value = current.get(key);
+      if (value) pairs.push([key, value]);
+    });
+    var hasRange = pairs.some(function (p) { return p[0] === "range" || p[0] === "from" || p[0] === "to"; });
+    if (!hasRange && current.get(LEGACY)) pairs.unshift(["range", current.get(LEGACY)]);
+    if (!pairs.length) return "";
+    return "?" + pairs.map(function (p) {
+      return p[0] + "=" + encodeURIComponent(p[1]).replace(/%3A/g, ":").replace(/%2C/g, ",");
+    }).join("&");
+  }
+
+  /* A plain left click on a navigation link or the brand: go to its page with
+   * the current address's time parameters, the way Dash's own links navigate. */
+  function followWithTime(event) {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    var link = event.target && event.target.closest && event.target.closest(".pb-navbar a.nav-link, .pb-navbar a.navbar-brand");
+    if (!link || link.target === "_blank") return;
+    var href = new URL(link.getAttribute("href") || "/", window.location.href);
+    if (href.origin !== window.location.origin) return;
+    var wanted = href.pathname + timeQuery(window.location.search);
+    event.preventDefault();
+    event.stopPropagation();
+    link.setAttribute("href", wanted);
+    if (wanted === window.location.pathname + window.location.search) return;
+    window.history.pushState({}, "", wanted);
+    window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
+    window.scrollTo(0, 0);
+  }
+  document.addEventListener("click", followWithTime, true);
 
   function nu() { return window.dash_clientside.no_update; }
 

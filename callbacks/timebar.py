@@ -1,7 +1,9 @@
 """The time bar: URL -> the ``TIME_RANGE`` store and the bar's controls;
 presets, from/to, the refresh select, pause and a chart's drag-zoom -> URL;
 the refresh timer, the navigation links (they take the range along to the
-next page) and copy-link (clientside, assets/timebar.js).
+next page; assets/timebar.js completes a link and the brand again when
+clicked, so a click before the hrefs are rewritten keeps the range too) and
+copy-link (clientside, assets/timebar.js).
 
 The URL is the one source of truth: every control writes only the URL, and
 one callback reads it back into the store that the pages' callbacks take as

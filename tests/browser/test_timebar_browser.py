@@ -225,6 +225,19 @@ def test_the_range_goes_along_to_the_page_clicked_in_the_navigation(page: Page, 
     page.wait_for_function(f"() => ({ACTIVITY_TOTAL})() === 1")  # only the older event falls in that range
 
 
+def test_the_brand_and_a_link_clicked_before_it_is_rewritten_keep_the_range(page: Page, two_events: Any) -> None:
+    page.goto(two_events.url + "/explore?range=6h&refresh=30s&metric=sum")
+    expect(preset(page, "6 h")).to_have_class(re.compile(r"\bactive\b"))
+    page.locator(".pb-navbar .navbar-brand").click()  # the brand's href is a plain "/"
+    expect(page).to_have_url(two_events.url + "/?range=6h&refresh=30s")
+    expect(preset(page, "6 h")).to_have_class(re.compile(r"\bactive\b"))
+    # A link whose href has not been rewritten yet still takes the address's range along.
+    page.evaluate("() => document.querySelector('.pb-navbar a.nav-link[href^=\"/executions\"]').setAttribute('href', '/executions')")
+    nav(page, "Executions").click()
+    expect(page).to_have_url(two_events.url + "/executions?range=6h&refresh=30s")
+    expect(nav(page, "Executions")).to_have_class(re.compile(r"\bactive\b"))
+
+
 def test_a_paused_link_opens_paused(page: Page, sqlite_server: Any) -> None:
     page.clock.install()
     page.goto(sqlite_server.url + "/system?refresh=10s&paused=1")
