@@ -5,7 +5,9 @@
  * screen it is unpinned again.
  *
  * The grids built by layouts/executions.py `grid` call pinKeyColumn on their
- * rows, size changes and new columns (dash-ag-grid eventListeners).
+ * rows, size changes and new columns (dash-ag-grid eventListeners), and once
+ * when they appear: a grid drawn with its rows (an execution's comparison)
+ * has rendered them before its listeners are attached.
  * Cells format with bucketTime and groupedNumber (columnDefs valueFormatter).
  */
 (function () {
@@ -50,6 +52,24 @@
     var rounded = Number(v.toPrecision(4));
     return Math.abs(rounded) >= 1000 ? v.toLocaleString("en-US", { maximumFractionDigits: 0 }) : String(rounded);
   }
+
+  // Every table of the dashboard (class pb-grid) fitted once its grid is ready.
+  function fitNewGrids() {
+    var seen = new WeakSet();
+    function scan() {
+      var grids = window.dash_ag_grid;
+      if (!grids || !grids.getApiAsync) return;
+      document.querySelectorAll(".pb-grid[id]").forEach(function (el) {
+        if (seen.has(el)) return;
+        seen.add(el);
+        grids.getApiAsync(el.id).then(function (api) { pinKeyColumn({ api: api }); }, function () {});
+      });
+    }
+    new MutationObserver(scan).observe(document.body, { childList: true, subtree: true });
+    scan();
+  }
+  if (document.body) fitNewGrids();
+  else document.addEventListener("DOMContentLoaded", fitNewGrids);
 
   window.dashAgGridFunctions = window.dashAgGridFunctions || {};
   window.dashAgGridFunctions.pinKeyColumn = pinKeyColumn;

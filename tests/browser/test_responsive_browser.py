@@ -251,6 +251,24 @@ def test_a_table_on_a_phone_scrolls_sideways_with_its_key_column_pinned(browser:
         expect(pg.locator(f"#{ids.XS_TABLE} .ag-pinned-left-cols-container .ag-row")).to_have_count(0)
 
 
+def test_an_executions_comparison_on_a_phone_scrolls_sideways_with_its_metric_column_pinned(
+    browser: Browser, seeded: Any
+) -> None:
+    run_id = seeded.get("/api/executions", params={"script": "etl.py"}).json()["executions"][0]["id"]
+    context = browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+    try:
+        pg = context.new_page()
+        pg.goto(seeded.url + f"/executions/{run_id}")
+        pinned = pg.locator(f"#{ids.X_COMPARISON} .ag-pinned-left-cols-container .ag-row")
+        expect(pinned.first).to_contain_text("duration")
+        scroller = pg.locator(f"#{ids.X_COMPARISON} .ag-center-cols-viewport")
+        assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")
+        widths = pg.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"the execution's page scrolls sideways: {widths}"
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_in_dark_mode_at_phone_width_every_dropdown_menu_and_select_is_readable(
     browser: Browser, seeded: Any, path: str
