@@ -8,7 +8,7 @@
  * rows, size changes and new columns (dash-ag-grid eventListeners), and once
  * when they appear: a grid drawn with its rows (an execution's comparison)
  * has rendered them before its listeners are attached.
- * Cells format with bucketTime and groupedNumber (columnDefs valueFormatter).
+ * Cells format with bucketTime, groupedNumber and shownText (columnDefs valueFormatter).
  */
 (function () {
   "use strict";
@@ -53,6 +53,12 @@
     return Math.abs(rounded) >= 1000 ? v.toLocaleString("en-US", { maximumFractionDigits: 0 }) : String(rounded);
   }
 
+  // A value as the row writes it for its unit (layouts/explore.py result_rows), else grouped.
+  function shownText(params) {
+    var text = params.data && params.data[params.colDef.field + "_text"];
+    return typeof text === "string" ? text : groupedNumber(params);
+  }
+
   // Every table of the dashboard (class pb-grid) fitted once its grid is ready.
   function fitNewGrids() {
     var seen = new WeakSet();
@@ -75,4 +81,5 @@
   window.dashAgGridFunctions.pinKeyColumn = pinKeyColumn;
   window.dashAgGridFunctions.bucketTime = bucketTime;
   window.dashAgGridFunctions.groupedNumber = groupedNumber;
+  window.dashAgGridFunctions.shownText = shownText;
 })();

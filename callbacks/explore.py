@@ -299,8 +299,8 @@ def view(services: Services, s: dict[str, Any], time_range: dict[str, Any] | Non
     source = "rollups" if q.uses_rollups() else "raw events"
     return {
         "figure": fig,
-        "rows": rows,
-        "columns": layout.result_columns(list(df.columns)),
+        "rows": layout.result_rows(rows, unit, 3 if coarse else fmt.SIGNIFICANT),
+        "columns": layout.result_columns(list(df.columns), unit),
         "summary": f"{dict(layout.METRICS)[s['metric']]} · {len(rows):,} rows · from {source}",
         "error": None
         if rows

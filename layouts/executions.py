@@ -76,9 +76,23 @@ def min_width(column: dict[str, Any]) -> dict[str, Any]:
     return {**column, "minWidth": min(width, column.get("maxWidth", width))}
 
 
+def header_name(column: dict[str, Any]) -> str:
+    """A column's header in sentence case, as every table of the dashboard
+    writes them: its ``headerName`` or else its field, the first letter capitalised.
+
+    >>> header_name({"field": "started_at", "headerName": "started (UTC)"}), header_name({"field": "exit_code"})
+    ('Started (UTC)', 'Exit code')
+    >>> header_name({"field": "p95 ms", "headerName": "P95 (ms)"}), header_name({"field": "metric"})
+    ('P95 (ms)', 'Metric')
+    """
+    text = str(column.get("headerName") or str(column.get("field") or "").replace("_", " "))
+    return text[:1].upper() + text[1:]
+
+
 def columns(defs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``min_width`` of each column, for a grid's ``columnDefs`` (callbacks that set them too)."""
-    return [min_width(c) for c in defs]
+    """Each column with its header in sentence case and ``min_width``, for a
+    grid's ``columnDefs`` (callbacks that set them too)."""
+    return [min_width({**c, "headerName": header_name(c)}) for c in defs]
 
 
 def grid(id_: str, defs: list[dict[str, Any]], *, page_size: int = 20) -> dag.AgGrid:

@@ -16,6 +16,7 @@ from dash import dcc, html
 from core import charts
 from core.charts import CHART_TYPES, OVERLAYS
 from core.query import Query
+from layouts import format as fmt
 from layouts import ids
 from layouts.executions import columns as grid_columns
 from layouts.executions import grid
@@ -358,24 +359,50 @@ FORECAST_LINE = "#f59f00"
 BUCKET_WIDTH = 150  # px: a bucket's "2026-12-01 10:00" whole, with the cell's padding, on a phone too
 
 
-def result_columns(names: list[str]) -> list[dict[str, Any]]:
+def result_columns(names: list[str], unit: str = "number") -> list[dict[str, Any]]:
     """The result table's columns: a bucket to the minute, numbers grouped in
-    thousands (the rows keep their exact values for the downloads).
+    thousands; the values of a metric with a unit (durations, percentages,
+    rates) as :func:`result_rows` wrote them (the rows keep their exact
+    values for sorting and the downloads).
 
     >>> [c.get("valueFormatter") for c in result_columns(["bucket", "value"])]
     [{'function': 'bucketTime(params)'}, {'function': 'groupedNumber(params)'}]
+    >>> result_columns(["value"], "duration")[0]["valueFormatter"]
+    {'function': 'shownText(params)'}
     """
+
+    def formatter(name: str) -> str:
+        if name == "bucket":
+            return "bucketTime(params)"
+        return "shownText(params)" if name == "value" and unit in TEXT_UNITS else "groupedNumber(params)"
+
     return grid_columns(
         [
             {
                 "field": c,
                 "headerName": c,
-                "valueFormatter": {"function": "bucketTime(params)" if c == "bucket" else "groupedNumber(params)"},
+                "valueFormatter": {"function": formatter(c)},
                 **({"minWidth": BUCKET_WIDTH} if c == "bucket" else {}),
             }
             for c in names
         ]
     )
+
+
+TEXT_UNITS = ("duration", "percent", "rate")  # values the table shows as text written for their unit
+
+
+def result_rows(rows: list[dict[str, Any]], unit: str, digits: int) -> list[dict[str, Any]]:
+    """Each row with its value also written for ``unit`` (``value_text``), which the table shows.
+
+    >>> result_rows([{"bucket": "t", "value": 1_574_000.0}], "duration", 4)
+    [{'bucket': 't', 'value': 1574000.0, 'value_text': '26 min 14 s'}]
+    >>> result_rows([{"value": 3.0}], "count", 4)
+    [{'value': 3.0}]
+    """
+    if unit not in TEXT_UNITS:
+        return rows
+    return [{**r, "value_text": fmt.by_unit(r.get("value"), unit, digits)} if "value" in r else r for r in rows]
 
 
 def add_forecast(fig: go.Figure, points: list[dict[str, Any]], *, name: str = "forecast") -> go.Figure:

@@ -159,3 +159,15 @@ def test_on_a_phone_the_bucket_column_shows_its_whole_time(browser: Browser, exp
         assert widths and all(scroll <= client for scroll, client in widths), widths
     finally:
         context.close()
+
+
+def test_the_table_writes_durations_in_human_units_and_downloads_milliseconds(page: Page, sqlite_server: Any) -> None:
+    ts = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+    sqlite_server.post("/api/events", json=[{"ts": ts, "type": "job", "source": "cron", "duration_ms": 1_574_000}])
+    page.goto(sqlite_server.url + "/explore?range=24h&metric=max&field=duration_ms&bucket=none&group_by=source")
+    cell = page.locator("#ex-table .ag-cell[col-id='value']").first
+    expect(cell).to_have_text("26 min 14 s")
+    with page.expect_download() as download:
+        page.locator("#ex-csv").click()
+    rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    assert [(r["group"], float(r["value"])) for r in rows] == [("cron", 1_574_000.0)]

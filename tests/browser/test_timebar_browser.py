@@ -232,7 +232,9 @@ def test_the_brand_and_a_link_clicked_before_it_is_rewritten_keep_the_range(page
     expect(page).to_have_url(two_events.url + "/?range=6h&refresh=30s")
     expect(preset(page, "6 h")).to_have_class(re.compile(r"\bactive\b"))
     # A link whose href has not been rewritten yet still takes the address's range along.
-    page.evaluate("() => document.querySelector('.pb-navbar a.nav-link[href^=\"/executions\"]').setAttribute('href', '/executions')")
+    page.evaluate(
+        "() => document.querySelector('.pb-navbar a.nav-link[href^=\"/executions\"]').setAttribute('href', '/executions')"
+    )
     nav(page, "Executions").click()
     expect(page).to_have_url(two_events.url + "/executions?range=6h&refresh=30s")
     expect(nav(page, "Executions")).to_have_class(re.compile(r"\bactive\b"))
