@@ -1,40 +1,49 @@
 """Pulseboard: the app factory, the WSGI entry point and the command line.
 
 python app.py serve [--host H] [--port P] [--db PATH|URL] [--demo]
+python app.py report --url /explore?range=24h --out explore.pdf
 gunicorn -k web.serving.PulseWorker --threads 64 'app:create_server()'
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import ipaddress
 import logging
 import os
+import secrets
 import signal
 import sys
+import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import dash
-from flask import Flask
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
 
 from api import register_api
+from api.pdf import page_path, period_text
 from auth import cli as user_cli
 from auth import register_auth
 from callbacks import register_all
+from core.errors import InvalidInput
 from data import backup as backup_module
 from data import csv_import
 from data.db import Database, DatabaseError
 from data.users import count_users
 from demo.service import DemoRunner
 from jobs import exports
+from layouts.pages import resolve
 from layouts.shell import build_layout
 from live.endpoints import register_live
 from services import Services
 from settings import FIELDS, Settings, SettingsError, load_settings
 from web import serving
+from web.pdf import PAPERS, PdfOptions, PdfUnavailable, render_pdf
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("pulseboard")
@@ -143,7 +152,63 @@ def _parser() -> argparse.ArgumentParser:
     exporter = sub.add_parser("export", help="Write an Explore query's result as CSV (for cron jobs).")
     exports.add_arguments(exporter)
     _add_settings(exporter)
+    reporter = sub.add_parser("report", help="Write a page of the dashboard as a PDF (printed by headless Chromium).")
+    reporter.add_argument("--url", dest="report_url", required=True, help="The page with its query, e.g. /?range=24h")
+    reporter.add_argument("--out", dest="report_out", required=True, help="The PDF file to write.")
+    reporter.add_argument("--title", dest="report_title", help="The title in the header (default: the page's).")
+    reporter.add_argument("--paper", dest="report_paper", choices=PAPERS, default="A4")
+    reporter.add_argument("--portrait", dest="report_portrait", action="store_true", help="Portrait, not landscape.")
+    reporter.add_argument("--theme", dest="report_theme", choices=("light", "dark"), default="light")
+    _add_settings(reporter)
     return parser
+
+
+RENDER_HEADER = "X-Pulseboard-Render"
+
+
+def run_report(args: argparse.Namespace, settings: Settings) -> int:
+    """``report``: the page served by an app of its own on a loopback port
+    that answers only the printing browser (a one-off token in a header),
+    printed to ``--out``."""
+    try:
+        path = page_path(args.report_url)
+    except InvalidInput as exc:
+        print(f"pulseboard: --url: {exc.errors[0]['message']}", file=sys.stderr)
+        return 2
+    token = secrets.token_urlsafe(24)
+    server = create_app(dataclasses.replace(settings, auth=False)).server
+
+    def _only_the_printer() -> Response | None:
+        given = request.headers.get(RENDER_HEADER, "")
+        return None if secrets.compare_digest(given, token) else Response("", 403)
+
+    server.before_request(_only_the_printer)
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the printing browser
+    httpd = make_server("127.0.0.1", 0, server, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, name="pulseboard-report", daemon=True)
+    thread.start()
+    page = resolve(path.split("?", 1)[0])
+    try:
+        body = render_pdf(
+            f"http://127.0.0.1:{httpd.server_port}{path}",
+            title=args.report_title or f"Pulseboard · {page.title if page else path}",
+            period=period_text(path, timedelta(days=settings.max_query_days)),
+            made=datetime.now(timezone.utc),
+            options=PdfOptions(paper=args.report_paper, landscape=not args.report_portrait, theme=args.report_theme),
+            chromium=settings.chromium,
+            headers={RENDER_HEADER: token},
+        )
+    except (PdfUnavailable, TimeoutError) as exc:
+        print(f"pulseboard: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+    out = Path(args.report_out)
+    out.write_bytes(body)
+    print(f"wrote {out} ({len(body):,} bytes)")
+    return 0
 
 
 def run_backup(settings: Settings, restore_file: str | None = None) -> int:
@@ -283,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {
         k: v
         for k, v in vars(args).items()
-        if k != "command" and not k.startswith(("import_", "restore_", "export_", "user_")) and v is not None
+        if k != "command" and not k.startswith(("import_", "restore_", "export_", "user_", "report_")) and v is not None
     }
     try:
         settings = load_settings(overrides)
@@ -305,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_backup(settings, getattr(args, "restore_file", None))
         elif args.command == "export":
             return exports.run_cli(args, settings)
+        elif args.command == "report":
+            return run_report(args, settings)
     except (SettingsError, DatabaseError) as exc:
         print(f"pulseboard: {exc}", file=sys.stderr)
         return 2

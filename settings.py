@@ -197,6 +197,12 @@ FIELDS: tuple[Field, ...] = (
         "Seconds after which a component that has not reported is shown offline.",
     ),
     Field(
+        "chromium",
+        "",
+        _str,
+        "Chromium (or Chrome) that prints PDFs of pages; default: chromium, chromium-browser or google-chrome on the PATH.",
+    ),
+    Field(
         "auth",
         False,
         _bool,
@@ -279,6 +285,7 @@ class Settings:
     alert_interval: float = 5.0
     alert_dedup_minutes: float = 5.0
     component_ttl: float = 300.0
+    chromium: str = ""
     auth: bool = False
     insecure: bool = False
     secret_key: str = ""

@@ -48,6 +48,17 @@
   }
   document.addEventListener("click", followWithTime, true);
 
+  /* The PDF link: this page with its whole address, titled by the current page's name. */
+  document.addEventListener("click", function (event) {
+    var link = event.target && event.target.closest && event.target.closest("a.pb-pdf");
+    if (!link) return;
+    var active = document.querySelector(".pb-navbar a.nav-link.active");
+    var title = "Pulseboard" + (active ? " · " + active.textContent.trim() : "");
+    var dark = document.documentElement.getAttribute("data-bs-theme") === "dark";
+    link.setAttribute("href", "/api/pdf?path=" + encodeURIComponent(window.location.pathname + window.location.search) +
+      "&title=" + encodeURIComponent(title) + (dark ? "&theme=dark" : ""));
+  }, true);
+
   function nu() { return window.dash_clientside.no_update; }
 
   /* An axis end as ISO UTC to the second; null for a category or numeric axis. */

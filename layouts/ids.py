@@ -255,6 +255,7 @@ TB_PAUSED = "tb-paused"  # store: bool
 TB_LAST = "tb-last"  # store: the last relative range (double-click on a chart returns to it)
 TB_ZOOM = "tb-zoom"  # store: a chart's drag-zoom or autoscale, {from, to} or {reset}
 TB_COPY = "tb-copy"
+TB_PDF = "tb-pdf"  # link: this page as a PDF (GET /api/pdf)
 TB_COPIED = "tb-copied"
 
 

@@ -103,6 +103,14 @@ def bar() -> html.Div:
             ),
             dbc.Button("Pause", id=ids.TB_PAUSE, color="secondary", outline=True, size="sm"),
             dbc.Button("Copy link", id=ids.TB_COPY, color="secondary", outline=True, size="sm"),
+            # Its href is completed when clicked (assets/timebar.js): this page, as it is now, as a PDF.
+            html.A(
+                "PDF",
+                id=ids.TB_PDF,
+                href="/api/pdf",
+                className="btn btn-outline-secondary btn-sm pb-pdf",
+                title="Download this page as a PDF (A4, landscape)",
+            ),
             html.Span(id=ids.TB_COPIED, className="pb-tb-copied small text-success", role="status"),
         ],
         className="pb-tb-controls",

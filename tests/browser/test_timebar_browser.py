@@ -3,12 +3,14 @@ survives the refresh, pause, copy-link and the inline error."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import pypdf
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -287,3 +289,14 @@ def test_the_from_to_inputs_take_the_width_of_a_phone(browser: Browser, sqlite_s
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_the_pdf_button_downloads_this_page_as_it_is(page: Page, two_events: Any) -> None:
+    page.goto(two_events.url + "/explore?range=6h&group_by=source&bucket=none")
+    expect(page.locator("#ex-table")).to_contain_text("scanner")
+    with page.expect_download(timeout=120_000) as info:
+        page.locator("#tb-pdf").click()
+    assert info.value.suggested_filename.startswith("pulseboard-explore-")
+    reader = pypdf.PdfReader(io.BytesIO(open(info.value.path(), "rb").read()))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Pulseboard · Explore · last 6h" in text and "scanner" in text
