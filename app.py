@@ -8,22 +8,18 @@ gunicorn -k web.serving.PulseWorker --threads 64 'app:create_server()'
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import ipaddress
 import logging
 import os
-import secrets
 import signal
 import sys
-import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import dash
-from flask import Flask, Response, request
-from werkzeug.serving import make_server
+from flask import Flask
 
 from api import register_api
 from api.pdf import page_path, period_text
@@ -31,6 +27,7 @@ from auth import cli as user_cli
 from auth import register_auth
 from callbacks import register_all
 from core.errors import InvalidInput
+from core.pdf import PAPERS, PdfOptions, PdfUnavailable
 from data import backup as backup_module
 from data import csv_import
 from data.db import Database, DatabaseError
@@ -43,7 +40,7 @@ from live.endpoints import register_live
 from services import Services
 from settings import FIELDS, Settings, SettingsError, load_settings
 from web import serving
-from web.pdf import PAPERS, PdfOptions, PdfUnavailable, render_pdf
+from web.pdf import Printer
 
 ROOT = Path(__file__).resolve().parent
 log = logging.getLogger("pulseboard")
@@ -94,6 +91,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
     )
     app.layout = build_layout
     register_all(app, services)
+    services.printer = Printer(server, chromium=settings.chromium)
     return app
 
 
@@ -163,48 +161,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-RENDER_HEADER = "X-Pulseboard-Render"
-
-
 def run_report(args: argparse.Namespace, settings: Settings) -> int:
-    """``report``: the page served by an app of its own on a loopback port
-    that answers only the printing browser (a one-off token in a header),
-    printed to ``--out``."""
+    """``report``: the page printed to ``--out`` by an app of its own (no
+    server needs to run; its printer's loopback server answers only the
+    printing browser)."""
     try:
         path = page_path(args.report_url)
     except InvalidInput as exc:
         print(f"pulseboard: --url: {exc.errors[0]['message']}", file=sys.stderr)
         return 2
-    token = secrets.token_urlsafe(24)
-    server = create_app(dataclasses.replace(settings, auth=False)).server
-
-    def _only_the_printer() -> Response | None:
-        given = request.headers.get(RENDER_HEADER, "")
-        return None if secrets.compare_digest(given, token) else Response("", 403)
-
-    server.before_request(_only_the_printer)
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request of the printing browser
-    httpd = make_server("127.0.0.1", 0, server, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="pulseboard-report", daemon=True)
-    thread.start()
+    services: Services = create_app(settings).server.extensions["pulseboard"]
+    assert services.printer is not None
     page = resolve(path.split("?", 1)[0])
     try:
-        body = render_pdf(
-            f"http://127.0.0.1:{httpd.server_port}{path}",
+        body = services.printer.pdf(
+            path,
             title=args.report_title or f"Pulseboard · {page.title if page else path}",
-            period=period_text(path, timedelta(days=settings.max_query_days)),
+            period=period_text(path, services.max_window()),
             made=datetime.now(timezone.utc),
             options=PdfOptions(paper=args.report_paper, landscape=not args.report_portrait, theme=args.report_theme),
-            chromium=settings.chromium,
-            headers={RENDER_HEADER: token},
         )
     except (PdfUnavailable, TimeoutError) as exc:
         print(f"pulseboard: {exc}", file=sys.stderr)
         return 1
     finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
+        services.close()
     out = Path(args.report_out)
     out.write_bytes(body)
     print(f"wrote {out} ({len(body):,} bytes)")

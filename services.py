@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from alerts.engine import AlertEngine
+from core.pdf import PagePrinter
 from data.db import Database
 from jobs.scheduler import Jobs
 from live import Live
@@ -36,6 +37,7 @@ class Services:
     jobs: Jobs | None = None  # once started
     alerts: AlertEngine = dataclasses.field(init=False)  # evaluation, backtests, notifications
     readiness: list[ReadinessCheck] = dataclasses.field(default_factory=list)  # see starting()
+    printer: PagePrinter | None = None  # prints pages as PDFs; installed by the web layer (app.create_app)
 
     def __post_init__(self) -> None:
         self.live = Live(self.db, max_clients=self.settings.max_ws_clients)
@@ -87,4 +89,6 @@ class Services:
         self.background.clear()
         self.alerts.stop()
         self.live.stop()
+        if self.printer is not None:
+            self.printer.close()
         self.db.dispose()

@@ -1,6 +1,6 @@
-"""``GET /api/pdf?path=/explore?...``: a page of the dashboard as a PDF, as
-the person asking sees it (their session goes along), printed by this server's
-Chromium (web.pdf) from the server's own address.
+"""``GET /api/pdf?path=/explore?...``: a page of the dashboard as a PDF,
+printed by the app's printer (web.pdf: headless Chromium through a loopback
+server of its own, reading as a viewer).
 
 A 503 names what to install when Chromium is missing; a 504 says the page
 did not finish drawing in time; at most :data:`AT_ONCE` PDFs are made at a
@@ -18,10 +18,10 @@ from flask import Blueprint, Response, current_app, request
 
 from api.ingest import services
 from core.errors import InvalidInput
+from core.pdf import PAPERS, PdfOptions, PdfUnavailable
 from core.timerange import parse_range
 from web.docs import Param, doc
 from web.http import ApiError, presented_key
-from web.pdf import PAPERS, PdfOptions, PdfUnavailable, render_pdf
 
 bp = Blueprint("pdf", __name__)
 AT_ONCE = 2
@@ -74,24 +74,10 @@ def period_text(path: str, longest: Any) -> str:
     return f"{since:%Y-%m-%d %H:%M} – {until:%Y-%m-%d %H:%M} UTC"
 
 
-def own_address() -> str:
-    """This server as the socket of the current request reached it (a proxy's Host is not used)."""
-    environ = request.environ
-    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
-    if sock is not None:
-        host, port = sock.getsockname()[:2]
-    else:
-        original = environ.get("werkzeug.proxy_fix.orig") or environ
-        host, port = original.get("SERVER_NAME", "127.0.0.1"), original.get("SERVER_PORT", "80")
-    if host in ("0.0.0.0", "::", ""):
-        host = "127.0.0.1"
-    return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
-
-
 @doc(
     "GET",
     "/api/pdf",
-    "A page of the dashboard as a PDF (A4 or Letter), printed by headless Chromium as the signed-in user sees it",
+    "A page of the dashboard as a PDF (A4 or Letter), printed by headless Chromium as a viewer sees it",
     Param("path", description="The page with its URL query, e.g. /explore?range=6h&group_by=source"),
     Param("title", description="The title in the PDF's header (default: Pulseboard)"),
     Param("paper", description="A4 (default) or Letter"),
@@ -117,20 +103,17 @@ def pdf() -> Response:
     if svc.settings.auth and presented_key() is not None:
         raise ApiError(403, "a PDF of a page is made for a signed-in user; with an API key use 'python app.py report'")
     title = (request.args.get("title") or "Pulseboard").strip()[:200]
-    base = own_address()
-    host = urlsplit(base).hostname or "127.0.0.1"
-    cookies = [{"name": k, "value": v, "domain": host, "path": "/"} for k, v in request.cookies.items()]
+    if svc.printer is None:
+        raise ApiError(503, "this server has no printer")
     if not _slots.acquire(blocking=False):
         raise ApiError(429, f"{AT_ONCE} PDFs are being made; try again in a moment")
     try:
-        body = render_pdf(
-            base + path,
+        body = svc.printer.pdf(
+            path,
             title=title,
             period=period_text(path, svc.max_window()),
             made=datetime.now(timezone.utc),
             options=PdfOptions(paper=paper, landscape=orientation == "landscape", theme=theme),
-            chromium=svc.settings.chromium,
-            cookies=cookies,
         )
     except PdfUnavailable as exc:
         raise ApiError(503, str(exc)) from exc

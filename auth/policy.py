@@ -8,6 +8,10 @@ cookie (a user with the role ``viewer`` or ``admin``). The first rule of
 a path no rule matches needs a signed-in user to read and an admin to write,
 so a write route added later is closed until it is listed here.
 
+The app's own printer (web.pdf, for PDFs of pages) reaches it through a
+loopback server of its own that lets in only the printing browser; its
+requests read as a viewer's and may change nothing.
+
 Requests from a session that change state (any method but GET/HEAD/OPTIONS,
 and WebSocket handshakes) must come from the dashboard's own origin: the
 ``Origin`` header (or, without one, the ``Referer``) must name this scheme and
@@ -37,6 +41,7 @@ from services import Services
 from settings import Settings
 from web.cors import cors_allowed, is_preflight
 from web.http import API_PREFIXES, error_response, presented_key
+from web.pdf import PRINTER_ENVIRON
 
 OPEN, VIEWER, INGEST, ADMIN = "open", "viewer", "ingest", "admin"
 READ = frozenset({"GET", "HEAD"})
@@ -235,6 +240,11 @@ def check_request(services: Services) -> Response | None:
     need = needs(path, method)
     if need == OPEN or (is_preflight() and services.settings.origins()):
         return None  # a preflight carries no credentials; Flask-CORS answers it
+    if request.environ.get(PRINTER_ENVIRON):  # the app's own printer (web.pdf): it reads as a viewer
+        if need in (ADMIN, INGEST):
+            return error_response(403, "the printer only reads")
+        g.pulse_user, g.pulse_role = "pulseboard-printer", VIEWER
+        return None
     if presented_key() is not None:
         if need == ADMIN:
             return error_response(403, "API keys may read and ingest; this needs a signed-in admin")

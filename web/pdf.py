@@ -1,6 +1,6 @@
 """A page of the dashboard as a PDF, printed by headless Chromium so that it
 looks like the page: the ``report`` command, the time bar's PDF button and
-scheduled reports use it.
+scheduled reports use it, each through the app's :class:`Printer`.
 
 Chromium is driven through Playwright (already the browser tests' driver)
 with the system's Chromium (``--chromium``, else ``chromium``,
@@ -12,18 +12,31 @@ before.
 The page is opened paused (``paused=1``: no refresh while it is printed)
 and printed once every Dash callback has answered and the network has been
 quiet, with a header naming the title, the period and when it was made.
+
+The printing browser reaches the app through a loopback server of the
+printer's own (on a free port, started on first use), never through the
+public listener: a middleware there lets in only requests that carry the
+printer's one-off token, and marks them (:data:`PRINTER_ENVIRON`) so that the
+sign-in policy treats them as a viewer. So PDFs work with sign-in on, behind
+a proxy and in every worker, without knowing the public address.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import hmac
 import html
+import secrets
 import shutil
+import threading
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-PAPERS = ("A4", "Letter")
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from core.pdf import DEFAULT_OPTIONS, PdfOptions, PdfUnavailable
+
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ARGS = [
     "--headless",
@@ -36,28 +49,15 @@ ARGS = [
     "--no-first-run",
 ]
 INSTALL = "PDFs need Chromium: install it (Debian: apt-get install chromium) or name it with --chromium PATH"
-# Every Dash callback has answered: no component is loading and the title is not "Updating...".
 THEME_KEY = "theme-store"  # where the theme switch keeps its choice (localStorage; layouts.ids.THEME_STORE)
-SETTLED = """() => !document.querySelector('[data-dash-is-loading="true"]')
-    && !/^Updating/.test(document.title) && !!document.querySelector('#react-entry-point > *')"""
+# The page is drawn (the app's shell and the page's own content, not Dash's "Loading...") and no
+# Dash callback is in flight.
+SETTLED = """() => !document.querySelector('._dash-loading, [data-dash-is-loading="true"]')
+    && !!document.querySelector('#page > *') && !!document.querySelector('.pb-navbar')"""
 
 
-class PdfUnavailable(RuntimeError):
-    """No Chromium (or no Playwright) to print with; the message says what to install."""
-
-
-@dataclasses.dataclass(frozen=True)
-class PdfOptions:
-    paper: str = "A4"
-    landscape: bool = True
-    theme: str = "light"
-    timeout: float = 60.0  # seconds for the page to settle
-
-    def __post_init__(self) -> None:
-        if self.paper not in PAPERS:
-            raise ValueError(f"paper: one of {', '.join(PAPERS)}, got {self.paper!r}")
-        if self.theme not in ("light", "dark"):
-            raise ValueError(f"theme: light or dark, got {self.theme!r}")
+PRINTER_ENVIRON = "pulseboard.printer"  # set on the requests of the printer's own server only
+TOKEN_HEADER = "X-Pulseboard-Printer"
 
 
 def find_chromium(configured: str = "") -> str:
@@ -111,16 +111,12 @@ def render_pdf(
     title: str,
     period: str,
     made: datetime,
-    options: PdfOptions = PdfOptions(),
+    options: PdfOptions = DEFAULT_OPTIONS,
     chromium: str = "",
-    cookies: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> bytes:
-    """The page at ``url`` (absolute), settled and printed as a PDF.
-
-    ``cookies`` (Playwright's cookie dicts) and ``headers`` go with every
-    request, so that the page sees what the person asking for it may see.
-    Raises :class:`PdfUnavailable` without Chromium or Playwright, and
+    """The page at ``url`` (absolute), settled and printed as a PDF;
+    ``headers`` go with every request. Raises :class:`PdfUnavailable` without Chromium or Playwright, and
     ``TimeoutError`` when the page does not settle within the options' timeout."""
     executable = find_chromium(chromium)
     try:
@@ -134,8 +130,6 @@ def render_pdf(
             browser = pw.chromium.launch(executable_path=executable, args=ARGS)
             try:
                 context = browser.new_context(viewport={"width": 1440, "height": 900}, extra_http_headers=headers or {})
-                if cookies:
-                    context.add_cookies(cookies)  # type: ignore[arg-type]
                 context.add_init_script(f"localStorage.setItem({THEME_KEY!r}, JSON.stringify({theme!r}))")
                 page = context.new_page()
                 timeout_ms = options.timeout * 1000
@@ -159,3 +153,61 @@ def render_pdf(
         if "Timeout" in type(exc).__name__ or "Timeout" in str(exc).split("\n", 1)[0]:
             raise TimeoutError(f"the page {url} did not finish drawing within {options.timeout:.0f} s") from exc
         raise
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class Printer:
+    """Prints pages of ``app`` (the WSGI app, as served) through a loopback
+    server of its own; one PDF at a time per printer is not enforced here
+    (the callers limit how many they ask for)."""
+
+    def __init__(self, app: WSGIApp, *, chromium: str = "") -> None:
+        self.app = app
+        self.chromium = chromium
+        self._token = secrets.token_urlsafe(32)
+        self._lock = threading.Lock()
+        self._httpd: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _guarded(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        given = environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), "")
+        if not hmac.compare_digest(str(given), self._token):
+            start_response("403 Forbidden", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+            return [b""]
+        environ[PRINTER_ENVIRON] = True
+        return self.app(environ, start_response)
+
+    def url(self) -> str:
+        """The printer's own server (started on first use)."""
+        with self._lock:
+            if self._httpd is None:
+                self._httpd = make_server("127.0.0.1", 0, self._guarded, threaded=True)
+                self._thread = threading.Thread(
+                    target=self._httpd.serve_forever, name="pulseboard-printer", daemon=True
+                )
+                self._thread.start()
+            return f"http://127.0.0.1:{self._httpd.server_port}"
+
+    def pdf(
+        self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = DEFAULT_OPTIONS
+    ) -> bytes:
+        """The page at ``path`` (with its query) printed as a PDF."""
+        find_chromium(self.chromium)  # before starting anything: no Chromium, no server
+        return render_pdf(
+            self.url() + path,
+            title=title,
+            period=period,
+            made=made,
+            options=options,
+            chromium=self.chromium,
+            headers={TOKEN_HEADER: self._token},
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._httpd is not None:
+                self._httpd.shutdown()
+                self._httpd.server_close()
+                self._httpd = None

@@ -1,4 +1,4 @@
-"""PDFs of pages: ``GET /api/pdf`` as the signed-in user sees the page, and
+"""PDFs of pages: ``GET /api/pdf`` (the page as a viewer sees it), and
 ``python app.py report``; each printed by a real headless Chromium and read
 back with pypdf."""
 
@@ -75,7 +75,9 @@ def test_without_chromium_the_pdf_says_what_to_install(make_server_for: Any, sql
     assert requests.get(server.url + "/api/health", timeout=30).json()["status"] == "healthy"  # the rest runs as before
 
 
-def test_with_sign_in_the_pdf_is_the_page_the_user_sees(make_server_for: Any, sqlite_url: str) -> None:
+def test_with_sign_in_a_signed_in_user_gets_the_page_not_the_sign_in_form(
+    make_server_for: Any, sqlite_url: str
+) -> None:
     server = make_server_for(sqlite_url, auth=True, api_keys="feed-key")
     add(server, "ada", "ada-admin-pw", "admin")
     post_scans(server, 3, headers={"Authorization": "Bearer feed-key"})
@@ -90,6 +92,21 @@ def test_with_sign_in_the_pdf_is_the_page_the_user_sees(make_server_for: Any, sq
         server.url + "/api/pdf", params={"path": "/"}, headers={"Authorization": "Bearer feed-key"}, timeout=30
     )
     assert keyed.status_code == 403 and "python app.py report" in keyed.json()["error"]
+
+
+def test_the_printers_own_server_lets_in_only_the_printer_and_only_to_read(
+    make_server_for: Any, sqlite_url: str
+) -> None:
+    server = make_server_for(sqlite_url, auth=True, api_keys="feed-key")
+    printer = server.services.printer
+    base = printer.url()
+    assert base != server.url
+    assert requests.get(base + "/api/events", timeout=30).status_code == 403  # no token: nothing
+    token = {"X-Pulseboard-Printer": printer._token}
+    r = requests.get(base + "/api/events", headers=token, timeout=30)
+    assert r.status_code == 200 and r.json()["events"] == []  # with it: a viewer's read
+    write = requests.post(base + "/api/rules", json={"name": "x"}, headers={**token, "Origin": base}, timeout=30)
+    assert (write.status_code, write.json()["error"]) == (403, "the printer only reads")
 
 
 def run_app(*args: str) -> subprocess.CompletedProcess[str]:
@@ -119,3 +136,10 @@ def test_the_report_command_writes_a_pdf_of_a_page(tmp_path: Path, make_server_f
         1,
         "pulseboard: PDFs need Chromium: /no/such/chromium (--chromium) does not exist",
     )
+
+
+def test_the_printer_opens_pages_in_the_theme_asked_for() -> None:
+    from layouts import ids
+    from web.pdf import THEME_KEY
+
+    assert THEME_KEY == ids.THEME_STORE  # the key the theme switch reads its stored choice from

@@ -1,0 +1,48 @@
+"""What a PDF of a page is asked for with (paper, orientation, theme), and the
+error of a machine that cannot print one; the printing itself is web.pdf's."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Protocol
+
+PAPERS = ("A4", "Letter")
+THEMES = ("light", "dark")
+
+
+class PdfUnavailable(RuntimeError):
+    """No Chromium (or no Playwright) to print with; the message says what to install."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PdfOptions:
+    """How a page is printed.
+
+    >>> PdfOptions(paper="A3")
+    Traceback (most recent call last):
+    ...
+    ValueError: paper: one of A4, Letter, got 'A3'
+    """
+
+    paper: str = "A4"
+    landscape: bool = True
+    theme: str = "light"
+    timeout: float = 60.0  # seconds for the page to finish drawing
+
+    def __post_init__(self) -> None:
+        if self.paper not in PAPERS:
+            raise ValueError(f"paper: one of {', '.join(PAPERS)}, got {self.paper!r}")
+        if self.theme not in THEMES:
+            raise ValueError(f"theme: {' or '.join(THEMES)}, got {self.theme!r}")
+
+
+DEFAULT_OPTIONS = PdfOptions()
+
+
+class PagePrinter(Protocol):
+    """What prints pages of a running app (web.pdf.Printer); jobs reach it through the services."""
+
+    def pdf(self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = ...) -> bytes: ...
+
+    def close(self) -> None: ...
