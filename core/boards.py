@@ -214,6 +214,7 @@ class AnnotationIn(_Doc):
     ts_end: UTC | None = None
     text: Annotated[str, Field(min_length=1, max_length=5000), NoNul]
     tags: Annotated[list[Tag], Field(max_length=20)] = []
+    all_boards: bool = False  # shown on every board, not only the one it was made on
 
 
 def parse_annotation(data: Any) -> AnnotationIn:
