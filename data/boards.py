@@ -264,6 +264,12 @@ def provision_board(conn: Connection, board: Board, *, source_file: str, now: da
     return "updated"
 
 
+def provisioned_files(conn: Connection) -> dict[str, str | None]:
+    """The provisioned boards: the file of each, by uid."""
+    stmt = select(B.c.uid, B.c.source_file).where(B.c.provisioned.is_(True))
+    return {row.uid: row.source_file for row in conn.execute(stmt)}
+
+
 # -------------------------------------------------------------------- stars
 
 
