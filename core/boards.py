@@ -73,9 +73,12 @@ QUERY_KEYS = (
     "attr_value",
     "top",
 )
+#: Kinds that show one number per group over the whole range: their query has ``bucket=none`` unless it says otherwise.
+WHOLE_RANGE_KINDS = ("stat", "gauge", "breakdown", "table")
 TIME_QUERY_KEYS = ("window", "since", "until", "from", "to")
 GRID_COLUMNS = 12
 MAX_PANELS = 100
+MAX_DOCUMENT_BYTES = 1024 * 1024  # a board of 100 panels is some 30 KB
 UID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 VARIABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PANEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -398,7 +401,9 @@ def resolve_query(
     value, else empty), parameters left empty dropped (an empty variable
     means "all"), ``from``/``to`` read as ``since``/``until``, and the time
     range of the board (or ``time``, the page's ``range`` or ``from``/``to``)
-    added unless the panel keeps its own.
+    added unless the panel keeps its own. A stat, gauge, breakdown or table
+    panel that names no ``bucket`` gets ``bucket=none``: one row per group
+    over the whole range.
 
     A value given for a custom variable must be one of its values: an
     ``InvalidInput`` naming ``var.<name>`` otherwise.
@@ -407,9 +412,9 @@ def resolve_query(
     ...               variables=[Variable(name="m", values=["count", "sum"])],
     ...               panels=[Panel(id="p", title="P", kind="stat", query={"metric": "$m"}, grid=Grid(x=0, y=0, w=3, h=3))])
     >>> resolve_query(board.panels[0], board, {})
-    {'metric': 'count', 'since': '2026-12-01T00:00:00Z', 'until': '2026-12-02T00:00:00Z'}
+    {'metric': 'count', 'bucket': 'none', 'since': '2026-12-01T00:00:00Z', 'until': '2026-12-02T00:00:00Z'}
     >>> resolve_query(board.panels[0], board, {"m": "sum"}, time={"range": "1h"})
-    {'metric': 'sum', 'window': '1h'}
+    {'metric': 'sum', 'bucket': 'none', 'window': '1h'}
     """
     chosen: dict[str, str] = {}
     for var in board.variables:
@@ -425,6 +430,8 @@ def resolve_query(
         text = TOKEN.sub(lambda m: chosen.get(m.group(1), m.group(0)), value).strip()
         if text:
             out[{"from": "since", "to": "until"}.get(key, key)] = text
+    if "bucket" not in out and panel.kind in WHOLE_RANGE_KINDS:
+        out["bucket"] = "none"
     if not any(k in panel.query for k in TIME_QUERY_KEYS):
         out |= _time_params(board.time if time is None else _page_time(time))
     return out
@@ -478,17 +485,41 @@ def board_to_yaml(board: Board) -> str:
     return yaml.safe_dump(board_to_dict(board), sort_keys=False, allow_unicode=True, width=120)
 
 
-def board_from_yaml(text: str, *, now: datetime | None = None) -> Board:
-    """The board a YAML document describes (read with ``safe_load``); an
-    :class:`InvalidBoard` for YAML that does not parse or a board that does not validate."""
+def load_yaml(text: str) -> Any:
+    r"""A YAML document as plain data, read as ``safe_load`` reads it (with
+    libyaml when it is there); an :class:`InvalidBoard` naming ``(yaml)``
+    for text that does not parse, for more than one document, and for
+    aliases (``*name``): each one could repeat a large part of the document.
+
+    >>> load_yaml("uid: ops\ntags: [a, b]\n")
+    {'uid': 'ops', 'tags': ['a', 'b']}
+    >>> load_yaml("a: &x [1]\nb: *x\n")
+    Traceback (most recent call last):
+    ...
+    core.boards.InvalidBoard: (yaml): aliases (*name) are not accepted in a board, at line 2
+    """
     try:
-        data = yaml.safe_load(text)
+        for event in yaml.parse(text, Loader=_LOADER):
+            if isinstance(event, yaml.AliasEvent):
+                line = f", at line {event.start_mark.line + 1}" if event.start_mark is not None else ""
+                raise InvalidBoard(
+                    [{"field": "(yaml)", "message": f"aliases (*name) are not accepted in a board{line}"}]
+                )
+        return yaml.load(text, Loader=_LOADER)  # a safe loader: plain data only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InvalidBoard([{"field": "(yaml)", "message": f"not valid YAML{where}: {problem}"}]) from None
-    return parse_board(data, now=now)
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def board_from_yaml(text: str, *, now: datetime | None = None) -> Board:
+    """The board a YAML document describes (see :func:`load_yaml`); an
+    :class:`InvalidBoard` for YAML that does not parse or a board that does not validate."""
+    return parse_board(load_yaml(text), now=now)
 
 
 def with_identity(board: Board, *, uid: str, title: str) -> Board:

@@ -135,6 +135,8 @@ def test_bodies_that_are_not_a_board_answer_4xx_json(api: Any) -> None:
     assert listed.status_code == 400 and listed.json()["errors"][0]["field"] == "(board)"
     text = api.post("/api/boards", data=b"uid=x", headers={"Content-Type": "text/plain"})
     assert text.status_code == 415 and "YAML" in text.json()["error"]
+    huge = api.post("/api/boards", data=b"uid: x\ntitle: x\ndescription: " + b"x" * (1024 * 1024) + b"\n", headers=YAML)
+    assert huge.status_code == 413 and "at most 1024 KB" in huge.json()["error"]
     taken = create(api)
     again = api.post("/api/boards", json=board_doc(taken["uid"]))
     assert again.status_code == 409 and again.json()["errors"] == [{"field": "uid", "message": "already taken"}]

@@ -198,7 +198,17 @@ def test_panel_from_to_are_read_as_since_until() -> None:
         "since": "2026-12-01T00:00:00Z",
         "until": "2026-12-01T01:00:00Z",
         "type": "error",
+        "bucket": "none",
     }
+
+
+def test_whole_range_kinds_default_to_one_row_per_group() -> None:
+    board = parse_board(board_doc("b"))
+    assert resolve_query(board.panels[1], board, {})["bucket"] == "none"  # a breakdown
+    assert resolve_query(board.panels[0], board, {})["bucket"] == "5min"  # a time series keeps its own
+    doc = with_panel(query={"type": "error", "bucket": "1h"})
+    board = parse_board(doc)
+    assert resolve_query(board.panels[1], board, {})["bucket"] == "1h"
 
 
 def test_a_duplicate_has_its_own_uid_and_title_and_leaves_the_original() -> None:
@@ -207,3 +217,14 @@ def test_a_duplicate_has_its_own_uid_and_title_and_leaves_the_original() -> None
     dup = with_identity(board, uid="b-copy", title="Copy")
     assert (dup.uid, dup.title, dup.panels) == ("b-copy", "Copy", board.panels)
     assert board.model_dump() == original and isinstance(dup, Board)
+
+
+def test_yaml_aliases_and_several_documents_are_refused() -> None:
+    bomb = "uid: x\ntitle: t\nvariables:\n- &v {name: a, values: [a]}\n- *v\n"
+    with pytest.raises(InvalidBoard) as info:
+        board_from_yaml(bomb)
+    assert info.value.errors == [
+        {"field": "(yaml)", "message": "aliases (*name) are not accepted in a board, at line 5"}
+    ]
+    with pytest.raises(InvalidBoard, match="not valid YAML"):
+        board_from_yaml("uid: a\ntitle: A\n---\nuid: b\ntitle: B\n")
