@@ -31,6 +31,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
+from pydantic import Field
 
 from api.ingest import services
 from api.query import answer, parse_query
@@ -40,7 +41,7 @@ from core.errors import InvalidInput, NotFound
 from data import boards as store
 from web import params as p
 from web.docs import SINCE, UNTIL, WINDOW, Param, doc
-from web.http import ApiError, is_yaml, json_response, parse_json, presented_key, read_body
+from web.http import MAX_ID, ApiError, is_yaml, json_response, parse_json, presented_key, read_body
 
 bp = Blueprint("boards", __name__)
 
@@ -166,8 +167,14 @@ def _optional_json() -> dict[str, Any]:
     return data
 
 
+class BoardSave(schema.Board):
+    """What ``PUT /api/boards/<uid>`` takes: the board's document and the version it was edited from."""
+
+    version: int = Field(ge=1, le=MAX_ID)
+
+
 def _version_of(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
         raise InvalidInput("version", "the version of the board you edited (an integer from GET), e.g. 3")
     return value
 
@@ -240,7 +247,7 @@ def get_board(uid: str) -> Response:
     BOARD,
     "Save the whole board: its document with 'version' (the version edited), "
     "or {'version': n, 'board': {...}}; 409 when saved by someone else since",
-    body=schema.Board,
+    body=BoardSave,
     tag="boards",
     responses=(200, 400, 401, 403, 404, 409),
 )

@@ -335,7 +335,7 @@ def _check(board: Board, now: datetime) -> list[dict[str, Any]]:
         seen_ids.add(panel.id)
         if panel.chart is not None and panel.kind not in CHART_KINDS:
             err(f"{where}.chart", f"only {' and '.join(CHART_KINDS)} panels take a chart, this one is {panel.kind}")
-        if panel.chart == "pie" and panel.kind != "breakdown":
+        elif panel.chart == "pie" and panel.kind != "breakdown":
             err(f"{where}.chart", "pie is a breakdown chart")
         if panel.grid.x + panel.grid.w > GRID_COLUMNS:
             err(f"{where}.grid.w", f"x + w must be at most {GRID_COLUMNS}, got {panel.grid.x} + {panel.grid.w}")
@@ -432,7 +432,7 @@ def resolve_query(
             out[{"from": "since", "to": "until"}.get(key, key)] = text
     if "bucket" not in out and panel.kind in WHOLE_RANGE_KINDS:
         out["bucket"] = "none"
-    if not any(k in panel.query for k in TIME_QUERY_KEYS):
+    if not any(k in out for k in ("window", "since", "until")):  # a time variable left empty counts as none
         out |= _time_params(board.time if time is None else _page_time(time))
     return out
 

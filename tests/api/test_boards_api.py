@@ -81,8 +81,9 @@ def test_a_save_with_a_stale_version_answers_409_and_keeps_the_board(api: Any) -
     current = api.get(path).json()
     current["board"]["title"] = "Third edit"
     assert api.put(path, json=current).json()["version"] == 3
-    missing = api.put(path, json=made["board"])
-    assert missing.status_code == 400 and missing.json()["errors"][0]["field"] == "version"
+    for version in (None, "3", 0, 2**63, True):
+        bad = api.put(path, json=made["board"] | ({} if version is None else {"version": version}))
+        assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "version", version
 
 
 def test_versions_are_listed_and_a_restore_is_a_new_version(api: Any) -> None:

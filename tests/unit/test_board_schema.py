@@ -228,3 +228,12 @@ def test_yaml_aliases_and_several_documents_are_refused() -> None:
     ]
     with pytest.raises(InvalidBoard, match="not valid YAML"):
         board_from_yaml("uid: a\ntitle: A\n---\nuid: b\ntitle: B\n")
+
+
+def test_a_time_variable_left_empty_falls_back_to_the_board_range() -> None:
+    doc = board_doc("b")
+    doc["variables"].append({"name": "span", "kind": "custom", "values": ["1h", "6h"], "default": "1h"})
+    doc["panels"][2]["query"] = {"window": "$span"}
+    board = parse_board(doc)
+    assert resolve_query(board.panels[2], board, {})["window"] == "1h"
+    assert resolve_query(board.panels[2], board, {"span": ""})["window"] == "6h"  # the board's
