@@ -186,6 +186,8 @@ def update_board(
         .values(title=board.title, tags=list(board.tags), body=body, version=expected_version + 1, updated_at=now)
     )
     if conn.execute(stmt).rowcount != 1:
+        now_at = conn.execute(select(B.c.version).where(B.c.id == current.id)).scalar()
+        current = dataclasses.replace(current, version=int(now_at or current.version))
         raise Conflict(
             f"board {uid!r} was saved since version {expected_version} (it is at version {current.version}); "
             "reload it and apply the change again",

@@ -6,7 +6,9 @@ answers it, provisioned boards read-only, and who may change what."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -84,6 +86,24 @@ def test_a_save_with_a_stale_version_answers_409_and_keeps_the_board(api: Any) -
     for version in (None, "3", 0, 2**63, True):
         bad = api.put(path, json=made["board"] | ({} if version is None else {"version": version}))
         assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "version", version
+
+
+def test_of_two_saves_of_one_version_at_once_exactly_one_wins(api: Any) -> None:
+    made = create(api)
+    url = f"{api.url}/api/boards/{made['uid']}"
+    barrier = threading.Barrier(2)
+
+    def save(title: str) -> int:
+        with requests.Session() as http:
+            barrier.wait()
+            return http.put(url, json=made["board"] | {"title": title, "version": 1}, timeout=30).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(save, ["A", "B"]))
+    assert statuses == [200, 409]
+    got = api.get(f"/api/boards/{made['uid']}").json()
+    assert got["version"] == 2 and got["title"] in ("A", "B")
+    assert [v["version"] for v in api.get(f"/api/boards/{made['uid']}/versions").json()["versions"]] == [2, 1]
 
 
 def test_versions_are_listed_and_a_restore_is_a_new_version(api: Any) -> None:
