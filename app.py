@@ -37,12 +37,14 @@ from jobs import exports
 from layouts.pages import resolve
 from layouts.shell import build_layout
 from live.endpoints import register_live
+from reports import board_files
 from services import Services
 from settings import FIELDS, Settings, SettingsError, load_settings
 from web import serving
 from web.pdf import Printer
 
 ROOT = Path(__file__).resolve().parent
+DEMO_BOARDS = ROOT / "demo" / "boards"
 log = logging.getLogger("pulseboard")
 
 
@@ -73,10 +75,15 @@ def configure_logging(level: str) -> None:
 def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
     """Build a Pulseboard app: database upgraded, API and pages registered."""
     settings = settings or load_settings(overrides)
+    # Board files are read first: a bad one stops the start before anything is written.
+    directories = board_directories(settings)
+    boards = board_files.read_boards(directories, now=datetime.now(timezone.utc))
     db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
     db.migrate()
     services = Services(settings=settings, db=db)
     services.alerts.prepare()  # default rules into a fresh database, then the --rules file
+    if directories:
+        board_files.provision(db, boards, now=services.now())
     server = Flask("pulseboard", root_path=str(ROOT))
     register_api(server, services)
     register_live(server, services)
@@ -93,6 +100,12 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
     register_all(app, services)
     services.printer = Printer(server, chromium=settings.chromium)
     return app
+
+
+def board_directories(settings: Settings) -> list[Path]:
+    """Where provisioned boards come from: ``--boards-dir`` and, with ``--demo``, the demo's boards."""
+    directories = [Path(settings.boards_dir)] if settings.boards_dir else []
+    return [*directories, DEMO_BOARDS] if settings.demo else directories
 
 
 def create_server() -> Flask:

@@ -183,6 +183,12 @@ FIELDS: tuple[Field, ...] = (
         " (CORS; off when empty).",
     ),
     Field("rules", "", _str, "YAML file of alert rules, created or updated by name at start."),
+    Field(
+        "boards_dir",
+        "",
+        _str,
+        "Directory of board files (*.yaml), each created or updated as a read-only board at start.",
+    ),
     Field("alert_interval", 5.0, _positive_float, "Seconds between alert rule evaluations."),
     Field(
         "alert_dedup_minutes",
@@ -282,6 +288,7 @@ class Settings:
     log_level: str = "INFO"
     cors_origins: str = ""
     rules: str = ""
+    boards_dir: str = ""
     alert_interval: float = 5.0
     alert_dedup_minutes: float = 5.0
     component_ttl: float = 300.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
-from api import admin, alerts, compat, exports, forecast, ingest, openapi, pdf, query, read, read_scripts
+from api import admin, alerts, boards, compat, exports, forecast, ingest, openapi, pdf, query, read, read_scripts
 from api.fast_ingest import install_fast_ingest
 from api.limits import register_limits
 from api.metrics import register_metrics
@@ -30,6 +30,7 @@ def register_api(server: Flask, services: Services) -> None:
     server.register_blueprint(forecast.bp)
     server.register_blueprint(exports.bp)
     server.register_blueprint(alerts.bp)
+    server.register_blueprint(boards.bp)
     server.register_blueprint(admin.bp)
     server.register_blueprint(pdf.bp)
     server.register_blueprint(openapi.bp)

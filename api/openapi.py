@@ -112,7 +112,7 @@ def _path(flask_path: str) -> tuple[str, list[tuple[str, str]]]:
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {"id": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}
 
 
-def _operation(route: RouteDoc) -> dict[str, Any]:
+def _operation(route: RouteDoc, defs: dict[str, Any] | None = None) -> dict[str, Any]:
     path, names = _path(route.path)
     parameters: list[dict[str, Any]] = [
         {"name": n, "in": "path", "required": True, "schema": _PATH_SCHEMAS.get(converter, {"type": "string"})}
@@ -146,6 +146,8 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
         )
     if route.body is not None:
         model_schema = route.body.model_json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[attr-defined]
+        # Nested models are referred to as components of the document.
+        (defs if defs is not None else {}).update(model_schema.pop("$defs", {}))
         op["requestBody"] = {
             "required": route.path != "/api/sessions",
             "content": {"application/json": {"schema": model_schema}},
@@ -158,9 +160,10 @@ def _operation(route: RouteDoc) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
+    defs: dict[str, Any] = {}
     for route in ROUTES:
         path, _ = _path(route.path)
-        paths.setdefault(path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(path, {})[route.method.lower()] = _operation(route, defs)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -171,6 +174,7 @@ def document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
+                **defs,
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -178,7 +182,7 @@ def document() -> dict[str, Any]:
                         "error": {"type": "string"},
                         "errors": {"type": "array", "items": {"type": "object"}},
                     },
-                }
+                },
             },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },

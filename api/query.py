@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -44,10 +45,11 @@ QUERY_PARAMS = (
 )
 
 
-def parse_query() -> explore.Query:
+def parse_query(values: Mapping[str, str] | None = None) -> explore.Query:
+    """The Explore query of ``values`` (default: this request's query string)."""
     # Whole seconds, so that repeated requests within a second share the cache.
     now = services().now().replace(microsecond=0) + timedelta(seconds=1)
-    return core_query.parse_query(request.args, now=now, longest=p.max_window())
+    return core_query.parse_query(request.args if values is None else values, now=now, longest=p.max_window())
 
 
 def run_query(q: explore.Query) -> Any:
@@ -81,8 +83,13 @@ def get_query() -> Response:
         ["application/json", "text/csv"]
     ) == "text/csv" and "text/csv" in request.headers.get("Accept", ""):
         return _csv(q)
+    return json_response(answer(q))
+
+
+def answer(q: explore.Query) -> dict[str, Any]:
+    """What ``GET /api/query`` answers for ``q`` as JSON (a board's panel data answers the same)."""
     df = run_query(q)
-    body = {
+    return {
         "query": {
             "since": q.since.isoformat(),
             "until": q.until.isoformat(),
@@ -96,7 +103,6 @@ def get_query() -> Response:
         "columns": list(df.columns),
         "rows": explore.to_records(df),
     }
-    return json_response(body)
 
 
 @doc("GET", "/api/query.csv", "The Explore query as CSV (streamed)", *QUERY_PARAMS, produces=("text/csv",))

@@ -57,8 +57,20 @@ class Rule:
     needs: str  # open | viewer | ingest (an API key or an admin) | admin
 
     def matches(self, path: str, method: str) -> bool:
+        """Whether the rule covers a request; a ``/*/`` inside the pattern stands for one path segment.
+
+        >>> rule = Rule("/api/boards/*/shares", WRITE, ADMIN)
+        >>> [rule.matches(p, "POST") for p in ("/api/boards/ops/shares", "/api/boards/ops/shares/t1", "/api/boards/ops")]
+        [True, True, False]
+        """
         if method not in self.methods:
             return False
+        if "/*/" in self.pattern:
+            head, _, rest = self.pattern.partition("/*/")
+            if not path.startswith(head + "/"):
+                return False
+            _, slash, tail = path[len(head) + 1 :].partition("/")
+            return bool(slash) and Rule("/" + rest, self.methods, self.needs).matches("/" + tail, method)
         if self.pattern.endswith("*"):
             return path.startswith(self.pattern[:-1])
         return path == self.pattern or path.startswith(self.pattern + "/")
@@ -90,6 +102,11 @@ POLICY: tuple[Rule, ...] = (
     Rule("/api/users/active", READ, VIEWER),  # who is online: a documented read route
     Rule("/api/users*", ANY, ADMIN),
     Rule("/api/keys*", ANY, ADMIN),
+    # Boards: share links are an admin's; any signed-in user makes boards, and changes
+    # those they own (an admin any board): the views check the owner.
+    Rule("/api/boards/*/shares", ANY, ADMIN),
+    Rule("/api/boards", WRITE, VIEWER),
+    Rule("/api/annotations", WRITE, VIEWER),
     # The payments app's admin analytics: an API key or a signed-in admin reads; clearing the caches needs an admin.
     Rule("/admin/api", READ, INGEST),
     Rule("/admin/*", ANY, ADMIN),

@@ -338,6 +338,79 @@ class User(Base):
     session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+# --- boards: user-built dashboards, their versions, stars, share links, annotations ---
+
+
+class BoardRow(Base):
+    """A board; ``body`` is the JSON text of the whole board document (core.boards.Board).
+    ``title`` and ``tags`` repeat fields of the body, for lists and filters."""
+
+    __tablename__ = "boards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uid: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(100))  # the user who created it; None: no one (API key, file)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    body: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    provisioned: Mapped[bool] = mapped_column(Boolean, default=False)  # from a file of the boards directory: read-only
+    source_file: Mapped[str | None] = mapped_column(String(500))  # that file
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BoardVersion(Base):
+    """Every saved state of a board, version 1 (created) onwards."""
+
+    __tablename__ = "board_versions"
+    __table_args__ = (UniqueConstraint("board_id", "version", name="uq_board_versions_version"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    board_id: Mapped[int] = mapped_column(Integer, ForeignKey("boards.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class BoardStar(Base):
+    __tablename__ = "board_stars"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    board_id: Mapped[int] = mapped_column(Integer, ForeignKey("boards.id", ondelete="CASCADE"), primary_key=True)
+
+
+class BoardShare(Base):
+    """A read-only link to a board: its token, until revoked."""
+
+    __tablename__ = "board_shares"
+    __table_args__ = (Index("ix_board_shares_board", "board_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token: Mapped[str] = mapped_column(String(100), unique=True)
+    board_id: Mapped[int] = mapped_column(Integer, ForeignKey("boards.id", ondelete="CASCADE"))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Annotation(Base):
+    """A note on a moment or a span of time, on one board (``board_id``) or on all of them (None)."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (Index("ix_annotations_ts", "ts"), Index("ix_annotations_board_ts", "board_id", "ts"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    board_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("boards.id", ondelete="CASCADE"))
+    ts: Mapped[datetime]
+    ts_end: Mapped[datetime | None]
+    text: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    author: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed for insert()/update()/delete()."""
     return cast(Table, model.__table__)
@@ -358,3 +431,8 @@ ALERT_NOTIFICATIONS = table_of(AlertNotification)
 SILENCES = table_of(Silence)
 EXPORT_SCHEDULES = table_of(ExportSchedule)
 USERS = table_of(User)
+BOARDS = table_of(BoardRow)
+BOARD_VERSIONS = table_of(BoardVersion)
+BOARD_STARS = table_of(BoardStar)
+BOARD_SHARES = table_of(BoardShare)
+ANNOTATIONS = table_of(Annotation)

@@ -87,3 +87,53 @@ def rows(server: Any, table: Table, *where: ColumnElement[bool]) -> list[dict[st
 def totals(server: Any) -> dict[str, int]:
     """Row counts of every table: 'nothing was stored' compares two of these."""
     return {name: count(server, table) for name, table in Base.metadata.tables.items()}
+
+
+def board_doc(board_uid: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A valid board document with a variable and three panels (one uses ``$source``)."""
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "uid": board_uid or uid("board"),
+        "title": "Device monitor",
+        "description": "Scans and errors of the scanners",
+        "tags": ["devices", "ops"],
+        "time": {"range": "6h"},
+        "refresh": "30s",
+        "variables": [
+            {"name": "source", "label": "Source", "kind": "query", "dimension": "source", "default": "scanner"},
+            {"name": "metric", "kind": "custom", "values": ["count", "rate"], "default": "count"},
+        ],
+        "rows": [{"title": "Activity"}, {"title": "Health", "collapsed": True}],
+        "panels": [
+            {
+                "id": "scans",
+                "title": "Scans",
+                "kind": "timeseries",
+                "query": {"metric": "$metric", "source": "$source", "type": "scan", "bucket": "5min"},
+                "chart": "area",
+                "stacked": True,
+                "baseline": True,
+                "row": 0,
+                "grid": {"x": 0, "y": 0, "w": 8, "h": 8},
+            },
+            {
+                "id": "errors",
+                "title": "Errors by source",
+                "kind": "breakdown",
+                "query": {"metric": "count", "type": "error", "group_by": "source", "window": "1h"},
+                "chart": "pie",
+                "thresholds": [{"value": 10, "color": "#e5534b"}],
+                "link": "/explore?type=error",
+                "row": 0,
+                "grid": {"x": 8, "y": 0, "w": 4, "h": 8},
+            },
+            {
+                "id": "health",
+                "title": "Health",
+                "kind": "health",
+                "row": 1,
+                "grid": {"x": 0, "y": 8, "w": 12, "h": 4},
+            },
+        ],
+    }
+    return doc | fields

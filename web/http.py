@@ -87,11 +87,17 @@ def read_json() -> Any:
     return parse_json(read_body())
 
 
-def read_body() -> bytes:
-    """The request body of a JSON request, as bytes: refused when it is not
-    sent as JSON, is larger than the limit or is empty."""
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def read_body(*, yaml: bool = False) -> bytes:
+    """The request body of a JSON request (or, with ``yaml``, a YAML one:
+    see :func:`is_yaml`), as bytes: refused when it is sent as another
+    type, is larger than the limit or is empty."""
     mimetype = request.mimetype or ""
-    if mimetype != "application/json" and not mimetype.endswith("+json"):
+    if mimetype != "application/json" and not mimetype.endswith("+json") and not (yaml and is_yaml()):
+        if yaml:
+            raise ApiError(415, "send the body as JSON or YAML ('Content-Type: application/json' or application/yaml)")
         raise ApiError(415, "send the body as JSON with 'Content-Type: application/json'")
     try:
         raw = request.get_data(cache=False)
@@ -104,6 +110,11 @@ def read_body() -> bytes:
     if not raw.strip():
         raise ApiError(400, "the request body is empty; send a JSON document")
     return raw
+
+
+def is_yaml() -> bool:
+    """Whether this request's body is sent as YAML (``Content-Type: application/yaml`` or a synonym)."""
+    return (request.mimetype or "") in YAML_TYPES
 
 
 def parse_json(raw: bytes) -> Any:

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
+from tests.factories import board_doc
 from tests.read_factories import every_kind, fixed_now, shared_server
 from web.http import API_PREFIXES
 
@@ -28,6 +29,8 @@ PATH_VALUES = {
     "schedule_id": "1",
     "schedule": "openapi",
     "filename": f"openapi-{NOW:%Y%m%dT%H%M%SZ}.csv",
+    "uid": "openapi-board",
+    "panel_id": "scans",
 }
 # Script-runner routes need a script; other routes ignore the parameter.
 QUERY = {"script_path": "etl.py"}
@@ -37,6 +40,7 @@ QUERY = {"script_path": "etl.py"}
 def app_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     with shared_server(request, tmp_path_factory) as server:
         every_kind(server, NOW, SESSION)
+        server.post("/api/boards", json=board_doc("openapi-board")).raise_for_status()
         yield server
 
 
@@ -120,6 +124,10 @@ ERROR_SAMPLES = [
     ("put", "/api/components/{name}", {"json": {"detail": "no status"}}, 422),
     ("post", "/session/end", {"json": {"session_id": "nope"}}, 404),
     ("post", "/ingest/interaction", {"json": {"session_id": "s"}}, 422),
+    ("post", "/api/boards", {"json": {"uid": "Bad Uid", "title": "x"}}, 400),
+    ("post", "/api/boards", {"data": b"uid: [", "headers": {"Content-Type": "application/yaml"}}, 400),
+    ("get", "/api/boards/{uid}", {}, 404),
+    ("put", "/api/boards/{uid}", {"json": {"uid": "nope", "title": "x", "version": 1}}, 404),
 ]
 
 
@@ -128,6 +136,7 @@ def test_error_answers_match_the_documented_error_schema(
     app_server: Any, spec: dict[str, Any], method: str, path: str, kwargs: dict[str, Any], status: int
 ) -> None:
     url = path.replace("{session_id}", "nope").replace("{execution_id}", "nope").replace("{name}", "nope")
+    url = url.replace("{uid}", "nope")
     r = app_server.http.request(method.upper(), app_server.url + url, timeout=30, **kwargs)
     assert r.status_code == status, r.text
     responses = spec["paths"][path][method]["responses"]
