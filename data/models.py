@@ -338,6 +338,37 @@ class User(Base):
     session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+# --- outbox of messages to people (e-mail) ---
+
+
+class OutboxMessage(Base):
+    """A message waiting to be sent, being sent, sent or given up on.
+
+    ``dedupe_key`` (e.g. ``alert:12:firing:ops@example.com``) is unique, so a
+    message is never queued twice; ``claimed_at`` is when a sender took it
+    (state ``sending``), so one left behind by a crash can be taken back."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"), Index("ix_outbox_created", "created"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email
+    recipient: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(500))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # [{filename, mime, content_id?, data (base64)}]; a content_id makes it inline in the HTML part
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[str] = mapped_column(String(20))  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed for insert()/update()/delete()."""
     return cast(Table, model.__table__)
@@ -358,3 +389,4 @@ ALERT_NOTIFICATIONS = table_of(AlertNotification)
 SILENCES = table_of(Silence)
 EXPORT_SCHEDULES = table_of(ExportSchedule)
 USERS = table_of(User)
+OUTBOX = table_of(OutboxMessage)

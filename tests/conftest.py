@@ -344,3 +344,70 @@ def process_server(tmp_path: Path) -> Iterator[Any]:
     yield factory
     for server in started:
         server.stop()
+
+
+# ----------------------------------------------------------------- SMTP server
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port that keeps what it accepts.
+
+    ``users`` (login -> password) turns on AUTH (without TLS, on loopback);
+    recipients starting with ``nobody@`` are refused with a 550."""
+
+    def __init__(self, port: int | None = None, users: dict[str, str] | None = None) -> None:
+        self.port = port or free_port()
+        self.users = users
+        self.received: list[tuple[list[str], Any]] = []  # (envelope recipients, parsed message)
+        self.logins: list[str] = []
+        self._controller: Any = None
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import email
+        import email.policy
+
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if isinstance(auth_data, LoginPassword) and self.users is not None:
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(login) == password:
+                self.logins.append(login)
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        kwargs: dict[str, Any] = {}
+        if self.users is not None:
+            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for _to, m in self.received]
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A started :class:`SmtpSink` (stopped after the test)."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
