@@ -304,6 +304,12 @@ FIELDS: tuple[Field, ...] = (
     ),
     Field("smtp_password_file", "", _str, "File holding the SMTP password (instead of PULSE_SMTP_PASSWORD)."),
     Field("mail_from", "pulseboard@localhost", _str, "Sender address of e-mail notifications."),
+    Field(
+        "mail_charts",
+        True,
+        _bool,
+        "Put a PNG chart of the metric in alert e-mails (plotly's kaleido and Chromium); PULSE_MAIL_CHARTS=0: off.",
+    ),
     Field("sms_url", "", _http_url, "SMS gateway URL that sms: targets call ({message}, {to}... are filled in)."),
     Field(
         "sms_method",
@@ -366,6 +372,7 @@ class Settings:
     smtp_password: str = dataclasses.field(default="", repr=False)
     smtp_password_file: str = ""
     mail_from: str = "pulseboard@localhost"
+    mail_charts: bool = True
     sms_url: str = ""
     sms_method: str = "POST"
     sms_body: str = "{message}"

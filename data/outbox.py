@@ -47,8 +47,10 @@ def enqueue(
     body_html: str | None = None,
     attachments: list[dict[str, Any]] | None = None,
     channel: str = "email",
+    due: datetime | None = None,
 ) -> int | None:
-    """Queue a message; its id, or None when ``dedupe_key`` is queued already."""
+    """Queue a message, to be sent from ``due`` (default ``now``); its id, or
+    None when ``dedupe_key`` is queued already."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     values = {
@@ -61,7 +63,7 @@ def enqueue(
         "dedupe_key": dedupe_key[:300],
         "state": "pending",
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": due or now,
         "created": now,
     }
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -73,6 +75,25 @@ def enqueue(
     )
     found = conn.execute(stmt).scalar()
     return None if found is None else int(found)
+
+
+def rewrite_pending(
+    conn: Connection,
+    message_id: int,
+    *,
+    subject: str,
+    body_text: str,
+    body_html: str | None,
+    attachments: list[dict[str, Any]] | None,
+) -> bool:
+    """Replace a message's content while nobody has claimed it yet (a group
+    of notices that grows before it is sent); False once it is claimed."""
+    stmt = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id == message_id, OUTBOX.c.state == "pending", OUTBOX.c.attempts == 0)
+        .values(subject=subject[:500], body_text=body_text, body_html=body_html, attachments=attachments or None)
+    )
+    return bool(conn.execute(stmt).rowcount)
 
 
 def claim(conn: Connection, *, now: datetime, limit: int = 20) -> list[dict[str, Any]]:
