@@ -355,9 +355,17 @@ class SmtpSink:
     ``users`` (login -> password) turns on AUTH (without TLS, on loopback);
     recipients starting with ``nobody@`` are refused with a 550."""
 
-    def __init__(self, port: int | None = None, users: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        cert: tuple[Path, Path] | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
         self.port = port or free_port()
         self.users = users
+        self.cert = cert  # (certificate, key): offer STARTTLS, or with implicit_tls speak TLS from the start
+        self.implicit_tls = implicit_tls
         self.received: list[tuple[list[str], Any]] = []  # (envelope recipients, parsed message)
         self.logins: list[str] = []
         self._controller: Any = None
@@ -391,7 +399,15 @@ class SmtpSink:
 
         kwargs: dict[str, Any] = {}
         if self.users is not None:
-            kwargs = {"authenticator": self._authenticate, "auth_require_tls": False}
+            # aiosmtpd does not count implicit TLS as TLS for AUTH: require it of STARTTLS only
+            starttls = self.cert is not None and not self.implicit_tls
+            kwargs = {"authenticator": self._authenticate, "auth_require_tls": starttls}
+        if self.cert is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
+            kwargs["ssl_context" if self.implicit_tls else "tls_context"] = context
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
         return self
@@ -403,6 +419,21 @@ class SmtpSink:
 
     def subjects(self) -> list[str]:
         return [str(m["Subject"]) for _to, m in self.received]
+
+
+@pytest.fixture(scope="session")
+def loopback_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl): ``(certificate, key)``.
+    Point ``SSL_CERT_FILE`` at the certificate to make clients trust it."""
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
 
 
 @pytest.fixture

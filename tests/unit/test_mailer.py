@@ -186,6 +186,31 @@ def test_a_recipient_the_server_refuses_for_good_fails_at_once(
     assert [to for to, _m in smtp_sink.received] == [["ops@example.com"]]
 
 
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_over_tls_the_sender_checks_the_certificate_logs_in_and_delivers(
+    migrated_db: Database, mailers: list[Mailer], loopback_cert: Any, monkeypatch: pytest.MonkeyPatch, security: str
+) -> None:
+    sink = SmtpSink(users={"pulse": "pw"}, cert=loopback_cert, implicit_tls=security == "tls").start()
+    try:
+        settings = settings_for(
+            sink.port, smtp_security=security, smtp_user="pulse", environ={"PULSE_SMTP_PASSWORD": "pw"}
+        )
+        untrusted = Mailer(migrated_db, settings, backoff=3600)
+        refused = queue(migrated_db, "untrusted")
+        assert untrusted.run_once() == 1  # the self-signed certificate is not trusted yet
+        assert "CERTIFICATE_VERIFY_FAILED" in state(migrated_db, refused)["last_error"]
+        assert sink.received == [] and sink.logins == []
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(loopback_cert[0]))  # now it is
+        start(mailers, migrated_db, settings)
+        message_id = queue(migrated_db, "trusted")
+        wait_until(lambda: state(migrated_db, message_id)["state"] == "sent", message=f"sent over {security}")
+        assert sink.logins == ["pulse"]
+        assert sink.subjects() == ["[FIRING] trusted"]
+    finally:
+        sink.stop()
+
+
 def test_starttls_is_required_when_asked_for(migrated_db: Database, smtp_sink: SmtpSink) -> None:
     mailer = Mailer(migrated_db, settings_for(smtp_sink.port, smtp_security="starttls"))
     message_id = queue(migrated_db, "k")
