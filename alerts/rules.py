@@ -136,7 +136,6 @@ class RuleFilter(Strict):
         return not self.attrs and not self.user
 
 
-TARGET_TYPES = ("live", "log", "webhook", "email", "slack", "teams", "sms")
 URL_TARGETS = ("webhook", "slack", "teams")  # the ones that POST to a url
 _EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+$")
 _SMS_NAME = re.compile(r"^[\w.+-]{1,100}$")
