@@ -184,6 +184,15 @@ def recover(conn: Connection, *, now: datetime, timeout: timedelta, max_attempts
     return int(gave_up or 0) + int(retried or 0)
 
 
+def has_work(conn: Connection, *, now: datetime, timeout: timedelta) -> bool:
+    """Whether :func:`recover` or :func:`claim` would find anything: a read,
+    so an idle sender does not take the write lock every round."""
+    o = OUTBOX
+    due = select(o.c.id).where(o.c.state == "pending", o.c.next_attempt_at <= to_micros(now)).limit(1)
+    stale = select(o.c.id).where(o.c.state == "sending", o.c.claimed_at < to_micros(now - timeout)).limit(1)
+    return conn.execute(due).first() is not None or conn.execute(stale).first() is not None
+
+
 def get(conn: Connection, message_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(OUTBOX).where(OUTBOX.c.id == message_id)).mappings().first()
     return dict(row) if row else None

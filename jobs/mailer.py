@@ -186,6 +186,9 @@ class Mailer:
     def run_once(self) -> int:
         """One round: recover, claim, send. Returns how many messages were claimed."""
         now = self.clock()
+        with self.db.read() as conn:
+            if not outbox.has_work(conn, now=now, timeout=self.sending_timeout):
+                return 0
         with self.db.write() as conn:
             recovered = outbox.recover(conn, now=now, timeout=self.sending_timeout, max_attempts=self.max_attempts)
             claimed = outbox.claim(conn, now=now, limit=self.batch)

@@ -171,3 +171,17 @@ def test_recent_lists_newest_first_by_state_without_bodies(db: Database) -> None
     assert "body_text" not in listed[0] and with_bodies[0]["body_text"] == "text"
     assert [m["subject"] for m in pending] == ["subject m2", "subject m1"]
     assert [m["id"] for m in sending] == [first["id"]]
+
+
+def test_has_work_sees_due_and_stale_messages_only(db: Database) -> None:
+    timeout = timedelta(minutes=5)
+    with db.read() as conn:
+        assert outbox.has_work(conn, now=NOW, timeout=timeout) is False
+    queue(db, "later", now=NOW + timedelta(minutes=1))
+    with db.read() as conn:
+        assert outbox.has_work(conn, now=NOW, timeout=timeout) is False
+        assert outbox.has_work(conn, now=NOW + timedelta(minutes=1), timeout=timeout) is True
+    claim(db, now=NOW + timedelta(minutes=1))  # sending since NOW + 1 min
+    with db.read() as conn:
+        assert outbox.has_work(conn, now=NOW + timedelta(minutes=5), timeout=timeout) is False
+        assert outbox.has_work(conn, now=NOW + timedelta(minutes=7), timeout=timeout) is True
