@@ -38,6 +38,7 @@ log = logging.getLogger("pulseboard.alerts")
 CHART_CID = "chart"
 CHART_WIDTH, CHART_HEIGHT = 720, 300
 CHART_STEPS = 60  # evaluations of the rule that draw its chart
+_EXPORT = threading.Lock()  # one image export (one headless browser) at a time
 
 
 @dataclasses.dataclass
@@ -106,7 +107,8 @@ def chart_png(services: Any, notices: list[Notice]) -> tuple[bytes | None, str |
         )
         fig.update_xaxes(range=[since, until])
         fig.update_yaxes(rangemode="tozero")
-        return pio.to_image(fig, format="png", width=CHART_WIDTH, height=CHART_HEIGHT), None
+        with _EXPORT:
+            return pio.to_image(fig, format="png", width=CHART_WIDTH, height=CHART_HEIGHT), None
     except Exception as exc:  # no Chromium, a rule that cannot be backtested...: the mail goes without
         log.warning("alert e-mail chart failed: %s", exc)
         return None, f"No chart: it could not be drawn ({type(exc).__name__}: {str(exc)[:200]})."
