@@ -129,6 +129,19 @@ def mark_sent(conn: Connection, message_id: int, *, now: datetime) -> bool:
     return bool(conn.execute(stmt).rowcount)
 
 
+def release(conn: Connection, message_ids: list[int], *, now: datetime) -> int:
+    """Give claimed messages back untried (the sender is stopping): ``pending``,
+    due ``now``, the attempt of the claim not counted."""
+    if not message_ids:
+        return 0
+    stmt = (
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_(message_ids), OUTBOX.c.state == "sending")
+        .values(state="pending", claimed_at=None, next_attempt_at=now, attempts=OUTBOX.c.attempts - 1)
+    )
+    return int(conn.execute(stmt).rowcount or 0)
+
+
 def backoff_delay(attempts: int, *, base: float, cap: float) -> timedelta:
     """The wait after the ``attempts``-th failed try: ``base * 2**(attempts-1)``, at most ``cap`` seconds.
 

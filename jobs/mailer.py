@@ -8,7 +8,9 @@ login when ``smtp_user`` is set). Each message is marked sent in its own
 transaction right after the server accepted it; a failed try goes back to
 the outbox with a longer wait, and a message the server refuses for good
 (a 5xx reply) or that has had its attempts is marked failed with the
-server's answer. See :mod:`data.outbox` for why delivery is at least once.
+server's answer. A stopping sender finishes the message in hand and gives
+the rest of its batch back untried. See :mod:`data.outbox` for why delivery
+is at least once.
 
 Every message carries a ``Message-ID`` made of its outbox id, so a copy sent
 again after a crash is recognisable as the same message.
@@ -160,6 +162,10 @@ class Mailer:
             thread.join(timeout=timeout)
 
     @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
@@ -212,6 +218,10 @@ class Mailer:
             return len(claimed)
         try:
             for i, row in enumerate(claimed):
+                if self._stop.is_set():  # stopping: what is not sent yet goes back untried, due at once
+                    with self.db.write() as conn:
+                        outbox.release(conn, [r["id"] for r in claimed[i:]], now=self.clock())
+                    return len(claimed)
                 try:
                     smtp.send_message(build_message(row, sender=self.settings.mail_from))
                 except Exception as exc:

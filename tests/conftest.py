@@ -366,6 +366,8 @@ class SmtpSink:
         self.users = users
         self.cert = cert  # (certificate, key): offer STARTTLS, or with implicit_tls speak TLS from the start
         self.implicit_tls = implicit_tls
+        self.hold: threading.Event | None = None  # when set to an Event, each DATA waits for it before accepting
+        self.holding = threading.Event()  # a DATA is waiting on ``hold``
         self.received: list[tuple[list[str], Any]] = []  # (envelope recipients, parsed message)
         self.logins: list[str] = []
         self._controller: Any = None
@@ -377,8 +379,13 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
         import email
         import email.policy
+
+        if self.hold is not None:
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
 
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         self.received.append((list(envelope.rcpt_tos), message))
@@ -413,6 +420,8 @@ class SmtpSink:
         return self
 
     def stop(self) -> None:
+        if self.hold is not None:
+            self.hold.set()  # never leave a DATA waiting
         if self._controller is not None:
             self._controller.stop()
             self._controller = None

@@ -185,3 +185,15 @@ def test_has_work_sees_due_and_stale_messages_only(db: Database) -> None:
     with db.read() as conn:
         assert outbox.has_work(conn, now=NOW + timedelta(minutes=5), timeout=timeout) is False
         assert outbox.has_work(conn, now=NOW + timedelta(minutes=7), timeout=timeout) is True
+
+
+def test_released_messages_are_pending_again_without_the_attempt(db: Database) -> None:
+    first, second = queue(db, "a"), queue(db, "b")
+    assert first and second
+    claim(db)
+    later = NOW + timedelta(seconds=5)
+    with db.write() as conn:
+        assert outbox.mark_sent(conn, first, now=NOW)
+        assert outbox.release(conn, [first, second], now=later) == 1  # the sent one stays sent
+    assert (row(db, first)["state"], row(db, second)["state"]) == ("sent", "pending")
+    assert (row(db, second)["attempts"], row(db, second)["next_attempt_at"]) == (0, later)

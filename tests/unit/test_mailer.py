@@ -173,6 +173,27 @@ def test_a_message_left_sending_by_a_stopped_sender_is_delivered_once_by_the_nex
     assert state(migrated_db, busy)["state"] == "sending"  # within the timeout: its sender may still be at it
 
 
+def test_a_stopping_sender_finishes_the_message_in_hand_and_gives_the_rest_back_untried(
+    migrated_db: Database, smtp_sink: SmtpSink
+) -> None:
+    import threading
+
+    smtp_sink.hold = threading.Event()
+    ids = [queue(migrated_db, f"m{i}", now=datetime.now(timezone.utc) - timedelta(seconds=3 - i)) for i in range(3)]
+    mailer = Mailer(migrated_db, settings_for(smtp_sink.port), interval=60)
+    mailer.start()
+    assert smtp_sink.holding.wait(15)  # the first message is at the server, the other two claimed behind it
+    stopping = threading.Thread(target=mailer.stop)
+    stopping.start()
+    wait_until(lambda: mailer.stopping, message="the stop asked for")
+    smtp_sink.hold.set()
+    stopping.join(15)
+    assert not mailer.running
+    assert [state(migrated_db, i)["state"] for i in ids] == ["sent", "pending", "pending"]
+    assert [state(migrated_db, i)["attempts"] for i in ids] == [1, 0, 0]
+    assert smtp_sink.subjects() == ["[FIRING] m0"]
+
+
 def test_a_recipient_the_server_refuses_for_good_fails_at_once(
     migrated_db: Database, smtp_sink: SmtpSink, mailers: list[Mailer]
 ) -> None:
