@@ -444,12 +444,6 @@ class Settings:
                 out[name.strip() or number.strip()] = number.strip()
         return out
 
-    def absolute(self, link: str) -> str:
-        """``link`` (a path such as ``/alerts``) under ``public_url`` when one is set."""
-        if self.public_url and link.startswith("/"):
-            return self.public_url + link
-        return link
-
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
