@@ -125,6 +125,8 @@ def start_background(services: Services) -> None:
 
 def _add_settings(parser: argparse.ArgumentParser) -> None:
     for field in FIELDS:
+        if not field.flag:  # secrets: from the environment (or their -file setting), never the command line
+            continue
         if isinstance(field.default, bool):
             parser.add_argument(
                 field.option,

@@ -13,6 +13,7 @@ from typing import Any
 from alerts.engine import AlertEngine
 from core.pdf import PagePrinter
 from data.db import Database
+from jobs.mailer import Mailer
 from jobs.scheduler import Jobs
 from live import Live
 from reports.cache import ResultCache
@@ -38,11 +39,13 @@ class Services:
     alerts: AlertEngine = dataclasses.field(init=False)  # evaluation, backtests, notifications
     readiness: list[ReadinessCheck] = dataclasses.field(default_factory=list)  # see starting()
     printer: PagePrinter | None = None  # prints pages as PDFs; installed by the web layer (app.create_app)
+    mailer: Mailer = dataclasses.field(init=False)  # sends the outbox's e-mail once started
 
     def __post_init__(self) -> None:
         self.live = Live(self.db, max_clients=self.settings.max_ws_clients)
         self.listeners.append(lambda _rows: self.live.wake())
         self.alerts = AlertEngine(self)
+        self.mailer = Mailer(self.db, self.settings, clock=self.now)
 
     def now(self) -> datetime:
         return self.clock()
@@ -81,12 +84,15 @@ class Services:
         jobs.start()
         self.background.append(jobs)
         self.jobs = jobs
+        self.mailer.start()
+        self.background.append(self.mailer)
         return True
 
     def close(self) -> None:
         for item in self.background:
             item.stop()
         self.background.clear()
+        self.mailer.stop()
         self.alerts.stop()
         self.live.stop()
         if self.printer is not None:

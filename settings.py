@@ -94,6 +94,40 @@ def _str(raw: str) -> str:
     return raw.strip()
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    """A parser that accepts one of ``allowed`` (any case)."""
+
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be {' or '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _public_url(raw: str) -> str:
+    """Where users reach Pulseboard (``scheme://host[:port][/prefix]``), without a trailing slash.
+
+    >>> _public_url(" https://pulse.example/ ")
+    'https://pulse.example'
+    >>> _public_url("pulse.example")
+    Traceback (most recent call last):
+    ValueError: 'pulse.example' is not a URL: write it as scheme://host[:port][/path], e.g. https://pulse.example
+    """
+    value = raw.strip().rstrip("/")
+    if value and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise ValueError(f"{value!r} is not a URL: write it as scheme://host[:port][/path], e.g. https://pulse.example")
+    return value
+
+
+def _http_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+        raise ValueError(f"{value!r} is not an http:// or https:// URL")
+    return value
+
+
 def _origins(raw: str) -> str:
     """A comma-separated list of origins (``scheme://host[:port]``), or ``*`` for any.
 
@@ -262,6 +296,46 @@ FIELDS: tuple[Field, ...] = (
         _non_negative_int,
         "Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted (0: none).",
     ),
+    Field(
+        "public_url",
+        "",
+        _public_url,
+        "Where users reach Pulseboard (e.g. https://pulse.example): links in e-mail, chat and SMS notifications.",
+    ),
+    Field("smtp_host", "", _str, "SMTP server that sends e-mail notifications (none: e-mail targets fail)."),
+    Field("smtp_port", 587, _port, "SMTP server port."),
+    Field("smtp_security", "starttls", _choice("starttls", "tls", "none"), "SMTP transport: starttls, tls or none."),
+    Field("smtp_user", "", _str, "SMTP user name; when set, Pulseboard logs in."),
+    Field(
+        "smtp_password",
+        "",
+        _str,
+        "SMTP password (environment only: PULSE_SMTP_PASSWORD or PULSEBOARD_SMTP_PASSWORD).",
+        aliases=("PULSEBOARD_SMTP_PASSWORD",),
+        flag=False,
+    ),
+    Field("smtp_password_file", "", _str, "File holding the SMTP password (instead of PULSE_SMTP_PASSWORD)."),
+    Field("mail_from", "pulseboard@localhost", _str, "Sender address of e-mail notifications."),
+    Field(
+        "mail_charts",
+        True,
+        _bool,
+        "Put a PNG chart of the metric in alert e-mails (plotly's kaleido and Chromium); PULSE_MAIL_CHARTS=0: off.",
+    ),
+    Field("sms_url", "", _http_url, "SMS gateway URL that sms: targets call ({message}, {to}... are filled in)."),
+    Field(
+        "sms_method",
+        "POST",
+        lambda raw: _choice("post", "get")(raw).upper(),
+        "SMS gateway method: POST (body) or GET (query).",
+    ),
+    Field(
+        "sms_body",
+        "{message}",
+        _str,
+        "SMS gateway body (POST) or query string (GET) template: {message}, {to}, {rule}, {state}.",
+    ),
+    Field("sms_to", "", _str, "Comma-separated phone numbers of sms: targets, as name=number or just numbers."),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -304,6 +378,19 @@ class Settings:
     allowed_hosts: str = ""
     max_query_days: int = 400
     trusted_proxies: int = 0
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = dataclasses.field(default="", repr=False)
+    smtp_password_file: str = ""
+    mail_from: str = "pulseboard@localhost"
+    mail_charts: bool = True
+    sms_url: str = ""
+    sms_method: str = "POST"
+    sms_body: str = "{message}"
+    sms_to: str = ""
 
     @property
     def database_url(self) -> str:
@@ -355,6 +442,22 @@ class Settings:
         """``cors_origins`` as a tuple (empty when CORS is off)."""
         return tuple(o for o in self.cors_origins.split(",") if o)
 
+    def smtp_secret(self) -> str:
+        """The SMTP password: ``smtp_password_file``'s first line, else ``smtp_password``."""
+        if self.smtp_password_file:
+            lines = Path(self.smtp_password_file).read_text(encoding="utf-8").splitlines()
+            return lines[0].strip() if lines else ""
+        return self.smtp_password
+
+    def sms_numbers(self) -> dict[str, str]:
+        """``sms_to`` as name -> number (a bare number is its own name)."""
+        out: dict[str, str] = {}
+        for item in self.sms_to.split(","):
+            name, _, number = item.strip().rpartition("=")
+            if number.strip():
+                out[name.strip() or number.strip()] = number.strip()
+        return out
+
     @property
     def max_body_bytes(self) -> int:
         return int(self.max_body_mb * 1024 * 1024)
@@ -384,6 +487,13 @@ def _check(settings: Settings) -> Settings:
             Path(settings.secret_key_file).read_text(encoding="utf-8")
         except OSError as exc:
             raise SettingsError(f"secret_key_file: cannot read {settings.secret_key_file}: {exc.strerror}") from None
+    if settings.smtp_password_file:
+        try:
+            settings.smtp_secret()
+        except OSError as exc:
+            raise SettingsError(
+                f"smtp_password_file: cannot read {settings.smtp_password_file}: {exc.strerror}"
+            ) from None
     if "://" in settings.db and not settings.db.split("://", 1)[0].startswith(("sqlite", "postgresql")):
         raise SettingsError(
             f"db: unsupported database URL scheme in {settings.db!r} (use sqlite:// or postgresql+psycopg://)"

@@ -1,10 +1,12 @@
 """Alerts: rules evaluated every few seconds, alert instances with states,
-notifications (live toast, log, webhook), silences and backtests.
+notifications (live toast, log, webhook, Slack, Teams, e-mail, SMS),
+silences and backtests.
 
 Modules: ``rules`` (the Rule model, YAML), ``metrics`` (a rule's metric per
 group, from rollups where possible; ``coded`` makes the shared rollup frame
 cheap to slice per rule), ``baseline_rules`` (anomaly and duration rules, judged against what was learned), ``measure`` (any rule's value), ``state``
-(the pure state machine), ``notify`` (targets), ``engine`` (AlertEngine:
+(the pure state machine), ``notify`` (targets), ``chat`` (Slack, Teams and
+SMS messages), ``mail`` (grouped e-mail into the outbox), ``engine`` (AlertEngine:
 evaluate, backtest), ``defaults`` (the device-monitor rules), ``manage``
 (what the API and the Alerts page call). SQL lives in ``data.alerts``.
 

@@ -4,7 +4,8 @@ backtest a rule over stored history with the same machine.
 
 One evaluation is one read (every rule's metric, the open instances, the
 silences in force), then one write transaction (new and changed instances),
-then the notifications (live and log at once, webhooks queued). A rule that
+then the notifications (live and log at once; webhooks, chat, SMS and
+e-mail queued). A rule that
 fails to compute is reported in the summary and skipped; the others go on.
 Evaluations never overlap: the scheduled job and ``POST /api/alerts/evaluate``
 take the same lock.
@@ -321,7 +322,8 @@ class AlertEngine:
                 else:
                     store.update_alert(conn, s.alert_id, values)
                 if st.notify and s.alert_id is not None:
-                    targets = tuple((t.type, t.url) for t in rule.targets)
+                    targets = tuple((t.type, t.address) for t in rule.targets)
+                    waits = tuple((t.to or "", t.group_wait_seconds) for t in rule.targets if t.type == "email")
                     notices.append(
                         Notice(
                             s.alert_id,
@@ -335,6 +337,7 @@ class AlertEngine:
                             link(rule, s.labels, sample),
                             now,
                             targets,
+                            waits,
                         )
                     )
 

@@ -103,7 +103,7 @@ LABELS = {
     "keep_firing_for": "keep firing for",
     "repeat_interval": "repeat every",
     "group_by": "group by",
-    "webhook": "webhook URLs",
+    "webhook": "webhook URLs and other targets",
     "advanced": "advanced",
     "horizon": "forecast horizon",
     "bound": "forecast bound",
@@ -217,7 +217,7 @@ def form_spec(values: dict[str, Any]) -> dict[str, Any]:
     if values.get("group_by"):
         spec["group_by"] = [g for g in GROUP_DIMENSIONS if g in values["group_by"]]
     targets: list[dict[str, Any]] = [{"type": t} for t in ("live", "log") if t in (values.get("targets") or [])]
-    targets += [{"type": "webhook", "url": url} for url in re.split(r"[\s,]+", str(values.get("webhook") or "")) if url]
+    targets += parse_target_list(str(values.get("webhook") or ""))
     spec["targets"] = targets
     for key, value in parse_advanced(values.get("advanced")).items():
         if key == "filter" and isinstance(value, dict) and isinstance(spec.get("filter"), dict):
@@ -225,6 +225,39 @@ def form_spec(values: dict[str, Any]) -> dict[str, Any]:
         else:
             spec[key] = value
     return spec
+
+
+_PREFIXED = ("webhook", "email", "slack", "teams", "sms")
+
+
+def parse_target_list(text: str) -> list[dict[str, Any]]:
+    """The form's targets box: webhook URLs, and ``email:``, ``slack:``,
+    ``teams:``, ``sms:`` targets; an address after an ``email:`` item adds
+    to it.
+
+    >>> parse_target_list("http://h/x, email:ops@example.com, dev@example.com slack:https://s/y sms:oncall")
+    [{'type': 'webhook', 'url': 'http://h/x'}, {'type': 'email', 'to': 'ops@example.com,dev@example.com'}, {'type': 'slack', 'url': 'https://s/y'}, {'type': 'sms', 'to': 'oncall'}]
+    """
+    out: list[dict[str, Any]] = []
+    for item in re.split(r"[\s,]+", text):
+        if not item:
+            continue
+        kind, sep, rest = item.partition(":")
+        if sep and kind in _PREFIXED:
+            key = "to" if kind in ("email", "sms") else "url"
+            out.append({"type": kind, key: rest} if rest else {"type": kind})
+        elif "@" in item and "://" not in item and out and out[-1]["type"] == "email":
+            out[-1]["to"] = f"{out[-1]['to']},{item}" if out[-1].get("to") else item
+        else:
+            out.append({"type": "webhook", "url": item})
+    return out
+
+
+def target_text(target: dict[str, Any]) -> str:
+    """One target as the targets box shows it (a webhook by its URL alone)."""
+    if target.get("type") == "webhook":
+        return str(target.get("url") or "")
+    return f"{target.get('type')}:{target.get('url') or target.get('to') or ''}"
 
 
 def form_values(spec: dict[str, Any] | None) -> dict[str, Any]:
@@ -253,7 +286,7 @@ def form_values(spec: dict[str, Any] | None) -> dict[str, Any]:
     values["group_by"] = list(spec.get("group_by") or [])
     targets = spec.get("targets") or []
     values["targets"] = [t["type"] for t in targets if t.get("type") in ("live", "log")]
-    values["webhook"] = ", ".join(t["url"] for t in targets if t.get("type") == "webhook" and t.get("url"))
+    values["webhook"] = ", ".join(target_text(t) for t in targets if t.get("type") not in ("live", "log"))
     extra: dict[str, Any] = {}
     filt = {k: v for k, v in filt.items() if v}
     if filt:
@@ -277,7 +310,7 @@ def control_for(field: str) -> str | None:
     if head == "filter":
         return parts[1] if len(parts) > 1 and parts[1] in FILTER_DIMENSIONS else "advanced"
     if head == "targets":
-        return "webhook" if parts[-1] == "url" else "targets"
+        return "webhook" if parts[-1] in ("url", "to", "group_wait") or len(parts) == 2 else "targets"
     if head in FORM_FIELDS:
         return head
     if head in ("for_",):

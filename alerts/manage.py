@@ -14,6 +14,7 @@ from alerts.rules import Rule, RuleError, duration, parse_rule
 from core.errors import NotFound
 from core.schemas import field_errors
 from data import alerts as store
+from data import outbox
 
 STATES = ("pending", "firing", "resolved", "normal")
 
@@ -248,3 +249,13 @@ def backtest(
     group at every step (``[{labels, ts: [...], values: [...]}]``, the groups
     that matched first, at most 50 of ``series_total``)."""
     return engine.backtest(parse_rule(spec), since, until, step, stepwise=stepwise)  # type: ignore[no-any-return]
+
+
+def mail_outbox(conn: Connection, *, limit: int = 100) -> dict[str, Any]:
+    """The newest e-mail of the outbox (without bodies; times as ISO strings)
+    and how many are in each state."""
+    messages = [
+        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in m.items()}
+        for m in outbox.recent(conn, limit=limit)
+    ]
+    return {"messages": messages, "counts": outbox.counts(conn)}

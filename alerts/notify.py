@@ -1,4 +1,5 @@
-"""Notifications of alerts: a live toast, the log, and webhooks.
+"""Notifications of alerts: a live toast, the log, webhooks (raw JSON,
+Slack, Teams), e-mail through the outbox, and SMS through an HTTP gateway.
 
 * ``live``: an event (source ``pulseboard``, type ``alert``, entity = rule
   name, status = severity or ``resolved``, message = summary, attrs =
@@ -12,8 +13,16 @@
   tried for ``breaker_cooldown`` seconds (those deliveries are recorded as
   failed at once), so a dead endpoint neither slows evaluation nor ties up
   the workers.
+* ``slack`` and ``teams``: the same sender and breaker as webhooks, with a
+  Slack-compatible (``text`` + ``blocks``) or a Teams (Adaptive Card) body
+  (alerts.chat).
+* ``email``: the notice joins its rule's group mail in the outbox
+  (alerts.mail); the mailer (jobs.mailer) sends it.
+* ``sms``: error alerts only; the ``sms_body`` template filled and sent to
+  ``sms_url`` (GET or POST) through the webhook sender and its breaker.
 
-Every delivery is recorded in ``alert_notifications`` (ok, attempts, error).
+Every delivery is recorded in ``alert_notifications`` (ok, attempts, error;
+for e-mail: queued, with the outbox message ids, whose state is the outbox's).
 """
 
 from __future__ import annotations
@@ -31,6 +40,8 @@ from typing import Any
 
 import orjson
 
+from alerts import chat
+from alerts.mail import MailGroups
 from data import alerts as store
 from data.ingest import event_row, ingest
 
@@ -52,7 +63,8 @@ class Notice:
     summary: str
     link: str
     ts: datetime
-    targets: tuple[tuple[str, str | None], ...]  # (type, url)
+    targets: tuple[tuple[str, str | None], ...]  # (type, url or addresses or SMS name)
+    group_waits: tuple[tuple[str, float], ...] = ()  # e-mail addresses -> group_wait seconds
 
     @property
     def state(self) -> str:
@@ -97,7 +109,8 @@ class Notifier:
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
         self.breaker_failures, self.breaker_cooldown = breaker_failures, breaker_cooldown
         self.monotonic = monotonic
-        self.queue: queue.Queue[Notice | tuple[Notice, str] | None] = queue.Queue()
+        self.queue: queue.Queue[tuple[str, Notice, str] | None] = queue.Queue()  # (type, notice, address)
+        self.mail = MailGroups(services)
         self.breakers: dict[str, _Breaker] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -129,11 +142,14 @@ class Notifier:
         self._record(rows)
         started = len(rows)
         for n in notices:
-            for kind, url in n.targets:
-                if kind == "webhook" and url:
-                    self._ensure_workers()
-                    self.queue.put((n, url))
-                    started += 1
+            for kind, address in n.targets:
+                if kind in ("live", "log") or not address:
+                    continue
+                if kind == "sms" and n.severity != "error":
+                    continue  # SMS wake people: error alerts only
+                self._ensure_workers()
+                self.queue.put((kind, n, address))
+                started += 1
         return started
 
     def _live_event(self, n: Notice) -> dict[str, Any]:
@@ -186,33 +202,77 @@ class Notifier:
             try:
                 if item is None:
                     return
-                assert isinstance(item, tuple)
-                notice, url = item
-                ok, attempts, error = self.deliver(url, notice.payload())
-                self._record([(notice, url, ok, attempts, error)])
+                kind, notice, address = item
+                self._record(self._send(kind, notice, address))
             except Exception:
-                log.exception("webhook delivery failed")
+                log.exception("%s notification failed", item[0] if item else "")
             finally:
                 self.queue.task_done()
 
+    def _send(self, kind: str, notice: Notice, address: str) -> list[tuple[Notice, str, bool, int, str | None]]:
+        """Deliver one notice to one target; the rows to record."""
+        settings = self.services.settings
+        base = getattr(settings, "public_url", "")
+        if kind == "webhook":
+            return [(notice, address, *self.deliver(address, notice.payload()))]
+        if kind in ("slack", "teams"):
+            payload = chat.slack_payload(notice, base) if kind == "slack" else chat.teams_payload(notice, base)
+            return [(notice, f"{kind}:{address}", *self.deliver(address, payload))]
+        if kind == "sms":
+            return [(notice, f"sms:{address}", *self.send_sms(notice, address))]
+        if kind == "email":
+            recipients = tuple(a for a in address.split(",") if a)
+            wait = dict(notice.group_waits).get(address, 30.0)
+            ids = self.mail.add(notice, recipients, wait)
+            return [
+                (notice, f"email:{to}", to in ids, 0, None if to in ids else "not queued: the same notice is queued")
+                for to in recipients
+            ]
+        return [(notice, kind, False, 0, f"unknown target type {kind!r}")]
+
+    def send_sms(self, notice: Notice, name: str) -> tuple[bool, int, str | None]:
+        """Text ``name`` (a name of ``sms_to``, or a number) through the gateway."""
+        settings = self.services.settings
+        if not getattr(settings, "sms_url", ""):
+            return False, 0, "no SMS gateway is set (--sms-url)"
+        numbers = settings.sms_numbers()
+        number = numbers.get(name) or (name if name.lstrip("+").isdigit() else None)
+        if number is None:
+            return False, 0, f"no number for {name!r} in --sms-to"
+        url, method, body, content_type = chat.sms_request(
+            notice,
+            url=settings.sms_url,
+            method=settings.sms_method,
+            body=settings.sms_body,
+            number=number,
+            base=getattr(settings, "public_url", ""),
+        )
+        return self.request(url, data=body, method=method, content_type=content_type)
+
     def deliver(self, url: str, payload: dict[str, Any]) -> tuple[bool, int, str | None]:
-        """POST ``payload`` with retries; ``(ok, attempts, error)``."""
+        """POST ``payload`` as JSON with retries; ``(ok, attempts, error)``."""
+        return self.request(url, data=orjson.dumps(payload), method="POST", content_type="application/json")
+
+    def request(
+        self, url: str, *, data: bytes | None, method: str, content_type: str | None
+    ) -> tuple[bool, int, str | None]:
+        """One HTTP request with retries and exponential backoff, behind the
+        URL's circuit breaker (a gateway URL with the message in its query is
+        keyed without it); ``(ok, attempts, error)``."""
+        key = url.split("?", 1)[0] if method == "GET" else url
         with self._lock:
-            breaker = self.breakers.setdefault(url, _Breaker())
+            breaker = self.breakers.setdefault(key, _Breaker())
             if breaker.open_until > self.monotonic():
                 return False, 0, "circuit open: the endpoint failed repeatedly; not tried"
-        body = orjson.dumps(payload)
+        headers = {"User-Agent": "pulseboard-alerts"}
+        if content_type:
+            headers["Content-Type"] = content_type
         error: str | None = None
         attempts = 0
         for attempt in range(self.retries):
             attempts = attempt + 1
             try:
-                req = urllib.request.Request(
-                    url,
-                    data=body,
-                    method="POST",
-                    headers={"Content-Type": "application/json", "User-Agent": "pulseboard-alerts"},
-                )
+                req = urllib.request.Request(url, data=data, method=method, headers=headers)
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     if 200 <= resp.status < 300:
                         error = None

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.durations import parse_duration
 from core.errors import InvalidField, InvalidInput
@@ -136,9 +136,41 @@ class RuleFilter(Strict):
         return not self.attrs and not self.user
 
 
+URL_TARGETS = ("webhook", "slack", "teams")  # the ones that POST to a url
+_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+$")
+_SMS_NAME = re.compile(r"^[\w.+-]{1,100}$")
+
+
 class Target(Strict):
-    type: Literal["live", "log", "webhook"]
+    """Whom to tell. ``live``, ``log``; ``webhook``, ``slack``, ``teams`` POST
+    to ``url``; ``email`` mails ``to`` (comma-separated addresses), grouping
+    notices of the rule within ``group_wait``; ``sms`` texts ``to`` (a name
+    of ``--sms-to``, or a number) through the SMS gateway, for error alerts.
+
+    A target may be written as one string: ``live``, ``email:ops@example.com``,
+    ``slack:https://hooks.slack.com/...``, ``sms:oncall``.
+
+    >>> Target.model_validate("email:ops@example.com, dev@example.com").to
+    'ops@example.com,dev@example.com'
+    """
+
+    type: Literal["live", "log", "webhook", "email", "slack", "teams", "sms"]
     url: Annotated[str, Field(max_length=500)] | None = None
+    to: Annotated[str, Field(min_length=1, max_length=500)] | None = None
+    group_wait: Delay | None = Field(
+        default=None, description="email: notices of the rule within this time share one mail"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if not isinstance(data, str):
+            return data
+        kind, sep, rest = data.strip().partition(":")
+        if not sep:
+            return {"type": kind}
+        rest = rest.strip()
+        return {"type": kind, **({("url" if kind in URL_TARGETS else "to"): rest} if rest else {})}
 
     @field_validator("url")
     @classmethod
@@ -146,6 +178,23 @@ class Target(Strict):
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http:// or https:// URL")
         return value
+
+    @field_validator("to")
+    @classmethod
+    def _list(cls, value: str | None) -> str | None:
+        return None if value is None else ",".join(a.strip() for a in value.split(",") if a.strip())
+
+    @property
+    def address(self) -> str | None:
+        """Where it goes: the url, the addresses or the SMS name."""
+        return self.url if self.type in URL_TARGETS else self.to
+
+    @property
+    def group_wait_seconds(self) -> float:
+        return duration(self.group_wait, allow_zero=True).total_seconds() if self.group_wait else 30.0
+
+    def recipients(self) -> tuple[str, ...]:
+        return tuple(a for a in (self.to or "").split(",") if a)
 
 
 DEFAULT_TARGETS = [Target(type="live"), Target(type="log")]
@@ -261,12 +310,35 @@ def _cross_checks(rule: Rule) -> None:
     if rule.kind == "duration" and any(g not in ("entity",) for g in rule.group_by):
         raise RuleError("group_by", "a duration rule has one series per script (entity)")
     for i, target in enumerate(rule.targets):
-        if target.type == "webhook" and not target.url:
-            raise RuleError(f"targets.{i}.url", "a webhook target needs a url")
-        if target.type != "webhook" and target.url:
-            raise RuleError(f"targets.{i}.url", "only webhook targets take a url")
-    if len({(t.type, t.url) for t in rule.targets}) != len(rule.targets):
+        _target_checks(target, f"targets.{i}.")
+    if len({(t.type, t.address) for t in rule.targets}) != len(rule.targets):
         raise RuleError("targets", "the same target is listed twice")
+
+
+def _target_checks(target: Target, at: str) -> None:
+    """A target's fields fit its type; ``to`` of an e-mail target is normalised."""
+    if target.type in URL_TARGETS and not target.url:
+        raise RuleError(at + "url", f"a {target.type} target needs a url")
+    if target.type not in URL_TARGETS and target.url:
+        raise RuleError(at + "url", "only webhook, slack and teams targets take a url")
+    if target.type in ("email", "sms") and not target.to:
+        what = "one or more addresses" if target.type == "email" else "a name of --sms-to or a number"
+        raise RuleError(at + "to", f"an {target.type} target needs to: {what}")
+    if target.type not in ("email", "sms") and target.to:
+        raise RuleError(at + "to", "only email and sms targets take to")
+    if target.type != "email" and target.group_wait is not None:
+        raise RuleError(at + "group_wait", "only email targets take a group_wait")
+    if target.type == "email":
+        addresses = [a.strip() for a in (target.to or "").split(",") if a.strip()]
+        bad = [a for a in addresses if not _EMAIL.match(a)]
+        if bad or not addresses:
+            raise RuleError(at + "to", f"{bad[0] if bad else target.to!r} is not an e-mail address")
+        if len(set(addresses)) != len(addresses):
+            raise RuleError(at + "to", "an address is listed twice")
+        if target.group_wait is not None and duration(target.group_wait, allow_zero=True) > timedelta(hours=1):
+            raise RuleError(at + "group_wait", "at most 1h")
+    if target.type == "sms" and not _SMS_NAME.match(target.to or ""):
+        raise RuleError(at + "to", "a name of --sms-to (letters, digits, . _ + -) or a phone number")
 
 
 def _forecast_checks(rule: Rule) -> None:

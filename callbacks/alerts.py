@@ -233,6 +233,19 @@ def silences(services: Services, *, tab: str | None, **_: Any) -> Reply:
     return {"table": alerts_history.silences_table(rows, now)}
 
 
+OUTBOX_LIMIT = 200  # outbox messages the tab lists
+
+
+def mail(services: Services, *, tab: str | None, **_: Any) -> Reply:
+    """The outbox grid (read-only), refreshed while the tab is in view."""
+    if dash.ctx.triggered_id in (ids.REFRESH, ids.AL_TABS) and tab != "outbox":
+        raise PreventUpdate
+    with services.db.read() as conn:
+        found = manage.mail_outbox(conn, limit=OUTBOX_LIMIT)
+    rows = alerts_history.outbox_rows(found["messages"])
+    return {"rows": rows, "note": alerts_history.outbox_note(found["counts"], len(rows), services.settings.smtp_host)}
+
+
 def url(
     *,
     tab: str | None,
@@ -536,6 +549,12 @@ def register(app: dash.Dash, services: Services) -> None:
         app,
         partial(silences, services),
         output={"table": Output(ids.AL_SILENCES, "children")},
+        inputs={"changed": changed_in, "refresh": refresh, "tab": tab_in},
+    )
+    _add(
+        app,
+        partial(mail, services),
+        output={"rows": Output(ids.AL_OUTBOX, "rowData"), "note": Output(ids.AL_OUTBOX_NOTE, "children")},
         inputs={"changed": changed_in, "refresh": refresh, "tab": tab_in},
     )
     _add(

@@ -411,6 +411,37 @@ class Annotation(Base):
     created_at: Mapped[datetime]
 
 
+# --- outbox of messages to people (e-mail) ---
+
+
+class OutboxMessage(Base):
+    """A message waiting to be sent, being sent, sent or given up on.
+
+    ``dedupe_key`` (e.g. ``alert:12:firing:ops@example.com``) is unique, so a
+    message is never queued twice; ``claimed_at`` is when a sender took it
+    (state ``sending``), so one left behind by a crash can be taken back."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"), Index("ix_outbox_created", "created"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email
+    recipient: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(500))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    # [{filename, mime, content_id?, data (base64)}]; a content_id makes it inline in the HTML part
+    attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
+    state: Mapped[str] = mapped_column(String(20))  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed for insert()/update()/delete()."""
     return cast(Table, model.__table__)
@@ -436,3 +467,4 @@ BOARD_VERSIONS = table_of(BoardVersion)
 BOARD_STARS = table_of(BoardStar)
 BOARD_SHARES = table_of(BoardShare)
 ANNOTATIONS = table_of(Annotation)
+OUTBOX = table_of(OutboxMessage)

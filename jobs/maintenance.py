@@ -2,7 +2,8 @@
 
 Retention deletes raw events older than ``retention_days`` and rollups older
 than ``rollup_retention_days`` in small batches, each its own short write
-transaction, so ingest is never held up for long.
+transaction, so ingest is never held up for long; e-mail of the outbox that
+was sent or failed goes after ``retention_days`` too (pending mail stays).
 
 Self-monitoring records the server's own figures as ordinary events of source
 ``pulseboard`` (shown on the System page): a ``request`` event per HTTP request
@@ -27,7 +28,7 @@ import psutil
 from sqlalchemy import delete, select
 
 from data.ingest import event_row, ingest
-from data.models import EVENTS, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, to_micros
+from data.models import EVENTS, OUTBOX, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,9 @@ def purge(db: Any, *, now: datetime, retention_days: int, rollup_retention_days:
     minute_cutoff = int((now - timedelta(days=rollup_retention_days)).timestamp())
     for table in (ROLLUPS, ROLLUP_HIST, ROLLUPS_HOURLY, ROLLUP_HIST_HOURLY):
         removed[table.name] = _purge(db, table, table.c.minute < minute_cutoff)
+    # E-mail that was sent or given up on goes with the raw events; pending mail stays.
+    done = OUTBOX.c.state.in_(("sent", "failed"))
+    removed["outbox"] = _purge(db, OUTBOX, done & (OUTBOX.c.created < event_cutoff))
     return removed
 
 

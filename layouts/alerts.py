@@ -4,7 +4,8 @@ create, edit), silences and backtests. Every filter is in the URL:
 ``/alerts?tab=history&rule=3&state=firing&range=24h`` (the history
 covers the time bar's range), ``/alerts?alert=12``,
 ``/alerts?tab=backtest&backtest=3&bt_range=7d`` (a backtest has a range of
-its own; an older link's ``range=`` on the backtest tab is read as it).
+its own; an older link's ``range=`` on the backtest tab is read as it),
+``/alerts?tab=outbox`` (the e-mail outbox, read-only).
 
 This module lays the page out; each tab's components are built in
 ``layouts.alerts_active`` (firing and pending), ``layouts.alerts_rules``
@@ -22,7 +23,7 @@ from dash import dcc, html
 from alerts.form import id_of
 from layouts import ids
 from layouts.alerts_active import active_tab, loading
-from layouts.alerts_history import RANGES, STATES, backtest_tab, history_tab, silences_tab
+from layouts.alerts_history import RANGES, STATES, backtest_tab, history_tab, outbox_tab, silences_tab
 from layouts.alerts_rules import rules_tab
 
 TABS = (
@@ -31,6 +32,7 @@ TABS = (
     ("rules", "Rules"),
     ("silences", "Silences"),
     ("backtest", "Backtest"),
+    ("outbox", "Outbox"),
 )
 
 
@@ -74,6 +76,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                         silences_tab(query.get("silence_rule", "")[:200], query.get("silence_labels", "")[:500]),
                     ),
                     _tab("backtest", backtest_tab(bt_rule, bt_range)),
+                    _tab("outbox", outbox_tab()),
                 ],
                 id=ids.AL_TABS,
                 active_tab=tab,

@@ -269,6 +269,73 @@ def silences_tab(rule: str, labels: str) -> list[Any]:
     return [silence_form(rule, labels), card("Silences and maintenance windows", html.Div(id=ids.AL_SILENCES))]
 
 
+# ------------------------------------------------------------ e-mail outbox
+
+MAIL_STATE_STYLE = {
+    "styleConditions": [
+        {"condition": "params.value === 'failed'", "style": {"color": "#e03131", "fontWeight": "600"}},
+        {"condition": "params.value === 'pending'", "style": {"color": "#e8590c"}},
+        {"condition": "params.value === 'sent'", "style": {"color": "#2f9e44"}},
+    ]
+}
+OUTBOX_COLUMNS: list[dict[str, Any]] = [
+    {"field": "created", "headerName": "queued (UTC)", "minWidth": 170},
+    {"field": "recipient", "minWidth": 180},
+    {"field": "subject", "minWidth": 220},
+    {"field": "state", "cellStyle": MAIL_STATE_STYLE, "minWidth": 90},
+    {"field": "attempts", "type": "numericColumn", "minWidth": 90},
+    {"field": "next", "headerName": "next try (UTC)", "minWidth": 170},
+    {"field": "sent", "headerName": "sent (UTC)", "minWidth": 170},
+    {"field": "last_error", "headerName": "last error", "minWidth": 260},
+]
+NO_MAIL = "No e-mail yet: rules with an email: target queue their messages here."
+
+
+def outbox_rows(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Grid rows for outbox messages (read-only: state, attempts, last error)."""
+    return [
+        {
+            "id": m["id"],
+            "created": when(m.get("created")),
+            "recipient": m.get("recipient"),
+            "subject": m.get("subject"),
+            "state": m.get("state"),
+            "attempts": m.get("attempts"),
+            "next": when(m.get("next_attempt_at")) if m.get("state") == "pending" else "",
+            "sent": when(m.get("sent_at")),
+            "last_error": m.get("last_error") or "",
+        }
+        for m in messages
+    ]
+
+
+def outbox_note(counts: dict[str, int], shown: int, smtp_host: str) -> str:
+    """One line over the grid: how many in each state, and where they go.
+
+    >>> outbox_note({"pending": 1, "sending": 0, "sent": 5, "failed": 2}, 8, "smtp.example")
+    '8 messages: 1 pending, 5 sent, 2 failed. Sent through smtp.example.'
+    >>> outbox_note({"pending": 0, "sending": 0, "sent": 0, "failed": 0}, 0, "")
+    'No e-mail yet: rules with an email: target queue their messages here. No SMTP server is set (--smtp-host): messages fail at once.'
+    """
+    total = sum(counts.values())
+    where = f"Sent through {smtp_host}." if smtp_host else "No SMTP server is set (--smtp-host): messages fail at once."
+    if total == 0:
+        return f"{NO_MAIL} {where}"
+    parts = ", ".join(f"{n:,} {state}" for state, n in counts.items() if n)
+    newest = f" (the newest {shown:,} below)" if shown < total else ""
+    return f"{fmt.count(total, 'message')}{newest}: {parts}. {where}"
+
+
+def outbox_tab() -> list[Any]:
+    """The "Outbox" tab: the newest e-mail notifications and what became of them."""
+    messages = grid(ids.AL_OUTBOX, OUTBOX_COLUMNS, page_size=25)
+    messages.getRowId = "String(params.data.id)"
+    return [
+        html.Div(id=ids.AL_OUTBOX_NOTE, className="small text-body-secondary mb-2"),
+        card("E-mail outbox (newest first)", messages),
+    ]
+
+
 # ------------------------------------------------------------ backtests
 
 

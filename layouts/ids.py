@@ -181,6 +181,8 @@ AL_S_COMMENT = "al-s-comment"
 AL_S_ADD = "al-s-add"
 AL_S_MESSAGE = "al-s-message"
 AL_SILENCES = "al-silences"
+AL_OUTBOX = "al-outbox"  # grid of the e-mail outbox's newest messages
+AL_OUTBOX_NOTE = "al-outbox-note"
 AL_S_DELETE = "al-s-delete"  # pattern-matching type, index = silence id
 AL_BT_RULE = "al-bt-rule"
 AL_BT_RANGE = "al-bt-range"
@@ -237,7 +239,7 @@ GRIDS: tuple[str, ...] = (
     SY_TIMINGS,
     EXP_SCHEDULES,
 )
-GRIDS += (AL_HISTORY,)
+GRIDS += (AL_HISTORY, AL_OUTBOX)
 
 # time bar (layouts/timebar.py): one range, refresh and link for every page
 TIME_RANGE = "time-range"  # store: {range, seconds, since, until, live, refresh}

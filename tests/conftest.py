@@ -344,3 +344,110 @@ def process_server(tmp_path: Path) -> Iterator[Any]:
     yield factory
     for server in started:
         server.stop()
+
+
+# ----------------------------------------------------------------- SMTP server
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a loopback port that keeps what it accepts.
+
+    ``users`` (login -> password) turns on AUTH (without TLS, on loopback);
+    recipients starting with ``nobody@`` are refused with a 550."""
+
+    def __init__(
+        self,
+        port: int | None = None,
+        users: dict[str, str] | None = None,
+        cert: tuple[Path, Path] | None = None,
+        implicit_tls: bool = False,
+    ) -> None:
+        self.port = port or free_port()
+        self.users = users
+        self.cert = cert  # (certificate, key): offer STARTTLS, or with implicit_tls speak TLS from the start
+        self.implicit_tls = implicit_tls
+        self.hold: threading.Event | None = None  # when set to an Event, each DATA waits for it before accepting
+        self.holding = threading.Event()  # a DATA is waiting on ``hold``
+        self.received: list[tuple[list[str], Any]] = []  # (envelope recipients, parsed message)
+        self.logins: list[str] = []
+        self._controller: Any = None
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 no such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+        import email
+        import email.policy
+
+        if self.hold is not None:
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait)
+
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        self.received.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted for delivery"
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if isinstance(auth_data, LoginPassword) and self.users is not None:
+            login, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(login) == password:
+                self.logins.append(login)
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        kwargs: dict[str, Any] = {}
+        if self.users is not None:
+            # aiosmtpd does not count implicit TLS as TLS for AUTH: require it of STARTTLS only
+            starttls = self.cert is not None and not self.implicit_tls
+            kwargs = {"authenticator": self._authenticate, "auth_require_tls": starttls}
+        if self.cert is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.cert[0]), str(self.cert[1]))
+            kwargs["ssl_context" if self.implicit_tls else "tls_context"] = context
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.hold is not None:
+            self.hold.set()  # never leave a DATA waiting
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def subjects(self) -> list[str]:
+        return [str(m["Subject"]) for _to, m in self.received]
+
+
+@pytest.fixture(scope="session")
+def loopback_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl): ``(certificate, key)``.
+    Point ``SSL_CERT_FILE`` at the certificate to make clients trust it."""
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A started :class:`SmtpSink` (stopped after the test)."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

@@ -297,3 +297,26 @@ def test_the_history_with_an_absolute_range_lists_only_the_alerts_started_in_it(
     expect(page.locator("#al-history")).to_contain_text("inside late")
     expect(page.locator("#al-history")).not_to_contain_text("outside")
     expect(page.locator("#al-history-note")).to_contain_text("2 alerts")
+
+
+def test_the_outbox_tab_shows_each_mail_s_state_attempts_and_last_error(page: Page, sqlite_server: Any) -> None:
+    from data import outbox
+
+    db = sqlite_server.services.db
+    now = datetime.now(timezone.utc)
+    with db.write() as conn:
+        outbox.enqueue(
+            conn, recipient="ops@example.com", subject="[FIRING] disk (1)", body_text="t", dedupe_key="a", now=now
+        )
+        (claimed,) = outbox.claim(conn, now=now)
+        outbox.mark_failed(
+            conn, claimed["id"], error="SMTP 550: no such user", now=now, max_attempts=8, base=30, cap=60, final=True
+        )
+    page.goto(sqlite_server.url + "/alerts?tab=outbox")
+    grid = page.locator("#al-outbox")
+    expect(grid).to_contain_text("ops@example.com")
+    expect(grid).to_contain_text("[FIRING] disk (1)")
+    expect(grid).to_contain_text("SMTP 550: no such user")
+    expect(page.locator("#al-outbox-note")).to_have_text(
+        "1 message: 1 failed. No SMTP server is set (--smtp-host): messages fail at once."
+    )

@@ -93,6 +93,30 @@ def test_the_rule_keeps_what_the_form_said() -> None:
     ]
 
 
+def test_the_targets_box_takes_email_chat_and_sms_targets_and_shows_them_again() -> None:
+    box = "http://127.0.0.1:9/a, email:ops@example.com, dev@example.com slack:https://hooks.example/s sms:oncall"
+    rule = parse_rule(form_spec(EVERYTHING | {"webhook": box + " teams:https://teams.example/t"}))
+    assert [(t.type, t.address) for t in rule.targets] == [
+        ("log", None),
+        ("webhook", "http://127.0.0.1:9/a"),
+        ("email", "ops@example.com,dev@example.com"),
+        ("slack", "https://hooks.example/s"),
+        ("sms", "oncall"),
+        ("teams", "https://teams.example/t"),
+    ]
+    back = round_trip(EVERYTHING | {"webhook": box})
+    assert back["webhook"] == (
+        "http://127.0.0.1:9/a, email:ops@example.com,dev@example.com, slack:https://hooks.example/s, sms:oncall"
+    )
+    assert round_trip(back)["webhook"] == back["webhook"]
+
+
+def test_a_bad_address_in_the_targets_box_is_an_error_on_that_box() -> None:
+    _spec, errors = validate(EVERYTHING | {"webhook": "email:ops@example.com, not-an-address@"})
+    shown = form_errors(errors)
+    assert list(shown) == ["webhook"] and "not an e-mail address" in shown["webhook"]
+
+
 def test_an_empty_form_round_trips_to_the_defaults() -> None:
     assert round_trip(FORM_DEFAULTS | {"name": "n", "threshold": "1"}) == FORM_DEFAULTS | {
         "name": "n",

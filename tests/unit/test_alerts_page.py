@@ -566,7 +566,7 @@ def test_every_id_on_the_page_comes_from_the_ids_module() -> None:
     named = {v for k, v in vars(ids).items() if k.startswith("AL_") and isinstance(v, str)}
     named |= {ids.al_field(f) for f in forms.FORM_FIELDS} | {ids.al_tab(t) for t, _ in layout.TABS}
     named |= {ids.al_field_error(f) for f in forms.FORM_FIELDS}
-    named |= {ids.page_url("alerts"), ids.csv_button(ids.AL_HISTORY)}
+    named |= {ids.page_url("alerts"), ids.csv_button(ids.AL_HISTORY), ids.csv_button(ids.AL_OUTBOX)}
     present = component_ids(layout.page("/alerts", {"alert": "7"}))
     assert present <= named, present - named
     rows = [{"id": 1, "name": "errors", "enabled": True, "spec": SPEC}]
@@ -724,3 +724,44 @@ def test_saving_a_rule_deleted_meanwhile_turns_the_form_back_into_a_new_rule(sig
     assert (again["editing"], again["title"], again["hide_delete"], again["changed"]) == (None, "New rule", True, 3)
     assert "deleted meanwhile" in text(again["message"]) and "values" not in again
     assert "errors" not in rule_names(signed_in)
+
+
+# ------------------------------------------------------------ e-mail outbox
+
+
+def test_the_outbox_tab_lists_each_mail_with_its_state_attempts_and_last_error(tmp_path: Path) -> None:
+    from data import outbox
+    from data.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    db.migrate()
+    try:
+        with db.write() as conn:
+            for i, to in enumerate(("ops@example.com", "dev@example.com")):
+                outbox.enqueue(
+                    conn, recipient=to, subject="[FIRING] errors (2)", body_text="text", dedupe_key=f"k{i}", now=NOW
+                )
+            (first,) = outbox.claim(conn, now=NOW, limit=1)
+            outbox.mark_failed(
+                conn, first["id"], error="SMTP 451: try later", now=NOW, max_attempts=8, base=30, cap=3600
+            )
+        with db.read() as conn:
+            found = manage.mail_outbox(conn)
+    finally:
+        db.dispose()
+    rows = past.outbox_rows(found["messages"])
+    assert [(r["recipient"], r["state"], r["attempts"], r["last_error"]) for r in rows] == [
+        ("dev@example.com", "pending", 0, ""),
+        ("ops@example.com", "pending", 1, "SMTP 451: try later"),
+    ]
+    assert rows[1]["next"] == "2026-11-30 12:00:30" and rows[1]["sent"] == "–"
+    assert "body_text" not in found["messages"][0]  # the grid never carries bodies
+    assert past.outbox_note(found["counts"], len(rows), "") == (
+        "2 messages: 2 pending. No SMTP server is set (--smtp-host): messages fail at once."
+    )
+
+
+def test_the_alerts_page_has_a_read_only_outbox_tab() -> None:
+    page = json.dumps(layout.page("/alerts", {"tab": "outbox"}), cls=PlotlyJSONEncoder)
+    assert ids.AL_OUTBOX in page and ids.AL_OUTBOX_NOTE in page and '"label": "Outbox"' in page
+    assert "Delete" not in json.dumps(past.outbox_tab(), cls=PlotlyJSONEncoder)  # nothing to change there

@@ -99,3 +99,29 @@ def test_the_scheduler_starts_and_stops_without_leaving_a_thread(services: Any) 
     }
     jobs.stop()
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
+
+
+def test_retention_removes_old_sent_and_failed_mail_and_keeps_pending_mail(services: Any) -> None:
+    from data import outbox
+
+    with services.db.write() as conn:
+        for key, age in (("old-sent", 40), ("old-failed", 40), ("old-pending", 40), ("new-sent", 5)):
+            outbox.enqueue(
+                conn,
+                recipient="a@example.com",
+                subject=key,
+                body_text="t",
+                dedupe_key=key,
+                now=NOW - timedelta(days=age),
+            )
+        for m in outbox.claim(conn, now=NOW, limit=10):
+            if m["subject"] in ("old-sent", "new-sent"):
+                outbox.mark_sent(conn, m["id"], now=NOW)
+            elif m["subject"] == "old-failed":
+                outbox.mark_failed(conn, m["id"], error="550", now=NOW, max_attempts=1, base=1, cap=1)
+            else:
+                outbox.mark_failed(conn, m["id"], error="451", now=NOW, max_attempts=9, base=1, cap=1)
+    removed = purge(services.db, now=NOW, retention_days=30, rollup_retention_days=35)
+    assert removed["outbox"] == 2
+    with services.db.read() as conn:
+        assert sorted(m["subject"] for m in outbox.recent(conn)) == ["new-sent", "old-pending"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from settings import FIELDS, Settings, SettingsError, load_settings
+from settings import FIELDS, FIELDS_BY_NAME, Settings, SettingsError, load_settings
 
 
 def test_the_defaults_apply_without_environment_or_overrides() -> None:
@@ -112,6 +112,11 @@ def test_a_bad_environment_value_raises_one_line_naming_the_setting(env: dict[st
         ({"max_body_mb": float("inf")}, "--max-body-mb: "),
         ({"demo": "perhaps"}, "--demo: "),
         ({"sqlite_synchronous": "EXTRA"}, "--sqlite-synchronous: "),
+        ({"smtp_security": "ssl"}, "--smtp-security: "),
+        ({"smtp_port": 70000}, "--smtp-port: "),
+        ({"public_url": "pulse.example"}, "--public-url: "),
+        ({"sms_url": "ftp://gw/send"}, "--sms-url: "),
+        ({"sms_method": "PUT"}, "--sms-method: "),
     ],
 )
 def test_a_bad_override_raises_one_line_naming_the_flag(overrides: dict[str, object], flag: str) -> None:
@@ -195,3 +200,35 @@ def test_an_unreadable_keys_file_raises_one_line(tmp_path: Path) -> None:
         load_settings({"api_keys_file": str(tmp_path / "missing")}, environ={})
     assert str(info.value).startswith("api_keys_file: cannot read ")
     assert "\n" not in str(info.value)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def test_the_smtp_password_comes_from_the_environment_or_its_file_and_is_never_shown(tmp_path: Path) -> None:
+    from_env = load_settings({"smtp_user": "pulse"}, environ={"PULSEBOARD_SMTP_PASSWORD": "hunter2-secret"})
+    assert from_env.smtp_secret() == "hunter2-secret"
+    assert "hunter2-secret" not in repr(from_env) and "hunter2-secret" not in str(from_env)
+    assert load_settings(environ={"PULSE_SMTP_PASSWORD": "a", "PULSEBOARD_SMTP_PASSWORD": "b"}).smtp_secret() == "a"
+    secret = tmp_path / "smtp"
+    secret.write_text("from-the-file\n", encoding="utf-8")
+    both = load_settings({"smtp_password_file": str(secret)}, environ={"PULSE_SMTP_PASSWORD": "env"})
+    assert both.smtp_secret() == "from-the-file"
+    assert not FIELDS_BY_NAME["smtp_password"].flag  # no command-line flag: it would show in ps
+
+
+def test_an_unreadable_smtp_password_file_raises_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings({"smtp_password_file": str(tmp_path / "missing")}, environ={})
+    assert str(info.value).startswith("smtp_password_file: cannot read ") and "\n" not in str(info.value)
+
+
+def test_the_public_url_is_kept_without_its_trailing_slash() -> None:
+    settings = load_settings({"public_url": "https://pulse.example/board/"}, environ={})
+    assert settings.public_url == "https://pulse.example/board"
+
+
+def test_sms_numbers_are_read_by_name_or_as_themselves() -> None:
+    settings = load_settings({"sms_to": " oncall=+491701234567, +15550100 ,ops = 0044 20"}, environ={})
+    assert settings.sms_numbers() == {"oncall": "+491701234567", "+15550100": "+15550100", "ops": "0044 20"}
+    assert load_settings({"sms_method": "get"}, environ={}).sms_method == "GET"
