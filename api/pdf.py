@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, request
 
 from api.ingest import services
 from core.errors import InvalidInput
-from core.pdf import PAPERS, PdfOptions, PdfUnavailable
+from core.pdf import PAPERS, PdfOptions, PdfUnavailable, page_path
 from core.timerange import parse_range
 from web.docs import Param, doc
 from web.http import ApiError, presented_key
@@ -26,29 +26,6 @@ from web.http import ApiError, presented_key
 bp = Blueprint("pdf", __name__)
 AT_ONCE = 2
 _slots = threading.BoundedSemaphore(AT_ONCE)
-
-
-def page_path(raw: str | None) -> str:
-    """The page to print: a path of this server's pages, with its query.
-
-    >>> page_path("/explore?range=6h"), page_path(None)
-    ('/explore?range=6h', '/')
-    >>> page_path("//evil.example/x")
-    Traceback (most recent call last):
-    ...
-    core.errors.InvalidInput: parameter 'path': a page of this dashboard, e.g. /explore?range=6h
-    >>> page_path("/api/events")
-    Traceback (most recent call last):
-    ...
-    core.errors.InvalidInput: parameter 'path': a page, not an API route: /api/events
-    """
-    path = (raw or "/").strip() or "/"
-    parts = urlsplit(path)
-    if not path.startswith("/") or path.startswith("//") or parts.scheme or parts.netloc or "\\" in path:
-        raise InvalidInput("path", "a page of this dashboard, e.g. /explore?range=6h")
-    if parts.path.startswith(("/api/", "/_dash", "/assets/", "/ws", "/socket.io")) or parts.path == "/api":
-        raise InvalidInput("path", f"a page, not an API route: {parts.path}")
-    return path
 
 
 def period_text(path: str, longest: Any) -> str:

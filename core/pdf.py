@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import urlsplit
+
+from core.errors import InvalidInput
 
 PAPERS = ("A4", "Letter")
 THEMES = ("light", "dark")
@@ -38,6 +41,29 @@ class PdfOptions:
 
 
 DEFAULT_OPTIONS = PdfOptions()
+
+
+def page_path(raw: str | None) -> str:
+    """The page to print: a path of this server's pages, with its query.
+
+    >>> page_path("/explore?range=6h"), page_path(None)
+    ('/explore?range=6h', '/')
+    >>> page_path("//evil.example/x")
+    Traceback (most recent call last):
+    ...
+    core.errors.InvalidInput: parameter 'path': a page of this dashboard, e.g. /explore?range=6h
+    >>> page_path("/api/events")
+    Traceback (most recent call last):
+    ...
+    core.errors.InvalidInput: parameter 'path': a page, not an API route: /api/events
+    """
+    path = (raw or "/").strip() or "/"
+    parts = urlsplit(path)
+    if not path.startswith("/") or path.startswith("//") or parts.scheme or parts.netloc or "\\" in path:
+        raise InvalidInput("path", "a page of this dashboard, e.g. /explore?range=6h")
+    if parts.path.startswith(("/api/", "/_dash", "/assets/", "/ws", "/socket.io")) or parts.path == "/api":
+        raise InvalidInput("path", f"a page, not an API route: {parts.path}")
+    return path
 
 
 class PagePrinter(Protocol):

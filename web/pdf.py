@@ -66,7 +66,7 @@ def find_chromium(configured: str = "") -> str:
     >>> find_chromium("/no/such/chromium")
     Traceback (most recent call last):
     ...
-    web.pdf.PdfUnavailable: PDFs need Chromium: /no/such/chromium (--chromium) does not exist
+    core.pdf.PdfUnavailable: PDFs need Chromium: /no/such/chromium (--chromium) does not exist
     """
     if configured:
         found = shutil.which(configured)
