@@ -22,12 +22,12 @@ import dash
 from flask import Flask
 
 from api import register_api
-from api.pdf import page_path, period_text
+from api.pdf import period_text
 from auth import cli as user_cli
 from auth import register_auth
 from callbacks import register_all
 from core.errors import InvalidInput
-from core.pdf import PAPERS, PdfOptions, PdfUnavailable
+from core.pdf import PAPERS, PdfOptions, PdfUnavailable, page_path
 from data import backup as backup_module
 from data import csv_import
 from data.db import Database, DatabaseError

@@ -39,6 +39,7 @@ class Services:
     alerts: AlertEngine = dataclasses.field(init=False)  # evaluation, backtests, notifications
     readiness: list[ReadinessCheck] = dataclasses.field(default_factory=list)  # see starting()
     printer: PagePrinter | None = None  # prints pages as PDFs; installed by the web layer (app.create_app)
+    signing_key: str = ""  # signs links mailed out (report unsubscribe links); set by the web layer (auth)
     mailer: Mailer = dataclasses.field(init=False)  # sends the outbox's e-mail once started
 
     def __post_init__(self) -> None:

@@ -36,6 +36,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from core.durations import parse_duration
 from core.errors import InvalidField, InvalidInput
+from core.mail import addresses
 from core.schemas import field_errors
 from data.queries import Filters
 
@@ -137,7 +138,6 @@ class RuleFilter(Strict):
 
 
 URL_TARGETS = ("webhook", "slack", "teams")  # the ones that POST to a url
-_EMAIL = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+$")
 _SMS_NAME = re.compile(r"^[\w.+-]{1,100}$")
 
 
@@ -329,12 +329,10 @@ def _target_checks(target: Target, at: str) -> None:
     if target.type != "email" and target.group_wait is not None:
         raise RuleError(at + "group_wait", "only email targets take a group_wait")
     if target.type == "email":
-        addresses = [a.strip() for a in (target.to or "").split(",") if a.strip()]
-        bad = [a for a in addresses if not _EMAIL.match(a)]
-        if bad or not addresses:
-            raise RuleError(at + "to", f"{bad[0] if bad else target.to!r} is not an e-mail address")
-        if len(set(addresses)) != len(addresses):
-            raise RuleError(at + "to", "an address is listed twice")
+        try:
+            addresses(target.to or "")
+        except ValueError as exc:
+            raise RuleError(at + "to", str(exc)) from None
         if target.group_wait is not None and duration(target.group_wait, allow_zero=True) > timedelta(hours=1):
             raise RuleError(at + "group_wait", "at most 1h")
     if target.type == "sms" and not _SMS_NAME.match(target.to or ""):

@@ -18,12 +18,16 @@ parameter is a 400 naming the field.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, send_file
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, render_template_string, request, send_file
 
 from api.ingest import services
 from data import schedules
 from jobs import export_schedules as svc
 from jobs import exports
+from jobs.reports import UNSUBSCRIBE_PATH, unsubscribe_signature
 from web.docs import Param, doc
 from web.http import ApiError, json_response, read_json, require_key
 
@@ -146,3 +150,66 @@ def download(schedule: str, filename: str) -> Response:
     if path is None:
         raise ApiError(404, "no such export file")
     return send_file(path, mimetype="text/csv", as_attachment=True, download_name=path.name, max_age=0)
+
+
+# -------------------------------------------------------- unsubscribing
+
+UNSUBSCRIBE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="color-scheme" content="light dark">
+  <title>Report e-mail · Pulseboard</title>
+  <link rel="stylesheet" href="/assets/00-bootstrap-5.3.9.min.css">
+  <style>body { min-height: 100vh; display: flex; align-items: center; justify-content: center;
+    background: var(--bs-tertiary-bg); } main { width: 100%; max-width: 440px; }</style>
+</head>
+<body>
+  <main class="p-3"><div class="card shadow-sm"><div class="card-body p-4">
+    <h1 class="h5 mb-3"><span class="text-primary me-2">●</span>Pulseboard</h1>
+    <p id="unsubscribe-message">{{ message }}</p>
+    {% if ask %}
+    <form method="post" action="{{ path }}">
+      <input type="hidden" name="s" value="{{ s }}"><input type="hidden" name="to" value="{{ to }}">
+      <input type="hidden" name="sig" value="{{ sig }}">
+      <button class="btn btn-primary" type="submit">Stop sending it to me</button>
+    </form>
+    {% endif %}
+  </div></div></main>
+</body>
+</html>
+"""
+
+
+def _unsubscribe_page(message: str, status: int = 200, **form: Any) -> Response:
+    body = render_template_string(UNSUBSCRIBE_PAGE, message=message, ask=bool(form), path=UNSUBSCRIBE_PATH, **form)
+    return Response(body, status, mimetype="text/html")
+
+
+@bp.route(UNSUBSCRIBE_PATH, methods=["GET", "POST"])
+def unsubscribe() -> Response:
+    """A report mail's link: GET asks, POST takes the address off the schedule
+    (a mail scanner that follows links unsubscribes no one). The signature
+    (jobs.reports) proves the link came in that mail."""
+    form = request.form if request.method == "POST" else request.args
+    raw_id, recipient, sig = form.get("s", ""), form.get("to", "").strip(), form.get("sig", "")
+    svc = services()
+    valid = raw_id.isdigit() and hmac.compare_digest(
+        sig, unsubscribe_signature(svc.signing_key, int(raw_id or 0), recipient)
+    )
+    if not valid:
+        return _unsubscribe_page("This link is not valid: use the one in the report's e-mail as it is.", 400)
+    schedule_id = int(raw_id)
+    with svc.db.read() as conn:
+        row = schedules.get_schedule(conn, schedule_id)
+    listed = [a for a in (row or {}).get("recipients") or [] if a.lower() != recipient.lower()]
+    if row is None or len(listed) == len(row.get("recipients") or []):
+        return _unsubscribe_page(f"{recipient} does not get this report (any more).")
+    if request.method == "GET":
+        return _unsubscribe_page(
+            f"Stop sending the report \u201c{row['name']}\u201d to {recipient}?", s=raw_id, to=recipient, sig=sig
+        )
+    with svc.db.write() as conn:
+        schedules.update_schedule(conn, schedule_id, {"recipients": listed or None})
+    return _unsubscribe_page(f"Done: the report \u201c{row['name']}\u201d is no longer sent to {recipient}.")

@@ -51,8 +51,9 @@ def register_auth(server: Flask, services: Services) -> None:
             headers.setdefault(name, value)
         return response
 
+    services.signing_key = load_secret_key(settings)  # also for links mailed out with sign-in off
     if settings.auth:
-        server.secret_key = load_secret_key(settings)
+        server.secret_key = services.signing_key
         install_policy(server, services)
         with services.db.read() as conn:
             if count_users(conn) == 0:

@@ -81,6 +81,7 @@ POLICY: tuple[Rule, ...] = (
     Rule("/api/health", READ, OPEN),
     Rule("/login", READ | {"POST"}, OPEN),  # the form carries its own CSRF token
     Rule("/logout", frozenset({"POST"}), OPEN),  # same-origin checked by the view
+    Rule("/exports/unsubscribe", READ | {"POST"}, OPEN),  # a report mail's signed link (jobs.reports)
     Rule("/assets/*", READ, OPEN),
     Rule("/_dash-component-suites/*", READ, OPEN),  # Dash's JavaScript bundles
     Rule("/_favicon.ico", READ, OPEN),

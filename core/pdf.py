@@ -66,9 +66,19 @@ def page_path(raw: str | None) -> str:
     return path
 
 
+@dataclasses.dataclass(frozen=True)
+class Printed:
+    pdf: bytes
+    png: bytes | None = None  # the page's first screen, when asked for
+
+
 class PagePrinter(Protocol):
     """What prints pages of a running app (web.pdf.Printer); jobs reach it through the services."""
 
     def pdf(self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = ...) -> bytes: ...
+
+    def print_page(
+        self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = ..., png: bool = False
+    ) -> Printed: ...
 
     def close(self) -> None: ...

@@ -320,6 +320,10 @@ class ExportSchedule(Base):
     last_file: Mapped[str | None] = mapped_column(String(500))
     last_rows: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A report: each run also mails the page (PDF), the period's summary and the CSV to these addresses.
+    recipients: Mapped[list[str] | None] = mapped_column(JSON)
+    page: Mapped[str | None] = mapped_column(String(2000))  # the page printed (default: the query's Explore view)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # title, paper, orientation, theme
 
 
 # --- dashboard users (#9) ---

@@ -7,28 +7,42 @@ the field; an unknown schedule is ``NotFound``; a taken name ``Conflict``.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 from sqlalchemy.exc import IntegrityError
 
-from core.errors import Conflict, InvalidField, NotFound
+from core.errors import Conflict, InvalidField, InvalidInput, NotFound
+from core.mail import addresses
+from core.pdf import page_path
 from core.schemas import field_errors
 from data import schedules
-from jobs import exports
+from jobs import exports, reports
 from jobs.due import cron_trigger, next_run
 from reports.explore import QueryTooLarge
 
 if TYPE_CHECKING:
     from services import Services
 
-FIELDS = ("name", "query", "cron", "interval_seconds", "keep", "enabled")
+FIELDS = ("name", "query", "cron", "interval_seconds", "keep", "enabled", "recipients", "page", "report")
+MAX_RECIPIENTS = 50
 MAX_INTERVAL = 366 * 86400
 
 
+class ReportIn(BaseModel):
+    """How a report's page is printed and titled."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    paper: Literal["A4", "Letter"] = "A4"
+    orientation: Literal["landscape", "portrait"] = "landscape"
+    theme: Literal["light", "dark"] = "light"
+
+
 class ScheduleIn(BaseModel):
-    """A schedule: a saved Explore query, and either a cron line or an interval."""
+    """A schedule: a saved Explore query, and either a cron line or an interval;
+    with ``recipients``, each run also mails them a report (see jobs.reports)."""
 
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -41,6 +55,32 @@ class ScheduleIn(BaseModel):
     interval_seconds: Annotated[int, Field(ge=60, le=MAX_INTERVAL)] | None = None
     keep: Annotated[int, Field(ge=1, le=1000)] = 10
     enabled: bool = True
+    recipients: list[str] | None = Field(
+        None, description="E-mail addresses that get each run as a report (PDF of the page, summary, CSV)"
+    )
+    page: str | None = Field(
+        None, description="The page the report prints, e.g. /boards/ops (default: the Explore view)"
+    )
+    report: ReportIn | None = None
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: list[str] | None) -> list[str] | None:
+        if not value:
+            return None
+        if len(value) > MAX_RECIPIENTS:
+            raise ValueError(f"at most {MAX_RECIPIENTS} addresses")
+        return addresses(value)
+
+    @field_validator("page")
+    @classmethod
+    def _page(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return page_path(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.errors[0]["message"]) from None
 
     @field_validator("query")
     @classmethod
@@ -164,7 +204,11 @@ def run_now(svc: Services, schedule_id: int) -> exports.Written:
     that cannot run now, and ``OSError`` when the file cannot be written
     (recorded on the schedule too)."""
     row = get_schedule(svc, schedule_id)
+    now = svc.now()
     try:
-        return exports.run_schedule(svc.db, svc.settings.exports_dir, row, now=svc.now(), settings=svc.settings)
+        written = exports.run_schedule(svc.db, svc.settings.exports_dir, row, now=now, settings=svc.settings)
     except (exports.ExportError, QueryTooLarge) as exc:
         raise InvalidField("query", str(exc)) from None
+    if row.get("recipients"):
+        reports.send_report(svc, row, written, now)
+    return written

@@ -16,7 +16,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -312,8 +312,17 @@ def run_schedule(
     return Written(path, rows)
 
 
-def run_due(db: Database, exports_dir: Path, *, now: datetime, settings: Any = None) -> list[Written]:
-    """Run every enabled schedule that is due at ``now`` (once, however late)."""
+def run_due(
+    db: Database,
+    exports_dir: Path,
+    *,
+    now: datetime,
+    settings: Any = None,
+    after: Callable[[dict[str, Any], Written, datetime], Any] | None = None,
+) -> list[Written]:
+    """Run every enabled schedule that is due at ``now`` (once, however late);
+    ``after(schedule, written, when)`` follows each run that wrote its file
+    (the report of a schedule with recipients)."""
     with db.read() as conn:
         due = schedules.due_schedules(conn, now)
     done = []
@@ -324,9 +333,16 @@ def run_due(db: Database, exports_dir: Path, *, now: datetime, settings: Any = N
                 continue
         when = s["next_run_at"] if now - s["next_run_at"] <= GRACE else now
         try:
-            done.append(run_schedule(db, exports_dir, s, now=when, settings=settings))
+            written = run_schedule(db, exports_dir, s, now=when, settings=settings)
         except Exception:  # recorded on the schedule; the others still run
             log.exception("scheduled export %s failed", s["name"])
+            continue
+        done.append(written)
+        if after is not None:
+            try:
+                after(s, written, when)
+            except Exception:  # the file is written; the report is logged as failed
+                log.exception("report of schedule %s failed", s["name"])
     return done
 
 

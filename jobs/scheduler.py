@@ -10,7 +10,8 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from data import backup
-from jobs import exports
+from jobs import exports, reports
+from jobs.exports import Written
 from jobs.maintenance import SelfMonitor, purge
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,12 @@ class Jobs:
     def exports(self) -> list[Any]:
         """Run the export schedules that are due (read from the database, so edits apply at once)."""
         s = self.services.settings
-        return exports.run_due(self.services.db, s.exports_dir, now=self.services.now(), settings=s)
+        return exports.run_due(self.services.db, s.exports_dir, now=self.services.now(), settings=s, after=self._report)
+
+    def _report(self, schedule: dict[str, Any], written: Written, when: datetime) -> None:
+        """A schedule with recipients mails its run as a report (jobs.reports)."""
+        if schedule.get("recipients"):
+            reports.send_report(self.services, schedule, written, when)
 
     def alerts(self) -> None:
         """One evaluation cycle; skipped while another process evaluates."""

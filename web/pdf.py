@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from core.pdf import DEFAULT_OPTIONS, PdfOptions, PdfUnavailable
+from core.pdf import DEFAULT_OPTIONS, PdfOptions, PdfUnavailable, Printed
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 ARGS = [
@@ -114,9 +114,10 @@ def render_pdf(
     options: PdfOptions = DEFAULT_OPTIONS,
     chromium: str = "",
     headers: dict[str, str] | None = None,
-) -> bytes:
-    """The page at ``url`` (absolute), settled and printed as a PDF;
-    ``headers`` go with every request. Raises :class:`PdfUnavailable` without Chromium or Playwright, and
+    png: bool = False,
+) -> Printed:
+    """The page at ``url`` (absolute), settled and printed as a PDF (and with
+    ``png``, its first screen as a PNG); ``headers`` go with every request. Raises :class:`PdfUnavailable` without Chromium or Playwright, and
     ``TimeoutError`` when the page does not settle within the options' timeout."""
     executable = find_chromium(chromium)
     try:
@@ -138,7 +139,8 @@ def render_pdf(
                 page.wait_for_load_state("networkidle", timeout=timeout_ms)
                 page.wait_for_function(SETTLED, timeout=timeout_ms, polling=100)
                 page.emulate_media(media="screen")
-                return page.pdf(
+                shot = page.screenshot(type="png") if png else None
+                document = page.pdf(
                     format=options.paper,
                     landscape=options.landscape,
                     print_background=True,
@@ -147,6 +149,7 @@ def render_pdf(
                     footer_template="<span></span>",
                     margin={"top": "14mm", "bottom": "8mm", "left": "8mm", "right": "8mm"},
                 )
+                return Printed(document, shot)
             finally:
                 browser.close()
     except PlaywrightError as exc:
@@ -194,6 +197,19 @@ class Printer:
         self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = DEFAULT_OPTIONS
     ) -> bytes:
         """The page at ``path`` (with its query) printed as a PDF."""
+        return self.print_page(path, title=title, period=period, made=made, options=options).pdf
+
+    def print_page(
+        self,
+        path: str,
+        *,
+        title: str,
+        period: str,
+        made: datetime,
+        options: PdfOptions = DEFAULT_OPTIONS,
+        png: bool = False,
+    ) -> Printed:
+        """The page at ``path`` as a PDF, and with ``png`` its first screen as a PNG."""
         find_chromium(self.chromium)  # before starting anything: no Chromium, no server
         return render_pdf(
             self.url() + path,
@@ -203,6 +219,7 @@ class Printer:
             options=options,
             chromium=self.chromium,
             headers={TOKEN_HEADER: self._token},
+            png=png,
         )
 
     def close(self) -> None:
