@@ -30,11 +30,17 @@ def form_body(
     cron: str | None,
     minutes: float | str | None,
     keep: int | str | None,
+    recipients: str | None = None,
+    page: str | None = None,
 ) -> dict[str, Any]:
-    """The API body for the form's values.
+    """The API body for the form's values (with recipients: a report).
 
     >>> form_body("a", "window=6h", "events", "interval", "* * * * *", 5, 3)
     {'name': 'a', 'query': {'window': '6h', 'mode': 'events'}, 'keep': 3, 'cron': None, 'interval_seconds': 300}
+    >>> form_body("a", "window=6h", None, "cron", "0 6 * * *", None, 3, "a@x.example, b@x.example", " /boards/ops ")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'name': 'a', 'query': {'window': '6h'}, 'keep': 3, 'cron': '0 6 * * *', 'interval_seconds': None,
+     'recipients': ['a@x.example', 'b@x.example'], 'page': '/boards/ops'}
     """
     params = exports.query_params(query or "")
     if mode == "events":
@@ -45,6 +51,11 @@ def form_body(
         body |= {"cron": None, "interval_seconds": seconds}
     else:
         body |= {"cron": cron or "", "interval_seconds": None}
+    listed = [a.strip() for a in (recipients or "").split(",") if a.strip()]
+    if listed:
+        body["recipients"] = listed
+    if (page or "").strip():
+        body["page"] = (page or "").strip()
     return body
 
 
@@ -72,7 +83,8 @@ def table_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         item = schedule_service.schedule_json(row)
         for key in ("next_run_at", "last_run_at"):
             item[key] = (item[key] or "")[:19].replace("T", " ") or "–"
-        out.append(item | {"when": when(row), "enabled": "yes" if row["enabled"] else "no"})
+        mailed = ", ".join(row.get("recipients") or [])
+        out.append(item | {"when": when(row), "enabled": "yes" if row["enabled"] else "no", "mailed": mailed})
     return out
 
 
@@ -107,7 +119,9 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
         written = schedule_service.run_now(services, sid)
         href = f"/api/exports/files/{written.path.parent.name}/{written.path.name}"
         link = html.A(written.path.name, href=href, download=written.path.name, className="alert-link")
-        return _alert([f"'{selected['name']}': {written.rows:,} rows written to ", link, "."], "success"), True
+        mailed = selected.get("mailed")
+        told = f" and mailed as a report to {mailed}" if mailed else ""
+        return _alert([f"'{selected['name']}': {written.rows:,} rows written to ", link, told, "."], "success"), True
     if trigger == ids.EXP_TOGGLE:
         row = schedule_service.get_schedule(services, sid)
         row = schedule_service.save_schedule(services, {"enabled": not row["enabled"]}, sid)
@@ -131,17 +145,19 @@ def register(app: dash.Dash, services: Services) -> None:
         State(ids.EXP_CRON, "value"),
         State(ids.EXP_INTERVAL, "value"),
         State(ids.EXP_KEEP, "value"),
+        State(ids.EXP_RECIPIENTS, "value"),
+        State(ids.EXP_PAGE, "value"),
         State(ids.EXP_SCHEDULES, "selectedRows"),
         State(ids.EXP_CHANGED, "data"),
         prevent_initial_call=True,
     )
     def on_button(*values: Any) -> tuple[Any, Any]:
-        *_clicks, name, query, mode, kind, cron, minutes, keep, selected, changed = values
+        *_clicks, name, query, mode, kind, cron, minutes, keep, recipients, page, selected, changed = values
         try:
             message, did = act(
                 services,
                 dash.ctx.triggered_id,
-                form_body(name, query, mode, kind, cron, minutes, keep),
+                form_body(name, query, mode, kind, cron, minutes, keep, recipients, page),
                 (selected or [None])[0],
             )
         except (DomainError, OSError) as exc:

@@ -21,6 +21,7 @@ SCHEDULE_COLUMNS: list[dict[str, Any]] = [
     {"field": "next_run_at", "headerName": "Next run (UTC)"},
     {"field": "last_run_at", "headerName": "Last run (UTC)"},
     {"field": "last_rows", "headerName": "Rows", "type": "numericColumn", "maxWidth": 100},
+    {"field": "mailed", "headerName": "Mailed to", "tooltipField": "mailed"},
     {"field": "last_error", "headerName": "Last error", "cellStyle": {"color": "var(--bs-danger)"}},
 ]
 NO_SCHEDULES = "No schedules yet. Create one above: set up a view on Explore, paste its address, choose when it runs."
@@ -117,6 +118,29 @@ def form(query: str = "") -> dbc.Card:
                             ),
                         ],
                         className="g-2",
+                    ),
+                    dbc.Row(
+                        [
+                            _field(
+                                "Mail each run as a report to (optional)",
+                                dbc.Input(
+                                    id=ids.EXP_RECIPIENTS, placeholder="ops@example.com, lead@example.com", size="sm"
+                                ),
+                                6,
+                                "Each run then mails the page as a PDF, a summary of the period and the CSV "
+                                "(the SMTP settings must be set).",
+                            ),
+                            _field(
+                                "Page to print (optional)",
+                                dbc.Input(
+                                    id=ids.EXP_PAGE,
+                                    placeholder="/boards/ops  (default: the query in Explore)",
+                                    size="sm",
+                                ),
+                                6,
+                            ),
+                        ],
+                        className="g-2 mt-1",
                     ),
                 ]
             ),

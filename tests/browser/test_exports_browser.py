@@ -42,7 +42,7 @@ def test_a_schedule_made_on_the_page_runs_and_its_file_downloads(page: Page, ord
     expect(row).to_contain_text("cron 0 * * * *")
     expect(page.locator("#exp-schedules-empty")).to_be_hidden()
 
-    row.locator("[col-id=name]").click()
+    page.locator("#exp-schedules .ag-row [col-id=name]").first.click()  # pinned on a narrow screen
     page.locator("#exp-run").click()
     expect(page.locator("#exp-message")).to_contain_text("2 rows written to orders-by-source-")
     link = page.locator("#exp-files a[download]")
@@ -82,7 +82,7 @@ def test_schedules_are_disabled_and_deleted_from_the_table(page: Page, orders_se
     expect(row).to_contain_text("every 1 h")
     page.locator("#exp-toggle").click()
     expect(page.locator("#exp-message")).to_contain_text("Select a schedule")
-    row.locator("[col-id=name]").click()
+    page.locator("#exp-schedules .ag-row [col-id=name]").first.click()  # pinned on a narrow screen
     page.locator("#exp-toggle").click()
     expect(page.locator("#exp-message")).to_contain_text("disabled")
     expect(row.locator("[col-id=enabled]")).to_have_text("no")
@@ -91,3 +91,23 @@ def test_schedules_are_disabled_and_deleted_from_the_table(page: Page, orders_se
     expect(row).to_have_count(0)
     expect(page.locator("#exp-schedules-empty")).to_be_visible()
     assert orders_server.get("/api/exports/schedules").json()["schedules"] == []
+
+
+def test_a_report_schedule_is_made_on_the_page_with_its_recipients(page: Page, orders_server: Any) -> None:
+    page.goto(orders_server.url + "/exports")
+    page.locator("#exp-name").fill("Orders report")
+    page.locator("#exp-query").fill("window=1h&type=order&group_by=source&bucket=none")
+    page.locator("#exp-recipients").fill("ops@example.com, not-an-address")
+    page.locator("#exp-create").click()
+    expect(page.locator("#exp-message")).to_contain_text("'not-an-address' is not an e-mail address")
+    page.locator("#exp-recipients").fill("ops@example.com, lead@example.com")
+    page.locator("#exp-page").fill("/explore?range=1h&type=order")
+    page.locator("#exp-create").click()
+    expect(page.locator("#exp-message")).to_contain_text("Schedule 'Orders report' created")
+    row = page.locator("#exp-schedules .ag-center-cols-container .ag-row")
+    expect(row.locator("[col-id=mailed]")).to_have_text("ops@example.com, lead@example.com")
+    (stored,) = orders_server.get("/api/exports/schedules").json()["schedules"]
+    assert (stored["recipients"], stored["page"]) == (
+        ["ops@example.com", "lead@example.com"],
+        "/explore?range=1h&type=order",
+    )
