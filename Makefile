@@ -49,6 +49,7 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
 	$(PY) bench/alerts.py
+	$(PY) bench/backtest.py
 	$(PY) bench/client.py
 	$(PY) bench/live.py
 	$(PY) bench/pages.py
