@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> dash.Dash:
     # Board files are read first: a bad one stops the start before anything is written.
     directories = board_directories(settings)
     boards = board_files.read_boards(directories, now=datetime.now(timezone.utc))
-    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous, read_url=settings.db_read)
     db.migrate()
     services = Services(settings=settings, db=db)
     services.alerts.prepare()  # default rules into a fresh database, then the --rules file

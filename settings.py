@@ -178,6 +178,13 @@ FIELDS: tuple[Field, ...] = (
         "Default: <data-dir>/pulseboard.db, or <data-dir>/pulseboard-demo.db with --demo.",
         aliases=("PULSE_DB_URL", "DASHBOARD_DB"),
     ),
+    Field(
+        "db_read",
+        "",
+        _str,
+        "SQLAlchemy URL of a PostgreSQL streaming standby of --db for the heavy reads (pages, Explore, exports,"
+        " reports); they go to the primary while it does not answer.",
+    ),
     Field("demo", False, _bool, "Feed the dashboard with the demo simulator."),
     Field("demo_days", 7, _positive_int, "Days of history the demo backfills into a fresh demo database."),
     Field(
@@ -346,6 +353,7 @@ class Settings:
     port: int = 8050
     data_dir: str = "var"
     db: str = ""
+    db_read: str = ""
     demo: bool = False
     demo_days: int = 7
     demo_incident_after: float = 120.0
@@ -498,7 +506,23 @@ def _check(settings: Settings) -> Settings:
         raise SettingsError(
             f"db: unsupported database URL scheme in {settings.db!r} (use sqlite:// or postgresql+psycopg://)"
         )
+    if settings.db_read:
+        if not settings.db_read.startswith("postgresql"):
+            raise SettingsError(
+                f"db_read: {make_safe(settings.db_read)!r} is not a PostgreSQL URL (use postgresql+psycopg://...)"
+            )
+        if not settings.database_url.startswith("postgresql"):
+            raise SettingsError("db_read: a read replica needs a PostgreSQL --db (a SQLite file has no standby)")
     return settings
+
+
+def make_safe(url: str) -> str:
+    """``url`` with its password hidden.
+
+    >>> make_safe("postgresql+psycopg://pulse:secret@db2:5432/pulse")
+    'postgresql+psycopg://pulse:***@db2:5432/pulse'
+    """
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:

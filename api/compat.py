@@ -79,7 +79,9 @@ def post_session_end() -> Response:
 def health_body() -> tuple[dict[str, Any], int]:
     """``healthy`` (200); ``starting`` (503, with ``waiting_for``) while the
     server still prepares (the demo's backfill); ``unhealthy`` (503) when the
-    database does not answer."""
+    database does not answer. With a read replica, ``read_replica`` says
+    whether it is up and its replay lag; a replica that is down leaves the
+    server healthy, as its reads go to the primary."""
     svc = services()
     try:
         svc.db.check()
@@ -97,6 +99,9 @@ def health_body() -> tuple[dict[str, Any], int]:
     }
     if waiting:
         body["waiting_for"] = waiting
+    replica = svc.db.replica_status()
+    if replica.configured:
+        body["read_replica"] = {"up": replica.up, "lag_seconds": replica.lag_seconds, "error": replica.error}
     return body, 200 if status == "healthy" else 503
 
 

@@ -22,7 +22,7 @@ def known_entities(services: Services, include_self: bool) -> list[str]:
     filters = queries.Filters().business(include_self)
 
     def compute() -> list[str]:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             return usage.entities(conn, filters=filters)
 
     return services.cache.get_or_compute(("known-entities", include_self), 0, compute, ttl=60.0)
@@ -51,7 +51,7 @@ def register(app: dash.Dash, services: Services) -> None:
         search: str | None,
     ) -> tuple[Any, ...]:
         since, until = timebar.bounds(services, time_range, "/entities")
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             entities = known_entities(services, bool(include_self))
             if entity is None and entities:
                 entity = entities[0]

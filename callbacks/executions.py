@@ -194,7 +194,7 @@ def register(app: dash.Dash, services: Services) -> None:
         metric = metric or scripts.DURATION
         since, now = timebar.bounds(services, time_range, "/executions")
         days = (now - since).total_seconds() / 86400
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             counts = queries.table_counts(conn)
             all_scripts = [s["script"] for s in scripts.scripts(conn)]
             # No script chosen: the one that ran last, so the page opens on something.
@@ -271,7 +271,7 @@ def register(app: dash.Dash, services: Services) -> None:
 
     @app.callback(Output(ids.X_DETAIL, "children"), Input(ids.X_ID, "data"), Input(ids.THEME_STORE, "data"))
     def detail(execution_id: str, theme: str | None) -> Any:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             body = scripts.execution_detail(conn, execution_id)
         if body is None:
             return layout.not_found(execution_id)

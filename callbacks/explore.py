@@ -346,14 +346,14 @@ def known_values(services: Services, dimension: str) -> list[str]:
     """Values for a filter picker: a GROUP BY over all rollups, so kept for a minute."""
 
     def compute() -> list[str]:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             return queries.distinct_values(conn, dimension, limit=500)
 
     return services.cache.get_or_compute(("known-values", dimension), 0, compute, ttl=60.0)
 
 
 def _run(services: Services, q: explore.Query, top: int) -> tuple[pd.DataFrame, int]:
-    with services.db.read() as conn:
+    with services.db.replica() as conn:
         return explore.run_top(conn, q, top)
 
 

@@ -28,7 +28,7 @@ def refresh(
     filters = queries.Filters().business(include_self)
 
     def compute() -> tuple[Any, ...]:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             kpis = report.kpis(conn, now, filters)
             end = until + timedelta(seconds=1) if follows else until  # following now: this second's events too
             activity = explore.run(conn, explore.Query(since=since, until=end, filters=filters))

@@ -57,7 +57,7 @@ def register(app: dash.Dash, services: Services) -> None:
         follows = not time_range or time_range.get("live", True)
         end = now + timedelta(minutes=1)
         payments, requests, every = (f.business(bool(include_self)) for f in (PAYMENTS, REQUESTS, Filters()))
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             revenue = usage.revenue(
                 conn,
                 since=since,

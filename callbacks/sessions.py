@@ -54,12 +54,12 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def table(_n: Any, time_range: Any, _path: Any) -> list[dict[str, Any]]:
         since, until = timebar.bounds(services, time_range, "/sessions")
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             return session_rows(queries.list_sessions(conn, limit=500, since=since, until=until))
 
     @app.callback(Output(ids.S_DETAIL, "children"), Input(ids.S_ID, "data"))
     def detail(session_id: str) -> Any:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             m = sessions.session_metrics(conn, session_id, services.now())
         if m is None:
             return html.Div(
@@ -80,7 +80,7 @@ def register(app: dash.Dash, services: Services) -> None:
     )
     def charts(_id: Any, _n: Any, theme: str | None, session_id: str) -> tuple[Any, ...]:
         dark = theme == "dark"
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             m = sessions.session_metrics(conn, session_id, services.now()) or {}
             events = sessions.interactions(conn, session_id, layout.INTERACTIONS_SHOWN)
         categories = m.get("categories", [])

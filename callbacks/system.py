@@ -1,4 +1,4 @@
-"""System: process CPU and memory, disk, database size, ingest rate, live clients."""
+"""System: process CPU and memory, disk, database size, read replica, ingest rate, live clients."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def register(app: dash.Dash, services: Services) -> None:
         now = services.now()
         since, until = timebar.bounds(services, time_range, "/system")
         follows = not time_range or time_range.get("live", True)
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             rate = explore.run(
                 conn,
                 explore.Query(
@@ -62,15 +62,16 @@ def register(app: dash.Dash, services: Services) -> None:
         with process.oneshot():
             cpu = process.cpu_percent(interval=None)
             rss = process.memory_info().rss
-        cards = stat_cards(
-            [
-                ("process CPU", f"{cpu:.0f} %"),
-                ("process memory", f"{rss / 1048576:,.0f} MB"),
-                ("database", f"{size / 1048576:,.1f} MB"),
-                ("disk free", f"{disk.free / 1073741824:,.1f} GB"),
-            ],
-            titles=layout.CARD_HELP,
-        )
+        items = [
+            ("process CPU", f"{cpu:.0f} %"),
+            ("process memory", f"{rss / 1048576:,.0f} MB"),
+            ("database", f"{size / 1048576:,.1f} MB"),
+            ("disk free", f"{disk.free / 1073741824:,.1f} GB"),
+        ]
+        replica = services.db.replica_status()
+        if replica.configured:
+            items.append(layout.replica_card(replica))
+        cards = stat_cards(items, titles=layout.CARD_HELP)
         cards.children.append(
             dash.html.Div(
                 f"up {format_uptime(services.uptime_seconds())} · {fmt(services.live.broker.client_count)} live clients · "

@@ -166,7 +166,7 @@ def write_csv(db: Database, resolved: Resolved, out: IO[str]) -> int:
     """Stream the export into ``out``; the number of data rows."""
     q = resolved.query
     counter = [0]
-    with db.read() as conn:
+    with db.replica() as conn:
         if resolved.events:
             columns: list[str] = list(EVENT_FIELDS)
             chunks: Iterable[list[dict[str, Any]]] = _attr_filtered(
@@ -373,7 +373,7 @@ def run_cli(args: Any, settings: Any) -> int:
     except ExportError as exc:
         print(f"pulseboard export: {exc}", file=sys.stderr)
         return 2
-    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
+    db = Database(settings.database_url, synchronous=settings.sqlite_synchronous, read_url=settings.db_read)
     try:
         db.migrate()
         if args.export_out == "-":

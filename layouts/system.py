@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from data.db import ReplicaStatus
 from layouts import ids
 from layouts.executions import card, grid
 
@@ -16,7 +17,23 @@ CARD_HELP = {
     "process memory": "Resident memory of this Pulseboard server process",
     "database": "Size of the database (the SQLite file with its WAL, or the PostgreSQL database)",
     "disk free": "Free space on the disk that holds the data directory",
+    "read replica": "The PostgreSQL standby (--db-read) that serves the pages, Explore, exports and reports:"
+    " how far its replay is behind the primary, or down (those reads then go to the primary)",
 }
+
+
+def replica_card(status: ReplicaStatus) -> tuple[str, str]:
+    """The read replica's card: its replay lag, or that it is down.
+
+    >>> replica_card(ReplicaStatus(True, True, 0.0))
+    ('read replica', 'lag 0.0 s')
+    >>> replica_card(ReplicaStatus(True, error="OperationalError"))
+    ('read replica', 'down: reads go to the primary')
+    """
+    if status.up:
+        lag = "unknown" if status.lag_seconds is None else f"{status.lag_seconds:,.1f} s"
+        return "read replica", f"lag {lag}"
+    return "read replica", "down: reads go to the primary"
 
 
 # Request timings per endpoint (System and Revenue): the milliseconds as numbers,

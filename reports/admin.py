@@ -256,7 +256,7 @@ def live_metrics(svc: Services, *, window: timedelta, filters: Filters) -> dict[
 
     def compute() -> dict[str, Any]:
         since, until = now - window, _end(now)
-        with svc.db.read() as conn:
+        with svc.db.replica() as conn:
             users = usage.users(conn, now=now, minutes=ACTIVE_MINUTES, filters=Filters(source=filters.source))
             return {
                 "timestamp": now.isoformat(),
@@ -290,7 +290,7 @@ def revenue(svc: Services, *, period: str, filters: Filters) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         since, until = now - span, _end(now)
         payments = _of_type(filters, PAYMENT_TYPE)
-        with svc.db.read() as conn:
+        with svc.db.replica() as conn:
             sums = usage.revenue(conn, since=since, until=until, freq=freq, filters=payments, success_only=True)
             outcome = flow(conn, since=since, until=until, filters=payments)
         paid = sum(p["count"] for p in sums["periods"])
@@ -322,7 +322,7 @@ def user_activity(svc: Services, *, filters: Filters) -> dict[str, Any]:
     def compute() -> dict[str, Any]:
         sources = Filters(source=filters.source)
         feed = dataclasses.replace(sources, type=(ACTIVITY_TYPE, PAYMENT_TYPE, VECTORIZATION_TYPE))
-        with svc.db.read() as conn:
+        with svc.db.replica() as conn:
             users = usage.users(conn, now=now, minutes=ACTIVE_MINUTES, filters=sources)
             return {
                 "timestamp": now.isoformat(),
@@ -349,7 +349,7 @@ def health(svc: Services) -> dict[str, Any]:
     now = svc.now()
 
     def compute() -> dict[str, Any]:
-        with svc.db.read() as conn:
+        with svc.db.replica() as conn:
             state = overview.system_state(conn, now, svc.settings.component_ttl)
             open_alerts = manage.active_alerts(conn)
         return _health_body(svc, check, state, open_alerts)

@@ -136,7 +136,7 @@ def query_forecast(services: Any, q: Query, steps: int) -> dict[str, Any]:
     """The Explore query ``q`` run and its next ``steps`` buckets forecast."""
 
     def compute() -> dict[str, Any]:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             history = explore.run(conn, q)
         freq = q.freq
         assert freq is not None  # horizon_steps refused unbucketed queries
@@ -159,7 +159,7 @@ def revenue_forecast(services: Any, *, now: datetime, filters: Filters, days: in
     the expected total (``total``: ``value`` and the sums of the bounds)."""
 
     def compute() -> dict[str, Any]:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             totals = usage.revenue(
                 conn, since=now - REVENUE_HISTORY, until=now, freq="D", filters=filters, success_only=True
             )
@@ -190,7 +190,7 @@ def capacity_forecast(services: Any, *, now: datetime, disk_free_mb: float) -> d
 
     def compute() -> dict[str, Any]:
         out: dict[str, Any] = {}
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             sizes = _gauge(conn, "db_size_mb", now)
             disk = _gauge(conn, "disk_percent", now)
         steps = round(CAPACITY_HORIZON / timedelta(hours=1))

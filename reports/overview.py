@@ -151,7 +151,7 @@ def live_system_state(services: Any, now: datetime) -> dict[str, Any]:
         state = system_state(conn, now, default_ttl)
 
     def compute() -> dict[str, dict[str, float | None]]:
-        with services.db.read() as conn:
+        with services.db.replica() as conn:
             return {
                 c["name"]: component_uptime(conn, c["name"], now, timedelta(seconds=c["ttl_seconds"]))
                 for c in state["components"]

@@ -6,7 +6,8 @@ database. The PostgreSQL server is started once per test run (``initdb`` in a
 temp dir, ``pg_ctl`` on a free loopback port, as the ``postgres`` user when
 run as root) and stopped at the end; every test gets its own database cloned
 from a migrated template. If PostgreSQL cannot start, the tests that need it
-fail: they are never skipped.
+fail: they are never skipped. ``replicated_postgres`` is a primary of its own
+with a streaming standby (``pg_basebackup -R``) for the read-replica tests.
 """
 
 from __future__ import annotations
@@ -103,12 +104,19 @@ class PostgresServer:
             cmd = ["runuser", "-u", self.user, "--", *cmd]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
-    def start(self) -> None:
+    def start(self, *, replication: bool = False) -> None:
+        """initdb, start and migrate the template; with ``replication`` the
+        server also serves streaming standbys (WAL for replicas, and a
+        replication entry in pg_hba.conf)."""
         if self.user:
             shutil.chown(self.dir, self.user)
         data = self.dir / "data"
         self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300 -c synchronous_commit=off"
+        if replication:
+            with (data / "pg_hba.conf").open("a", encoding="utf-8") as hba:
+                hba.write("host replication all 127.0.0.1/32 trust\n")
+            options += " -c wal_level=replica -c max_wal_senders=5"
         self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "-t", "60", "start")
         from data.db import Database
 
@@ -135,6 +143,93 @@ class PostgresServer:
         with contextlib.suppress(Exception):
             self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PostgresStandby:
+    """A hot standby of ``primary`` streaming its WAL: ``pg_basebackup -R``
+    into a data directory of its own, served on its own port. ``stop()`` and
+    ``start()`` take it down and bring it back with the same data."""
+
+    def __init__(self, primary: PostgresServer) -> None:
+        self.primary = primary
+        self.port = free_port()
+        self.data = primary.dir / "standby"
+
+    def start(self) -> None:
+        if not self.data.exists():
+            self.primary._run(
+                "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+                "-D", str(self.data), "-R", "-X", "stream", "--checkpoint=fast", "--no-sync",
+            )  # fmt: skip
+        # A hot standby needs at least the primary's max_connections.
+        options = (
+            f"-p {self.port} -k {self.primary.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c hot_standby=on"
+            " -c max_connections=300"
+        )
+        log = self.primary.dir / "standby.log"
+        try:
+            self.primary._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(log), "-w", "-t", "60", "start")
+        except subprocess.CalledProcessError:
+            raise AssertionError(f"the standby did not start: {log.read_text(errors='replace')[-2000:]}") from None
+        wait_until(lambda: self.query("postgres", "SELECT pg_is_in_recovery()") is True, message="standby in recovery")
+
+    def stop(self) -> None:
+        self.primary._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def query(self, dbname: str, sql: str) -> Any:
+        """The first column of the first row of ``sql`` run on the standby (None: no row)."""
+        import psycopg
+
+        conninfo = f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname} connect_timeout=3"
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            row = conn.execute(sql).fetchone()
+            return row[0] if row else None
+
+
+@dataclasses.dataclass
+class Replicated:
+    """A primary, its standby, and one migrated database on both (``name``)."""
+
+    primary: PostgresServer
+    standby: PostgresStandby
+    name: str
+
+    @property
+    def primary_url(self) -> str:
+        return self.primary.url(self.name)
+
+    @property
+    def standby_url(self) -> str:
+        return self.standby.url(self.name)
+
+
+@pytest.fixture(scope="module")
+def replicated_postgres() -> Iterator[Replicated]:
+    """A PostgreSQL primary and a streaming standby of it, with a migrated
+    database that a marker row shows is replicated; both stopped at the end."""
+    primary = PostgresServer()
+    try:
+        primary.start(replication=True)
+        standby = PostgresStandby(primary)
+        standby.start()
+        name = primary.new_database().rsplit("/", 1)[1]
+        primary.admin("CREATE TABLE IF NOT EXISTS replica_marker (id int)")
+        primary.admin("INSERT INTO replica_marker VALUES (1)")
+        wait_until(
+            lambda: standby.query("postgres", "SELECT count(*) FROM replica_marker") == 1,
+            message="a row of the primary on the standby",
+        )
+        wait_until(
+            lambda: standby.query(name, "SELECT count(*) FROM alembic_version") == 1, message="replicated schema"
+        )
+        yield Replicated(primary, standby, name)
+    finally:
+        with contextlib.suppress(Exception):
+            primary._run("pg_ctl", "-D", str(primary.dir / "standby"), "-m", "immediate", "-w", "stop")
+        primary.stop()
 
 
 @pytest.fixture(scope="session")

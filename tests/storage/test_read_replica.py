@@ -1,0 +1,184 @@
+"""The read replica: with ``--db-read`` the heavy reads (Explore) are
+answered by the PostgreSQL standby, reads that must be current by the
+primary; a standby that is down sends them to the primary, and they come
+back to it after the back-off.
+
+The standby's replay is paused to tell the two apart: events written on the
+primary meanwhile are on the primary only, so a count that leaves them out
+was answered by the standby."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from data.db import Database, DatabaseError
+from layouts import ids
+from settings import SettingsError, load_settings
+from tests.conftest import LiveServer, Replicated, wait_until
+
+BACKOFF = 1.0  # seconds; the default (30 s) is too long for a test
+
+
+@pytest.fixture(scope="module")
+def served(replicated_postgres: Replicated, make_shared_server: Any) -> LiveServer:
+    server: LiveServer = make_shared_server(replicated_postgres.primary_url, db_read=replicated_postgres.standby_url)
+    server.services.db.replica_backoff = BACKOFF
+    return server
+
+
+def post(server: LiveServer, source: str, n: int) -> None:
+    now = datetime.now(timezone.utc)
+    r = server.post("/api/events", json=[{"type": "ping", "source": source, "ts": now.isoformat()}] * n)
+    assert r.status_code == 201, r.text
+
+
+def explore_count(server: LiveServer, source: str) -> int:
+    """The events of ``source`` in the last hour, as Explore's API counts them."""
+    now = datetime.now(timezone.utc)
+    params = {"metric": "count", "source": source, "since": (now - timedelta(hours=1)).isoformat()}
+    r = server.get("/api/query", params={**params, "until": (now + timedelta(minutes=1)).isoformat()})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return sum(int(row["value"]) for row in body["rows"])
+
+
+def on_standby(replicated: Replicated, source: str) -> int:
+    count = replicated.standby.query(replicated.name, f"SELECT count(*) FROM events WHERE source = '{source}'")
+    return int(count)
+
+
+def on_primary(server: LiveServer, source: str) -> int:
+    with server.services.db.read() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM events WHERE source = :s"), {"s": source}).scalar_one())
+
+
+@contextlib.contextmanager
+def replay_paused(replicated: Replicated) -> Iterator[None]:
+    """The standby keeps what it has replayed and applies nothing new until the end."""
+    replicated.standby.query("postgres", "SELECT pg_wal_replay_pause()")
+    wait_until(
+        lambda: replicated.standby.query("postgres", "SELECT pg_get_wal_replay_pause_state()") == "paused",
+        message="replay paused",
+    )
+    try:
+        yield
+    finally:
+        replicated.standby.query("postgres", "SELECT pg_wal_replay_resume()")
+
+
+def shown(tree: Any) -> list[str]:
+    """The texts a component tree shows (its string children, not its hover titles)."""
+    if isinstance(tree, str):
+        return [tree]
+    if isinstance(tree, list):
+        return [t for item in tree for t in shown(item)]
+    if isinstance(tree, dict):
+        return shown(tree.get("props", {}).get("children"))
+    return []
+
+
+def system_cards(server: LiveServer) -> dict[str, str]:
+    """The System page's cards (label -> value), as the browser gets them from its callback."""
+    outputs = [
+        {"id": ids.SY_CARDS, "property": "children"},
+        {"id": ids.SY_CHART, "property": "figure"},
+        {"id": ids.SY_TIMINGS, "property": "rowData"},
+        {"id": ids.SY_FULL, "property": "children"},
+        {"id": ids.SY_GROWTH, "property": "figure"},
+    ]
+    body = {
+        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
+        "outputs": outputs,
+        "inputs": [
+            {"id": ids.TIME_RANGE, "property": "data", "value": None},
+            {"id": ids.REFRESH, "property": "n_intervals", "value": 1},
+            {"id": ids.THEME_STORE, "property": "data", "value": None},
+        ],
+        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
+        "state": [],
+    }
+    r = server.post("/_dash-update-component", json=body)
+    assert r.status_code == 200, r.text
+    texts = shown(r.json()["response"][ids.SY_CARDS]["children"])
+    return dict(zip(texts[0:-1:2], texts[1::2]))  # label, value, ...; then the line under the cards
+
+
+def test_the_fixture_streams_the_primary_to_a_standby_in_recovery(replicated_postgres: Replicated) -> None:
+    assert replicated_postgres.standby.query("postgres", "SELECT pg_is_in_recovery()") is True
+    assert replicated_postgres.standby.query(replicated_postgres.name, "SELECT count(*) FROM alembic_version") == 1
+
+
+def test_explore_reads_come_from_the_standby(served: LiveServer, replicated_postgres: Replicated) -> None:
+    post(served, "replica-a", 3)
+    wait_until(lambda: on_standby(replicated_postgres, "replica-a") == 3, message="events on the standby")
+    assert explore_count(served, "replica-a") == 3
+    with replay_paused(replicated_postgres):
+        post(served, "replica-a", 2)
+        assert on_primary(served, "replica-a") == 5
+        assert explore_count(served, "replica-a") == 3  # the standby has not replayed the last two
+    wait_until(lambda: explore_count(served, "replica-a") == 5, message="the standby caught up")
+
+
+def test_the_system_page_and_health_show_the_standby_and_its_lag(
+    served: LiveServer, replicated_postgres: Replicated
+) -> None:
+    wait_until(lambda: served.services.db.replica_status().up, message="standby up")
+    card = system_cards(served)["read replica"]
+    assert re.fullmatch(r"lag \d+\.\d s", card), card
+    health = served.get("/api/health").json()
+    assert health["status"] == "healthy"
+    assert health["read_replica"]["up"] is True
+    assert health["read_replica"]["lag_seconds"] >= 0
+
+
+def test_reads_go_to_the_primary_while_the_standby_is_down_and_back_after_the_backoff(
+    served: LiveServer, replicated_postgres: Replicated
+) -> None:
+    post(served, "replica-b", 2)
+    wait_until(lambda: on_standby(replicated_postgres, "replica-b") == 2, message="events on the standby")
+    assert explore_count(served, "replica-b") == 2
+    replicated_postgres.standby.stop()
+    try:
+        post(served, "replica-b", 1)
+        assert explore_count(served, "replica-b") == 3  # answered by the primary
+        assert system_cards(served)["read replica"] == "down: reads go to the primary"
+        r = served.get("/api/health")
+        assert r.status_code == 200 and r.json()["status"] == "healthy"
+        assert r.json()["read_replica"]["up"] is False
+    finally:
+        replicated_postgres.standby.start()
+    wait_until(lambda: on_standby(replicated_postgres, "replica-b") == 3, message="the standby caught up")
+    wait_until(lambda: served.services.db.replica_status().up, message="the replica retried after the back-off")
+    with replay_paused(replicated_postgres):
+        post(served, "replica-b", 1)
+        assert explore_count(served, "replica-b") == 3  # from the standby again: the fourth is not replayed
+    wait_until(lambda: explore_count(served, "replica-b") == 4, message="the standby caught up")
+
+
+def test_without_a_replica_the_heavy_reads_use_the_primary(tmp_path: Any) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        db.migrate()
+        with db.replica() as conn:
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
+        assert db.replica_status().configured is False
+    finally:
+        db.dispose()
+
+
+def test_a_replica_needs_postgresql_on_both_sides(tmp_path: Any) -> None:
+    with pytest.raises(SettingsError, match="db_read: a read replica needs a PostgreSQL --db"):
+        load_settings({"db": str(tmp_path / "p.db"), "db_read": "postgresql+psycopg://h/pulse"}, environ={})
+    with pytest.raises(SettingsError, match=r"db_read: 'sqlite:///x.db' is not a PostgreSQL URL"):
+        load_settings({"db": "postgresql+psycopg://h/pulse", "db_read": "sqlite:///x.db"}, environ={})
+    settings = load_settings({"db": "postgresql+psycopg://h/pulse"}, environ={"PULSE_DB_READ": "postgresql://s/p"})
+    assert settings.db_read == "postgresql://s/p"
+    with pytest.raises(DatabaseError, match="read replica needs a PostgreSQL primary"):
+        Database(f"sqlite:///{tmp_path / 'p.db'}", read_url="postgresql+psycopg://h/pulse")
