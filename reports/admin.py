@@ -349,7 +349,7 @@ def health(svc: Services) -> dict[str, Any]:
     now = svc.now()
 
     def compute() -> dict[str, Any]:
-        with svc.db.replica() as conn:
+        with svc.db.read() as conn:
             state = overview.system_state(conn, now, svc.settings.component_ttl)
             open_alerts = manage.active_alerts(conn)
         return _health_body(svc, check, state, open_alerts)
