@@ -2,7 +2,8 @@
 
 Each app has its own registry (tests build many apps in one process):
 ingested events, HTTP requests and their latency per endpoint, live clients,
-database size and rows, and open alerts per state and severity.
+database size and rows, open alerts per state and severity, and with a
+read replica whether it is up and its replay lag.
 """
 
 from __future__ import annotations
@@ -44,6 +45,28 @@ class AlertStates(Collector):
                 n = sum(1 for a in open_alerts if a["state"] == state and a["severity"] == severity)
                 family.add_metric([state, severity], n)
         yield family
+
+
+class ReplicaMetrics(Collector):
+    """``pulseboard_read_replica_up`` and ``pulseboard_read_replica_lag_seconds``
+    (while up), read at scrape time; nothing without ``--db-read``."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def collect(self) -> Any:
+        status = self.services.db.replica_status()
+        if not status.configured:
+            return
+        yield GaugeMetricFamily(
+            "pulseboard_read_replica_up", "1 while the read replica answers, 0 while its reads go to the primary",
+            value=1 if status.up else 0,
+        )  # fmt: skip
+        if status.up and status.lag_seconds is not None:
+            yield GaugeMetricFamily(
+                "pulseboard_read_replica_lag_seconds", "Replay lag of the read replica behind the primary",
+                value=status.lag_seconds,
+            )  # fmt: skip
 
 
 class RequestMetrics:
@@ -94,6 +117,7 @@ def register_metrics(server: Flask, services: Services) -> RequestMetrics:
     last_id.set_function(lambda: services.live.broker.last_id)
     services.listeners.append(lambda rows: events.inc(len(rows)))
     registry.register(AlertStates(services))
+    registry.register(ReplicaMetrics(services))
 
     @server.before_request
     def _start_timer() -> None:

@@ -136,6 +136,9 @@ def test_the_system_page_and_health_show_the_standby_and_its_lag(
     assert health["status"] == "healthy"
     assert health["read_replica"]["up"] is True
     assert health["read_replica"]["lag_seconds"] >= 0
+    metrics = served.get("/metrics").text
+    assert "pulseboard_read_replica_up 1.0" in metrics
+    assert re.search(r"^pulseboard_read_replica_lag_seconds \d", metrics, re.M), metrics
 
 
 def test_reads_go_to_the_primary_while_the_standby_is_down_and_back_after_the_backoff(
@@ -152,6 +155,9 @@ def test_reads_go_to_the_primary_while_the_standby_is_down_and_back_after_the_ba
         r = served.get("/api/health")
         assert r.status_code == 200 and r.json()["status"] == "healthy"
         assert r.json()["read_replica"]["up"] is False
+        metrics = served.get("/metrics").text
+        assert "pulseboard_read_replica_up 0.0" in metrics
+        assert "pulseboard_read_replica_lag_seconds" not in metrics
     finally:
         replicated_postgres.standby.start()
     wait_until(lambda: on_standby(replicated_postgres, "replica-b") == 3, message="the standby caught up")
