@@ -56,8 +56,7 @@ def run_query(q: explore.Query) -> Any:
     svc = services()
 
     def compute() -> Any:
-        with svc.db.replica() as conn:
-            return explore.answer(conn, q)
+        return svc.db.on_replica(lambda conn: explore.answer(conn, q))
 
     return cached(svc, ("query", q), compute)  # QueryTooLarge: a 400 from the domain error handler
 

@@ -346,15 +346,13 @@ def known_values(services: Services, dimension: str) -> list[str]:
     """Values for a filter picker: a GROUP BY over all rollups, so kept for a minute."""
 
     def compute() -> list[str]:
-        with services.db.replica() as conn:
-            return queries.distinct_values(conn, dimension, limit=500)
+        return services.db.on_replica(lambda conn: queries.distinct_values(conn, dimension, limit=500))
 
     return services.cache.get_or_compute(("known-values", dimension), 0, compute, ttl=60.0)
 
 
 def _run(services: Services, q: explore.Query, top: int) -> tuple[pd.DataFrame, int]:
-    with services.db.replica() as conn:
-        return explore.run_top(conn, q, top)
+    return services.db.on_replica(lambda conn: explore.run_top(conn, q, top))
 
 
 def _register_options(app: dash.Dash, services: Services, dim: str) -> None:

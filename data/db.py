@@ -18,9 +18,9 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
@@ -29,6 +29,8 @@ from sqlalchemy.engine import make_url
 from data.ingest import GroupCommit
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -143,7 +145,8 @@ class Database:
 
         A standby that does not accept a connection is skipped for
         :attr:`replica_backoff` seconds; one that fails during a query
-        fails that query and is skipped from then on."""
+        fails that query and is skipped from then on (:meth:`on_replica`
+        runs such a query again on the primary)."""
         engine = self.replica_engine
         if engine is None or time.monotonic() < self._replica_down_until:
             with self.read() as conn:
@@ -164,6 +167,24 @@ class Database:
             raise
         finally:
             conn.close()
+
+    def on_replica(self, read: Callable[[Connection], T]) -> T:
+        """``read(conn)`` on a :meth:`replica` connection, run again on the
+        primary when the standby fails it midway: its connection is lost (the
+        standby went away) or replay cancelled it (a conflict with recovery,
+        SQLSTATE 40001). ``read`` must only read: it may run twice."""
+        on_standby = False
+        try:
+            with self.replica() as conn:
+                on_standby = self.replica_engine is not None and conn.engine is self.replica_engine
+                return read(conn)
+        except exc.DBAPIError as error:
+            conflict = getattr(error.orig, "sqlstate", None) == "40001"
+            if not (on_standby and (error.connection_invalidated or conflict)):
+                raise
+            log.warning("a read failed on the read replica (%s); run again on the primary", type(error.orig).__name__)
+        with self.read() as conn:
+            return read(conn)
 
     def _replica_failed(self, error: exc.DBAPIError) -> None:
         first = time.monotonic() >= self._replica_down_until

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -166,6 +167,26 @@ def test_reads_go_to_the_primary_while_the_standby_is_down_and_back_after_the_ba
         post(served, "replica-b", 1)
         assert explore_count(served, "replica-b") == 3  # from the standby again: the fourth is not replayed
     wait_until(lambda: explore_count(served, "replica-b") == 4, message="the standby caught up")
+
+
+def test_a_read_the_standby_loses_midway_runs_again_on_the_primary(
+    served: LiveServer, replicated_postgres: Replicated
+) -> None:
+    db = served.services.db
+    wait_until(lambda: db.replica_status().up, message="standby up")
+    # Slow on the standby only; the primary answers at once.
+    sql = text("SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_sleep(30) END")
+    answers: list[Any] = []
+    reader = threading.Thread(target=lambda: answers.append(db.on_replica(lambda c: c.execute(sql).one()[0])))
+    reader.start()
+    standby = replicated_postgres.standby
+    sleeping = "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
+    pid = wait_until(lambda: standby.query(replicated_postgres.name, sleeping), message="the read on the standby")
+    assert standby.query("postgres", f"SELECT pg_terminate_backend({pid})") is True
+    reader.join(timeout=20)
+    assert answers == [False]  # answered by the primary, not in recovery
+    assert db.replica_status().up is False  # skipped until the back-off ends
+    wait_until(lambda: db.replica_status().up, message="the replica retried after the back-off")
 
 
 def test_without_a_replica_the_heavy_reads_use_the_primary(tmp_path: Any) -> None:
