@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from data import partitions
 from data.ingest import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ class Database:
             yield conn
 
     def migrate(self) -> None:
-        """Upgrade the schema to the latest Alembic revision."""
+        """Upgrade the schema to the latest Alembic revision; on PostgreSQL,
+        then create the partitions of events for today and the days ahead."""
         from alembic import command
         from alembic.config import Config
 
@@ -101,6 +103,7 @@ class Database:
                     "restore a backup with 'python app.py restore FILE'"
                 ) from exc
             raise DatabaseError(f"cannot open or upgrade the database {self.safe_url}: {text}") from exc
+        partitions.ensure_partitions(self)  # PostgreSQL: today's partition of events and the next days'
 
     def check(self) -> bool:
         with self.engine.connect() as conn:

@@ -1,0 +1,208 @@
+"""PostgreSQL: migration 0007 turns an events table with data into daily range
+partitions and back, keeping every row and rollup; uids stay unique on the
+partitioned table; partitions are made ahead and new rows land in them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from data import partitions
+from data.db import MIGRATIONS, Database
+from data.ingest import event_row, ingest, update_rollups
+from data.models import EVENTS, ROLLUP_HIST, ROLLUPS, ROLLUPS_HOURLY
+
+DAY0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+DAYS = 5
+PER_DAY = 40
+
+
+def alembic(db: Database, action: str, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, action)(cfg, revision)
+
+
+def old_events() -> list[dict[str, Any]]:
+    """Events over several days, a third with uids, some on the edges of a day."""
+    rows = []
+    for day in range(DAYS):
+        start = DAY0 + timedelta(days=day)
+        for i in range(PER_DAY):
+            at = start + timedelta(seconds=i * 2159) if i else start  # the first at midnight, the last near the end
+            rows.append(
+                event_row(
+                    at,
+                    "src",
+                    "tick",
+                    entity=f"e{i % 4}",
+                    status="ok" if i % 5 else "error",
+                    value=float(i),
+                    duration_ms=2.0 * i,
+                    uid=f"old-{day}-{i}" if i % 3 == 0 else None,
+                )
+            )
+        rows.append(event_row(start + timedelta(days=1) - timedelta(microseconds=1), "src", "edge", value=1.0))
+    return rows
+
+
+@pytest.fixture
+def at_0005(postgres: Any) -> Iterator[Database]:
+    """A PostgreSQL database at revision 0005 holding events of five days and their rollups."""
+    name = postgres.new_database().rsplit("/", 1)[1] + "_p"
+    postgres.admin(f"CREATE DATABASE {name} TEMPLATE template0")
+    db = Database(postgres.url(name))
+    alembic(db, "upgrade", "0005")
+    rows = old_events()
+    with db.write() as conn:
+        conn.execute(insert(EVENTS), rows)
+        update_rollups(conn, rows)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def snapshot(db: Database) -> dict[str, Any]:
+    with db.read() as conn:
+        day = func.floor(EVENTS.c.ts / partitions.DAY_MICROS)
+        return {
+            "per_day": conn.execute(select(day, func.count()).group_by(day).order_by(day)).all(),
+            "events": conn.execute(select(EVENTS).order_by(EVENTS.c.id)).all(),
+            **{
+                t.name: conn.execute(select(t).order_by(*[c for c in t.c if c.name != "id"])).all()
+                for t in (ROLLUPS, ROLLUPS_HOURLY, ROLLUP_HIST)
+            },
+        }
+
+
+def where_rows_are(db: Database) -> dict[str, int]:
+    with db.read() as conn:
+        return dict(conn.execute(text("SELECT tableoid::regclass::text, count(*) FROM events GROUP BY 1")).all())
+
+
+def test_the_conversion_keeps_every_event_and_rollup_and_puts_each_day_in_its_partition(at_0005: Database) -> None:
+    db = at_0005
+    before = snapshot(db)
+    assert len(before["per_day"]) == DAYS and before["rollups"]
+
+    alembic(db, "upgrade", "0007")
+
+    assert snapshot(db) == before
+    with db.read() as conn:
+        assert partitions.is_partitioned(conn)
+        names = [p.name for p in partitions.partitions(conn)]
+    days = [partitions.partition_name((DAY0 + timedelta(days=d)).date()) for d in range(DAYS)]
+    assert names == [*days, partitions.DEFAULT_PARTITION]
+    assert where_rows_are(db) == {f"{partitions.SCHEMA}.{name}": PER_DAY + 1 for name in days}
+
+
+def test_downgrade_gives_back_one_table_with_the_same_rows(at_0005: Database) -> None:
+    db = at_0005
+    before = snapshot(db)
+    alembic(db, "upgrade", "0007")
+    alembic(db, "downgrade", "0005")
+
+    assert snapshot(db) == before
+    with db.read() as conn:
+        assert not partitions.is_partitioned(conn)
+        assert conn.execute(text("SELECT to_regnamespace(:s)"), {"s": partitions.SCHEMA}).scalar() is None
+        unique = conn.execute(text("SELECT indisunique FROM pg_index WHERE indexrelid = 'ix_events_uid'::regclass"))
+        assert unique.scalar() is True
+    # ingest at 0005 idempotent again through the unique index
+    with pytest.raises(IntegrityError), db.write() as conn:
+        conn.execute(insert(EVENTS), [event_row(DAY0, "src", "dup", uid="old-0-0")])
+
+
+def test_a_uid_is_stored_once_on_the_partitioned_table(at_0005: Database) -> None:
+    db = at_0005
+    alembic(db, "upgrade", "0007")
+    with db.read() as conn:
+        old_id = conn.execute(select(EVENTS.c.id).where(EVENTS.c.uid == "old-2-3")).scalar()
+    assert old_id is not None
+
+    now = datetime.now(timezone.utc)
+    first = ingest(db, [event_row(now, "api", "click", uid="u-1")])
+    # the same uid again: with another ts (a retry without ts), in a big batch (COPY) and a small one
+    again = ingest(db, [event_row(now + timedelta(days=2), "api", "click", uid="u-1")])
+    big = ingest(
+        db,
+        [event_row(now - timedelta(days=1), "api", "click", uid="u-1")]
+        + [event_row(now, "api", "bulk", uid=f"b-{i}") for i in range(80)]
+        + [event_row(DAY0 + timedelta(days=9), "api", "click", uid="old-2-3")],
+    )
+
+    assert again.ids == first.ids and again.duplicates == 1 and again.stored == []
+    assert big.ids[0] == first.ids[0] and big.ids[-1] == old_id and big.duplicates == 2
+    with db.read() as conn:
+        count = select(func.count()).select_from(EVENTS)
+        assert conn.execute(count.where(EVENTS.c.uid == "u-1")).scalar() == 1
+        assert conn.execute(count.where(EVENTS.c.uid == "old-2-3")).scalar() == 1
+        assert conn.execute(count.where(EVENTS.c.type == "bulk")).scalar() == 80
+    # and the database itself refuses a second row of a uid
+    with pytest.raises(IntegrityError), db.write() as conn:
+        conn.execute(text(f"INSERT INTO {partitions.UIDS_TABLE} (uid, id, ts) VALUES ('u-1', 0, 0)"))
+
+
+def test_partitions_are_made_ahead_and_future_rows_land_in_them(at_0005: Database) -> None:
+    db = at_0005
+    alembic(db, "upgrade", "0007")
+    now = datetime(2026, 12, 6, 21, 0, tzinfo=timezone.utc)
+    far = now + timedelta(days=30)
+    ingest(db, [event_row(far, "api", "early")])  # no partition for that day yet: the default one takes it
+    assert where_rows_are(db)[f"{partitions.SCHEMA}.{partitions.DEFAULT_PARTITION}"] == 1
+
+    created = partitions.ensure_partitions(db, now)
+
+    ahead = [partitions.partition_name((now + timedelta(days=d)).date()) for d in range(partitions.AHEAD_DAYS + 1)]
+    assert created == ahead
+    assert partitions.ensure_partitions(db, now) == []  # once only
+    result = ingest(db, [event_row(now + timedelta(days=3, hours=2), "api", "later", uid="later-1")])
+    with db.read() as conn:
+        home = conn.execute(
+            text("SELECT tableoid::regclass::text FROM events WHERE id = :id"), {"id": result.ids[0]}
+        ).scalar()
+    assert home == f"{partitions.SCHEMA}.{ahead[3]}"
+
+    # making the far day's partition moves its row out of the default partition
+    with db.write() as conn:
+        assert partitions.create_day_partition(conn, far.date()) == partitions.partition_name(far.date())
+    rows = where_rows_are(db)
+    assert f"{partitions.SCHEMA}.{partitions.DEFAULT_PARTITION}" not in rows
+    assert rows[f"{partitions.SCHEMA}.{partitions.partition_name(far.date())}"] == 1
+
+
+def test_migrating_makes_the_partitions_of_today_and_the_days_ahead(postgres: Any) -> None:
+    db = Database(postgres.new_database())
+    try:
+        db.migrate()
+        with db.read() as conn:
+            names = {p.name for p in partitions.partitions(conn)}
+        today = datetime.now(timezone.utc).date()
+        assert {partitions.partition_name(today + timedelta(days=d)) for d in range(partitions.AHEAD_DAYS + 1)} <= names
+        assert partitions.DEFAULT_PARTITION in names
+    finally:
+        db.dispose()
+
+
+def test_sqlite_keeps_one_table(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        db.migrate()
+        assert partitions.ensure_partitions(db) == []
+        assert partitions.drop_partitions_before(db, 0) == ([], 0)
+        with db.read() as conn:
+            assert not partitions.is_partitioned(conn)
+            sql = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_events_uid'")).scalar()
+        assert "UNIQUE" in sql
+    finally:
+        db.dispose()
