@@ -23,18 +23,23 @@ does nothing there.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "event_partitions"
 UIDS_TABLE = f"{SCHEMA}.uids"
 DEFAULT_PARTITION = "events_default"
 DAY_MICROS = 86_400_000_000
 AHEAD_DAYS = 7  # days after today that always have a partition
+LOCK_TIMEOUT_MS = 3000  # how long a partition change waits for the table; the next run tries again
 _LOCK_KEY = 0x5055_4C53_4550  # advisory lock: one process changes partitions at a time
 _BOUND = re.compile(r"FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)")
 _EPOCH_DAY = date(1970, 1, 1)
@@ -105,7 +110,17 @@ def partitions(conn: Connection) -> list[Partition]:
 
 
 def _lock(conn: Connection) -> None:
+    """Queue behind any other process changing partitions, and give up
+    (:class:`LockTimeout`) rather than hold up readers and writers of
+    ``events`` for long: attaching, creating and detaching a partition
+    lock the whole table until the transaction ends, and a lock request
+    waiting on a long query blocks every query that comes after it."""
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'"))
+
+
+def _lock_timed_out(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def create_day_partition(conn: Connection, day: date) -> str | None:
@@ -147,14 +162,20 @@ def ensure_partitions(db: Any, now: datetime | None = None, *, ahead: int = AHEA
         return []
     today = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date()
     created: list[str] = []
-    with db.write() as conn:
-        if not is_partitioned(conn):
-            return []
-        _lock(conn)
-        for offset in range(ahead + 1):
-            name = create_day_partition(conn, today + timedelta(days=offset))
-            if name:
-                created.append(name)
+    try:
+        with db.write() as conn:
+            if not is_partitioned(conn):
+                return []
+            _lock(conn)
+            for offset in range(ahead + 1):
+                name = create_day_partition(conn, today + timedelta(days=offset))
+                if name:
+                    created.append(name)
+    except DBAPIError as exc:
+        if not _lock_timed_out(exc):
+            raise
+        log.warning("events are busy: the partitions ahead are made on the next run (until then, the default one)")
+        return []
     return created
 
 
@@ -172,13 +193,20 @@ def drop_partitions_before(db: Any, cutoff: int) -> tuple[list[str], int]:
             return [], 0
         old = [p for p in partitions(conn) if p.upper is not None and p.upper <= cutoff]
     for partition in old:
-        with db.write() as conn:
-            _lock(conn)
-            if not any(p.name == partition.name for p in partitions(conn)):
-                continue  # another process dropped it meanwhile
-            rows += int(conn.execute(text(f"SELECT count(*) FROM {partition.qualified}")).scalar() or 0)
-            conn.execute(text(f"ALTER TABLE events DETACH PARTITION {partition.qualified}"))
-            conn.execute(text(f"DROP TABLE {partition.qualified}"))
+        try:
+            with db.write() as conn:
+                _lock(conn)
+                if not any(p.name == partition.name for p in partitions(conn)):
+                    continue  # another process dropped it meanwhile
+                n = int(conn.execute(text(f"SELECT count(*) FROM {partition.qualified}")).scalar() or 0)
+                conn.execute(text(f"ALTER TABLE events DETACH PARTITION {partition.qualified}"))
+                conn.execute(text(f"DROP TABLE {partition.qualified}"))
+        except DBAPIError as exc:
+            if not _lock_timed_out(exc):
+                raise
+            log.warning("events are busy: %s is dropped on the next run", partition.name)
+            break
+        rows += n
         dropped.append(partition.name)
     return dropped, rows
 

@@ -206,3 +206,148 @@ def test_sqlite_keeps_one_table(sqlite_url: str) -> None:
         assert "UNIQUE" in sql
     finally:
         db.dispose()
+
+
+# ------------------------------------------------------------ retention and pruning
+
+
+@pytest.fixture
+def week(postgres: Any) -> Iterator[Database]:
+    """A migrated PostgreSQL database with a partition for each of seven days from DAY0."""
+    db = Database(postgres.new_database())
+    db.migrate()
+    with db.write() as conn:
+        for d in range(7):
+            partitions.create_day_partition(conn, (DAY0 + timedelta(days=d)).date())
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def day_rows(day: int, n: int = 48) -> list[dict[str, Any]]:
+    """``n`` events spread over day ``day`` (from DAY0), one every 24h/n, with uids."""
+    start = DAY0 + timedelta(days=day)
+    step = timedelta(days=1) / n
+    return [
+        event_row(start + i * step, "src", "tick", entity=f"e{i % 3}", value=1.0, uid=f"d{day}-{i}") for i in range(n)
+    ]
+
+
+def test_retention_drops_the_old_days_and_deletes_rows_only_in_the_day_on_the_cutoff(week: Database) -> None:
+    from jobs.maintenance import purge
+
+    db = week
+    for day in range(7):
+        ingest(db, day_rows(day))
+    now = DAY0 + timedelta(days=6, hours=12)  # retention 4 days: the cutoff is day 2 at 12:00
+    cutoff = now - timedelta(days=4)
+
+    removed = purge(db, now=now, retention_days=4, rollup_retention_days=400)
+
+    assert removed["events"] == 2 * 48 + 24
+    with db.read() as conn:
+        children = set(
+            conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'events'::regclass"
+                )
+            ).scalars()
+        )
+        gone = [partitions.partition_name((DAY0 + timedelta(days=d)).date()) for d in (0, 1)]
+        assert not children & set(gone)
+        for name in gone:  # dropped, not only detached
+            assert conn.execute(text("SELECT to_regclass(:n)"), {"n": f"{partitions.SCHEMA}.{name}"}).scalar() is None
+        assert {partitions.partition_name((DAY0 + timedelta(days=d)).date()) for d in range(2, 7)} <= children
+        oldest = conn.execute(select(func.min(EVENTS.c.ts))).scalar()
+        assert oldest == cutoff
+        assert conn.execute(select(func.count()).select_from(EVENTS)).scalar() == 7 * 48 - removed["events"]
+    straddling = f"{partitions.SCHEMA}.{partitions.partition_name((DAY0 + timedelta(days=2)).date())}"
+    assert where_rows_are(db)[straddling] == 24
+    with db.read() as conn:
+        uids = conn.execute(text(f"SELECT count(*), min(ts) FROM {partitions.UIDS_TABLE}")).one()
+    assert uids[0] == 7 * 48 - removed["events"]
+    assert uids[1] == partitions.day_start((DAY0 + timedelta(days=2)).date()) + 12 * 3_600_000_000
+    # a second run finds nothing more to remove
+    assert purge(db, now=now, retention_days=4, rollup_retention_days=400)["events"] == 0
+    # the uid of a removed event may be stored again; one of a kept event is still a duplicate
+    again = ingest(db, [day_rows(0)[0], day_rows(3)[0]])
+    assert len(again.stored) == 1 and again.stored[0]["uid"] == "d0-0" and again.duplicates == 1
+
+
+def scanned(db: Database, read: Any) -> list[set[str]]:
+    """The tables each statement of ``read(conn)`` scans, from PostgreSQL's own
+    ``EXPLAIN`` of that statement as sent, with its parameters."""
+    import sqlalchemy
+
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if not statement.startswith("EXPLAIN"):
+            sent.append((statement, parameters))
+
+    sqlalchemy.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.read() as conn:
+            read(conn)
+    finally:
+        sqlalchemy.event.remove(db.engine, "before_cursor_execute", capture)
+    assert sent
+    found = []
+    with db.read() as conn:
+        for statement, parameters in sent:
+            plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar()
+            found.append(set(_relations(plan)))
+    return found
+
+
+def _relations(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if "Relation Name" in node:
+            yield node["Relation Name"]
+        for value in node.values():
+            yield from _relations(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _relations(item)
+
+
+def test_reads_of_a_time_range_scan_only_its_partitions(week: Database) -> None:
+    from core.filters import Filters
+    from data import queries
+    from reports import overview
+
+    db = week
+    for day in range(7):
+        ingest(db, day_rows(day))
+    with db.write() as conn:
+        conn.execute(text("ANALYZE events"))
+    since, until = DAY0 + timedelta(days=2, hours=20), DAY0 + timedelta(days=3, hours=6)  # days 2 and 3
+    in_range = {partitions.partition_name((DAY0 + timedelta(days=d)).date()) for d in (2, 3)}
+    one_day = {partitions.partition_name((DAY0 + timedelta(days=4)).date())}
+    src = Filters(source=("src",))
+
+    reads = {
+        "explore counts": lambda c: queries.event_counts(c, since=since, until=until, bucket_seconds=60),
+        "explore grouped": lambda c: queries.event_counts(
+            c, since=since, until=until, bucket_seconds=60, filters=src, group_by="entity"
+        ),
+        "explore raw events": lambda c: queries.events_frame(c, since=since, until=until, filters=src, limit=1001),
+        "overview feed": lambda c: overview.recent_events(c, since=since, until=until, limit=50),
+        "overview queued": lambda c: queries.count_with_prefix(
+            c, since=since, until=until, filters=src, message_prefix="Cloud sync queued"
+        ),
+    }
+    for name, read in reads.items():
+        assert scanned(db, read) == [in_range], name
+    inside_one_day = DAY0 + timedelta(days=4, hours=1), DAY0 + timedelta(days=4, hours=2)
+    got = scanned(db, lambda c: queries.events_frame(c, since=inside_one_day[0], until=inside_one_day[1]))
+    assert got == [one_day]
+    # unbounded, every partition (so the plans above did name the partitions they read)
+    (everything,) = scanned(db, queries.count_events)
+    assert everything >= in_range | one_day | {partitions.DEFAULT_PARTITION}
+    # the results are those of the range
+    with db.read() as conn:
+        counts = queries.event_counts(conn, since=since, until=until, bucket_seconds=3600)
+    assert int(counts["count"].sum()) == 20  # 10 hours at two events an hour
