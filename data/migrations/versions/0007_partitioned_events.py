@@ -46,6 +46,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    # Writers wait until the new table is in place (a row written meanwhile to the old table would be
+    # dropped with it); plain reads go on until the old table is dropped.
+    op.execute("LOCK TABLE events IN EXCLUSIVE MODE")
     op.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     op.execute("CREATE TABLE events_partitioned (LIKE events INCLUDING DEFAULTS) PARTITION BY RANGE (ts)")
     low, high = bind.execute(text(f"SELECT min(ts) / {DAY}, max(ts) / {DAY} FROM events")).one()
@@ -75,6 +78,7 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    op.execute("LOCK TABLE events IN EXCLUSIVE MODE")
     op.execute("CREATE TABLE events_single (LIKE events INCLUDING DEFAULTS)")
     op.execute("INSERT INTO events_single SELECT * FROM events")
     op.execute("ALTER SEQUENCE events_id_seq OWNED BY events_single.id")

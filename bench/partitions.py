@@ -1,0 +1,173 @@
+"""Retention on PostgreSQL: old events removed by row delete (one events
+table, as before migration 0007) beside the same events removed by dropping
+day partitions (after it), plus the time migration 0007 takes to convert the
+table and what the per-minute rollups weigh beside the events.
+
+    .venv/bin/python bench/partitions.py [--events N] [--days 10] [--keep 4]
+
+A throw-away PostgreSQL server is started as the tests start theirs
+(``tests/conftest.py`` ``PostgresServer``, fsync off). One database is
+migrated to revision 0005 (events in one table) and filled in SQL with
+``--events`` events spread evenly over ``--days`` days (a uid on 30 %, the
+cardinalities of the query benchmark's data: 5 sources, 10 types, 50
+entities, 200 users), with their per-minute rollups and duration histograms.
+A copy of it is migrated to 0007 (timed). Then ``jobs.maintenance.purge``,
+the retention job's own code, runs on both with ``--keep`` days kept and the
+cutoff at noon, so that on the partitioned copy whole days are dropped and
+the day on the cutoff loses its older half row by row (and the uids of the
+removed events are deleted from the uid table): the two removals are printed
+with their times and the ratio. Then the rollup rows per day, and the time
+the row delete of one day of rollups takes.
+
+The default size runs in about a minute here; ``--events 10000000`` gives the
+full figure. Benchmarks measure; they do not assert.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from common import arg_parser  # puts the repository first on sys.path
+from sqlalchemy import text
+
+from analytics.histogram import MAX_BUCKET, MIN_BUCKET, STEPS_PER_OCTAVE
+from data import partitions
+from data.db import MIGRATIONS, Database
+from jobs.maintenance import purge
+from tests.conftest import PostgresServer
+
+DAY = 86_400_000_000
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+_EVENTS_SQL = """
+INSERT INTO events (ts, source, type, entity, "user", session_id, execution_id, status, value, duration_ms,
+                    message, attrs, uid)
+SELECT :start + (g::numeric * :span / :n)::bigint,
+       'source' || (g % 5), 'type' || (g % 5) || '_' || (g / 5 % 2), 'entity' || (g % 5) || '_' || (g / 7 % 10),
+       'user' || (g * 7919 % 200), NULL, NULL,
+       CASE WHEN g % 40 = 0 THEN 'error' WHEN g % 25 = 0 THEN 'failed' ELSE 'success' END,
+       CASE WHEN g % 20 < 9 THEN (g % 1000)::float8 END,
+       CASE WHEN g % 4 > 0 THEN exp(3 + (g * 2654435761 % 1000) / 250.0) END,
+       NULL, NULL,
+       CASE WHEN g % 10 < 3 THEN 'uid-' || g END
+FROM generate_series(0::bigint, :n - 1) AS g
+"""
+_KEY = "ts / 60000000 * 60, source, type, coalesce(entity, ''), coalesce(status, '')"
+_ROLLUPS_SQL = (
+    "INSERT INTO rollups (minute, source, type, entity, status, count, value_count, value_sum, value_min, value_max, "
+    f"dur_count, dur_sum, dur_min, dur_max) SELECT {_KEY}, count(*), count(value), coalesce(sum(value), 0), "
+    "min(value), max(value), count(duration_ms), coalesce(sum(duration_ms), 0), min(duration_ms), max(duration_ms) "
+    "FROM events GROUP BY 1, 2, 3, 4, 5"
+)
+_HIST_SQL = (
+    "INSERT INTO rollup_hist (minute, source, type, entity, status, bucket, count) "
+    f"SELECT {_KEY}, greatest({MIN_BUCKET}, least({MAX_BUCKET}, floor(log(2, duration_ms::numeric) "
+    f"* {STEPS_PER_OCTAVE})::int)), count(*) FROM events WHERE duration_ms > 0 GROUP BY 1, 2, 3, 4, 5, 6"
+)
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def alembic_upgrade(db: Database, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with db.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def scalar(db: Database, sql: str) -> Any:
+    with db.read() as conn:
+        return conn.execute(text(sql)).scalar()
+
+
+def timed(label: str, work: Any) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    result = work()
+    elapsed = time.perf_counter() - t0
+    say(f"  {label}: {elapsed:.2f} s")
+    return result, elapsed
+
+
+def main() -> None:
+    parser = arg_parser(__doc__)
+    parser.add_argument("--events", type=int, default=400_000, help="events stored (default 400,000)")
+    parser.add_argument("--days", type=int, default=10, help="days they are spread over (default 10)")
+    parser.add_argument("--keep", type=int, default=4, help="retention in days (default 4)")
+    args = parser.parse_args()
+    n, days, keep = args.events, args.days, args.keep
+
+    pg = PostgresServer()
+    try:
+        say("PostgreSQL: starting a throw-away server")
+        pg.start()
+        pg.admin("CREATE DATABASE bench_single TEMPLATE template0")
+        single = Database(pg.url("bench_single"))
+        alembic_upgrade(single, "0005")
+        say(f"\n1. {n:,} events over {days} days in one table (revision 0005), with their rollups")
+        params = {"start": int(START.timestamp()) * 1_000_000, "span": days * DAY, "n": n}
+        with single.write() as conn:
+            t0 = time.perf_counter()
+            conn.execute(text(_EVENTS_SQL), params)
+            conn.execute(text(_ROLLUPS_SQL))
+            conn.execute(text(_HIST_SQL))
+        say(f"  written in {time.perf_counter() - t0:.1f} s")
+        with single.write() as conn:
+            conn.execute(text("ANALYZE"))
+        rollups = scalar(single, "SELECT count(*) FROM rollups")
+        keys = scalar(single, "SELECT count(*) FROM (SELECT DISTINCT source, type, entity, status FROM rollups) k")
+        hist = scalar(single, "SELECT count(*) FROM rollup_hist")
+        single.dispose()
+
+        say("\n2. migration 0007 on a copy: the table converted to day partitions")
+        pg.admin("CREATE DATABASE bench_parts TEMPLATE bench_single")
+        parted = Database(pg.url("bench_parts"))
+        _, migration_s = timed(f"upgrade 0005 -> 0007 of {n:,} events", lambda: alembic_upgrade(parted, "0007"))
+        with parted.read() as conn:
+            made = len(partitions.partitions(conn))
+        say(f"  {made} partitions ({days} days and the default one), {n / migration_s:,.0f} events/s")
+
+        now = START + timedelta(days=days, hours=12)
+        cutoff = now - timedelta(days=keep)
+        say(f"\n3. retention: keep {keep} days, cutoff {cutoff:%Y-%m-%d %H:%M} UTC")
+        single = Database(pg.url("bench_single"))
+        removed_rows, rows_s = timed(
+            "row delete (one table, batches)",
+            lambda: purge(single, now=now, retention_days=keep, rollup_retention_days=3650)["events"],
+        )
+        removed_parts, parts_s = timed(
+            "partition drop (+ rows of the day on the cutoff, + their uids)",
+            lambda: purge(parted, now=now, retention_days=keep, rollup_retention_days=3650)["events"],
+        )
+        say(f"  events removed: {removed_rows:,} by row delete, {removed_parts:,} by partition drop")
+        left = (scalar(single, "SELECT count(*) FROM events"), scalar(parted, "SELECT count(*) FROM events"))
+        say(f"  events left: {left[0]:,} and {left[1]:,}")
+        say(f"  ratio: partition drop is {rows_s / max(parts_s, 1e-9):.1f}x faster")
+
+        say("\n4. rollups beside events")
+        say(
+            f"  per day: {n / days:,.0f} events, {rollups / days:,.0f} per-minute rollup rows, "
+            f"{hist / days:,.0f} histogram rows (ratio rollups/events {rollups / n:.3f})"
+        )
+        say(f"  {keys} rollup keys: whatever the event rate, at most {keys * 1440:,} rollup rows a day")
+        first = scalar(single, "SELECT min(minute) FROM rollups")
+        one_day = datetime.fromtimestamp(first, tz=timezone.utc) + timedelta(days=1)
+        removed, rollup_s = timed(
+            "row delete of one day of rollups and histograms",
+            lambda: purge(single, now=one_day + timedelta(days=1), retention_days=3650, rollup_retention_days=1),
+        )
+        say(f"  removed {removed['rollups']:,} rollup and {removed['rollup_hist']:,} histogram rows")
+        single.dispose()
+        parted.dispose()
+    finally:
+        pg.stop()
+
+
+if __name__ == "__main__":
+    main()
