@@ -48,23 +48,28 @@ def purge(db: Any, *, now: datetime, retention_days: int, rollup_retention_days:
     event_cutoff = to_micros(now - timedelta(days=retention_days))
     partitions.ensure_partitions(db, now)
     _dropped, in_dropped = partitions.drop_partitions_before(db, event_cutoff)
-    removed["events"] = in_dropped + _purge(db, EVENTS, EVENTS.c.ts < event_cutoff)
+    removed["events"] = in_dropped + _purge(db, EVENTS, EVENTS.c.ts, event_cutoff)
     partitions.purge_uids(db, event_cutoff)
     minute_cutoff = int((now - timedelta(days=rollup_retention_days)).timestamp())
     for table in (ROLLUPS, ROLLUP_HIST, ROLLUPS_HOURLY, ROLLUP_HIST_HOURLY):
-        removed[table.name] = _purge(db, table, table.c.minute < minute_cutoff)
+        removed[table.name] = _purge(db, table, table.c.minute, minute_cutoff)
     return removed
 
 
-def _purge(db: Any, table: Any, condition: Any) -> int:
+def _purge(db: Any, table: Any, column: Any, cutoff: int) -> int:
+    """Delete the rows of ``table`` whose ``column`` (its time) is below
+    ``cutoff``, oldest first, ``BATCH`` rows per transaction."""
     total = 0
     while True:
         with db.write() as conn:
-            ids = [r[0] for r in conn.execute(select(table.c.id).where(condition).limit(BATCH))]
-            if ids:  # the condition again: on a partitioned table it limits the delete to the partitions in range
-                conn.execute(delete(table).where(table.c.id.in_(ids), condition))
-        total += len(ids)
-        if len(ids) < BATCH:
+            rows = conn.execute(select(table.c.id, column).where(column < cutoff).order_by(column).limit(BATCH)).all()
+            if rows:
+                # Bounded by the batch's own time range too: the delete reads that range of the time index,
+                # not every row before the cutoff, and on PostgreSQL only the partitions it overlaps.
+                ids = [r[0] for r in rows]
+                conn.execute(delete(table).where(table.c.id.in_(ids), column >= rows[0][1], column <= rows[-1][1]))
+        total += len(rows)
+        if len(rows) < BATCH:
             return total
 
 
