@@ -55,6 +55,9 @@ def old_events() -> list[dict[str, Any]]:
     return rows
 
 
+STRAY = datetime(2031, 3, 4, 5, 6, tzinfo=timezone.utc)  # one event years away: one more partition, not a range
+
+
 @pytest.fixture
 def at_0005(postgres: Any) -> Iterator[Database]:
     """A PostgreSQL database at revision 0005 holding events of five days and their rollups."""
@@ -62,7 +65,7 @@ def at_0005(postgres: Any) -> Iterator[Database]:
     postgres.admin(f"CREATE DATABASE {name} TEMPLATE template0")
     db = Database(postgres.url(name))
     alembic(db, "upgrade", "0005")
-    rows = old_events()
+    rows = [*old_events(), event_row(STRAY, "src", "stray")]
     with db.write() as conn:
         conn.execute(insert(EVENTS), rows)
         update_rollups(conn, rows)
@@ -93,7 +96,7 @@ def where_rows_are(db: Database) -> dict[str, int]:
 def test_the_conversion_keeps_every_event_and_rollup_and_puts_each_day_in_its_partition(at_0005: Database) -> None:
     db = at_0005
     before = snapshot(db)
-    assert len(before["per_day"]) == DAYS and before["rollups"]
+    assert len(before["per_day"]) == DAYS + 1 and before["rollups"]
 
     alembic(db, "upgrade", "0007")
 
@@ -102,8 +105,12 @@ def test_the_conversion_keeps_every_event_and_rollup_and_puts_each_day_in_its_pa
         assert partitions.is_partitioned(conn)
         names = [p.name for p in partitions.partitions(conn)]
     days = [partitions.partition_name((DAY0 + timedelta(days=d)).date()) for d in range(DAYS)]
-    assert names == [*days, partitions.DEFAULT_PARTITION]
-    assert where_rows_are(db) == {f"{partitions.SCHEMA}.{name}": PER_DAY + 1 for name in days}
+    stray = partitions.partition_name(STRAY.date())
+    assert names == [*days, stray, partitions.DEFAULT_PARTITION]
+    assert where_rows_are(db) == {
+        **{f"{partitions.SCHEMA}.{name}": PER_DAY + 1 for name in days},
+        f"{partitions.SCHEMA}.{stray}": 1,
+    }
 
 
 def test_downgrade_gives_back_one_table_with_the_same_rows(at_0005: Database) -> None:

@@ -28,7 +28,7 @@ depends_on = None
 
 SCHEMA = "event_partitions"
 DAY = 86_400_000_000
-MAX_DAYS = 1000  # day partitions made for the newest days holding rows; older rows go to the default partition
+MAX_DAYS = 1000  # partitions made for at most the newest days holding rows; older rows go to the default partition
 
 INDEXES = (
     "CREATE INDEX ix_events_ts ON events (ts)",
@@ -51,13 +51,19 @@ def upgrade() -> None:
     op.execute("LOCK TABLE events IN EXCLUSIVE MODE")
     op.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     op.execute("CREATE TABLE events_partitioned (LIKE events INCLUDING DEFAULTS) PARTITION BY RANGE (ts)")
-    low, high = bind.execute(text(f"SELECT min(ts) / {DAY}, max(ts) / {DAY} FROM events")).one()
-    if low is not None:
-        for day in range(max(int(low), int(high) - MAX_DAYS + 1), int(high) + 1):
-            op.execute(
-                f"CREATE TABLE {SCHEMA}.{_day_name(day)} PARTITION OF events_partitioned "
-                f"FOR VALUES FROM ({day * DAY}) TO ({(day + 1) * DAY})"
-            )
+    # The days that hold rows, one index probe per day (a stray timestamp far away adds one day, not a range).
+    days = bind.execute(
+        text(
+            f"WITH RECURSIVE d(day) AS (SELECT min(ts) / {DAY} FROM events UNION ALL "
+            f"SELECT (SELECT min(ts) FROM events WHERE ts >= (d.day + 1) * {DAY}) / {DAY} FROM d "
+            "WHERE d.day IS NOT NULL) SELECT day FROM d WHERE day IS NOT NULL"
+        )
+    ).scalars().all()
+    for day in sorted(int(d) for d in days if d >= 0)[-MAX_DAYS:]:
+        op.execute(
+            f"CREATE TABLE {SCHEMA}.{_day_name(day)} PARTITION OF events_partitioned "
+            f"FOR VALUES FROM ({day * DAY}) TO ({(day + 1) * DAY})"
+        )
     op.execute(f"CREATE TABLE {SCHEMA}.events_default PARTITION OF events_partitioned DEFAULT")
     op.execute("INSERT INTO events_partitioned SELECT * FROM events")
     op.execute(
