@@ -95,6 +95,7 @@ class Database:
             with self.write_engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+            partitions.ensure_partitions(self)  # PostgreSQL: today's partition of events and the next days'
         except Exception as exc:  # surface as one clear line at start-up
             text = str(exc).splitlines()[0]
             if self.is_sqlite and ("malformed" in text or "not a database" in text):
@@ -103,7 +104,6 @@ class Database:
                     "restore a backup with 'python app.py restore FILE'"
                 ) from exc
             raise DatabaseError(f"cannot open or upgrade the database {self.safe_url}: {text}") from exc
-        partitions.ensure_partitions(self)  # PostgreSQL: today's partition of events and the next days'
 
     def check(self) -> bool:
         with self.engine.connect() as conn:
