@@ -18,6 +18,7 @@ from data import partitions
 from data.db import MIGRATIONS, Database
 from data.ingest import event_row, ingest, update_rollups
 from data.models import EVENTS, ROLLUP_HIST, ROLLUPS, ROLLUPS_HOURLY
+from tests.conftest import wait_until
 
 DAY0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 DAYS = 5
@@ -111,6 +112,34 @@ def test_the_conversion_keeps_every_event_and_rollup_and_puts_each_day_in_its_pa
         **{f"{partitions.SCHEMA}.{name}": PER_DAY + 1 for name in days},
         f"{partitions.SCHEMA}.{stray}": 1,
     }
+
+
+def test_a_row_being_written_when_the_migration_starts_is_kept(at_0005: Database) -> None:
+    """The migration waits for a writer in progress before it copies (else the
+    writer's row, committed after the copy, would be dropped with the old table)."""
+    import threading
+
+    db = at_0005
+    before = snapshot(db)["per_day"]
+    writer = db.engine.connect()
+    writer.execute(insert(EVENTS), [event_row(DAY0 + timedelta(days=1, hours=3), "src", "meanwhile")])
+    migration = threading.Thread(target=alembic, args=(db, "upgrade", "0007"))
+    migration.start()
+    try:
+        with db.engine.connect() as probe:
+            waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            wait_until(lambda: probe.execute(waiting).scalar() == 1, message="the migration to wait for the writer")
+        writer.commit()
+        migration.join(timeout=60)
+    finally:
+        writer.close()
+    assert not migration.is_alive()
+    with db.read() as conn:
+        assert partitions.is_partitioned(conn)
+        meanwhile = select(func.count()).select_from(EVENTS).where(EVENTS.c.type == "meanwhile")
+        assert conn.execute(meanwhile).scalar() == 1
+    after = snapshot(db)["per_day"]
+    assert [n for _, n in after] == [n + (1 if i == 1 else 0) for i, (_, n) in enumerate(before)]
 
 
 def test_downgrade_gives_back_one_table_with_the_same_rows(at_0005: Database) -> None:
