@@ -3,7 +3,7 @@ table, as before migration 0007) beside the same events removed by dropping
 day partitions (after it), plus the time migration 0007 takes to convert the
 table and what the per-minute rollups weigh beside the events.
 
-    .venv/bin/python bench/partitions.py [--events N] [--days 10] [--keep 4]
+    .venv/bin/python bench/partitions.py [--events N] [--days 10] [--keep 4] [--periods]
 
 A throw-away PostgreSQL server is started as the tests start theirs
 (``tests/conftest.py`` ``PostgresServer``, fsync off). One database is
@@ -18,7 +18,9 @@ the day on the cutoff loses its older half row by row (and the uids of the
 removed events are deleted from the uid table; on the partitioned copy each
 of these steps of ``purge`` is timed on its own): the two removals are
 printed with their times and the ratio. Then the rollup rows per day, and the time
-the row delete of one day of rollups takes.
+the row delete of one day of rollups takes. ``--periods`` adds reads of a
+time range and of ``max(id)`` on daily beside weekly partitions of the same
+rows (the reason for a day: see docs/partitioning.md).
 
 The default size runs in about a minute here; ``--events 10000000`` gives the
 full figure. Benchmarks measure; they do not assert.
@@ -102,6 +104,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=400_000, help="events stored (default 400,000)")
     parser.add_argument("--days", type=int, default=10, help="days they are spread over (default 10)")
     parser.add_argument("--keep", type=int, default=4, help="retention in days (default 4)")
+    parser.add_argument("--periods", action="store_true", help="also time reads on day and on week partitions")
     args = parser.parse_args()
     n, days, keep = args.events, args.days, args.keep
 
@@ -179,8 +182,55 @@ def main() -> None:
         say(f"  removed {removed['rollups']:,} rollup and {removed['rollup_hist']:,} histogram rows")
         single.dispose()
         parted.dispose()
+        if args.periods:
+            periods(pg)
     finally:
         pg.stop()
+
+
+def periods(pg: Any, days: int = 38, n: int = 400_000, repeat: int = 60) -> None:
+    """Daily beside weekly partitions: plan + run time of a count over 1 h and
+    over 24 h, and of ``max(id)`` over all, on two tables of the same rows."""
+    import statistics
+
+    say(f"\n5. day or week partitions: {n:,} rows over {days} days, median of {repeat}")
+    pg.admin("CREATE DATABASE bench_periods TEMPLATE template0")
+    db = Database(pg.url("bench_periods"))
+    with db.write() as conn:
+        for name, width in (("per_day", 1), ("per_week", 7)):
+            conn.execute(
+                text(f"CREATE TABLE {name} (id bigint, ts bigint NOT NULL, source text) PARTITION BY RANGE (ts)")
+            )
+            for i in range((days + width - 1) // width):
+                lo, hi = i * width * DAY, (i + 1) * width * DAY
+                conn.execute(text(f"CREATE TABLE {name}_{i} PARTITION OF {name} FOR VALUES FROM ({lo}) TO ({hi})"))
+            conn.execute(text(f"CREATE TABLE {name}_default PARTITION OF {name} DEFAULT"))
+            conn.execute(
+                text(
+                    f"INSERT INTO {name} SELECT g, g * ({days} * {DAY} / {n}), 's' || g % 5 "
+                    f"FROM generate_series(0::bigint, {n} - 1) g"
+                )
+            )
+            conn.execute(text(f"CREATE INDEX ON {name} (ts)"))
+            conn.execute(text(f"ALTER TABLE {name} ADD PRIMARY KEY (id, ts)"))
+    with db.write() as conn:
+        conn.execute(text("ANALYZE"))
+    lo = 20 * DAY + 3 * 3_600_000_000
+    with db.read() as conn:
+        for name in ("per_day", "per_week"):
+            sqls = {
+                "count over 1 h": f"SELECT ts / 60000000, count(*) FROM {name} "
+                f"WHERE ts >= {lo} AND ts < {lo + 3_600_000_000} GROUP BY 1",
+                "count over 24 h": f"SELECT ts / 60000000, count(*) FROM {name} WHERE ts >= {lo} AND ts < {lo + DAY} GROUP BY 1",
+                "max(id) over all": f"SELECT max(id) FROM {name}",
+            }
+            for label, sql in sqls.items():
+                times = []
+                for _ in range(repeat):
+                    plan = conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")).scalar()[0]
+                    times.append(plan["Planning Time"] + plan["Execution Time"])
+                say(f"  {name}: {label}: {statistics.median(times):.3f} ms (plan + run)")
+    db.dispose()
 
 
 if __name__ == "__main__":
