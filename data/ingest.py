@@ -73,9 +73,9 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
     The statements go through the driver's own cursor: a handful of prepared
     statements per batch, with the rows converted once here rather than by
     SQLAlchemy per row and per statement. On PostgreSQL a concurrent writer can
-    store the same uid between our check and our insert; the uid's primary key
-    (``data/partitions.py``) then rejects the batch and the caller's retry (see :func:`ingest`) finds the uid
-    stored.
+    store the same uid between our check and our insert; the primary key of
+    the uids (``data/partitions.py``) then rejects the batch and the caller's
+    retry (see :func:`ingest`) finds the uid stored.
     """
     return insert_batches(conn, [events])[0]
 
