@@ -189,6 +189,40 @@ def test_a_uid_is_stored_once_on_the_partitioned_table(at_0005: Database) -> Non
         conn.execute(text(f"INSERT INTO {partitions.UIDS_TABLE} (uid, id, ts) VALUES ('u-1', 0, 0)"))
 
 
+def test_a_uid_another_process_is_storing_meanwhile_is_stored_once(at_0005: Database) -> None:
+    """The uid check cannot see a concurrent transaction's uid: the primary key of
+    the uids makes the second writer fail and retry, and the retry finds it."""
+    import threading
+
+    from data.ingest import insert_events
+
+    db = at_0005
+    alembic(db, "upgrade", "0007")
+    other = Database(db.url)  # another process's engine
+    now = datetime.now(timezone.utc)
+    batch = [event_row(now, "api", "race", uid=f"race-{i}") for i in range(3)]
+    try:
+        first = other.engine.connect()
+        transaction = first.begin()
+        first_ids = insert_events(first, batch).ids  # stored, not committed yet
+        results: list[Any] = []
+        second = threading.Thread(target=lambda: results.append(ingest(db, batch)))
+        second.start()
+        with db.engine.connect() as probe:
+            waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            wait_until(lambda: probe.execute(waiting).scalar() == 1, message="the second writer to wait on a uid")
+        transaction.commit()
+        first.close()
+        second.join(timeout=60)
+    finally:
+        other.dispose()
+    (result,) = results
+    assert result.ids == first_ids and result.duplicates == 3 and result.stored == []
+    with db.read() as conn:
+        rows = conn.execute(select(EVENTS.c.uid, func.count()).where(EVENTS.c.type == "race").group_by(EVENTS.c.uid))
+        assert dict(rows.all()) == {f"race-{i}": 1 for i in range(3)}
+
+
 def test_partitions_are_made_ahead_and_future_rows_land_in_them(at_0005: Database) -> None:
     db = at_0005
     alembic(db, "upgrade", "0007")
