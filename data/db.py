@@ -26,6 +26,7 @@ import orjson
 from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 
+from data import partitions
 from data.ingest import GroupCommit
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,8 @@ class Database:
         return ReplicaStatus(configured=True, up=True, lag_seconds=float(lag) if lag is not None else None)
 
     def migrate(self) -> None:
-        """Upgrade the schema to the latest Alembic revision."""
+        """Upgrade the schema to the latest Alembic revision; on PostgreSQL,
+        then create the partitions of events for today and the days ahead."""
         from alembic import command
         from alembic.config import Config
 
@@ -232,6 +234,7 @@ class Database:
             with self.write_engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+            partitions.ensure_partitions(self)  # PostgreSQL: today's partition of events and the next days'
         except Exception as exc:  # surface as one clear line at start-up
             text = str(exc).splitlines()[0]
             if self.is_sqlite and ("malformed" in text or "not a database" in text):

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from analytics.histogram import bucket_index
 from data.models import to_micros
+from data.partitions import UIDS_TABLE
 
 EVENT_COLUMNS = (
     "ts",
@@ -72,9 +73,9 @@ def insert_events(conn: Connection, events: Sequence[dict[str, Any]]) -> IngestR
     The statements go through the driver's own cursor: a handful of prepared
     statements per batch, with the rows converted once here rather than by
     SQLAlchemy per row and per statement. On PostgreSQL a concurrent writer can
-    store the same uid between our check and our insert; the unique index then
-    rejects the batch and the caller's retry (see :func:`ingest`) finds the uid
-    stored.
+    store the same uid between our check and our insert; the primary key of
+    the uids (``data/partitions.py``) then rejects the batch and the caller's
+    retry (see :func:`ingest`) finds the uid stored.
     """
     return insert_batches(conn, [events])[0]
 
@@ -110,6 +111,8 @@ def insert_batches(conn: Connection, batches: Sequence[Sequence[dict[str, Any]]]
         for row, new_id in zip(new_rows, new_ids):
             row["id"] = new_id
         _insert_rows(cur, new_rows, micros)
+        if cur.pg:
+            _insert_uids(cur, new_rows, micros)
         _write_rollups(cur, new_rows, micros)
         if cur.pg:  # wakes the live tail of every process at commit
             cur.execute("NOTIFY pulse_events")
@@ -313,10 +316,25 @@ def _allocate_ids(cur: _Cursor, n: int) -> list[int]:
     return list(range(top + 1, top + 1 + n))
 
 
+def _insert_uids(cur: _Cursor, rows: list[dict[str, Any]], micros: list[int]) -> None:
+    """PostgreSQL: the uids of the new rows, in the table whose primary key
+    keeps them unique (``events`` is partitioned there, and its unique
+    indexes must contain ts; see ``data/partitions.py``). A uid stored
+    meanwhile by a concurrent writer fails the transaction: the caller
+    retries and finds it."""
+    keyed = [(r["uid"], r["id"], ts) for r, ts in zip(rows, micros) if r["uid"]]
+    if keyed:
+        uids, ids, stamps = zip(*keyed)
+        cur.execute(
+            f"INSERT INTO {UIDS_TABLE} (uid, id, ts) SELECT * FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[])",
+            (list(uids), list(ids), list(stamps)),
+        )
+
+
 def _existing_uids(cur: _Cursor, uids: list[str]) -> dict[str, int]:
     unique = list(dict.fromkeys(uids))
     if cur.pg:
-        return dict(cur.execute("SELECT uid, id FROM events WHERE uid = ANY(%s)", (unique,)))
+        return dict(cur.execute(f"SELECT uid, id FROM {UIDS_TABLE} WHERE uid = ANY(%s)", (unique,)))
     found: dict[str, int] = {}
     for start in range(0, len(unique), _UID_CHUNK):
         chunk = unique[start : start + _UID_CHUNK]

@@ -4,6 +4,10 @@ Retention deletes raw events older than ``retention_days`` and rollups older
 than ``rollup_retention_days`` in small batches, each its own short write
 transaction, so ingest is never held up for long; e-mail of the outbox that
 was sent or failed goes after ``retention_days`` too (pending mail stays).
+On PostgreSQL, where events are partitioned by day (``data/partitions.py``),
+it first makes sure the partitions of the coming days exist, then detaches
+and drops the days wholly older than the cutoff; only the day that straddles
+the cutoff (and the default partition) lose rows one batch at a time.
 
 Self-monitoring records the server's own figures as ordinary events of source
 ``pulseboard`` (shown on the System page): a ``request`` event per HTTP request
@@ -27,6 +31,7 @@ from typing import Any
 import psutil
 from sqlalchemy import delete, select
 
+from data import partitions
 from data.ingest import event_row, ingest
 from data.models import EVENTS, OUTBOX, ROLLUP_HIST, ROLLUP_HIST_HOURLY, ROLLUPS, ROLLUPS_HOURLY, to_micros
 
@@ -42,25 +47,33 @@ def purge(db: Any, *, now: datetime, retention_days: int, rollup_retention_days:
     """Delete old rows in batches; returns how many per table."""
     removed = {}
     event_cutoff = to_micros(now - timedelta(days=retention_days))
-    removed["events"] = _purge(db, EVENTS, EVENTS.c.ts < event_cutoff)
+    partitions.ensure_partitions(db, now)
+    _dropped, in_dropped = partitions.drop_partitions_before(db, event_cutoff)
+    removed["events"] = in_dropped + _purge(db, EVENTS, EVENTS.c.ts, event_cutoff)
+    partitions.purge_uids(db, event_cutoff)
     minute_cutoff = int((now - timedelta(days=rollup_retention_days)).timestamp())
     for table in (ROLLUPS, ROLLUP_HIST, ROLLUPS_HOURLY, ROLLUP_HIST_HOURLY):
-        removed[table.name] = _purge(db, table, table.c.minute < minute_cutoff)
+        removed[table.name] = _purge(db, table, table.c.minute, minute_cutoff)
     # E-mail that was sent or given up on goes with the raw events; pending mail stays.
-    done = OUTBOX.c.state.in_(("sent", "failed"))
-    removed["outbox"] = _purge(db, OUTBOX, done & (OUTBOX.c.created < event_cutoff))
+    removed["outbox"] = _purge(db, OUTBOX, OUTBOX.c.created, event_cutoff, OUTBOX.c.state.in_(("sent", "failed")))
     return removed
 
 
-def _purge(db: Any, table: Any, condition: Any) -> int:
+def _purge(db: Any, table: Any, column: Any, cutoff: int, *where: Any) -> int:
+    """Delete the rows of ``table`` whose ``column`` (its time) is below
+    ``cutoff`` (and that match ``where``), oldest first, ``BATCH`` rows per transaction."""
     total = 0
     while True:
         with db.write() as conn:
-            ids = [r[0] for r in conn.execute(select(table.c.id).where(condition).limit(BATCH))]
-            if ids:
-                conn.execute(delete(table).where(table.c.id.in_(ids)))
-        total += len(ids)
-        if len(ids) < BATCH:
+            old = select(table.c.id, column).where(column < cutoff, *where)
+            rows = conn.execute(old.order_by(column).limit(BATCH)).all()
+            if rows:
+                # Bounded by the batch's own time range too: the delete reads that range of the time index,
+                # not every row before the cutoff, and on PostgreSQL only the partitions it overlaps.
+                ids = [r[0] for r in rows]
+                conn.execute(delete(table).where(table.c.id.in_(ids), column >= rows[0][1], column <= rows[-1][1]))
+        total += len(rows)
+        if len(rows) < BATCH:
             return total
 
 
