@@ -357,7 +357,8 @@ FIELDS: tuple[Field, ...] = (
         "dask_scheduler",
         "",
         _dask_address,
-        "Dask scheduler (tcp://host:port) that runs heavy analytics (anomaly rules over many series, backtests);"
+        "Dask scheduler (tcp://host:port) that runs heavy analytics (anomaly rules over many series, backtests,"
+        " report regression scans);"
         " none: in-process, with the same results.",
     ),
 )

@@ -1,6 +1,7 @@
 """Heavy analytics on a real two-process Dask cluster (loopback only) give
 exactly what they give in-process: an anomaly scan over 200 series, an
-anomaly rule grouped by 200 series (its evaluation and its backtest)."""
+anomaly rule grouped by 200 series (its evaluation and its backtest), the
+regression scan over every script of a period's summary."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from alerts.metrics import Reader
 from alerts.rules import parse_rule
 from analytics.anomalies import detect_anomalies, detect_many
 from core.compute import LOCAL, Cluster, chunked, executor
+from data import records
 from data.db import Database
 from data.ingest import event_row, ingest
+from reports import scripts
+from reports.summary import period_summary
 from settings import SettingsError, load_settings
 from tests.conftest import ClockedServices
 
@@ -176,3 +180,51 @@ def test_the_setting_picks_the_executor() -> None:
 def test_a_bad_scheduler_address_is_refused_naming_the_flag(raw: str) -> None:
     with pytest.raises(SettingsError, match="^--dask-scheduler: .* is not a Dask scheduler address"):
         load_settings({"dask_scheduler": raw}, environ={})
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    """40 runs of each of 30 scripts, one every 6 hours; every third script's
+    duration steps up by 50 % from its 30th run, every fifth's down by 30 %."""
+    rng = np.random.default_rng(5)
+    database = Database(f"sqlite:///{tmp_path_factory.mktemp('runs') / 'pulse.db'}")
+    database.migrate()
+    with database.write() as conn:
+        for i in range(30):
+            for r in range(40):
+                at = NOW - timedelta(hours=6 * (40 - r))
+                ms = 1000.0 * (1 + i % 4) * (1 + 0.03 * float(rng.normal()))
+                if r >= 30 and i % 3 == 0:
+                    ms *= 1.5
+                elif r >= 30 and i % 5 == 0:
+                    ms *= 0.7
+                body = {"id": f"s{i}-{r}", "script": f"job{i:02d}.py", "started_at": at, "duration_ms": round(ms, 1)}
+                records.record_execution(conn, body | {"exit_code": 0}, at + timedelta(seconds=ms / 1000))
+    yield database
+    database.dispose()
+
+
+def test_the_regression_scan_is_the_same_on_the_cluster(runs: Database, cluster: Cluster) -> None:
+    names = [f"job{i:02d}.py" for i in range(30)] + ["never-ran.py"]
+    options: dict[str, Any] = {"name": scripts.DURATION, "days": 30, "now": NOW}
+    with runs.read() as conn:
+        remote, tasks = on_workers(
+            cluster, "_fit_steps", lambda: scripts.regression_scan(conn, names, executor=cluster, **options)
+        )
+        local = scripts.regression_scan(conn, names, **options)
+        one_by_one = {name: scripts.regressions(conn, script=name, **options) for name in names}
+    assert tasks == 30  # one fit per script that ran
+    assert remote == local == one_by_one
+    kinds = {name: [step["kind"] for step in steps] for name, steps in local.items() if steps}
+    assert kinds == {
+        f"job{i:02d}.py": ["regression" if i % 3 == 0 else "improvement"] for i in range(30) if i % 3 == 0 or i % 5 == 0
+    }
+
+
+def test_a_periods_summary_is_the_same_on_the_cluster(runs: Database, cluster: Cluster) -> None:
+    since = NOW - timedelta(days=3)
+    with runs.read() as conn:
+        remote = period_summary(conn, since=since, until=NOW, executor=cluster)
+        local = period_summary(conn, since=since, until=NOW)
+    assert remote == local
+    assert sum(1 for s in local if s.kind == "regression") == 10  # every third script's step, all in the period
