@@ -101,21 +101,22 @@ def test_an_unreachable_scheduler_computes_in_process() -> None:
 
 def test_an_anomaly_scan_over_200_series_is_the_same_on_the_cluster(cluster: Cluster) -> None:
     rng = np.random.default_rng(3)
-    ts = pd.date_range("2026-03-01", periods=80, freq="min", tz="UTC")
+    ts = pd.date_range("2026-03-01", periods=60, freq="min", tz="UTC")
     frames = []
     for i in range(SERIES):
         values = 100.0 + i + rng.normal(0, 1 + i % 5, ts.size)
-        values[60 + i % 15] += 30.0 * (1 + i % 5)
+        values[40 + i % 15] += 30.0 * (1 + i % 5)
         frames.append(pd.DataFrame({"ts": ts, "value": values}))
     remote, tasks = on_workers(
         cluster, "_detect_chunk", lambda: detect_many(frames, executor=cluster, min_history=20, season=None)
     )
-    assert tasks == len(chunked(frames, 5_000 // 80)) == 4
+    assert tasks == len(chunked(frames, 5_000 // 60)) == 3  # whole series, about 5,000 points a task
     local = detect_many(frames, min_history=20, season=None)
     assert len(remote) == len(local) == SERIES
-    for got, expected, frame in zip(remote, local, frames, strict=True):
+    for got, expected in zip(remote, local, strict=True):
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
-        pd.testing.assert_frame_equal(expected, detect_anomalies(frame, min_history=20, season=None))
+    for expected, frame in zip(local[:10], frames[:10], strict=True):  # each is detect_anomalies' own answer
+        pd.testing.assert_frame_equal(expected, detect_anomalies(frame, min_history=20, season=None), check_exact=True)
     assert sum(int(out["is_anomaly"].sum()) for out in local) >= SERIES // 2  # the spikes are found
 
 
