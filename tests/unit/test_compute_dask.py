@@ -229,3 +229,23 @@ def test_a_periods_summary_is_the_same_on_the_cluster(runs: Database, cluster: C
         local = period_summary(conn, since=since, until=NOW)
     assert remote == local
     assert sum(1 for s in local if s.kind == "regression") == 10  # every third script's step, all in the period
+
+
+def test_a_pulseboard_with_the_setting_evaluates_on_the_cluster(db: Database, cluster: Cluster) -> None:
+    from services import Services
+
+    settings = load_settings({"dask_scheduler": cluster.address}, environ={})
+    services = Services(settings, db, clock=lambda: NOW)
+    try:
+        assert isinstance(services.compute, Cluster) and services.alerts.executor is services.compute
+        remote, tasks = on_workers(
+            cluster, "_feed_chunk", lambda: services.alerts.evaluate(rules=[parse_rule(RULE)], dry_run=True)
+        )
+        local = AlertEngine(ClockedServices(db, NOW)).evaluate(rules=[parse_rule(RULE)], dry_run=True)
+    finally:
+        services.compute.close()
+    assert tasks == 3
+    for summary in (remote, local):
+        summary.pop("compute_ms"), summary.pop("duration_ms")
+    assert remote == local
+    assert {t["labels"]["entity"] for t in local["transitions"]} == SPIKED
