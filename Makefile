@@ -56,6 +56,7 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/anomalies.py
 	$(PY) bench/forecast.py
 	$(PY) bench/partitions.py
+	$(PY) bench/dask_scan.py
 
 # Fifteen minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
 soak: $(VENV)/.dev system-deps

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from alerts.engine import AlertEngine
+from core.compute import Compute, executor
 from core.pdf import PagePrinter
 from data.db import Database
 from jobs.mailer import Mailer
@@ -41,11 +42,13 @@ class Services:
     printer: PagePrinter | None = None  # prints pages as PDFs; installed by the web layer (app.create_app)
     signing_key: str = ""  # signs links mailed out (report unsubscribe links); set by the web layer (auth)
     mailer: Mailer = dataclasses.field(init=False)  # sends the outbox's e-mail once started
+    compute: Compute = dataclasses.field(init=False)  # heavy analytics: in-process, or on --dask-scheduler
 
     def __post_init__(self) -> None:
         self.live = Live(self.db, max_clients=self.settings.max_ws_clients)
         self.listeners.append(lambda _rows: self.live.wake())
-        self.alerts = AlertEngine(self)
+        self.compute = executor(self.settings.dask_scheduler)
+        self.alerts = AlertEngine(self, executor=self.compute)
         self.mailer = Mailer(self.db, self.settings, clock=self.now)
 
     def now(self) -> datetime:
@@ -95,6 +98,7 @@ class Services:
         self.background.clear()
         self.mailer.stop()
         self.alerts.stop()
+        self.compute.close()
         self.live.stop()
         if self.printer is not None:
             self.printer.close()

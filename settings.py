@@ -128,6 +128,23 @@ def _http_url(raw: str) -> str:
     return value
 
 
+def _dask_address(raw: str) -> str:
+    """A Dask scheduler address (``tcp://host:port`` or ``tls://host:port``), or empty for none.
+
+    >>> _dask_address(" tcp://10.0.0.5:8786 ")
+    'tcp://10.0.0.5:8786'
+    >>> _dask_address("10.0.0.5")
+    Traceback (most recent call last):
+    ValueError: '10.0.0.5' is not a Dask scheduler address: write it as tcp://host:port, e.g. tcp://10.0.0.5:8786
+    """
+    value = raw.strip()
+    if value and not re.fullmatch(r"(tcp|tls)://([^/\s:@\[\]]+|\[[0-9a-fA-F:.]+\]):\d{1,5}", value):
+        raise ValueError(
+            f"{value!r} is not a Dask scheduler address: write it as tcp://host:port, e.g. tcp://10.0.0.5:8786"
+        )
+    return value
+
+
 def _origins(raw: str) -> str:
     """A comma-separated list of origins (``scheme://host[:port]``), or ``*`` for any.
 
@@ -343,6 +360,14 @@ FIELDS: tuple[Field, ...] = (
         "SMS gateway body (POST) or query string (GET) template: {message}, {to}, {rule}, {state}.",
     ),
     Field("sms_to", "", _str, "Comma-separated phone numbers of sms: targets, as name=number or just numbers."),
+    Field(
+        "dask_scheduler",
+        "",
+        _dask_address,
+        "Dask scheduler (tcp://host:port) that runs heavy analytics (anomaly rules over many series, backtests,"
+        " report regression scans);"
+        " none: in-process, with the same results.",
+    ),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -399,6 +424,7 @@ class Settings:
     sms_method: str = "POST"
     sms_body: str = "{message}"
     sms_to: str = ""
+    dask_scheduler: str = ""
 
     @property
     def database_url(self) -> str:

@@ -23,10 +23,15 @@ from alerts.metrics import Key, Reader, Sample, _aggregate, _raw, uses_rollups
 from alerts.rules import Rule
 from analytics.baselines import baseline
 from analytics.detector import DetectorConfig, OnlineDetector, Scored
+from core.compute import Compute, chunked
 from data import queries
 
 BAND_RUNS = 30  # a duration band is learned from the script's previous runs, at most this many
 _COUNT_LIKE = ("count", "rate", "sum", "failures")  # a bucket without events is 0, not missing
+# A point costs the detector ~0.3 ms; a series' detector state, sent both ways, ~10-60 kB.
+REMOTE_MIN_POINTS = 2_000  # fewer points to score than this: scored in-process even with a cluster
+REMOTE_MIN_PER_SERIES = 10  # nor when each series has only a few new points (a routine evaluation)
+CHUNK_POINTS = 5_000  # points per task on a cluster (whole series per task)
 
 
 @dataclasses.dataclass
@@ -55,14 +60,18 @@ def anomaly(reader: Reader, rule: Rule) -> dict[Key, Sample]:
         for key in {k for values in per_bucket.values() for k in values} - set(tracks):
             tracks[key] = _Track(OnlineDetector(config))
         fill = 0.0 if rule.metric in _COUNT_LIKE else None
-        for key, track in tracks.items():
+        keys = list(tracks)
+        jobs: list[_Job] = []
+        for key in keys:
+            points = []
             for b in range(start_s, until_s, step):
                 sample = per_bucket.get(b, {}).get(key)
                 value = sample.value if sample is not None else fill
-                if value is None:
-                    continue
-                track.last = track.detector.update(pd.Timestamp(b, unit="s", tz="UTC"), float(value))
-                track.points, track.value, track.at = track.points + 1, float(value), b
+                if value is not None:
+                    points.append((b, float(value)))
+            jobs.append((tracks[key], points))
+        for key, track in zip(keys, _feed_all(reader.executor, jobs), strict=True):
+            tracks[key] = track
         mem["fed"] = until_s
     out = {}
     for key, track in tracks.items():
@@ -73,6 +82,37 @@ def anomaly(reader: Reader, rule: Rule) -> dict[Key, Sample]:
         wanted = above if rule.op in (">", ">=") else (not above) if rule.op in ("<", "<=") else True
         out[key] = Sample(track.value, track.points, bool(last.is_anomaly) and wanted, last.reason)
     return out
+
+
+_Job = tuple[_Track, list[tuple[int, float]]]  # a series' detector and its new (bucket, value) points
+
+
+def _feed(job: _Job) -> _Track:
+    """The track after its detector has scored the new points, in order."""
+    track, points = job
+    for b, value in points:
+        track.last = track.detector.update(pd.Timestamp(b, unit="s", tz="UTC"), value)
+        track.points, track.value, track.at = track.points + 1, value, b
+    return track
+
+
+def _feed_chunk(jobs: list[_Job]) -> list[_Track]:
+    return [_feed(job) for job in jobs]
+
+
+def _feed_all(executor: Compute, jobs: list[_Job]) -> list[_Track]:
+    """Every track fed, in the order of ``jobs``. The series are independent:
+    on a cluster, when the points to score are many (a rule's first
+    evaluation learns its whole history, a backtest its first step), chunks
+    of series are scored on the workers and their detectors come back; the
+    few new points of a routine evaluation are scored here (sending the
+    detectors would cost more than scoring them)."""
+    total = sum(len(points) for _track, points in jobs)
+    per_series = total // max(1, len(jobs))
+    if not executor.remote or total < REMOTE_MIN_POINTS or per_series < REMOTE_MIN_PER_SERIES:
+        return _feed_chunk(jobs)
+    chunks = chunked(jobs, max(1, CHUNK_POINTS // per_series))
+    return [track for part in executor.map(_feed_chunk, chunks) for track in part]
 
 
 def _at(reader: Reader, seconds: int) -> datetime:

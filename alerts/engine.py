@@ -29,6 +29,7 @@ from alerts.measure import compute
 from alerts.metrics import HistoryReader, Key, Reader, Sample, labels_of, matches
 from alerts.notify import Notice, Notifier
 from alerts.rules import Rule, RuleError, format_value, load_yaml, parse_rule
+from core.compute import LOCAL, Compute
 from core.errors import SettingsError
 from data import alerts as store
 from data.ingest import write_retrying
@@ -130,9 +131,12 @@ def _by_labels(item: tuple[str, tuple[dict[str, str], Any]]) -> list[tuple[str, 
 
 
 class AlertEngine:
-    def __init__(self, services: Any, notifier: Notifier | None = None) -> None:
+    def __init__(self, services: Any, notifier: Notifier | None = None, *, executor: Compute = LOCAL) -> None:
+        """``executor`` runs the heavy part of anomaly rules (learning many
+        series' detectors): in-process, or on a Dask cluster."""
         self.services = services
         self.notifier = notifier or Notifier(services)
+        self.executor = executor
         self._lock = threading.Lock()
         self.last_summary: dict[str, Any] | None = None
         self.evaluations = 0  # completed evaluations (the scheduled job's heartbeat)
@@ -229,7 +233,8 @@ class AlertEngine:
                 self._parsed = parsed
             open_rows = store.latest_instances(conn, [r["id"] for r, _ in rules], resolved_since=now - self.dedup)
             silences = store.list_silences(conn, active_at=now)
-            reader = Reader(conn, now, memory=self._memory)  # a cache keyed by rule spec: a dry run may fill it too
+            # memory: a cache keyed by rule spec, which a dry run may fill too
+            reader = Reader(conn, now, memory=self._memory, executor=self.executor)
             for row, rule in rules:
                 try:
                     results[row["id"]] = compute(reader, rule)
@@ -403,7 +408,11 @@ class AlertEngine:
             while t <= until:
                 at = len(times)
                 times.append(t)
-                reader = history.at(t) if history is not None else Reader(conn, t, only=only, memory=memory)
+                reader = (
+                    history.at(t)
+                    if history is not None
+                    else Reader(conn, t, only=only, memory=memory, executor=self.executor)
+                )
                 samples = compute(reader, rule)
                 current: dict[str, tuple[dict[str, str], Sample | None]] = {
                     sm.fingerprint(rule.name, labels_of(rule, k)): (labels_of(rule, k), s) for k, s in samples.items()

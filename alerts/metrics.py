@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 from alerts.coded import BoolArray, Coded, FloatArray, extreme, finite, hist_percentiles, sums
 from alerts.rules import Rule, RuleFilter
 from analytics.breakdowns import classify_statuses
+from core.compute import LOCAL, Compute
 from data import alerts as store
 from data import queries
 from data.queries import ROLLUP_DIMENSIONS, Filters
@@ -51,15 +52,24 @@ class Reader:
     the same window share one rollup read (and its factorized form)."""
 
     def __init__(
-        self, conn: Connection, now: datetime, *, only: Filters = Filters(), memory: dict[Any, Any] | None = None
+        self,
+        conn: Connection,
+        now: datetime,
+        *,
+        only: Filters = Filters(),
+        memory: dict[Any, Any] | None = None,
+        executor: Compute = LOCAL,
     ) -> None:
         """``only`` narrows the rollup reads in SQL (for a reader that serves
         one rule, e.g. a backtest step); rules still filter what they get.
         ``memory`` outlives the reader: state kept from one evaluation to the
-        next (the anomaly detectors), owned by the engine or the backtest."""
+        next (the anomaly detectors), owned by the engine or the backtest.
+        ``executor`` runs what rules compute from what was read (anomaly
+        detectors learning many series): here, or on a Dask cluster."""
         self.conn = conn
         self.now = now
         self.memory = {} if memory is None else memory
+        self.executor = executor
         self.only = Filters(**{k: v for k, v in only.items() if k in ROLLUP_DIMENSIONS})
         self._cache: dict[tuple[Any, ...], Any] = {}
 

@@ -13,8 +13,10 @@ per excursion, level-shift re-learning, the cold start) is described in
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,7 @@ import pandas as pd
 
 from analytics._frames import series_arrays
 from analytics.detector import DetectorConfig, OnlineDetector, gaussian_log10_sf, score_from_surprise
+from core.compute import LOCAL, Compute, chunked
 
 OUTPUT_COLUMNS = [
     "ts",
@@ -35,6 +38,7 @@ OUTPUT_COLUMNS = [
     "status",
     "predictor",
 ]
+CHUNK_POINTS = 5_000  # points per task when a scan runs on a cluster (whole series per task)
 
 
 def detect_anomalies(
@@ -110,6 +114,31 @@ def detect_anomalies(
             "predictor": pd.Series([r.predictor for r in rows], dtype=object),
         }
     )[OUTPUT_COLUMNS]
+
+
+def detect_many(series: Sequence[pd.DataFrame], *, executor: Compute = LOCAL, **options: Any) -> list[pd.DataFrame]:
+    """:func:`detect_anomalies` of each series (with the same ``options``),
+    in the order given. The series are independent: ``executor`` runs them in
+    this process or, in chunks of whole series, on a Dask cluster; the
+    frames are the same either way.
+
+    >>> ts = pd.date_range("2024-05-01", periods=40, freq="min", tz="UTC")
+    >>> flat = pd.DataFrame({"ts": ts, "value": [100.0 + (i % 5) for i in range(40)]})
+    >>> spiked = flat.assign(value=flat["value"].where(flat.index != 35, 300.0))
+    >>> [int(out["is_anomaly"].sum()) for out in detect_many([flat, spiked], min_history=20)]
+    [0, 1]
+    """
+    frames = list(series)
+    if not frames:
+        return []
+    per_series = max(1, sum(len(f) for f in frames) // len(frames))
+    chunks = chunked(frames, max(1, CHUNK_POINTS // per_series))
+    done = executor.map(functools.partial(_detect_chunk, options), chunks)
+    return [out for part in done for out in part]
+
+
+def _detect_chunk(options: dict[str, Any], frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    return [detect_anomalies(frame, **options) for frame in frames]
 
 
 def combine_channels(scores: npt.ArrayLike, k: float = 4.0) -> npt.NDArray[np.float64]:

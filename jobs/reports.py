@@ -141,7 +141,7 @@ def send_report(services: Services, schedule: dict[str, Any], written: exports.W
     page = report_page(schedule, since, until)
     base = settings.public_url.rstrip("/")
     with services.db.read() as conn:
-        sentences = period_summary(conn, since=since, until=until)
+        sentences = period_summary(conn, since=since, until=until, executor=services.compute)
     notes: list[str] = []
     attachments: list[dict[str, Any]] = []
     printed = _print(services, page, title, period, when, options, notes)

@@ -6,6 +6,7 @@ history, aggregates, trends, baselines, anomalies and regressions.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from analytics.baselines import baseline
 from analytics.distributions import summary_stats
 from analytics.regressions import detect_steps
 from analytics.trends import trend
+from core.compute import LOCAL, Compute
 from data import queries, records
 from data.records import get_metrics
 from reports.overview import event_json
@@ -359,7 +361,42 @@ def regressions(
     s = metric_series(conn, script=script, name=name, since=since, until=now if bounded else None)
     if len(s) < 8:
         return []
-    steps = detect_steps(s[["ts", "value"]], higher_is_better=higher_is_better)
+    return _step_rows(s, detect_steps(s[["ts", "value"]], higher_is_better=higher_is_better))
+
+
+def regression_scan(
+    conn: Connection,
+    scripts: list[str],
+    *,
+    name: str,
+    days: float | None,
+    now: datetime,
+    higher_is_better: bool = False,
+    bounded: bool = False,
+    executor: Compute = LOCAL,
+) -> dict[str, list[dict[str, Any]]]:
+    """:func:`regressions` of each of ``scripts`` (the same lists): every
+    series is read here first, the step fits run through ``executor`` (in
+    this process, or on a Dask cluster), and the rows are made here."""
+    since = now - timedelta(days=days) if days else None
+    series = {
+        script: metric_series(conn, script=script, name=name, since=since, until=now if bounded else None)
+        for script in scripts
+    }
+    fitted = [script for script, s in series.items() if len(s) >= 8]
+    frames = [series[script][["ts", "value"]] for script in fitted]
+    steps = executor.map(functools.partial(_fit_steps, higher_is_better), frames)
+    out: dict[str, list[dict[str, Any]]] = {script: [] for script in scripts}
+    for script, found in zip(fitted, steps, strict=True):
+        out[script] = _step_rows(series[script], found)
+    return out
+
+
+def _fit_steps(higher_is_better: bool, frame: pd.DataFrame) -> pd.DataFrame:
+    return detect_steps(frame, higher_is_better=higher_is_better)
+
+
+def _step_rows(s: pd.DataFrame, steps: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for r in steps.to_dict("records"):
         idx = int(r["start_index"])

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 
+from core.compute import LOCAL, Compute
 from core.filters import Filters
 from data import alerts as alert_store
 from data import queries
@@ -71,15 +72,18 @@ def _signed(now: float, before: float) -> str:
     return f"{pct:+d} %" if pct else "±0 %"
 
 
-def period_summary(conn: Connection, *, since: datetime, until: datetime, include_self: bool = False) -> list[Sentence]:
-    """The summary of ``[since, until)`` against the period of the same length before it."""
+def period_summary(
+    conn: Connection, *, since: datetime, until: datetime, include_self: bool = False, executor: Compute = LOCAL
+) -> list[Sentence]:
+    """The summary of ``[since, until)`` against the period of the same length before it.
+    ``executor`` runs the regression scan over every script (here, or on a Dask cluster)."""
     filters = Filters().business(include_self=include_self)
     before = since - (until - since)
     out = [_totals(conn, since, until, before, filters)]
     out += _sources(conn, since, until, before, filters)
     out += _alerts(conn, since, until)
     out += _runs(conn, since, until)
-    out += _regressions(conn, since, until)
+    out += _regressions(conn, since, until, executor)
     return out
 
 
@@ -175,13 +179,15 @@ def _runs(conn: Connection, since: datetime, until: datetime) -> list[Sentence]:
     return out
 
 
-def _regressions(conn: Connection, since: datetime, until: datetime) -> list[Sentence]:
+def _regressions(conn: Connection, since: datetime, until: datetime, executor: Compute) -> list[Sentence]:
     days = (until - since).total_seconds() / 86400 + REGRESSION_HISTORY_DAYS
+    ran = sorted(str(s) for s in queries.executions_frame(conn, since=since, until=until)["script"].unique())
+    scan = scripts.regression_scan(
+        conn, ran, name=scripts.DURATION, days=days, now=until, bounded=True, executor=executor
+    )
     out = []
-    for script in sorted(queries.executions_frame(conn, since=since, until=until)["script"].unique()):
-        for step in scripts.regressions(
-            conn, script=str(script), name=scripts.DURATION, days=days, now=until, bounded=True
-        ):
+    for script, steps in scan.items():
+        for step in steps:
             at = datetime.fromisoformat(str(step["start_ts"]))
             if step["kind"] != "regression" or not since <= at < until:
                 continue
