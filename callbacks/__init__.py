@@ -7,6 +7,7 @@ import dash
 
 from callbacks import (
     alerts,
+    boards,
     entities,
     executions,
     explore,
@@ -34,4 +35,5 @@ def register_all(app: dash.Dash, services: Services) -> None:
     system.register(app, services)
     exports.register(app, services)
     alerts.register(app, services)
+    boards.register(app, services)
     tables.register(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 URL = "url"
 
 
@@ -279,3 +281,49 @@ OV_SELF = "ov-self"
 RV_SELF = "rv-self"
 EN_SELF = "en-self"
 OV_UPTIME = "ov-server-uptime"  # the server's own uptime, under the Health card
+
+# boards (layouts/boards.py): the list, and one board's header, variables, rows and panels
+BD_LIST = "bd-list"
+BD_SEARCH = "bd-search"
+BD_NEW_TITLE = "bd-new-title"
+BD_NEW = "bd-new"
+BD_MESSAGE = "bd-message"
+BD_CHANGED = "bd-changed"  # store: bumped when a star or a board changed, to redraw the list
+BD_STAR = "bd-star"  # pattern-matching type: {"type": BD_STAR, "uid": board uid}
+BD_UID = "bd-uid"  # store: the uid the URL names
+BD_BOARD = "bd-board"  # store: {uid, version, time, refresh, can_edit} of the board shown
+BD_BODY = "bd-body"  # the board: header, variables and rows, drawn from the database
+BD_VAR = "bd-var"  # pattern-matching type: {"type": BD_VAR, "name": variable name}
+BD_GRID = "bd-grid"  # pattern-matching type: {"type": BD_GRID, "row": row index, -1 for panels in no row}
+BD_ROW_TOGGLE = "bd-row-toggle"  # pattern-matching type, row = index
+BD_ROW_BODY = "bd-row-body"  # pattern-matching type, row = index
+BD_PANEL = "bd-panel"  # pattern-matching type: {"type": BD_PANEL, "uid": board uid, "panel": panel id}
+
+
+def bd_star(uid: str) -> dict[str, str]:
+    return {"type": BD_STAR, "uid": uid}
+
+
+def bd_var(name: str) -> dict[str, str]:
+    return {"type": BD_VAR, "name": name}
+
+
+def bd_grid(row: int) -> dict[str, Any]:
+    return {"type": BD_GRID, "row": row}
+
+
+def bd_row_toggle(row: int) -> dict[str, Any]:
+    return {"type": BD_ROW_TOGGLE, "row": row}
+
+
+def bd_row_body(row: int) -> dict[str, Any]:
+    return {"type": BD_ROW_BODY, "row": row}
+
+
+def bd_panel(uid: str, panel: str) -> dict[str, str]:
+    return {"type": BD_PANEL, "uid": uid, "panel": panel}
+
+
+def bd_item(panel: str) -> str:
+    """A panel's grid item (the grid keys its layout by this string)."""
+    return f"bd-item-{panel}"
