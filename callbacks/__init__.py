@@ -7,6 +7,7 @@ import dash
 
 from callbacks import (
     alerts,
+    board_edit,
     boards,
     entities,
     executions,
@@ -36,4 +37,5 @@ def register_all(app: dash.Dash, services: Services) -> None:
     exports.register(app, services)
     alerts.register(app, services)
     boards.register(app, services)
+    board_edit.register(app, services)
     tables.register(app)

@@ -21,6 +21,7 @@ from core import charts
 from core.boards import Board, Panel, resolve_query
 from core.errors import InvalidInput
 from core.query import Query, parse_query
+from data import boards as store
 from data import queries
 from layouts import alerts_active, figures, overview
 from layouts import format as fmt
@@ -70,14 +71,14 @@ def render(
     time: Mapping[str, str] | None,
     *,
     store: Mapping[str, Any] | None = None,
-    notes: list[dict[str, Any]] | None = None,
     dark: bool = False,
 ) -> Any:
     """The panel's body; a bad query or value says what is wrong in the panel."""
     try:
         _params, q = panel_query(services, board, panel, values, time)
         draw = KINDS[panel.kind]
-        return draw(services, panel, q, store=store, notes=notes or [], dark=dark)
+        notes = board_marks(services, board.uid, q.since, q.until) if panel.kind in MARKED else []
+        return draw(services, panel, q, store=store, notes=notes, dark=dark)
     except InvalidInput as exc:
         return html.Div(str(exc), className="alert alert-warning small m-2 pb-bd-error")
     except explore.QueryTooLarge as exc:
@@ -188,7 +189,9 @@ def _total(services: Services, q: Query) -> float | None:
         with services.db.read() as conn:
             rows = explore.to_records(explore.run(conn, whole))
         value = rows[0]["value"] if rows else None
-        return float(value) if isinstance(value, (int, float)) else None
+        if isinstance(value, (int, float)):
+            return float(value)
+        return 0.0 if q.metric in ("count", "rate", "sum") else None  # nothing happened: none counted
 
     return cached(services, ("board-total", whole), compute)
 
@@ -216,7 +219,7 @@ def threshold_colour(panel: Panel, value: float | None) -> str | None:
 
 def stat_text(value: float | None, q: Query, panel: Panel) -> str:
     text = fmt.by_unit(value, charts.unit(q)) if value is not None else "–"
-    if not panel.unit or value is None or text.endswith(panel.unit.strip()):
+    if not panel.unit or value is None or charts.unit(q) in ("duration", "percent"):
         return text
     return f"{text} {panel.unit}"
 
@@ -355,6 +358,38 @@ def annotation_marks(
     out += [{"ts": f["ts"], "ts_end": None, "text": f["text"], "kind": "alert"} for f in firings]
     out += [{"ts": f["ts"], "ts_end": None, "text": f["text"], "kind": "failure"} for f in failures]
     return out
+
+
+MARKED = ("timeseries", "executions")  # the kinds with a time axis, which draw the board's marks
+FAILED = ("failed", "error", "timeout")
+
+
+def board_marks(services: Services, uid: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """The board's notes, the alerts that fired and the runs that failed in ``[since, until]``."""
+
+    def compute() -> list[dict[str, Any]]:
+        with services.db.read() as conn:
+            notes = store.list_annotations(conn, uid, since=since, until=until)
+            fired = manage.alert_history(conn, since=since, until=until, limit=50)["alerts"]
+            runs = queries.executions_frame(conn, since=since, until=until, limit=500)
+        failed = runs[runs["status"].isin(FAILED)] if len(runs) else runs
+        return annotation_marks(
+            [
+                {"ts": _iso(n["ts"]), "ts_end": _iso(n["ts_end"]) if n["ts_end"] else None, "text": n["text"]}
+                for n in notes
+            ],
+            [
+                {"ts": _iso(a.get("fired_at") or a.get("started_at")), "text": f"alert: {a.get('rule') or ''}"}
+                for a in fired
+                if a.get("fired_at") or a.get("started_at")
+            ],
+            [
+                {"ts": _iso(r["started_at"]), "text": f"failed run: {r['script']} ({r['status']})"}
+                for r in failed.head(50).to_dict("records")
+            ],
+        )
+
+    return cached(services, ("board-marks", uid, since, until), compute, ttl=2.0)
 
 
 def _iso(moment: Any) -> str:

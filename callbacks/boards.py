@@ -122,7 +122,7 @@ def board_default_time(board: Board, search: str | None) -> str:
     return (search or "?") + ("&" if pairs else "") + "&".join(f"{k}={v}" for k, v in extra)
 
 
-def body(services: Services, uid: str, values: dict[str, str]) -> tuple[Any, Any]:
+def body(services: Services, uid: str, values: dict[str, str], *, editing: bool = False) -> tuple[Any, Any]:
     with services.db.read() as conn:
         found = store.get_board(conn, uid)
     if found is None:
@@ -140,7 +140,7 @@ def body(services: Services, uid: str, values: dict[str, str]) -> tuple[Any, Any
     children = [
         layout.header(board, provisioned=found.provisioned),
         layout.variable_controls(board, values, options),
-        *layout.rows(board, links),
+        *layout.rows(board, links, editing=editing and editable),
     ]
     return children, info
 
@@ -215,9 +215,15 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.BD_BODY, "children"),
         Output(ids.BD_BOARD, "data"),
         Input(ids.BD_UID, "data"),
+        State(ids.BD_EDIT, "value"),
+        State({"type": ids.BD_VAR, "name": ALL}, "value"),
+        State({"type": ids.BD_VAR, "name": ALL}, "id"),
     )
-    def draw(wanted: dict[str, Any]) -> Any:
-        return body(services, wanted["uid"], wanted.get("values") or {})
+    def draw(wanted: dict[str, Any], editing: bool | None, var_values: list[Any], var_ids: list[Any]) -> Any:
+        values = wanted.get("values") or {}
+        if var_ids:  # a redraw after a change: the variables as chosen since
+            values = _values(var_ids, var_values)
+        return body(services, wanted["uid"], values, editing=bool(editing))
 
     @app.callback(
         Output(ids.page_url("board"), "search"),
@@ -247,10 +253,16 @@ def register(app: dash.Dash, services: Services) -> None:
         State(ids.BD_BOARD, "data"),
         State({"type": ids.BD_VAR, "name": ALL}, "value"),
         State({"type": ids.BD_VAR, "name": ALL}, "id"),
+        State(ids.BD_EDIT, "value"),
         prevent_initial_call=True,
     )
     def toggle_row(
-        _n: Any, expanded: str | None, info: dict[str, Any] | None, var_values: list[Any], var_ids: list[Any]
+        _n: Any,
+        expanded: str | None,
+        info: dict[str, Any] | None,
+        var_values: list[Any],
+        var_ids: list[Any],
+        editing: bool | None,
     ) -> Any:
         if not info:
             raise PreventUpdate
@@ -264,7 +276,7 @@ def register(app: dash.Dash, services: Services) -> None:
         board, values = found.board, _values(var_ids, var_values)
         mine = [p for p in board.panels if p.row == row]
         links = {p.id: link_of(board, p, values) for p in mine}
-        return layout.grid(board.uid, row, mine, links, editing=False), "true"
+        return layout.grid(board.uid, row, mine, links, editing=bool(editing) and may_edit(found)), "true"
 
     @app.callback(
         Output({"type": ids.BD_PANEL, "uid": MATCH, "panel": MATCH}, "children"),
@@ -272,11 +284,18 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
+        Input(ids.BD_NOTES, "data"),
         State({"type": ids.BD_VAR, "name": ALL}, "id"),
         State(ids.URL, "search"),
     )
     def panel(
-        var_values: list[Any], time_store: Any, _tick: Any, theme: str | None, var_ids: list[Any], search: str | None
+        var_values: list[Any],
+        time_store: Any,
+        _tick: Any,
+        theme: str | None,
+        _notes: Any,
+        var_ids: list[Any],
+        search: str | None,
     ) -> Any:
         me = dash.ctx.outputs_list["id"]
         return draw_panel(services, me["uid"], me["panel"], _values(var_ids, var_values), time_store, search, theme)

@@ -19,7 +19,7 @@ import dash_dynamic_grid_layout as dgl
 from dash import dcc, html
 
 from core.boards import Board, Panel
-from layouts import ids
+from layouts import board_edit, ids
 
 VAR_PREFIX = "var-"
 ROW_HEIGHT = 36  # px of one grid unit: a panel of h 8 is about 340 px tall
@@ -55,6 +55,12 @@ def list_page(query: dict[str, str]) -> html.Div:
                         ],
                         size="sm",
                         className="pb-bd-new",
+                    ),
+                    dcc.Upload(
+                        dbc.Button("Import YAML", color="secondary", outline=True, size="sm"),
+                        id=ids.BD_IMPORT,
+                        accept=".yaml,.yml,application/yaml,text/yaml",
+                        multiple=False,
                     ),
                 ],
                 className="d-flex flex-wrap align-items-center gap-2 mb-3",
@@ -127,7 +133,15 @@ def board_page(uid: str, query: dict[str, str]) -> html.Div:
             dcc.Location(id=ids.page_url("board"), refresh="callback-nav"),
             dcc.Store(id=ids.BD_UID, data={"uid": uid, "values": variable_values(query)}),
             dcc.Store(id=ids.BD_BOARD),
-            html.Div(id=ids.BD_BODY, className="pb-board"),
+            dcc.Store(id=ids.BD_NOTES, data=0),
+            html.Div(
+                [html.Div(board_edit.toolbar(), id=ids.BD_TOOLBAR_WRAP, hidden=True), board_edit.reader_tools()],
+                className="d-flex flex-wrap align-items-start gap-2",
+            ),
+            html.Div(board_edit.note_form(), id=ids.BD_NOTE_FORM, hidden=True),
+            board_edit.panel_form(),
+            board_edit.versions_modal(),
+            html.Div(html.Div(id=ids.BD_BODY), id=ids.BD_WRAP, className="pb-board"),
         ]
     )
 
@@ -214,11 +228,19 @@ def panel_card(uid: str, panel: Panel, link: str) -> html.Div:
         [
             html.Div(
                 [
-                    html.Span(panel.title, className="fw-semibold text-truncate", title=panel.description or None),
+                    html.Span(
+                        panel.title, className="fw-semibold text-truncate me-auto", title=panel.description or None
+                    ),
+                    html.Button(
+                        "✎",
+                        id=ids.bd_panel_edit(panel.id),
+                        className="btn btn-link btn-sm p-0 pb-bd-edit-only pb-bd-panel-edit",
+                        title="Edit this panel",
+                    ),
                     html.A(
                         "↗",
                         href=link,
-                        className="ms-auto text-decoration-none pb-bd-link",
+                        className="text-decoration-none pb-bd-link",
                         title="Open in Explore" if link.startswith("/explore") else "Open",
                     ),
                 ],

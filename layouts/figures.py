@@ -637,7 +637,7 @@ def gauge(
             number={"valueformat": ".4~g", "suffix": " %" if unit == "percent" else ""},
             gauge={
                 "axis": {"range": [0, highest]},
-                "bar": {"color": ACCENT},
+                "bar": {"color": ACCENT, "thickness": 0.35},
                 "steps": [
                     {"range": [v, steps[i + 1][0] if i + 1 < len(steps) else highest], "color": c}
                     for i, (v, c) in enumerate(steps)

@@ -327,3 +327,61 @@ def bd_panel(uid: str, panel: str) -> dict[str, str]:
 def bd_item(panel: str) -> str:
     """A panel's grid item (the grid keys its layout by this string)."""
     return f"bd-item-{panel}"
+
+
+# boards: editing (layouts/board_edit.py)
+BD_TOOLBAR = "bd-toolbar"  # edit controls
+BD_TOOLBAR_WRAP = "bd-toolbar-wrap"  # shown to those who may change the board
+BD_EDIT = "bd-edit"  # switch: edit mode (drag, resize, panel buttons)
+BD_STATUS = "bd-status"  # what the last save did ("saved", "changed elsewhere, reload")
+BD_ADD_PANEL = "bd-add-panel"
+BD_META_TITLE = "bd-meta-title"
+BD_META_TAGS = "bd-meta-tags"
+BD_META_SAVE = "bd-meta-save"
+BD_VERSIONS = "bd-versions"  # button: open the version history
+BD_VERSIONS_MODAL = "bd-versions-modal"
+BD_VERSIONS_LIST = "bd-versions-list"
+BD_RESTORE = "bd-restore"  # pattern-matching type, version = number
+BD_DUPLICATE = "bd-duplicate"
+BD_EXPORT = "bd-export"
+BD_DOWNLOAD = "bd-download"
+BD_IMPORT = "bd-import"  # the list page's YAML upload
+BD_PANEL_EDIT = "bd-panel-edit"  # pattern-matching type, panel = id
+BD_FORM = "bd-form"  # the panel form's modal
+BD_FORM_PANEL = "bd-form-panel"  # store: the id of the panel edited, None for a new one
+BD_F = "bd-f"  # prefix: bd-f-<field> (the panel form's controls)
+BD_FORM_SAVE = "bd-form-save"
+BD_FORM_REMOVE = "bd-form-remove"
+BD_FORM_MESSAGE = "bd-form-message"
+BD_NOTES = "bd-notes"  # store: bumped when an annotation was added (the time series redraw)
+BD_NOTE_TEXT = "bd-note-text"
+BD_NOTE_TS = "bd-note-ts"
+BD_NOTE_TAGS = "bd-note-tags"
+BD_NOTE_ADD = "bd-note-add"
+BD_NOTE_MESSAGE = "bd-note-message"
+BD_WRAP = "bd-wrap"  # the board's container: class pb-bd-editing in edit mode
+
+# explore: "Add to board…"
+EX_ADD_BOARD = "ex-add-board"
+EX_AB_MODAL = "ex-ab-modal"
+EX_AB_BOARD = "ex-ab-board"
+EX_AB_NEW_TITLE = "ex-ab-new-title"
+EX_AB_TITLE = "ex-ab-title"
+EX_AB_SAVE = "ex-ab-save"
+EX_AB_MESSAGE = "ex-ab-message"
+EX_AB_LINK = "ex-ab-link"  # the board the view was saved on
+
+
+def bd_field(name: str) -> str:
+    return f"{BD_F}-{name.replace('_', '-')}"
+
+
+def bd_restore(version: int) -> dict[str, Any]:
+    return {"type": BD_RESTORE, "version": version}
+
+
+def bd_panel_edit(panel: str) -> dict[str, str]:
+    return {"type": BD_PANEL_EDIT, "panel": panel}
+
+
+BD_NOTE_FORM = "bd-note-form"  # the note form, shown to those who may annotate the board
