@@ -159,11 +159,14 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.BD_META_TITLE, "value"),
         Output(ids.BD_META_TAGS, "value"),
         Input(ids.BD_BOARD, "data"),
+        State(ids.BD_UID, "data"),
     )
-    def tools(info: dict[str, Any] | None) -> Any:
+    def tools(info: dict[str, Any] | None, wanted: dict[str, Any] | None) -> Any:
         if not info:
             return True, True, no_update, no_update
         found = _get(services, info["uid"])
+        if wanted and wanted.get("shared"):  # a share link is read-only, sign-in or not
+            return True, True, found.board.title, ", ".join(found.board.tags)
         return not may_edit(found), not may_annotate(found), found.board.title, ", ".join(found.board.tags)
 
     @app.callback(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import dash
-from dash import ALL, MATCH, Input, Output, State, no_update
+from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from flask import current_app
 
@@ -157,6 +157,8 @@ def _values(var_ids: list[dict[str, Any]] | None, var_values: list[Any] | None) 
 
 
 def register(app: dash.Dash, services: Services) -> None:
+    register_live(app)
+
     @app.callback(
         Output(ids.BD_LIST, "children"),
         Input(ids.BD_SEARCH, "value"),
@@ -242,6 +244,9 @@ def register(app: dash.Dash, services: Services) -> None:
         if found is None:
             raise PreventUpdate
         own = layout.variables_search(_values(var_ids, var_values))
+        shared = dict(parse_qsl((search or "").lstrip("?"))).get("share")
+        if shared:  # the share link's token stays in the address, so that it can be passed on
+            own += ("&" if own else "?") + urlencode({"share": shared})
         wanted = board_default_time(found.board, timebar.page_search(own, search, PATH))
         return no_update if wanted == (search or "") else wanted
 
@@ -285,6 +290,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.THEME_STORE, "data"),
         Input(ids.BD_NOTES, "data"),
+        Input(ids.BD_LIVE, "data"),
         State({"type": ids.BD_VAR, "name": ALL}, "id"),
         State(ids.URL, "search"),
     )
@@ -294,9 +300,12 @@ def register(app: dash.Dash, services: Services) -> None:
         _tick: Any,
         theme: str | None,
         _notes: Any,
+        _live: Any,
         var_ids: list[Any],
         search: str | None,
     ) -> Any:
+        if dash.ctx.triggered_id == ids.BD_LIVE and time_store and not time_store.get("live", True):
+            raise PreventUpdate  # a range that ends in the past has nothing new to show
         me = dash.ctx.outputs_list["id"]
         return draw_panel(services, me["uid"], me["panel"], _values(var_ids, var_values), time_store, search, theme)
 
@@ -319,6 +328,26 @@ def draw_panel(
     time = board_panels.page_time(time_store, url_query)
     return board_panels.render(
         services, found.board, panel, values, time, store=time_store if time else None, dark=theme == "dark"
+    )
+
+
+def register_live(app: dash.Dash) -> None:
+    """The board's live feed (assets/boards.js): connect, and new events -> ``BD_LIVE``."""
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        ClientsideFunction("boards", "connect"),
+        Output(ids.BD_SOCKET, "url"),
+        Input(ids.BD_WATCHDOG, "n_intervals"),
+        Input(ids.BD_SOCKET, "state"),
+        State(ids.BD_UID, "data"),
+        State(ids.BD_SOCKET, "url"),
+    )
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        ClientsideFunction("boards", "receive"),
+        Output(ids.BD_LIVE, "data"),
+        Output(ids.BD_SOCKET, "send"),
+        Input(ids.BD_SOCKET, "message"),
+        Input(ids.BD_SOCKET, "state"),
+        Input(ids.BD_WATCHDOG, "n_intervals"),
     )
 
 

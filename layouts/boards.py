@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 import dash_dynamic_grid_layout as dgl
 from dash import dcc, html
+from dash_extensions import WebSocket
 
 from core.boards import Board, Panel
 from layouts import board_edit, ids
@@ -131,9 +132,12 @@ def board_page(uid: str, query: dict[str, str]) -> html.Div:
     return html.Div(
         [
             dcc.Location(id=ids.page_url("board"), refresh="callback-nav"),
-            dcc.Store(id=ids.BD_UID, data={"uid": uid, "values": variable_values(query)}),
+            dcc.Store(id=ids.BD_UID, data={"uid": uid, "values": variable_values(query), "shared": "share" in query}),
             dcc.Store(id=ids.BD_BOARD),
             dcc.Store(id=ids.BD_NOTES, data=0),
+            WebSocket(id=ids.BD_SOCKET),  # its url is set clientside (assets/boards.js)
+            dcc.Interval(id=ids.BD_WATCHDOG, interval=1000),
+            dcc.Store(id=ids.BD_LIVE),
             html.Div(
                 [html.Div(board_edit.toolbar(), id=ids.BD_TOOLBAR_WRAP, hidden=True), board_edit.reader_tools()],
                 className="d-flex flex-wrap align-items-start gap-2",

@@ -385,3 +385,6 @@ def bd_panel_edit(panel: str) -> dict[str, str]:
 
 
 BD_NOTE_FORM = "bd-note-form"  # the note form, shown to those who may annotate the board
+BD_SOCKET = "bd-socket"  # the board's live feed (dash-extensions WebSocket)
+BD_WATCHDOG = "bd-watchdog"  # one-second tick: reconnects, and flushes a held live update
+BD_LIVE = "bd-live"  # store: the last event id seen live (panels following now redraw)
