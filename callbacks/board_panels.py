@@ -123,7 +123,8 @@ def timeseries(
     fig = out["figure"]
     for t in panel.thresholds:
         fig.add_hline(y=t.value, line={"color": t.color, "dash": "dot", "width": 1.5})
-    mark_notes(fig, notes)
+    if out["rows"]:  # marks alone would make the time axis theirs
+        mark_notes(fig, notes)
     return _with_message(graph(fig), out)
 
 
