@@ -311,7 +311,7 @@ def alerts(services: Services, panel: Panel, q: Query, *, store: Any, notes: Any
         active = manage.active_alerts(conn)
         specs = {r["id"]: r["spec"] for r in manage.list_rules(conn)}
     if not active:
-        return html.Div(alerts_active.NO_ACTIVE, className="text-body-secondary small p-2 pb-bd-nodata")
+        return html.Div("Nothing is firing or pending.", className="text-body-secondary small p-2 pb-bd-nodata")
     return html.Div(
         [alerts_active.alert_card(a, specs.get(a["rule_id"]), now, ack_button=False) for a in active],
         className="p-1 overflow-auto h-100",

@@ -28,6 +28,7 @@ ROW_HEIGHT = 36  # px of one grid unit: a panel of h 8 is about 340 px tall
 BREAKPOINTS = {"lg": 900, "md": 700, "sm": 500, "xs": 300, "xxs": 0}
 COLUMNS = {"lg": 12, "md": 12, "sm": 1, "xs": 1, "xxs": 1}
 NO_ROW = -1
+PAGE_LINKS = {"health": "/", "alerts": "/alerts", "executions": "/executions"}  # kinds that are a page's, not a query's
 EXPLORE_TIME = {"window": "range", "since": "from", "until": "to"}  # query parameters as Explore's URL names them
 
 
@@ -333,6 +334,8 @@ def explore_link(panel: Panel, params: Mapping[str, str]) -> str:
     """
     if panel.link:
         return panel.link
+    if panel.kind in PAGE_LINKS:
+        return PAGE_LINKS[panel.kind]
     out = {EXPLORE_TIME.get(k, k): v for k, v in params.items()}
     if panel.chart and panel.chart != "line":
         out["chart"] = panel.chart

@@ -151,3 +151,92 @@ def test_a_phone_stacks_the_panels_full_width(page: Page, gates: Any) -> None:
     )
     grid_width = page.evaluate("() => document.querySelector('.pb-bd-grid').getBoundingClientRect().width")
     assert len(widths) == 3 and all(w > grid_width * 0.9 for w in widths), (widths, grid_width)
+
+
+def kind_panel(pid: str, kind: str, query: dict[str, str], x: int, y: int, **more: Any) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "title": pid.title(),
+        "kind": kind,
+        "query": query,
+        "grid": {"x": x, "y": y, "w": 4, "h": 6},
+        **more,
+    }
+
+
+EVERY_KIND: dict[str, Any] = {
+    "uid": "every-kind",
+    "title": "Every kind",
+    "time": {"range": "24h"},
+    "rows": [{"title": "Charts"}, {"title": "State", "collapsed": True}],
+    "panels": [
+        kind_panel("series", "timeseries", {"metric": "count", "group_by": "type"}, 0, 0, chart="area", stacked=True),
+        kind_panel("gauge", "gauge", {"metric": "success_rate"}, 4, 0, thresholds=[{"value": 50, "color": "red"}]),
+        kind_panel("pie", "breakdown", {"metric": "count", "group_by": "source"}, 8, 0, chart="pie"),
+        kind_panel("heat", "heatmap", {"metric": "count", "group_by": "type", "bucket": "1h"}, 0, 6, row=0),
+        kind_panel("feed", "feed", {"type": "door"}, 4, 6, row=0),
+        kind_panel("runs", "executions", {"entity": "etl.py"}, 8, 6, row=0),
+        kind_panel("health", "health", {}, 0, 12, row=1),
+        kind_panel("alerts", "alerts", {}, 4, 12, row=1),
+    ],
+}
+
+
+def test_every_kind_of_panel_draws_and_a_folded_row_opens(page: Page, gates: Any) -> None:
+    now = datetime.now(timezone.utc)
+    for i in range(8):
+        body = {"script": "etl.py", "started_at": (now - timedelta(hours=i + 1)).isoformat(), "duration_ms": 60_000 + i}
+        gates.post("/api/executions", json=body).raise_for_status()
+    gates.put("/api/components/camera", json={"status": "online", "detail": "640x480"}).raise_for_status()
+    gates.post("/api/events", json={"type": "door", "source": "gate-3", "message": "held open"}).raise_for_status()
+    assert gates.post("/api/boards", json=EVERY_KIND).status_code == 201
+    page.goto(gates.url + "/boards/every-kind")
+    expect(page.locator('[data-panel="series"] .js-plotly-plot .scatterlayer .trace').first).to_be_visible()
+    stacked = page.evaluate(
+        """() => document.querySelector('[data-panel="series"] .js-plotly-plot').data
+                 .filter(t => t.stackgroup === 'total').map(t => t.name)"""
+    )
+    assert {"scan", "door"} <= set(stacked), stacked
+    expect(page.locator('[data-panel="gauge"] .indicatorlayer')).to_have_count(1)
+    expect(page.locator('[data-panel="pie"] .pielayer .slice').first).to_be_visible()
+    labels = page.evaluate("() => document.querySelector('[data-panel=\"pie\"] .js-plotly-plot').data[0].labels")
+    assert {"gate-1", "gate-2", "gate-3"} <= set(labels), labels
+    expect(page.locator('[data-panel="heat"] .heatmaplayer')).to_have_count(1)
+    expect(page.locator('[data-panel="feed"] .pb-feed-item').first).to_contain_text("held open")
+    expect(page.locator('[data-panel="runs"]')).to_contain_text("etl.py: duration of each run")
+    expect(page.locator('[data-panel="health"]')).to_have_count(0)  # its row starts folded
+    page.get_by_role("button", name="State").click()
+    expect(page.locator('[data-panel="health"] [data-component="camera"]')).to_contain_text("online")
+    expect(page.locator('[data-panel="alerts"]')).to_contain_text("Nothing is firing or pending.")
+    expect(page.locator('[data-panel="alerts"] .pb-bd-link')).to_have_attribute("href", "/alerts")
+    page.get_by_role("button", name="Charts").click()
+    expect(page.locator('[data-panel="heat"]')).to_have_count(0)
+
+
+def test_a_board_is_exported_duplicated_and_imported(page: Page, gates: Any, tmp_path: Any) -> None:
+    page.goto(gates.url + "/boards/gates")
+    expect(page.locator('[data-panel="scans"] .pb-bd-stat-value')).to_have_text("3")
+    with page.expect_download() as info:
+        page.locator("#bd-export").click()
+    text = open(info.value.path(), encoding="utf-8").read()
+    assert text == gates.get("/api/boards/gates?format=yaml").text
+
+    page.locator("#bd-duplicate").click()
+    expect(page).to_have_url(re.compile(r"/boards/gates-copy"))
+    expect(page.locator(".pb-bd-heading")).to_have_text("Gates (copy)")
+    expect(page.locator('[data-panel="scans"] .pb-bd-stat-value')).to_have_text("3")
+
+    upload = tmp_path / "imported.yaml"
+    upload.write_text(text.replace("uid: gates", "uid: imported").replace("title: Gates", "title: Imported"))
+    page.goto(gates.url + "/boards")
+    page.locator("#bd-import input[type=file]").set_input_files(str(upload))
+    expect(page).to_have_url(re.compile(r"/boards/imported"))
+    expect(page.locator(".pb-bd-heading")).to_have_text("Imported")
+    assert gates.get("/api/boards/imported").json()["board"]["panels"][0]["id"] == "scans"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("uid: gates", "uid: bad").replace("kind: stat", "kind: dial"))
+    page.goto(gates.url + "/boards")
+    page.locator("#bd-import input[type=file]").set_input_files(str(bad))
+    expect(page.locator("#bd-message")).to_contain_text('panels[0] ("Scans").kind')
+    assert gates.get("/api/boards/bad").status_code == 404
