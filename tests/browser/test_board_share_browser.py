@@ -122,3 +122,20 @@ def test_a_live_panel_shows_a_posted_event_without_a_reload(page: Page, sqlite_s
         """() => { const p = document.querySelector('[data-panel="doors-time"] .js-plotly-plot');
                    return p && p.data && p.data[0].y.reduce((a, v) => a + (v || 0), 0) === 3; }"""
     )
+
+
+def test_with_sign_in_off_a_share_link_is_read_only_and_a_revoked_one_says_so(page: Page, sqlite_server: Any) -> None:
+    assert sqlite_server.post("/api/boards", json=BOARD).status_code == 201
+    made = sqlite_server.post("/api/boards/lobby/shares")
+    assert made.status_code == 201
+    url = sqlite_server.url + made.json()["url"]
+    page.goto(url)
+    expect(page.locator(".pb-bd-heading")).to_have_text("Lobby")
+    expect(page.locator('[data-panel="doors"] .pb-bd-stat-value')).to_have_text("0")
+    expect(page.locator("#bd-toolbar-wrap")).to_be_hidden()
+    expect(page.locator("#bd-note-form")).to_be_hidden()
+    token = made.json()["token"]
+    assert sqlite_server.http.delete(f"{sqlite_server.url}/api/boards/lobby/shares/{token}", timeout=10).ok
+    page.goto(url)
+    expect(page.locator(".pb-share-revoked")).to_contain_text("no longer shows this board")
+    assert "Lobby" not in page.content()
