@@ -23,7 +23,7 @@ from core.errors import InvalidInput
 from core.query import Query, parse_query
 from data import boards as store
 from data import queries
-from layouts import alerts_active, figures, overview
+from layouts import alerts_active, figures, ids, overview
 from layouts import format as fmt
 from layouts.boards import attrs
 from layouts.executions import grid
@@ -78,6 +78,8 @@ def render(
         _params, q = panel_query(services, board, panel, values, time)
         draw = KINDS[panel.kind]
         notes = board_marks(services, board.uid, q.since, q.until) if panel.kind in MARKED else []
+        if panel.kind == "timeseries":
+            return timeseries(services, panel, q, store=store, notes=notes, dark=dark, uid=board.uid)
         return draw(services, panel, q, store=store, notes=notes, dark=dark)
     except InvalidInput as exc:
         return html.Div(str(exc), className="alert alert-warning small m-2 pb-bd-error")
@@ -85,10 +87,12 @@ def render(
         return html.Div(str(exc), className="alert alert-warning small m-2 pb-bd-error")
 
 
-def graph(fig: go.Figure) -> dcc.Graph:
-    """A panel's chart: as tall as the panel (the figure's own height left to the container)."""
+def graph(fig: go.Figure, id_: dict[str, str] | None = None) -> dcc.Graph:
+    """A panel's chart: as tall as the panel (the figure's own height left to the container);
+    ``id_`` for a time chart whose drag-zoom sets the time bar."""
     fig.update_layout(height=None, autosize=True, margin={"l": 44, "r": 12, "t": 8, "b": 28}, title=None)
-    return dcc.Graph(figure=fig, config=GRAPH_CONFIG, className="pb-bd-graph", style={"height": "100%"})
+    named: Any = {"id": id_} if id_ else {}
+    return dcc.Graph(figure=fig, config=GRAPH_CONFIG, className="pb-bd-graph", style={"height": "100%"}, **named)
 
 
 def _state(panel: Panel, q: Query, chart: str) -> dict[str, Any]:
@@ -117,7 +121,7 @@ def _with_message(body: Any, out: Mapping[str, Any]) -> Any:
 
 
 def timeseries(
-    services: Services, panel: Panel, q: Query, *, store: Any, notes: list[dict[str, Any]], dark: bool
+    services: Services, panel: Panel, q: Query, *, store: Any, notes: list[dict[str, Any]], dark: bool, uid: str = ""
 ) -> Any:
     out = _explore_view(services, panel, q, panel.chart or "line", store, dark)
     fig = out["figure"]
@@ -125,7 +129,7 @@ def timeseries(
         fig.add_hline(y=t.value, line={"color": t.color, "dash": "dot", "width": 1.5})
     if out["rows"]:  # marks alone would make the time axis theirs
         mark_notes(fig, notes)
-    return _with_message(graph(fig), out)
+    return _with_message(graph(fig, ids.bd_graph(uid, panel.id)), out)
 
 
 def mark_notes(fig: go.Figure, notes: list[dict[str, Any]]) -> go.Figure:

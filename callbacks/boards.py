@@ -158,6 +158,7 @@ def _values(var_ids: list[dict[str, Any]] | None, var_values: list[Any] | None) 
 
 def register(app: dash.Dash, services: Services) -> None:
     register_live(app)
+    register_zoom(app)
 
     @app.callback(
         Output(ids.BD_LIST, "children"),
@@ -328,6 +329,23 @@ def draw_panel(
     time = board_panels.page_time(time_store, url_query)
     return board_panels.render(
         services, found.board, panel, values, time, store=time_store if time else None, dark=theme == "dark"
+    )
+
+
+ZOOM = """function (_relayouts) {
+    var t = window.dash_clientside.callback_context.triggered;
+    if (!t || t.length !== 1 || !t[0].value) return window.dash_clientside.no_update;
+    return window.dash_clientside.timebar.zoom(t[0].value);
+}"""
+
+
+def register_zoom(app: dash.Dash) -> None:
+    """A time series panel's drag-zoom (or double-click) -> the time bar's zoom, as on every time chart."""
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        ZOOM,
+        Output(ids.TB_ZOOM, "data", allow_duplicate=True),
+        Input({"type": ids.BD_GRAPH, "uid": ALL, "panel": ALL}, "relayoutData"),
+        prevent_initial_call=True,
     )
 
 

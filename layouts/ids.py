@@ -388,3 +388,9 @@ BD_NOTE_FORM = "bd-note-form"  # the note form, shown to those who may annotate 
 BD_SOCKET = "bd-socket"  # the board's live feed (dash-extensions WebSocket)
 BD_WATCHDOG = "bd-watchdog"  # one-second tick: reconnects, and flushes a held live update
 BD_LIVE = "bd-live"  # store: the last event id seen live (panels following now redraw)
+BD_GRAPH = "bd-graph"  # pattern-matching type: a time series panel's chart, {"type", "uid", "panel"}
+
+
+def bd_graph(uid: str, panel: str) -> dict[str, str]:
+    """A time series panel's chart: a drag-zoom on it sets the time bar's from/to."""
+    return {"type": BD_GRAPH, "uid": uid, "panel": panel}

@@ -141,6 +141,20 @@ def test_a_board_shows_its_panels_and_a_variable_changes_every_panel(page: Page,
     expect(scans).to_have_text("9")
     expect(page.locator("button.pb-bd-var")).to_contain_text("gate-2")
 
+    # A drag-zoom on a time series sets the time bar's from/to, as on every time chart.
+    page.wait_for_function("() => document.querySelector('[data-panel=\"over-time\"] .js-plotly-plot')?.data")
+    box = page.locator('[data-panel="over-time"] .nsewdrag').bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.1, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y, steps=8)
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=4)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"[?&]from=.*&to="))
+    assert "range" not in parse_qs(urlparse(page.url).query)
+    expect(page).to_have_url(re.compile(r"var-src=gate-2"))
+
 
 def test_a_phone_stacks_the_panels_full_width(page: Page, gates: Any) -> None:
     page.set_viewport_size({"width": 390, "height": 800})
