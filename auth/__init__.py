@@ -9,6 +9,7 @@ from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from auth import share
 from auth.policy import SESSION_LIFETIME, current_role, current_user, install_open_policy, install_policy
 from auth.secret import load_secret_key
 from auth.views import csrf_token, register_views
@@ -54,6 +55,7 @@ def register_auth(server: Flask, services: Services) -> None:
     services.signing_key = load_secret_key(settings)  # also for links mailed out with sign-in off
     if settings.auth:
         server.secret_key = services.signing_key
+        share.install(server, services)  # before the policy, which reads the share link's scope
         install_policy(server, services)
         with services.db.read() as conn:
             if count_users(conn) == 0:
@@ -64,3 +66,4 @@ def register_auth(server: Flask, services: Services) -> None:
             log.info("sign-in is on and no API keys are set: ingest routes accept signed-in admins only")
     else:
         install_open_policy(server, settings)
+        share.install(server, services)  # a revoked link says so, sign-in or not

@@ -36,6 +36,7 @@ from urllib.parse import quote, urlsplit
 
 from flask import Flask, Response, current_app, g, redirect, request, session
 
+from auth import share
 from data.users import get_user_by_id
 from services import Services
 from settings import Settings
@@ -272,6 +273,10 @@ def check_request(services: Services) -> Response | None:
         return error_response(401, "a valid API key is required: send 'Authorization: Bearer <key>'")
     user = session_user(services)
     if user is None:
+        shared = share.scope(services)
+        if shared is not None and share.allows(shared, path, method, _dash_body(path)):
+            g.pulse_user, g.pulse_role = None, share.ROLE  # reads the shared board only; no write
+            return None
         return _unauthenticated(path, need)
     websocket = request.headers.get("Upgrade", "").lower() == "websocket"
     if (method not in READ or websocket) and not same_origin():
@@ -283,6 +288,10 @@ def check_request(services: Services) -> Response | None:
         return error_response(403, f"{what}; {user.name} is a {user.role}")
     g.pulse_user, g.pulse_role = user.name, user.role
     return None
+
+
+def _dash_body(path: str) -> Any:
+    return request.get_json(silent=True, cache=True) if path == "/_dash-update-component" else None
 
 
 def install_policy(server: Flask, services: Services) -> None:

@@ -7,6 +7,8 @@ import dash
 
 from callbacks import (
     alerts,
+    board_edit,
+    boards,
     entities,
     executions,
     explore,
@@ -34,4 +36,6 @@ def register_all(app: dash.Dash, services: Services) -> None:
     system.register(app, services)
     exports.register(app, services)
     alerts.register(app, services)
+    boards.register(app, services)
+    board_edit.register(app, services)
     tables.register(app)

@@ -242,13 +242,23 @@ def register(app: dash.Dash, services: Services) -> None:
         return {"content": "".join(csv_lines(names, [rows])), "filename": "pulseboard-explore.csv", "type": "text/csv"}
 
 
-def view(services: Services, s: dict[str, Any], time_range: dict[str, Any] | None, *, dark: bool) -> dict[str, Any]:
+def view(
+    services: Services,
+    s: dict[str, Any],
+    time_range: dict[str, Any] | None,
+    *,
+    dark: bool,
+    q: explore.Query | None = None,
+    stack: bool | None = None,
+) -> dict[str, Any]:
     """Everything the chart card and the table show for the view ``s``:
     the chart type that fits (``s`` is corrected in place, so the URL says
     what is drawn), the top groups, every bucket of the range (missing ones
     0 for counts, gaps for values), overlays within the metric's domain, and
-    numbers written for the metric's unit."""
-    q = build_query(services, s, time_range)
+    numbers written for the metric's unit. ``q``: the query itself, when it
+    was made elsewhere (a board's panel); ``stack``: stack grouped areas and
+    bars (default: when the metric adds up over groups)."""
+    q = build_query(services, s, time_range) if q is None else q
     s["chart"], _ = charts.resolve_chart(q, s["chart"])
     s["overlays"] = charts.usable_overlays(q, s["overlays"] or [])
     top = int(s["top"])
@@ -284,7 +294,7 @@ def view(services: Services, s: dict[str, Any], time_range: dict[str, Any] | Non
         anomalies=marks,
         buckets=grid,
         missing=missing,
-        stack=q.metric in charts.ADDITIVE,
+        stack=q.metric in charts.ADDITIVE if stack is None else stack,
         unit=unit,
         digits=3 if coarse else fmt.SIGNIFICANT,
         muted=(explore.OTHER_LABEL, f"({explore.OTHER_LABEL})") if hidden else (),

@@ -340,7 +340,16 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                                     outline=True,
                                     title="Write this query to a CSV file on a schedule",
                                 ),
+                                dbc.Button(
+                                    "Add to board…",
+                                    id=ids.EX_ADD_BOARD,
+                                    size="sm",
+                                    color="secondary",
+                                    outline=True,
+                                    title="Save this view as a panel on a board",
+                                ),
                                 dcc.Download(id=ids.EX_DOWNLOAD),
+                                add_to_board(),
                             ],
                             className="d-flex align-items-center gap-2",
                         )
@@ -349,6 +358,30 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                 ]
             ),
         ]
+    )
+
+
+def add_to_board() -> dbc.Modal:
+    """Save the view (its URL parameters) as a panel on a new or an existing board."""
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle("Add to board")),
+            dbc.ModalBody(
+                [
+                    dbc.Label("Board", html_for=ids.EX_AB_BOARD, className="small mb-1"),
+                    dbc.Select(id=ids.EX_AB_BOARD, options=[], value="", size="sm", className="mb-2"),
+                    dbc.Input(
+                        id=ids.EX_AB_NEW_TITLE, placeholder="Title of the new board", size="sm", className="mb-2"
+                    ),
+                    dbc.Label("Panel title", html_for=ids.EX_AB_TITLE, className="small mb-1"),
+                    dbc.Input(id=ids.EX_AB_TITLE, placeholder="Panel title", size="sm", className="mb-2"),
+                    html.Div(id=ids.EX_AB_MESSAGE, role="status"),
+                ]
+            ),
+            dbc.ModalFooter(dbc.Button("Save panel", id=ids.EX_AB_SAVE, color="primary", size="sm")),
+        ],
+        id=ids.EX_AB_MODAL,
+        is_open=False,
     )
 
 

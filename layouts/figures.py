@@ -4,6 +4,7 @@ no Dash, no database)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import plotly.colors
@@ -608,4 +609,60 @@ def alert_timeline(transitions: list[dict[str, Any]], *, since: str, until: str,
     fig = _layout(fig, dark=dark, height=240)
     fig.update_yaxes(tickvals=[0, 1, 2], ticktext=["normal", "pending", "firing"], range=[-0.3, 2.4])
     fig.update_layout(showlegend=len(series) > 1, legend={"orientation": "h", "y": -0.25})
+    return fig
+
+
+def gauge(
+    value: float | None,
+    *,
+    thresholds: Sequence[tuple[float, str]] = (),
+    unit: str = "number",
+    dark: bool = False,
+) -> go.Figure:
+    """A gauge of one value: the axis up to the highest threshold (or the
+    value's next round number), each threshold step coloured from its value on.
+
+    >>> f = gauge(42.0, thresholds=[(50.0, "#e5534b")])
+    >>> f.data[0].value, f.data[0].gauge.axis.range, f.data[0].gauge.steps[0].color
+    (42.0, (0, 60), '#e5534b')
+    """
+    steps = sorted(thresholds)
+    top = max([abs(value or 0.0), *(v for v, _ in steps)], default=1.0) or 1.0
+    scale = 10 ** math.floor(math.log10(top))
+    highest = 100 if unit == "percent" and top <= 100 else math.ceil(top * 1.2 / scale) * scale
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=value,
+            number={"valueformat": ".4~g", "suffix": " %" if unit == "percent" else ""},
+            gauge={
+                "axis": {"range": [0, highest]},
+                "bar": {"color": ACCENT, "thickness": 0.35},
+                "steps": [
+                    {"range": [v, steps[i + 1][0] if i + 1 < len(steps) else highest], "color": c}
+                    for i, (v, c) in enumerate(steps)
+                ],
+            },
+        )
+    )
+    fig = _layout(fig, dark=dark, height=200)
+    fig.update_layout(margin={"l": 24, "r": 24, "t": 24, "b": 8})
+    return fig
+
+
+def sparkline(values: list[float | None], *, colour: str = ACCENT, dark: bool = False) -> go.Figure:
+    """A bare little line under a stat: no axes, no hover text but the value."""
+    fig = go.Figure(
+        go.Scatter(
+            y=values,
+            mode="lines",
+            line={"color": colour, "width": 1.5},
+            fill="tozeroy",
+            hovertemplate="%{y}<extra></extra>",
+        )
+    )
+    fig = _layout(fig, dark=dark, height=60)
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 URL = "url"
 
 
@@ -284,3 +286,116 @@ OV_SELF = "ov-self"
 RV_SELF = "rv-self"
 EN_SELF = "en-self"
 OV_UPTIME = "ov-server-uptime"  # the server's own uptime, under the Health card
+
+# boards (layouts/boards.py): the list, and one board's header, variables, rows and panels
+BD_LIST = "bd-list"
+BD_SEARCH = "bd-search"
+BD_NEW_TITLE = "bd-new-title"
+BD_NEW = "bd-new"
+BD_MESSAGE = "bd-message"
+BD_CHANGED = "bd-changed"  # store: bumped when a star or a board changed, to redraw the list
+BD_STAR = "bd-star"  # pattern-matching type: {"type": BD_STAR, "uid": board uid}
+BD_UID = "bd-uid"  # store: the uid the URL names
+BD_BOARD = "bd-board"  # store: {uid, version, time, refresh, can_edit} of the board shown
+BD_BODY = "bd-body"  # the board: header, variables and rows, drawn from the database
+BD_VAR = "bd-var"  # pattern-matching type: {"type": BD_VAR, "name": variable name}
+BD_GRID = "bd-grid"  # pattern-matching type: {"type": BD_GRID, "row": row index, -1 for panels in no row}
+BD_ROW_TOGGLE = "bd-row-toggle"  # pattern-matching type, row = index
+BD_ROW_BODY = "bd-row-body"  # pattern-matching type, row = index
+BD_PANEL = "bd-panel"  # pattern-matching type: {"type": BD_PANEL, "uid": board uid, "panel": panel id}
+
+
+def bd_star(uid: str) -> dict[str, str]:
+    return {"type": BD_STAR, "uid": uid}
+
+
+def bd_var(name: str) -> dict[str, str]:
+    return {"type": BD_VAR, "name": name}
+
+
+def bd_grid(row: int) -> dict[str, Any]:
+    return {"type": BD_GRID, "row": row}
+
+
+def bd_row_toggle(row: int) -> dict[str, Any]:
+    return {"type": BD_ROW_TOGGLE, "row": row}
+
+
+def bd_row_body(row: int) -> dict[str, Any]:
+    return {"type": BD_ROW_BODY, "row": row}
+
+
+def bd_panel(uid: str, panel: str) -> dict[str, str]:
+    return {"type": BD_PANEL, "uid": uid, "panel": panel}
+
+
+def bd_item(panel: str) -> str:
+    """A panel's grid item (the grid keys its layout by this string)."""
+    return f"bd-item-{panel}"
+
+
+# boards: editing (layouts/board_edit.py)
+BD_TOOLBAR = "bd-toolbar"  # edit controls
+BD_TOOLBAR_WRAP = "bd-toolbar-wrap"  # shown to those who may change the board
+BD_EDIT = "bd-edit"  # switch: edit mode (drag, resize, panel buttons)
+BD_STATUS = "bd-status"  # what the last save did ("saved", "changed elsewhere, reload")
+BD_ADD_PANEL = "bd-add-panel"
+BD_META_TITLE = "bd-meta-title"
+BD_META_TAGS = "bd-meta-tags"
+BD_META_SAVE = "bd-meta-save"
+BD_VERSIONS = "bd-versions"  # button: open the version history
+BD_VERSIONS_MODAL = "bd-versions-modal"
+BD_VERSIONS_LIST = "bd-versions-list"
+BD_RESTORE = "bd-restore"  # pattern-matching type, version = number
+BD_DUPLICATE = "bd-duplicate"
+BD_EXPORT = "bd-export"
+BD_DOWNLOAD = "bd-download"
+BD_IMPORT = "bd-import"  # the list page's YAML upload
+BD_PANEL_EDIT = "bd-panel-edit"  # pattern-matching type, panel = id
+BD_FORM = "bd-form"  # the panel form's modal
+BD_FORM_PANEL = "bd-form-panel"  # store: the id of the panel edited, None for a new one
+BD_F = "bd-f"  # prefix: bd-f-<field> (the panel form's controls)
+BD_FORM_SAVE = "bd-form-save"
+BD_FORM_REMOVE = "bd-form-remove"
+BD_FORM_MESSAGE = "bd-form-message"
+BD_NOTES = "bd-notes"  # store: bumped when an annotation was added (the time series redraw)
+BD_NOTE_TEXT = "bd-note-text"
+BD_NOTE_TS = "bd-note-ts"
+BD_NOTE_TAGS = "bd-note-tags"
+BD_NOTE_ADD = "bd-note-add"
+BD_NOTE_MESSAGE = "bd-note-message"
+BD_WRAP = "bd-wrap"  # the board's container: class pb-bd-editing in edit mode
+
+# explore: "Add to board…"
+EX_ADD_BOARD = "ex-add-board"
+EX_AB_MODAL = "ex-ab-modal"
+EX_AB_BOARD = "ex-ab-board"
+EX_AB_NEW_TITLE = "ex-ab-new-title"
+EX_AB_TITLE = "ex-ab-title"
+EX_AB_SAVE = "ex-ab-save"
+EX_AB_MESSAGE = "ex-ab-message"
+EX_AB_LINK = "ex-ab-link"  # the board the view was saved on
+
+
+def bd_field(name: str) -> str:
+    return f"{BD_F}-{name.replace('_', '-')}"
+
+
+def bd_restore(version: int) -> dict[str, Any]:
+    return {"type": BD_RESTORE, "version": version}
+
+
+def bd_panel_edit(panel: str) -> dict[str, str]:
+    return {"type": BD_PANEL_EDIT, "panel": panel}
+
+
+BD_NOTE_FORM = "bd-note-form"  # the note form, shown to those who may annotate the board
+BD_SOCKET = "bd-socket"  # the board's live feed (dash-extensions WebSocket)
+BD_WATCHDOG = "bd-watchdog"  # one-second tick: reconnects, and flushes a held live update
+BD_LIVE = "bd-live"  # store: the last event id seen live (panels following now redraw)
+BD_GRAPH = "bd-graph"  # pattern-matching type: a time series panel's chart, {"type", "uid", "panel"}
+
+
+def bd_graph(uid: str, panel: str) -> dict[str, str]:
+    """A time series panel's chart: a drag-zoom on it sets the time bar's from/to."""
+    return {"type": BD_GRAPH, "uid": uid, "panel": panel}

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from layouts import alerts, entities, executions, explore, exports, overview, revenue, sessions, system
+from layouts import alerts, boards, entities, executions, explore, exports, overview, revenue, sessions, system
 
 Layout = Callable[[str, dict[str, str]], Any]
 
@@ -38,6 +38,7 @@ PAGES: list[Page] = [
     Page("/revenue", "Revenue", revenue.page, time_range="30d"),
     Page("/system", "System", system.page, time_range="6h"),
     Page("/exports", "Exports", exports.page, time_range="30d"),
+    Page("/boards", "Boards", boards.page, time_range="24h"),
 ]
 
 

@@ -56,6 +56,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "/revenue": ("revenue", "/revenue", f"#{ids.RV_CHART} .main-svg"),
     "/system": ("system", "/system", f"#{ids.SY_CHART} .main-svg"),
     "/exports": ("exports", "/exports", f"#{ids.EXP_SCHEDULES} .ag-row"),
+    "/boards": ("boards", "/boards", f"#{ids.BD_LIST} .pb-bd-item"),
 }
 DEEP = [
     (
@@ -65,6 +66,7 @@ DEEP = [
     ),
     ("alerts-rules", "/alerts?tab=rules", f"#{ids.AL_RULES} tr"),
     ("alerts-backtest", "/alerts?tab=backtest&backtest=5&range=7d", f"#{ids.AL_BT_RESULT} .main-svg"),
+    ("board", "/boards/device-monitor", '[data-panel="scans-today"] .pb-bd-stat-value', ".pb-bd-panel .main-svg"),
 ]
 
 

@@ -34,6 +34,7 @@ READY = {
     "/revenue": f"#{ids.RV_TIMINGS} .ag-row",
     "/system": f"#{ids.SY_CARDS} .pb-card-value",
     "/exports": f"#{ids.EXP_FILES}:has-text('No files yet')",
+    "/boards": f"#{ids.BD_LIST} > *",
 }
 PATHS = [p.path for p in PAGES]
 
