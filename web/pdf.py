@@ -117,8 +117,40 @@ def render_pdf(
     png: bool = False,
 ) -> Printed:
     """The page at ``url`` (absolute), settled and printed as a PDF (and with
-    ``png``, its first screen as a PNG); ``headers`` go with every request. Raises :class:`PdfUnavailable` without Chromium or Playwright, and
-    ``TimeoutError`` when the page does not settle within the options' timeout."""
+    ``png``, its first screen as a PNG); ``headers`` go with every request.
+    Raises :class:`PdfUnavailable` without Chromium or Playwright, and
+    ``TimeoutError`` when the page does not settle within the options' timeout.
+
+    The browser is driven from a thread of its own: Playwright's synchronous
+    API refuses to run in a thread whose asyncio loop is running (an async
+    server's, or a caller's own browser session)."""
+    result: list[Printed] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(_render(url, title, period, made, options, chromium, headers or {}, png))
+        except BaseException as exc:  # handed to the caller's thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=run, name="pulseboard-print", daemon=True)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
+    return result[0]
+
+
+def _render(
+    url: str,
+    title: str,
+    period: str,
+    made: datetime,
+    options: PdfOptions,
+    chromium: str,
+    headers: dict[str, str],
+    png: bool,
+) -> Printed:
     executable = find_chromium(chromium)
     try:
         from playwright.sync_api import Error as PlaywrightError
@@ -130,7 +162,7 @@ def render_pdf(
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=executable, args=ARGS)
             try:
-                context = browser.new_context(viewport={"width": 1440, "height": 900}, extra_http_headers=headers or {})
+                context = browser.new_context(viewport={"width": 1440, "height": 900}, extra_http_headers=headers)
                 context.add_init_script(f"localStorage.setItem({THEME_KEY!r}, JSON.stringify({theme!r}))")
                 page = context.new_page()
                 timeout_ms = options.timeout * 1000

@@ -143,3 +143,14 @@ def test_the_printer_opens_pages_in_the_theme_asked_for() -> None:
     from web.pdf import THEME_KEY
 
     assert THEME_KEY == ids.THEME_STORE  # the key the theme switch reads its stored choice from
+
+
+def test_a_page_prints_from_a_thread_whose_asyncio_loop_is_running(sqlite_server: Any) -> None:
+    import asyncio
+
+    async def inside_a_loop() -> bytes:
+        printer = sqlite_server.services.printer
+        return printer.pdf("/", title="From a loop", period="", made=datetime.now(timezone.utc))  # type: ignore[no-any-return]
+
+    body = asyncio.run(inside_a_loop())
+    assert body.startswith(b"%PDF") and "From a loop" in text_of(body)

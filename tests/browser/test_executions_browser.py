@@ -63,7 +63,7 @@ def test_the_runs_table_exports_its_rows_as_csv(page: Page, runs_server: Any) ->
     with page.expect_download() as info:
         page.locator("#xs-table-csv").click()
     lines = open(info.value.path(), encoding="utf-8-sig").read().strip().splitlines()
-    assert lines[0].startswith('"run","script","status"')
+    assert lines[0].startswith('"Run","Script","Status"')  # the table's headers
     assert len(lines) == 21 and all('"etl.py"' in line for line in lines[1:])
 
 
