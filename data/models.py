@@ -338,6 +338,19 @@ class User(Base):
     session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
+# --- API rate limits shared by every node (--rate-limit-storage database) ---
+
+
+class RateLimit(Base):
+    """A fixed-window counter per limited client: hits in the window ending at ``expires_at``."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed for insert()/update()/delete()."""
     return cast(Table, model.__table__)
@@ -358,3 +371,4 @@ ALERT_NOTIFICATIONS = table_of(AlertNotification)
 SILENCES = table_of(Silence)
 EXPORT_SCHEDULES = table_of(ExportSchedule)
 USERS = table_of(User)
+RATE_LIMITS = table_of(RateLimit)

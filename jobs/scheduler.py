@@ -10,6 +10,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from data import backup
+from data.rate_limits import purge_expired
 from jobs import exports
 from jobs.maintenance import SelfMonitor, purge
 
@@ -51,12 +52,11 @@ class Jobs:
 
     def retention(self) -> dict[str, int]:
         s = self.services.settings
+        now = self.services.now()
         removed = purge(
-            self.services.db,
-            now=self.services.now(),
-            retention_days=s.retention_days,
-            rollup_retention_days=s.rollup_retention_days,
+            self.services.db, now=now, retention_days=s.retention_days, rollup_retention_days=s.rollup_retention_days
         )
+        removed["rate_limits"] = purge_expired(self.services.db, now)
         if any(removed.values()):
             log.info("retention removed %s", removed)
         return removed

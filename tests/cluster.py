@@ -67,7 +67,8 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
 events {{ worker_connections 512; }}
 http {{
-    access_log {dir}/access.log;
+    log_format upstream '$status $upstream_addr $request_method $uri';
+    access_log {dir}/access.log upstream;
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
     fastcgi_temp_path {dir}/fastcgi;
@@ -111,6 +112,11 @@ class Nginx:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def answers(self) -> list[tuple[int, str, str, str]]:
+        """(status, node ``host:port``, method, path) of every request nginx has passed on, oldest first."""
+        lines = (self.dir / "access.log").read_text(encoding="utf-8").splitlines()
+        return [(int(status), node, method, path) for status, node, method, path in (ln.split(" ", 3) for ln in lines)]
 
     def log(self) -> str:
         return "\n".join(
