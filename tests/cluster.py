@@ -185,6 +185,10 @@ class Cluster:
         self.http.close()
         with contextlib.suppress(Exception):
             self.nginx.stop()
+        for node in self.nodes:  # all told at once, then each waited for
+            if node.proc and node.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(node.proc.pid, signal.SIGTERM)
         for node in self.nodes:
             with contextlib.suppress(Exception):
                 node.stop()

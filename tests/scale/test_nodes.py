@@ -124,3 +124,21 @@ def test_a_session_signed_in_on_one_node_works_on_the_other(cluster: Cluster) ->
         metric(node, "pulseboard_http_requests_total", endpoint="/api/events", method="POST") for node in cluster.nodes
     ]
     assert [b - a for a, b in zip(served, now)] == [2.0, 2.0]
+
+
+def test_server_sent_events_pass_through_nginx_as_they_are_written(cluster: Cluster) -> None:
+    with requests.get(
+        cluster.url + "/api/stream", params={"topics": f"source:{SOURCE}"}, headers=BEARER, stream=True, timeout=15
+    ) as stream:
+        assert stream.status_code == 200 and stream.headers["Content-Type"].startswith("text/event-stream")
+        lines = stream.iter_lines(decode_unicode=True)
+        posted: list[int] = []
+        for k in range(2):  # one through each node; each small event must come through unbuffered
+            r = cluster.post("/api/events", json=[{"type": "sse", "source": SOURCE, "value": k}], headers=BEARER)
+            posted += r.json()["ids"]
+            for line in lines:
+                if line == f"id: {posted[-1]}":
+                    break
+            else:
+                raise AssertionError("the stream ended before the event came")
+        assert len(posted) == 2

@@ -1,9 +1,11 @@
 """The job lease: one holder among the processes on a database (SQLite and
 PostgreSQL), taken over when the holder lets go or its connection is gone;
-the jobs that run once run only in the holder."""
+the jobs that run once run only in the holder; processes starting together
+on one database install the default rules once."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,3 +71,37 @@ def test_only_the_holder_runs_the_jobs_that_run_once(tmp_path: Path) -> None:
             j.lease.release()
         for svc in services:
             svc.close()
+
+
+def test_processes_starting_together_install_the_default_rules_once(postgres: Any) -> None:
+    from threading import Barrier, Thread
+
+    from alerts.engine import AlertEngine
+    from data.alerts import list_rules
+    from tests.conftest import ClockedServices
+
+    url = postgres.new_database()  # migrated, no rules yet
+    dbs = [Database(url) for _ in range(4)]
+    engines = [AlertEngine(ClockedServices(db=db, at=datetime.now(timezone.utc))) for db in dbs]
+    start, results, errors = Barrier(4), [], []
+
+    def prepare(engine: Any) -> None:
+        start.wait()
+        try:
+            results.append(engine.prepare()["defaults"])
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [Thread(target=prepare, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == [] and sorted(results) == [0, 0, 0, 3]
+        with dbs[0].read() as conn:
+            assert sorted(r["origin"] for r in list_rules(conn)) == ["default"] * 3
+    finally:
+        for engine, db in zip(engines, dbs):
+            engine.stop()
+            db.dispose()

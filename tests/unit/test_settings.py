@@ -91,6 +91,7 @@ def test_the_pulse_variable_beats_its_alias() -> None:
         ({"PULSE_THREADS": "-4"}, "PULSE_THREADS: "),
         ({"PULSE_HOST": "example.com"}, "host: "),
         ({"PULSE_DB": "mysql://u@h/db"}, "db: "),
+        ({"PULSE_RATE_LIMIT_STORAGE": "memcached://cache:11211"}, "PULSE_RATE_LIMIT_STORAGE: "),
     ],
 )
 def test_a_bad_environment_value_raises_one_line_naming_the_setting(env: dict[str, str], where: str) -> None:
@@ -112,6 +113,7 @@ def test_a_bad_environment_value_raises_one_line_naming_the_setting(env: dict[st
         ({"max_body_mb": float("inf")}, "--max-body-mb: "),
         ({"demo": "perhaps"}, "--demo: "),
         ({"sqlite_synchronous": "EXTRA"}, "--sqlite-synchronous: "),
+        ({"rate_limit_storage": "disk"}, "--rate-limit-storage: "),
     ],
 )
 def test_a_bad_override_raises_one_line_naming_the_flag(overrides: dict[str, object], flag: str) -> None:
@@ -195,3 +197,13 @@ def test_an_unreadable_keys_file_raises_one_line(tmp_path: Path) -> None:
         load_settings({"api_keys_file": str(tmp_path / "missing")}, environ={})
     assert str(info.value).startswith("api_keys_file: cannot read ")
     assert "\n" not in str(info.value)
+
+
+def test_rate_limits_are_shared_by_default_on_postgresql_only() -> None:
+    assert load_settings({"db": "/tmp/p.db"}, environ={}).rate_limit_store == "memory"
+    assert load_settings({"db": "postgresql+psycopg://u@h/d"}, environ={}).rate_limit_store == "database"
+    given = load_settings({"db": "postgresql+psycopg://u@h/d", "rate_limit_storage": "memory"}, environ={})
+    assert given.rate_limit_store == "memory"
+    assert load_settings({"rate_limit_storage": "redis://cache:6379/0"}, environ={}).rate_limit_store == (
+        "redis://cache:6379/0"
+    )
