@@ -50,9 +50,17 @@ class DatabaseStorage(Storage):
         super().__init__(None, wrap_exceptions=False)
         self.db = db
         self.clock = clock
-        # Sized for a node's request threads; connections are opened when first needed.
+        # Sized for a node's request threads; connections are opened when first needed, and a
+        # server that does not answer fails the check within seconds (the request then goes on).
         self.engine: Engine | None = (
-            create_engine(db.url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=56, pool_timeout=5)
+            create_engine(
+                db.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=8,
+                max_overflow=56,
+                pool_timeout=5,
+                connect_args={"connect_timeout": 2},
+            )
             if db.dialect == "postgresql"
             else None
         )
