@@ -97,6 +97,7 @@ class Nginx:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.dir = Path(tempfile.mkdtemp(prefix="pulse-nginx-"))
+        self.dir.chmod(0o755)  # nginx's workers (nobody, when started as root) buffer large bodies in here
         site = "\n".join(
             "    " + line if line else "" for line in site_conf(f"127.0.0.1:{self.port}", nodes).splitlines()
         )

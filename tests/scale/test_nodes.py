@@ -142,3 +142,10 @@ def test_server_sent_events_pass_through_nginx_as_they_are_written(cluster: Clus
             else:
                 raise AssertionError("the stream ended before the event came")
         assert len(posted) == 2
+
+
+def test_a_large_batch_passes_through_nginx_whole(cluster: Cluster) -> None:
+    batch = [{"type": "big", "source": "cluster-bulk", "value": i, "message": "x" * 50} for i in range(3000)]
+    r = cluster.post("/api/events", json=batch, headers=BEARER)  # ~250 kB: nginx buffers it in a file first
+    assert r.status_code == 201, r.text[:300]
+    assert len(r.json()["ids"]) == 3000
