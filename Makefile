@@ -19,11 +19,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) app.py serve --port $(PORT) --demo
 
-# Debian packages the tests need: Chromium for browser tests, PostgreSQL for storage tests.
+# Debian packages the tests need: Chromium for browser tests, PostgreSQL for storage tests,
+# nginx in front of several app nodes (tests/scale).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	test -x /usr/sbin/nginx || command -v nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -57,6 +59,7 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/forecast.py
 	$(PY) bench/partitions.py
 	$(PY) bench/dask_scan.py
+	$(PY) bench/rate_limits.py
 
 # Fifteen minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
 soak: $(VENV)/.dev system-deps

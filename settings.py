@@ -145,6 +145,23 @@ def _dask_address(raw: str) -> str:
     return value
 
 
+def _rate_limit_storage(raw: str) -> str:
+    """``memory``, ``database`` or a ``redis://`` URL; empty: chosen by the database.
+
+    >>> _rate_limit_storage(" Database ")
+    'database'
+    >>> _rate_limit_storage("memcached://cache")
+    Traceback (most recent call last):
+    ValueError: expected memory, database or a redis:// URL, got 'memcached://cache'
+    """
+    value = raw.strip()
+    if value.lower() in ("", "memory", "database"):
+        return value.lower()
+    if value.startswith(("redis://", "rediss://", "redis+unix://")):
+        return value
+    raise ValueError(f"expected memory, database or a redis:// URL, got {value!r}")
+
+
 def _origins(raw: str) -> str:
     """A comma-separated list of origins (``scheme://host[:port]``), or ``*`` for any.
 
@@ -290,6 +307,13 @@ FIELDS: tuple[Field, ...] = (
         "Requests per second allowed per API key or client address (bursts of twice as many); 0: no limit.",
     ),
     Field(
+        "rate_limit_storage",
+        "",
+        _rate_limit_storage,
+        "Where rate-limit counters live: memory (this process; the default on SQLite), database (shared by "
+        "every node; the default on PostgreSQL) or a redis:// URL (needs the redis package).",
+    ),
+    Field(
         "max_ws_clients",
         500,
         _positive_int,
@@ -405,6 +429,7 @@ class Settings:
     secret_key: str = ""
     secret_key_file: str = ""
     rate_limit: float = 200.0
+    rate_limit_storage: str = ""
     max_ws_clients: int = 500
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -437,6 +462,11 @@ class Settings:
             name = "pulseboard-demo.db" if self.demo else "pulseboard.db"
             path = Path(self.data_dir) / name
         return f"sqlite:///{path.expanduser().resolve()}"
+
+    @property
+    def rate_limit_store(self) -> str:
+        """``rate_limit_storage``, or when it is not set: memory on SQLite, database otherwise."""
+        return self.rate_limit_storage or ("memory" if self.is_sqlite else "database")
 
     @property
     def backup_dir(self) -> Path:

@@ -168,6 +168,7 @@ class AlertEngine:
 
         def work(conn: Any) -> dict[str, int]:
             done = {"defaults": 0, "file": 0}
+            store.lock_rule_setup(conn)  # nodes starting together take turns
             if store.count_rules(conn) == 0:
                 for spec in DEFAULT_RULES:
                     manage.save_rule(conn, spec, now=now, origin="default")

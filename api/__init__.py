@@ -20,7 +20,7 @@ def register_api(server: Flask, services: Services) -> None:
     server.config["PULSE_API_KEYS"] = settings.keys()
     server.config["PULSE_MAX_BATCH"] = settings.max_batch
     install_cors(server, settings)
-    register_limits(server, settings.rate_limit)  # first: a flood is refused before any other work
+    register_limits(server, services)  # first: a flood is refused before any other work
     server.url_map.converters["id"] = IdConverter
     server.register_blueprint(ingest.bp)
     server.register_blueprint(compat.bp)

@@ -112,9 +112,13 @@ def register_metrics(server: Flask, services: Services) -> RequestMetrics:
     clients = Gauge("pulseboard_live_clients", "Open WebSocket and SSE subscribers", registry=registry)
     db_bytes = Gauge("pulseboard_database_bytes", "Size of the database", registry=registry)
     last_id = Gauge("pulseboard_last_event_id", "Id of the newest stored event", registry=registry)
+    lease = Gauge(
+        "pulseboard_job_lease", "1 while this process runs the jobs that run once (alerts, exports)", registry=registry
+    )
     clients.set_function(lambda: services.live.broker.client_count)
     db_bytes.set_function(lambda: services.db.size_bytes() or 0)
     last_id.set_function(lambda: services.live.broker.last_id)
+    lease.set_function(lambda: 1 if services.jobs is not None and services.jobs.lease.held else 0)
     services.listeners.append(lambda rows: events.inc(len(rows)))
     registry.register(AlertStates(services))
     registry.register(ReplicaMetrics(services))

@@ -22,6 +22,15 @@ from data.queries import Filters, _where
 
 OPEN_STATES = ("pending", "firing")
 _LOCK_KEY = 0x50756C7365  # "Pulse": the advisory lock id of alert evaluation
+_SETUP_KEY = 0x50756C7367  # the advisory lock id of installing rules at start
+
+
+def lock_rule_setup(conn: Connection) -> None:
+    """Serialise installing rules at start within this transaction: of the
+    processes starting together on one PostgreSQL database, one installs the
+    default rules and the others then find them (SQLite's write lock does that already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SETUP_KEY})
 
 
 def _retry(attempt: Callable[[], bool], wait: float) -> bool:

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x50756C7364  # the advisory lock id of schema upgrades (PostgreSQL)
 
 REPLICA_BACKOFF = 30.0  # seconds the primary serves the replica's reads after the standby failed to answer
 REPLICA_CONNECT_TIMEOUT = 3  # seconds to wait for the standby to accept a connection
@@ -232,17 +233,19 @@ class Database:
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.write_engine.begin() as conn:
+                if self.dialect == "postgresql":  # nodes starting together upgrade one after the other
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
             partitions.ensure_partitions(self)  # PostgreSQL: today's partition of events and the next days'
         except Exception as exc:  # surface as one clear line at start-up
-            text = str(exc).splitlines()[0]
-            if self.is_sqlite and ("malformed" in text or "not a database" in text):
+            line = str(exc).splitlines()[0]
+            if self.is_sqlite and ("malformed" in line or "not a database" in line):
                 raise DatabaseError(
-                    f"the database file {make_url(self.url).database} is damaged ({text.split(') ')[-1]}); "
+                    f"the database file {make_url(self.url).database} is damaged ({line.split(') ')[-1]}); "
                     "restore a backup with 'python app.py restore FILE'"
                 ) from exc
-            raise DatabaseError(f"cannot open or upgrade the database {self.safe_url}: {text}") from exc
+            raise DatabaseError(f"cannot open or upgrade the database {self.safe_url}: {line}") from exc
 
     def check(self) -> bool:
         with self.engine.connect() as conn:

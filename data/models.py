@@ -446,6 +446,19 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+# --- API rate limits shared by every node (--rate-limit-storage database) ---
+
+
+class RateLimit(Base):
+    """A fixed-window counter per limited client: hits in the window ending at ``expires_at``."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
+
+
 def table_of(model: type[Base]) -> Table:
     """The Core table of a model, typed for insert()/update()/delete()."""
     return cast(Table, model.__table__)
@@ -472,3 +485,4 @@ BOARD_STARS = table_of(BoardStar)
 BOARD_SHARES = table_of(BoardShare)
 ANNOTATIONS = table_of(Annotation)
 OUTBOX = table_of(OutboxMessage)
+RATE_LIMITS = table_of(RateLimit)

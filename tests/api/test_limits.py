@@ -160,3 +160,34 @@ def test_live_clients_over_the_cap_get_a_clear_error(make_server_for: Any, sqlit
             assert broker.client_count == 2
     finally:
         second.close()
+
+
+def test_a_shared_limit_lets_bursts_of_twice_the_rate_in_per_window() -> None:
+    from limits.storage import MemoryStorage
+
+    from api.limits import SharedLimit
+
+    limit = SharedLimit(5, MemoryStorage())
+    assert (limit.burst, limit.window) == (10, 2)
+    assert [limit.take(("key", 0)) for _ in range(10)] == [0.0] * 10
+    assert 0 < limit.take(("key", 0)) <= 2 and limit.take(("addr", "127.0.0.1")) == 0.0
+    slow = SharedLimit(0.25, MemoryStorage())  # one request every 4 s, as the token bucket
+    assert (slow.burst, slow.window) == (1, 4)
+    assert slow.take("k") == 0.0 and 3 < slow.take("k") <= 4
+
+
+def test_a_shared_limit_lets_requests_through_while_its_store_is_away(caplog: pytest.LogCaptureFixture) -> None:
+    from api.limits import SharedLimit
+    from data.db import Database
+    from data.rate_limits import DatabaseStorage
+    from tests.conftest import free_port
+
+    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing")  # nothing listens there
+    try:
+        limit = SharedLimit(1, DatabaseStorage(db))
+        with caplog.at_level("WARNING", logger="api.limits"):
+            assert [limit.take(("key", 0)) for _ in range(3)] == [0.0, 0.0, 0.0]
+        warnings = [r for r in caplog.records if "rate-limit store unavailable" in r.getMessage()]
+        assert len(warnings) == 1  # once a minute, not once a request
+    finally:
+        db.dispose()

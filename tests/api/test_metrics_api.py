@@ -47,6 +47,7 @@ def test_it_counts_ingested_events_and_requests_per_endpoint(sqlite_server: Any)
     assert got[("pulseboard_last_event_id", ())] == 3
     assert got[("pulseboard_database_bytes", ())] > 0
     assert got[("pulseboard_live_clients", ())] == 0
+    assert got[("pulseboard_job_lease", ())] == 0  # this test's server runs no jobs
     assert got[("pulseboard_alerts", (("severity", "error"), ("state", "firing")))] == 0
 
 

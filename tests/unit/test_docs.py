@@ -153,3 +153,13 @@ def test_every_route_of_the_openapi_document_is_documented(sqlite_server: Any) -
         path for path in paths if not re.search(rf"(?<![\w/.<>-]){re.escape(normalise(path))}(?![\w/.<>-])", text)
     ]
     assert undocumented == []
+
+
+# ---------------------------------------------------------------- deployment
+
+
+def test_the_deployment_page_shows_the_nginx_configuration_the_tests_run() -> None:
+    from tests.cluster import site_conf
+
+    page = docs_text("deployment.md")
+    assert "```nginx\n" + site_conf("80", ["10.0.0.11:8050", "10.0.0.12:8050"]) + "```" in page

@@ -96,8 +96,11 @@ def test_the_scheduler_starts_and_stops_without_leaving_a_thread(services: Any) 
         "backup",
         "alerts",
         "exports",
+        "job-lease",
     }
+    assert jobs.lease.held  # the only process on this database
     jobs.stop()
+    assert not jobs.lease.held
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
 
 

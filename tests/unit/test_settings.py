@@ -91,6 +91,7 @@ def test_the_pulse_variable_beats_its_alias() -> None:
         ({"PULSE_THREADS": "-4"}, "PULSE_THREADS: "),
         ({"PULSE_HOST": "example.com"}, "host: "),
         ({"PULSE_DB": "mysql://u@h/db"}, "db: "),
+        ({"PULSE_RATE_LIMIT_STORAGE": "memcached://cache:11211"}, "PULSE_RATE_LIMIT_STORAGE: "),
     ],
 )
 def test_a_bad_environment_value_raises_one_line_naming_the_setting(env: dict[str, str], where: str) -> None:
@@ -117,6 +118,7 @@ def test_a_bad_environment_value_raises_one_line_naming_the_setting(env: dict[st
         ({"public_url": "pulse.example"}, "--public-url: "),
         ({"sms_url": "ftp://gw/send"}, "--sms-url: "),
         ({"sms_method": "PUT"}, "--sms-method: "),
+        ({"rate_limit_storage": "disk"}, "--rate-limit-storage: "),
     ],
 )
 def test_a_bad_override_raises_one_line_naming_the_flag(overrides: dict[str, object], flag: str) -> None:
@@ -232,3 +234,13 @@ def test_sms_numbers_are_read_by_name_or_as_themselves() -> None:
     settings = load_settings({"sms_to": " oncall=+491701234567, +15550100 ,ops = 0044 20"}, environ={})
     assert settings.sms_numbers() == {"oncall": "+491701234567", "+15550100": "+15550100", "ops": "0044 20"}
     assert load_settings({"sms_method": "get"}, environ={}).sms_method == "GET"
+
+
+def test_rate_limits_are_shared_by_default_on_postgresql_only() -> None:
+    assert load_settings({"db": "/tmp/p.db"}, environ={}).rate_limit_store == "memory"
+    assert load_settings({"db": "postgresql+psycopg://u@h/d"}, environ={}).rate_limit_store == "database"
+    given = load_settings({"db": "postgresql+psycopg://u@h/d", "rate_limit_storage": "memory"}, environ={})
+    assert given.rate_limit_store == "memory"
+    assert load_settings({"rate_limit_storage": "redis://cache:6379/0"}, environ={}).rate_limit_store == (
+        "redis://cache:6379/0"
+    )
