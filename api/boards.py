@@ -299,18 +299,11 @@ def duplicate_board(uid: str) -> Response:
             raise InvalidInput(name, "expected a string")
     with services().db.write() as conn:
         if new_uid is None:
-            new_uid = _free_uid(conn, f"{uid}-copy")
+            new_uid = store.free_uid(conn, f"{uid}-copy", tries=MAX_DUPLICATE_TRIES)
+            if new_uid is None:
+                raise InvalidInput("uid", "give the copy a uid")
         made = store.duplicate_board(conn, uid, new_uid=new_uid, new_title=new_title, owner=_user(), now=_now())
     return json_response(board_json(made, starred=False), 201, headers={"Location": f"/api/boards/{made.uid}"})
-
-
-def _free_uid(conn: Any, base: str) -> str:
-    base = base[:90]
-    for n in range(1, MAX_DUPLICATE_TRIES + 1):
-        candidate = base if n == 1 else f"{base}-{n}"
-        if store.get_board(conn, candidate) is None:
-            return candidate
-    raise InvalidInput("uid", "give the copy a uid")
 
 
 # ----------------------------------------------------------------- versions

@@ -350,8 +350,9 @@ def register(app: dash.Dash, services: Services) -> None:
             return no_update, "Sign in to duplicate boards."
         found = _get(services, info["uid"])
         with services.db.write() as conn:
-            base = f"{found.uid}-copy"[:90]
-            uid = next(c for c in (base, *(f"{base}-{n}" for n in range(2, 1000))) if store.get_board(conn, c) is None)
+            uid = store.free_uid(conn, f"{found.uid}-copy", tries=1000)
+            if uid is None:
+                return no_update, "Too many copies of this board: rename one first."
             store.duplicate_board(
                 conn, found.uid, new_uid=uid, new_title=f"{found.title} (copy)"[:200], owner=_user(), now=services.now()
             )

@@ -82,9 +82,7 @@ def new_board(services: Services, title: str | None) -> tuple[str | None, str | 
     now = services.now()
     base = slug(title)
     with services.db.write() as conn:
-        uid = next(
-            (c for c in (base, *(f"{base}-{n}" for n in range(2, 100))) if store.get_board(conn, c) is None), None
-        )
+        uid = store.free_uid(conn, base)
         if uid is None:
             return None, "Give the board another title: that one is taken."
         try:

@@ -151,6 +151,17 @@ def get_board(conn: Connection, uid: str) -> StoredBoard | None:
     return _stored(row) if row is not None else None
 
 
+def free_uid(conn: Connection, base: str, *, tries: int = 100) -> str | None:
+    """``base`` (at most 90 characters), or ``base-2``, ``base-3``... : the
+    first uid no board has; None after ``tries``."""
+    base = base[:90]
+    for n in range(1, tries + 1):
+        candidate = base if n == 1 else f"{base}-{n}"
+        if get_board(conn, candidate) is None:
+            return candidate
+    return None
+
+
 def list_boards(
     conn: Connection, *, tag: str | None = None, search: str | None = None, starred_by: str | None = None
 ) -> list[StoredBoard]:

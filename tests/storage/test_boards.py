@@ -219,3 +219,12 @@ def test_provisioning_creates_then_updates_only_on_change(db: Database) -> None:
     make(db, "mine")
     with pytest.raises(Conflict, match="made in Pulseboard"), db.write() as conn:
         store.provision_board(conn, parse_board(board_doc("mine")), source_file="b.yaml", now=NOW)
+
+
+def test_a_free_uid_is_the_base_or_the_first_numbered_one_not_taken(db: Database) -> None:
+    make(db, "ops")
+    make(db, "ops-2")
+    with db.read() as conn:
+        assert store.free_uid(conn, "fresh") == "fresh"
+        assert store.free_uid(conn, "ops") == "ops-3"
+        assert store.free_uid(conn, "ops", tries=2) is None
