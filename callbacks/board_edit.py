@@ -211,6 +211,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.bd_field("chart"), "value"),
         Output(ids.bd_field("unit"), "value"),
         Output(ids.bd_field("thresholds"), "value"),
+        Output(ids.bd_field("show"), "value"),
         Output(ids.BD_FORM_MESSAGE, "children", allow_duplicate=True),
         Input(ids.BD_ADD_PANEL, "n_clicks"),
         Input({"type": ids.BD_PANEL_EDIT, "panel": ALL}, "n_clicks"),
@@ -222,7 +223,7 @@ def register(app: dash.Dash, services: Services) -> None:
         if not info or (isinstance(trigger, dict) and not any(edits)):
             raise PreventUpdate
         if trigger == ids.BD_ADD_PANEL:
-            return True, None, "", "timeseries", "metric=count", "", "", "", None
+            return True, None, "", "timeseries", "metric=count", "", "", "", [], None
         panel = _get(services, info["uid"]).board.panel(trigger["panel"])
         if panel is None:
             raise PreventUpdate
@@ -235,6 +236,7 @@ def register(app: dash.Dash, services: Services) -> None:
             panel.chart or "",
             panel.unit or "",
             forms.thresholds_text(panel.thresholds),
+            [name for name, _label in forms.SHOWN if getattr(panel, name)],
             None,
         )
 
@@ -245,7 +247,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Input(ids.BD_FORM_SAVE, "n_clicks"),
         Input(ids.BD_FORM_REMOVE, "n_clicks"),
         State(ids.BD_FORM_PANEL, "data"),
-        *[State(ids.bd_field(f), "value") for f in ("title", "kind", "query", "chart", "unit", "thresholds")],
+        *[State(ids.bd_field(f), "value") for f in ("title", "kind", "query", "chart", "unit", "thresholds", "show")],
         State(ids.BD_BOARD, "data"),
         State(ids.BD_UID, "data"),
         prevent_initial_call=True,
@@ -260,6 +262,7 @@ def register(app: dash.Dash, services: Services) -> None:
         chart: Any,
         unit: Any,
         thresholds: Any,
+        show: Any,
         info: dict[str, Any] | None,
         wanted: dict[str, Any],
     ) -> Any:
@@ -278,6 +281,7 @@ def register(app: dash.Dash, services: Services) -> None:
                 "chart": chart,
                 "unit": unit,
                 "thresholds": thresholds,
+                "show": show or [],
             }
             document = forms.with_panel(board, panel_id, form)
         saved, error = save(services, info, document)

@@ -65,6 +65,10 @@ def _field(name: str, label: str, control: Any) -> dbc.Col:
     return dbc.Col([dbc.Label(label, html_for=ids.bd_field(name), className="small mb-1"), control], md=6)
 
 
+# What a time-series panel can draw besides its series, as Explore's switches do.
+SHOWN = (("stacked", "stacked"), ("baseline", "baseline band"), ("anomalies", "anomalies"), ("forecast", "forecast"))
+
+
 def panel_form() -> dbc.Modal:
     kinds = [{"label": k, "value": k} for k in PANEL_KINDS]
     charts = [{"label": "default", "value": ""}] + [{"label": c, "value": c} for c in CHARTS]
@@ -93,6 +97,22 @@ def panel_form() -> dbc.Modal:
                                 dbc.Input(
                                     id=ids.bd_field("thresholds"), placeholder="90:#c69026, 98:#57ab5a", size="sm"
                                 ),
+                            ),
+                            dbc.Col(
+                                [
+                                    dbc.Label(
+                                        "Show (time series)", html_for=ids.bd_field("show"), className="small mb-1"
+                                    ),
+                                    dbc.Checklist(
+                                        id=ids.bd_field("show"),
+                                        options=[{"label": label, "value": name} for name, label in SHOWN],
+                                        value=[],
+                                        inline=True,
+                                        switch=True,
+                                        className="small",
+                                    ),
+                                ],
+                                md=12,
                             ),
                         ],
                         className="g-2",
@@ -218,12 +238,15 @@ def with_panel(board: Board, panel_id: str | None, form: Mapping[str, Any]) -> d
             body[key] = form[key].strip()
     if form.get("thresholds"):
         body["thresholds"] = parse_thresholds(form["thresholds"])
+    if form.get("show") is not None:
+        shown = set(form["show"] or [])
+        body |= {name: name in shown for name, _label in SHOWN}
     if panel_id is None:
         body["id"] = free_id(body["title"] or "panel", [p["id"] for p in panels])
         body["grid"] = {"x": 0, "y": bottom(board), "w": NEW_W, "h": NEW_H}
         panels.append(body)
     else:
-        kept = ("id", "grid", "row", "description", "link", "stacked", "baseline", "anomalies", "forecast")
+        kept = ("id", "grid", "row", "description", "link", *(name for name, _label in SHOWN))
         panels = [{**{k: p[k] for k in kept if k in p}, **body} if p["id"] == panel_id else p for p in panels]
     return {**doc, "panels": panels}
 

@@ -4,6 +4,7 @@ viewer who sees no edit controls and whose writes are refused."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -239,3 +240,45 @@ def test_a_viewer_sees_no_edit_controls_and_cannot_write(page: Page, make_server
     with server.services.db.read() as conn:
         found = store.get_board(conn, "ops")
     assert found is not None and found.title == "Ops" and found.version == 1
+
+
+def test_the_panel_forms_forecast_switch_draws_the_band_beyond_now(page: Page, sqlite_server: Any) -> None:
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    events = []
+    for hour in range(1, 72):  # three days of hourly counts with a daily cycle
+        n = round(15 + 10 * math.sin(2 * math.pi * (now - timedelta(hours=hour)).hour / 24))
+        events += [{"ts": (now - timedelta(hours=hour)).isoformat(), "type": "scan", "source": "gate-1"}] * n
+    assert sqlite_server.post("/api/events", json=events).status_code == 201
+    board = {
+        "uid": "trend",
+        "title": "Trend",
+        "time": {"range": "3d"},
+        "panels": [
+            {
+                "id": "hourly",
+                "title": "Scans per hour",
+                "kind": "timeseries",
+                "query": {"metric": "count", "bucket": "1h"},
+                "grid": grid(0, 0, 12, 8),
+            }
+        ],
+    }
+    assert sqlite_server.post("/api/boards", json=board).status_code == 201
+    page.goto(sqlite_server.url + "/boards/trend")
+    names = (
+        "() => (document.querySelector('[data-panel=\"hourly\"] .js-plotly-plot')?.data || []).map(t => t.name || '')"
+    )
+    page.wait_for_function(f"() => ({names})().length > 0")
+    assert "forecast" not in page.evaluate(names)
+    page.get_by_text("Edit", exact=True).click()
+    page.locator('[data-panel="hourly"] .pb-bd-panel-edit').click()
+    page.locator("#bd-f-show label", has_text="forecast").click()
+    page.locator("#bd-form-save").click()
+    page.wait_for_function(f"() => ({names})().includes('forecast')")
+    assert {"forecast", "forecast 80 %", "forecast 95 %"} <= set(page.evaluate(names))
+    ahead = page.evaluate(
+        "() => document.querySelector('[data-panel=\"hourly\"] .js-plotly-plot').data"
+        ".find(t => t.name === 'forecast').x.slice(-1)[0]"
+    )
+    assert datetime.fromisoformat(str(ahead).replace(" ", "T")).replace(tzinfo=timezone.utc) > now
+    assert sqlite_server.get("/api/boards/trend").json()["board"]["panels"][0]["forecast"] is True
