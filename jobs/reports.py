@@ -8,7 +8,8 @@ run to them, through the outbox (data.outbox, sent by jobs.mailer):
 * the page (``page``, or the export's Explore view) printed over exactly that
   period by the app's printer: the PDF attached and its first screen inline;
 * the run's CSV attached (a link instead when it is larger than
-  :data:`MAX_CSV_BYTES`);
+  :data:`MAX_CSV_BYTES`), and for a board, the CSV of each of its table
+  panels over the period;
 * a link that takes this recipient off this schedule (signed, so that only
   the mail's reader can use it).
 
@@ -23,14 +24,18 @@ import base64
 import hashlib
 import hmac
 import html
+import io
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
+from core.boards import resolve_query
+from core.errors import DomainError
 from core.pdf import PdfOptions, PdfUnavailable, Printed, page_path
+from core.query import parse_query
 from core.timerange import iso, with_time
-from data import outbox
+from data import boards, outbox
 from jobs import exports
 from reports.summary import Sentence, period_summary
 
@@ -150,6 +155,8 @@ def send_report(services: Services, schedule: dict[str, Any], written: exports.W
         attachments.append(_attachment(f"{schedule['slug']}-{stamp}.pdf", "application/pdf", printed.pdf))
         if printed.png:
             attachments.append(_attachment("summary.png", "image/png", printed.png, SUMMARY_CID))
+    for name, data in board_tables(services, page, since, until, notes):
+        attachments.append(_attachment(name, "text/csv", data))
     size = written.path.stat().st_size
     if size <= MAX_CSV_BYTES:
         attachments.append(_attachment(written.path.name, "text/csv", written.path.read_bytes()))
@@ -187,6 +194,36 @@ def send_report(services: Services, schedule: dict[str, Any], written: exports.W
         services.mailer.wake()
     log.info("report %s: %d messages queued for %s", schedule["name"], queued, period)
     return queued
+
+
+def board_tables(
+    services: Services, page: str, since: datetime, until: datetime, notes: list[str]
+) -> list[tuple[str, bytes]]:
+    """The CSV of each table panel of the board ``page`` shows (none for another page),
+    over the period and with the variables of the page's address."""
+    path, _, search = page.partition("?")
+    if not path.startswith("/boards/"):
+        return []
+    with services.db.read() as conn:
+        found = boards.get_board(conn, unquote(path.removeprefix("/boards/").strip("/")))
+    if found is None:
+        notes.append(f"The board {path} does not exist (any more).")
+        return []
+    values = {k.removeprefix("var-"): v for k, v in parse_qsl(search) if k.startswith("var-")}
+    out = []
+    for panel in found.board.panels:
+        if panel.kind != "table":
+            continue
+        try:
+            params = resolve_query(panel, found.board, values, time={"from": iso(since), "to": iso(until)})
+            q = parse_query(params, now=until, longest=services.max_window())
+            text = io.StringIO()
+            exports.write_csv(services.db, exports.Resolved(q, False), text)
+        except DomainError as exc:
+            notes.append(f"The table {panel.title!r} could not be exported: {exc}")
+            continue
+        out.append((f"{panel.id}.csv", text.getvalue().encode()))
+    return out
 
 
 def _print(

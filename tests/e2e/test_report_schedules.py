@@ -121,3 +121,56 @@ def test_a_bad_recipient_or_page_is_a_400_naming_it(server: Any) -> None:
         r = server.post("/api/exports/schedules", json=base | extra)
         assert r.status_code == 400, r.text
         assert r.json()["errors"][0]["field"] == field
+
+
+def test_a_board_report_has_the_boards_title_and_each_table_panels_csv(
+    make_server_for: Any, db_url: str, smtp_sink: SmtpSink
+) -> None:
+    server = make_server_for(db_url, smtp_host="127.0.0.1", smtp_port=smtp_sink.port, smtp_security="none")
+    svc = server.services
+    svc.mailer.start()
+    now = datetime.now(timezone.utc)
+    events = [
+        {"ts": (now - timedelta(minutes=30)).isoformat(), "type": t, "source": "gate-7"} for t in ("scan", "door")
+    ]
+    events += [{"ts": (now - timedelta(minutes=20)).isoformat(), "type": "scan", "source": "gate-7"}] * 3
+    assert server.post("/api/events", json=events).status_code == 201
+    board = {
+        "uid": "gates",
+        "title": "Gate activity",
+        "panels": [
+            {
+                "id": "total",
+                "title": "Events",
+                "kind": "stat",
+                "query": {"metric": "count"},
+                "grid": {"x": 0, "y": 0, "w": 3, "h": 4},
+            },
+            {
+                "id": "by-type",
+                "title": "By type",
+                "kind": "table",
+                "query": {"metric": "count", "group_by": "type"},
+                "grid": {"x": 3, "y": 0, "w": 6, "h": 6},
+            },
+        ],
+    }
+    assert server.post("/api/boards", json=board).status_code == 201
+    body = {
+        "name": "Gates daily",
+        "query": "window=6h&group_by=source&bucket=none",
+        "interval_seconds": 3600,
+        "recipients": ["ops@example.com"],
+        "page": "/boards/gates",
+    }
+    created = server.post("/api/exports/schedules", json=body)
+    assert created.status_code == 201, created.text
+    assert server.post(f"/api/exports/schedules/{created.json()['id']}/run").status_code == 200
+    wait_until(lambda: len(smtp_sink.received) == 1, timeout=120, message="the board's report")
+    (_to,), msg = smtp_sink.received[0]
+    files = {part.get_filename(): part for part in msg.iter_attachments()}
+    pdf = next(part for name, part in files.items() if name.endswith(".pdf"))
+    printed = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.get_content())).pages)
+    assert "Gates daily" in printed and "Gate activity" in printed  # the header's title, the board's own
+    rows = sorted(line for line in files["by-type.csv"].get_content().strip().splitlines()[1:])
+    assert rows == ["door,1", "scan,4"]
