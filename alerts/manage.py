@@ -251,11 +251,12 @@ def backtest(
     return engine.backtest(parse_rule(spec), since, until, step, stepwise=stepwise)  # type: ignore[no-any-return]
 
 
-def mail_outbox(conn: Connection, *, limit: int = 100) -> dict[str, Any]:
-    """The newest e-mail of the outbox (without bodies; times as ISO strings)
-    and how many are in each state."""
+def mail_outbox(conn: Connection, *, limit: int = 100, key_prefix: str | None = None) -> dict[str, Any]:
+    """The newest e-mail of the outbox (without bodies; times as ISO strings;
+    those whose dedupe key starts with ``key_prefix`` if given) and how many
+    are in each state."""
     messages = [
         {k: v.isoformat() if isinstance(v, datetime) else v for k, v in m.items()}
-        for m in outbox.recent(conn, limit=limit)
+        for m in outbox.recent(conn, limit=limit, key_prefix=key_prefix)
     ]
     return {"messages": messages, "counts": outbox.counts(conn)}

@@ -10,15 +10,16 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 
+from alerts import manage
 from auth.policy import current_role
 from callbacks import timebar
 from core.errors import DomainError
 from data import schedules
 from jobs import export_schedules as schedule_service
-from jobs import exports
+from jobs import exports, reports
+from layouts import alerts_history, ids
 from layouts import exports as layout
 from layouts import format as fmt
-from layouts import ids
 from services import Services
 
 
@@ -130,6 +131,9 @@ def act(services: Services, trigger: Any, form: dict[str, Any], selected: dict[s
     return _alert(f"Schedule '{selected['name']}' deleted with its {fmt.count(removed, 'file')}.", "success"), True
 
 
+REPORT_MAIL_LIMIT = 50  # report e-mails the Exports page lists
+
+
 def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output(ids.EXP_MESSAGE, "children"),
@@ -172,6 +176,8 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EXP_SCHEDULES, "rowData"),
         Output(ids.EXP_SCHEDULES_EMPTY, "hidden"),
         Output(ids.EXP_FILES, "children"),
+        Output(ids.EXP_MAIL, "rowData"),
+        Output(ids.EXP_MAIL_EMPTY, "hidden"),
         Input(ids.REFRESH, "n_intervals"),
         Input(ids.EXP_CHANGED, "data"),
         Input(ids.TIME_RANGE, "data"),
@@ -179,7 +185,15 @@ def register(app: dash.Dash, services: Services) -> None:
     def refresh(_n: Any, _changed: Any, time_range: Any) -> tuple[Any, ...]:
         with services.db.read() as conn:
             rows = schedules.list_schedules(conn)
+            mail = manage.mail_outbox(conn, limit=REPORT_MAIL_LIMIT, key_prefix=reports.REPORT_KEY_PREFIX)["messages"]
         names = {r["slug"]: r["name"] for r in rows}
         files = exports.list_files(services.settings.exports_dir)
         shown = written_in(files, *timebar.bounds(services, time_range, "/exports"))
-        return table_rows(rows), bool(rows), layout.files_table(shown, names, any_files=bool(files))
+        mail_rows = alerts_history.outbox_rows(mail)
+        return (
+            table_rows(rows),
+            bool(rows),
+            layout.files_table(shown, names, any_files=bool(files)),
+            mail_rows,
+            bool(mail_rows),
+        )

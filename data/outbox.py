@@ -212,14 +212,22 @@ def get(conn: Connection, message_id: int) -> dict[str, Any] | None:
 
 
 def recent(
-    conn: Connection, *, state: str | None = None, limit: int = 50, with_bodies: bool = False
+    conn: Connection,
+    *,
+    state: str | None = None,
+    limit: int = 50,
+    with_bodies: bool = False,
+    key_prefix: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Messages newest first (of one ``state`` if given), for display: without
-    bodies and attachments unless ``with_bodies``."""
+    """Messages newest first (of one ``state``, and whose dedupe key starts
+    with ``key_prefix``, if given), for display: without bodies and
+    attachments unless ``with_bodies``."""
     o = OUTBOX
     bulky = {"body_text", "body_html", "attachments"}
     columns = list(o.c) if with_bodies else [c for c in o.c if c.name not in bulky]
     stmt = select(*columns).order_by(o.c.created.desc(), o.c.id.desc()).limit(limit)
+    if key_prefix is not None:
+        stmt = stmt.where(o.c.dedupe_key.startswith(key_prefix, autoescape=True))
     if state is not None:
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")

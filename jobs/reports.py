@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 MAX_CSV_BYTES = 5 * 1024 * 1024
 SUMMARY_CID = "report-summary"
 UNSUBSCRIBE_PATH = "/exports/unsubscribe"
+REPORT_KEY_PREFIX = "report:"  # the outbox dedupe keys of report mail
 
 
 def unsubscribe_signature(key: str, schedule_id: int, recipient: str) -> str:
@@ -186,7 +187,7 @@ def send_report(services: Services, schedule: dict[str, Any], written: exports.W
                 body_text=text,
                 body_html=body,
                 attachments=attachments,
-                dedupe_key=f"report:{schedule['id']}:{stamp}:{recipient.lower()}",
+                dedupe_key=f"{REPORT_KEY_PREFIX}{schedule['id']}:{stamp}:{recipient.lower()}",
                 now=services.now(),
             )
             queued += made is not None

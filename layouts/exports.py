@@ -9,7 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
-from layouts.executions import grid
+from layouts.alerts_history import OUTBOX_COLUMNS
+from layouts.executions import card, grid
 
 MODES = (("aggregate", "the Explore result (aggregated rows)"), ("events", "the matching raw events"))
 SCHEDULE_COLUMNS: list[dict[str, Any]] = [
@@ -26,6 +27,7 @@ SCHEDULE_COLUMNS: list[dict[str, Any]] = [
 ]
 NO_SCHEDULES = "No schedules yet. Create one above: set up a view on Explore, paste its address, choose when it runs."
 NO_FILES = "No files yet. Select a schedule and press Run now, or wait for its next run."
+NO_REPORT_MAIL = "No report e-mail yet: a schedule with recipients mails each run here (see its state on the Alerts page's Outbox tab too)."
 NO_FILES_IN_RANGE = "No files written in the time range; choose a longer one above to see older files."
 
 
@@ -215,7 +217,19 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
                 [
                     dbc.CardHeader("Files written in the time range", className="fw-semibold"),
                     dbc.CardBody(html.Div(id=ids.EXP_FILES)),
-                ]
+                ],
+                className="mb-3",
             ),
+            report_mail_card(),
         ]
+    )
+
+
+def report_mail_card() -> dbc.Card:
+    """The newest report e-mails and what became of each (the outbox's state, read-only)."""
+    mail = grid(ids.EXP_MAIL, OUTBOX_COLUMNS, page_size=10)
+    mail.getRowId = "String(params.data.id)"
+    return card(
+        "Report e-mail (newest first)",
+        [html.Div(NO_REPORT_MAIL, id=ids.EXP_MAIL_EMPTY, className="small text-body-secondary mb-2"), mail],
     )

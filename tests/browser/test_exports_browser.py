@@ -111,3 +111,10 @@ def test_a_report_schedule_is_made_on_the_page_with_its_recipients(page: Page, o
         ["ops@example.com", "lead@example.com"],
         "/explore?range=1h&type=order",
     )
+    page.locator("#exp-schedules .ag-row [col-id=name]").first.click()
+    page.locator("#exp-run").click()
+    expect(page.locator("#exp-message")).to_contain_text("mailed as a report to ops@example.com, lead@example.com")
+    mail = page.locator("#exp-mail .ag-center-cols-container .ag-row")
+    expect(mail).to_have_count(2, timeout=60_000)
+    expect(page.locator("#exp-mail")).to_contain_text("Orders report · ")
+    expect(page.locator("#exp-mail-empty")).to_be_hidden()
