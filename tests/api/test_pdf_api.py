@@ -147,10 +147,14 @@ def test_the_printer_opens_pages_in_the_theme_asked_for() -> None:
 
 def test_a_page_prints_from_a_thread_whose_asyncio_loop_is_running(sqlite_server: Any) -> None:
     import asyncio
+    import threading
 
     async def inside_a_loop() -> bytes:
         printer = sqlite_server.services.printer
         return printer.pdf("/", title="From a loop", period="", made=datetime.now(timezone.utc))  # type: ignore[no-any-return]
 
-    body = asyncio.run(inside_a_loop())
-    assert body.startswith(b"%PDF") and "From a loop" in text_of(body)
+    printed: list[bytes] = []
+    thread = threading.Thread(target=lambda: printed.append(asyncio.run(inside_a_loop())))
+    thread.start()
+    thread.join(timeout=120)
+    assert printed and printed[0].startswith(b"%PDF") and "From a loop" in text_of(printed[0])
