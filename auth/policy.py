@@ -308,7 +308,10 @@ def install_open_policy(server: Flask, settings: Settings) -> None:
 
 def current_role() -> str:
     """The role of this request's user for code that changes state (Dash callbacks):
-    ``admin`` when sign-in is off (everyone is), else ``admin``, ``viewer`` or ``key``."""
+    ``admin`` when sign-in is off (everyone is), else ``admin``, ``viewer`` or ``key``;
+    the app's own printer is a viewer either way (a printed page shows no edit controls)."""
+    if request.environ.get(PRINTER_ENVIRON):
+        return VIEWER
     if not current_app.config.get("PULSE_AUTH"):
         return "admin"
     return str(g.get("pulse_role") or "")

@@ -31,6 +31,9 @@ def _layout(fig: go.Figure, *, dark: bool, height: int = 280) -> go.Figure:
     # Neutral grid and text: readable on the light and the dark theme alike.
     fig.update_xaxes(gridcolor="rgba(128,128,128,0.2)", zerolinecolor="rgba(128,128,128,0.3)")
     fig.update_yaxes(gridcolor="rgba(128,128,128,0.2)", zerolinecolor="rgba(128,128,128,0.3)")
+    if not fig.data:  # nothing to draw: no empty axes from -1 to 6 (the page says why there is no data)
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
     if not dark:
         return fig
     fig.update_layout(font={"color": "#c9d1d9"})
