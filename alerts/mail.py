@@ -25,11 +25,12 @@ import logging
 import threading
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from alerts.chat import alert_link, events_link, title
 from alerts.rules import Rule, format_value, parse_rule
 from data import alerts as store
-from data import outbox
+from data import boards, outbox
 
 if TYPE_CHECKING:
     from alerts.notify import Notice
@@ -123,8 +124,26 @@ def _rule(services: Any, name: str) -> Rule | None:
 # ---------------------------------------------------------------- content
 
 
-def compose(notices: list[Notice], *, base: str, chart: bool, chart_note: str | None) -> tuple[str, str, str]:
-    """``(subject, text, html)`` of the mail for a group of notices.
+def alerts_board(services: Any) -> tuple[str, str] | None:
+    """The board that shows the open alerts (the first, by title, with an
+    ``alerts`` panel): its title and path, for the mail's link; None without one."""
+    with services.db.read() as conn:
+        for found in boards.list_boards(conn):
+            if any(p.kind == "alerts" for p in found.board.panels):
+                return found.title, f"/boards/{quote(found.uid)}"
+    return None
+
+
+def compose(
+    notices: list[Notice],
+    *,
+    base: str,
+    chart: bool,
+    chart_note: str | None,
+    board: tuple[str, str] | None = None,
+) -> tuple[str, str, str]:
+    """``(subject, text, html)`` of the mail for a group of notices; ``board``
+    (title, path) is linked as where the alerts are shown.
 
     >>> from datetime import datetime, timezone
     >>> from alerts.notify import Notice
@@ -153,6 +172,8 @@ def compose(notices: list[Notice], *, base: str, chart: bool, chart_note: str | 
         lines.append(chart_note)
     elif chart:
         lines.append("The chart of the metric is in the HTML version of this mail.")
+    if board is not None:
+        lines.append(f"Board {board[0]}: {base}{board[1]}")
     lines += ["", "-- ", "Pulseboard"]
     colour = "#2e7d32" if first.state == "resolved" else ("#c62828" if first.severity == "error" else "#ef6c00")
     e = html.escape
@@ -182,6 +203,7 @@ def compose(notices: list[Notice], *, base: str, chart: bool, chart_note: str | 
         + "".join(rows)
         + "</table>"
         + figure
+        + (f"<p>Board: <a href='{e(base + board[1])}'>{e(board[0])}</a></p>" if board is not None else "")
         + "<p style='color:#888;font-size:12px'>Pulseboard</p></body></html>"
     )
     return subject, "\n".join(lines), body
@@ -265,7 +287,11 @@ class MailGroups:
     def _content(self, group: Group) -> tuple[str, str, str, list[dict[str, Any]]]:
         base = getattr(self.services.settings, "public_url", "")
         subject, text, body = compose(
-            group.notices, base=base, chart=group.chart is not None, chart_note=group.chart_note
+            group.notices,
+            base=base,
+            chart=group.chart is not None,
+            chart_note=group.chart_note,
+            board=alerts_board(self.services),
         )
         attachments = []
         if group.chart is not None:

@@ -116,6 +116,12 @@ def test_alerts_of_a_rule_go_out_as_one_grouped_mail_per_state_with_links_and_ch
     svc.mailer.start()
     targets = [{"type": "email", "to": "ops@example.com, dev@example.com", "group_wait": "30s"}]
     assert server.post("/api/rules", json=RULE | {"targets": targets}).status_code == 201
+    wall = {
+        "uid": "ops-wall",
+        "title": "Ops wall",
+        "panels": [{"id": "open", "title": "Open alerts", "kind": "alerts", "grid": {"x": 0, "y": 0, "w": 6, "h": 6}}],
+    }
+    assert server.post("/api/boards", json=wall).status_code == 201  # the board that shows the alerts
 
     orders(server, 4, "web")
     orders(server, 5, "shop")
@@ -142,6 +148,7 @@ def test_alerts_of_a_rule_go_out_as_one_grouped_mail_per_state_with_links_and_ch
         assert f"{PUBLIC}/alerts?alert={alert['id']}" in text
         assert f"{PUBLIC}/explore?window=15min&type=order&source={alert['labels']['source']}" in text
     assert "value: 6" in text and "labels: source=app" in text
+    assert f"Board Ops wall: {PUBLIC}/boards/ops-wall" in text
     html = msg.get_body(("html",)).get_content()
     assert f"href='{PUBLIC}/alerts?alert=" in html and "Too many orders" in html
     images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
