@@ -78,7 +78,15 @@ class PagePrinter(Protocol):
     def pdf(self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = ...) -> bytes: ...
 
     def print_page(
-        self, path: str, *, title: str, period: str, made: datetime, options: PdfOptions = ..., png: bool = False
+        self,
+        path: str,
+        *,
+        title: str,
+        period: str,
+        made: datetime,
+        options: PdfOptions = ...,
+        png: bool = False,
+        preface: str | None = None,
     ) -> Printed: ...
 
     def close(self) -> None: ...

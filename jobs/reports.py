@@ -6,7 +6,8 @@ run to them, through the outbox (data.outbox, sent by jobs.mailer):
 * the period's summary (reports.summary): totals against the period before,
   alerts, anomalies, runs, regressions, each line linked to where it came from;
 * the page (``page``, or the export's Explore view) printed over exactly that
-  period by the app's printer: the PDF attached and its first screen inline;
+  period by the app's printer, the summary above its content: the PDF
+  attached and its first screen inline;
 * the run's CSV attached (a link instead when it is larger than
   :data:`MAX_CSV_BYTES`), and for a board, the CSV of each of its table
   panels over the period;
@@ -150,7 +151,7 @@ def send_report(services: Services, schedule: dict[str, Any], written: exports.W
         sentences = period_summary(conn, since=since, until=until, executor=services.compute)
     notes: list[str] = []
     attachments: list[dict[str, Any]] = []
-    printed = _print(services, page, title, period, when, options, notes)
+    printed = _print(services, page, title, period, when, options, notes, summary_html(sentences, base))
     stamp = when.strftime("%Y%m%dT%H%M%SZ")
     if printed is not None:
         attachments.append(_attachment(f"{schedule['slug']}-{stamp}.pdf", "application/pdf", printed.pdf))
@@ -227,8 +228,28 @@ def board_tables(
     return out
 
 
+def summary_html(sentences: list[Sentence], base: str) -> str:
+    """The summary as the printed page shows it above its content.
+
+    >>> summary_html([Sentence("5 events.", "/explore", "totals")], "https://p.example")
+    '<div class="card"><div class="card-body"><h2 class="h5">Summary of the period</h2><ul class="mb-0"><li><a href="https://p.example/explore">5 events.</a></li></ul></div></div>'
+    """
+    items = "".join(f'<li><a href="{html.escape(base + s.link)}">{html.escape(s.text)}</a></li>' for s in sentences)
+    return (
+        '<div class="card"><div class="card-body"><h2 class="h5">Summary of the period</h2>'
+        f'<ul class="mb-0">{items}</ul></div></div>'
+    )
+
+
 def _print(
-    services: Services, page: str, title: str, period: str, when: datetime, options: dict[str, Any], notes: list[str]
+    services: Services,
+    page: str,
+    title: str,
+    period: str,
+    when: datetime,
+    options: dict[str, Any],
+    notes: list[str],
+    preface: str,
 ) -> Printed | None:
     if services.printer is None:
         notes.append("The page could not be printed: this process has no printer.")
@@ -245,6 +266,7 @@ def _print(
                 theme=options.get("theme", "light"),
             ),
             png=True,
+            preface=preface,
         )
     except (PdfUnavailable, TimeoutError) as exc:
         notes.append(f"The page could not be printed: {exc}")

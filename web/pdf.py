@@ -49,6 +49,13 @@ ARGS = [
     "--no-first-run",
 ]
 INSTALL = "PDFs need Chromium: install it (Debian: apt-get install chromium) or name it with --chromium PATH"
+# Puts a block of HTML above the page's content (the main element the shell draws pages into).
+PREFACE = """(html) => {
+  const block = document.createElement('section');
+  block.className = 'pb-print-preface mb-3';
+  block.innerHTML = html;
+  (document.querySelector('#page') || document.body).prepend(block);
+}"""
 THEME_KEY = "theme-store"  # where the theme switch keeps its choice (localStorage; layouts.ids.THEME_STORE)
 # The page is drawn (the app's shell and the page's own content, not Dash's "Loading...") and no
 # Dash callback is in flight.
@@ -115,9 +122,12 @@ def render_pdf(
     chromium: str = "",
     headers: dict[str, str] | None = None,
     png: bool = False,
+    preface: str | None = None,
 ) -> Printed:
     """The page at ``url`` (absolute), settled and printed as a PDF (and with
-    ``png``, its first screen as a PNG); ``headers`` go with every request.
+    ``png``, its first screen as a PNG); ``headers`` go with every request;
+    ``preface`` (HTML, escaped by the caller) is put above the page's content
+    before it is printed (a report's summary).
     Raises :class:`PdfUnavailable` without Chromium or Playwright, and
     ``TimeoutError`` when the page does not settle within the options' timeout.
 
@@ -129,7 +139,7 @@ def render_pdf(
 
     def run() -> None:
         try:
-            result.append(_render(url, title, period, made, options, chromium, headers or {}, png))
+            result.append(_render(url, title, period, made, options, chromium, headers or {}, png, preface))
         except BaseException as exc:  # handed to the caller's thread
             failure.append(exc)
 
@@ -150,6 +160,7 @@ def _render(
     chromium: str,
     headers: dict[str, str],
     png: bool,
+    preface: str | None,
 ) -> Printed:
     executable = find_chromium(chromium)
     try:
@@ -170,6 +181,8 @@ def _render(
                 page.wait_for_function(SETTLED, timeout=timeout_ms, polling=100)
                 page.wait_for_load_state("networkidle", timeout=timeout_ms)
                 page.wait_for_function(SETTLED, timeout=timeout_ms, polling=100)
+                if preface:
+                    page.evaluate(PREFACE, preface)
                 page.emulate_media(media="screen")
                 shot = page.screenshot(type="png") if png else None
                 document = page.pdf(
@@ -240,8 +253,10 @@ class Printer:
         made: datetime,
         options: PdfOptions = DEFAULT_OPTIONS,
         png: bool = False,
+        preface: str | None = None,
     ) -> Printed:
-        """The page at ``path`` as a PDF, and with ``png`` its first screen as a PNG."""
+        """The page at ``path`` as a PDF, and with ``png`` its first screen as a
+        PNG; ``preface`` (HTML) above the page's content."""
         find_chromium(self.chromium)  # before starting anything: no Chromium, no server
         return render_pdf(
             self.url() + path,
@@ -252,6 +267,7 @@ class Printer:
             chromium=self.chromium,
             headers={TOKEN_HEADER: self._token},
             png=png,
+            preface=preface,
         )
 
     def close(self) -> None:

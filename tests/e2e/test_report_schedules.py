@@ -79,6 +79,7 @@ def test_a_report_schedule_mails_the_page_as_pdf_with_the_summary_and_csv(
     pdf = pypdf.PdfReader(io.BytesIO(files[pdf_name].get_content()))
     printed = "\n".join(page.extract_text() for page in pdf.pages)
     assert "Dock scans, last 6 hours" in printed and period in printed
+    assert "Summary of the period" in printed and f"{total:,} events" in printed  # the summary heads the PDF
     assert "dock-scanner" in printed  # the Explore table over exactly that period
     csv_name = next(name for name in files if name.endswith(".csv"))
     assert "dock-scanner" in files[csv_name].get_content()
