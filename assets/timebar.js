@@ -97,6 +97,21 @@
       return nu();
     },
 
+    /* A page's wanted query string while the address is still on its ``path`` (ending in "/":
+     * any path below it), else nothing: a callback answering after the user left the page
+     * must not write into the next page's address. */
+    pageSearch: function (wanted, path) {
+      var here = window.location.pathname, root = document.documentElement;
+      var shown = path.slice(-1) === "/" && path !== "/" ? here.indexOf(path) === 0 : here === path;
+      if (typeof wanted !== "string") return nu();
+      if (!shown) {
+        var dropped = (parseInt(root.getAttribute("data-pb-dropped-writes"), 10) || 0) + 1;
+        root.setAttribute("data-pb-dropped-writes", String(dropped));
+        return nu();
+      }
+      return wanted;
+    },
+
     drawn: function (_figure, count) { return String((parseInt(count, 10) || 0) + 1); },
 
     /* The page's URL (all its state) to the clipboard, and a short confirmation. */

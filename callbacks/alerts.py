@@ -560,7 +560,7 @@ def register(app: dash.Dash, services: Services) -> None:
     _add(
         app,
         url,
-        output={"search": Output(ids.page_url("alerts"), "search")},
+        output={"search": Output(ids.page_search("alerts"), "data")},
         inputs={
             "tab": tab_in,
             "rule": Input(ids.AL_H_RULE, "value"),

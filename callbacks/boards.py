@@ -167,7 +167,7 @@ def register(app: dash.Dash, services: Services) -> None:
         return list_view(services, search)
 
     @app.callback(
-        Output(ids.page_url("boards"), "search"),
+        Output(ids.page_search("boards"), "data"),
         Input(ids.BD_SEARCH, "value"),
         State(ids.URL, "search"),
         prevent_initial_call=True,
@@ -227,7 +227,7 @@ def register(app: dash.Dash, services: Services) -> None:
         return body(services, wanted["uid"], values, editing=bool(editing))
 
     @app.callback(
-        Output(ids.page_url("board"), "search"),
+        Output(ids.page_search("board"), "data"),
         Input({"type": ids.BD_VAR, "name": ALL}, "value"),
         Input(ids.BD_BOARD, "data"),
         State({"type": ids.BD_VAR, "name": ALL}, "id"),

@@ -34,7 +34,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EN_ENTITY, "value"),
         Output(ids.EN_CHART, "figure"),
         Output(ids.EN_USERS, "children"),
-        Output(ids.page_url("entities"), "search"),
+        Output(ids.page_search("entities"), "data"),
         Input(ids.EN_ENTITY, "value"),
         Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),

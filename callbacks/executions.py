@@ -172,7 +172,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.XS_STATS, "rowData"),
         Output(ids.XS_STATS, "columnDefs"),
         Output(ids.XS_STEPS, "children"),
-        Output(ids.page_url("executions"), "search"),
+        Output(ids.page_search("executions"), "data"),
         Output(ids.XS_SCRIPT, "value"),
         Output(ids.XS_METRIC, "value"),
         Input(ids.XS_SCRIPT, "value"),

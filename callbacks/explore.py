@@ -195,7 +195,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.EX_ERROR, "children"),
         Output(ids.EX_FORECAST, "children"),
         Output(ids.EX_NOTES, "children"),
-        Output(ids.page_url("explore"), "search"),
+        Output(ids.page_search("explore"), "data"),
         *inputs,
         Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),

@@ -91,7 +91,7 @@ def register(app: dash.Dash, services: Services) -> None:
         return refresh(services, time_range, theme == "dark", bool(include_self))
 
     @app.callback(
-        Output(ids.page_url("overview"), "search"),
+        Output(ids.page_search("overview"), "data"),
         Input(ids.OV_SELF, "value"),
         State(ids.URL, "search"),
         prevent_initial_call=True,

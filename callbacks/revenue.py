@@ -34,7 +34,7 @@ def register(app: dash.Dash, services: Services) -> None:
         Output(ids.RV_STATUS, "figure"),
         Output(ids.RV_HEATMAP, "figure"),
         Output(ids.RV_TIMINGS, "rowData"),
-        Output(ids.page_url("revenue"), "search"),
+        Output(ids.page_search("revenue"), "data"),
         Input(ids.RV_PERIOD, "value"),
         Input(ids.TIME_RANGE, "data"),
         Input(ids.REFRESH, "n_intervals"),

@@ -12,6 +12,7 @@ their Input. A page's own URL state (Explore's metric, ...) is kept as is.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -180,8 +181,39 @@ def nav_links(paths: list[str], search: str | None, pathname: str | None) -> tup
     return hrefs, [here is not None and here.path == path for path in paths]
 
 
+# The pages whose callbacks write their state into the address, and the path each is shown at
+# (ending in "/": every path below it). A write that arrives after the user left the page is dropped.
+PAGE_PATHS = {
+    "overview": "/",
+    "explore": "/explore",
+    "executions": "/executions",
+    "entities": "/entities",
+    "revenue": "/revenue",
+    "alerts": "/alerts",
+    "boards": "/boards",
+    "board": "/boards/",
+}
+
+# The wanted query string into the page's Location, only while the address is still on that page
+# (assets/timebar.js pageSearch; a dropped write is counted on <html data-pb-dropped-writes>).
+GUARDED_SEARCH = "function (wanted) { return window.dash_clientside.timebar.pageSearch(wanted, %s); }"
+
+
+def register_page_search(app: dash.Dash, page: str, path: str) -> None:
+    """A page's wanted query string (``ids.page_search``) -> its Location, while the page is shown:
+    a callback that answers after a click on the navigation must not write into the next page's address."""
+    app.clientside_callback(  # type: ignore[no-untyped-call]
+        GUARDED_SEARCH % json.dumps(path),
+        Output(ids.page_url(page), "search"),
+        Input(ids.page_search(page), "data"),
+        prevent_initial_call=True,
+    )
+
+
 def register(app: dash.Dash, services: Services) -> None:
     preset_ids = [ids.tb_preset(p) for p in PRESETS]
+    for page, path in PAGE_PATHS.items():
+        register_page_search(app, page, path)
 
     @app.callback(
         Output(ids.TIME_RANGE, "data"),

@@ -21,7 +21,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from alerts.form import id_of
-from layouts import ids
+from layouts import ids, timebar
 from layouts.alerts_active import active_tab, loading
 from layouts.alerts_history import RANGES, STATES, backtest_tab, history_tab, outbox_tab, silences_tab
 from layouts.alerts_rules import rules_tab
@@ -52,7 +52,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     bt_range = bt_range if bt_range in dict(RANGES) else "24h"
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("alerts"), refresh="callback-nav"),
+            timebar.page_location("alerts"),
             dcc.Store(id=ids.AL_CHANGED, data=0),
             dcc.Store(id=ids.AL_ACTIVE_DATA),
             dcc.Store(id=ids.AL_ALERT_ID, data=alert_id or None),

@@ -20,7 +20,7 @@ from dash import dcc, html
 from dash_extensions import WebSocket
 
 from core.boards import Board, Panel
-from layouts import board_edit, ids
+from layouts import board_edit, ids, timebar
 
 VAR_PREFIX = "var-"
 ROW_HEIGHT = 36  # px of one grid unit: a panel of h 8 is about 340 px tall
@@ -45,7 +45,7 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
 def list_page(query: dict[str, str]) -> html.Div:
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("boards"), refresh="callback-nav"),
+            timebar.page_location("boards"),
             dcc.Store(id=ids.BD_CHANGED, data=0),
             html.Div(
                 [
@@ -132,7 +132,7 @@ def board_list(boards: list[dict[str, Any]], *, search: str = "") -> Any:
 def board_page(uid: str, query: dict[str, str]) -> html.Div:
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("board"), refresh="callback-nav"),
+            timebar.page_location("board"),
             dcc.Store(id=ids.BD_UID, data={"uid": uid, "values": variable_values(query), "shared": "share" in query}),
             dcc.Store(id=ids.BD_BOARD),
             dcc.Store(id=ids.BD_NOTES, data=0),

@@ -7,14 +7,14 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids, selfmon
+from layouts import ids, selfmon, timebar
 from layouts.executions import card
 
 
 def page(_pathname: str, query: dict[str, str]) -> html.Div:
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("entities"), refresh="callback-nav"),
+            timebar.page_location("entities"),
             dbc.Row(
                 [
                     dbc.Col(

@@ -12,7 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from core.timerange import iso
-from layouts import figures, format, ids
+from layouts import figures, format, ids, timebar
 
 DURATION = "duration_ms"
 
@@ -137,7 +137,7 @@ def page(pathname: str, query: dict[str, str]) -> html.Div:
         return detail_page(unquote(parts[2]))
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("executions"), refresh="callback-nav"),
+            timebar.page_location("executions"),
             html.Div(id=ids.XS_CARDS, className="mb-3"),
             dbc.Row(
                 [

@@ -17,7 +17,7 @@ from core import charts
 from core.charts import CHART_TYPES, OVERLAYS
 from core.query import Query
 from layouts import format as fmt
-from layouts import ids
+from layouts import ids, timebar
 from layouts.executions import columns as grid_columns
 from layouts.executions import grid
 
@@ -282,7 +282,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     )
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("explore"), refresh="callback-nav"),
+            timebar.page_location("explore"),
             dbc.Card(
                 dbc.CardBody([dbc.Row(filters + [attrs], className="g-2 mb-2"), dbc.Row(controls, className="g-2")]),
                 className="mb-3",

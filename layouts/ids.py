@@ -12,6 +12,12 @@ def page_url(page: str) -> str:
     return f"{page}-url"
 
 
+def page_search(page: str) -> str:
+    """The query string a page's callbacks want in the address; written into
+    :func:`page_url` only while that page is still the one shown (callbacks.timebar)."""
+    return f"{page}-url-wanted"
+
+
 PAGE = "page"
 THEME = "theme"
 THEME_TOGGLE = "theme-toggle"

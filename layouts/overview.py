@@ -9,7 +9,7 @@ from dash import dcc, html
 from dash_extensions import EventListener, WebSocket
 
 from analytics.uptime import HEALTHY
-from layouts import figures, ids, selfmon
+from layouts import figures, ids, selfmon, timebar
 from live.endpoints import REPLAY_LIMIT
 
 KPIS = (
@@ -110,7 +110,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
 def layout(query: dict[str, str] | None = None) -> html.Div:
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("overview"), refresh="callback-nav"),
+            timebar.page_location("overview"),
             *live_controls(),
             html.Div(
                 [

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import ids, selfmon
+from layouts import ids, selfmon, timebar
 from layouts.executions import card, grid
 from layouts.system import TIMING_COLUMNS
 
@@ -30,7 +30,7 @@ def page(_pathname: str, query: dict[str, str]) -> html.Div:
     period = query.get("period", "day")
     return html.Div(
         [
-            dcc.Location(id=ids.page_url("revenue"), refresh="callback-nav"),
+            timebar.page_location("revenue"),
             html.Div(
                 [
                     dbc.RadioItems(

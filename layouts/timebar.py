@@ -36,6 +36,14 @@ FLAGS: dict[str, Any] = {
 }
 
 
+def page_location(page: str) -> html.Div:
+    """A page's own Location and the store its callbacks write the wanted query string to."""
+    return html.Div(
+        [dcc.Location(id=ids.page_url(page), refresh="callback-nav"), dcc.Store(id=ids.page_search(page))],
+        hidden=True,
+    )
+
+
 def stores() -> list[Any]:
     """The bar's state: its own Location, the range every page reads, pause,
     the last relative range, a chart's zoom and the refresh timer."""

@@ -300,3 +300,18 @@ def test_the_pdf_button_downloads_this_page_as_it_is(page: Page, two_events: Any
     reader = pypdf.PdfReader(io.BytesIO(open(info.value.path(), "rb").read()))
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert "Pulseboard · Explore · last 6h" in text and "scanner" in text
+
+
+def test_a_pages_address_write_that_answers_after_the_page_was_left_is_dropped(page: Page, two_events: Any) -> None:
+    page.goto(two_events.url + "/explore?metric=sum&range=6h")
+    expect(page.locator("#ex-summary")).to_contain_text("Sum")
+    guard = "([wanted, path]) => window.dash_clientside.timebar.pageSearch(wanted, path)"
+    kept = "() => window.dash_clientside.no_update"
+    assert page.evaluate(guard, ["?metric=avg", "/explore"]) == "?metric=avg"  # still on the page: written
+    assert page.evaluate(f"([w, p]) => ({guard})([w, p]) === ({kept})()", ["?metric=avg", "/revenue"])
+    assert page.evaluate(f"([w, p]) => ({guard})([w, p]) === ({kept})()", ["?metric=avg", "/"])
+    assert page.evaluate(guard, ["?q=1", "/"]) != "?q=1"
+    expect(page.locator("html")).to_have_attribute("data-pb-dropped-writes", "3")
+    page.goto(two_events.url + "/boards/ops")
+    assert page.evaluate(guard, ["?var-x=1", "/boards/"]) == "?var-x=1"  # a path ending in "/": any below it
+    assert page.evaluate(f"([w, p]) => ({guard})([w, p]) === ({kept})()", ["?q=1", "/boards"])
