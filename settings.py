@@ -106,6 +106,9 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+_HTTP_URL = re.compile(r"https?://[^/\s]+(/\S*)?")
+
+
 def _public_url(raw: str) -> str:
     """Where users reach Pulseboard (``scheme://host[:port][/prefix]``), without a trailing slash.
 
@@ -116,14 +119,14 @@ def _public_url(raw: str) -> str:
     ValueError: 'pulse.example' is not a URL: write it as scheme://host[:port][/path], e.g. https://pulse.example
     """
     value = raw.strip().rstrip("/")
-    if value and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+    if value and not _HTTP_URL.fullmatch(value):
         raise ValueError(f"{value!r} is not a URL: write it as scheme://host[:port][/path], e.g. https://pulse.example")
     return value
 
 
 def _http_url(raw: str) -> str:
     value = raw.strip()
-    if value and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
+    if value and not _HTTP_URL.fullmatch(value):
         raise ValueError(f"{value!r} is not an http:// or https:// URL")
     return value
 

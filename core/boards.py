@@ -36,8 +36,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from core.durations import MAX_WINDOW
 from core.errors import InvalidInput
-from core.filters import DIMENSIONS
-from core.query import parse_query
+from core.query import PARAMETERS, parse_query
 from core.schemas import MAX_NUMBER, UTC, NoNul, field_errors
 from core.timerange import REFRESH, parse_range
 
@@ -58,21 +57,7 @@ CHARTS = ("line", "area", "bar", "pie")
 CHART_KINDS = ("timeseries", "breakdown")  # the kinds that take a ``chart``
 VARIABLE_DIMENSIONS = ("source", "entity", "user", "type", "status")
 #: The parameters a panel's query may hold: those of ``GET /api/query`` (``from``/``to`` read as ``since``/``until``).
-QUERY_KEYS = (
-    "window",
-    "since",
-    "until",
-    "from",
-    "to",
-    "metric",
-    "field",
-    "group_by",
-    "bucket",
-    *DIMENSIONS,
-    "attr_key",
-    "attr_value",
-    "top",
-)
+QUERY_KEYS = (*PARAMETERS[:3], "from", "to", *PARAMETERS[3:])
 #: Kinds that show one number per group over the whole range: their query has ``bucket=none`` unless it says otherwise.
 WHOLE_RANGE_KINDS = ("stat", "gauge", "breakdown", "table")
 TIME_QUERY_KEYS = ("window", "since", "until", "from", "to")

@@ -29,6 +29,20 @@ METRICS = ("count", "rate", "sum", "avg", "min", "max", "p50", "p90", "p95", "p9
 FIELDS = ("value", "duration_ms")
 MAX_TOP_N = 50  # the most groups a chart or a top=N query keeps
 BUCKETS = ("auto", "none", "1min", "5min", "15min", "1h", "6h", "D", "W")
+#: Every parameter :func:`parse_query` reads (what ``GET /api/query``, a saved query and a panel take).
+PARAMETERS = (
+    "window",
+    "since",
+    "until",
+    "metric",
+    "field",
+    "group_by",
+    "bucket",
+    "attr_key",
+    "attr_value",
+    "top",
+    *DIMENSIONS,
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from core.durations import MAX_WINDOW
 from core.errors import DomainError, InvalidInput
-from core.query import parse_query
+from core.query import PARAMETERS, parse_query
 from data import schedules
 from data.db import Database
 from data.export import csv_lines
@@ -40,25 +40,7 @@ VIEW_ONLY = ("chart", "overlays")
 # The dashboard's time bar in a pasted address: its range as the query's, refresh and pause dropped.
 BAR_KEYS = {"range": "window", "from": "since", "to": "until"}
 BAR_ONLY = ("refresh", "paused")
-QUERY_KEYS = (
-    "window",
-    "since",
-    "until",
-    "metric",
-    "field",
-    "group_by",
-    "bucket",
-    "attr_key",
-    "attr_value",
-    "top",
-    "source",
-    "type",
-    "entity",
-    "user",
-    "status",
-    "session_id",
-    "execution_id",
-)
+QUERY_KEYS = PARAMETERS
 # A run this late after its due time (the server was down) exports the window ending now instead.
 GRACE = timedelta(minutes=5)
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")

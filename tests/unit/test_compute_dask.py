@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+import distributed
 import numpy as np
 import pandas as pd
 import pytest
@@ -27,8 +28,6 @@ from reports import scripts
 from reports.summary import period_summary
 from settings import SettingsError, load_settings
 from tests.conftest import ClockedServices
-
-distributed = pytest.importorskip("distributed")
 
 T = TypeVar("T")
 NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
