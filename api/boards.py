@@ -100,9 +100,7 @@ def _require_writer() -> None:
 
 
 def _may_change(found: store.StoredBoard) -> bool:
-    if current_role() == "admin":
-        return True
-    return current_role() == "viewer" and found.owner is not None and found.owner == _user()
+    return found.changeable_by(current_role(), _user())
 
 
 def _require_change(found: store.StoredBoard, *, document: bool = True) -> None:

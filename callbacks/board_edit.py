@@ -61,8 +61,7 @@ def _user() -> str | None:
 
 def may_annotate(found: store.StoredBoard) -> bool:
     """The owner or an admin, provisioned boards too (as ``api.boards`` has it)."""
-    role = current_role()
-    return role == "admin" or (role == "viewer" and found.owner is not None and found.owner == _user())
+    return found.changeable_by(current_role(), _user())
 
 
 def add_note(services: Services, uid: str, text: str | None, when: str | None, tags: str | None) -> str:

@@ -41,10 +41,7 @@ def star_user() -> str | None:
 
 def may_edit(found: store.StoredBoard) -> bool:
     """An admin, or the owner; never a provisioned board (as ``api.boards`` decides)."""
-    if found.provisioned:
-        return False
-    role = current_role()
-    return role == "admin" or (role == "viewer" and found.owner is not None and found.owner == current_user())
+    return not found.provisioned and found.changeable_by(current_role(), current_user())
 
 
 def may_create() -> bool:

@@ -43,6 +43,12 @@ class StoredBoard:
     updated_at: datetime
     board: Board
 
+    def changeable_by(self, role: str, user: str | None) -> bool:
+        """Whether a request of ``role`` by ``user`` may change the board (or
+        annotate it): an admin, or its owner signed in (provisioned boards are
+        refused on top of this where the document itself would change)."""
+        return role == "admin" or (role == "viewer" and self.owner is not None and self.owner == user)
+
     def summary(self) -> dict[str, Any]:
         """The fields a list of boards shows (no panels)."""
         return {

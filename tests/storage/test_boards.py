@@ -228,3 +228,10 @@ def test_a_free_uid_is_the_base_or_the_first_numbered_one_not_taken(db: Database
         assert store.free_uid(conn, "fresh") == "fresh"
         assert store.free_uid(conn, "ops") == "ops-3"
         assert store.free_uid(conn, "ops", tries=2) is None
+
+
+def test_an_admin_or_the_signed_in_owner_may_change_a_board(db: Database) -> None:
+    board = make(db, "mine", owner="ana")
+    assert board.changeable_by("admin", None) and board.changeable_by("viewer", "ana")
+    assert not board.changeable_by("viewer", "bob") and not board.changeable_by("key", "ana")
+    assert not make(db, "nobodys", owner=None).changeable_by("viewer", None)
