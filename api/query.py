@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
@@ -47,8 +46,7 @@ QUERY_PARAMS = (
 
 def parse_query(values: Mapping[str, str] | None = None) -> explore.Query:
     """The Explore query of ``values`` (default: this request's query string)."""
-    # Whole seconds, so that repeated requests within a second share the cache.
-    now = services().now().replace(microsecond=0) + timedelta(seconds=1)
+    now = core_query.asked_at(services().now())
     return core_query.parse_query(request.args if values is None else values, now=now, longest=p.max_window())
 
 

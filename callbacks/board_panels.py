@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
@@ -20,7 +20,7 @@ from callbacks.executions import trend_figure, trend_parts
 from core import charts
 from core.boards import Board, Panel, resolve_query
 from core.errors import InvalidInput
-from core.query import Query, parse_query
+from core.query import Query, asked_at, parse_query
 from data import boards as store
 from data import queries
 from layouts import alerts_active, figures, ids, overview
@@ -59,8 +59,7 @@ def panel_query(
 ) -> tuple[dict[str, str], Query]:
     """The panel's resolved parameters and their query, as ``GET /api/query`` reads them."""
     params = resolve_query(panel, board, values, time=time)
-    now = services.now().replace(microsecond=0) + timedelta(seconds=1)
-    return params, parse_query(params, now=now, longest=services.max_window())
+    return params, parse_query(params, now=asked_at(services.now()), longest=services.max_window())
 
 
 def render(

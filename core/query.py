@@ -95,6 +95,16 @@ class Query:
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
+def asked_at(now: datetime) -> datetime:
+    """The ``now`` a query asked at ``now`` ends at: the next whole second, so
+    that the requests of one second ask the same query (and share the cache).
+
+    >>> asked_at(datetime(2026, 1, 1, 10, 0, 5, 250_000)).isoformat()
+    '2026-01-01T10:00:06'
+    """
+    return now.replace(microsecond=0) + timedelta(seconds=1)
+
+
 def parse_query(values: Mapping[str, str], *, now: datetime, longest: timedelta = MAX_WINDOW) -> Query:
     """The query the parameters describe, ending at ``now`` unless ``until``
     says otherwise; an ``InvalidInput`` naming the first bad parameter."""
