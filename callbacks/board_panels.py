@@ -71,12 +71,16 @@ def render(
     *,
     store: Mapping[str, Any] | None = None,
     dark: bool = False,
+    notes_added: int = 0,
 ) -> Any:
-    """The panel's body; a bad query or value says what is wrong in the panel."""
+    """The panel's body; a bad query or value says what is wrong in the panel.
+    ``notes_added`` counts the notes this page added, so that a note just added
+    is drawn at once (not the marks kept from before it)."""
     try:
         _params, q = panel_query(services, board, panel, values, time)
         draw = KINDS[panel.kind]
-        notes = board_marks(services, board.uid, q.since, q.until) if panel.kind in MARKED else []
+        marked = panel.kind in MARKED
+        notes = board_marks(services, board.uid, q.since, q.until, notes_added) if marked else []
         if panel.kind == "timeseries":
             return timeseries(services, panel, q, store=store, notes=notes, dark=dark, uid=board.uid)
         return draw(services, panel, q, store=store, notes=notes, dark=dark)
@@ -368,8 +372,12 @@ MARKED = ("timeseries", "executions")  # the kinds with a time axis, which draw 
 FAILED = ("failed", "error", "timeout")
 
 
-def board_marks(services: Services, uid: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """The board's notes, the alerts that fired and the runs that failed in ``[since, until]``."""
+def board_marks(
+    services: Services, uid: str, since: datetime, until: datetime, notes_added: int = 0
+) -> list[dict[str, Any]]:
+    """The board's notes, the alerts that fired and the runs that failed in
+    ``[since, until]`` (kept for 2 s; ``notes_added`` is part of the key, as an
+    event stored is part of its version, since a note is not an event)."""
 
     def compute() -> list[dict[str, Any]]:
         with services.db.read() as conn:
@@ -393,7 +401,7 @@ def board_marks(services: Services, uid: str, since: datetime, until: datetime) 
             ],
         )
 
-    return cached(services, ("board-marks", uid, since, until), compute, ttl=2.0)
+    return cached(services, ("board-marks", uid, since, until, notes_added), compute, ttl=2.0)
 
 
 def _iso(moment: Any) -> str:

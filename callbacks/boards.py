@@ -303,7 +303,8 @@ def register(app: dash.Dash, services: Services) -> None:
         if dash.ctx.triggered_id == ids.BD_LIVE and time_store and not time_store.get("live", True):
             raise PreventUpdate  # a range that ends in the past has nothing new to show
         me = dash.ctx.outputs_list["id"]
-        return draw_panel(services, me["uid"], me["panel"], _values(var_ids, var_values), time_store, search, theme)
+        values = _values(var_ids, var_values)
+        return draw_panel(services, me["uid"], me["panel"], values, time_store, search, theme, notes_added=_notes or 0)
 
 
 def draw_panel(
@@ -314,6 +315,8 @@ def draw_panel(
     time_store: Any,
     search: str | None,
     theme: str | None,
+    *,
+    notes_added: int = 0,
 ) -> Any:
     with services.db.read() as conn:
         found = store.get_board(conn, uid)
@@ -323,7 +326,14 @@ def draw_panel(
     url_query = dict(parse_qsl((search or "").lstrip("?")))
     time = board_panels.page_time(time_store, url_query)
     return board_panels.render(
-        services, found.board, panel, values, time, store=time_store if time else None, dark=theme == "dark"
+        services,
+        found.board,
+        panel,
+        values,
+        time,
+        store=time_store if time else None,
+        dark=theme == "dark",
+        notes_added=notes_added,
     )
 
 

@@ -566,7 +566,12 @@ def test_every_id_on_the_page_comes_from_the_ids_module() -> None:
     named = {v for k, v in vars(ids).items() if k.startswith("AL_") and isinstance(v, str)}
     named |= {ids.al_field(f) for f in forms.FORM_FIELDS} | {ids.al_tab(t) for t, _ in layout.TABS}
     named |= {ids.al_field_error(f) for f in forms.FORM_FIELDS}
-    named |= {ids.page_url("alerts"), ids.csv_button(ids.AL_HISTORY), ids.csv_button(ids.AL_OUTBOX)}
+    named |= {
+        ids.page_url("alerts"),
+        ids.page_search("alerts"),
+        ids.csv_button(ids.AL_HISTORY),
+        ids.csv_button(ids.AL_OUTBOX),
+    }
     present = component_ids(layout.page("/alerts", {"alert": "7"}))
     assert present <= named, present - named
     rows = [{"id": 1, "name": "errors", "enabled": True, "spec": SPEC}]
