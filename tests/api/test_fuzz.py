@@ -126,6 +126,10 @@ def run_operation(
     return sent, failures
 
 
+# Hypothesis still draws every case of an operation whose time share is spent (it
+# cannot be stopped by time), so on a loaded machine the test runs past the
+# suite's default timeout; its own budget bounds the requests, not the drawing.
+@pytest.mark.timeout(900)
 def test_every_operation_survives_generated_requests_and_answers_as_documented(fuzz_server: Any) -> None:
     schema = schemathesis.openapi.from_url(fuzz_server.url + "/api/openapi.json")
     results = list(schema.get_all_operations())
