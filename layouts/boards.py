@@ -152,7 +152,8 @@ def board_page(uid: str, query: dict[str, str]) -> html.Div:
 
 
 def variable_values(query: Mapping[str, str]) -> dict[str, str]:
-    """The variables' values the URL names (``var-<name>=<value>``).
+    """The variables' values the URL names (``var-<name>=<value>``; a
+    multi-select variable's as a comma list, ``var-source=api,worker``).
 
     >>> variable_values({"var-source": "gate-2", "range": "6h"})
     {'source': 'gate-2'}
@@ -198,29 +199,44 @@ def header(board: Board, *, provisioned: bool) -> html.Div:
 
 
 def variable_controls(board: Board, values: Mapping[str, str], options: Mapping[str, list[str]]) -> Any:
-    """A dropdown per variable: a custom one's values, or the values of a
-    query variable's dimension seen in the data; empty means all."""
+    """A control per variable: a dropdown of a custom one's values or of the
+    values of a query variable's dimension seen in the data (several at once
+    for a multi-select one), or a text box; empty means all."""
     if not board.variables:
         return None
     cols = []
     for var in board.variables:
-        chosen = values.get(var.name, var.default or (var.values[0] if var.values else ""))
-        known = list(var.values) if var.kind == "custom" else sorted(set(options.get(var.name, [])) | {chosen} - {""})
+        chosen = var.chosen(values.get(var.name))
+        control: Any
+        if var.kind == "text":
+            control = dbc.Input(
+                id=ids.bd_var(var.name),
+                value=chosen[0] if chosen else "",
+                debounce=True,
+                size="sm",
+                placeholder=f"any {var.name}",
+                className="pb-bd-var",
+            )
+        else:
+            seen = set(options.get(var.name, [])) | set(chosen)
+            known = list(var.values) if var.kind == "custom" else sorted(seen - {""})
+            control = dcc.Dropdown(
+                id=ids.bd_var(var.name),
+                options=[{"label": v, "value": v} for v in known],
+                value=chosen if var.multi else (chosen[0] if chosen else None),
+                multi=var.multi,
+                clearable=var.kind == "query" or var.multi,
+                placeholder=f"any {var.dimension or var.name}",
+                className="pb-dropdown pb-bd-var",
+            )
         cols.append(
             dbc.Col(
-                [
-                    dbc.Label(var.label or var.name, className="small text-body-secondary mb-1"),
-                    dcc.Dropdown(
-                        id=ids.bd_var(var.name),
-                        options=[{"label": v, "value": v} for v in known],
-                        value=chosen or None,
-                        clearable=var.kind == "query",
-                        placeholder=f"any {var.dimension or var.name}",
-                        className="pb-dropdown pb-bd-var",
-                    ),
-                ],
+                html.Div(
+                    [dbc.Label(var.label or var.name, className="small text-body-secondary mb-1"), control],
+                    **attrs({"data-var": var.name}),
+                ),
                 xs=6,
-                md=2,
+                md=3 if var.multi else 2,
             )
         )
     return dbc.Row(cols, className="g-2 mb-3 pb-bd-vars")
