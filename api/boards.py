@@ -36,6 +36,7 @@ from pydantic import Field
 from api.ingest import services
 from api.query import answer, parse_query
 from auth.policy import current_role, current_user
+from auth.share import link as share_link
 from core import boards as schema
 from core.errors import InvalidInput, NotFound
 from data import boards as store
@@ -359,7 +360,7 @@ def _share_json(uid: str, share: dict[str, Any]) -> dict[str, Any]:
     revoked = share.get("revoked_at")
     return {
         "token": share["token"],
-        "url": f"/boards/{uid}?share={share['token']}",
+        "url": share_link(uid, share["token"]),
         "created_by": share["created_by"],
         "created_at": share["created_at"].isoformat(),
         "revoked_at": revoked.isoformat() if revoked else None,

@@ -26,6 +26,7 @@ core.boards.InvalidBoard: panels[0] ("Errors").query.metric: must be one of coun
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -261,11 +262,30 @@ def parse_board(data: Any, *, now: datetime | None = None) -> Board:
     try:
         board = Board.model_validate(data)
     except ValidationError as exc:
-        raise InvalidBoard([_named(data, e) for e in field_errors(exc)]) from None
+        raise InvalidBoard([_named(data, e) for e in field_errors(exc)] + _sections_checked(data)) from None
     errors = _check(board, now or datetime.now(timezone.utc))
     if errors:
         raise InvalidBoard(errors)
     return board
+
+
+def _sections_checked(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """When some field has the wrong type, the checks of the time range and
+    of each variable that has the right types still run: every problem of a
+    form is named at once, not the next one after each fix.
+
+    >>> [e["field"] for e in _sections_checked({"time": {"range": "soon"}, "variables": [{"name": "x"}, 5]})]
+    ['time.range', 'variables[0].values']
+    """
+    errors: list[dict[str, Any]] = []
+    with contextlib.suppress(ValidationError):
+        errors += _check_time(TimeSpec.model_validate(data.get("time", {"range": "24h"})))
+    listed = data.get("variables")
+    valid: list[tuple[int, Variable]] = []
+    for i, item in enumerate(listed if isinstance(listed, list) else []):
+        with contextlib.suppress(ValidationError):
+            valid.append((i, Variable.model_validate(item)))
+    return errors + _check_variables(valid)
 
 
 def _panel_path(index: int, title: Any) -> str:
@@ -303,21 +323,57 @@ def _check(board: Board, now: datetime) -> list[dict[str, Any]]:
     """What the field types alone cannot say: unique ids and names, the
     time range, kinds' options, grid bounds, variable references, and each
     panel's query as ``GET /api/query`` would read it."""
+    errors = _check_time(board.time) + _check_variables(list(enumerate(board.variables)))
+
+    def err(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    seen_ids: set[str] = set()
+    for i, panel in enumerate(board.panels):
+        where = _panel_path(i, panel.title)
+        if panel.id in seen_ids:
+            err(f"{where}.id", f"another panel has the id {panel.id!r}")
+        seen_ids.add(panel.id)
+        if panel.chart is not None and panel.kind not in CHART_KINDS:
+            err(f"{where}.chart", f"only {' and '.join(CHART_KINDS)} panels take a chart, this one is {panel.kind}")
+        elif panel.chart == "pie" and panel.kind != "breakdown":
+            err(f"{where}.chart", "pie is a breakdown chart")
+        if panel.grid.x + panel.grid.w > GRID_COLUMNS:
+            err(f"{where}.grid.w", f"x + w must be at most {GRID_COLUMNS}, got {panel.grid.x} + {panel.grid.w}")
+        if panel.row is not None and panel.row >= len(board.rows):
+            err(f"{where}.row", f"no such row: the board has {len(board.rows)}")
+        if panel.link is not None and not _safe_link(panel.link):
+            err(f"{where}.link", "a path starting with / or an http(s):// URL")
+        errors.extend(_query_errors(panel, board, where, now))
+    return errors
+
+
+def _check_time(time: TimeSpec) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
 
     def err(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
-    if board.time.range is not None and (board.time.from_ is not None or board.time.to is not None):
+    if time.range is not None and (time.from_ is not None or time.to is not None):
         err("time", "give either 'range' or 'from' and 'to', not both")
     else:
         try:
-            _time_range(board.time)
+            _time_range(time)
         except InvalidInput as exc:
             err(f"time.{exc.field}", exc.errors[0]["message"])
 
+    return errors
+
+
+def _check_variables(variables: list[tuple[int, Variable]]) -> list[dict[str, Any]]:
+    """The variables' own checks, each named by its index in the board."""
+    errors: list[dict[str, Any]] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
     seen_names: set[str] = set()
-    for i, var in enumerate(board.variables):
+    for i, var in variables:
         where = f"variables[{i}]"
         if var.name in seen_names:
             err(f"{where}.name", f"another variable is named {var.name!r}")
@@ -347,23 +403,6 @@ def _check(board: Board, now: datetime) -> list[dict[str, Any]]:
             if var.values:
                 err(f"{where}.values", "only a custom variable lists values")
 
-    seen_ids: set[str] = set()
-    for i, panel in enumerate(board.panels):
-        where = _panel_path(i, panel.title)
-        if panel.id in seen_ids:
-            err(f"{where}.id", f"another panel has the id {panel.id!r}")
-        seen_ids.add(panel.id)
-        if panel.chart is not None and panel.kind not in CHART_KINDS:
-            err(f"{where}.chart", f"only {' and '.join(CHART_KINDS)} panels take a chart, this one is {panel.kind}")
-        elif panel.chart == "pie" and panel.kind != "breakdown":
-            err(f"{where}.chart", "pie is a breakdown chart")
-        if panel.grid.x + panel.grid.w > GRID_COLUMNS:
-            err(f"{where}.grid.w", f"x + w must be at most {GRID_COLUMNS}, got {panel.grid.x} + {panel.grid.w}")
-        if panel.row is not None and panel.row >= len(board.rows):
-            err(f"{where}.row", f"no such row: the board has {len(board.rows)}")
-        if panel.link is not None and not _safe_link(panel.link):
-            err(f"{where}.link", "a path starting with / or an http(s):// URL")
-        errors.extend(_query_errors(panel, board, where, now))
     return errors
 
 

@@ -67,7 +67,7 @@ def list_page(query: dict[str, str]) -> html.Div:
                 ],
                 className="d-flex flex-wrap align-items-center gap-2 mb-3",
             ),
-            html.Div(id=ids.BD_MESSAGE, role="status"),
+            html.Div(deleted_notice(query.get("deleted")), id=ids.BD_MESSAGE, role="status"),
             dbc.Input(
                 id=ids.BD_SEARCH,
                 value=query.get("q", "")[:200],
@@ -79,6 +79,15 @@ def list_page(query: dict[str, str]) -> html.Div:
             ),
             html.Div(id=ids.BD_LIST),
         ]
+    )
+
+
+def deleted_notice(title: str | None) -> Any:
+    """What the list says after a board was deleted from its page (``?deleted=<title>``)."""
+    if not title:
+        return None
+    return html.Div(
+        [f"The board “{title[:200]}” was deleted."], className="alert alert-success small py-1 px-2 pb-bd-deleted"
     )
 
 
@@ -145,6 +154,9 @@ def board_page(uid: str, query: dict[str, str]) -> html.Div:
             ),
             html.Div(board_edit.note_form(), id=ids.BD_NOTE_FORM, hidden=True),
             board_edit.panel_form(),
+            board_edit.settings_modal(),
+            board_edit.delete_modal(),
+            board_edit.share_modal(),
             board_edit.versions_modal(),
             html.Div(html.Div(id=ids.BD_BODY), id=ids.BD_WRAP, className="pb-board"),
         ]

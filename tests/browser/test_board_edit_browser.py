@@ -156,9 +156,11 @@ def test_a_stale_save_says_the_board_changed_elsewhere(page: Page, ops: Any) -> 
     page.get_by_text("Edit", exact=True).click()
     current = ops.get("/api/boards/ops").json()
     assert ops.put("/api/boards/ops", json={"version": current["version"], "board": {**BOARD, "title": "Ops 2"}}).ok
-    page.locator("#bd-meta-title").fill("Ops renamed here")
-    page.locator("#bd-meta-save").click()
-    expect(page.locator("#bd-status")).to_contain_text("changed elsewhere")
+    page.locator("#bd-settings").click()
+    expect(page.locator("#bd-s-title")).to_have_value("Ops")  # what the page shows: the version it edits
+    page.locator("#bd-s-title").fill("Ops renamed here")
+    page.locator("#bd-s-save").click()
+    expect(page.locator("#bd-s-message")).to_contain_text("changed elsewhere")
     assert ops.get("/api/boards/ops").json()["title"] == "Ops 2"
 
 

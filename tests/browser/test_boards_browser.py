@@ -278,9 +278,7 @@ MULTI: dict[str, Any] = {
 }
 
 
-def test_a_multi_select_variable_matches_any_of_its_values_and_a_text_one_what_is_typed(
-    page: Page, gates: Any
-) -> None:
+def test_a_multi_select_variable_matches_any_of_its_values_and_a_text_one_what_is_typed(page: Page, gates: Any) -> None:
     assert gates.post("/api/boards", json=MULTI).status_code == 201
     page.goto(gates.url + "/boards/gates-multi")
     events = page.locator('[data-panel="scans"] .pb-bd-stat-value')
