@@ -23,6 +23,7 @@ from core.timerange import parse_moment
 from data import boards as store
 from layouts import board_edit as forms
 from layouts import ids
+from layouts.boards import COLUMNS
 from services import Services
 
 STALE = "This board was changed elsewhere since you opened it: reload to see it (your change was not saved)."
@@ -212,19 +213,25 @@ def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output(ids.BD_BOARD, "data", allow_duplicate=True),
         Output(ids.BD_STATUS, "children", allow_duplicate=True),
-        Input({"type": ids.BD_GRID, "row": ALL}, "itemLayout"),
+        Input({"type": ids.BD_GRID, "row": ALL}, "currentLayout"),
+        State({"type": ids.BD_GRID, "row": ALL}, "breakpointData"),
         State(ids.BD_EDIT, "value"),
         State(ids.BD_BOARD, "data"),
         prevent_initial_call=True,
     )
-    def moved(layouts: list[Any], editing: bool | None, info: dict[str, Any] | None) -> Any:
+    def moved(layouts: list[Any], breakpoints: list[Any], editing: bool | None, info: dict[str, Any] | None) -> Any:
+        """A drag or a resize at any width (``currentLayout`` is the layout shown, at its breakpoint)."""
         if not editing or not info:
             raise PreventUpdate
-        document = forms.with_layout(_get(services, info["uid"]).board, layouts)
+        columns = [forms.grid_columns(bp, layout, COLUMNS) for bp, layout in zip(breakpoints, layouts)]
+        document = forms.with_layout(_get(services, info["uid"]).board, layouts, columns)
         if document is None:
             raise PreventUpdate
         saved, error = save(services, info, document)
-        return (saved, f"Layout saved (version {saved['version']}).") if saved else (no_update, error)
+        if not saved:
+            return no_update, error
+        narrow = " (on a narrow screen: the heights; the order follows the wide layout)"
+        return saved, f"Layout saved (version {saved['version']}){narrow if min(columns) < 12 else ''}."
 
     @app.callback(
         Output(ids.BD_FORM, "is_open"),

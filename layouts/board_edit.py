@@ -7,6 +7,7 @@ turn a form, a dragged grid or an Explore view into a board document
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -689,35 +690,77 @@ def without_panel(board: Board, panel_id: str) -> dict[str, Any]:
     return {**doc, "panels": [p for p in doc.get("panels", []) if p["id"] != panel_id]}
 
 
-def with_layout(board: Board, layouts: Iterable[Iterable[Mapping[str, Any]]]) -> dict[str, Any] | None:
-    """The board's document with the grids' places (``itemLayout`` of each
-    row's grid); None when no panel moved.
+def with_layout(
+    board: Board, layouts: Iterable[Iterable[Mapping[str, Any]]], columns: Iterable[int] | None = None
+) -> dict[str, Any] | None:
+    """The board's document with the grids' places (the layout of each row's
+    grid at the width it is shown, with its number of ``columns``: 12 unless
+    given); None when no panel moved.
+
+    The board keeps one layout, the 12-column one; narrower widths derive
+    theirs from it (on one column the panels stack in its reading order,
+    full width). So a change made on a 12-column grid is saved whole, and
+    one made on a narrower grid saves the heights only: the 12-column places
+    stay as they were.
 
     >>> from core.boards import parse_board
     >>> b = parse_board({"uid": "b", "title": "B", "panels": [{"id": "a", "title": "A", "kind": "stat",
-    ...     "grid": {"x": 0, "y": 0, "w": 3, "h": 4}}]})
+    ...     "grid": {"x": 6, "y": 0, "w": 3, "h": 4}}]})
     >>> with_layout(b, [[{"i": "bd-item-a", "x": 3, "y": 0, "w": 4, "h": 5}]])["panels"][0]["grid"]
     {'x': 3, 'y': 0, 'w': 4, 'h': 5}
-    >>> with_layout(b, [[{"i": "bd-item-a", "x": 0, "y": 0, "w": 3, "h": 4}]]) is None
+    >>> with_layout(b, [[{"i": "bd-item-a", "x": 6, "y": 0, "w": 3, "h": 4}]]) is None
     True
+    >>> with_layout(b, [[{"i": "bd-item-a", "x": 0, "y": 2, "w": 1, "h": 9}]], columns=[1])["panels"][0]["grid"]
+    {'x': 6, 'y': 0, 'w': 3, 'h': 9}
     """
-    places: dict[str, dict[str, int]] = {}
-    for layout in layouts:
+    places: dict[str, tuple[Mapping[str, Any], int]] = {}
+    for layout, cols in zip(layouts, columns or itertools.repeat(GRID_COLUMNS)):
         for item in layout or []:
-            pid = str(item.get("i", "")).removeprefix(ids.bd_item(""))
-            w = max(1, min(GRID_COLUMNS, int(item["w"])))
-            x = max(0, min(GRID_COLUMNS - w, int(item["x"])))
-            places[pid] = {"x": x, "y": max(0, int(item["y"])), "w": w, "h": max(1, min(40, int(item["h"])))}
+            places[str(item.get("i", "")).removeprefix(ids.bd_item(""))] = (item, cols)
     doc = board_to_dict(board)
     changed = False
     panels = []
     for p in doc.get("panels", []):
-        place = places.get(p["id"])
-        if place is not None and place != p["grid"]:
+        found = places.get(p["id"])
+        place = _place(p["grid"], *found) if found is not None else p["grid"]
+        if place != p["grid"]:
             p = {**p, "grid": place}
             changed = True
         panels.append(p)
     return {**doc, "panels": panels} if changed else None
+
+
+def _place(grid: Mapping[str, int], item: Mapping[str, Any], columns: int) -> dict[str, int]:
+    """A panel's place after a change on a grid of ``columns``: whole on 12, the height alone on fewer."""
+    h = max(1, min(40, int(item["h"])))
+    if columns < GRID_COLUMNS:
+        return {**grid, "h": h}
+    w = max(1, min(GRID_COLUMNS, int(item["w"])))
+    x = max(0, min(GRID_COLUMNS - w, int(item["x"])))
+    return {"x": x, "y": max(0, int(item["y"])), "w": w, "h": h}
+
+
+def grid_columns(
+    breakpoint: Mapping[str, Any] | None, layout: Iterable[Mapping[str, Any]], wide: Mapping[str, int]
+) -> int:
+    """How many columns the grid had when ``layout`` was made: what its
+    breakpoint says (``newCols``, else the columns of ``newBreakpoint`` in
+    ``wide``), and 12 whatever it says once a panel sits off the first column
+    or spans more than one (a one-column grid has neither).
+
+    >>> grid_columns({"newBreakpoint": "xs", "newCols": 1}, [{"x": 0, "w": 1}], {"xs": 1})
+    1
+    >>> grid_columns({"newBreakpoint": "sm"}, [{"x": 0, "w": 6}], {"sm": 1})
+    12
+    >>> grid_columns(None, [{"x": 0, "w": 1}], {})
+    12
+    """
+    items = list(layout or [])
+    if any(int(i.get("x", 0)) > 0 or int(i.get("w", 1)) > 1 for i in items):
+        return GRID_COLUMNS
+    data = breakpoint or {}
+    cols = data.get("newCols") or wide.get(str(data.get("newBreakpoint")), GRID_COLUMNS)
+    return int(cols)
 
 
 def explore_panel(
