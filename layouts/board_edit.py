@@ -240,20 +240,35 @@ def variable_editor(key: str, var: Mapping[str, Any]) -> html.Div:
     kind = var.get("kind") or "custom"
     values_off, dimension_off, multi_off = kind_fields(kind)
     text = {"size": "sm", "type": "text"}
+    kinds = [{"label": KIND_LABELS[k], "value": k} for k in VARIABLE_KINDS]
+    dimensions = [{"label": d, "value": d} for d in VARIABLE_DIMENSIONS]
     return html.Div(
         dbc.Row(
             [
-                _small("Name", dbc.Input(id=ids.bd_sv("name", key), value=var.get("name", ""), **text), 2),
-                _small("Label", dbc.Input(id=ids.bd_sv("label", key), value=var.get("label", ""), **text), 2),
-                _small(
-                    "Kind",
-                    dbc.Select(
-                        id=ids.bd_sv("kind", key),
-                        options=[{"label": KIND_LABELS[k], "value": k} for k in VARIABLE_KINDS],
-                        value=kind,
-                        size="sm",
+                _small("Name", dbc.Input(id=ids.bd_sv("name", key), value=var.get("name", ""), **text), 3),
+                _small("Label", dbc.Input(id=ids.bd_sv("label", key), value=var.get("label", ""), **text), 3),
+                _small("Kind", dbc.Select(id=ids.bd_sv("kind", key), options=kinds, value=kind, size="sm"), 3),
+                dbc.Col(
+                    dbc.Checklist(
+                        id=ids.bd_sv("multi", key),
+                        options=[{"label": "several", "value": "multi", "disabled": multi_off}],
+                        value=["multi"] if var.get("multi") else [],
+                        switch=True,
+                        className="small mb-1",
                     ),
-                    2,
+                    md=2,
+                    xs=4,
+                ),
+                dbc.Col(
+                    html.Button(
+                        "✕",
+                        id={"type": f"{ids.BD_SV}-remove", "key": key},
+                        className="btn btn-link btn-sm text-danger p-0 mb-1",
+                        title="Remove this variable",
+                    ),
+                    md=1,
+                    xs=2,
+                    className="text-end",
                 ),
                 _small(
                     "Values (comma separated)",
@@ -263,43 +278,20 @@ def variable_editor(key: str, var: Mapping[str, Any]) -> html.Div:
                         disabled=values_off,
                         **text,
                     ),
-                    2,
+                    6,
                 ),
                 _small(
-                    "Of",
+                    "Values of",
                     dbc.Select(
                         id=ids.bd_sv("dimension", key),
-                        options=[{"label": d, "value": d} for d in VARIABLE_DIMENSIONS],
+                        options=dimensions,
                         value=var.get("dimension") or VARIABLE_DIMENSIONS[0],
                         disabled=dimension_off,
                         size="sm",
                     ),
-                    1,
+                    3,
                 ),
-                _small("Default", dbc.Input(id=ids.bd_sv("default", key), value=var.get("default") or "", **text), 1),
-                dbc.Col(
-                    dbc.Checklist(
-                        id=ids.bd_sv("multi", key),
-                        options=[{"label": "several", "value": "multi", "disabled": multi_off}],
-                        value=["multi"] if var.get("multi") else [],
-                        switch=True,
-                        className="small",
-                    ),
-                    md=1,
-                    xs=4,
-                    className="align-self-end",
-                ),
-                dbc.Col(
-                    html.Button(
-                        "✕",
-                        id={"type": f"{ids.BD_SV}-remove", "key": key},
-                        className="btn btn-link btn-sm text-danger p-0",
-                        title="Remove this variable",
-                    ),
-                    md=1,
-                    xs=2,
-                    className="align-self-end text-end",
-                ),
+                _small("Default", dbc.Input(id=ids.bd_sv("default", key), value=var.get("default") or "", **text), 3),
             ],
             className="g-2 align-items-end",
         ),
