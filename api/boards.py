@@ -514,7 +514,10 @@ def delete_annotation(annotation_id: int) -> Response:
     BOARD + "/panels/<panel_id>/data",
     "A panel's query, with the board's variables (var.<name>=...) and time range (range, or from and to), "
     "answered as GET /api/query answers it",
-    Param("var.<name>", description="The value of the board variable <name> (empty: all)"),
+    Param(
+        "var.<name>",
+        description="The value of the board variable <name> (empty: all; several, comma separated, for a multi-select one)",
+    ),
     Param("range", description="The page's relative range instead of the board's, e.g. 6h"),
     Param("from", description="Start of the page's absolute range (ISO 8601), with to"),
     Param("to", description="End of the page's absolute range (ISO 8601), with from"),
