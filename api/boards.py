@@ -36,6 +36,7 @@ from pydantic import Field
 from api.ingest import services
 from api.query import answer, parse_query
 from auth.policy import current_role, current_user
+from auth.share import link as share_link
 from core import boards as schema
 from core.errors import InvalidInput, NotFound
 from data import boards as store
@@ -359,7 +360,7 @@ def _share_json(uid: str, share: dict[str, Any]) -> dict[str, Any]:
     revoked = share.get("revoked_at")
     return {
         "token": share["token"],
-        "url": f"/boards/{uid}?share={share['token']}",
+        "url": share_link(uid, share["token"]),
         "created_by": share["created_by"],
         "created_at": share["created_at"].isoformat(),
         "revoked_at": revoked.isoformat() if revoked else None,
@@ -513,7 +514,10 @@ def delete_annotation(annotation_id: int) -> Response:
     BOARD + "/panels/<panel_id>/data",
     "A panel's query, with the board's variables (var.<name>=...) and time range (range, or from and to), "
     "answered as GET /api/query answers it",
-    Param("var.<name>", description="The value of the board variable <name> (empty: all)"),
+    Param(
+        "var.<name>",
+        description="The value of the board variable <name> (empty: all; several, comma separated, for a multi-select one)",
+    ),
     Param("range", description="The page's relative range instead of the board's, e.g. 6h"),
     Param("from", description="Start of the page's absolute range (ISO 8601), with to"),
     Param("to", description="End of the page's absolute range (ISO 8601), with from"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -39,6 +40,15 @@ REVOKED = """<!doctype html>
 <p class="pb-share-revoked">The share link you opened no longer shows this board: whoever shared it
 revoked it (or it never existed). Ask them for a new link, or <a href="/login">sign in</a>.</p>
 </main></body></html>"""
+
+
+def link(uid: str, token: str) -> str:
+    """The share page's address (a path) for a board's token.
+
+    >>> link("ops", "a-b_c")
+    '/boards/ops?share=a-b_c'
+    """
+    return f"/boards/{uid}?{urlencode({PARAM: token})}"
 
 
 def _serializer() -> URLSafeSerializer | None:

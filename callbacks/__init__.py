@@ -8,6 +8,7 @@ import dash
 from callbacks import (
     alerts,
     board_edit,
+    board_settings,
     boards,
     entities,
     executions,
@@ -38,4 +39,5 @@ def register_all(app: dash.Dash, services: Services) -> None:
     alerts.register(app, services)
     boards.register(app, services)
     board_edit.register(app, services)
+    board_settings.register(app, services)
     tables.register(app)

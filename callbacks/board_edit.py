@@ -23,6 +23,7 @@ from core.timerange import parse_moment
 from data import boards as store
 from layouts import board_edit as forms
 from layouts import ids
+from layouts.boards import COLUMNS
 from services import Services
 
 STALE = "This board was changed elsewhere since you opened it: reload to see it (your change was not saved)."
@@ -38,9 +39,32 @@ def _get(services: Services, uid: str) -> store.StoredBoard:
 
 def save(services: Services, info: dict[str, Any], document: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """Save ``document`` over the version the page shows: (the new info, "") or (None, why not)."""
+    saved, errors = save_checked(services, info, document)
+    return saved, first_error(errors)
+
+
+def first_error(errors: list[dict[str, Any]]) -> str:
+    """The first problem as ``field: why`` (with how many more), as ``InvalidBoard`` words it.
+
+    >>> first_error([{"field": "title", "message": "too long"}, {"field": "tags[0]", "message": "empty"}])
+    'title: too long (and 1 more)'
+    >>> first_error([{"field": "", "message": "changed elsewhere"}])
+    'changed elsewhere'
+    """
+    if not errors:
+        return ""
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    where = f"{errors[0]['field']}: " if errors[0]["field"] else ""
+    return f"{where}{errors[0]['message']}{more}"
+
+
+def save_checked(
+    services: Services, info: dict[str, Any], document: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """As :func:`save`, with every problem of the document (``field`` "" for one that is not a field's)."""
     found = _get(services, info["uid"])
     if not may_edit(found):
-        return None, "Only the board's owner or an admin may change it (and a provisioned board not at all)."
+        return None, [{"field": "", "message": REFUSED}]
     now = services.now()
     try:
         board = parse_board(document, now=now)
@@ -49,10 +73,13 @@ def save(services: Services, info: dict[str, Any], document: dict[str, Any]) -> 
                 conn, found.uid, board, expected_version=int(info["version"]), author=_user(), now=now
             )
     except Conflict:
-        return None, STALE
+        return None, [{"field": "", "message": STALE}]
     except InvalidInput as exc:
-        return None, str(exc)
-    return {**info, "version": saved.version}, ""
+        return None, list(exc.errors) or [{"field": "", "message": str(exc)}]
+    return {**info, "version": saved.version}, []
+
+
+REFUSED = "Only the board's owner or an admin may change it (and a provisioned board not at all)."
 
 
 def _user() -> str | None:
@@ -105,7 +132,7 @@ def add_to_board(
         fresh = False
     found = _get(services, target)
     if not may_edit(found):
-        return None, "Only the board's owner or an admin may change it (and a provisioned board not at all)."
+        return None, REFUSED
     panel, time = forms.explore_panel(
         search, panel_title, [p.id for p in found.board.panels], forms.bottom(found.board)
     )
@@ -155,18 +182,17 @@ def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output(ids.BD_TOOLBAR_WRAP, "hidden"),
         Output(ids.BD_NOTE_FORM, "hidden"),
-        Output(ids.BD_META_TITLE, "value"),
-        Output(ids.BD_META_TAGS, "value"),
+        Output(ids.BD_SHARE_WRAP, "hidden"),
         Input(ids.BD_BOARD, "data"),
         State(ids.BD_UID, "data"),
     )
     def tools(info: dict[str, Any] | None, wanted: dict[str, Any] | None) -> Any:
         if not info:
-            return True, True, no_update, no_update
+            return True, True, True
         found = _get(services, info["uid"])
         if wanted and wanted.get("shared"):  # a share link is read-only, sign-in or not
-            return True, True, found.board.title, ", ".join(found.board.tags)
-        return not may_edit(found), not may_annotate(found), found.board.title, ", ".join(found.board.tags)
+            return True, True, True
+        return not may_edit(found), not may_annotate(found), current_role() != "admin"
 
     @app.callback(
         Output(ids.BD_WRAP, "className"),
@@ -187,19 +213,25 @@ def register(app: dash.Dash, services: Services) -> None:
     @app.callback(
         Output(ids.BD_BOARD, "data", allow_duplicate=True),
         Output(ids.BD_STATUS, "children", allow_duplicate=True),
-        Input({"type": ids.BD_GRID, "row": ALL}, "itemLayout"),
+        Input({"type": ids.BD_GRID, "row": ALL}, "currentLayout"),
+        State({"type": ids.BD_GRID, "row": ALL}, "breakpointData"),
         State(ids.BD_EDIT, "value"),
         State(ids.BD_BOARD, "data"),
         prevent_initial_call=True,
     )
-    def moved(layouts: list[Any], editing: bool | None, info: dict[str, Any] | None) -> Any:
+    def moved(layouts: list[Any], breakpoints: list[Any], editing: bool | None, info: dict[str, Any] | None) -> Any:
+        """A drag or a resize at any width (``currentLayout`` is the layout shown, at its breakpoint)."""
         if not editing or not info:
             raise PreventUpdate
-        document = forms.with_layout(_get(services, info["uid"]).board, layouts)
+        columns = [forms.grid_columns(bp, layout, COLUMNS) for bp, layout in zip(breakpoints, layouts)]
+        document = forms.with_layout(_get(services, info["uid"]).board, layouts, columns)
         if document is None:
             raise PreventUpdate
         saved, error = save(services, info, document)
-        return (saved, f"Layout saved (version {saved['version']}).") if saved else (no_update, error)
+        if not saved:
+            return no_update, error
+        narrow = " (on a narrow screen: the heights; the order follows the wide layout)"
+        return saved, f"Layout saved (version {saved['version']}){narrow if min(columns) < 12 else ''}."
 
     @app.callback(
         Output(ids.BD_FORM, "is_open"),
@@ -287,24 +319,6 @@ def register(app: dash.Dash, services: Services) -> None:
         if saved is None:
             return no_update, True, html.Div(error, className="alert alert-danger py-1 px-2 small mb-0")
         return {**wanted, "rev": saved["version"]}, False, None
-
-    @app.callback(
-        Output(ids.BD_UID, "data", allow_duplicate=True),
-        Output(ids.BD_STATUS, "children", allow_duplicate=True),
-        Input(ids.BD_META_SAVE, "n_clicks"),
-        State(ids.BD_META_TITLE, "value"),
-        State(ids.BD_META_TAGS, "value"),
-        State(ids.BD_BOARD, "data"),
-        State(ids.BD_UID, "data"),
-        prevent_initial_call=True,
-    )
-    def save_meta(
-        _n: Any, title: str | None, tags: str | None, info: dict[str, Any] | None, wanted: dict[str, Any]
-    ) -> Any:
-        if not info:
-            raise PreventUpdate
-        saved, error = save(services, info, forms.with_meta(_get(services, info["uid"]).board, title, tags))
-        return ({**wanted, "rev": saved["version"]}, "Saved.") if saved else (no_update, error)
 
     @app.callback(
         Output(ids.BD_VERSIONS_MODAL, "is_open"),

@@ -148,7 +148,14 @@ def link_of(board: Board, panel: Any, values: dict[str, str]) -> str:
 
 
 def _values(var_ids: list[dict[str, Any]] | None, var_values: list[Any] | None) -> dict[str, str]:
-    return {i["name"]: (v or "") for i, v in zip(var_ids or [], var_values or [])}
+    """The variables' controls as values: a multi-select's list as a comma list, none chosen as "".
+
+    >>> _values([{"name": "src"}, {"name": "m"}], [["api", "worker"], None])
+    {'src': 'api,worker', 'm': ''}
+    """
+    return {
+        i["name"]: ",".join(v) if isinstance(v, list) else (v or "") for i, v in zip(var_ids or [], var_values or [])
+    }
 
 
 def register(app: dash.Dash, services: Services) -> None:

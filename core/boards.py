@@ -26,6 +26,7 @@ core.boards.InvalidBoard: panels[0] ("Errors").query.metric: must be one of coun
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -40,7 +41,8 @@ from core.query import PARAMETERS, parse_query
 from core.schemas import MAX_NUMBER, UTC, NoNul, field_errors
 from core.timerange import REFRESH, parse_range
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: variables may be multi-select or free text; a board without those is written as 1
+VARIABLE_KINDS = ("custom", "query", "text")
 PANEL_KINDS = (
     "timeseries",
     "stat",
@@ -122,15 +124,34 @@ class Variable(_Doc):
     """A board variable, referred to as ``$name`` in panel queries.
 
     ``custom``: one of ``values``; ``query``: a value of ``dimension`` seen in
-    the events (the UI lists them). An empty value means "all": the
-    parameter it fills is left out."""
+    the events (the UI lists them); ``text``: whatever the reader types. An
+    empty value means "all": the parameter it fills is left out.
+
+    ``multi`` (schema 2, custom and query variables): several values at once,
+    written as a comma list (``default: api,worker``, ``var-src=api,worker``
+    in the URL); a filter given that list matches any of them."""
 
     name: Annotated[str, Field(min_length=1, max_length=50, pattern=VARIABLE_PATTERN)]
     label: Text = ""
-    kind: Literal["custom", "query"] = "custom"
+    kind: Literal["custom", "query", "text"] = "custom"
     values: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=500)] = []
     dimension: Literal["source", "entity", "user", "type", "status"] | None = None
-    default: Annotated[str, Field(max_length=300)] | None = None
+    default: Annotated[str, Field(max_length=1000)] | None = None
+    multi: bool = False
+
+    def chosen(self, value: str | None) -> list[str]:
+        """The values ``value`` (None: the default) stands for: a multi
+        variable's comma list split, else the one value; [] for "all".
+
+        >>> Variable(name="s", kind="query", dimension="source", multi=True).chosen("api, worker")
+        ['api', 'worker']
+        >>> Variable(name="m", values=["count", "sum"]).chosen(None)
+        ['count']
+        """
+        text = value if value is not None else self.default or (self.values[0] if self.values else "")
+        if not self.multi:
+            return [text] if text else []
+        return [part.strip() for part in text.split(",") if part.strip()]
 
 
 class Row(_Doc):
@@ -173,7 +194,7 @@ class Panel(_Doc):
 
 
 class Board(_Doc):
-    schema_: Literal[1] = Field(default=1, alias="schema")
+    schema_: Literal[1, 2] = Field(default=1, alias="schema")
     uid: Annotated[str, Field(min_length=1, max_length=100, pattern=UID_PATTERN)]
     title: Annotated[str, Field(min_length=1, max_length=200)]
     description: LongText = ""
@@ -190,6 +211,11 @@ class Board(_Doc):
 
     def variable(self, name: str) -> Variable | None:
         return next((v for v in self.variables if v.name == name), None)
+
+    @property
+    def schema_needed(self) -> int:
+        """The schema version the board's document needs: 2 once a variable is multi-select or free text."""
+        return 2 if any(v.multi or v.kind == "text" for v in self.variables) else 1
 
 
 assert tuple(REFRESH) == ("off", "5s", "10s", "30s", "1m", "5m")  # the choices of Board.refresh
@@ -236,11 +262,30 @@ def parse_board(data: Any, *, now: datetime | None = None) -> Board:
     try:
         board = Board.model_validate(data)
     except ValidationError as exc:
-        raise InvalidBoard([_named(data, e) for e in field_errors(exc)]) from None
+        raise InvalidBoard([_named(data, e) for e in field_errors(exc)] + _sections_checked(data)) from None
     errors = _check(board, now or datetime.now(timezone.utc))
     if errors:
         raise InvalidBoard(errors)
     return board
+
+
+def _sections_checked(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """When some field has the wrong type, the checks of the time range and
+    of each variable that has the right types still run: every problem of a
+    form is named at once, not the next one after each fix.
+
+    >>> [e["field"] for e in _sections_checked({"time": {"range": "soon"}, "variables": [{"name": "x"}, 5]})]
+    ['time.range', 'variables[0].values']
+    """
+    errors: list[dict[str, Any]] = []
+    with contextlib.suppress(ValidationError):
+        errors += _check_time(TimeSpec.model_validate(data.get("time", {"range": "24h"})))
+    listed = data.get("variables")
+    valid: list[tuple[int, Variable]] = []
+    for i, item in enumerate(listed if isinstance(listed, list) else []):
+        with contextlib.suppress(ValidationError):
+            valid.append((i, Variable.model_validate(item)))
+    return errors + _check_variables(valid)
 
 
 def _panel_path(index: int, title: Any) -> str:
@@ -278,39 +323,10 @@ def _check(board: Board, now: datetime) -> list[dict[str, Any]]:
     """What the field types alone cannot say: unique ids and names, the
     time range, kinds' options, grid bounds, variable references, and each
     panel's query as ``GET /api/query`` would read it."""
-    errors: list[dict[str, Any]] = []
+    errors = _check_time(board.time) + _check_variables(list(enumerate(board.variables)))
 
     def err(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
-
-    if board.time.range is not None and (board.time.from_ is not None or board.time.to is not None):
-        err("time", "give either 'range' or 'from' and 'to', not both")
-    else:
-        try:
-            _time_range(board.time)
-        except InvalidInput as exc:
-            err(f"time.{exc.field}", exc.errors[0]["message"])
-
-    seen_names: set[str] = set()
-    for i, var in enumerate(board.variables):
-        where = f"variables[{i}]"
-        if var.name in seen_names:
-            err(f"{where}.name", f"another variable is named {var.name!r}")
-        seen_names.add(var.name)
-        if var.kind == "custom":
-            if not var.values:
-                err(f"{where}.values", "a custom variable lists its values")
-            if var.dimension is not None:
-                err(f"{where}.dimension", "only a query variable has a dimension")
-            if var.default is not None and var.default != "" and var.default not in var.values:
-                err(f"{where}.default", f"must be one of its values, got {var.default!r}")
-        else:
-            if var.dimension is None:
-                err(
-                    f"{where}.dimension", f"a query variable names a dimension: one of {', '.join(VARIABLE_DIMENSIONS)}"
-                )
-            if var.values:
-                err(f"{where}.values", "only a custom variable lists values")
 
     seen_ids: set[str] = set()
     for i, panel in enumerate(board.panels):
@@ -329,6 +345,64 @@ def _check(board: Board, now: datetime) -> list[dict[str, Any]]:
         if panel.link is not None and not _safe_link(panel.link):
             err(f"{where}.link", "a path starting with / or an http(s):// URL")
         errors.extend(_query_errors(panel, board, where, now))
+    return errors
+
+
+def _check_time(time: TimeSpec) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    if time.range is not None and (time.from_ is not None or time.to is not None):
+        err("time", "give either 'range' or 'from' and 'to', not both")
+    else:
+        try:
+            _time_range(time)
+        except InvalidInput as exc:
+            err(f"time.{exc.field}", exc.errors[0]["message"])
+
+    return errors
+
+
+def _check_variables(variables: list[tuple[int, Variable]]) -> list[dict[str, Any]]:
+    """The variables' own checks, each named by its index in the board."""
+    errors: list[dict[str, Any]] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    seen_names: set[str] = set()
+    for i, var in variables:
+        where = f"variables[{i}]"
+        if var.name in seen_names:
+            err(f"{where}.name", f"another variable is named {var.name!r}")
+        seen_names.add(var.name)
+        if var.kind == "custom":
+            if not var.values:
+                err(f"{where}.values", "a custom variable lists its values")
+            if var.dimension is not None:
+                err(f"{where}.dimension", "only a query variable has a dimension")
+            wrong = [d for d in var.chosen(var.default or "") if d not in var.values]
+            if wrong:
+                err(f"{where}.default", f"must be one of its values, got {', '.join(map(repr, wrong))}")
+            if var.multi and any("," in v for v in var.values):
+                err(f"{where}.values", "a multi-select variable's values hold no comma (a comma separates values)")
+        elif var.kind == "text":
+            if var.values:
+                err(f"{where}.values", "only a custom variable lists values")
+            if var.dimension is not None:
+                err(f"{where}.dimension", "only a query variable has a dimension")
+            if var.multi:
+                err(f"{where}.multi", "a text variable takes what is typed; only custom and query variables are multi")
+        else:
+            if var.dimension is None:
+                err(
+                    f"{where}.dimension", f"a query variable names a dimension: one of {', '.join(VARIABLE_DIMENSIONS)}"
+                )
+            if var.values:
+                err(f"{where}.values", "only a custom variable lists values")
+
     return errors
 
 
@@ -354,7 +428,7 @@ def _query_errors(panel: Panel, board: Board, where: str, now: datetime) -> list
         return errors
     if any(k in panel.query for k in ("from", "to")) and any(k in panel.query for k in ("since", "until", "window")):
         return [{"field": f"{where}.query.from", "message": "give from/to or window/since/until, not both"}]
-    samples = {v.name: v.default or (v.values[0] if v.values else _SAMPLE) for v in board.variables}
+    samples = {v.name: _sample(v) for v in board.variables}
     try:
         params = resolve_query(panel, board, samples)
         parse_query(params, now=now, longest=MAX_WINDOW)
@@ -367,6 +441,13 @@ def _query_errors(panel: Panel, board: Board, where: str, now: datetime) -> list
                 field = {"since": "from", "until": "to"}.get(field, field)
         return [{"field": f"{where}.query.{field}", "message": exc.errors[0]["message"] if exc.errors else str(exc)}]
     return []
+
+
+def _sample(var: Variable) -> str:
+    """A value of ``var`` to check the queries it is used in: its default
+    (its own check names a bad one), else its first value, else a stand-in."""
+    picked = [v for v in var.chosen(None) if var.kind != "custom" or v in var.values]
+    return ",".join(picked) or (var.values[0] if var.values else _SAMPLE)
 
 
 def _time_range(time: TimeSpec) -> None:
@@ -390,8 +471,10 @@ def resolve_query(
     panel that names no ``bucket`` gets ``bucket=none``: one row per group
     over the whole range.
 
-    A value given for a custom variable must be one of its values: an
-    ``InvalidInput`` naming ``var.<name>`` otherwise.
+    A multi-select variable's values fill its token as a comma list, which
+    a filter reads as "any of these" (``source=api,worker``). A value given
+    for a custom variable must be one of its values (each of them, for a
+    multi one): an ``InvalidInput`` naming ``var.<name>`` otherwise.
 
     >>> board = Board(uid="b", title="B", time=TimeSpec(**{"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}),
     ...               variables=[Variable(name="m", values=["count", "sum"])],
@@ -404,11 +487,13 @@ def resolve_query(
     chosen: dict[str, str] = {}
     for var in board.variables:
         given = values.get(var.name)
-        if given is not None and var.kind == "custom" and given != "" and given not in var.values:
-            raise InvalidInput(f"var.{var.name}", f"must be one of {', '.join(var.values)}, got {given!r}")
         if given is not None and len(given) > 1000:
             raise InvalidInput(f"var.{var.name}", "value too long")
-        chosen[var.name] = given if given is not None else var.default or (var.values[0] if var.values else "")
+        picked = var.chosen(given)
+        wrong = [v for v in picked if v not in var.values] if var.kind == "custom" else []
+        if wrong:
+            raise InvalidInput(f"var.{var.name}", f"must be one of {', '.join(var.values)}, got {wrong[0]!r}")
+        chosen[var.name] = ",".join(picked) if var.multi else (given if given is not None else "".join(picked))
 
     out: dict[str, str] = {}
     for key, value in panel.query.items():
@@ -447,14 +532,18 @@ def time_bounds(board: Board, now: datetime) -> tuple[datetime, datetime]:
 
 
 def board_to_dict(board: Board) -> dict[str, Any]:
-    """The board as plain data, fields at their defaults left out (``schema`` always first).
+    """The board as plain data, fields at their defaults left out (``schema``
+    always first: the version the document says, raised to what it uses, so
+    that a schema 1 document is written back as it was).
 
     >>> board_to_dict(Board(uid="b", title="B"))
     {'schema': 1, 'uid': 'b', 'title': 'B'}
+    >>> board_to_dict(Board(uid="b", title="B", variables=[Variable(name="q", kind="text")]))["schema"]
+    2
     """
     body = board.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     body.pop("schema", None)
-    return {"schema": board.schema_, **body}
+    return {"schema": max(board.schema_, board.schema_needed), **body}
 
 
 def board_to_yaml(board: Board) -> str:

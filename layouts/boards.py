@@ -67,7 +67,7 @@ def list_page(query: dict[str, str]) -> html.Div:
                 ],
                 className="d-flex flex-wrap align-items-center gap-2 mb-3",
             ),
-            html.Div(id=ids.BD_MESSAGE, role="status"),
+            html.Div(deleted_notice(query.get("deleted")), id=ids.BD_MESSAGE, role="status"),
             dbc.Input(
                 id=ids.BD_SEARCH,
                 value=query.get("q", "")[:200],
@@ -79,6 +79,15 @@ def list_page(query: dict[str, str]) -> html.Div:
             ),
             html.Div(id=ids.BD_LIST),
         ]
+    )
+
+
+def deleted_notice(title: str | None) -> Any:
+    """What the list says after a board was deleted from its page (``?deleted=<title>``)."""
+    if not title:
+        return None
+    return html.Div(
+        [f"The board “{title[:200]}” was deleted."], className="alert alert-success small py-1 px-2 pb-bd-deleted"
     )
 
 
@@ -145,6 +154,9 @@ def board_page(uid: str, query: dict[str, str]) -> html.Div:
             ),
             html.Div(board_edit.note_form(), id=ids.BD_NOTE_FORM, hidden=True),
             board_edit.panel_form(),
+            board_edit.settings_modal(),
+            board_edit.delete_modal(),
+            board_edit.share_modal(),
             board_edit.versions_modal(),
             html.Div(html.Div(id=ids.BD_BODY), id=ids.BD_WRAP, className="pb-board"),
         ]
@@ -152,7 +164,8 @@ def board_page(uid: str, query: dict[str, str]) -> html.Div:
 
 
 def variable_values(query: Mapping[str, str]) -> dict[str, str]:
-    """The variables' values the URL names (``var-<name>=<value>``).
+    """The variables' values the URL names (``var-<name>=<value>``; a
+    multi-select variable's as a comma list, ``var-source=api,worker``).
 
     >>> variable_values({"var-source": "gate-2", "range": "6h"})
     {'source': 'gate-2'}
@@ -198,29 +211,44 @@ def header(board: Board, *, provisioned: bool) -> html.Div:
 
 
 def variable_controls(board: Board, values: Mapping[str, str], options: Mapping[str, list[str]]) -> Any:
-    """A dropdown per variable: a custom one's values, or the values of a
-    query variable's dimension seen in the data; empty means all."""
+    """A control per variable: a dropdown of a custom one's values or of the
+    values of a query variable's dimension seen in the data (several at once
+    for a multi-select one), or a text box; empty means all."""
     if not board.variables:
         return None
     cols = []
     for var in board.variables:
-        chosen = values.get(var.name, var.default or (var.values[0] if var.values else ""))
-        known = list(var.values) if var.kind == "custom" else sorted(set(options.get(var.name, [])) | {chosen} - {""})
+        chosen = var.chosen(values.get(var.name))
+        control: Any
+        if var.kind == "text":
+            control = dbc.Input(
+                id=ids.bd_var(var.name),
+                value=chosen[0] if chosen else "",
+                debounce=True,
+                size="sm",
+                placeholder=f"any {var.name}",
+                className="pb-bd-var",
+            )
+        else:
+            seen = set(options.get(var.name, [])) | set(chosen)
+            known = list(var.values) if var.kind == "custom" else sorted(seen - {""})
+            control = dcc.Dropdown(
+                id=ids.bd_var(var.name),
+                options=[{"label": v, "value": v} for v in known],
+                value=chosen if var.multi else (chosen[0] if chosen else None),
+                multi=var.multi,
+                clearable=var.kind == "query" or var.multi,
+                placeholder=f"any {var.dimension or var.name}",
+                className="pb-dropdown pb-bd-var",
+            )
         cols.append(
             dbc.Col(
-                [
-                    dbc.Label(var.label or var.name, className="small text-body-secondary mb-1"),
-                    dcc.Dropdown(
-                        id=ids.bd_var(var.name),
-                        options=[{"label": v, "value": v} for v in known],
-                        value=chosen or None,
-                        clearable=var.kind == "query",
-                        placeholder=f"any {var.dimension or var.name}",
-                        className="pb-dropdown pb-bd-var",
-                    ),
-                ],
+                html.Div(
+                    [dbc.Label(var.label or var.name, className="small text-body-secondary mb-1"), control],
+                    **attrs({"data-var": var.name}),
+                ),
                 xs=6,
-                md=2,
+                md=3 if var.multi else 2,
             )
         )
     return dbc.Row(cols, className="g-2 mb-3 pb-bd-vars")

@@ -348,9 +348,6 @@ BD_TOOLBAR_WRAP = "bd-toolbar-wrap"  # shown to those who may change the board
 BD_EDIT = "bd-edit"  # switch: edit mode (drag, resize, panel buttons)
 BD_STATUS = "bd-status"  # what the last save did ("saved", "changed elsewhere, reload")
 BD_ADD_PANEL = "bd-add-panel"
-BD_META_TITLE = "bd-meta-title"
-BD_META_TAGS = "bd-meta-tags"
-BD_META_SAVE = "bd-meta-save"
 BD_VERSIONS = "bd-versions"  # button: open the version history
 BD_VERSIONS_MODAL = "bd-versions-modal"
 BD_VERSIONS_LIST = "bd-versions-list"
@@ -407,3 +404,54 @@ BD_GRAPH = "bd-graph"  # pattern-matching type: a time series panel's chart, {"t
 def bd_graph(uid: str, panel: str) -> dict[str, str]:
     """A time series panel's chart: a drag-zoom on it sets the time bar's from/to."""
     return {"type": BD_GRAPH, "uid": uid, "panel": panel}
+
+
+# a board's settings (edit mode): title, description, tags, time, refresh, variables, rows
+BD_SETTINGS = "bd-settings"  # button: open the settings
+BD_SETTINGS_MODAL = "bd-settings-modal"
+BD_S = "bd-s"  # prefix: bd-s-<field> (the settings' own fields)
+BD_S_VARS = "bd-s-vars"  # the variables' editors
+BD_S_ROWS = "bd-s-rows"  # the rows' editors
+BD_S_ADD_VAR = "bd-s-add-var"
+BD_S_ADD_ROW = "bd-s-add-row"
+BD_S_SAVE = "bd-s-save"
+BD_S_MESSAGE = "bd-s-message"
+BD_SV = "bd-sv"  # prefix of a variable editor's pattern-matching types: bd-sv-<field>, key = the editor's key
+BD_SR = "bd-sr"  # prefix of a row editor's pattern-matching types: bd-sr-<field>, key = r<index> or n<number>
+VARIABLE_FIELDS = ("name", "label", "kind", "values", "dimension", "default", "multi")
+ROW_FIELDS = ("title", "collapsed")
+# deleting a board (owner or admin, edit mode), with a confirm step
+BD_DELETE = "bd-delete"
+BD_DELETE_MODAL = "bd-delete-modal"
+BD_DELETE_CONFIRM = "bd-delete-confirm"
+BD_DELETE_CANCEL = "bd-delete-cancel"
+BD_DELETE_MESSAGE = "bd-delete-message"
+# share links (admins)
+BD_SHARE_WRAP = "bd-share-wrap"  # shown to admins
+BD_SHARE = "bd-share"  # button: open the share links
+BD_SHARE_MODAL = "bd-share-modal"
+BD_SHARE_CREATE = "bd-share-create"
+BD_SHARE_LIST = "bd-share-list"
+BD_SHARE_MESSAGE = "bd-share-message"
+BD_SHARE_REVOKE = "bd-share-revoke"  # pattern-matching type, token = the link's token
+BD_SHARE_URL = "bd-share-url"  # pattern-matching type, token = the link's token
+
+
+def bd_setting(name: str) -> str:
+    return f"{BD_S}-{name}"
+
+
+def bd_sv(field: str, key: str) -> dict[str, str]:
+    return {"type": f"{BD_SV}-{field}", "key": key}
+
+
+def bd_sr(field: str, key: str) -> dict[str, str]:
+    return {"type": f"{BD_SR}-{field}", "key": key}
+
+
+def bd_share_revoke(token: str) -> dict[str, str]:
+    return {"type": BD_SHARE_REVOKE, "token": token}
+
+
+def bd_share_url(token: str) -> dict[str, str]:
+    return {"type": BD_SHARE_URL, "token": token}

@@ -267,6 +267,15 @@ def test_panel_data_answers_what_api_query_answers_for_its_resolved_query(api: A
     assert sum(row["value"] for row in both["rows"]) == 11
     bad = api.get(path, params={"var.metric": "p99"})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "var.metric"
+
+    # A multi-select variable: the default and the values given are each matched (IN).
+    doc = board_doc(time=time)
+    doc["variables"][0] |= {"multi": True, "default": f"{source}-b,{source}-none"}
+    multi = create(api, doc)
+    mpath = f"/api/boards/{multi['uid']}/panels/scans/data"
+    assert sum(row["value"] for row in api.get(mpath).json()["rows"]) == 1
+    picked = api.get(mpath, params={"var.source": f"{source},{source}-b"}).json()
+    assert sum(row["value"] for row in picked["rows"]) == 11
     assert api.get(f"/api/boards/{made['uid']}/panels/nope/data").status_code == 404
     moved = api.get(path, params={"var.source": source, "range": "forever"})
     assert moved.status_code == 400 and moved.json()["errors"][0]["field"] == "range"

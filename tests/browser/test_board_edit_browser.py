@@ -156,9 +156,11 @@ def test_a_stale_save_says_the_board_changed_elsewhere(page: Page, ops: Any) -> 
     page.get_by_text("Edit", exact=True).click()
     current = ops.get("/api/boards/ops").json()
     assert ops.put("/api/boards/ops", json={"version": current["version"], "board": {**BOARD, "title": "Ops 2"}}).ok
-    page.locator("#bd-meta-title").fill("Ops renamed here")
-    page.locator("#bd-meta-save").click()
-    expect(page.locator("#bd-status")).to_contain_text("changed elsewhere")
+    page.locator("#bd-settings").click()
+    expect(page.locator("#bd-s-title")).to_have_value("Ops")  # what the page shows: the version it edits
+    page.locator("#bd-s-title").fill("Ops renamed here")
+    page.locator("#bd-s-save").click()
+    expect(page.locator("#bd-s-message")).to_contain_text("changed elsewhere")
     assert ops.get("/api/boards/ops").json()["title"] == "Ops 2"
 
 
@@ -282,3 +284,57 @@ def test_the_panel_forms_forecast_switch_draws_the_band_beyond_now(page: Page, s
     )
     assert datetime.fromisoformat(str(ahead).replace(" ", "T")).replace(tzinfo=timezone.utc) > now
     assert sqlite_server.get("/api/boards/trend").json()["board"]["panels"][0]["forecast"] is True
+
+
+def test_a_resize_on_a_phone_keeps_the_wide_layout_and_a_drag_at_a_middle_width_is_saved(page: Page, ops: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(ops.url + "/boards/ops")
+    expect(page.locator('[data-panel="scans"] .pb-bd-stat-value')).to_have_text("6")
+    page.get_by_text("Edit", exact=True).click()
+    edge = page.locator('.react-grid-item:has([data-panel="scans"]) .react-resizable-handle-s')
+    expect(edge).to_be_visible()
+    grid_box = page.locator(".pb-bd-grid").bounding_box()
+    box = item_box(page, "scans")
+    assert grid_box is not None and box["width"] > grid_box["width"] * 0.9  # one column: full width
+    eb = edge.bounding_box()
+    assert eb is not None
+    page.mouse.move(eb["x"] + eb["width"] / 2, eb["y"] + eb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(eb["x"] + eb["width"] / 2, eb["y"] + 80, steps=10)
+    page.mouse.move(eb["x"] + eb["width"] / 2, eb["y"] + 160, steps=10)
+    page.mouse.up()
+    wait_until(
+        lambda: ops.get("/api/boards/ops").json()["board"]["panels"][0]["grid"]["h"] > 4,
+        timeout=20,
+        message="the phone's resize saved",
+    )
+    place = ops.get("/api/boards/ops").json()["board"]["panels"][0]["grid"]
+    assert (place["x"], place["y"], place["w"]) == (0, 0, 3), place  # the wide layout's place and width kept
+    expect(page.locator("#bd-status")).to_contain_text("narrow screen")
+    others = {p["id"]: p["grid"] for p in ops.get("/api/boards/ops").json()["board"]["panels"][1:]}
+    assert others == {p["id"]: p["grid"] for p in BOARD["panels"][1:]}
+
+    # A width where the grid still has 12 columns but is narrower than the widest breakpoint.
+    page.set_viewport_size({"width": 820, "height": 900})
+    page.reload()
+    expect(page.locator('[data-panel="scans"] .pb-bd-stat-value')).to_have_text("6")
+    width = page.evaluate("() => document.querySelector('.pb-bd-grid').getBoundingClientRect().width")
+    if not 700 <= width < 900:
+        pytest.skip(f"the grid is {width} px wide at this viewport, not the middle breakpoint")
+    version = ops.get("/api/boards/ops").json()["version"]
+    page.get_by_text("Edit", exact=True).click()
+    handle = page.locator('.react-grid-item:has([data-panel="scans"]) .react-grid-dragHandle')
+    expect(handle).to_be_visible()
+    hb = handle.bounding_box()
+    assert hb is not None
+    column = width / 12
+    page.mouse.move(hb["x"] + hb["width"] / 2, hb["y"] + hb["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(hb["x"] + hb["width"] / 2 + 3 * column, hb["y"] + hb["height"] / 2, steps=12)
+    page.mouse.move(hb["x"] + hb["width"] / 2 + 6 * column, hb["y"] + hb["height"] / 2, steps=12)
+    page.mouse.up()
+    wait_until(
+        lambda: ops.get("/api/boards/ops").json()["version"] > version, timeout=20, message="the middle drag saved"
+    )
+    moved = ops.get("/api/boards/ops").json()["board"]["panels"][0]["grid"]
+    assert moved["x"] >= 5 and moved["w"] == 3, moved

@@ -255,3 +255,47 @@ def test_a_board_is_exported_duplicated_and_imported(page: Page, gates: Any, tmp
     page.locator("#bd-import input[type=file]").set_input_files(str(bad))
     expect(page.locator("#bd-message")).to_contain_text('panels[0] ("Scans").kind')
     assert gates.get("/api/boards/bad").status_code == 404
+
+
+MULTI: dict[str, Any] = {
+    "schema": 2,
+    "uid": "gates-multi",
+    "title": "Gates, several at once",
+    "time": {"range": "6h"},
+    "variables": [
+        {"name": "src", "label": "Gates", "kind": "query", "dimension": "source", "multi": True, "default": "gate-1"},
+        {"name": "what", "label": "Type", "kind": "text"},
+    ],
+    "panels": [
+        {
+            "id": "scans",
+            "title": "Events",
+            "kind": "stat",
+            "query": {"metric": "count", "source": "$src", "type": "$what"},
+            "grid": {"x": 0, "y": 0, "w": 3, "h": 4},
+        }
+    ],
+}
+
+
+def test_a_multi_select_variable_matches_any_of_its_values_and_a_text_one_what_is_typed(page: Page, gates: Any) -> None:
+    assert gates.post("/api/boards", json=MULTI).status_code == 201
+    page.goto(gates.url + "/boards/gates-multi")
+    events = page.locator('[data-panel="scans"] .pb-bd-stat-value')
+    expect(events).to_have_text("3")  # the default: gate-1
+    page.locator('[data-var="src"] .pb-bd-var').first.click()
+    page.get_by_role("option", name="gate-2", exact=True).click()
+    page.keyboard.press("Escape")
+    expect(page).to_have_url(re.compile(r"var-src=gate-1,gate-2"))
+    expect(events).to_have_text("12")
+    page.locator('[data-var="what"] input').fill("door")
+    page.locator('[data-var="what"] input').press("Enter")
+    expect(page).to_have_url(re.compile(r"var-what=door"))
+    expect(events).to_have_text("2")
+
+    # The address reproduces the view; one value or several, from a link.
+    page.reload()
+    expect(events).to_have_text("2")
+    expect(page.locator('[data-var="src"]')).to_contain_text("gate-2")
+    page.goto(gates.url + "/boards/gates-multi?var-src=gate-2")
+    expect(events).to_have_text("9")

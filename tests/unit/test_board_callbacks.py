@@ -14,7 +14,7 @@ from flask import g
 
 from app import create_app
 from auth import share
-from callbacks import board_edit
+from callbacks import board_edit, board_settings
 from core.boards import board_to_dict, parse_board
 from data import boards as store
 from settings import load_settings
@@ -85,3 +85,50 @@ def test_a_share_scope_lets_only_its_boards_callbacks_through() -> None:
     assert not share.allows("ops", "/api/boards/ops", "PUT", None)
     assert not share.allows("ops", "/api/query", "GET", None)
     assert share.allows("ops", "/_dash-layout", "GET", None)
+
+
+@pytest.mark.parametrize(
+    ("user", "role", "deleted"),
+    [("ada", "viewer", True), ("bob", "viewer", False), (None, "share", False), ("root", "admin", True)],
+)
+def test_only_the_owner_or_an_admin_deletes_a_board_from_the_page(
+    app: Any, user: str | None, role: str, deleted: bool
+) -> None:
+    services = app.server.extensions["pulseboard"]
+    with app.server.test_request_context("/_dash-update-component", method="POST"):
+        g.pulse_user, g.pulse_role = user, role
+        error = board_settings.delete(services, "ops")
+    assert (error == "") is deleted
+    with services.db.read() as conn:
+        assert (store.get_board(conn, "ops") is None) is deleted
+
+
+def test_a_provisioned_board_is_not_deleted_from_the_page(app: Any) -> None:
+    services = app.server.extensions["pulseboard"]
+    now = datetime.now(timezone.utc)
+    with services.db.write() as conn:
+        store.provision_board(conn, parse_board({**BOARD, "uid": "file"}), source_file="file.yaml", now=now)
+    with app.server.test_request_context("/_dash-update-component", method="POST"):
+        g.pulse_user, g.pulse_role = "root", "admin"
+        assert "provisioned board not at all" in board_settings.delete(services, "file")
+    with services.db.read() as conn:
+        assert store.get_board(conn, "file") is not None
+
+
+@pytest.mark.parametrize(("user", "role"), [("ada", "viewer"), (None, "share"), (None, "key")])
+def test_only_an_admin_makes_or_revokes_a_share_link_from_the_page(app: Any, user: str | None, role: str) -> None:
+    services = app.server.extensions["pulseboard"]
+    with services.db.write() as conn:
+        token = store.create_share(conn, "ops", created_by="root", now=datetime.now(timezone.utc))["token"]
+    with app.server.test_request_context("/_dash-update-component", method="POST"):
+        g.pulse_user, g.pulse_role = user, role
+        assert board_settings.create_share(services, "ops") == board_settings.ADMINS_ONLY
+        assert board_settings.revoke_share(services, "ops", token) == board_settings.ADMINS_ONLY
+        g.pulse_user, g.pulse_role = "root", "admin"
+        assert board_settings.create_share(services, "ops") == ""
+        links = board_settings.shares(services, "ops")
+        assert board_settings.revoke_share(services, "ops", token) == ""
+        assert board_settings.revoke_share(services, "ops", token) == "That link was revoked already."
+    assert len(links) == 2 and links[0]["url"] == f"/boards/ops?share={token}"
+    with services.db.read() as conn:
+        assert store.board_for_token(conn, token) is None

@@ -84,7 +84,7 @@ def test_each_bad_panel_field_is_named(changes: dict[str, Any], field: str, word
     ("changes", "field", "words"),
     [
         ({"uid": "Not A Slug"}, "uid", "should match pattern"),
-        ({"schema": 2}, "schema", "1"),
+        ({"schema": 3}, "schema", "1 or 2"),
         ({"time": {"range": "6h", "from": "2026-01-01T00:00:00Z"}}, "time", "not both"),
         ({"time": {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}}, "time.to", "after 'from'"),
         ({"time": {"range": "soon"}}, "time.range", "expected a duration"),
@@ -237,3 +237,58 @@ def test_a_time_variable_left_empty_falls_back_to_the_board_range() -> None:
     board = parse_board(doc)
     assert resolve_query(board.panels[2], board, {})["window"] == "1h"
     assert resolve_query(board.panels[2], board, {"span": ""})["window"] == "6h"  # the board's
+
+
+def multi_board(**variable: Any) -> dict[str, Any]:
+    doc = board_doc("b")
+    doc["variables"][0] |= {"multi": True, "default": "scanner,gate"} | variable
+    return doc
+
+
+def test_a_multi_select_variable_fills_its_token_with_a_comma_list() -> None:
+    board = parse_board(multi_board())
+    scans = board.panels[0]
+    assert resolve_query(scans, board, {})["source"] == "scanner,gate"
+    assert resolve_query(scans, board, {"source": "a, b ,c"})["source"] == "a,b,c"
+    assert "source" not in resolve_query(scans, board, {"source": ""})  # none chosen: all
+
+
+def test_a_multi_custom_variable_checks_each_value() -> None:
+    doc = board_doc("b")
+    doc["variables"].append(
+        {"name": "kinds", "multi": True, "values": ["scan", "door", "error"], "default": "scan,door"}
+    )
+    doc["panels"][0]["query"]["type"] = "$kinds"
+    board = parse_board(doc)
+    assert board.variable("kinds").chosen(None) == ["scan", "door"]  # type: ignore[union-attr]
+    assert resolve_query(board.panels[0], board, {"kinds": "error,door"})["type"] == "error,door"
+    with pytest.raises(InvalidInput, match=r"var\.kinds.*'fire'"):
+        resolve_query(board.panels[0], board, {"kinds": "scan,fire"})
+    doc["variables"][2]["default"] = "scan,fire"
+    [error] = errors_of(doc)
+    assert error["field"] == "variables[2].default" and "'fire'" in error["message"]
+    doc["variables"][2] |= {"values": ["a,b", "c"], "default": "c"}
+    [error] = errors_of(doc)
+    assert error["field"] == "variables[2].values" and "comma" in error["message"]
+
+
+def test_a_text_variable_takes_what_is_typed_and_is_never_multi() -> None:
+    doc = board_doc("b")
+    doc["variables"][0] = {"name": "source", "kind": "text", "label": "Source"}
+    board = parse_board(doc)
+    assert resolve_query(board.panels[0], board, {"source": "gate-9"})["source"] == "gate-9"
+    assert "source" not in resolve_query(board.panels[0], board, {})
+    doc["variables"][0] |= {"multi": True, "values": ["x"], "dimension": "source"}
+    assert {e["field"] for e in errors_of(doc)} == {
+        "variables[0].multi",
+        "variables[0].values",
+        "variables[0].dimension",
+    }
+
+
+def test_a_schema_1_file_is_written_back_as_schema_1_and_new_features_as_2() -> None:
+    old = board_to_yaml(parse_board(board_doc("b")))
+    assert old.startswith("schema: 1\n") and board_to_yaml(board_from_yaml(old)) == old
+    new = board_to_yaml(parse_board(multi_board()))
+    assert new.startswith("schema: 2\n") and "multi: true" in new
+    assert board_to_yaml(board_from_yaml(new)) == new
