@@ -1,6 +1,7 @@
 """Two nodes on one PostgreSQL behind nginx behave as one installation: the
 live feed of either node carries the events stored through both, once each,
-and a session signed in on one node is good on the other."""
+a session signed in on one node is good on the other, and failed sign-ins
+are counted once for both."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 
 from tests.cluster import Cluster
+from tests.conftest import wait_until
 from tests.scale.checks import events_reach_clients_of_both_nodes_once, metric
 
 KEY = "cluster-key-1"
@@ -29,19 +31,30 @@ def test_events_posted_through_either_node_reach_clients_of_both_once(cluster: C
     events_reach_clients_of_both_nodes_once(cluster, SOURCE)
 
 
+class SignInForm:
+    """The sign-in form of one browser (its session and CSRF token), posted through nginx."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.url = cluster.url
+        self.http = requests.Session()
+        self.http.headers["Origin"] = cluster.url
+        form = self.http.get(cluster.url + "/login", timeout=30)
+        self.token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    def post(self, password: str) -> requests.Response:
+        return self.http.post(
+            self.url + "/login",
+            data={"username": "ada", "password": password, "csrf_token": self.token},
+            allow_redirects=False,
+            timeout=30,
+        )
+
+
 def sign_in(cluster: Cluster) -> requests.Session:
-    http = requests.Session()
-    http.headers["Origin"] = cluster.url
-    form = http.get(cluster.url + "/login", timeout=30)
-    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    r = http.post(
-        cluster.url + "/login",
-        data={"username": "ada", "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
+    form = SignInForm(cluster)
+    r = form.post(PASSWORD)
     assert r.status_code == 303, r.text[:500]
-    return http
+    return form.http
 
 
 def test_a_session_signed_in_on_one_node_works_on_the_other(cluster: Cluster) -> None:
@@ -92,3 +105,22 @@ def test_a_large_batch_passes_through_nginx_whole(cluster: Cluster) -> None:
     r = cluster.post("/api/events", json=batch, headers=BEARER)  # ~250 kB: nginx buffers it in a file first
     assert r.status_code == 201, r.text[:300]
     assert len(r.json()["ids"]) == 3000
+
+
+def test_failed_sign_ins_are_counted_once_for_both_nodes(cluster: Cluster) -> None:
+    # Last in the module: this address's failures stay counted for the rest of their minute.
+    form = SignInForm(cluster)
+    seen = len(cluster.nginx.answers())
+    statuses = [form.post("a-guess").status_code for _ in range(12)]
+    # Ten failures in all, whichever node answered (a count per node would let 20 in).
+    assert statuses == [401] * 10 + [429] * 2, statuses
+    refused = form.post(PASSWORD)  # even the right password, until the window ends
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Too many failed sign-ins; try again in " in refused.text
+    logged = wait_until(
+        lambda: len(got := [a for a in cluster.nginx.answers()[seen:] if a[2:] == ("POST", "/login")]) == 13 and got,
+        message="the sign-ins in nginx's log",
+    )
+    for node in cluster.nodes:  # nginx took turns: each node refused some
+        mine = [status for status, upstream, _m, _p in logged if upstream == f"127.0.0.1:{node.port}"]
+        assert len(mine) in (6, 7) and 429 in mine and mine.count(401) == 5, logged
