@@ -5,7 +5,9 @@ nginx in front. Through nginx: events posted in turn to the nodes reach
 WebSocket clients of both once; a key's rate limit holds across the nodes;
 Explore's reads are answered by the standby (its own ``pg_stat_statements``
 counts them) and by the primary while the standby is stopped,
-which the System page and the health of each node report; killing the node
+which the System page and the health of each node report; an export file
+written by one node into the nodes' shared ``--export-dir`` is listed and
+served by both; killing the node
 that runs the alert evaluator lets the other fire the pending alert within a
 minute, once.
 
@@ -44,8 +46,10 @@ def cluster(replicated_postgres: Replicated, make_cluster: Any, tmp_path_factory
     # replicated_postgres first: set up before the nodes, so stopped after them.
     keys = tmp_path_factory.mktemp("keys") / "api_keys"
     keys.write_text("\n".join(KEYS) + "\n", encoding="utf-8")
+    shared = tmp_path_factory.mktemp("shared-exports")  # as a directory on NFS would be
     cluster: Cluster = make_cluster(
         "--db-read", replicated_postgres.standby_url,
+        "--export-dir", str(shared),
         "--alert-interval", "1",
         "--api-keys-file", str(keys),
         "--rate-limit", str(RATE),
@@ -75,6 +79,7 @@ def test_a_keys_limit_holds_across_both_nodes(cluster: Cluster) -> None:
 # Explore's count of events in a time range, as pg_stat_statements normalises it.
 EXPLORE_SQL = "count(*) AS n \nFROM events \nWHERE events.source IN"
 QUERY, DASH = "/api/query", "/_dash-update-component"  # Explore's API; the System page's callback
+EXPORTS = "/api/exports/files"
 
 
 def each_node(cluster: Cluster, ask: Any, path: str) -> list[Any]:
@@ -130,6 +135,25 @@ def test_explore_reads_hit_the_standby_and_the_primary_while_it_is_stopped(
             assert body["status"] == "healthy" and body["read_replica"]["up"] is False, body
     finally:
         replicated_postgres.standby.start()
+
+
+def test_an_export_written_by_one_node_is_listed_and_served_by_both(cluster: Cluster) -> None:
+    r = cluster.post("/api/events", json=[{"type": "exported", "source": "shop", "value": v} for v in range(3)])
+    assert r.status_code == 201, r.text
+    r = cluster.post(
+        "/api/exports/schedules", json={"name": "shared", "query": "window=1h&type=exported", "interval_seconds": 3600}
+    )
+    assert r.status_code == 201, r.text
+    made = r.json()
+    written = cluster.post(f"/api/exports/schedules/{made['id']}/run")  # by one node
+    assert written.status_code == 200 and written.text.splitlines()[1].endswith(",3.0"), written.text  # count: 3
+    name = written.headers["X-Export-File"]
+    listed = each_node(cluster, lambda c: c.get("/api/exports/files", params={"schedule": made["slug"]}), EXPORTS)
+    for r in listed:
+        assert [f"{f['schedule']}/{f['name']}" for f in r.json()["files"]] == [name], r.text
+    served = each_node(cluster, lambda c: c.get(f"/api/exports/files/{name}"), f"{EXPORTS}/{name}")
+    for r in served:
+        assert r.status_code == 200 and r.content == written.content, r.text[:300]
 
 
 def test_killing_the_alert_evaluators_node_leaves_the_other_to_fire_the_pending_alert_once(
