@@ -178,6 +178,17 @@ def a_burst_is_refused_by_both_nodes_as_by_one_bucket(
 
 # --------------------------------------------------------------- job takeover
 
+# Pending after five orders, firing 10 s later: long enough to kill its node in between.
+RULE = {
+    "name": "cluster-orders",
+    "filter": {"type": "order"},
+    "group_by": [],
+    "window": "10m",
+    "threshold": 3,
+    "for": "10s",
+    "severity": "error",
+}
+
 
 def holds_lease(cluster: Cluster, node: ProcessServer) -> bool:
     return metric(cluster, node, "pulseboard_job_lease") == 1

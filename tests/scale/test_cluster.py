@@ -4,12 +4,11 @@ a PostgreSQL primary and its streaming standby (``pg_basebackup -R``), two
 nginx in front. Through nginx: events posted in turn to the nodes reach
 WebSocket clients of both once; a key's rate limit holds across the nodes;
 Explore's reads are answered by the standby (its own ``pg_stat_statements``
-counts them) and by the primary while the standby is stopped,
-which the System page and the health of each node report; an export file
-written by one node into the nodes' shared ``--export-dir`` is listed and
-served by both; killing the node
-that runs the alert evaluator lets the other fire the pending alert within a
-minute, once.
+counts them) and by the primary while the standby is stopped, which the
+System page and the health of each node report; an export file written by
+one node into the nodes' shared ``--export-dir`` is listed and served by
+both; killing the node that runs the alert evaluator lets the other fire the
+pending alert within a minute, once.
 
 One cluster for the module, stopped at its end (also when a test failed);
 the node-killing test comes last, as it leaves one node."""
@@ -28,12 +27,12 @@ from tests.cluster import Cluster
 from tests.conftest import ProcessServer, Replicated, wait_until
 from tests.replica import counted, explore_count, on_standby, post, replay_paused, system_cards
 from tests.scale.checks import (
+    RULE,
     a_burst_is_refused_by_both_nodes_as_by_one_bucket,
     a_pending_alert_fires_once_after_its_node_is_killed,
     events_reach_clients_of_both_nodes_once,
     warm_up,
 )
-from tests.scale.test_jobs import RULE
 
 KEYS = ("cluster-key", "warm-up-key", "limit-key-1", "limit-key-2", "limit-key-3")
 # A second per key: bursts of 24 in windows of 2 s, more than the other tests send with one key

@@ -15,17 +15,7 @@ from data.db import Database
 from data.models import EXPORT_SCHEDULES
 from tests.cluster import Cluster
 from tests.conftest import wait_until
-from tests.scale.checks import a_pending_alert_fires_once_after_its_node_is_killed, lease_holder
-
-RULE = {
-    "name": "cluster-orders",
-    "filter": {"type": "order"},
-    "group_by": [],
-    "window": "10m",
-    "threshold": 3,
-    "for": "10s",
-    "severity": "error",
-}
+from tests.scale.checks import RULE, a_pending_alert_fires_once_after_its_node_is_killed, lease_holder
 
 
 @pytest.fixture(scope="module")
