@@ -20,12 +20,13 @@ run: $(VENV)/.runtime
 	$(PY) app.py serve --port $(PORT) --demo
 
 # Debian packages the tests need: Chromium for browser tests, PostgreSQL for storage tests,
-# nginx in front of several app nodes (tests/scale).
+# nginx in front of several app nodes (tests/scale); wrk, the load generator of bench/scale.py.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	test -x /usr/sbin/nginx || command -v nginx >/dev/null 2>&1 || missing="$$missing nginx"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -60,6 +61,7 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/partitions.py
 	$(PY) bench/dask_scan.py
 	$(PY) bench/rate_limits.py
+	$(PY) bench/scale.py
 
 # Fifteen minutes of live load (ingest, 50 WebSocket clients, a browser): RSS, open files, threads, latency over time.
 soak: $(VENV)/.dev system-deps

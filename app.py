@@ -39,7 +39,7 @@ from layouts.shell import build_layout
 from live.endpoints import register_live
 from reports import board_files
 from services import Services
-from settings import FIELDS, Settings, SettingsError, load_settings
+from settings import FIELDS, FIELDS_BY_NAME, Settings, SettingsError, load_settings
 from web import serving
 from web.pdf import Printer
 
@@ -342,11 +342,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.umask(0o077)  # the database, its WAL, backups and exports hold what no other user should read
     args = _parser().parse_args(argv)
-    overrides = {
-        k: v
-        for k, v in vars(args).items()
-        if k != "command" and not k.startswith(("import_", "restore_", "export_", "user_", "report_")) and v is not None
-    }
+    # The settings among the arguments (a subcommand's own arguments are not settings).
+    overrides = {k: v for k, v in vars(args).items() if k in FIELDS_BY_NAME and v is not None}
     try:
         settings = load_settings(overrides)
         configure_logging(settings.log_level)

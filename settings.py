@@ -208,6 +208,13 @@ FIELDS: tuple[Field, ...] = (
     Field("port", 8050, _port, "Port to listen on.", aliases=("DASHBOARD_PORT",)),
     Field("data_dir", "var", _str, "Directory for the SQLite file, backups and exports."),
     Field(
+        "export_dir",
+        "",
+        _str,
+        "Directory of the scheduled exports' files (default <data-dir>/exports); with several nodes, one that all"
+        " of them share, so that each lists and serves every export.",
+    ),
+    Field(
         "db",
         "",
         _str,
@@ -404,6 +411,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8050
     data_dir: str = "var"
+    export_dir: str = ""
     db: str = ""
     db_read: str = ""
     demo: bool = False
@@ -477,7 +485,8 @@ class Settings:
 
     @property
     def exports_dir(self) -> Path:
-        return Path(self.data_dir) / "exports"
+        """Where export files are written, listed and served from: ``export_dir``, or ``<data-dir>/exports``."""
+        return Path(self.export_dir) if self.export_dir else Path(self.data_dir) / "exports"
 
     @property
     def sqlite_path(self) -> Path | None:

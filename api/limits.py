@@ -11,7 +11,8 @@ With ``--workers N`` a client may get up to N times the rate.
 ``burst / rate`` seconds per key, whichever node answers.
 
 Either way a refused request answers 429 JSON with ``Retry-After`` (whole
-seconds until a request is let in again). The client address is
+seconds until a request is let in again). Failed sign-ins are limited per
+address in the same store (``auth/views.py``, ``make_limit``). The client address is
 ``request.remote_addr``; behind a reverse proxy it is the proxy's unless
 ``--trusted-proxies`` says how many proxies' ``X-Forwarded-For`` to believe.
 """
@@ -59,35 +60,63 @@ class Limit(Protocol):
         """0.0 when the request may go on, else the seconds until one may."""
         ...
 
+    def refund(self, key: Hashable) -> None:
+        """Give back what a granted ``take`` took (a sign-in that did not fail)."""
+        ...
+
 
 class SharedLimit:
-    """``burst`` requests per window of ``burst / rate`` seconds per key, in a
-    ``limits`` storage that every node shares. When the store cannot be
-    reached requests go on (logged, at most once a minute): a broken limiter
-    must not stop ingest."""
+    """``burst`` requests (default: twice the rate) per window of ``burst /
+    rate`` seconds per key, in a ``limits`` storage that every node shares;
+    ``name`` keeps the keys of one limit apart from another's. When the store
+    cannot be reached requests go on (logged, at most once a minute): a broken
+    limiter must not stop ingest."""
 
-    def __init__(self, rate: float, storage: Storage, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        rate: float,
+        storage: Storage,
+        *,
+        burst: float | None = None,
+        name: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.rate = rate
-        self.burst = max(1, math.floor(2 * rate))
+        self.burst = max(1, math.floor(2 * rate if burst is None else burst))
         self.window = max(1, math.ceil(self.burst / rate))
         self.item = RateLimitItemPerSecond(self.burst, self.window)
         self.limiter = FixedWindowRateLimiter(storage)
+        self.name = name
         self.clock = clock
         self._complained = -math.inf
 
-    def take(self, key: Hashable) -> float:
+    def _ident(self, key: Hashable) -> str:
         ident = ":".join(str(part) for part in key) if isinstance(key, tuple) else str(key)
+        return f"{self.name}:{ident}" if self.name else ident
+
+    def take(self, key: Hashable) -> float:
+        ident = self._ident(key)
         try:
             if self.limiter.hit(self.item, ident):
                 return 0.0
             reset = self.limiter.get_window_stats(self.item, ident).reset_time
         except Exception as exc:
-            now = time.monotonic()
-            if now - self._complained >= 60:
-                self._complained = now
-                log.warning("rate-limit store unavailable, requests are not limited meanwhile: %s", exc)
+            self._unavailable(exc)
             return 0.0
         return max(0.001, reset - self.clock())
+
+    def refund(self, key: Hashable) -> None:
+        """One hit less in the key's window (should it have ended meanwhile, the next starts one lower)."""
+        try:
+            self.limiter.storage.incr(self.item.key_for(self._ident(key)), self.item.get_expiry(), amount=-1)
+        except Exception as exc:
+            self._unavailable(exc)
+
+    def _unavailable(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._complained >= 60:
+            self._complained = now
+            log.warning("rate-limit store unavailable, requests are not limited meanwhile: %s", exc)
 
 
 def shared_storage(services: Services) -> Storage | None:
@@ -106,6 +135,16 @@ def shared_storage(services: Services) -> Storage | None:
     return storage
 
 
+def make_limit(services: Services, rate: float, burst: float, name: str = "") -> Limit:
+    """A limit of ``rate`` a second in bursts of ``burst`` per key, kept where
+    ``--rate-limit-storage`` says: this process's token bucket, or windows that
+    every node shares (``name`` tells its keys from other limits' there)."""
+    storage = shared_storage(services)
+    if storage is None:
+        return TokenBucket(rate, burst)
+    return SharedLimit(rate, storage, burst=burst, name=name)
+
+
 def register_limits(server: Flask, services: Services) -> Limit | None:
     """Limit API requests to ``--rate-limit`` a second per key or address (0:
     no limit), in the store ``--rate-limit-storage`` names. The limit is kept
@@ -113,8 +152,7 @@ def register_limits(server: Flask, services: Services) -> Limit | None:
     rate = services.settings.rate_limit
     if rate <= 0:
         return None
-    storage = shared_storage(services)
-    bucket: Limit = TokenBucket(rate, 2 * rate) if storage is None else SharedLimit(rate, storage)
+    bucket = make_limit(services, rate, 2 * rate)
     server.extensions["pulseboard_limits"] = bucket
     message = f"too many requests: at most {rate:g} a second (bursts of {bucket.burst:g}) per API key or client address"
 

@@ -4,7 +4,10 @@ those of the user's other devices).
 
 The form carries a CSRF token kept in the session (so no other site can sign
 a browser in to an account of its choosing); failed sign-ins are limited per
-client address. With sign-in off both routes send the browser to the overview.
+client address, where ``--rate-limit-storage`` keeps the API's limits (so
+with the database, on PostgreSQL by default, across all nodes: 10 failures a
+minute there, where this process's own bucket refills one every 6 seconds).
+With sign-in off both routes send the browser to the overview.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, render_template_string, request, session
 
+from api.limits import make_limit
 from auth.passwords import verify_password
 from auth.policy import same_origin, session_user, sign_in
-from core.limits import TokenBucket
 from data.users import end_sessions, get_user
 from services import Services
 
-# Failed sign-ins per client address: 10 at once, then one more every 6 seconds.
+# Failed sign-ins per client address: 10 at once, then one more every 6 seconds (in a shared
+# store: 10 in each window of a minute).
 FAILURES_BURST, FAILURES_PER_SECOND = 10.0, 1 / 6
 
 PAGE = """<!doctype html>
@@ -113,7 +117,7 @@ def _page(
 
 def register_views(server: Flask, services: Services) -> None:
     bp = Blueprint("auth", __name__)
-    failures = TokenBucket(FAILURES_PER_SECOND, FAILURES_BURST)
+    failures = make_limit(services, FAILURES_PER_SECOND, FAILURES_BURST, name="signin")
     server.extensions["pulseboard_login_failures"] = failures
 
     def auth_on() -> bool:

@@ -52,24 +52,21 @@ def timed(fn: Any) -> tuple[Any, float, float]:
     return result, time.perf_counter() - wall, time.process_time() - cpu
 
 
-def main() -> None:
-    parser = arg_parser(__doc__)
-    parser.add_argument("--series", type=int, default=1000, help="series to scan (default 1,000)")
-    parser.add_argument("--points", type=int, default=100, help="points per series (default 100)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default 2)")
-    args = parser.parse_args()
+def scan(series: int, points: int, workers: int) -> dict[str, Any]:
+    """The scan in this process and on a ``workers``-process LocalCluster, each
+    printed; their wall and CPU times, and whether both gave the same frames."""
     from distributed import LocalCluster
 
-    data = frames(args.series, args.points)
+    data = frames(series, points)
     options: dict[str, Any] = {"min_history": 20, "season": None}
     print(
-        f"anomaly scan: {args.series:,} series x {args.points} points = {args.series * args.points:,} points; "
+        f"anomaly scan: {series:,} series x {points} points = {series * points:,} points; "
         f"{os.cpu_count()} cores, load {load_average()}"
     )
     local, local_wall, local_cpu = timed(lambda: detect_many(data, executor=LOCAL, **options))
     print(f"  in-process        wall {local_wall:7.2f} s   cpu here {local_cpu:7.2f} s   1.00x")
     with LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:  # type: ignore[no-untyped-call]
         remote_exec = Cluster(cluster.scheduler_address)
         remote_exec.client().run(importlib.import_module, "analytics.anomalies")  # connect, warm imports (not timed)
@@ -77,16 +74,26 @@ def main() -> None:
         remote_exec.close()
     same = len(remote) == len(local) and all(a.equals(b) for a, b in zip(remote, local, strict=True))
     print(
-        f"  {args.workers}-worker cluster  wall {wall:7.2f} s   cpu here {cpu:7.2f} s   "
+        f"  {workers}-worker cluster  wall {wall:7.2f} s   cpu here {cpu:7.2f} s   "
         f"{local_wall / wall:.2f}x speed-up (wall), {cpu / local_cpu:.2f}x of the in-process CPU left here"
     )
     print(f"  same frames both ways: {'yes' if same else 'NO'}")
     cores = os.cpu_count() or 1
-    if cores <= args.workers:
+    if cores <= workers:
         print(
             f"  {cores} cores: the workers share them with this process, so no speed-up is expected here; "
             "the gain is the CPU moved off the web process"
         )
+    return {"local_wall": local_wall, "local_cpu": local_cpu, "wall": wall, "cpu": cpu, "same": same}
+
+
+def main() -> None:
+    parser = arg_parser(__doc__)
+    parser.add_argument("--series", type=int, default=1000, help="series to scan (default 1,000)")
+    parser.add_argument("--points", type=int, default=100, help="points per series (default 100)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default 2)")
+    args = parser.parse_args()
+    scan(args.series, args.points, args.workers)
 
 
 if __name__ == "__main__":

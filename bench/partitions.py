@@ -13,7 +13,8 @@ cardinalities of the query benchmark's data: 5 sources, 10 types, 50
 entities, 200 users), with their per-minute rollups and duration histograms.
 A copy of it is migrated to 0007 (timed). Then ``jobs.maintenance.purge``,
 the retention job's own code, runs on both with ``--keep`` days kept and the
-cutoff at noon, so that on the partitioned copy whole days are dropped and
+cutoff at noon (on the one table its batched row delete of events, as
+``purge`` deletes them), so that on the partitioned copy whole days are dropped and
 the day on the cutoff loses its older half row by row (and the uids of the
 removed events are deleted from the uid table; on the partitioned copy each
 of these steps of ``purge`` is timed on its own): the two removals are
@@ -40,8 +41,8 @@ from sqlalchemy import text
 from analytics.histogram import MAX_BUCKET, MIN_BUCKET, STEPS_PER_OCTAVE
 from data import partitions
 from data.db import MIGRATIONS, Database
-from data.models import EVENTS, to_micros
-from jobs.maintenance import _purge, purge
+from data.models import EVENTS, ROLLUP_HIST, ROLLUPS, to_micros
+from jobs.maintenance import _purge
 from tests.conftest import PostgresServer
 
 DAY = 86_400_000_000
@@ -99,6 +100,97 @@ def timed(label: str, work: Any) -> tuple[Any, float]:
     return result, elapsed
 
 
+def fill(pg: PostgresServer, n: int, days: int) -> dict[str, int]:
+    """Database ``bench_single`` at revision 0005 with ``n`` events over ``days``
+    days and their rollups; what it holds besides the events."""
+    pg.admin("CREATE DATABASE bench_single TEMPLATE template0")
+    single = Database(pg.url("bench_single"))
+    alembic_upgrade(single, "0005")
+    say(f"\n1. {n:,} events over {days} days in one table (revision 0005), with their rollups")
+    params = {"start": int(START.timestamp()) * 1_000_000, "span": days * DAY, "n": n}
+    with single.write() as conn:
+        t0 = time.perf_counter()
+        conn.execute(text(_EVENTS_SQL), params)
+        conn.execute(text(_ROLLUPS_SQL))
+        conn.execute(text(_HIST_SQL))
+    say(f"  written in {time.perf_counter() - t0:.1f} s")
+    with single.write() as conn:
+        conn.execute(text("ANALYZE"))
+    held = {
+        "rollups": scalar(single, "SELECT count(*) FROM rollups"),
+        "keys": scalar(single, "SELECT count(*) FROM (SELECT DISTINCT source, type, entity, status FROM rollups) k"),
+        "hist": scalar(single, "SELECT count(*) FROM rollup_hist"),
+    }
+    single.dispose()
+    return held
+
+
+def convert(pg: PostgresServer, n: int, days: int) -> None:
+    """Database ``bench_parts``: a copy of ``bench_single`` migrated to 0007 (timed)."""
+    say("\n2. migration 0007 on a copy: the table converted to day partitions")
+    pg.admin("CREATE DATABASE bench_parts TEMPLATE bench_single")
+    parted = Database(pg.url("bench_parts"))
+    _, migration_s = timed(f"upgrade 0005 -> 0007 of {n:,} events", lambda: alembic_upgrade(parted, "0007"))
+    with parted.read() as conn:
+        made = len(partitions.partitions(conn))
+    say(f"  {made} partitions ({days} days and the default one), {n / migration_s:,.0f} events/s")
+    parted.dispose()
+
+
+def retention(pg: PostgresServer, days: int, keep: int) -> tuple[float, float]:
+    """``jobs.maintenance.purge`` with ``keep`` days kept on ``bench_single`` (row
+    delete) and, step by step, on ``bench_parts`` (partition drop): the two times."""
+    now = START + timedelta(days=days, hours=12)
+    cutoff = now - timedelta(days=keep)
+    say(f"\n3. retention: keep {keep} days, cutoff {cutoff:%Y-%m-%d %H:%M} UTC")
+    single, parted = Database(pg.url("bench_single")), Database(pg.url("bench_parts"))
+    # purge()'s own batches on the one table (the whole of purge() wants tables of later revisions)
+    cut = to_micros(cutoff)
+    removed_rows, rows_s = timed("row delete (one table, batches)", lambda: _purge(single, EVENTS, EVENTS.c.ts, cut))
+    # the steps of purge() on the partitioned copy, each timed
+    say("  partition drop, the steps purge() takes:")
+    t0 = time.perf_counter()
+    timed("  make the partitions ahead", lambda: partitions.ensure_partitions(parted, now))
+    (dropped, in_dropped), _ = timed(
+        "  detach and drop whole days", lambda: partitions.drop_partitions_before(parted, cut)
+    )
+    straddle, _ = timed("  row delete in the day on the cutoff", lambda: _purge(parted, EVENTS, EVENTS.c.ts, cut))
+    uids, _ = timed("  forget the uids of the removed events", lambda: partitions.purge_uids(parted, cut))
+    parts_s = time.perf_counter() - t0
+    removed_parts = in_dropped + straddle
+    say(
+        f"  partition drop in all: {parts_s:.2f} s ({len(dropped)} partitions with {in_dropped:,} events dropped, "
+        f"{straddle:,} rows deleted, {uids:,} uids forgotten)"
+    )
+    say(f"  events removed: {removed_rows:,} by row delete, {removed_parts:,} by partition drop")
+    left = (scalar(single, "SELECT count(*) FROM events"), scalar(parted, "SELECT count(*) FROM events"))
+    say(f"  events left: {left[0]:,} and {left[1]:,}")
+    say(f"  ratio: partition drop is {rows_s / max(parts_s, 1e-9):.1f}x faster")
+    single.dispose()
+    parted.dispose()
+    return rows_s, parts_s
+
+
+def rollups_beside_events(pg: PostgresServer, n: int, days: int, held: dict[str, int]) -> None:
+    say("\n4. rollups beside events")
+    rollups, keys, hist = held["rollups"], held["keys"], held["hist"]
+    say(
+        f"  per day: {n / days:,.0f} events, {rollups / days:,.0f} per-minute rollup rows, "
+        f"{hist / days:,.0f} histogram rows (ratio rollups/events {rollups / n:.3f})"
+    )
+    say(f"  {keys} rollup keys: whatever the event rate, at most {keys * 1440:,} rollup rows a day")
+    single = Database(pg.url("bench_single"))
+    first = scalar(single, "SELECT min(minute) FROM rollups")
+    one_day = datetime.fromtimestamp(first, tz=timezone.utc) + timedelta(days=1)
+    minute = int(one_day.timestamp())
+    removed, _ = timed(
+        "row delete of one day of rollups and histograms",
+        lambda: [_purge(single, table, table.c.minute, minute) for table in (ROLLUPS, ROLLUP_HIST)],
+    )
+    say(f"  removed {removed[0]:,} rollup and {removed[1]:,} histogram rows")
+    single.dispose()
+
+
 def main() -> None:
     parser = arg_parser(__doc__)
     parser.add_argument("--events", type=int, default=400_000, help="events stored (default 400,000)")
@@ -112,76 +204,10 @@ def main() -> None:
     try:
         say("PostgreSQL: starting a throw-away server")
         pg.start()
-        pg.admin("CREATE DATABASE bench_single TEMPLATE template0")
-        single = Database(pg.url("bench_single"))
-        alembic_upgrade(single, "0005")
-        say(f"\n1. {n:,} events over {days} days in one table (revision 0005), with their rollups")
-        params = {"start": int(START.timestamp()) * 1_000_000, "span": days * DAY, "n": n}
-        with single.write() as conn:
-            t0 = time.perf_counter()
-            conn.execute(text(_EVENTS_SQL), params)
-            conn.execute(text(_ROLLUPS_SQL))
-            conn.execute(text(_HIST_SQL))
-        say(f"  written in {time.perf_counter() - t0:.1f} s")
-        with single.write() as conn:
-            conn.execute(text("ANALYZE"))
-        rollups = scalar(single, "SELECT count(*) FROM rollups")
-        keys = scalar(single, "SELECT count(*) FROM (SELECT DISTINCT source, type, entity, status FROM rollups) k")
-        hist = scalar(single, "SELECT count(*) FROM rollup_hist")
-        single.dispose()
-
-        say("\n2. migration 0007 on a copy: the table converted to day partitions")
-        pg.admin("CREATE DATABASE bench_parts TEMPLATE bench_single")
-        parted = Database(pg.url("bench_parts"))
-        _, migration_s = timed(f"upgrade 0005 -> 0007 of {n:,} events", lambda: alembic_upgrade(parted, "0007"))
-        with parted.read() as conn:
-            made = len(partitions.partitions(conn))
-        say(f"  {made} partitions ({days} days and the default one), {n / migration_s:,.0f} events/s")
-
-        now = START + timedelta(days=days, hours=12)
-        cutoff = now - timedelta(days=keep)
-        say(f"\n3. retention: keep {keep} days, cutoff {cutoff:%Y-%m-%d %H:%M} UTC")
-        single = Database(pg.url("bench_single"))
-        removed_rows, rows_s = timed(
-            "row delete (one table, batches)",
-            lambda: purge(single, now=now, retention_days=keep, rollup_retention_days=3650)["events"],
-        )
-        # the steps of purge() on the partitioned copy, each timed
-        say("  partition drop, the steps purge() takes:")
-        t0 = time.perf_counter()
-        timed("  make the partitions ahead", lambda: partitions.ensure_partitions(parted, now))
-        cut = to_micros(cutoff)
-        (dropped, in_dropped), _ = timed(
-            "  detach and drop whole days", lambda: partitions.drop_partitions_before(parted, cut)
-        )
-        straddle, _ = timed("  row delete in the day on the cutoff", lambda: _purge(parted, EVENTS, EVENTS.c.ts, cut))
-        uids, _ = timed("  forget the uids of the removed events", lambda: partitions.purge_uids(parted, cut))
-        parts_s = time.perf_counter() - t0
-        removed_parts = in_dropped + straddle
-        say(
-            f"  partition drop in all: {parts_s:.2f} s ({len(dropped)} partitions with {in_dropped:,} events dropped, "
-            f"{straddle:,} rows deleted, {uids:,} uids forgotten)"
-        )
-        say(f"  events removed: {removed_rows:,} by row delete, {removed_parts:,} by partition drop")
-        left = (scalar(single, "SELECT count(*) FROM events"), scalar(parted, "SELECT count(*) FROM events"))
-        say(f"  events left: {left[0]:,} and {left[1]:,}")
-        say(f"  ratio: partition drop is {rows_s / max(parts_s, 1e-9):.1f}x faster")
-
-        say("\n4. rollups beside events")
-        say(
-            f"  per day: {n / days:,.0f} events, {rollups / days:,.0f} per-minute rollup rows, "
-            f"{hist / days:,.0f} histogram rows (ratio rollups/events {rollups / n:.3f})"
-        )
-        say(f"  {keys} rollup keys: whatever the event rate, at most {keys * 1440:,} rollup rows a day")
-        first = scalar(single, "SELECT min(minute) FROM rollups")
-        one_day = datetime.fromtimestamp(first, tz=timezone.utc) + timedelta(days=1)
-        removed, rollup_s = timed(
-            "row delete of one day of rollups and histograms",
-            lambda: purge(single, now=one_day + timedelta(days=1), retention_days=3650, rollup_retention_days=1),
-        )
-        say(f"  removed {removed['rollups']:,} rollup and {removed['rollup_hist']:,} histogram rows")
-        single.dispose()
-        parted.dispose()
+        held = fill(pg, n, days)
+        convert(pg, n, days)
+        retention(pg, days, keep)
+        rollups_beside_events(pg, n, days, held)
         if args.periods:
             periods(pg)
     finally:

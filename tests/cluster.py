@@ -140,7 +140,10 @@ class Nginx:
 class Cluster:
     """``size`` app nodes on ``db_url`` behind one nginx."""
 
-    def __init__(self, db_url: str, data_root: Path, *args: str, size: int = 2, auth: bool = False) -> None:
+    def __init__(
+        self, db_url: str, data_root: Path, *args: str, size: int = 2, auth: bool = False, key: str | None = None
+    ) -> None:
+        """``key``: an API key that :meth:`get`, :meth:`post` and :attr:`http` send (``Bearer``)."""
         self.db_url = db_url
         self.data_root = data_root
         self.secret_key_file = data_root / "secret_key"
@@ -152,6 +155,8 @@ class Cluster:
         self.nginx = Nginx([f"127.0.0.1:{node.port}" for node in self.nodes])
         self.url = self.nginx.url
         self.http = requests.Session()
+        if key is not None:
+            self.http.headers["Authorization"] = f"Bearer {key}"
 
     def start(self, timeout: float = 90) -> Cluster:
         try:

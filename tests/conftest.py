@@ -7,7 +7,8 @@ temp dir, ``pg_ctl`` on a free loopback port, as the ``postgres`` user when
 run as root) and stopped at the end; every test gets its own database cloned
 from a migrated template. If PostgreSQL cannot start, the tests that need it
 fail: they are never skipped. ``replicated_postgres`` is a primary of its own
-with a streaming standby (``pg_basebackup -R``) for the read-replica tests.
+with a streaming standby (``pg_basebackup -R``) for the read-replica tests,
+both counting their statements in ``pg_stat_statements``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.05, me
 # ----------------------------------------------------------------- PostgreSQL
 
 
+# A server with standbys, and each standby, counts the statements it runs (pg_stat_statements,
+# in Debian's postgresql package): the read-replica tests see there which reads a standby answered.
+PG_STAT_STATEMENTS = "-c shared_preload_libraries=pg_stat_statements"
+
+
 class PostgresServer:
     def __init__(self) -> None:
         self.bin = self._find_bin()
@@ -116,7 +122,7 @@ class PostgresServer:
         if replication:
             with (data / "pg_hba.conf").open("a", encoding="utf-8") as hba:
                 hba.write("host replication all 127.0.0.1/32 trust\n")
-            options += " -c wal_level=replica -c max_wal_senders=5"
+            options += " -c wal_level=replica -c max_wal_senders=5 " + PG_STAT_STATEMENTS
         self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.dir / "log"), "-w", "-t", "60", "start")
         from data.db import Database
 
@@ -128,10 +134,10 @@ class PostgresServer:
     def url(self, name: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
-    def admin(self, sql: str) -> None:
+    def admin(self, sql: str, dbname: str = "postgres") -> None:
         import psycopg
 
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}", autocommit=True) as conn:
             conn.execute(sql)
 
     def new_database(self) -> str:
@@ -164,7 +170,7 @@ class PostgresStandby:
         # A hot standby needs at least the primary's max_connections.
         options = (
             f"-p {self.port} -k {self.primary.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c hot_standby=on"
-            " -c max_connections=300"
+            f" -c max_connections=300 {PG_STAT_STATEMENTS}"
         )
         log = self.primary.dir / "standby.log"
         try:
@@ -216,6 +222,7 @@ def replicated_postgres() -> Iterator[Replicated]:
         standby = PostgresStandby(primary)
         standby.start()
         name = primary.new_database().rsplit("/", 1)[1]
+        primary.admin("CREATE EXTENSION pg_stat_statements", dbname=name)  # its view, on the standby too
         primary.admin("CREATE TABLE IF NOT EXISTS replica_marker (id int)")
         primary.admin("INSERT INTO replica_marker VALUES (1)")
         wait_until(

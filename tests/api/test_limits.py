@@ -12,8 +12,9 @@ import pytest
 import requests
 import simple_websocket
 
-from api.limits import TokenBucket
+from api.limits import SharedLimit, TokenBucket
 from auth.passwords import hash_password
+from data.rate_limits import DatabaseStorage
 from data.users import add_user
 from tests import wsclient
 from tests.conftest import wait_until
@@ -123,6 +124,28 @@ def test_failed_sign_ins_are_limited_per_address(make_server_for: Any, sqlite_ur
     )
     clock.now += 6.0
     assert attempt("right-password").status_code == 303
+
+
+def test_failed_sign_ins_in_a_shared_store_count_apart_from_the_api_and_give_back_successes(
+    migrated_db: Any,
+) -> None:
+    clock = FrozenClock()
+    clock.now = 1_800_000_000.0
+    storage = DatabaseStorage(migrated_db, clock=clock)
+    try:
+        signin = SharedLimit(1 / 6, storage, burst=10, name="signin", clock=clock)  # as auth/views.py makes it
+        api = SharedLimit(5.0, storage, clock=clock)  # --rate-limit 5: also bursts of 10
+        key = ("addr", "10.0.0.7")
+        assert (signin.burst, signin.window) == (10, 60)
+        assert [signin.take(key) for _ in range(10)] == [0.0] * 10
+        signin.refund(key)  # the tenth was a sign-in that did not fail
+        assert signin.take(key) == 0.0
+        assert signin.take(key) == 60.0  # refused until the minute's window ends
+        assert api.take(key) == 0.0  # the same address's API requests count in a window of their own
+        clock.now += 60.0
+        assert signin.take(key) == 0.0
+    finally:
+        storage.dispose()
 
 
 def ws(server: Any, path: str = "/ws") -> simple_websocket.Client:

@@ -1,19 +1,18 @@
 """Two nodes on one PostgreSQL behind nginx behave as one installation: the
 live feed of either node carries the events stored through both, once each,
-and a session signed in on one node is good on the other."""
+a session signed in on one node is good on the other, and failed sign-ins
+are counted once for both."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests import wsclient
 from tests.cluster import Cluster
-from tests.conftest import ProcessServer
+from tests.conftest import wait_until
+from tests.scale.checks import events_reach_clients_of_both_nodes_once, metric
 
 KEY = "cluster-key-1"
 PASSWORD = "ada-cluster-pw"
@@ -25,82 +24,37 @@ BEARER = {"Authorization": f"Bearer {KEY}"}
 def cluster(make_cluster: Any, tmp_path_factory: pytest.TempPathFactory) -> Cluster:
     keys = tmp_path_factory.mktemp("keys") / "api_keys"
     keys.write_text(KEY + "\n", encoding="utf-8")
-    return make_cluster("--api-keys-file", str(keys), auth=True, users={"ada": PASSWORD})  # type: ignore[no-any-return]
-
-
-def metric(node: ProcessServer, name: str, **labels: str) -> float:
-    """The value of one sample of a node's own /metrics (asked of the node, not through nginx)."""
-    text = requests.get(node.url + "/metrics", headers=BEARER, timeout=10).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items())
-    )
-
-
-def receive(ws: Any, timeout: float = 15) -> dict[str, Any]:
-    raw = ws.receive(timeout=timeout)
-    assert raw is not None, "no message within the timeout"
-    return json.loads(raw)  # type: ignore[no-any-return]
+    return make_cluster("--api-keys-file", str(keys), auth=True, users={"ada": PASSWORD}, key=KEY)  # type: ignore[no-any-return]
 
 
 def test_events_posted_through_either_node_reach_clients_of_both_once(cluster: Cluster) -> None:
-    sockets = [wsclient.connect(cluster.ws_url + "/ws", headers=BEARER) for _ in range(4)]
-    try:
-        for ws in sockets:
-            ws.send(json.dumps({"type": "subscribe", "topics": [f"source:{SOURCE}"]}))
-            assert receive(ws)["type"] == "initial_data"
-        # nginx took turns: each node serves two of the four sockets.
-        assert [metric(node, "pulseboard_live_clients") for node in cluster.nodes] == [2.0, 2.0]
-        stored_before = [metric(node, "pulseboard_events_ingested_total") for node in cluster.nodes]
-        posted: list[int] = []
-        with requests.Session() as http:
-            for k in range(20):
-                r = http.post(
-                    cluster.url + "/api/events",
-                    json=[{"type": "rr", "source": SOURCE, "value": k * 5 + j} for j in range(5)],
-                    headers=BEARER,
-                    timeout=30,
-                )
-                assert r.status_code in (200, 201), r.text
-                posted += r.json()["ids"]
-        assert len(set(posted)) == 100
-        # Both nodes stored some of them (each counts what it committed).
-        stored = [metric(node, "pulseboard_events_ingested_total") - b for node, b in zip(cluster.nodes, stored_before)]
-        assert all(n >= 50 for n in stored), stored
-        for ws in sockets:
-            events: list[dict[str, Any]] = []
-            while len(events) < 100:
-                message = receive(ws)
-                assert message["type"] == "realtime_update"
-                events += message["events"]
-            ids = [e["id"] for e in events]
-            assert sorted(ids) == sorted(posted) and len(ids) == 100  # every event, none twice
-            assert sorted(e["value"] for e in events) == list(range(100))
-        # Nothing trails: the next frame on each socket is the next event alone.
-        (end,) = cluster.post("/api/events", json=[{"type": "end", "source": SOURCE}], headers=BEARER).json()["ids"]
-        for ws in sockets:
-            after = receive(ws)
-            assert [e["id"] for e in after["events"]] == [end]
-    finally:
-        for ws in sockets:
-            ws.close()
+    events_reach_clients_of_both_nodes_once(cluster, SOURCE)
+
+
+class SignInForm:
+    """The sign-in form of one browser (its session and CSRF token), posted through nginx."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.url = cluster.url
+        self.http = requests.Session()
+        self.http.headers["Origin"] = cluster.url
+        form = self.http.get(cluster.url + "/login", timeout=30)
+        self.token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+    def post(self, password: str) -> requests.Response:
+        return self.http.post(
+            self.url + "/login",
+            data={"username": "ada", "password": password, "csrf_token": self.token},
+            allow_redirects=False,
+            timeout=30,
+        )
 
 
 def sign_in(cluster: Cluster) -> requests.Session:
-    http = requests.Session()
-    http.headers["Origin"] = cluster.url
-    form = http.get(cluster.url + "/login", timeout=30)
-    token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    r = http.post(
-        cluster.url + "/login",
-        data={"username": "ada", "password": PASSWORD, "csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
+    form = SignInForm(cluster)
+    r = form.post(PASSWORD)
     assert r.status_code == 303, r.text[:500]
-    return http
+    return form.http
 
 
 def test_a_session_signed_in_on_one_node_works_on_the_other(cluster: Cluster) -> None:
@@ -115,13 +69,15 @@ def test_a_session_signed_in_on_one_node_works_on_the_other(cluster: Cluster) ->
         assert anonymous.status_code == 401 and "sign in" in anonymous.json()["error"]
     # Through nginx, writes by the signed-in admin alternate between the nodes and all are accepted.
     served = [
-        metric(node, "pulseboard_http_requests_total", endpoint="/api/events", method="POST") for node in cluster.nodes
+        metric(cluster, node, "pulseboard_http_requests_total", endpoint="/api/events", method="POST")
+        for node in cluster.nodes
     ]
     for k in range(4):
         r = http.post(cluster.url + "/api/events", json={"type": "signed", "source": SOURCE, "value": k}, timeout=30)
         assert r.status_code in (200, 201) and len(r.json()["ids"]) == 1, r.text
     now = [
-        metric(node, "pulseboard_http_requests_total", endpoint="/api/events", method="POST") for node in cluster.nodes
+        metric(cluster, node, "pulseboard_http_requests_total", endpoint="/api/events", method="POST")
+        for node in cluster.nodes
     ]
     assert [b - a for a, b in zip(served, now)] == [2.0, 2.0]
 
@@ -149,3 +105,22 @@ def test_a_large_batch_passes_through_nginx_whole(cluster: Cluster) -> None:
     r = cluster.post("/api/events", json=batch, headers=BEARER)  # ~250 kB: nginx buffers it in a file first
     assert r.status_code == 201, r.text[:300]
     assert len(r.json()["ids"]) == 3000
+
+
+def test_failed_sign_ins_are_counted_once_for_both_nodes(cluster: Cluster) -> None:
+    # Last in the module: this address's failures stay counted for the rest of their minute.
+    form = SignInForm(cluster)
+    seen = len(cluster.nginx.answers())
+    statuses = [form.post("a-guess").status_code for _ in range(12)]
+    # Ten failures in all, whichever node answered (a count per node would let 20 in).
+    assert statuses == [401] * 10 + [429] * 2, statuses
+    refused = form.post(PASSWORD)  # even the right password, until the window ends
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Too many failed sign-ins; try again in " in refused.text
+    logged = wait_until(
+        lambda: len(got := [a for a in cluster.nginx.answers()[seen:] if a[2:] == ("POST", "/login")]) == 13 and got,
+        message="the sign-ins in nginx's log",
+    )
+    for node in cluster.nodes:  # nginx took turns: each node refused some
+        mine = [status for status, upstream, _m, _p in logged if upstream == f"127.0.0.1:{node.port}"]
+        assert len(mine) in (6, 7) and 429 in mine and mine.count(401) == 5, logged

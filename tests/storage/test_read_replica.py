@@ -1,28 +1,21 @@
 """The read replica: with ``--db-read`` the heavy reads (Explore) are
 answered by the PostgreSQL standby, reads that must be current by the
 primary; a standby that is down sends them to the primary, and they come
-back to it after the back-off.
-
-The standby's replay is paused to tell the two apart: events written on the
-primary meanwhile are on the primary only, so a count that leaves them out
-was answered by the standby."""
+back to it after the back-off (``tests/replica.py`` tells the two apart)."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 import threading
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from data.db import Database, DatabaseError
-from layouts import ids
 from settings import SettingsError, load_settings
 from tests.conftest import LiveServer, Replicated, wait_until
+from tests.replica import explore_count, on_standby, post, replay_paused, system_cards
 
 BACKOFF = 1.0  # seconds; the default (30 s) is too long for a test
 
@@ -34,81 +27,9 @@ def served(replicated_postgres: Replicated, make_shared_server: Any) -> LiveServ
     return server
 
 
-def post(server: LiveServer, source: str, n: int) -> None:
-    now = datetime.now(timezone.utc)
-    r = server.post("/api/events", json=[{"type": "ping", "source": source, "ts": now.isoformat()}] * n)
-    assert r.status_code == 201, r.text
-
-
-def explore_count(server: LiveServer, source: str) -> int:
-    """The events of ``source`` in the last hour, as Explore's API counts them."""
-    now = datetime.now(timezone.utc)
-    params = {"metric": "count", "source": source, "since": (now - timedelta(hours=1)).isoformat()}
-    r = server.get("/api/query", params={**params, "until": (now + timedelta(minutes=1)).isoformat()})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return sum(int(row["value"]) for row in body["rows"])
-
-
-def on_standby(replicated: Replicated, source: str) -> int:
-    count = replicated.standby.query(replicated.name, f"SELECT count(*) FROM events WHERE source = '{source}'")
-    return int(count)
-
-
 def on_primary(server: LiveServer, source: str) -> int:
     with server.services.db.read() as conn:
         return int(conn.execute(text("SELECT count(*) FROM events WHERE source = :s"), {"s": source}).scalar_one())
-
-
-@contextlib.contextmanager
-def replay_paused(replicated: Replicated) -> Iterator[None]:
-    """The standby keeps what it has replayed and applies nothing new until the end."""
-    replicated.standby.query("postgres", "SELECT pg_wal_replay_pause()")
-    wait_until(
-        lambda: replicated.standby.query("postgres", "SELECT pg_get_wal_replay_pause_state()") == "paused",
-        message="replay paused",
-    )
-    try:
-        yield
-    finally:
-        replicated.standby.query("postgres", "SELECT pg_wal_replay_resume()")
-
-
-def shown(tree: Any) -> list[str]:
-    """The texts a component tree shows (its string children, not its hover titles)."""
-    if isinstance(tree, str):
-        return [tree]
-    if isinstance(tree, list):
-        return [t for item in tree for t in shown(item)]
-    if isinstance(tree, dict):
-        return shown(tree.get("props", {}).get("children"))
-    return []
-
-
-def system_cards(server: LiveServer) -> dict[str, str]:
-    """The System page's cards (label -> value), as the browser gets them from its callback."""
-    outputs = [
-        {"id": ids.SY_CARDS, "property": "children"},
-        {"id": ids.SY_CHART, "property": "figure"},
-        {"id": ids.SY_TIMINGS, "property": "rowData"},
-        {"id": ids.SY_FULL, "property": "children"},
-        {"id": ids.SY_GROWTH, "property": "figure"},
-    ]
-    body = {
-        "output": ".." + "...".join(f"{o['id']}.{o['property']}" for o in outputs) + "..",
-        "outputs": outputs,
-        "inputs": [
-            {"id": ids.TIME_RANGE, "property": "data", "value": None},
-            {"id": ids.REFRESH, "property": "n_intervals", "value": 1},
-            {"id": ids.THEME_STORE, "property": "data", "value": None},
-        ],
-        "changedPropIds": [f"{ids.REFRESH}.n_intervals"],
-        "state": [],
-    }
-    r = server.post("/_dash-update-component", json=body)
-    assert r.status_code == 200, r.text
-    texts = shown(r.json()["response"][ids.SY_CARDS]["children"])
-    return dict(zip(texts[0:-1:2], texts[1::2]))  # label, value, ...; then the line under the cards
 
 
 def test_the_fixture_streams_the_primary_to_a_standby_in_recovery(replicated_postgres: Replicated) -> None:
