@@ -483,12 +483,15 @@ def run(args: argparse.Namespace) -> int:
                         f"{first}interactive {fmt_ms(md['ms'])};  CPU {fmt_ms(md['server_cpu'])} + {fmt_ms(md['browser_cpu'])}",
                         flush=True,
                     )
-                asked = pages._med([sum('"type":"bd-panel"' in c[0] for c in x["calls"]) for x in board_loads])
-                print(
-                    f"  panel callbacks answered per board load: {asked:.0f} for {n} panels"
-                    + (" (some panels drawn more than once)" if asked > n else ""),
-                    flush=True,
-                )
+                for label, loads in (("board", board_loads), ("board as linked", linked_loads)):
+                    if not loads:
+                        continue
+                    asked = pages._med([sum('"type":"bd-panel"' in c[0] for c in x["calls"]) for x in loads])
+                    print(
+                        f"  panel callbacks answered per load of the {label}: {asked:.0f} for {n} panels"
+                        + (" (some panels drawn more than once)" if asked > n else ""),
+                        flush=True,
+                    )
                 ch_cpu = [pages._med([c.get(k, float("nan")) for c in changes]) for k in ("server_cpu", "browser_cpu")]
                 print(f"  variable change        CPU {fmt_ms(ch_cpu[0])} + {fmt_ms(ch_cpu[1])} per change", flush=True)
 
