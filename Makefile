@@ -56,6 +56,7 @@ bench: $(VENV)/.dev system-deps
 	$(PY) bench/client.py
 	$(PY) bench/live.py
 	$(PY) bench/pages.py
+	$(PY) bench/boards.py
 	$(PY) bench/anomalies.py
 	$(PY) bench/forecast.py
 	$(PY) bench/partitions.py

@@ -22,8 +22,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from analytics.histogram import MAX_BUCKET, MIN_BUCKET, bucket_midpoint
-
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
@@ -92,30 +90,6 @@ def extreme(ids: IntArray, values: FloatArray, groups: int, *, largest: bool) ->
     (np.fmax if largest else np.fmin).at(out, ids, values)
     out[np.isinf(out)] = np.nan
     return out
-
-
-def hist_percentiles(
-    ids: IntArray, buckets: IntArray, counts: FloatArray, groups: int, q: float
-) -> tuple[FloatArray, FloatArray]:
-    """Per group, the ``q``-th percentile (0..100) of a duration histogram
-    given as rows (group id, bucket, count), and the group's total count:
-    :func:`analytics.histogram.percentiles_from_hist` for every group at once.
-
-    >>> v, n = hist_percentiles(np.array([0, 0, 0]), np.array([0, 4, 8]), np.array([50.0, 40.0, 10.0]), 1, 99)
-    >>> round(float(v[0]), 2), float(n[0])
-    (4.36, 100.0)
-    """
-    width = MAX_BUCKET - MIN_BUCKET + 1
-    cells = np.bincount(ids * width + (buckets - MIN_BUCKET), weights=counts, minlength=groups * width).reshape(
-        groups, width
-    )
-    cum = cells.cumsum(axis=1)
-    total = cum[:, -1] if groups else np.zeros(0)
-    rank = np.maximum(1.0, np.ceil(total * q / 100.0))
-    at = (cum >= rank[:, None]).argmax(axis=1)
-    mids = np.array([bucket_midpoint(b) for b in range(MIN_BUCKET, MAX_BUCKET + 1)])
-    values = np.where(total > 0, mids[at], np.nan)
-    return values, total
 
 
 def finite(x: float) -> float | None:

@@ -22,9 +22,10 @@ import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Connection
 
-from alerts.coded import BoolArray, Coded, FloatArray, extreme, finite, hist_percentiles, sums
+from alerts.coded import BoolArray, Coded, FloatArray, extreme, finite, sums
 from alerts.rules import Rule, RuleFilter
 from analytics.breakdowns import classify_statuses
+from analytics.histogram import hist_percentiles
 from core.compute import LOCAL, Compute
 from data import alerts as store
 from data import queries

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 STEPS_PER_OCTAVE = 4
@@ -62,3 +64,27 @@ def percentiles_from_hist(hist: pd.DataFrame, qs: list[float]) -> dict[float, fl
         b = int(cum.index[(cum >= rank).argmax()])
         out[float(q)] = bucket_midpoint(b)
     return out
+
+
+def hist_percentiles(
+    ids: npt.NDArray[np.int64], buckets: npt.NDArray[np.int64], counts: npt.NDArray[np.float64], groups: int, q: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per group, the ``q``-th percentile (0..100) of a duration histogram
+    given as rows (group id, bucket, count), and the group's total count:
+    :func:`percentiles_from_hist` for every group at once.
+
+    >>> v, n = hist_percentiles(np.array([0, 0, 0]), np.array([0, 4, 8]), np.array([50.0, 40.0, 10.0]), 1, 99)
+    >>> round(float(v[0]), 2), float(n[0])
+    (4.36, 100.0)
+    """
+    width = MAX_BUCKET - MIN_BUCKET + 1
+    cells = np.bincount(ids * width + (buckets - MIN_BUCKET), weights=counts, minlength=groups * width).reshape(
+        groups, width
+    )
+    cum = cells.cumsum(axis=1)
+    total = cum[:, -1] if groups else np.zeros(0)
+    rank = np.maximum(1.0, np.ceil(total * q / 100.0))
+    at = (cum >= rank[:, None]).argmax(axis=1)
+    mids = np.array([bucket_midpoint(b) for b in range(MIN_BUCKET, MAX_BUCKET + 1)])
+    values = np.where(total > 0, mids[at], np.nan)
+    return values, total

@@ -91,7 +91,8 @@ PAGES: dict[str, tuple[str, str]] = {
     "/system": ("#sy-chart .main-svg", "sy-chart.figure"),
 }
 
-# Counts Dash's callback requests (fetch) and records each one's output, start and end.
+# Counts Dash's callback requests (fetch) and records each one's output (a MATCH output as the
+# concrete id it answers for), start and end.
 INIT_SCRIPT = r"""
 (() => {
   const st = {inflight: 0, started: 0, done: [], since: null};
@@ -101,7 +102,13 @@ INIT_SCRIPT = r"""
     const url = typeof input === "string" ? input : (input && input.url) || "";
     if (!url.includes("_dash-update-component")) return orig.apply(this, arguments);
     let output = "";
-    try { output = JSON.parse(init.body).output || ""; } catch (e) {}
+    try {
+      const body = JSON.parse(init.body);
+      output = body.output || "";
+      // A pattern-matching (MATCH) output: the component it answers for, e.g. one board panel.
+      if (output.includes('"MATCH"') && body.outputs && !Array.isArray(body.outputs))
+        output = JSON.stringify(body.outputs.id) + "." + body.outputs.property;
+    } catch (e) {}
     st.inflight += 1; st.started += 1;
     const t0 = performance.now();
     let finished = false;
@@ -228,13 +235,20 @@ def load_once(
     timeout_ms: float,
     server: Server | None = None,
     meter: CpuMeter | None = None,
+    *,
+    condition: str = INTERACTIVE,
+    arg: Any = None,
 ) -> dict[str, Any]:
+    """One load of ``url`` until ``condition`` (polled every frame with ``arg``, by default
+    ``[selector, main, SETTLE_MS]``) returns the moment it became interactive."""
     s0 = server.cpu_seconds() if server else 0.0
     b0 = meter.browser() if meter else 0.0
     t0 = time.perf_counter()
     try:
         page.goto(url, wait_until="commit", timeout=timeout_ms)
-        handle = page.wait_for_function(INTERACTIVE, arg=[selector, main, SETTLE_MS], polling="raf", timeout=timeout_ms)
+        handle = page.wait_for_function(
+            condition, arg=[selector, main, SETTLE_MS] if arg is None else arg, polling="raf", timeout=timeout_ms
+        )
         ms = float(handle.json_value())
         error = ""
     except Exception as exc:

@@ -9,6 +9,7 @@ from typing import Any
 
 import plotly.colors
 import plotly.graph_objects as go
+import plotly.io
 
 from layouts import format
 
@@ -18,9 +19,24 @@ PALETTE = plotly.colors.qualitative.Plotly  # ten; a group-by draws at most the 
 STATUS_COLOURS = {"success": "#2f9e44", "failure": "#e03131", "neutral": "#868e96"}
 
 
+def theme(fig: go.Figure, *, dark: bool) -> go.Figure:
+    """Plotly's own light or dark template on ``fig``, set as Plotly sets its default
+    template: without validating it again. (``update_layout(template="plotly_white")``
+    validates the whole template, some 0.1 s of CPU per figure; the figure's JSON is
+    the same.)"""
+    layout = fig.layout
+    validate = layout._validate
+    layout._validate = False
+    try:
+        layout.template = plotly.io.templates["plotly_dark" if dark else "plotly_white"]
+    finally:
+        layout._validate = validate
+    return fig
+
+
 def _layout(fig: go.Figure, *, dark: bool, height: int = 280) -> go.Figure:
+    theme(fig, dark=dark)
     fig.update_layout(
-        template="plotly_dark" if dark else "plotly_white",
         height=height,
         margin={"l": 40, "r": 16, "t": 16, "b": 36},
         paper_bgcolor="rgba(0,0,0,0)",

@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 
 from analytics.breakdowns import MISSING_LABEL, classify_statuses
 from analytics.buckets import bucket_index, bucket_keys, bucket_seconds
-from analytics.histogram import percentiles_from_hist
+from analytics.histogram import hist_percentiles
 from core.charts import ADDITIVE
 from core.errors import TooLarge
 from core.filters import DIMENSIONS
@@ -209,14 +209,9 @@ def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
             bucket_offset=_offset(step),
         )
         keys = (["time"] if step else []) + list(group)
-        pct = float(q.metric[1:])
         if hist.empty:
             return _empty(freq, bool(group))
-        rows = []
-        for key, part in hist.groupby(keys, sort=True) if keys else [((), hist)]:
-            key = key if isinstance(key, tuple) else (key,)
-            rows.append((*key, percentiles_from_hist(part, [pct])[pct]))
-        out = pd.DataFrame(rows, columns=[*keys, "value"])
+        out = grouped_percentile(hist, keys, float(q.metric[1:]))
         return out.rename(columns={"time": "bucket", **({q.group_by: "group"} if q.group_by else {})})
     prefix = "dur" if q.field == "duration_ms" else "value"
     needed = {"count": ("count",), "rate": ("count",), "avg": (f"{prefix}_sum", f"{prefix}_count")}.get(
@@ -246,6 +241,27 @@ def _from_rollups(conn: Connection, q: Query) -> pd.DataFrame:
     if q.group_by:
         out = out.rename(columns={q.group_by: "group"})
     return out
+
+
+def grouped_percentile(hist: pd.DataFrame, keys: list[str], pct: float) -> pd.DataFrame:
+    """The ``pct``-th percentile of each group of histogram rows (``keys``, ``bucket``,
+    ``count``): one row per group in key order, ``value`` NaN where it counts nothing;
+    ``percentiles_from_hist`` of each group, computed for all of them at once.
+
+    >>> h = pd.DataFrame({"time": [1, 1, 2], "bucket": [0, 8, 4], "count": [50, 50, 7]})
+    >>> grouped_percentile(h, ["time"], 50).round(2).to_dict("records")
+    [{'time': 1, 'value': 1.09}, {'time': 2, 'value': 2.18}]
+    """
+    buckets = hist["bucket"].to_numpy(dtype=np.int64)
+    counts = pd.to_numeric(hist["count"]).to_numpy(dtype=np.float64)
+    if not keys:
+        values, _ = hist_percentiles(np.zeros(len(hist), dtype=np.int64), buckets, counts, 1, pct)
+        return pd.DataFrame({"value": values})
+    grouped = hist.groupby(keys, sort=True)
+    ids = grouped.ngroup().fillna(-1).to_numpy(dtype=np.int64)
+    kept = ids >= 0  # rows of a NaN key belong to no group, as in a groupby
+    values, _ = hist_percentiles(ids[kept], buckets[kept], counts[kept], grouped.ngroups, pct)
+    return grouped.size().index.to_frame(index=False).assign(value=values)
 
 
 def _offset(step: int | None) -> int:

@@ -267,8 +267,7 @@ def test_vectorised_histogram_percentiles_equal_the_analytics_ones() -> None:
     import numpy as np
     import pandas as pd
 
-    from alerts.coded import hist_percentiles
-    from analytics.histogram import percentiles_from_hist
+    from analytics.histogram import hist_percentiles, percentiles_from_hist
 
     rng = np.random.default_rng(3)
     ids = rng.integers(0, 4, 300)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from layouts import figures
 
 ROWS = [
@@ -109,3 +111,19 @@ def test_dark_charts_use_the_dark_template() -> None:
     assert figures.activity([], dark=True).layout.template.layout.paper_bgcolor is not None
     assert figures.activity([], dark=True).layout.font.color == "#c9d1d9"
     assert figures.activity([], dark=False).layout.font.color is None
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_the_theme_set_without_validation_is_the_template_plotly_validates(dark: bool) -> None:
+    import json
+
+    import plotly.graph_objects as go
+
+    name = "plotly_dark" if dark else "plotly_white"
+    validated = go.Figure(go.Scatter(y=[1, 2])).update_layout(template=name)
+    themed = figures.theme(go.Figure(go.Scatter(y=[1, 2])), dark=dark)
+    assert json.loads(themed.to_json()) == json.loads(validated.to_json())
+    assert themed.layout.template.layout.paper_bgcolor == validated.layout.template.layout.paper_bgcolor
+    themed.update_layout(height=123)  # the layout validates again afterwards
+    with pytest.raises(ValueError):
+        themed.update_layout(height="tall")
