@@ -606,7 +606,9 @@ class OnlineDetector:
             strong = None
             if p is not None and p.sigma is not None:
                 sig = max(p.sigma, floor)
-                x_m = abs(p.deviation(value)[0]) / sig
+                # Measured from the expected value, not from the level before a
+                # recent shift: the tail describes the predictor's own errors.
+                x_m = abs(value - p.expected) / sig
                 # Surprising points (flagged, in an excursion, p < 1e-3) do not
                 # teach the tail, so that anomalies do not fatten it, unless
                 # they are common: a deviation that keeps coming back is this
