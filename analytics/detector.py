@@ -52,8 +52,12 @@ ends after ``shift_after`` calm points (``p > 0.01``). Level shifts: when
 ``shift_after`` consecutive points sit on the same side of a predictor's
 expectation at ``p < 0.01``, that predictor moves its history to the new level
 (their median offset), so a sustained shift is flagged once, damped while it
-is confirmed, then learned. Each predictor keeps its own level, so a weekend
-that looks like a shift to the daily one leaves the weekly one intact.
+is confirmed, then learned. For ``window`` points after a shift a point is
+judged from the nearer of the new level and the one before it, so the end of
+a short dip or burst (the return) is not a new alarm; the tails still learn
+from the deviations from the expected value. Each predictor keeps its own
+level, so a weekend that looks like a shift to the daily one leaves the
+weekly one intact.
 
 Cold start. Nothing is flagged while learning: the first ``min_history``
 points, or more at high data rates (the points in ``learn_span`` seconds at
