@@ -52,8 +52,12 @@ ends after ``shift_after`` calm points (``p > 0.01``). Level shifts: when
 ``shift_after`` consecutive points sit on the same side of a predictor's
 expectation at ``p < 0.01``, that predictor moves its history to the new level
 (their median offset), so a sustained shift is flagged once, damped while it
-is confirmed, then learned. Each predictor keeps its own level, so a weekend
-that looks like a shift to the daily one leaves the weekly one intact.
+is confirmed, then learned. For ``window`` points after a shift a point is
+judged from the nearer of the new level and the one before it, so the end of
+a short dip or burst (the return) is not a new alarm; the tails still learn
+from the deviations from the expected value. Each predictor keeps its own
+level, so a weekend that looks like a shift to the daily one leaves the
+weekly one intact.
 
 Cold start. Nothing is flagged while learning: the first ``min_history``
 points, or more at high data rates (the points in ``learn_span`` seconds at
@@ -325,6 +329,16 @@ class _Prediction:
     expected: float
     sigma: float | None  # None while the model cannot yet judge spread
     basis: str
+    before: float | None = None  # the level before a shift re-learned within the last window points
+
+    def deviation(self, value: float) -> tuple[float, bool]:
+        """``value`` minus the nearer of the expected value and the level
+        before a recent shift (a return to it ends a short excursion, it is
+        not a new one), and whether that level was the nearer."""
+        diff = value - self.expected
+        if self.before is not None and abs(value - self.before) < abs(diff):
+            return value - self.before, True
+        return diff, False
 
 
 class _Model:
@@ -340,6 +354,8 @@ class _Model:
         self.members: dict[int, tuple[list[int], list[float]]] = {}
         self.run: list[tuple[int, float]] = []
         self.run_sign = 0.0
+        self.shift_delta = 0.0  # the last level change adopted, and where
+        self.shift_at = -1
         self.xs = _Buffer()  # this model's recent deviations (floored SDs), excursions left out
         self.tail = TailModel.prior()
         self.x_strong = self.tail.isf(STRONG_LOG10_P)
@@ -363,7 +379,9 @@ class _Model:
                 return None
             ref = self.hist.tail(c.window) + self.offset
             centre = fast_median(ref)
-            return _Prediction(centre, robust_sigma(ref, centre), f"median of previous {ref.size} points")
+            return _Prediction(
+                centre, robust_sigma(ref, centre), f"median of previous {ref.size} points", self.before_shift(centre)
+            )
         period, default_seasons = SEASON_PERIODS[self.kind]
         horizon = secs - (c.seasons or default_seasons) * period - 3600.0
         positions, times = self.members.get(phases[self.kind], ([], []))
@@ -373,10 +391,9 @@ class _Model:
         p = phases[self.kind]
         at = f"{p:02d}:00" if self.kind == "day" else f"{_DAYS[p // 24]} {p % 24:02d}:00"
         sigma = robust_sigma(self.errs.tail(4 * c.window)) if self.errs.size >= c.min_history else None
+        expected = fast_median(self.hist.data[sel]) + self.offset
         return _Prediction(
-            fast_median(self.hist.data[sel]) + self.offset,
-            sigma,
-            f"median of {len(sel)} previous values at {at} {c.tz}",
+            expected, sigma, f"median of {len(sel)} previous values at {at} {c.tz}", self.before_shift(expected)
         )
 
     def observe(
@@ -413,7 +430,15 @@ class _Model:
         for p, _ in self.run:
             self.hist.data[p] -= delta
         self.run = []
+        self.shift_delta, self.shift_at = delta, pos
         return delta
+
+    def before_shift(self, expected: float) -> float | None:
+        """The level this model predicted before a shift adopted within the
+        last ``window`` points (its history still remembers it), else None."""
+        if self.shift_at < 0 or self.hist.size - self.shift_at > self.config.window:
+            return None
+        return expected - self.shift_delta
 
 
 @dataclass
@@ -585,6 +610,8 @@ class OnlineDetector:
             strong = None
             if p is not None and p.sigma is not None:
                 sig = max(p.sigma, floor)
+                # Measured from the expected value, not from the level before a
+                # recent shift: the tail describes the predictor's own errors.
                 x_m = abs(value - p.expected) / sig
                 # Surprising points (flagged, in an excursion, p < 1e-3) do not
                 # teach the tail, so that anomalies do not fatten it, unless
@@ -623,7 +650,7 @@ class OnlineDetector:
             reason = f"learning: {self._plain.hist.size} of {need} points before scoring starts"
             return Scored(0.0, False, math.nan, math.nan, math.nan, reason, "learning"), True
         sigma = max(pred.sigma if pred.sigma is not None else 0.0, floor)
-        diff = value - pred.expected
+        diff, back = pred.deviation(value)
         x = abs(diff) / sigma
         log10_p = tail.log10_sf(x)
         # A sliver of the previous point's surprise breaks ties between equal
@@ -658,13 +685,15 @@ class OnlineDetector:
                 note = "; clearly worse than the earlier flag of this excursion"
         in_excursion = self._episode is not None and surprise >= -STRONG_LOG10_P
         basis = pred.basis
+        ref = f"the expected {_fmt(pred.expected)}"
+        if back:
+            ref = f"{_fmt(value - diff)}, the level before a recent shift ({ref})"
         if x == 0:
-            reason = f"value {_fmt(value)} equals the expected {_fmt(pred.expected)} ({basis})"
+            reason = f"value {_fmt(value)} equals {ref} ({basis})"
         else:
             side = "above" if diff > 0 else "below"
             reason = (
-                f"value {_fmt(value)} is {x:.1f} SDs {side} the expected {_fmt(pred.expected)} ({basis}); "
-                f"as rare as {_odds(log10_p)} normal points"
+                f"value {_fmt(value)} is {x:.1f} SDs {side} {ref} ({basis}); as rare as {_odds(log10_p)} normal points"
             )
         band = tail.isf(-self._s_thr) * sigma
         scored = Scored(

@@ -1,5 +1,6 @@
 """Properties of the online detector's scores on small series: ranking, no
-saturation, the noise floor, one alarm per level shift, the cold start."""
+saturation, the noise floor, one alarm per level shift (and none for the
+return from a short one), the cold start."""
 
 from __future__ import annotations
 
@@ -87,6 +88,25 @@ def test_a_level_shift_is_flagged_once_then_learned() -> None:
         assert [f for f in flags if 490 <= f < 540] == [500], flags
         assert "damped" in out["reason"].iloc[501]
         assert out["baseline"].iloc[560] > 55.0
+
+
+def test_a_return_to_the_level_before_a_recent_shift_is_not_a_new_alarm() -> None:
+    # A dip of 6 points is learned as a shift after 4; the return to the old
+    # level 2 points later ends that excursion: one alarm, not two.
+    for seed in range(4):
+        y = noise(800, seed=seed)
+        y[500:506] -= 10.0
+        out = detect_anomalies(frame(y))
+        flags = np.flatnonzero(out["is_anomaly"].to_numpy())
+        assert [f for f in flags if 490 <= f < 560] == [500], flags
+        assert "the level before a recent shift" in out["reason"].iloc[506]
+        assert out["anomaly_score"].iloc[506] < 0.3
+    # Past the window the old level is forgotten: a return much later is news.
+    y = noise(800)
+    y[500:600] -= 10.0
+    flags = np.flatnonzero(detect_anomalies(frame(y))["is_anomaly"].to_numpy())
+    late = [f for f in flags if 490 <= f < 620]
+    assert late[0] == 500 and len(late) == 2 and 600 <= late[1] <= 603, flags
 
 
 def test_an_excursion_that_gets_clearly_worse_flags_again() -> None:
