@@ -16,7 +16,7 @@ from dash import ALL, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth import current_role, current_user
-from callbacks.boards import may_create, may_edit, new_board
+from callbacks.boards import may_create, may_edit, new_board, stored_board
 from core.boards import board_from_yaml, board_to_dict, board_to_yaml, parse_annotation, parse_board
 from core.errors import Conflict, InvalidInput, NotFound
 from core.timerange import parse_moment
@@ -27,14 +27,6 @@ from layouts.boards import COLUMNS
 from services import Services
 
 STALE = "This board was changed elsewhere since you opened it: reload to see it (your change was not saved)."
-
-
-def _get(services: Services, uid: str) -> store.StoredBoard:
-    with services.db.read() as conn:
-        found = store.get_board(conn, uid)
-    if found is None:
-        raise PreventUpdate
-    return found
 
 
 def save(services: Services, info: dict[str, Any], document: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
@@ -62,7 +54,7 @@ def save_checked(
     services: Services, info: dict[str, Any], document: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """As :func:`save`, with every problem of the document (``field`` "" for one that is not a field's)."""
-    found = _get(services, info["uid"])
+    found = stored_board(services, info["uid"])
     if not may_edit(found):
         return None, [{"field": "", "message": REFUSED}]
     now = services.now()
@@ -93,7 +85,7 @@ def may_annotate(found: store.StoredBoard) -> bool:
 
 def add_note(services: Services, uid: str, text: str | None, when: str | None, tags: str | None) -> str:
     """Add a note to the board: "" or what is wrong."""
-    found = _get(services, uid)
+    found = stored_board(services, uid)
     if not may_annotate(found):
         return "Only the board's owner or an admin may add notes."
     now = services.now()
@@ -130,7 +122,7 @@ def add_to_board(
         fresh = True
     else:
         fresh = False
-    found = _get(services, target)
+    found = stored_board(services, target)
     if not may_edit(found):
         return None, REFUSED
     panel, time = forms.explore_panel(
@@ -189,7 +181,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def tools(info: dict[str, Any] | None, wanted: dict[str, Any] | None) -> Any:
         if not info:
             return True, True, True
-        found = _get(services, info["uid"])
+        found = stored_board(services, info["uid"])
         if wanted and wanted.get("shared"):  # a share link is read-only, sign-in or not
             return True, True, True
         return not may_edit(found), not may_annotate(found), current_role() != "admin"
@@ -224,7 +216,7 @@ def register(app: dash.Dash, services: Services) -> None:
         if not editing or not info:
             raise PreventUpdate
         columns = [forms.grid_columns(bp, layout, COLUMNS) for bp, layout in zip(breakpoints, layouts)]
-        document = forms.with_layout(_get(services, info["uid"]).board, layouts, columns)
+        document = forms.with_layout(stored_board(services, info["uid"]).board, layouts, columns)
         if document is None:
             raise PreventUpdate
         saved, error = save(services, info, document)
@@ -255,7 +247,7 @@ def register(app: dash.Dash, services: Services) -> None:
             raise PreventUpdate
         if trigger == ids.BD_ADD_PANEL:
             return True, None, "", "timeseries", "metric=count", "", "", "", [], None
-        panel = _get(services, info["uid"]).board.panel(trigger["panel"])
+        panel = stored_board(services, info["uid"]).board.panel(trigger["panel"])
         if panel is None:
             raise PreventUpdate
         return (
@@ -299,7 +291,7 @@ def register(app: dash.Dash, services: Services) -> None:
     ) -> Any:
         if not info:
             raise PreventUpdate
-        board = _get(services, info["uid"]).board
+        board = stored_board(services, info["uid"]).board
         if dash.ctx.triggered_id == ids.BD_FORM_REMOVE:
             if panel_id is None:
                 return no_update, False, None
@@ -330,7 +322,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def versions(_n: Any, info: dict[str, Any] | None) -> Any:
         if not info:
             raise PreventUpdate
-        found = _get(services, info["uid"])
+        found = stored_board(services, info["uid"])
         with services.db.read() as conn:
             listed = store.list_versions(conn, found.uid)
         return True, forms.versions_list(listed, found.version, can_restore=may_edit(found))
@@ -365,7 +357,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def duplicate(_n: Any, info: dict[str, Any] | None) -> Any:
         if not info or not may_create():
             return no_update, "Sign in to duplicate boards."
-        found = _get(services, info["uid"])
+        found = stored_board(services, info["uid"])
         with services.db.write() as conn:
             uid = store.free_uid(conn, f"{found.uid}-copy", tries=1000)
             if uid is None:
@@ -384,7 +376,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def export(_n: Any, info: dict[str, Any] | None) -> Any:
         if not info:
             raise PreventUpdate
-        found = _get(services, info["uid"])
+        found = stored_board(services, info["uid"])
         return {"content": board_to_yaml(found.board), "filename": f"{found.uid}.yaml", "type": "application/yaml"}
 
     @app.callback(

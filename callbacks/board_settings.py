@@ -20,7 +20,7 @@ from flask import request
 from auth import current_role, current_user
 from auth.share import link as share_link
 from callbacks.board_edit import REFUSED, save_checked
-from callbacks.boards import may_edit
+from callbacks.boards import may_edit, stored_board
 from core.errors import NotFound
 from data import boards as store
 from layouts import board_edit as forms
@@ -31,14 +31,6 @@ SETTINGS = ("title", "description", "tags", "range", "from", "to", "refresh")
 VAR_REMOVE = f"{ids.BD_SV}-remove"
 ROW_REMOVE = f"{ids.BD_SR}-remove"
 ADMINS_ONLY = "Only an admin makes and revokes share links."
-
-
-def _found(services: Services, uid: str) -> store.StoredBoard:
-    with services.db.read() as conn:
-        found = store.get_board(conn, uid)
-    if found is None:
-        raise PreventUpdate
-    return found
 
 
 def delete(services: Services, uid: str) -> str:
@@ -142,7 +134,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def open_settings(_n: Any, info: dict[str, Any] | None) -> Any:
         if not info:
             raise PreventUpdate
-        shown = _found(services, info["uid"]).board
+        shown = stored_board(services, info["uid"]).board
         # The version the page shows, which a save is checked against.
         with services.db.read() as conn, contextlib.suppress(NotFound):
             shown = store.get_version(conn, info["uid"], int(info["version"]))
@@ -210,7 +202,7 @@ def register(app: dash.Dash, services: Services) -> None:
         *columns, var_ids, row_ids = values[len(SETTINGS) :]
         variables, rows = _editors(var_ids, row_ids, tuple(columns))
         form = {**fields, "variables": [v for _k, v in variables], "rows": rows}
-        document = forms.with_settings(_found(services, info["uid"]).board, form)
+        document = forms.with_settings(stored_board(services, info["uid"]).board, form)
         saved, errors = save_checked(services, info, document)
         if saved is None:
             if errors and not errors[0]["field"]:
@@ -240,7 +232,7 @@ def register(app: dash.Dash, services: Services) -> None:
     def confirm_delete(_n: Any, info: dict[str, Any] | None) -> Any:
         if not info:
             raise PreventUpdate
-        title = _found(services, info["uid"]).title
+        title = stored_board(services, info["uid"]).title
         error = delete(services, info["uid"])
         if error:
             return no_update, html.Div(error, className="alert alert-danger small py-1 px-2 mt-2 mb-0")

@@ -93,6 +93,15 @@ def new_board(services: Services, title: str | None) -> tuple[str | None, str | 
 # ----------------------------------------------------------------- board
 
 
+def stored_board(services: Services, uid: str) -> store.StoredBoard:
+    """The board as stored; a callback whose board is gone does nothing."""
+    with services.db.read() as conn:
+        found = store.get_board(conn, uid)
+    if found is None:
+        raise PreventUpdate
+    return found
+
+
 def board_default_time(board: Board, search: str | None) -> str:
     """``search`` with the board's own time range and refresh added where the URL names none.
 
@@ -242,10 +251,7 @@ def register(app: dash.Dash, services: Services) -> None:
     ) -> Any:
         if not info:
             raise PreventUpdate
-        with services.db.read() as conn:
-            found = store.get_board(conn, info["uid"])
-        if found is None:
-            raise PreventUpdate
+        found = stored_board(services, info["uid"])
         own = layout.variables_search(_values(var_ids, var_values))
         shared = dict(parse_qsl((search or "").lstrip("?"))).get("share")
         if shared:  # the share link's token stays in the address, so that it can be passed on
@@ -277,10 +283,7 @@ def register(app: dash.Dash, services: Services) -> None:
         row = dash.ctx.triggered_id["row"]
         if expanded == "true":
             return None, "false"
-        with services.db.read() as conn:
-            found = store.get_board(conn, info["uid"])
-        if found is None:
-            raise PreventUpdate
+        found = stored_board(services, info["uid"])
         board, values = found.board, _values(var_ids, var_values)
         mine = [p for p in board.panels if p.row == row]
         links = {p.id: link_of(board, p, values) for p in mine}
