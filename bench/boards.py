@@ -78,8 +78,8 @@ from common import (
     MachineLoad,
     Server,
     arg_parser,
+    banner,
     dataset_options,
-    machine,
     pulseboard,
     py_spy,
     run_main,
@@ -388,12 +388,8 @@ def _times(loads: list[dict[str, Any]]) -> str:
 def run(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
-    m, busy = machine(), MachineLoad()
-    print(
-        f"Pulseboard board benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-        f"load average {os.getloadavg()[0]:.1f} (a shared machine: wall times include waiting for a core)",
-        flush=True,
-    )
+    busy = MachineLoad()
+    print(banner("board", " (a shared machine: wall times include waiting for a core)"), flush=True)
     size = f"{args.events:,} events" + (" (--quick)" if args.quick else "")
     note = "" if args.events == FULL_EVENTS else f" (the target is stated for {FULL_EVENTS:,})"
     print(f"  dataset size: {size}{note}", flush=True)

@@ -586,6 +586,15 @@ def show(fig: Figure) -> Figure:
     return fig
 
 
+def banner(what: str, note: str = "") -> str:
+    """The first line of a benchmark's output: what runs, on what, how loaded."""
+    m = machine()
+    return (
+        f"Pulseboard {what} benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"load average {os.getloadavg()[0]:.1f}{note}"
+    )
+
+
 def machine() -> dict[str, str]:
     cpu = ""
     with contextlib.suppress(OSError):

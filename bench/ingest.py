@@ -51,9 +51,9 @@ from common import (
     MachineLoad,
     Server,
     arg_parser,
+    banner,
     free_port,
     human,
-    machine,
     pulseboard,
     py_spy,
     run_clients,
@@ -638,11 +638,8 @@ def postgres_phase(args: argparse.Namespace, stack: Any, events: Events) -> tupl
 
 def run(args: argparse.Namespace) -> int:
     args.now = datetime.now(timezone.utc)
-    m, busy = machine(), MachineLoad()
-    say(
-        f"Pulseboard ingest benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    busy = MachineLoad()
+    say(banner("ingest"))
     say(
         f"  {args.events:,} events (at most {args.batch_seconds:g} s) in batches of {args.batch} from {args.clients} "
         f"clients; seed-style {args.seed_events:,} (at most {args.seed_seconds:g} s); single events "

@@ -75,10 +75,10 @@ from common import (
     MachineLoad,
     Server,
     arg_parser,
+    banner,
     connect_clients,
     descendants_cpu,
     die_with_parent,
-    machine,
     make_bodies,
     percentile,
     profile_counts,
@@ -993,12 +993,8 @@ def summarize_profile(path: Path, top: int = 15) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    m, busy = machine(), MachineLoad()
-    print(
-        f"Pulseboard live-push benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-        f"load average {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
+    busy = MachineLoad()
+    print(banner("live-push"), flush=True)
     figures: list[Figure] = []
     with workspace(args.keep) as (tmp, stack):
         threads = max(64, args.clients + 60) if args.part in ("all", "fanout") else 64

@@ -63,8 +63,8 @@ from common import (
     MachineLoad,
     Server,
     arg_parser,
+    banner,
     dataset_options,
-    machine,
     profile_counts,
     pulseboard,
     py_spy,
@@ -326,12 +326,8 @@ def fmt_ms(x: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from playwright.sync_api import sync_playwright
 
-    m, busy = machine(), MachineLoad()
-    print(
-        f"Pulseboard page-load benchmark — {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
-        f"load average {os.getloadavg()[0]:.1f}",
-        flush=True,
-    )
+    busy = MachineLoad()
+    print(banner("page-load"), flush=True)
     print(
         f"  {len(args.pages)} pages x {args.repeat} loads (1 cold + {args.repeat - 1} warm) per variant: {', '.join(args.variants)}; "
         f"interactive = main callback answered, none in flight, nothing loading, chart/grid in the DOM, held {SETTLE_MS:.0f} ms",
