@@ -89,6 +89,21 @@ def totals(server: Any) -> dict[str, int]:
     return {name: count(server, table) for name, table in Base.metadata.tables.items()}
 
 
+def grid(x: int, y: int, w: int, h: int) -> dict[str, int]:
+    """A panel's place on a board's 12-column grid."""
+    return {"x": x, "y": y, "w": w, "h": h}
+
+
+def gate_board(server: Any, board: dict[str, Any]) -> Any:
+    """``server`` holding ``board`` and, 20 minutes ago, 4 scans of gate-1 and 2 doors of gate-2."""
+    at = (datetime.now(timezone.utc) - timedelta(minutes=20)).isoformat()
+    events = [{"ts": at, "type": "scan", "source": "gate-1"}] * 4 + [{"ts": at, "type": "door", "source": "gate-2"}] * 2
+    assert server.post("/api/events", json=events).status_code == 201
+    made = server.post("/api/boards", json=board)
+    assert made.status_code == 201, made.text
+    return server
+
+
 def board_doc(board_uid: str | None = None, **fields: Any) -> dict[str, Any]:
     """A valid board document with a variable and three panels (one uses ``$source``)."""
     doc: dict[str, Any] = {

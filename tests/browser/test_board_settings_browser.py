@@ -8,7 +8,7 @@ without sign-in, then revoked in the page."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -18,12 +18,9 @@ from auth.passwords import hash_password
 from core.boards import parse_board
 from data import boards as store
 from data.users import add_user
+from tests.factories import gate_board, grid
 
 pytestmark = pytest.mark.browser
-
-
-def grid(x: int, y: int, w: int, h: int) -> dict[str, int]:
-    return {"x": x, "y": y, "w": w, "h": h}
 
 
 BOARD: dict[str, Any] = {
@@ -55,12 +52,7 @@ BOARD: dict[str, Any] = {
 
 @pytest.fixture
 def plant(sqlite_server: Any) -> Any:
-    now = datetime.now(timezone.utc) - timedelta(minutes=20)
-    events = [{"ts": now.isoformat(), "type": "scan", "source": "gate-1"}] * 4
-    events += [{"ts": now.isoformat(), "type": "door", "source": "gate-2"}] * 2
-    assert sqlite_server.post("/api/events", json=events).status_code == 201
-    assert sqlite_server.post("/api/boards", json=BOARD).status_code == 201
-    return sqlite_server
+    return gate_board(sqlite_server, BOARD)
 
 
 def open_settings(page: Page) -> None:
